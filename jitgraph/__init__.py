@@ -1,0 +1,28 @@
+"""jitgraph: a graph-tracing JIT compiler for Python numeric code, with TensorFlow's API.
+
+>>> import jitgraph as jg
+>>> @jg.function
+... def f(x):
+...     return jg.tanh(x * 2.0) + 1.0
+>>> f(jg.constant([1.0, 2.0]))
+"""
+
+__version__ = "0.1.0"
+
+from . import dtypes, errors
+from .dtypes import as_dtype, bool_ as bool, float16, float32, float64, int32, int64  # noqa: A004
+from .tensor import Tensor, TensorShape, TensorSpec, constant, convert_to_tensor, is_tensor
+from .ops import *  # noqa: F401,F403
+from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
+from .ops import nn, random  # noqa: F401
+from .variables import Variable
+from .autodiff import GradientTape, custom_gradient
+from .tracing import init_scope
+
+newaxis = None
+
+# -- tracing, jg.function, interpreter, control flow (function.py, ops/control.py)
+# -- AutoGraph (autograph/)
+# -- graph autodiff (autodiff/transform.py)
+# -- namespaces
+from . import math, linalg  # noqa: E402,F401

@@ -1,0 +1,55 @@
+"""jitgraph's error classes. Messages name the op, the dtypes/shapes involved, the user's
+file:line where known, and what to do."""
+
+
+class JitgraphError(Exception):
+    """Base class of jitgraph's own errors."""
+
+
+class InvalidArgumentError(JitgraphError, ValueError):
+    """An op got arguments it cannot accept (mixed dtypes, bad shapes, bad axes, ...)."""
+
+
+class OutOfRangeError(InvalidArgumentError):
+    """An index or value was outside the valid range (e.g. gather indices)."""
+
+
+class TracingError(JitgraphError, TypeError):
+    """A traced function did something that cannot be expressed in a graph."""
+
+
+class CompileError(JitgraphError):
+    """A backend could not compile a graph."""
+
+
+class UnimplementedError(JitgraphError, NotImplementedError):
+    """An op or feature the chosen backend does not support."""
+
+
+def user_location(skip_package=True):
+    """(filename, lineno) of the innermost frame outside the jitgraph package, or None."""
+    import os
+    import sys
+
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not (skip_package and fn.startswith(pkg)) and not fn.startswith("<frozen"):
+            return fn, f.f_lineno
+        f = f.f_back
+    return None
+
+
+def format_location(loc):
+    if not loc:
+        return ""
+    import os
+
+    return f"{os.path.basename(loc[0])}:{loc[1]}"
+
+
+def at_user_line(message):
+    """Appends ' (file.py:12)' for the user's innermost frame to a message."""
+    loc = user_location()
+    return f"{message} ({format_location(loc)})" if loc else message

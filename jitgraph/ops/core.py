@@ -1,0 +1,259 @@
+"""The op record, the registry, and ``apply``: the one path every op call takes.
+
+``apply`` converts the arguments (Python scalars are weakly typed), runs the op's type rule,
+then either runs the NumPy implementation (eager) or records an Operation in the graph being
+traced (see tracing.py), and finally lets active GradientTapes record it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .. import errors
+from ..tensor import Tensor, to_numpy
+
+
+class Type(NamedTuple):
+    """The static type of a value: a DType and a shape tuple whose dims may be None."""
+
+    dtype: Any
+    shape: tuple
+
+    def __str__(self):
+        return f"{self.dtype.short}[{','.join('?' if d is None else str(d) for d in self.shape)}]"
+
+
+@dataclass(eq=False)
+class Op:
+    """Everything about one op, in one place.
+
+    infer(types, **attrs) -> Type | list[Type]   type rule; raises a clear error on bad input
+    impl(*arrays, **attrs) -> ndarray | tuple     eager NumPy implementation (also the interpreter)
+    grad(inputs, outputs, grads, **attrs) -> list gradient rule written with jitgraph ops; one
+                                                  entry per input, None where not differentiable
+    kind: 'elementwise' | 'reduce' | 'shape' | 'linalg' | 'random' | 'control' | 'state' | ...
+    lower: what backends use to lower it (e.g. a scalar-expression name for elementwise ops)
+    unify: indices of the inputs that must share one dtype ('all', or a tuple), where Python
+           scalars take that dtype
+    stateful: has side effects or fresh randomness: never folded, merged or dropped
+    """
+
+    name: str
+    infer: Callable
+    impl: Callable
+    grad: Callable | None = None
+    kind: str = "other"
+    lower: Any = None
+    unify: Any = "all"
+    stateful: bool = False
+    n_outputs: int | None = 1
+    doc: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return f"<Op {self.name}>"
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def get_op(name) -> Op:
+    return REGISTRY[name]
+
+
+# ----------------------------------------------------------------------------- conversion
+
+_WEAK_TYPES = (bool, int, float, list, tuple)
+
+
+def _is_weak(x):
+    return isinstance(x, _WEAK_TYPES) and not isinstance(x, Tensor)
+
+
+def _weak_default_dtype(values):
+    kinds = set()
+    for v in values:
+        k = np.asarray(v).dtype.kind
+        kinds.add(k)
+    if "f" in kinds:
+        return _dt.float32
+    if "i" in kinds or "u" in kinds:
+        return _dt.int32
+    return _dt.bool_
+
+
+def as_tensor(x, op_name="op", dtype=None):
+    """Tensor for any op argument: Tensors and Variables pass through (a Variable is read),
+    NumPy arrays keep their dtype, Python values get ``dtype`` or their default dtype."""
+    if isinstance(x, Tensor):
+        return x
+    read = getattr(x, "_jg_read", None)
+    if read is not None:
+        return read()
+    if dtype is not None and _is_weak(x):
+        _dt.check_weak_fits(x, dtype, op_name)
+        return _const(to_numpy(x, dtype))
+    try:
+        return _const(to_numpy(x))
+    except TypeError as e:
+        raise TypeError(f"{op_name}: {e}") from None
+
+
+def _const(arr):
+    from ..tracing import maybe_capture
+
+    return maybe_capture(Tensor((arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))))
+
+
+def convert_args(op, args):
+    """Tensors for an op's positional arguments, applying the weak-scalar rule to op.unify."""
+    unify = range(len(args)) if op.unify == "all" else op.unify
+    strong, weak = [], []
+    for i in unify:
+        if i >= len(args):
+            continue
+        a = args[i]
+        (weak if _is_weak(a) else strong).append(i)
+    out = list(args)
+    if strong:
+        ts = [as_tensor(args[i], op.name) for i in strong]
+        for i, t in zip(strong, ts):
+            out[i] = t
+        dtype = _dt.result_dtype(op.name, [t.dtype for t in ts])
+    elif weak:
+        dtype = _weak_default_dtype([args[i] for i in weak])
+    else:
+        dtype = None
+    for i in weak:
+        out[i] = as_tensor(args[i], op.name, dtype)
+    for i, a in enumerate(out):
+        if not isinstance(a, Tensor):
+            out[i] = as_tensor(a, op.name)
+    return out
+
+
+def type_of(t):
+    s = t.shape
+    return Type(t.dtype, tuple(s._dims) if hasattr(s, "_dims") else tuple(s))
+
+
+# ----------------------------------------------------------------------------- apply
+
+
+def apply(name, *args, **attrs):
+    """Runs op ``name`` on ``args`` (eager) or records it (tracing); returns a Tensor or a
+    tuple of Tensors."""
+    op = REGISTRY[name]
+    tensors = convert_args(op, args)
+    return apply_tensors(op, tensors, attrs)
+
+
+def apply_tensors(op, tensors, attrs):
+    from .. import tracing
+    from ..autodiff import tape as _tape
+
+    types = [type_of(t) for t in tensors]
+    out_types = op.infer(types, **attrs)
+    multi = isinstance(out_types, list)
+    if not multi:
+        out_types = [out_types]
+    graph = tracing.current_graph()
+    if graph is not None:
+        outs = tracing.record(graph, op, tensors, attrs, out_types)
+    else:
+        for t in tensors:
+            if t._symbolic:
+                raise errors.TracingError(errors.at_user_line(
+                    f"{op.name}: a symbolic tensor from a jg.function trace was used outside "
+                    "of it; return it from the function instead of keeping it"))
+        res = op.impl(*[t._value for t in tensors], **attrs)
+        if not multi:
+            res = (res,)
+        outs = []
+        for r, ty in zip(res, out_types):
+            r = np.asarray(r)
+            if r.dtype != ty.dtype.np:
+                r = r.astype(ty.dtype.np)
+            outs.append(Tensor(r))
+    if _tape.ACTIVE and op.grad is not None:
+        _tape.record(op, tensors, outs, attrs)
+    return outs if multi else outs[0]
+
+
+# ----------------------------------------------------------------------------- helpers for rules
+
+
+def normalize_axis(axis, rank, op_name):
+    """A tuple of non-negative axes for ``axis`` (None = all axes); raises on bad axes."""
+    if axis is None:
+        return tuple(range(rank))
+    if isinstance(axis, Tensor):
+        axis = axis.numpy().tolist()
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -rank <= a < rank:
+            raise errors.InvalidArgumentError(
+                f"{op_name}: axis {a} is out of range for a tensor of rank {rank}; "
+                f"valid axes are {-rank}..{rank - 1}" if rank else
+                f"{op_name}: axis {a} is out of range for a scalar (rank 0) tensor")
+        a %= rank
+        if a in out:
+            raise errors.InvalidArgumentError(f"{op_name}: axis {a} is repeated in {axis}")
+        out.append(a)
+    return tuple(sorted(out))
+
+
+def fmt_shape(shape):
+    return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def broadcast_shapes(op_name, *shapes):
+    """NumPy broadcasting of shapes with None dims; raises naming the op and both shapes."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for i in range(rank):
+        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise errors.InvalidArgumentError(
+                f"{op_name}: shapes {' and '.join(fmt_shape(s) for s in shapes)} are not "
+                f"broadcastable (dimension {i - rank} is {' vs '.join(map(str, sorted(known)))}); "
+                "reshape or jg.expand_dims one operand so the dims match or are 1")
+        if known:
+            out.append(known.pop())
+        elif any(d is None for d in dims):
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def unbroadcast(g, shape):
+    """Sums gradient ``g`` down to ``shape`` (the shape of the input it flows to)."""
+    from . import reduce_sum, squeeze
+
+    gshape = type_of(g).shape
+    if tuple(gshape) == tuple(shape):
+        return g
+    lead = len(gshape) - len(shape)
+    axes = list(range(lead))
+    for i, d in enumerate(shape):
+        gd = gshape[lead + i]
+        if d == 1 and gd != 1:
+            axes.append(lead + i)
+    if axes:
+        g = reduce_sum(g, axis=axes, keepdims=True)
+    if lead:
+        g = squeeze(g, axis=list(range(lead)))
+    return g

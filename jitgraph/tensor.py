@@ -1,0 +1,335 @@
+"""Tensor (immutable, eager or symbolic), TensorShape and TensorSpec."""
+
+import numpy as np
+
+from . import dtypes as _dt
+from . import errors
+
+
+class TensorShape:
+    """A shape whose dims may be None (unknown). Compares equal to tuples and lists."""
+
+    __slots__ = ("_dims",)
+
+    def __init__(self, dims):
+        if isinstance(dims, TensorShape):
+            dims = dims._dims
+        if dims is None:
+            self._dims = None
+            return
+        if isinstance(dims, (int, np.integer)):
+            dims = (dims,)
+        self._dims = tuple(None if d is None else int(d) for d in dims)
+
+    @property
+    def rank(self):
+        return None if self._dims is None else len(self._dims)
+
+    @property
+    def ndims(self):
+        return self.rank
+
+    @property
+    def dims(self):
+        return self._dims
+
+    def as_list(self):
+        if self._dims is None:
+            raise ValueError("as_list() is not defined on an unknown TensorShape")
+        return list(self._dims)
+
+    def is_fully_defined(self):
+        return self._dims is not None and None not in self._dims
+
+    def num_elements(self):
+        if not self.is_fully_defined():
+            return None
+        return int(np.prod(self._dims, dtype=np.int64))
+
+    def is_compatible_with(self, other):
+        other = TensorShape(other)
+        if self._dims is None or other._dims is None:
+            return True
+        if len(self._dims) != len(other._dims):
+            return False
+        return all(a is None or b is None or a == b for a, b in zip(self._dims, other._dims))
+
+    def __len__(self):
+        return len(self._dims)
+
+    def __iter__(self):
+        return iter(self._dims)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return TensorShape(self._dims[i])
+        return self._dims[i]
+
+    def __eq__(self, other):
+        if isinstance(other, TensorShape):
+            return self._dims == other._dims
+        if isinstance(other, (tuple, list)):
+            return self._dims is not None and list(self._dims) == list(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._dims)
+
+    def __repr__(self):
+        return f"TensorShape({list(self._dims) if self._dims is not None else None})"
+
+    def __str__(self):
+        if self._dims is None:
+            return "<unknown>"
+        return "(" + ", ".join("None" if d is None else str(d) for d in self._dims) + (
+            ",)" if len(self._dims) == 1 else ")")
+
+
+class TensorSpec:
+    """Describes a tensor argument: ``jg.TensorSpec([None, 3], jg.float32, name="x")``."""
+
+    __slots__ = ("shape", "dtype", "name")
+
+    def __init__(self, shape, dtype=_dt.float32, name=None):
+        self.shape = TensorShape(shape)
+        self.dtype = _dt.as_dtype(dtype)
+        self.name = name
+
+    @classmethod
+    def from_tensor(cls, t, name=None):
+        return cls(t.shape, t.dtype, name)
+
+    def is_compatible_with(self, t):
+        return self.dtype == t.dtype and self.shape.is_compatible_with(t.shape)
+
+    def __eq__(self, other):
+        return (isinstance(other, TensorSpec) and self.shape == other.shape
+                and self.dtype is other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"TensorSpec(shape={self.shape}, dtype=jg.{self.dtype.name}, name={self.name!r})"
+
+
+def _op(name):
+    from . import ops
+
+    return getattr(ops, name)
+
+
+class Tensor:
+    """An immutable n-dimensional array. Eager tensors hold a NumPy array; symbolic tensors
+    (see tracing.py) stand for a Value of the graph being traced."""
+
+    __array_priority__ = 100
+    _symbolic = False
+
+    __slots__ = ("_value", "__weakref__")
+
+    def __init__(self, value):
+        # value: a NumPy array of a supported dtype; it is made read-only (tensors are immutable)
+        if value.flags.writeable:
+            value.flags.writeable = False
+        self._value = value
+
+    # -- metadata
+    @property
+    def dtype(self):
+        return _dt._BY_NP[self._value.dtype]
+
+    @property
+    def shape(self):
+        return TensorShape(self._value.shape)
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    @property
+    def rank(self):
+        return self.ndim
+
+    @property
+    def name(self):
+        return None
+
+    @property
+    def device(self):
+        return "/cpu:0"
+
+    def get_shape(self):
+        return self.shape
+
+    def numpy(self):
+        v = self._value
+        return v.copy() if v.ndim else v[()]
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value
+        if dtype is not None:
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a scalar (rank 0) tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a scalar (rank 0) tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        if self._value.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use jg.reduce_any or jg.reduce_all")
+        return bool(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __index__(self):
+        if not self.dtype.is_integer or self.ndim:
+            raise TypeError("only integer scalar tensors can be used as an index")
+        return int(self._value)
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self._value, separator=", ")
+        return f"<jg.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={body}>"
+
+    def __str__(self):
+        return f"jg.Tensor({self._value}, shape={self.shape}, dtype={self.dtype.name})"
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self._value[()], spec)
+        return format(str(self), spec)
+
+    def __setitem__(self, key, value):
+        raise TypeError("jg.Tensor is immutable and does not support item assignment; "
+                        "use a jg.Variable and v[...].assign(value), or jg.tensor_scatter_nd_update")
+
+    def __getitem__(self, key):
+        return _op("_getitem")(self, key)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        conv = [np.asarray(x) if isinstance(x, Tensor) else x for x in inputs]
+        return getattr(ufunc, method)(*conv, **kwargs)
+
+    # -- operators
+    def __add__(self, o): return _op("add")(self, o)
+    def __radd__(self, o): return _op("add")(o, self)
+    def __sub__(self, o): return _op("subtract")(self, o)
+    def __rsub__(self, o): return _op("subtract")(o, self)
+    def __mul__(self, o): return _op("multiply")(self, o)
+    def __rmul__(self, o): return _op("multiply")(o, self)
+    def __truediv__(self, o): return _op("truediv")(self, o)
+    def __rtruediv__(self, o): return _op("truediv")(o, self)
+    def __floordiv__(self, o): return _op("floordiv")(self, o)
+    def __rfloordiv__(self, o): return _op("floordiv")(o, self)
+    def __mod__(self, o): return _op("mod")(self, o)
+    def __rmod__(self, o): return _op("mod")(o, self)
+    def __pow__(self, o): return _op("pow")(self, o)
+    def __rpow__(self, o): return _op("pow")(o, self)
+    def __matmul__(self, o): return _op("matmul")(self, o)
+    def __rmatmul__(self, o): return _op("matmul")(o, self)
+    def __neg__(self): return _op("negative")(self)
+    def __pos__(self): return self
+    def __abs__(self): return _op("abs")(self)
+    def __invert__(self): return _op("logical_not")(self)
+    def __and__(self, o): return _op("logical_and")(self, o)
+    def __rand__(self, o): return _op("logical_and")(o, self)
+    def __or__(self, o): return _op("logical_or")(self, o)
+    def __ror__(self, o): return _op("logical_or")(o, self)
+    def __xor__(self, o): return _op("logical_xor")(self, o)
+    def __lt__(self, o): return _op("less")(self, o)
+    def __le__(self, o): return _op("less_equal")(self, o)
+    def __gt__(self, o): return _op("greater")(self, o)
+    def __ge__(self, o): return _op("greater_equal")(self, o)
+    def __eq__(self, o): return _op("equal")(self, o)
+    def __ne__(self, o): return _op("not_equal")(self, o)
+
+
+def _check_numeric(value, what="value"):
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"cannot convert the string {value!r} to a tensor; jitgraph tensors "
+                        "hold numbers and bools")
+
+
+def to_numpy(value, dtype=None):
+    """NumPy array for a Python value (nested lists, scalars, arrays), without weak typing."""
+    _check_numeric(value)
+    if isinstance(value, Tensor):
+        arr = value._value
+    else:
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"cannot convert {value!r} to a tensor: {e}") from None
+        if arr.dtype.kind in "OUSV":
+            raise TypeError(f"cannot convert {type(value).__name__} {value!r:.80} to a tensor; "
+                            "expected numbers or bools (nested lists must be rectangular)")
+    if dtype is not None:
+        if arr.dtype != dtype.np:
+            arr = arr.astype(dtype.np)
+        return arr
+    if isinstance(value, (np.ndarray, np.generic, Tensor)):
+        d = _dt.from_numpy(arr.dtype)
+    elif arr.dtype.kind == "f":
+        d = _dt.float32
+    elif arr.dtype.kind in "iu":
+        d = _dt.int32
+        if arr.size and (arr.max() > d.max or arr.min() < d.min):
+            d = _dt.int64
+    else:
+        d = _dt.bool_
+    return arr if arr.dtype == d.np else arr.astype(d.np)
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    """Creates a tensor: ``jg.constant([1., 2.])`` is float32, ``jg.constant(3)`` int32;
+    a NumPy array keeps its dtype."""
+    from . import ops
+
+    dtype = None if dtype is None else _dt.as_dtype(dtype)
+    if isinstance(value, Tensor) and value._symbolic:
+        t = value if dtype is None else ops.cast(value, dtype)
+        return t if shape is None else ops.reshape(t, shape)
+    if dtype is not None and not isinstance(value, (np.ndarray, np.generic, Tensor)):
+        if not dtype.is_floating:
+            _dt.check_weak_fits(value, dtype, "jg.constant")
+    arr = to_numpy(value, dtype)
+    if shape is not None:
+        shape = tuple(TensorShape(shape).as_list())
+        if arr.size == 1 and int(np.prod(shape)) != 1:
+            arr = np.broadcast_to(arr.reshape(()), shape)
+        elif arr.size != int(np.prod(shape)):
+            raise TypeError(f"jg.constant: {arr.size} values do not fit shape {list(shape)}")
+        arr = arr.reshape(shape)
+    if isinstance(value, np.ndarray) and arr is value:
+        arr = arr.copy()  # the caller may keep mutating their array
+    arr = (arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+    t = Tensor(arr)
+    from .tracing import maybe_capture
+
+    return maybe_capture(t)
+
+
+convert_to_tensor = constant
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+__all__ = ["Tensor", "TensorShape", "TensorSpec", "constant", "convert_to_tensor",
+           "to_numpy", "errors"]

@@ -1,0 +1,253 @@
+"""jg.Variable: a mutable tensor with a fixed dtype and shape."""
+
+import itertools
+
+import numpy as np
+
+from . import dtypes as _dt
+from . import errors, tracing
+from .autodiff import tape as _tape
+from .tensor import Tensor, TensorShape, to_numpy
+
+_counter = itertools.count()
+_creation_hooks = []  # called on creation; jg.function installs one to forbid retrace creation
+
+
+class Variable:
+    """A mutable, trainable tensor.
+
+    >>> v = jg.Variable([[1., 2.], [3., 4.]])
+    >>> v[0, 1].assign(42.)
+    >>> v.assign_add(jg.ones((2, 2)))
+    """
+
+    __array_priority__ = 100
+
+    def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, shape=None,
+                 constraint=None, **kwargs):
+        for hook in _creation_hooks:
+            hook(self)
+        if initial_value is None:
+            raise ValueError("jg.Variable needs an initial_value")
+        dtype = None if dtype is None else _dt.as_dtype(dtype)
+        with tracing.init_scope():
+            if callable(initial_value):
+                initial_value = initial_value()
+            if isinstance(initial_value, Variable):
+                initial_value = initial_value._value
+            if isinstance(initial_value, Tensor) and initial_value._symbolic:
+                raise errors.TracingError(errors.at_user_line(
+                    "jg.Variable got a symbolic tensor as its initial value inside a "
+                    "jg.function; pass a callable (lambda: ...) or create the variable "
+                    "outside the function"))
+            if dtype is not None and not isinstance(initial_value, (np.ndarray, Tensor)):
+                _dt.check_weak_fits(initial_value, dtype, "jg.Variable")
+            arr = np.array(to_numpy(initial_value, dtype), copy=True)
+        self._value = arr
+        self._dtype = _dt._BY_NP[arr.dtype]
+        self._shape = TensorShape(arr.shape)
+        self.trainable = bool(trainable)
+        self.constraint = constraint
+        uid = next(_counter)
+        self._name = (name or "Variable") + ":0" if name is None or ":" not in str(name) \
+            else name
+        self._unique_id = uid
+
+    # -- metadata
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    def get_shape(self):
+        return self._shape
+
+    @property
+    def device(self):
+        return "/cpu:0"
+
+    # -- reading
+    def _jg_read(self):
+        """A Tensor with the current value (a read_variable op while tracing)."""
+        g = tracing.current_graph()
+        if g is None:
+            t = Tensor(self._value)  # shares the array; _set replaces it, never mutates it
+        else:
+            from .ops.core import REGISTRY
+
+            g.register_variable(self)
+            t = tracing.record(g, REGISTRY["read_variable"], [], {"var": self},
+                               [REGISTRY["read_variable"].infer([], var=self)])[0]
+        if _tape.ACTIVE:
+            _tape.notify_variable_read(self, t)
+        return t
+
+    def value(self):
+        return self._jg_read()
+
+    def read_value(self):
+        return self._jg_read()
+
+    def numpy(self):
+        if tracing.current_graph() is not None:
+            return self._jg_read().numpy()
+        return self._value.copy() if self._value.ndim else self._value[()]
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._jg_read()
+        return np.asarray(v) if dtype is None else np.asarray(v).astype(dtype)
+
+    # -- writing
+    def _set(self, arr):
+        """Eager store of an array already checked for dtype and shape."""
+        arr = np.array(arr, dtype=self._dtype.np, copy=True)
+        self._value = arr
+
+    def _buffer_for_write(self):
+        """The variable's array, made private first if a tensor may share it (copy on
+        write), so a compiled function can update it in place."""
+        if not self._value.flags.writeable:
+            self._value = self._value.copy()
+        return self._value
+
+    def _check_value(self, value, what):
+        from .ops.core import as_tensor
+
+        t = as_tensor(value, f"{what} to variable {self._name!r}", self._dtype) \
+            if not isinstance(value, (Tensor, Variable)) else as_tensor(value, what)
+        if t.dtype is not self._dtype:
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"{what}: value has dtype {t.dtype.name} but variable {self._name!r} is "
+                f"{self._dtype.name}; a Variable's dtype is fixed at creation, use jg.cast"))
+        return t
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        from .ops.core import REGISTRY, apply_tensors
+
+        t = self._check_value(value, "assign")
+        if tuple(t.shape) != tuple(self._shape) and not (
+                tracing.current_graph() is not None and t.shape.is_compatible_with(self._shape)):
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"assign: value has shape {t.shape} but variable {self._name!r} has shape "
+                f"{self._shape}; a Variable's shape is fixed at creation"))
+        g = tracing.current_graph()
+        if g is not None:
+            g.register_variable(self)
+        apply_tensors(REGISTRY["assign_variable"], [t], {"var": self})
+        return self
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        return self.assign(self._jg_read() + self._check_value(delta, "assign_add"))
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        return self.assign(self._jg_read() - self._check_value(delta, "assign_sub"))
+
+    def scatter_nd_update(self, indices, updates, name=None):
+        from . import ops
+
+        return self.assign(ops.tensor_scatter_nd_update(self._jg_read(), indices, updates))
+
+    def __getitem__(self, key):
+        from . import ops
+
+        t = ops._getitem(self._jg_read(), key)
+        return _SliceRef(self, key, t)
+
+    def __setitem__(self, key, value):
+        raise TypeError("Variable does not support item assignment; use "
+                        "v[...].assign(value)")
+
+    def __repr__(self):
+        if tracing.current_graph() is not None:
+            return f"<jg.Variable '{self._name}' shape={self._shape} dtype={self._dtype.name}>"
+        return (f"<jg.Variable '{self._name}' shape={self._shape} dtype={self._dtype.name}, "
+                f"numpy={np.array2string(self._value, separator=', ')}>")
+
+    def __hash__(self):
+        return id(self)
+
+    def __len__(self):
+        return self._shape[0]
+
+    def __iter__(self):
+        return iter(self._jg_read())
+
+    def __bool__(self):
+        return bool(self._jg_read())
+
+    def __float__(self):
+        return float(self._jg_read())
+
+    def __int__(self):
+        return int(self._jg_read())
+
+    def __index__(self):
+        return self._jg_read().__index__()
+
+    def __format__(self, spec):
+        return format(self._jg_read(), spec)
+
+
+def _forward(name):
+    def method(self, *args):
+        return getattr(self._jg_read(), name)(*args)
+
+    method.__name__ = name
+    return method
+
+
+for _m in ("__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ "
+           "__floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ "
+           "__neg__ __pos__ __abs__ __invert__ __and__ __rand__ __or__ __ror__ __lt__ __le__ "
+           "__gt__ __ge__ __eq__ __ne__").split():
+    setattr(Variable, _m, _forward(_m))
+Variable.__hash__ = lambda self: id(self)
+
+
+class _SliceRef:
+    """``v[key]``: reads like a tensor, and ``.assign(x)`` writes that slice of ``v``."""
+
+    __array_priority__ = 100
+
+    def __init__(self, var, key, tensor):
+        self._var, self._key, self._t = var, key, tensor
+
+    def _jg_read(self):
+        return self._t
+
+    def assign(self, value):
+        from . import ops
+
+        var = self._var
+        cur = var._jg_read()
+        new = ops._setitem(cur, self._key, value)
+        return var.assign(new)
+
+    def __getattr__(self, name):
+        return getattr(self._t, name)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._t) if dtype is None else np.asarray(self._t).astype(dtype)
+
+    def __repr__(self):
+        return repr(self._t)
+
+
+for _m in ("__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ "
+           "__floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ "
+           "__neg__ __pos__ __abs__ __invert__ __and__ __rand__ __or__ __ror__ __lt__ __le__ "
+           "__gt__ __ge__ __eq__ __ne__ __getitem__ __len__ __iter__ __bool__ __float__ "
+           "__int__ __format__").split():
+    setattr(_SliceRef, _m, (lambda n: lambda self, *a: getattr(self._t, n)(*a))(_m))
+_SliceRef.__hash__ = lambda self: id(self)
