@@ -23,6 +23,7 @@ newaxis = None
 
 # -- tracing, jg.function, interpreter, control flow (function.py, ops/control.py)
 # -- AutoGraph (autograph/)
+from . import autograph  # noqa: E402,F401
 # -- graph autodiff (autodiff/transform.py)
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
