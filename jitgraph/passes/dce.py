@@ -8,7 +8,7 @@ unused and neither the condition, the effects in the loop nor another kept varia
 depends on it); the ops computing them then die too. Graph inputs are never removed.
 """
 
-from .rewrite import DROP, Rewriter, has_effects
+from .rewrite import Rewriter, has_effects
 
 
 class _Liveness:
@@ -74,14 +74,12 @@ def dce(graph):
     lv.graph(graph, graph.outputs)
 
     def rule(rw, op, inputs):
-        if id(op) not in lv.live:
-            return DROP
         keep = lv.keep.get(id(op))
         if keep is None or len(keep) == len(op.outputs):
             return None
         return _prune(rw, op, inputs, keep)
 
-    return Rewriter(rule).run(graph)
+    return Rewriter(rule, keep=lambda op: id(op) in lv.live).run(graph)
 
 
 def _prune(rw, op, inputs, keep):

@@ -10,7 +10,8 @@ capture enclosing Values lexically, one map serves the whole tree. For each old 
 - a list of new Values (one per output of ``op``): use them instead; each must have the old
   output's dtype and shape (checked, so a wrong rewrite fails loudly, never silently), or
   None for an output nobody uses,
-- ``DROP``: leave the op out (only for ops whose results nobody uses, e.g. DCE).
+- ``DROP``: leave the op out (only for ops whose results nobody uses, e.g. DCE; when the
+  op's inputs may be gone too, pass ``keep=`` to the Rewriter instead).
 
 Rules build replacements with ``rw.emit(type, inputs, **attrs)`` (types from the op's type
 rule, the user's line from the op being rewritten), ``rw.constant(array)``, ``rw.copy(op,
@@ -41,8 +42,9 @@ DROP = object()
 class Rewriter:
     """Copies a graph, asking ``rule`` about each op; see the module docstring."""
 
-    def __init__(self, rule=None):
+    def __init__(self, rule=None, keep=None):
         self.rule = rule or (lambda rw, op, inputs: None)
+        self.keep = keep  # keep(op) False: drop op before looking at its inputs
         self.vmap = {}
         self.graph = None  # the new graph ops are emitted into
         self.op = None  # the old op being rewritten (for locations)
@@ -82,6 +84,8 @@ class Rewriter:
         return new
 
     def visit(self, op):
+        if self.keep is not None and not self.keep(op):
+            return
         saved = self.op
         self.op = op
         try:
