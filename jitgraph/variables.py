@@ -24,9 +24,10 @@ class Variable:
     __array_priority__ = 100
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, shape=None,
-                 constraint=None, **kwargs):
-        for hook in _creation_hooks:
-            hook(self)
+                 constraint=None, _internal=False, **kwargs):
+        if not _internal:  # jitgraph's own state (random counters) may be created on retrace
+            for hook in _creation_hooks:
+                hook(self)
         if initial_value is None:
             raise ValueError("jg.Variable needs an initial_value")
         dtype = None if dtype is None else _dt.as_dtype(dtype)

@@ -1,21 +1,24 @@
 """The op library: every op defined once (type rule, NumPy implementation, gradient rule,
 lowering) and exposed as a function that works eagerly and while tracing."""
+# ruff: noqa: I001 - import order matters: later modules use the earlier ones
 
-from . import core
-from .core import REGISTRY, apply
+import sys as _sys
+
+from . import core  # noqa: F401
+from .core import REGISTRY, apply  # noqa: F401
 from .elementwise import *  # noqa: F401,F403
 from .state import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .indexing import _getitem, _setitem  # noqa: F401
+from .assemble import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
-from .nn import *  # noqa: F401,F403
-from .random import *  # noqa: F401,F403
+from . import nn, random  # noqa: F401 - namespaces (jg.nn.*, jg.random.*), not flattened
 from .io import *  # noqa: F401,F403
 from .control import *  # noqa: F401,F403
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
-import sys as _sys  # noqa: E402
-
-# nn and random stay namespaces (jg.nn.*, jg.random.*); the rest is flat (jg.*)
-__all__ = [n for m in ("elementwise", "state", "reduce", "shape", "linalg", "io", "control")
-           for n in _sys.modules[f"{__name__}.{m}"].__all__]
+_FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
+         "control")
+__all__ = [n for m in _FLAT for n in _sys.modules[f"{__name__}.{m}"].__all__]

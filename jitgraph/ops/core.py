@@ -183,6 +183,8 @@ def apply_tensors(op, tensors, attrs):
             r = np.asarray(r)
             if r.dtype != ty.dtype.np:
                 r = r.astype(ty.dtype.np)
+            elif not r.flags.c_contiguous:
+                r = r.copy()  # views (transpose, slices, broadcasts): tensors are contiguous
             outs.append(Tensor(r))
     if _tape.ACTIVE and op.grad is not None:
         _tape.record(op, tensors, outs, attrs)

@@ -305,7 +305,7 @@ def _cast_impl(x, dtype):
         return x.astype(dtype.np)
 
 
-def _g_cast(i, o, g):
+def _g_cast(i, o, g, dtype):
     if not i[0].dtype.is_floating or not o[0].dtype.is_floating:
         return [None]
     return [_j().cast(g[0], i[0].dtype)]

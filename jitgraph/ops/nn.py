@@ -1,3 +1,165 @@
-"""(being written)"""
+"""``jg.nn``: activations, softmax and losses, as compositions of other ops (numerically
+stable forms: softmax subtracts the max, log_softmax = x - max - log(sum(exp(x - max)))).
+They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops."""
 
-__all__ = []
+from .. import errors
+from .core import as_tensor
+from .elementwise import abs as _abs
+from .elementwise import (
+    erf,
+    exp,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+    where,
+)
+from .reduce import reduce_max, reduce_mean, reduce_sum
+from .state import stop_gradient
+
+
+def _x(x, name):
+    return as_tensor(x, name)
+
+
+def relu6(features, name=None):
+    """``min(max(x, 0), 6)``."""
+    return minimum(relu(features), 6)
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    """``x`` where positive, ``alpha * x`` elsewhere."""
+    x = _x(features, "leaky_relu")
+    return where(x > 0, x, x * alpha)
+
+
+def elu(features, name=None):
+    """``x`` where positive, ``exp(x) - 1`` elsewhere."""
+    x = _x(features, "elu")
+    return where(x > 0, x, exp(minimum(x, 0)) - 1)
+
+
+def selu(features, name=None):
+    """Scaled ELU with the self-normalizing constants."""
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    x = _x(features, "selu")
+    return scale * where(x > 0, x, alpha * (exp(minimum(x, 0)) - 1))
+
+
+def gelu(features, approximate=False, name=None):
+    """Gaussian error linear unit (exact erf form, or the tanh approximation)."""
+    x = _x(features, "gelu")
+    if approximate:
+        return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1 + erf(x * 0.7071067811865476))
+
+
+def silu(features, beta=1.0, name=None):
+    """``x * sigmoid(beta * x)`` (also ``jg.nn.swish``)."""
+    x = _x(features, "silu")
+    return x * sigmoid(x * beta)
+
+
+swish = silu
+
+
+def softmax(logits, axis=-1, name=None):
+    """``exp(x) / sum(exp(x))`` along ``axis``, computed with the max subtracted."""
+    x = _x(logits, "softmax")
+    e = exp(x - stop_gradient(reduce_max(x, axis=axis, keepdims=True)))
+    return e / reduce_sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(logits, axis=-1, name=None):
+    """``x - log(sum(exp(x)))`` along ``axis``, stable for large logits."""
+    x = _x(logits, "log_softmax")
+    z = x - stop_gradient(reduce_max(x, axis=axis, keepdims=True))
+    return z - log(reduce_sum(exp(z), axis=axis, keepdims=True))
+
+
+def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """Per-example ``-log_softmax(logits)[label]``; ``labels`` are class indices.
+
+    >>> jg.nn.sparse_softmax_cross_entropy_with_logits(labels=[0], logits=[[2., 1.]])
+    """
+    from .indexing import one_hot
+
+    if labels is None or logits is None:
+        raise ValueError("sparse_softmax_cross_entropy_with_logits needs labels= and logits=")
+    z = _x(logits, "sparse_softmax_cross_entropy_with_logits")
+    lab = as_tensor(labels, "sparse_softmax_cross_entropy_with_logits")
+    if not lab.dtype.is_integer:
+        raise errors.InvalidArgumentError(
+            f"sparse_softmax_cross_entropy_with_logits: labels must be integer class indices, "
+            f"got {lab.dtype.name}")
+    n = z.shape[-1]
+    if not lab._symbolic and n is not None and lab._value.size and (
+            lab._value.min() < 0 or lab._value.max() >= n):
+        bad = lab._value[(lab._value < 0) | (lab._value >= n)].ravel()[0]
+        raise errors.OutOfRangeError(errors.at_user_line(
+            f"sparse_softmax_cross_entropy_with_logits: label {int(bad)} is out of range for "
+            f"{n} classes; valid labels are 0..{n - 1}"))
+    return -reduce_sum(one_hot(lab, n, dtype=z.dtype) * log_softmax(z), axis=-1)
+
+
+def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
+    """Per-example ``-sum(labels * log_softmax(logits))``; ``labels`` are distributions."""
+    z = _x(logits, "softmax_cross_entropy_with_logits")
+    lab = as_tensor(labels, "softmax_cross_entropy_with_logits", z.dtype)
+    return -reduce_sum(lab * log_softmax(z, axis=axis), axis=axis)
+
+
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """``max(x, 0) - x * z + log(1 + exp(-|x|))``: stable binary cross-entropy."""
+    x = _x(logits, "sigmoid_cross_entropy_with_logits")
+    z = as_tensor(labels, "sigmoid_cross_entropy_with_logits", x.dtype)
+    return maximum(x, 0) - x * z + log1p(exp(-_abs(x)))
+
+
+def l2_loss(t, name=None):
+    """``sum(t ** 2) / 2``."""
+    x = _x(t, "l2_loss")
+    return reduce_sum(x * x) / 2
+
+
+def moments(x, axes, shift=None, keepdims=False, name=None):
+    """(mean, variance) of ``x`` over ``axes``."""
+    x = _x(x, "moments")
+    mean = reduce_mean(x, axis=axes, keepdims=True)
+    var = reduce_mean((x - stop_gradient(mean)) ** 2, axis=axes, keepdims=True)
+    if not keepdims:
+        from .core import normalize_axis
+        from .shape import squeeze
+
+        ax = list(normalize_axis(axes, x.ndim, "moments"))
+        mean, var = squeeze(mean, ax), squeeze(var, ax)
+    return mean, var
+
+
+def dropout(x, rate, noise_shape=None, seed=None, name=None):
+    """Zeros each element with probability ``rate`` and scales the rest by 1/(1-rate)."""
+    from . import random as _random
+
+    x = _x(x, "dropout")
+    if not 0 <= float(rate) < 1:
+        raise errors.InvalidArgumentError(f"dropout: rate must be in [0, 1), got {rate}")
+    if float(rate) == 0:
+        return x
+    shape = x.shape.as_list() if noise_shape is None else list(noise_shape)
+    keep = _random.uniform(shape, dtype=x.dtype, seed=seed) >= rate
+    return where(keep, x / (1 - float(rate)), x * 0)
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    """``value + bias`` over the last axis."""
+    return _x(value, "bias_add") + bias
+
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax",
+           "log_softmax", "softplus", "silu", "swish", "sparse_softmax_cross_entropy_with_logits",
+           "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
+           "moments", "dropout", "bias_add"]

@@ -1,5 +1,6 @@
 """Shape and data-movement ops: reshape, transpose, expand_dims, squeeze, broadcast_to,
-zeros/ones/fill and the *_like forms, shape/size/rank."""
+zeros/ones/fill and the *_like forms, shape/size/rank. Ops that assemble or cut tensors
+(concat, stack, split, tile, pad, range, ...) live in assemble.py; indexing in indexing.py."""
 
 import numpy as np
 
@@ -150,9 +151,7 @@ def _es_infer(types, shape):
 
 
 def _es_impl(x, shape):
-    it = iter(x.shape)
-    return np.reshape(x, [next(it) if d is None else d for d in shape]) if False else \
-        np.reshape(x, _fill_none(x.shape, shape))
+    return np.reshape(x, _fill_none(x.shape, shape))
 
 
 def _fill_none(src, shape):

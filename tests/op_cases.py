@@ -1,0 +1,302 @@
+"""Shared differential cases: one or more per registered op.
+
+``CASES`` is a list of ``OpCase(name, fn, args, ref, grad=True)``: ``fn(*tensors)`` calls the
+public jg API, ``args`` are NumPy arrays, ``ref(*arrays)`` is an independent NumPy reference.
+``name`` is ``"<op>"`` or ``"<op>:<variant>"``, where ``<op>`` is the registered op the case is
+about. ``grad`` says whether a finite-difference gradient check applies (float inputs only).
+Eager, the interpreter and compiled backends must all agree with ``ref``.
+
+``uncovered_ops()`` lists registered ops without a case (tests fail on it); ops checked by
+dedicated tests (state, control flow, random, print, backend-only ops) are in ``EXEMPT``.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import jitgraph as jg
+
+
+@dataclass
+class OpCase:
+    name: str
+    fn: Callable
+    args: tuple
+    ref: Callable
+    grad: bool = True
+
+    @property
+    def op(self):
+        return self.name.split(":")[0]
+
+    def __repr__(self):
+        return self.name
+
+
+EXEMPT = {"constant", "read_variable", "assign_variable", "cond", "while_loop", "print",
+          "random_uniform", "random_normal", "random_truncated_normal"}
+EXEMPT_KINDS = {"fusion", "control", "backend", "loop_state"}
+
+_r = np.random.RandomState(1234)
+
+
+def f64(*shape, lo=-2.0, hi=2.0):
+    return _r.uniform(lo, hi, shape).astype(np.float64)
+
+
+def f32(*shape, lo=-2.0, hi=2.0):
+    return _r.uniform(lo, hi, shape).astype(np.float32)
+
+
+def pos(*shape, dtype=np.float64):
+    return _r.uniform(0.5, 2.0, shape).astype(dtype)
+
+
+def ints(*shape, lo=-5, hi=6, dtype=np.int32):
+    return _r.randint(lo, hi, shape).astype(dtype)
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _erf(x):
+    import math
+
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+CASES = []
+
+
+def case(name, fn, args, ref, grad=True):
+    CASES.append(OpCase(name, fn, tuple(args), ref, grad))
+
+
+# ----------------------------------------------------------------------------- elementwise
+
+_UNARY = {
+    "negative": (jg.negative, np.negative, f64(3, 4)),
+    "abs": (jg.abs, np.abs, f64(3, 4)),
+    "sign": (jg.sign, np.sign, f64(5)),
+    "square": (jg.square, np.square, f64(2, 3)),
+    "sqrt": (jg.sqrt, np.sqrt, pos(4)),
+    "rsqrt": (jg.math.rsqrt, lambda x: 1 / np.sqrt(x), pos(4)),
+    "exp": (jg.exp, np.exp, f64(2, 2)),
+    "expm1": (jg.math.expm1, np.expm1, f64(4)),
+    "log": (jg.math.log, np.log, pos(3, 2)),
+    "log1p": (jg.math.log1p, np.log1p, pos(4)),
+    "sin": (jg.sin, np.sin, f64(4)),
+    "cos": (jg.cos, np.cos, f64(4)),
+    "tan": (jg.tan, np.tan, f64(4, lo=-1, hi=1)),
+    "tanh": (jg.tanh, np.tanh, f64(3, 3)),
+    "sigmoid": (jg.sigmoid, _np_sigmoid, f64(5)),
+    "softplus": (jg.nn.softplus, lambda x: np.log1p(np.exp(x)), f64(5)),
+    "relu": (jg.nn.relu, lambda x: np.maximum(x, 0), f64(6)),
+    "floor": (jg.floor, np.floor, f64(5)),
+    "ceil": (jg.math.ceil, np.ceil, f64(5)),
+    "round": (jg.round, np.round, f64(6) * 3),
+    "reciprocal": (jg.math.reciprocal, np.reciprocal, pos(4)),
+    "erf": (jg.math.erf, _erf, f64(4)),
+    "logical_not": (jg.logical_not, np.logical_not, f64(5) > 0),
+    "is_nan": (jg.math.is_nan, np.isnan, np.array([1.0, np.nan, np.inf])),
+    "is_inf": (jg.math.is_inf, np.isinf, np.array([1.0, np.nan, -np.inf])),
+    "is_finite": (jg.math.is_finite, np.isfinite, np.array([1.0, np.nan, np.inf])),
+}
+_NO_GRAD = {"sign", "floor", "ceil", "round", "logical_not", "is_nan", "is_inf", "is_finite"}
+
+for _n, (_f, _ref, _x) in _UNARY.items():
+    case(_n, _f, [_x], _ref, grad=_n not in _NO_GRAD)
+case("exp:f32", jg.exp, [f32(3, 2)], np.exp)
+case("tanh:empty", jg.tanh, [f64(0, 3)], np.tanh)
+case("negative:int", jg.negative, [ints(4)], np.negative, grad=False)
+case("abs:int", jg.abs, [ints(2, 3)], np.abs, grad=False)
+case("square:scalar", jg.square, [np.float64(1.5)], np.square)
+
+_BINARY = {
+    "add": (jg.add, np.add),
+    "subtract": (jg.subtract, np.subtract),
+    "multiply": (jg.multiply, np.multiply),
+    "maximum": (jg.maximum, np.maximum),
+    "minimum": (jg.minimum, np.minimum),
+    "squared_difference": (jg.math.squared_difference, lambda x, y: (x - y) ** 2),
+}
+for _n, (_f, _ref) in _BINARY.items():
+    case(_n, _f, [f64(3, 4), f64(4)], _ref)
+    case(f"{_n}:bcast", _f, [f64(2, 1, 3), f64(4, 1)], _ref)
+    case(f"{_n}:int", _f, [ints(3, 4), ints(3, 1)], _ref, grad=False)
+case("add:f32", jg.add, [f32(5), f32(1)], np.add)
+case("add:size1", jg.add, [f64(1, 1), f64(1)], np.add)
+case("add:empty", jg.add, [f64(0, 4), f64(4)], np.add)
+case("add:scalar_weak", lambda x: x + 1, [f32(3)], lambda x: x + np.float32(1))
+case("divide", jg.divide, [f64(3, 4), pos(4)], np.divide)
+case("divide:bcast", lambda x, y: x / y, [f64(2, 1), pos(3)], np.divide)
+case("divide:int", jg.divide, [ints(4), ints(4, lo=1)], lambda x, y: x / y, grad=False)
+case("floordiv", jg.math.floordiv, [f64(3, 4) * 4, pos(4)], np.floor_divide, grad=False)
+case("floordiv:int", lambda x, y: x // y, [ints(6), ints(6, lo=1)], np.floor_divide,
+     grad=False)
+case("mod", jg.math.mod, [f64(5) * 4, pos(5)], np.mod, grad=False)
+case("mod:int", lambda x, y: x % y, [ints(6), ints(6, lo=1)], np.mod, grad=False)
+case("pow", jg.pow, [pos(3, 2), f64(2)], np.power)
+case("pow:int", lambda x, y: x ** y, [ints(4), ints(4, lo=0, hi=4)], np.power, grad=False)
+case("atan2", jg.math.atan2, [f64(4), f64(4)], np.arctan2, grad=False)
+for _n, _ref in (("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
+                 ("less_equal", np.less_equal), ("greater", np.greater),
+                 ("greater_equal", np.greater_equal)):
+    case(_n, getattr(jg, _n), [ints(3, 4, lo=0, hi=3), ints(4, lo=0, hi=3)], _ref, grad=False)
+    case(f"{_n}:float", getattr(jg, _n), [np.round(f64(2, 3)), np.round(f64(3))], _ref,
+         grad=False)
+for _n, _ref in (("logical_and", np.logical_and), ("logical_or", np.logical_or),
+                 ("logical_xor", np.logical_xor)):
+    case(_n, getattr(jg.math, _n), [f64(3, 2) > 0, f64(2) > 0], _ref, grad=False)
+case("where", jg.where, [f64(3, 4) > 0, f64(3, 4), f64(4)], np.where)
+case("where:bcast", jg.where, [f64(3, 1) > 0, f64(1, 4), f64(3, 4)], np.where)
+case("cast", lambda x: jg.cast(x, jg.float32), [f64(4)], lambda x: x.astype(np.float32),
+     grad=False)
+case("cast:to_int", lambda x: jg.cast(x, jg.int32), [f64(6) * 3],
+     lambda x: np.trunc(x).astype(np.int32), grad=False)
+case("cast:from_bool", lambda x: jg.cast(x, jg.float64), [f64(4) > 0],
+     lambda x: x.astype(np.float64), grad=False)
+case("clip_by_value", lambda x: jg.clip_by_value(x, -0.5, 0.7), [f64(3, 4)],
+     lambda x: np.clip(x, -0.5, 0.7))
+case("clip_by_value:tensors", jg.clip_by_value, [f64(3, 4), f64(4) - 1, f64(1) + 3],
+     lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi))
+
+# ----------------------------------------------------------------------------- state-ish
+
+case("identity", jg.identity, [f64(3)], lambda x: x)
+case("stop_gradient", lambda x: jg.stop_gradient(x) * x, [f64(3)], lambda x: x * x,
+     grad=False)
+
+# ----------------------------------------------------------------------------- reductions
+
+_RED = {"reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max,
+        "reduce_min": np.min, "reduce_prod": np.prod}
+for _n, _ref in _RED.items():
+    _f = getattr(jg, _n)
+    case(_n, _f, [f64(3, 4)], _ref)
+    case(f"{_n}:axis", lambda x, _f=_f: _f(x, axis=1), [f64(3, 4, 2)],
+         lambda x, _ref=_ref: _ref(x, axis=1))
+    case(f"{_n}:neg_axes_keepdims", lambda x, _f=_f: _f(x, axis=[-1, 0], keepdims=True),
+         [f64(2, 3, 4)], lambda x, _ref=_ref: _ref(x, axis=(0, 2), keepdims=True))
+    case(f"{_n}:f32", lambda x, _f=_f: _f(x, axis=-1), [f32(5, 3)],
+         lambda x, _ref=_ref: _ref(x, axis=-1))
+case("reduce_sum:int", lambda x: jg.reduce_sum(x, axis=0), [ints(4, 3)],
+     lambda x: np.sum(x, axis=0).astype(np.int32), grad=False)
+case("reduce_sum:empty", jg.reduce_sum, [f64(0, 3)], np.sum)
+case("reduce_any", lambda x: jg.reduce_any(x, axis=1), [f64(3, 4) > 1],
+     lambda x: np.any(x, axis=1), grad=False)
+case("reduce_all", lambda x: jg.reduce_all(x, axis=-1, keepdims=True), [f64(3, 4) > -1],
+     lambda x: np.all(x, axis=-1, keepdims=True), grad=False)
+case("argmax", lambda x: jg.argmax(x, axis=1), [f64(3, 5)], lambda x: np.argmax(x, axis=1),
+     grad=False)
+case("argmin", lambda x: jg.argmin(x, axis=-1), [f64(2, 3, 5)],
+     lambda x: np.argmin(x, axis=-1), grad=False)
+
+# ----------------------------------------------------------------------------- shape
+
+case("reshape", lambda x: jg.reshape(x, [4, -1]), [f64(2, 3, 2)],
+     lambda x: x.reshape(4, -1))
+case("reshape_like", lambda x, y: jg.ops.apply("reshape_like", x, y), [f64(6), f64(2, 3)],
+     lambda x, y: x.reshape(y.shape))
+case("transpose", jg.transpose, [f64(2, 3, 4)], lambda x: x.transpose())
+case("transpose:perm", lambda x: jg.transpose(x, [1, 0, 2]), [f64(2, 3, 4)],
+     lambda x: x.transpose(1, 0, 2))
+case("expand_squeeze", lambda x: jg.ops.apply("expand_squeeze", x, shape=(2, 1, 3)),
+     [f64(2, 3)], lambda x: x[:, None])
+case("reshape:expand_dims", lambda x: jg.expand_dims(x, -1), [f64(2, 3)], lambda x: x[..., None])
+case("reshape:squeeze", lambda x: jg.squeeze(x, [0, -1]), [f64(1, 3, 1)],
+     lambda x: x.reshape(3))
+case("broadcast_to", lambda x: jg.broadcast_to(x, [2, 3, 4]), [f64(3, 1)],
+     lambda x: np.broadcast_to(x, (2, 3, 4)))
+case("full_like", lambda x: jg.ones_like(x) + jg.zeros_like(x), [f64(2, 3)],
+     lambda x: np.ones_like(x), grad=False)
+case("fill", lambda x: jg.fill([2, 3], 9.0) * x, [f32(3)],
+     lambda x: np.full((2, 3), 9.0, np.float32) * x, grad=False)
+case("fill:zeros", lambda x: x + jg.zeros([3], jg.float64), [f64(3)], lambda x: x)
+case("shape", lambda x: jg.ops.apply("shape", x, out_type=jg.int32), [f64(2, 5)],
+     lambda x: np.array(x.shape, np.int32), grad=False)
+
+# ----------------------------------------------------------------------------- indexing
+
+case("strided_slice", lambda x: x[1], [f64(3, 4)], lambda x: x[1])
+case("strided_slice:steps", lambda x: x[::-1, 1:4:2], [f64(3, 5)], lambda x: x[::-1, 1:4:2])
+case("strided_slice:ellipsis_newaxis", lambda x: x[..., None, -1], [f64(2, 3, 4)],
+     lambda x: x[..., None, -1])
+case("strided_slice:neg_step", lambda x: x[-1:0:-2], [f64(7)], lambda x: x[-1:0:-2])
+case("strided_slice:scalar", lambda x: x[1, -1], [f64(2, 3)], lambda x: x[1, -1])
+case("slice_update", lambda x, v: jg.ops._setitem(x, (slice(None), 1), v), [f64(3, 4), f64(3)],
+     lambda x, v: np.concatenate([x[:, :1], v[:, None], x[:, 2:]], axis=1))
+case("slice_update:bcast", lambda x, v: jg.ops._setitem(x, (slice(0, 2),), v),
+     [f64(3, 4), f64(4)], lambda x, v: np.concatenate([np.stack([v, v]), x[2:]]))
+case("gather", lambda x, i: jg.gather(x, i), [f64(4, 3), np.array([3, 0, 3], np.int32)],
+     lambda x, i: x[i])
+case("gather:axis", lambda x, i: jg.gather(x, i, axis=-1),
+     [f64(2, 5), np.array([[4, 1], [0, 0]], np.int64)], lambda x, i: np.take(x, i, axis=-1))
+case("gather:getitem", lambda x: x[[2, 0]], [f64(3, 2)], lambda x: x[[2, 0]])
+case("gather_grad", lambda g, i, x: jg.ops.apply("gather_grad", g, i, x, axis=0),
+     [f64(3, 2), np.array([1, 1, 0], np.int32), f64(2, 2)],
+     lambda g, i, x: np.stack([g[2], g[0] + g[1]]))
+case("gather_nd", lambda x, i: jg.gather_nd(x, i),
+     [f64(3, 4), np.array([[0, 1], [2, 3], [0, 1]], np.int32)], lambda x, i: x[i[:, 0], i[:, 1]])
+case("scatter_nd", lambda i, u: jg.scatter_nd(i, u, [4]),
+     [np.array([[1], [3], [1]], np.int32), f64(3)],
+     lambda i, u: np.array([0, u[0] + u[2], 0, u[1]]))
+case("tensor_scatter_nd_update", lambda x, i, u: jg.tensor_scatter_nd_update(x, i, u),
+     [f64(4, 2), np.array([[3], [0]], np.int32), f64(2, 2)],
+     lambda x, i, u: np.stack([u[1], x[1], x[2], u[0]]))
+case("one_hot", lambda i: jg.one_hot(i, 4), [np.array([0, 3, 1, -1, 4], np.int32)],
+     lambda i: (i[:, None] == np.arange(4)).astype(np.float32), grad=False)
+case("one_hot:axis0", lambda i: jg.one_hot(i, 3, axis=0, dtype=jg.float64),
+     [np.array([[0, 2], [1, 1]], np.int64)],
+     lambda i: np.moveaxis((i[..., None] == np.arange(3)).astype(np.float64), -1, 0),
+     grad=False)
+
+# ----------------------------------------------------------------------------- assemble
+
+case("concat", lambda a, b: jg.concat([a, b], axis=-1), [f64(2, 3), f64(2, 1)],
+     lambda a, b: np.concatenate([a, b], axis=-1))
+case("concat:stack", lambda a, b: jg.stack([a, b], axis=1), [f64(2, 3), f64(2, 3)],
+     lambda a, b: np.stack([a, b], axis=1))
+case("split", lambda x: jg.split(x, [1, 2], axis=0)[1] * 2.0 + 1.0, [f64(3, 2)],
+     lambda x: x[1:] * 2 + 1)
+case("split:unstack", lambda x: jg.unstack(x, axis=1)[2], [f64(2, 3)], lambda x: x[:, 2])
+case("tile", lambda x: jg.tile(x, [2, 3]), [f64(2, 2)], lambda x: np.tile(x, (2, 3)))
+case("pad", lambda x: jg.pad(x, [[1, 0], [2, 1]]), [f64(2, 3)],
+     lambda x: np.pad(x, ((1, 0), (2, 1))))
+case("range", lambda x: jg.cast(jg.range(2, 11, 3), jg.float64) * x, [f64(3)],
+     lambda x: np.arange(2, 11, 3) * x)
+case("range:float", lambda x: jg.range(1.0, 2.0, 0.25, dtype=jg.float64) + x, [f64(4)],
+     lambda x: np.arange(1.0, 2.0, 0.25) + x)
+
+# ----------------------------------------------------------------------------- linalg, nn
+
+case("matmul", jg.matmul, [f64(3, 4), f64(4, 2)], np.matmul)
+case("matmul:f32", jg.matmul, [f32(3, 4), f32(4, 2)], np.matmul)
+case("matmul:batch_bcast", lambda a, b: a @ b, [f64(2, 1, 3, 4), f64(5, 4, 2)], np.matmul)
+case("matmul:transposed", lambda a, b: jg.matmul(a, b, transpose_a=True, transpose_b=True),
+     [f64(4, 3), f64(2, 4)], lambda a, b: a.T @ b.T)
+case("matmul:int", jg.matmul, [ints(2, 3), ints(3, 2)], np.matmul, grad=False)
+
+
+def _np_softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+case("reduce_max:softmax", jg.nn.softmax, [f64(3, 4)], _np_softmax)
+case("reduce_max:log_softmax", lambda x: jg.nn.log_softmax(x, axis=0), [f64(3, 4)],
+     lambda x: np.log(_np_softmax(x, 0)))
+case("one_hot:sparse_xent",
+     lambda x: jg.nn.sparse_softmax_cross_entropy_with_logits(labels=[2, 0, 1], logits=x),
+     [f64(3, 4)], lambda x: -np.log(_np_softmax(x))[np.arange(3), [2, 0, 1]])
+
+
+def uncovered_ops():
+    """Registered ops that no case covers and that are not exempt."""
+    from jitgraph.ops.core import REGISTRY
+
+    covered = {c.op for c in CASES}
+    return sorted(n for n, op in REGISTRY.items()
+                  if n not in covered and n not in EXEMPT and op.kind not in EXEMPT_KINDS)
