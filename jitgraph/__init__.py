@@ -25,5 +25,6 @@ newaxis = None
 # -- AutoGraph (autograph/)
 from . import autograph  # noqa: E402,F401
 # -- graph autodiff (autodiff/transform.py)
+from .autodiff import grad, value_and_grad  # noqa: E402,F401
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401

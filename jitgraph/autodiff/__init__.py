@@ -1,5 +1,9 @@
 """Reverse-mode automatic differentiation: the eager/graph tape and functional transforms."""
 
 from .tape import GradientTape, custom_gradient
+from .transform import grad, value_and_grad
+from . import control as _control
 
-__all__ = ["GradientTape", "custom_gradient"]
+_control.attach()
+
+__all__ = ["GradientTape", "custom_gradient", "grad", "value_and_grad"]

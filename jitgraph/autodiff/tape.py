@@ -24,20 +24,30 @@ class _Entry:
         self.grad_fn = grad_fn
 
 
+def _key(t):
+    """Identity of a tensor on the tape: a symbolic tensor is its IR Value (several Python
+    objects may stand for one Value, e.g. a branch's captured outer value), else the object."""
+    return ~t._ir.uid if t._symbolic else id(t)
+
+
 def _differentiable(t):
     return t.dtype.is_floating
 
 
 def record(op, inputs, outputs, attrs, grad_fn=None):
+    if outputs and outputs[0]._symbolic and outputs[0]._ir.op.subgraphs:
+        from .control import tape_inputs  # cond/while_loop: also the values they capture
+
+        inputs = tape_inputs(outputs[0]._ir.op, inputs)
     for tape in _tapes:
         if not tape._recording:
             continue
         w = tape._watched
-        if any(id(t) in w for t in inputs):
+        if any(_key(t) in w for t in inputs):
             tape._entries.append(_Entry(op, inputs, outputs, attrs, grad_fn))
             for o in outputs:
                 if _differentiable(o):
-                    w[id(o)] = o
+                    w[_key(o)] = o
 
 
 def notify_variable_read(var, tensor):
@@ -47,7 +57,7 @@ def notify_variable_read(var, tensor):
         if (tape._watch_accessed and var.trainable) or id(var) in tape._watched_vars:
             tape._watched_vars.setdefault(id(var), var)
             tape._var_reads.setdefault(id(var), []).append(tensor)
-            tape._watched[id(tensor)] = tensor
+            tape._watched[_key(tensor)] = tensor
 
 
 @contextlib.contextmanager
@@ -106,7 +116,7 @@ class GradientTape:
                 self._watched_vars[id(t)] = t
             elif isinstance(t, Tensor):
                 if _differentiable(t):
-                    self._watched[id(t)] = t
+                    self._watched[_key(t)] = t
             else:
                 raise TypeError(f"GradientTape.watch expects tensors or variables, got "
                                 f"{type(t).__name__}")
@@ -177,9 +187,9 @@ class GradientTape:
         from .. import ops
 
         for e in reversed(self._entries):
-            if not any(id(o) in grads for o in e.outputs):
+            if not any(_key(o) in grads for o in e.outputs):
                 continue
-            out_grads = [grads.get(id(o)) for o in e.outputs]
+            out_grads = [grads.get(_key(o)) for o in e.outputs]
             if len(out_grads) > 1:
                 out_grads = [ops.zeros_like(o) if g is None and _differentiable(o) else g
                              for o, g in zip(e.outputs, out_grads)]
@@ -194,7 +204,7 @@ class GradientTape:
                     f"the gradient of {e.op.name} returned {len(in_grads)} values for "
                     f"{len(e.inputs)} inputs")
             for x, g in zip(e.inputs, in_grads):
-                if g is not None and id(x) in self._watched and _differentiable(x):
+                if g is not None and _key(x) in self._watched and _differentiable(x):
                     g = ops.core.as_tensor(g, e.op.name, x.dtype)
                     _accumulate(grads, x, g)
 
@@ -203,13 +213,13 @@ class GradientTape:
 
         if hasattr(s, "_jg_read"):
             reads = self._var_reads.get(id(s), [])
-            gs = [grads[id(t)] for t in reads if id(t) in grads]
+            gs = [grads[_key(t)] for t in reads if _key(t) in grads]
             g = None
             for x in gs:
                 g = x if g is None else ops.add(g, x)
             like = s
         else:
-            g = grads.get(id(s))
+            g = grads.get(_key(s))
             like = s
         if g is None and unconnected in ("zero", "UnconnectedGradients.ZERO"):
             if getattr(like, "dtype", None) is not None and like.dtype.is_floating:
@@ -235,7 +245,7 @@ class GradientTape:
 def _accumulate(grads, t, g):
     from .. import ops
 
-    k = id(t)
+    k = _key(t)
     grads[k] = g if k not in grads else ops.add(grads[k], g)
 
 

@@ -1,0 +1,285 @@
+"""Gradient rules of the control-flow ops ``cond`` and ``while_loop``.
+
+Both ops own sub-graphs that read values of enclosing graphs directly (lexical capture), so
+their real inputs are the explicit ones plus the captured values and the Variables their
+sub-graphs read. ``tape_inputs`` gives the tape that full list (the tape calls it when it
+records an op with sub-graphs), and the rules below return one gradient per entry of it.
+
+Sub-graphs are differentiated by *replay*: ``replay(sg, args)`` emits the sub-graph's ops
+again into the graph being built (binding its placeholders to ``args``) under a fresh
+GradientTape, whose gradient then uses each op's own rule. Forward values a branch computed
+are recomputed in the gradient branch: simple, always correct, and the passes drop what the
+gradient does not need.
+
+cond(pred) {then, else} -> ys; given dys:
+    cond(pred) {replay(then) + vjp, replay(else) + vjp} -> d(captures)
+  A capture neither branch depends on gets None; one only some branch depends on gets zeros
+  from the other.
+
+while_loop(vs0) {cond, body} -> vsN, with a trip count N known only at run time; given dvsN:
+  (a) N = while_loop(cond, body + counter)                       count the iterations
+  (b) stack_i = stack_alloc(N, v) for each loop var v;
+      while i < N: stack_i[i] = v; v = body(v)                   save each iteration's inputs
+  (c) i = N-1; while i >= 0:                                      run the loop in reverse
+        v = stack_i[i]; (dv, dcap) = vjp(body at v)(dv); acc_cap += dcap; i -= 1
+  -> (dv for vs0, acc_cap for the captures)
+  The stacks are ``[N, ...]`` tensors with a dynamic leading dim (ops/loop_state.py): static
+  enough for a compiler (one allocation per stack, rows written and read by index).
+  ``maximum_iterations`` bounds (a) exactly as it bounds the forward loop. Integer and bool
+  loop vars are stacked (the body needs them) but carry no gradient.
+
+Limits: a replay re-runs random ops (fresh numbers) and skips stateful ops without outputs
+(variable assignments, prints), so gradients of branches or bodies that draw random numbers or
+assign a variable and read it back see different values than the forward pass did.
+"""
+
+from ..ir.graph import Value
+from ..ops import loop_state
+from ..ops.core import REGISTRY, apply_tensors
+from ..tracing import SymbolicTensor, current_graph, graph_scope, placeholder, value_of
+from . import tape as _tape
+
+# ----------------------------------------------------------------------------- captures
+
+
+def captured(operation):
+    """(values, variables): what ``operation``'s sub-graphs read from outside, in first-use
+    order. Values defined inside the sub-graphs (at any depth) are not captures."""
+    inner = set()
+    for sg in operation.subgraphs:
+        for op in sg.walk():
+            inner.update(op.outputs)
+    values, seen, variables = [], set(), []
+    for sg in operation.subgraphs:
+        for v in _uses(sg):
+            if v not in inner and v not in seen:
+                seen.add(v)
+                values.append(v)
+        for op in sg.walk():
+            var = op.attrs.get("var") if op.type == "read_variable" else None
+            if var is not None and not any(var is w for w in variables):
+                variables.append(var)
+    return values, variables
+
+
+def _uses(graph):
+    for op in graph.walk():
+        yield from op.inputs
+    yield from graph.outputs
+    for op in graph.walk():
+        for sg in op.subgraphs:
+            yield from sg.outputs
+
+
+_tokens = {}  # (id(operation), id(var)) -> the token tensor standing for the variable
+
+
+def tape_inputs(operation, tensors):
+    """The inputs a tape records for a control op: its explicit inputs, then its captured
+    values, then one token per Variable its sub-graphs read (reported to the tapes as a read
+    of that variable, so ``tape.gradient(y, var)`` finds the gradient the rule returns)."""
+    values, variables = captured(operation)
+    extra = [SymbolicTensor(v) for v in values]
+    for var in variables:
+        key = (id(operation), id(var))
+        tok = _tokens.get(key)
+        if tok is None:
+            tok = _tokens[key] = SymbolicTensor(Value(var.dtype, tuple(var.shape)))
+        _tape.notify_variable_read(var, tok)
+        extra.append(tok)
+    return list(tensors) + extra
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def replay(graph, args, env=None):
+    """Emits ``graph``'s ops into the current graph with its inputs bound to ``args``; returns
+    the tensors standing for its outputs. Values from enclosing graphs are used as they are."""
+    env = {} if env is None else env
+    env.update(zip(graph.inputs, args))
+    for op in graph.ops:
+        _replay_op(op, env)
+    return [_lookup(env, v) for v in graph.outputs]
+
+
+def _lookup(env, v):
+    return env[v] if v in env else SymbolicTensor(v)
+
+
+def _replay_op(op, env):
+    if op.type == "placeholder":
+        return
+    if op.type == "read_variable":
+        env[op.outputs[0]] = op.attrs["var"]._jg_read()  # tells tapes about the read
+        return
+    od = REGISTRY[op.type]
+    if od.stateful and not op.outputs:
+        return  # assignments and prints happened in the forward pass
+    ins = [_lookup(env, v) for v in op.inputs]
+    if op.subgraphs:
+        outs = _replay_nested(op, od, ins, env)
+    else:
+        outs = apply_tensors(od, ins, dict(op.attrs))
+        outs = outs if isinstance(outs, list) else [outs]
+    env.update(zip(op.outputs, outs))
+
+
+def _replay_nested(op, od, ins, env):
+    from .. import tracing
+
+    g = current_graph()
+    subs = []
+    for sg in op.subgraphs:
+        new = tracing.new_subgraph(sg.name, g)
+        with graph_scope(new):
+            phs = [placeholder(new, p.op.name, p.dtype, p.shape) for p in sg.inputs]
+            outs = replay(sg, phs, env)
+            new.outputs = [value_of(new, t) for t in outs]
+        subs.append(new)
+    outs = tracing.record(g, od, ins, dict(op.attrs), [v.type for v in op.outputs], subs)
+    if _tape.ACTIVE and od.grad is not None:
+        _tape.record(od, ins, outs, dict(op.attrs))
+    return outs
+
+
+def _vjp(graph, args, out_grads, wrt):
+    """Replays ``graph`` on ``args`` and returns the gradients of its outputs (weighted by
+    ``out_grads``, None = no gradient) w.r.t. ``wrt`` (tensors among ``args``, captured
+    tensors, Variables); unconnected floating entries are zeros, others None."""
+    with _tape.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch([w for w in wrt if _differentiable(w)])
+        outs = replay(graph, args)
+    pairs = [(o, g) for o, g in zip(outs, out_grads) if g is not None and _differentiable(o)]
+    if not pairs:
+        return [_zeros(w) if _differentiable(w) else None for w in wrt]
+    grads = tape.gradient([o for o, _ in pairs], list(wrt),
+                          output_gradients=[g for _, g in pairs])
+    return [_zeros(w) if g is None and _differentiable(w) else g for w, g in zip(wrt, grads)]
+
+
+def _differentiable(t):
+    return t.dtype.is_floating
+
+
+def _zeros(t):
+    from .. import ops
+
+    if None in tuple(t.shape):
+        return ops.zeros_like(t)
+    return ops.zeros(tuple(t.shape), dtype=t.dtype)
+
+
+def _depends(graph, values):
+    """Which of ``values`` ``graph``'s outputs depend on (through ops and nested sub-graphs)."""
+    want = set(values)
+    live, stack, found = set(), list(graph.outputs), set()
+    while stack:
+        v = stack.pop()
+        if v in live:
+            continue
+        live.add(v)
+        if v in want:
+            found.add(v)
+            continue
+        op = v.op
+        if op is None:
+            continue
+        stack.extend(op.inputs)
+        for sg in op.subgraphs:
+            stack.extend(sg.outputs)
+            for inner in sg.walk():
+                stack.extend(inner.inputs)
+    return found
+
+
+# ----------------------------------------------------------------------------- cond
+
+
+def _cond_grad(inputs, outputs, grads, **attrs):
+    from ..ops.control import cond
+
+    op = outputs[0]._ir.op
+    values, variables = captured(op)
+    caps = inputs[1:1 + len(values)]
+    used = set().union(*(_depends(sg, values) for sg in op.subgraphs))
+    keep = [c for c in caps if _differentiable(c) and c._ir in used] + variables
+    if not keep:
+        return [None] * len(inputs)
+
+    def branch(sg):
+        return lambda: _vjp(sg, [], grads, keep)
+
+    res = cond(inputs[0], branch(op.subgraphs[0]), branch(op.subgraphs[1]))
+    res = list(res) if isinstance(res, (list, tuple)) else [res]
+    return _scatter(inputs, values, variables, keep, res)
+
+
+def _scatter(inputs, values, variables, keep, res):
+    """One gradient per tape input (explicit inputs, captures, variable tokens)."""
+    by_key = {}
+    for w, g in zip(keep, res):
+        by_key[id(w) if hasattr(w, "_jg_read") else w._ir] = g
+    n_explicit = len(inputs) - len(values) - len(variables)
+    out = [None] * n_explicit
+    out += [by_key.get(v) for v in values]
+    out += [by_key.get(id(var)) for var in variables]
+    return out
+
+
+# ----------------------------------------------------------------------------- while_loop
+
+
+def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
+    from .. import ops
+    from ..ops.control import while_loop
+
+    op = outputs[0]._ir.op
+    cond_g, body_g = op.subgraphs
+    values, variables = captured(op)
+    n = len(op.inputs)
+    init, caps = list(inputs[:n]), inputs[n:n + len(values)]
+    used = _depends(body_g, values)
+    keep = [c for c in caps if _differentiable(c) and c._ir in used] + variables
+    dif = [k for k in range(n) if _differentiable(init[k])]
+    if not dif:
+        return [None] * len(inputs)
+
+    def count_body(i, *vs):
+        return [i + 1] + replay(body_g, vs)
+
+    trips = while_loop(lambda i, *vs: replay(cond_g, vs)[0], count_body,
+                       [ops.constant(0)] + init, maximum_iterations=maximum_iterations)[0]
+
+    def save_body(i, *state):
+        vs, stacks = state[:n], state[n:]
+        stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs)]
+        return [i + 1] + replay(body_g, vs) + stacks
+
+    stacks = [loop_state.stack_alloc(trips, v) for v in init]
+    stacks = while_loop(lambda i, *state: i < trips, save_body,
+                        [ops.constant(0)] + init + stacks)[1 + n:]
+
+    def reverse_body(i, *state):
+        dvs, acc = state[:len(dif)], state[len(dif):]
+        vs = [loop_state.stack_read(s, i) for s in stacks]
+        out_grads = [None] * n
+        for k, g in zip(dif, dvs):
+            out_grads[k] = g
+        res = _vjp(body_g, vs, out_grads, [vs[k] for k in dif] + keep)
+        return [i - 1] + res[:len(dif)] + [a + g for a, g in zip(acc, res[len(dif):])]
+
+    seeds = [grads[k] if grads[k] is not None else _zeros(outputs[k]) for k in dif]
+    res = while_loop(lambda i, *state: i >= 0, reverse_body,
+                     [trips - 1] + seeds + [_zeros(w) for w in keep])
+    d_init = [None] * n
+    for k, g in zip(dif, res[1:1 + len(dif)]):
+        d_init[k] = g
+    return d_init + _scatter(inputs, values, variables, keep, res[1 + len(dif):])[n:]
+
+
+def attach():
+    """Installs the rules on the registered control ops (ops/control.py owns their forward)."""
+    for name, rule in (("cond", _cond_grad), ("while_loop", _while_grad)):
+        if name in REGISTRY:
+            REGISTRY[name].grad = rule
