@@ -4,6 +4,8 @@ rules in reverse. The rules are jitgraph ops, so the same tape works eagerly, in
 
 import contextlib
 
+import numpy as np
+
 from .. import errors
 from ..ops.core import REGISTRY
 
@@ -226,20 +228,32 @@ class GradientTape:
                 return ops.zeros_like(like)
         return g
 
-    def jacobian(self, target, sources):
-        """Jacobian of a 1-D or scalar target by stacking per-element gradients."""
+    def jacobian(self, target, sources, unconnected_gradients="none"):
+        """Jacobian of ``target`` with respect to each source: shape target.shape +
+        source.shape (one gradient per target element; needs a persistent tape)."""
         from .. import ops
 
         if not self._persistent:
             raise RuntimeError("GradientTape.jacobian needs jg.GradientTape(persistent=True)")
-        flat = ops.reshape(target, [-1])
-        n = flat.shape[0]
+        target = ops.core.as_tensor(target, "GradientTape.jacobian")
+        shape = target.shape.as_list()
+        n = int(np.prod(shape, dtype=np.int64))
         rows = []
         for i in range(n):
-            seed = ops.one_hot(i, n, dtype=target.dtype)
+            seed = ops.reshape(ops.one_hot(i, n, dtype=target.dtype), shape)
             self._used = False
-            rows.append(self.gradient(flat, sources, output_gradients=seed))
-        return ops.stack(rows)
+            rows.append(_flatten(self.gradient(target, sources, output_gradients=seed,
+                                               unconnected_gradients=unconnected_gradients)))
+        flat = iter(range(len(_flatten(sources))))
+
+        def stack(s):
+            k = next(flat)
+            col = [r[k] for r in rows]
+            if any(g is None for g in col):
+                return None
+            return ops.reshape(ops.stack(col), shape + list(col[0].shape)) if col else None
+
+        return _map_structure(stack, sources)
 
 
 def _accumulate(grads, t, g):
