@@ -37,6 +37,13 @@ class Undefined:
         return f"<undefined '{self.name}'>"
 
 
+class UndefinedReturnValue(Undefined):
+    """``retval_`` before a ``return`` ran; in a tensor if/loop it becomes zeros of the type
+    the ``return`` gives it (read only where ``do_return`` is true)."""
+
+    __slots__ = ()
+
+
 def ld(scope, name):
     """``name`` from the ``locals()`` dict ``scope``, or Undefined when it is unbound."""
     return scope.get(name, Undefined(name)) if name in scope else Undefined(name)
@@ -132,6 +139,7 @@ def if_stmt(cond, true_fn, false_fn, state, names):
 
 
 def _tensor_if(cond, true_fn, false_fn, state, names, loc):
+    state = _init_returns(state, [true_fn, false_fn])
     raw = {}
 
     def branch(key, fn):
@@ -185,7 +193,7 @@ def if_exp(cond, true_fn, false_fn):
     """``a if cond else b`` with lazily evaluated branches."""
     if not is_symbolic(cond):
         return true_fn() if cond else false_fn()
-    (v,) = _tensor_if(cond, lambda: (true_fn(),), lambda: (false_fn(),), (None,), ("<expr>",),
+    (v,) = _tensor_if(cond, lambda _: (true_fn(),), lambda _: (false_fn(),), (None,), ("<expr>",),
                       _caller_loc())
     return v
 
@@ -247,23 +255,40 @@ def while_stmt(test, body, state, names):
         state = tuple(body(*state))
 
 
-def _split_state(state, names, body, loc):
-    """Which state entries become loop-carried tensors; Undefined ones get an initial value
-    of the type a trial trace of the body gives them (e.g. a ``return`` value)."""
+def _init_returns(state, fns):
+    """Gives ``retval_`` entries that are still undefined zeros of the type the first of
+    ``fns`` that assigns them gives them (found by a trial trace)."""
+    from .. import zeros
+
     state = list(state)
-    undef = [i for i, v in enumerate(state) if isinstance(v, Undefined)]
-    if undef:
-        trial = _trial_types(body, state, undef)
-        for i in undef:
+    todo = [i for i, v in enumerate(state) if isinstance(v, UndefinedReturnValue)]
+    for fn in fns:
+        if not todo:
+            break
+        trial = _trial(fn, state)
+        for i in list(todo):
             t = trial[i]
             if isinstance(t, Tensor) and t.shape.is_fully_defined():
-                from .. import zeros
-
                 state[i] = zeros(tuple(t.shape), dtype=t.dtype)
-            elif not isinstance(t, Undefined):
+                todo.remove(i)
+            elif _tensorizable(t):
+                state[i] = _to_tensor(t) * 0
+                todo.remove(i)
+    return tuple(state)
+
+
+def _split_state(state, names, body, loc):
+    """Which state entries become loop-carried tensors. A variable first assigned in the
+    body and needed after the loop is an error (unless it is the return value)."""
+    state = list(_init_returns(state, [body]))
+    undef = [i for i, v in enumerate(state) if isinstance(v, Undefined)]
+    if undef:
+        trial = _trial(body, state)
+        for i in undef:
+            if not isinstance(trial[i], Undefined):
                 raise errors.TracingError(
                     f"'{names[i]}' is defined inside the loop at {_where(loc)} but not before "
-                    f"it, and is used after it (it is {_type_str(t)} in the loop); "
+                    f"it, and is used after it (it is {_type_str(trial[i])} in the loop); "
                     "define it before the loop")
     carried = [i for i, v in enumerate(state) if _tensorizable(v)]
     for i in carried:
@@ -271,7 +296,8 @@ def _split_state(state, names, body, loc):
     return state, carried
 
 
-def _trial_types(body, state, undef):
+def _trial(body, state):
+    """The state ``body`` returns, traced into a throwaway graph (to learn types)."""
     from .. import tracing
 
     g = tracing.new_subgraph("autograph_trial")

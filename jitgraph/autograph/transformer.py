@@ -42,11 +42,13 @@ def _assign(n, value):
 
 
 def _at(nodes, ref):
+    """Gives generated nodes (and their children without a location) the first line of
+    ``ref``, the user's statement they replace."""
     for n in nodes:
-        ast.copy_location(n, ref)
         for c in ast.walk(n):
-            if "lineno" in c._attributes and not hasattr(c, "lineno"):
-                ast.copy_location(c, ref)
+            if c is n or ("lineno" in c._attributes and not hasattr(c, "lineno")):
+                c.lineno = c.end_lineno = ref.lineno
+                c.col_offset, c.end_col_offset = ref.col_offset, ref.col_offset + 1
     return nodes
 
 
@@ -171,7 +173,7 @@ def lower_returns(fn, names):
     jumps = _Jumps(ast.Return, replace, flag, True)
     body, _ = jumps.block(fn.body)
     head = _at([_assign(flag, ast.Constant(False)),
-                _assign(rv, _call("Undefined", ast.Constant(rv)))], fn.body[0])
+                _assign(rv, _call("UndefinedReturnValue", ast.Constant(rv)))], fn.body[0])
     tail = _at([ast.Return(_call("retval", _name(rv)))], fn.body[-1])
     fn.body = head + body + tail
 
