@@ -22,9 +22,14 @@ from .tracing import init_scope
 newaxis = None
 
 # -- tracing, jg.function, interpreter, control flow (function.py, ops/control.py)
+from . import config  # noqa: E402,F401
+from .function import function  # noqa: E402,F401
 # -- AutoGraph (autograph/)
 from . import autograph  # noqa: E402,F401
 # -- graph autodiff (autodiff/transform.py)
 from .autodiff import grad, value_and_grad  # noqa: E402,F401
+from .autodiff.control import attach as _attach  # noqa: E402
+
+_attach()  # control ops register after the tape is imported: attach their rules now
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401

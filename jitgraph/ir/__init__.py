@@ -1,7 +1,9 @@
-"""The graph IR: Value, Operation, Graph, the printer and the verifier."""
+"""The graph IR: Value, Operation, Graph, the printer, the verifier, copies and Graphviz."""
 
 from .graph import Graph, Operation, Value
 from .printer import format_graph
 from .verify import VerificationError, verify
+from .clone import copy_graph, free_values
 
-__all__ = ["Graph", "Operation", "Value", "format_graph", "verify", "VerificationError"]
+__all__ = ["Graph", "Operation", "Value", "format_graph", "verify", "VerificationError",
+           "copy_graph", "free_values"]

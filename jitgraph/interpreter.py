@@ -1,0 +1,209 @@
+"""The reference backend: runs a Graph op by op with each op's NumPy implementation
+(``REGISTRY[op.type].impl``). Every pass and compiled backend is tested against it.
+
+Conventions for op implementations called from here:
+- ``impl(*input_arrays, **attrs)`` returns one array (ops with ``n_outputs == 1``) or a
+  sequence of arrays; results are cast to the dtype of the op's output Values and checked
+  against their static shapes, so a wrong type rule fails loudly at its op's line.
+- An op with sub-graphs (``cond``, ``while_loop``, a fused kernel, ...) is called as
+  ``impl(*input_arrays, subgraphs=op.subgraphs, env=env, **attrs)``; it runs a sub-graph with
+  ``run_subgraph(graph, env, args)``. ``env`` maps Values to arrays; sub-graphs see the Values
+  of enclosing graphs through it (lexical scope).
+"""
+
+import weakref
+
+import numpy as np
+
+from . import backends, errors
+from .ir.printer import format_op
+from .ops.core import REGISTRY, fmt_shape
+
+_PLANS = weakref.WeakKeyDictionary()  # Graph -> list of steps
+
+
+def _shape_ok(shape, static):
+    if len(shape) != len(static):
+        return False
+    for d, s in zip(shape, static):
+        if s is not None and d != s:
+            return False
+    return True
+
+
+def _bad_result(op, what):
+    where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+    return errors.InvalidArgumentError(f"{op.type}: {what}{where}:\n{format_op(op)}")
+
+
+def _store(op, res, env):
+    outs = op.outputs
+    if len(outs) == 1 and op.op_def is not None and op.op_def.n_outputs == 1:
+        res = (res,)
+    elif len(res) != len(outs):
+        raise _bad_result(op, f"the implementation returned {len(res)} results, the graph "
+                              f"expects {len(outs)}")
+    for v, r in zip(outs, res):
+        env[v] = _fix(op, v, r)
+
+
+def _fix(op, v, r):
+    """``r`` as an array of ``v``'s dtype, checked against ``v``'s static shape."""
+    if type(r) is not np.ndarray:
+        r = np.asarray(r)
+    if r.dtype != v.dtype.np:
+        r = r.astype(v.dtype.np)
+    if r.shape != v.shape and not _shape_ok(r.shape, v.shape):
+        raise _bad_result(op, f"produced shape {fmt_shape(r.shape)} where the type rule "
+                              f"promised {fmt_shape(v.shape)}")
+    return r
+
+
+# A step is (code, impl, inputs, attrs, output Value, output np dtype, output shape, op).
+# code 1/2/3: single-output op with 1, 2 or any number of inputs; 0: anything else (several
+# outputs, sub-graphs), stored through _store.
+_GENERAL = 0
+
+
+def _step(op):
+    if op.type in ("placeholder", "constant"):
+        return None  # bound by the caller / preloaded into the environment
+    od = REGISTRY.get(op.type)
+    if od is None:
+        raise errors.UnimplementedError(f"the interpreter does not know op {op.type!r}:\n"
+                                        f"{format_op(op)}")
+    attrs = dict(op.attrs)
+    ins = tuple(op.inputs)
+    if op.subgraphs:
+        attrs["subgraphs"] = op.subgraphs
+        return (_GENERAL, od.impl, ins, attrs, None, None, None, op)
+    if od.n_outputs != 1 or len(op.outputs) != 1:
+        return (_GENERAL, od.impl, ins, attrs, None, None, None, op)
+    out = op.outputs[0]
+    code = len(ins) if len(ins) in (1, 2) else 3
+    return (code, od.impl, ins, attrs, out, out.dtype.np, out.shape, op)
+
+
+def _plan(graph):
+    plan = _PLANS.get(graph)
+    if plan is None:
+        plan = [s for s in map(_step, graph.ops) if s is not None]
+        _PLANS[graph] = plan
+    return plan
+
+
+def _run_plan(plan, env):
+    for code, impl, ins, attrs, out, dt, shape, op in plan:
+        if code == 2:
+            r = impl(env[ins[0]], env[ins[1]], **attrs)
+        elif code == 1:
+            r = impl(env[ins[0]], **attrs)
+        elif code == 3:
+            r = impl(*[env[v] for v in ins], **attrs)
+        else:
+            if op.subgraphs:
+                _store(op, impl(*[env[v] for v in ins], env=env, **attrs), env)
+            else:
+                _store(op, impl(*[env[v] for v in ins], **attrs), env)
+            continue
+        if type(r) is not np.ndarray or r.dtype != dt or r.shape != shape:
+            r = _fix(op, out, r)
+        env[out] = r
+
+
+def run_subgraph(graph, env, args):
+    """Runs ``graph`` with its inputs bound to ``args`` inside ``env``; returns its outputs."""
+    for v, a in zip(graph.inputs, args):
+        env[v] = a
+    _run_plan(_plan(graph), env)
+    return [env[v] for v in graph.outputs]
+
+
+def _check_arg(v, a):
+    if type(a) is np.ndarray and a.dtype == v.dtype.np and a.shape == v.shape:
+        return a
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    if a.dtype != v.dtype.np:
+        raise errors.InvalidArgumentError(
+            f"argument {v.op.name!r}: expected dtype {v.dtype.name}, got {a.dtype.name}")
+    if a.shape != v.shape and not _shape_ok(a.shape, v.shape):
+        raise errors.InvalidArgumentError(
+            f"argument {v.op.name!r}: expected shape {fmt_shape(v.shape)}, got "
+            f"{fmt_shape(a.shape)}")
+    return a
+
+
+class Executable:
+    """A graph ready to run op by op: ``Executable(graph).run([arrays])``."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self._inputs = list(graph.inputs)
+        self._outputs = list(graph.outputs)
+        consts = [op for op in graph.walk() if op.type == "constant"]
+        self._constants = [op.attrs["value"] for op in consts]
+        self._static_ids = {id(c) for c in self._constants}
+        self._base_env = {op.outputs[0]: op.attrs["value"] for op in consts}
+        self._plan = _plan(graph)
+        for op in graph.walk():
+            for sg in op.subgraphs:
+                _plan(sg)
+
+    def run(self, args):
+        inputs = self._inputs
+        if len(args) != len(inputs):
+            raise errors.InvalidArgumentError(
+                f"graph {self.graph.name} takes {len(inputs)} arguments, got {len(args)}")
+        env = self._base_env.copy()
+        for v, a in zip(inputs, args):
+            env[v] = _check_arg(v, a)
+        _run_plan(self._plan, env)
+        return self._fresh([env[v] for v in self._outputs], args)
+
+    def _fresh(self, outs, args):
+        """Copies of the results the caller must not share (inputs, constants, variables'
+        arrays, views, read-only arrays)."""
+        static, variables = self._static_ids, self.graph.variables
+        for i, r in enumerate(outs):
+            if r.base is None and id(r) not in static and r.flags.writeable:
+                for a in args:
+                    if r is a:
+                        break
+                else:
+                    for var in variables:
+                        if r is var._value:
+                            break
+                    else:
+                        continue
+            outs[i] = r.copy()
+        return outs
+
+
+class InterpreterBackend:
+    """``backend="interpreter"``: runs graphs op by op (the reference for other backends)."""
+
+    name = "interpreter"
+
+    def compile(self, graph):
+        return Executable(graph)
+
+    def explain(self, graph, stage):
+        if stage in ("traced", "interpreter"):
+            return str(graph)
+        raise errors.UnimplementedError(
+            f"the interpreter backend runs the graph op by op and produces no {stage!r} code; "
+            "use backend='cpu' (or 'cuda' for ptx) to see generated code")
+
+
+def interpret(graph, args):
+    """Runs ``graph`` on a list of arrays and returns the list of its outputs.
+
+    >>> interpret(concrete.graph, [np.ones(3, np.float32)])
+    """
+    return Executable(graph).run(list(args))
+
+
+BACKEND = backends.register("interpreter", InterpreterBackend())
+
+__all__ = ["Executable", "InterpreterBackend", "interpret", "run_subgraph"]
