@@ -33,7 +33,8 @@ Limits: a replay re-runs random ops (fresh numbers) and skips stateful ops witho
 assign a variable and read it back see different values than the forward pass did.
 """
 
-from ..ir.graph import Value
+from .. import errors
+from ..ir import Value, free_values
 from ..ops import loop_state
 from ..ops.core import REGISTRY, apply_tensors
 from ..tracing import SymbolicTensor, current_graph, graph_scope, placeholder, value_of
@@ -45,14 +46,10 @@ from . import tape as _tape
 def captured(operation):
     """(values, variables): what ``operation``'s sub-graphs read from outside, in first-use
     order. Values defined inside the sub-graphs (at any depth) are not captures."""
-    inner = set()
-    for sg in operation.subgraphs:
-        for op in sg.walk():
-            inner.update(op.outputs)
     values, seen, variables = [], set(), []
     for sg in operation.subgraphs:
-        for v in _uses(sg):
-            if v not in inner and v not in seen:
+        for v in free_values(sg):
+            if v not in seen:
                 seen.add(v)
                 values.append(v)
         for op in sg.walk():
@@ -60,15 +57,6 @@ def captured(operation):
             if var is not None and not any(var is w for w in variables):
                 variables.append(var)
     return values, variables
-
-
-def _uses(graph):
-    for op in graph.walk():
-        yield from op.inputs
-    yield from graph.outputs
-    for op in graph.walk():
-        for sg in op.subgraphs:
-            yield from sg.outputs
 
 
 _tokens = {}  # (id(operation), id(var)) -> the token tensor standing for the variable
@@ -158,6 +146,12 @@ def _vjp(graph, args, out_grads, wrt):
     return [_zeros(w) if g is None and _differentiable(w) else g for w, g in zip(wrt, grads)]
 
 
+def _int(n):
+    from ..ops.core import as_tensor
+
+    return as_tensor(n, "while_loop gradient")
+
+
 def _differentiable(t):
     return t.dtype.is_floating
 
@@ -244,12 +238,13 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     dif = [k for k in range(n) if _differentiable(init[k])]
     if not dif:
         return [None] * len(inputs)
+    _check_fixed_shapes(op, init)
 
     def count_body(i, *vs):
         return [i + 1] + replay(body_g, vs)
 
     trips = while_loop(lambda i, *vs: replay(cond_g, vs)[0], count_body,
-                       [ops.constant(0)] + init, maximum_iterations=maximum_iterations)[0]
+                       [_int(0)] + init, maximum_iterations=maximum_iterations)[0]
 
     def save_body(i, *state):
         vs, stacks = state[:n], state[n:]
@@ -258,7 +253,7 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
 
     stacks = [loop_state.stack_alloc(trips, v) for v in init]
     stacks = while_loop(lambda i, *state: i < trips, save_body,
-                        [ops.constant(0)] + init + stacks)[1 + n:]
+                        [_int(0)] + init + stacks)[1 + n:]
 
     def reverse_body(i, *state):
         dvs, acc = state[:len(dif)], state[len(dif):]
@@ -276,6 +271,15 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     for k, g in zip(dif, res[1:1 + len(dif)]):
         d_init[k] = g
     return d_init + _scatter(inputs, values, variables, keep, res[1 + len(dif):])[n:]
+
+
+def _check_fixed_shapes(op, init):
+    for k, (ph, v) in enumerate(zip(op.subgraphs[1].inputs, init)):
+        if tuple(ph.shape) != tuple(v.shape):
+            raise errors.UnimplementedError(errors.at_user_line(
+                f"the gradient of jg.while_loop: loop var {k} is {v._ir.type} before the loop but "
+                f"may change shape (shape_invariants say {ph.type}); gradients need loop vars "
+                "of a fixed shape: pad them to a fixed size, or compute this gradient eagerly"))
 
 
 def attach():

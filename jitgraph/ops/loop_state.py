@@ -61,6 +61,11 @@ def _row(op_name, buf, i):
 
 
 def _write_impl(buf, i, x):
+    if x.shape != buf.shape[1:]:  # no broadcasting: a loop var changed shape
+        raise errors.InvalidArgumentError(
+            f"stack_write: a row of this stack has shape {fmt_shape(buf.shape[1:])}, got "
+            f"{fmt_shape(x.shape)}; the gradient of jg.while_loop needs loop vars whose shape "
+            "stays the same in every iteration")
     out = buf.copy()
     out[_row("stack_write", buf, i)] = x
     return out
