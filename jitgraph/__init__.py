@@ -31,5 +31,14 @@ from .autodiff import grad, value_and_grad  # noqa: E402,F401
 from .autodiff.control import attach as _attach  # noqa: E402
 
 _attach()  # control ops register after the tape is imported: attach their rules now
+# -- keras (keras/): imported on first use of jg.keras
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
+
+
+def __getattr__(name):  # lazy jg.keras: `import jitgraph` stays fast
+    if name == "keras":
+        import importlib
+
+        return importlib.import_module(".keras", __name__)
+    raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")

@@ -1,0 +1,411 @@
+"""The Layer base class: lazy build, weights, losses, the training flag, configs.
+
+A layer builds itself on its first call from the input shape (inside ``jg.init_scope``, so
+its variables are ordinary eager variables even when the first call happens while a train
+step is traced). Sub-layers, variables and metrics assigned as attributes (also inside
+lists, tuples and dicts) are found when weights or losses are collected.
+"""
+
+import inspect
+import threading
+
+import numpy as np
+
+import jitgraph as jg
+
+from . import activations, constraints, initializers, regularizers, serialization
+
+_NAME_COUNTS = {}
+_context = threading.local()
+
+
+def unique_name(base):
+    """"dense", "dense_1", ...: Keras' automatic layer names."""
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names():
+    _NAME_COUNTS.clear()
+
+
+def snake_case(name):
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return out.replace("__", "_")
+
+
+def map_structure(fn, x):
+    """Applies ``fn`` to the leaves of nested lists, tuples and dicts."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(map_structure(fn, v) for v in x)
+    if isinstance(x, dict):
+        return {k: map_structure(fn, v) for k, v in x.items()}
+    return fn(x)
+
+
+def flatten(x):
+    if isinstance(x, (list, tuple)):
+        return [leaf for v in x for leaf in flatten(v)]
+    if isinstance(x, dict):
+        return [leaf for k in x for leaf in flatten(x[k])]
+    return [x]
+
+
+def _call_stack():
+    s = getattr(_context, "stack", None)
+    if s is None:
+        s = _context.stack = []
+    return s
+
+
+def in_outer_call():
+    return not _call_stack()
+
+
+def _accepts(fn, name):
+    params = inspect.signature(fn).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+class Layer:
+    """Base class of layers: override ``build(input_shape)`` and ``call(inputs, training=None)``
+    and, for saving, ``get_config``.
+
+    >>> class MyDense(jg.keras.layers.Layer):
+    ...     def __init__(self, units, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.units = units
+    ...     def build(self, input_shape):
+    ...         self.kernel = self.add_weight(name="kernel", shape=[input_shape[-1], self.units])
+    ...     def call(self, x):
+    ...         return x @ self.kernel
+    """
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        try:  # remember the constructor's arguments: the default get_config uses them
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            cfg = {}
+            for k, v in list(bound.arguments.items())[1:]:
+                kind = inspect.signature(cls.__init__).parameters[k].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    cfg.update(v)
+                elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                    cfg[k] = v
+            obj._auto_config = cfg
+        except TypeError:
+            obj._auto_config = {}
+        return obj
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 input_dim=None, batch_input_shape=None, batch_size=None,
+                 activity_regularizer=None, dynamic=False, **kwargs):
+        unknown = set(kwargs) - {"autocast", "weights", "input_length"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments "
+                            f"{sorted(unknown)}")
+        self._name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = trainable
+        self._dtype = jg.as_dtype(dtype or jg.float32)
+        self.built = False
+        self._trainable_weights, self._non_trainable_weights = [], []
+        self._losses, self._callable_losses = [], []
+        self._build_input_shape = None
+        self._output_shape = None
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if input_shape is not None and batch_input_shape is None:
+            batch_input_shape = (batch_size,) + tuple(input_shape)
+        self._batch_input_shape = None if batch_input_shape is None \
+            else tuple(batch_input_shape)
+
+    # -- identity
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    @property
+    def compute_dtype(self):
+        return self._dtype.name
+
+    # -- building
+    def build(self, input_shape):
+        """Creates the layer's weights; called once, on the first call, from the input
+        shape (a TensorShape, or a list of them for several inputs)."""
+        self.built = True
+
+    def _maybe_build(self, inputs):
+        if self.built:
+            return
+        shapes = map_structure(lambda t: jg.TensorShape(t.shape) if hasattr(t, "shape")
+                               else None, inputs)
+        self._build_input_shape = shapes
+        self._build_input_dtype = [t.dtype.name for t in flatten(inputs) if hasattr(t, "dtype")]
+        with jg.init_scope():
+            self.build(shapes)
+        self.built = True
+
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=None, constraint=None, **kwargs):
+        """Creates a variable of this layer (eagerly, even while tracing).
+
+        ``initializer`` defaults to "glorot_uniform" for floats and "zeros" otherwise;
+        ``regularizer(weight)`` adds to ``losses``; ``constraint(weight)`` runs after each
+        optimizer update.
+        """
+        if isinstance(name, (tuple, list)):  # Keras 3 order: add_weight(shape, initializer)
+            name, shape = kwargs.pop("name", None), name
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = jg.as_dtype(dtype or self._dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating else "zeros"
+        init = initializers.get(initializer)
+        trainable = True if trainable is None else bool(trainable)
+        with jg.init_scope():
+            value = init(shape, dtype=dtype)
+            var = jg.Variable(value, trainable=trainable, dtype=dtype,
+                              name=f"{self.name}/{name or 'weight'}",
+                              constraint=constraints.get(constraint))
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._callable_losses.append(lambda: reg(var))
+        return var
+
+    # -- calling
+    def __call__(self, inputs, *args, **kwargs):
+        from . import functional
+
+        if functional.is_symbolic_input(inputs):
+            return functional.call_layer_symbolically(self, inputs, args, kwargs)
+        inputs = self._autocast(inputs)
+        stack = _call_stack()
+        training = kwargs.get("training")
+        if training is None and stack:
+            training = stack[-1]
+        if _accepts(self.call, "training"):
+            if training is not None or "training" in kwargs:
+                kwargs["training"] = training
+        else:
+            kwargs.pop("training", None)
+        if not stack:
+            self._clear_losses()
+        self._maybe_build(inputs)
+        stack.append(training)
+        try:
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            stack.pop()
+        if self.activity_regularizer is not None:
+            for o in flatten(outputs):
+                self.add_loss(self.activity_regularizer(o) / jg.cast(jg.shape(o)[0], o.dtype))
+        self._output_shape = map_structure(
+            lambda t: (None,) + tuple(t.shape)[1:] if hasattr(t, "shape") and len(t.shape)
+            else None, outputs)
+        return outputs
+
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def _autocast(self, inputs):
+        target = self._dtype
+
+        def cast(x):
+            if isinstance(x, jg.Variable):
+                x = x.value()
+            if isinstance(x, (np.ndarray, list, float, int, np.generic)):
+                arr = np.asarray(x)
+                if arr.dtype.kind == "f" and target.is_floating:
+                    arr = arr.astype(target.as_numpy_dtype)
+                elif arr.dtype.kind in "iu" and arr.dtype != np.int32 and arr.dtype.itemsize \
+                        == 8:
+                    arr = arr.astype(np.int32)
+                return jg.constant(arr)
+            if jg.is_tensor(x) and x.dtype.is_floating and target.is_floating \
+                    and x.dtype != target:
+                return jg.cast(x, target)
+            return x
+
+        return map_structure(cast, inputs)
+
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError(f"{type(self).__name__}.compute_output_shape is not "
+                                  "implemented; call the layer on data instead")
+
+    # -- losses
+    def add_loss(self, loss):
+        """Adds a loss tensor (or a zero-argument callable) to ``losses``; fit adds them
+        to the training loss."""
+        if callable(loss) and not jg.is_tensor(loss):
+            self._callable_losses.append(loss)
+        else:
+            self._losses.append(loss)
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Reports the streaming mean of ``value`` under ``name`` in fit's logs."""
+        from . import metrics
+
+        registry = self.__dict__.setdefault("_added_metrics", {})
+        name = name or f"{self.name}_metric_{len(registry)}"
+        if name not in registry:
+            registry[name] = (metrics.Mean if aggregation == "mean" else metrics.Sum)(name=name)
+        registry[name].update_state(value)
+
+    @property
+    def losses(self):
+        out = []
+        for layer in self._flatten_layers():
+            out.extend(layer._losses)
+            out.extend(fn() for fn in layer._callable_losses)
+        return out
+
+    def _clear_losses(self):
+        for layer in self._flatten_layers():
+            layer._losses = []
+
+    # -- tracking
+    def _tracked_values(self):
+        for key, value in self.__dict__.items():
+            if key in ("_auto_config", "_output_shape", "_build_input_shape", "_inbound_nodes",
+                       "inputs", "outputs", "_nodes", "history", "optimizer"):
+                continue
+            yield from _leaves(value)
+
+    def _flatten_layers(self, include_self=True):
+        """This layer and all layers nested in its attributes, depth first, each once."""
+        seen, out = set(), []
+
+        def visit(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            out.append(layer)
+            for v in layer._tracked_values():
+                if isinstance(v, Layer):
+                    visit(v)
+
+        visit(self)
+        return out if include_self else out[1:]
+
+    @property
+    def layers(self):
+        return [v for v in _unique(self._tracked_values()) if isinstance(v, Layer)]
+
+    def _own_variables(self):
+        own = list(self._trainable_weights) + list(self._non_trainable_weights)
+        ids = {id(v) for v in own}
+        extra = [v for v in self._tracked_values()
+                 if isinstance(v, jg.Variable) and id(v) not in ids]
+        return own, _unique(extra)
+
+    def _gather(self, seen):
+        """(trainable, non_trainable) variables of this layer and its sub-layers; a layer
+        with trainable=False turns all of its variables non-trainable."""
+        own, extra = self._own_variables()
+        tr = [v for v in own + extra if v.trainable]
+        nt = [v for v in own + extra if not v.trainable]
+        for child in self.layers:
+            if id(child) not in seen:
+                seen.add(id(child))
+                ct, cn = child._gather(seen)
+                tr, nt = tr + ct, nt + cn
+        if not self.trainable:
+            return [], _unique(tr + nt)
+        return _unique(tr), _unique(nt)
+
+    def _collect(self, want_trainable):
+        tr, nt = self._gather({id(self)})
+        return tr if want_trainable else nt
+
+    @property
+    def trainable_weights(self):
+        return self._collect(True)
+
+    @property
+    def non_trainable_weights(self):
+        return self._collect(False)
+
+    @property
+    def weights(self):
+        return self.trainable_weights + self.non_trainable_weights
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
+
+    @property
+    def metrics(self):
+        """Metric objects tracked as attributes of this layer and its sub-layers."""
+        from .metrics import Metric
+
+        out = []
+        for layer in self._flatten_layers():
+            out.extend(v for v in layer._tracked_values() if isinstance(v, Metric))
+            out.extend(layer.__dict__.get("_added_metrics", {}).values())
+        return _unique(out)
+
+    def get_weights(self):
+        return [np.array(v.numpy()) for v in self.weights]
+
+    def set_weights(self, weights):
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"set_weights on layer {self.name!r}: got {len(weights)} arrays "
+                             f"but the layer has {len(mine)} weights")
+        for v, w in zip(mine, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(v.shape):
+                raise ValueError(f"set_weights on layer {self.name!r}: weight {v.name} has "
+                                 f"shape {tuple(v.shape)}, got an array of shape {w.shape}")
+            v.assign(w.astype(v.dtype.as_numpy_dtype))
+
+    def count_params(self):
+        return int(sum(int(np.prod(tuple(v.shape))) for v in self.weights))
+
+    # -- config
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (JSON-able values)."""
+        cfg = {k: v for k, v in getattr(self, "_auto_config", {}).items()
+               if serialization.is_json_value(v)}
+        cfg.update({"name": self.name, "trainable": self.trainable, "dtype": self.dtype})
+        if self._batch_input_shape is not None:
+            cfg["batch_input_shape"] = list(self._batch_input_shape)
+        for k in ("input_shape", "input_dim", "batch_size"):
+            cfg.pop(k, None)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return serialization.call_with_config(cls, config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _leaves(value):
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _unique(items):
+    seen, out = set(), []
+    for x in items:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
+
+
+__all__ = ["Layer", "activations", "unique_name", "map_structure", "flatten"]

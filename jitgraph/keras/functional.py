@@ -1,0 +1,169 @@
+"""The functional API's symbols: ``Input`` gives a KerasTensor (a shape and dtype with no
+value); calling a layer on KerasTensors records a Node and returns new KerasTensors, and
+``Model(inputs, outputs)`` replays the recorded nodes on real data.
+
+Output shapes are found by running the layer once on zeros (batch size 1), which also
+builds it; the batch dimension of the result is reported as None.
+
+>>> x = jg.keras.Input(shape=(8,))
+>>> y = jg.keras.layers.Dense(1)(jg.keras.layers.Dense(30, activation="relu")(x))
+>>> model = jg.keras.Model(inputs=x, outputs=y)
+"""
+
+import numpy as np
+
+import jitgraph as jg
+
+from .base_layer import Layer, flatten, map_structure
+
+
+class KerasTensor:
+    """A symbolic input or output of a layer in a functional model."""
+
+    def __init__(self, shape, dtype, layer, node_index, tensor_index, name=None):
+        self.shape = jg.TensorShape(shape)
+        self.dtype = jg.as_dtype(dtype)
+        self._keras_history = (layer, node_index, tensor_index)
+        self.name = name or layer.name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def _no_ops(self, *args):
+        raise TypeError("a KerasTensor (from jg.keras.Input or a layer called on one) has no "
+                        "value, and jitgraph ops cannot take it; wrap the computation in a "
+                        "layer: jg.keras.layers.Lambda(lambda x: ...)(keras_tensor)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _no_ops
+    __matmul__ = __neg__ = __array__ = _no_ops
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape} dtype={self.dtype.name} name={self.name!r}>"
+
+
+class Node:
+    """One call of a layer on KerasTensors: the arguments and the outputs."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
+
+
+def is_symbolic_input(inputs):
+    return any(isinstance(x, KerasTensor) for x in flatten(inputs))
+
+
+def _dummy(kt):
+    shape = tuple(1 if d is None else d for d in kt.shape)
+    return jg.zeros(shape, dtype=kt.dtype)
+
+
+def call_layer_symbolically(layer, inputs, args, kwargs):
+    nodes = layer.__dict__.setdefault("_inbound_nodes", [])
+    batch_unknown = any(isinstance(x, KerasTensor) and x.shape.rank and x.shape[0] is None
+                        for x in flatten(inputs))
+    with jg.init_scope():
+        concrete = map_structure(lambda x: _dummy(x) if isinstance(x, KerasTensor) else x,
+                                 inputs)
+        outputs = layer(concrete, *args, **kwargs)
+    layer._clear_losses()
+    index = len(nodes)
+    counter = iter(range(10**9))
+
+    def symbolic(t):
+        shape = tuple(t.shape)
+        if batch_unknown and shape:
+            shape = (None,) + shape[1:]
+        return KerasTensor(shape, t.dtype, layer, index, next(counter))
+
+    outs = map_structure(symbolic, outputs)
+    nodes.append(Node(layer, inputs, dict(kwargs), outs))
+    return outs
+
+
+class InputLayer(Layer):
+    """The layer behind ``Input``; as the first layer of a Sequential it sets the input
+    shape."""
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, name=None,
+                 batch_input_shape=None, **kwargs):
+        if batch_input_shape is None:
+            if input_shape is None:
+                raise ValueError("InputLayer needs input_shape (or batch_input_shape)")
+            batch_input_shape = (batch_size,) + tuple(input_shape)
+        super().__init__(name=name or None, dtype=dtype, batch_input_shape=batch_input_shape,
+                         **kwargs)
+        self.built = True
+        self._output_shape = (None,) + tuple(batch_input_shape)[1:]
+        nodes = self.__dict__.setdefault("_inbound_nodes", [])
+        kt = KerasTensor(batch_input_shape, self._dtype, self, 0, 0, name=self.name)
+        nodes.append(Node(self, None, {}, kt))
+        self.output = kt
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
+                "name": self.name}
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):  # noqa: N802
+    """A symbolic input of a functional model: ``Input(shape=(8,))`` (batch dim None)."""
+    if batch_shape is None:
+        if shape is None:
+            raise ValueError("Input needs shape= (the shape of one sample) or batch_shape=")
+        batch_shape = (batch_size,) + tuple(shape)
+    return InputLayer(batch_input_shape=batch_shape, dtype=dtype, name=name).output
+
+
+def run_nodes(inputs_kt, outputs_kt, values, training):
+    """Evaluates ``outputs_kt`` with ``values`` fed for ``inputs_kt`` by calling each
+    recorded node's layer in creation order."""
+    env = {id(k): v for k, v in zip(flatten(inputs_kt), flatten(values))}
+
+    def resolve(x):
+        if isinstance(x, KerasTensor):
+            if id(x) not in env:
+                raise ValueError(f"functional model: {x} is not computable from the model's "
+                                 "inputs")
+            return env[id(x)]
+        return x
+
+    for node in nodes_between(inputs_kt, outputs_kt):
+        kwargs = dict(node.kwargs)
+        if training is not None:
+            kwargs.setdefault("training", training)
+        out = node.layer(map_structure(resolve, node.args), **kwargs)
+        for kt, v in zip(flatten(node.outputs), flatten(out)):
+            env[id(kt)] = v
+    return map_structure(resolve, outputs_kt)
+
+
+def nodes_between(inputs_kt, outputs_kt):
+    """The nodes needed for ``outputs_kt``, in an order where arguments come first."""
+    stop = {id(k) for k in flatten(inputs_kt)}
+    order, seen = [], set()
+
+    def visit(kt):
+        if id(kt) in stop:
+            return
+        layer, ni, _ = kt._keras_history
+        node = layer._inbound_nodes[ni]
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.args is None:
+            raise ValueError(f"functional model: {kt} comes from an Input that is not among "
+                             "the model's inputs")
+        for a in flatten(node.args):
+            if isinstance(a, KerasTensor):
+                visit(a)
+        order.append(node)
+
+    for o in flatten(outputs_kt):
+        visit(o)
+    return order
+
+
+__all__ = ["KerasTensor", "Input", "InputLayer", "np"]

@@ -1,0 +1,373 @@
+"""Built-in layers: Dense, Lambda, Flatten, Reshape, Dropout, GaussianNoise, Activation,
+LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate.
+
+>>> layer = jg.keras.layers.Dense(3, activation="relu")
+>>> layer(jg.ones((2, 4))).shape   # (2, 3); the kernel (4, 3) was built on this call
+"""
+
+import numpy as np
+
+import jitgraph as jg
+
+from . import activations, constraints, initializers, regularizers, serialization
+from .base_layer import Layer
+from .functional import Input, InputLayer  # noqa: F401 (re-exported)
+
+
+def _ser(obj):
+    return serialization.serialize(obj)
+
+
+class Dense(Layer):
+    """``activation(inputs @ kernel + bias)`` on the last axis."""
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        last = input_shape[-1]
+        if last is None:
+            raise ValueError(f"Dense layer {self.name!r}: the last dimension of its input "
+                             f"must be known, got input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (last, self.units),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.built = True
+
+    def call(self, inputs):
+        shape = tuple(inputs.shape)
+        if len(shape) > 2:  # apply to the last axis: fold the leading axes into one
+            x = jg.reshape(inputs, (-1, shape[-1]))
+            y = jg.reshape(jg.matmul(x, self.kernel), (-1,) + shape[1:-1] + (self.units,))
+        else:
+            y = jg.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return jg.TensorShape(tuple(input_shape)[:-1] + (self.units,))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _ser(self.kernel_initializer),
+                "bias_initializer": _ser(self.bias_initializer),
+                "kernel_regularizer": _ser(self.kernel_regularizer),
+                "bias_regularizer": _ser(self.bias_regularizer),
+                "activity_regularizer": _ser(self.activity_regularizer),
+                "kernel_constraint": _ser(self.kernel_constraint),
+                "bias_constraint": _ser(self.bias_constraint)}
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Lambda(Layer):
+    """Wraps a function of the inputs: ``Lambda(lambda x: jg.exp(x))``. Saved by name only:
+    loading needs the function in ``custom_objects`` unless it is a built-in activation."""
+
+    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self._fixed_output_shape = output_shape
+
+    def call(self, inputs, training=None):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if self._fixed_output_shape is None:
+            return super().compute_output_shape(input_shape)
+        return jg.TensorShape((input_shape[0],) + tuple(self._fixed_output_shape))
+
+    def get_config(self):
+        name = getattr(self.function, "__name__", "<lambda>")
+        cfg = {**super().get_config(), "function": name,
+               "arguments": serialization.to_json_value(self.arguments)}
+        if self._fixed_output_shape is not None:
+            cfg["output_shape"] = list(self._fixed_output_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        name = config["function"]
+        if name == "<lambda>":
+            raise ValueError("cannot load a Lambda layer made from an anonymous lambda: "
+                             "define the function with `def`, and pass it to load_model(..., "
+                             "custom_objects={'name': function})")
+        config["function"] = activations.deserialize(name) if name else None
+        return cls(**config)
+
+
+class Flatten(Layer):
+    """Reshapes (batch, d1, d2, ...) to (batch, d1*d2*...)."""
+
+    def call(self, inputs):
+        rest = tuple(inputs.shape)[1:]
+        if None in rest:
+            raise ValueError(f"Flatten layer {self.name!r}: all dimensions but the batch "
+                             f"must be known, got {inputs.shape}")
+        return jg.reshape(inputs, (-1, int(np.prod(rest, dtype=np.int64))))
+
+    def compute_output_shape(self, input_shape):
+        return jg.TensorShape((input_shape[0], int(np.prod(tuple(input_shape)[1:]))))
+
+
+class Reshape(Layer):
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, inputs):
+        return jg.reshape(inputs, (-1,) + self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+def _random_like(x, kind, **params):
+    """Random numbers of x's shape; the batch dim may be unknown while tracing."""
+    shape = tuple(x.shape)
+    if None in shape:
+        shape = jg.shape(x)
+    fn = jg.random.uniform if kind == "uniform" else jg.random.normal
+    return fn(shape, dtype=x.dtype, **params)
+
+
+class Dropout(Layer):
+    """In training, zeros a fraction ``rate`` of the inputs and scales the rest by
+    1 / (1 - rate); otherwise passes the inputs through."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        self.rate, self.seed = float(rate), seed
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0.0:
+            return inputs
+        keep = _random_like(inputs, "uniform", seed=self.seed) >= self.rate
+        return jg.where(keep, inputs / (1.0 - self.rate), jg.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class GaussianNoise(Layer):
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev, self.seed = float(stddev), seed
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        return inputs + _random_like(inputs, "normal", stddev=self.stddev, seed=self.seed)
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+def _axes(axis, rank):
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    return [a % rank for a in axes]
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis`` (the last by default), then scales and shifts."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), center, scale
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axes = _axes(self.axis, rank)
+        shape = [input_shape[a] for a in self._axes]
+        self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer) \
+            if self.center else None
+
+    def _param(self, w, rank):
+        if len(self._axes) == 1 and self._axes[0] == rank - 1:
+            return w
+        shape = [1] * rank
+        for a, d in zip(self._axes, tuple(w.shape)):
+            shape[a] = d
+        return jg.reshape(w, shape)
+
+    def call(self, inputs):
+        rank = len(inputs.shape)
+        mean = jg.reduce_mean(inputs, axis=self._axes, keepdims=True)
+        var = jg.reduce_mean(jg.square(inputs - mean), axis=self._axes, keepdims=True)
+        y = (inputs - mean) * jg.rsqrt(var + self.epsilon)
+        if self.gamma is not None:
+            y = y * self._param(self.gamma, rank)
+        if self.beta is not None:
+            y = y + self._param(self.beta, rank)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": _ser(self.beta_initializer),
+                "gamma_initializer": _ser(self.gamma_initializer)}
+
+
+class BatchNormalization(Layer):
+    """Normalizes with the batch's statistics in training (and updates the moving mean and
+    variance, non-trainable weights), with the moving statistics otherwise."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = center, scale
+        self._inits = {"beta": beta_initializer, "gamma": gamma_initializer,
+                       "moving_mean": moving_mean_initializer,
+                       "moving_variance": moving_variance_initializer}
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        self._axis = self.axis % rank
+        dim = input_shape[self._axis]
+        if dim is None:
+            raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the "
+                             f"input shape {input_shape} must be known")
+        get = initializers.get
+        self.gamma = self.add_weight("gamma", (dim,), initializer=get(self._inits["gamma"])) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", (dim,), initializer=get(self._inits["beta"])) \
+            if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", (dim,), trainable=False,
+                                           initializer=get(self._inits["moving_mean"]))
+        self.moving_variance = self.add_weight(
+            "moving_variance", (dim,), trainable=False,
+            initializer=get(self._inits["moving_variance"]))
+
+    def _bcast(self, w, rank):
+        if self._axis == rank - 1:
+            return w
+        shape = [1] * rank
+        shape[self._axis] = -1
+        return jg.reshape(w, shape)
+
+    def call(self, inputs, training=None):
+        rank = len(inputs.shape)
+        if training and self.trainable:
+            axes = [a for a in range(rank) if a != self._axis]
+            mean = jg.reduce_mean(inputs, axis=axes)
+            var = jg.reduce_mean(jg.square(inputs - self._bcast(mean, rank)), axis=axes)
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
+        else:
+            mean, var = self.moving_mean.value(), self.moving_variance.value()
+        y = (inputs - self._bcast(mean, rank)) * self._bcast(jg.rsqrt(var + self.epsilon), rank)
+        if self.gamma is not None:
+            y = y * self._bcast(self.gamma, rank)
+        if self.beta is not None:
+            y = y + self._bcast(self.beta, rank)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                **{f"{k}_initializer": _ser(initializers.get(v))
+                   for k, v in self._inits.items()}}
+
+
+class Add(Layer):
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out
+
+
+class Concatenate(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return jg.concat(list(inputs), axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def add(inputs, **kwargs):
+    return Add(**kwargs)(inputs)
+
+
+_CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, GaussianNoise,
+            LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate]
+TABLE = {c.__name__: c for c in _CLASSES}
+
+
+def serialize(layer):
+    return serialization.serialize(layer)
+
+
+def deserialize(config, custom_objects=None):
+    from . import models
+
+    table = {**TABLE, "Sequential": models.Sequential, "Model": models.Model,
+             "Functional": models.Functional}
+    return serialization.deserialize(config, table, custom_objects, "layer")

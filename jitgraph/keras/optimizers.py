@@ -1,0 +1,331 @@
+"""Optimizers whose state (step count, learning rate, slots) lives in variables, so
+``apply_gradients`` works eagerly and inside a compiled train step alike.
+
+Slots are created on the first ``apply_gradients`` (in ``jg.init_scope``, so they are
+ordinary eager variables even when the first call happens while tracing). Each update is
+followed by the variable's ``constraint``, if it has one.
+
+>>> opt = jg.keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+>>> opt.apply_gradients(zip(grads, model.trainable_variables))
+"""
+
+import numpy as np
+
+import jitgraph as jg
+
+from . import serialization
+
+
+class Optimizer:
+    """Base class: subclasses list their slot names and implement ``_update(var, g, slots)``,
+    returning the new value of ``var`` and assigning the new slot values."""
+
+    _slot_names = ()
+
+    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, **kwargs):
+        unknown = set(kwargs) - {"decay", "jit_compile", "epsilon"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments "
+                            f"{sorted(unknown)}")
+        self.name = name or type(self).__name__
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        with jg.init_scope():
+            self.iterations = jg.Variable(np.int64(0), trainable=False,
+                                          name=f"{self.name}/iterations")
+            if isinstance(learning_rate, jg.Variable):
+                self._lr = learning_rate
+            else:
+                self._lr = jg.Variable(np.float32(learning_rate), trainable=False,
+                                       name=f"{self.name}/learning_rate")
+        self._slots = {}  # id(var) -> {slot name: Variable}
+        self._hyper_vars = [self.iterations, self._lr]
+
+    # -- learning rate (a Variable, so a compiled step sees changes)
+    @property
+    def learning_rate(self):
+        return self._lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._lr.assign(np.asarray(value, dtype=self._lr.dtype.as_numpy_dtype))
+
+    lr = learning_rate
+
+    def _lr_for(self, var):
+        lr = self._lr.value()
+        return lr if lr.dtype == var.dtype else jg.cast(lr, var.dtype)
+
+    # -- state
+    def build(self, var_list):
+        """Creates the slots of every variable in ``var_list`` that has none yet."""
+        with jg.init_scope():
+            for v in var_list:
+                if id(v) not in self._slots:
+                    self._slots[id(v)] = {
+                        s: jg.Variable(np.zeros(tuple(v.shape), v.dtype.as_numpy_dtype),
+                                       trainable=False, name=f"{_base(v.name)}/{s}")
+                        for s in self._slot_names}
+                    self._init_slots(v, self._slots[id(v)])
+
+    def _init_slots(self, var, slots):
+        pass
+
+    def get_slot(self, var, slot_name):
+        return self._slots[id(var)][slot_name]
+
+    @property
+    def variables(self):
+        out = list(self._hyper_vars)
+        for slots in self._slots.values():
+            out.extend(slots.values())
+        return out
+
+    # -- updates
+    def apply_gradients(self, grads_and_vars, name=None):
+        """Applies one step; pairs whose gradient is None are skipped (as in Keras)."""
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise ValueError("apply_gradients: no gradients provided for any variable; check "
+                             "that the loss depends on the variables (tape.gradient returned "
+                             "None for all of them)")
+        self.build([v for _, v in pairs])
+        grads = self._clip([_tensor(g, v.dtype) for g, v in pairs])
+        self.iterations.assign_add(np.int64(1))
+        step = jg.cast(self.iterations.value(), jg.float32)
+        for g, (_, v) in zip(grads, pairs):
+            new = self._update(v, g, self._slots[id(v)], step)
+            if getattr(v, "constraint", None) is not None:
+                new = v.constraint(new)
+            v.assign(new)
+        return self.iterations
+
+    def minimize(self, loss, var_list, tape=None):
+        """One step on ``loss`` (a callable, or a tensor with its ``tape``)."""
+        if tape is None:
+            with jg.GradientTape() as tape:
+                value = loss()
+        else:
+            value = loss
+        var_list = var_list() if callable(var_list) else var_list
+        grads = tape.gradient(value, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
+    def _clip(self, grads):
+        if self.clipvalue is not None:
+            grads = [jg.clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            grads = [_scale_to_norm(g, jg.sqrt(jg.reduce_sum(jg.square(g))), self.clipnorm)
+                     for g in grads]
+        if self.global_clipnorm is not None:
+            total = jg.sqrt(sum(jg.reduce_sum(jg.square(g)) for g in grads))
+            grads = [_scale_to_norm(g, total, self.global_clipnorm) for g in grads]
+        return grads
+
+    def _update(self, var, grad, slots, step):
+        raise NotImplementedError
+
+    # -- config
+    def get_config(self):
+        cfg = {"name": self.name, "learning_rate": float(np.asarray(self._lr.numpy()))}
+        for k in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, k) is not None:
+                cfg[k] = getattr(self, k)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _base(name):
+    return str(name).split(":")[0]
+
+
+def _tensor(g, dtype):
+    g = g.value() if isinstance(g, jg.Variable) else g
+    g = g if jg.is_tensor(g) else jg.constant(g)
+    return g if g.dtype == dtype else jg.cast(g, dtype)
+
+
+def _scale_to_norm(g, norm, limit):
+    return g * (limit / jg.maximum(norm, limit))
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self._slot_names = ("momentum",) if self.momentum else ()
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        if not self.momentum:
+            return var - lr * grad
+        m = slots["momentum"]
+        m_new = self.momentum * m - lr * grad
+        m.assign(m_new)
+        if self.nesterov:
+            return var + self.momentum * m_new - lr * grad
+        return var + m_new
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    _slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, name="Adam", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.amsgrad = bool(amsgrad)
+        if self.amsgrad:
+            self._slot_names = ("m", "v", "vhat")
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        b1, b2 = self.beta_1, self.beta_2
+        m = b1 * slots["m"] + (1.0 - b1) * grad
+        v = b2 * slots["v"] + (1.0 - b2) * jg.square(grad)
+        slots["m"].assign(m)
+        slots["v"].assign(v)
+        if self.amsgrad:
+            v = jg.maximum(slots["vhat"], v)
+            slots["vhat"].assign(v)
+        t = jg.cast(step, var.dtype)
+        alpha = lr * jg.sqrt(1.0 - jg.pow(b2, t)) / (1.0 - jg.pow(b1, t))
+        return var - alpha * m / (jg.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Dozat 2016), with Keras' momentum schedule."""
+
+    _slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="Nadam", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        with jg.init_scope():
+            self._u_product = jg.Variable(np.float32(1.0), trainable=False,
+                                          name=f"{self.name}/u_product")
+        self._hyper_vars.append(self._u_product)
+        self._u_updated_at = None
+
+    def apply_gradients(self, grads_and_vars, name=None):
+        self._u_updated_at = None
+        return super().apply_gradients(grads_and_vars, name)
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        b1, b2 = self.beta_1, self.beta_2
+        t = jg.cast(step, var.dtype)
+        u_t = b1 * (1.0 - 0.5 * jg.pow(0.96, 0.004 * t))
+        u_next = b1 * (1.0 - 0.5 * jg.pow(0.96, 0.004 * (t + 1.0)))
+        if self._u_updated_at is None:  # the running product advances once per step
+            self._u_updated_at = self._u_product.value() * jg.cast(u_t, jg.float32)
+            self._u_product.assign(self._u_updated_at)
+        u_prod = jg.cast(self._u_updated_at, var.dtype)
+        u_prod_next = u_prod * u_next
+        m = b1 * slots["m"] + (1.0 - b1) * grad
+        v = b2 * slots["v"] + (1.0 - b2) * jg.square(grad)
+        slots["m"].assign(m)
+        slots["v"].assign(v)
+        m_hat = u_next * m / (1.0 - u_prod_next) + (1.0 - u_t) * grad / (1.0 - u_prod)
+        v_hat = v / (1.0 - jg.pow(b2, t))
+        return var - lr * m_hat / (jg.sqrt(v_hat) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    _slot_names = ("rms", "momentum", "mg")
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, name="RMSprop", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.centered = bool(centered)
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        rms = self.rho * slots["rms"] + (1.0 - self.rho) * jg.square(grad)
+        slots["rms"].assign(rms)
+        denom = rms
+        if self.centered:
+            mg = self.rho * slots["mg"] + (1.0 - self.rho) * grad
+            slots["mg"].assign(mg)
+            denom = rms - jg.square(mg)
+        increment = lr * grad / (jg.sqrt(denom) + self.epsilon)
+        if self.momentum:
+            mom = self.momentum * slots["momentum"] + increment
+            slots["momentum"].assign(mom)
+            return var - mom
+        return var - increment
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    _slot_names = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 name="Adagrad", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.epsilon = float(epsilon)
+
+    def _init_slots(self, var, slots):
+        slots["accumulator"].assign(
+            np.full(tuple(var.shape), self.initial_accumulator_value,
+                    var.dtype.as_numpy_dtype))
+
+    def _update(self, var, grad, slots, step):
+        acc = slots["accumulator"] + jg.square(grad)
+        slots["accumulator"].assign(acc)
+        return var - self._lr_for(var) * grad / (jg.sqrt(acc) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+_CLASSES = [SGD, Adam, Nadam, RMSprop, Adagrad]
+_TABLE = {c.__name__: c for c in _CLASSES}
+_TABLE.update({c.__name__.lower(): c for c in _CLASSES})
+
+
+def get(identifier):
+    """An optimizer from a name ("adam"), a config, or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    obj = serialization.deserialize(identifier, _TABLE, kind="optimizer")
+    return obj() if isinstance(obj, type) else obj
+
+
+def serialize(optimizer):
+    return serialization.serialize(optimizer)
+
+
+def deserialize(config, custom_objects=None):
+    obj = serialization.deserialize(config, _TABLE, custom_objects, "optimizer")
+    return obj() if isinstance(obj, type) else obj
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "Nadam", "RMSprop", "Adagrad", "get", "serialize",
+           "deserialize"]
