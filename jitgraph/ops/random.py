@@ -171,7 +171,7 @@ def _draw(op_name, shape, dtype, seed, **params):
     with tracing.init_scope():
         site = _state["sites"]
         _state["sites"] += 1
-        counter = Variable(np.int64(0), trainable=False, name="random_counter",
+        counter = Variable(np.int64(0), trainable=False, name=f"random_counter_{site}",
                            _internal=True)
     key = _key(_SITE_STREAM + site if seed is None else int(seed))
     c = counter._jg_read()

@@ -1,0 +1,124 @@
+"""jg.random (Philox4x32-10, TensorFlow seed semantics) and jg.print."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph.ops.random import philox
+
+
+def test_philox_known_answers():
+    # Random123's known-answer vectors for Philox4x32-10
+    assert [int(v) for v in philox(0, 0, 0, 0, (0, 0))] == [
+        0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+    m = 0xFFFFFFFF
+    assert [int(v) for v in philox(m, m, m, m, (m, m))] == [
+        0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]
+
+
+def test_set_seed_repeats_the_sequence():
+    jg.random.set_seed(7)
+    a = [jg.random.uniform([4]).numpy(), jg.random.normal([2, 3]).numpy()]
+    jg.random.set_seed(7)
+    b = [jg.random.uniform([4]).numpy(), jg.random.normal([2, 3]).numpy()]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], jg.random.uniform([4]).numpy())
+
+
+def test_same_sequence_in_a_new_process():
+    code = ("import jitgraph as jg; jg.random.set_seed(5); "
+            "print(jg.random.normal([3], dtype=jg.float64).numpy().tolist())")
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)]
+    jg.random.set_seed(5)
+    assert outs[0] == outs[1] == str(jg.random.normal([3], dtype=jg.float64).numpy().tolist()) \
+        + "\n"
+
+
+def test_op_seed_gives_fresh_numbers_per_call():
+    jg.random.set_seed(1)
+    a = jg.random.uniform([3], seed=4).numpy()
+    b = jg.random.uniform([3], seed=4).numpy()
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [jg.float32, jg.float64])
+def test_distributions(dtype):
+    jg.random.set_seed(0)
+    u = jg.random.uniform([20000], minval=-2.0, maxval=3.0, dtype=dtype).numpy()
+    assert u.dtype == dtype.np and u.min() >= -2.0 and u.max() < 3.0
+    assert abs(u.mean() - 0.5) < 0.05
+    n = jg.random.normal([20000], mean=1.0, stddev=2.0, dtype=dtype).numpy()
+    assert abs(n.mean() - 1.0) < 0.05 and abs(n.std() - 2.0) < 0.05
+    t = jg.random.truncated_normal([20000], dtype=dtype).numpy()
+    assert np.abs(t).max() < 2.0 and 0.85 < t.std() < 0.9
+
+
+def test_integer_uniform():
+    v = jg.random.uniform([1000], minval=3, maxval=7, dtype=jg.int32).numpy()
+    assert v.dtype == np.int32 and set(np.unique(v)) == {3, 4, 5, 6}
+    with pytest.raises(jg.errors.InvalidArgumentError, match="maxval"):
+        jg.random.uniform([2], dtype=jg.int32)
+
+
+def test_traced_calls_draw_fresh_numbers_and_repeat_with_seed():
+    def run():
+        jg.random.set_seed(11)
+
+        @jg.function
+        def f():
+            return jg.random.uniform([3]) + jg.random.normal([3])
+
+        return [f().numpy() for _ in range(3)]
+
+    a, b = run(), run()
+    assert not np.array_equal(a[0], a[1])
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_random_ops_are_stateful_in_the_graph():
+    @jg.function
+    def f():
+        return jg.random.uniform([2])
+
+    g = f.get_concrete_function().graph
+    types = [op.type for op in g.get_operations()]
+    assert "random_uniform" in types and "assign_variable" in types
+    from jitgraph.ops.core import REGISTRY
+
+    assert REGISTRY["random_uniform"].stateful
+
+
+def test_dropout_scales_kept_values():
+    jg.random.set_seed(3)
+    y = jg.nn.dropout(jg.ones([1000]), rate=0.25).numpy()
+    kept = y[y != 0]
+    np.testing.assert_allclose(kept, 1 / 0.75)
+    assert 0.68 < kept.size / 1000 < 0.82
+
+
+def test_print_formats_like_tf_print(capsys):
+    jg.print("x:", jg.constant([1.5, 2.0]), jg.constant(3), jg.constant(True))
+    jg.print(jg.constant(np.arange(20).reshape(2, 10)), sep="|", end="!\n")
+    out = capsys.readouterr().out
+    assert out == "x: [1.5 2] 3 1\n[[0 1 2 ... 7 8 9]\n [10 11 12 ... 17 18 19]]!\n"
+
+
+def test_print_to_stderr_and_in_compiled_function(capsys):
+    jg.print("err", output_stream=sys.stderr)
+
+    @jg.function
+    def f(x):
+        jg.print("value", x * 2.0)
+        return x
+
+    f(jg.constant(1.0))
+    f(jg.constant(4.0))
+    cap = capsys.readouterr()
+    assert cap.err == "err\n"
+    assert cap.out == "value 2\nvalue 8\n"
