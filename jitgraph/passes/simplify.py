@@ -16,7 +16,8 @@ every compiler we follow does the same.
 import numpy as np
 
 from .. import dtypes as _dt
-from .rewrite import Rewriter
+from .constant_fold import MAX_ELEMENTS
+from .rewrite import Rewriter, is_fully_known
 
 MAX_ROUNDS = 8
 
@@ -57,8 +58,18 @@ def _multiply(rw, op, inputs):
         return None
     for x, z in (inputs, inputs[::-1]):
         if _is(rw, z, 0) and _same(x, op):
-            return [rw.emit1("full_like", [x], dtype=None, value=0)]
+            return [_zeros(rw, x)]
     return None
+
+
+def _zeros(rw, x):
+    """Zeros shaped like ``x`` in canonical form: a constant when small, else a fill, or a
+    full_like while the shape has unknown dims."""
+    if not is_fully_known(x.shape):
+        return rw.emit1("full_like", [x], dtype=None, value=0)
+    if int(np.prod(x.shape)) <= MAX_ELEMENTS:
+        return rw.constant(np.zeros(x.shape, x.dtype.np))
+    return rw.emit1("fill", [], shape=tuple(x.shape), dtype=x.dtype, value=0)
 
 
 def _pow(rw, op, inputs):
