@@ -4,6 +4,7 @@ from .graph import Graph, Operation, Value
 from .printer import format_graph
 from .verify import VerificationError, verify
 from .clone import copy_graph, free_values
+from .dot import to_dot
 
 __all__ = ["Graph", "Operation", "Value", "format_graph", "verify", "VerificationError",
-           "copy_graph", "free_values"]
+           "copy_graph", "free_values", "to_dot"]
