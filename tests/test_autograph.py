@@ -287,3 +287,264 @@ def test_converted_eager_tensors(fn, args):
 def test_function_on_tensors(fn, args, backend):
     got = jg.function(fn, backend=backend)(*_tensors(args))
     np.testing.assert_allclose(np.asarray(got), _py(fn, args), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- tensors as data
+
+
+def test_for_over_tensor_rows_three_ways():
+    m = np.array([[1.0, 2.0], [-1.0, 5.0], [3.0, 4.0]], np.float32)
+    want = rows_sum(m.tolist())
+    np.testing.assert_allclose(np.asarray(convert(rows_sum)(jg.constant(m))), want)
+    for b in BACKENDS:
+        f = jg.function(rows_sum, backend=b)
+        np.testing.assert_allclose(np.asarray(f(jg.constant(m))), want)
+        assert "while_loop" in _op_types(f, jg.constant(m))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 7])
+def test_and_short_circuits_on_tensors(k):
+    v = np.array([1.0, -1.0, 2.0], np.float32)
+    want = short_circuit_index(v.tolist(), k)
+    assert convert(short_circuit_index)(jg.constant(v), jg.constant(np.int32(k))) == want
+    for b in BACKENDS:
+        got = jg.function(short_circuit_index, backend=b)(jg.constant(v), jg.constant(k))
+        assert int(np.asarray(got)) == want
+
+
+def test_python_iterables_stay_python():
+    def f(xs):
+        s = 0.0
+        for x in xs:
+            if x > 1.0:
+                s = s + x
+        return s
+
+    assert convert(f)([0.5, 2.0, 3.0]) == f([0.5, 2.0, 3.0])
+    assert convert(f)(jg.constant([0.5, 2.0, 3.0])) == 5.0
+
+
+# ----------------------------------------------------------------------------- graphs
+
+
+def _op_types(fn, *args):
+    g = jg.function(fn, backend="interpreter").get_concrete_function(*args).graph
+    return [op.type for op in g.walk()]
+
+
+def _strip_locs(text):
+    return "\n".join(line.split("#")[0].rstrip() for line in str(text).splitlines())
+
+
+def doubling_while(x, n):
+    i = 0
+    while i < n:
+        x = x * 2.0
+        i += 1
+    return x
+
+
+def doubling_range3(x):
+    for i in range(3):
+        x = x * 2.0
+    return x
+
+
+def test_golden_tensor_while_is_one_while_loop():
+    g = jg.function(doubling_while, backend="interpreter").get_concrete_function(
+        jg.constant(1.0), jg.constant(3)).graph
+    assert _strip_locs(g) == _strip_locs("""\
+graph doubling_while(%x: f32[], %n: i32[]) -> (f32[])
+  %constant_1: i32[] = constant {value=0}
+  %while_loop: i32[], %while_loop:1: f32[] = while_loop %constant_1, %x {maximum_iterations=None}
+    cond(%lv: i32[], %lv_1: f32[]):
+      %less: bool[] = less %lv, %n
+      return %less
+    body(%lv_2: i32[], %lv_3: f32[]):
+      %constant_2: f32[] = constant {value=2.0}
+      %multiply: f32[] = multiply %lv_3, %constant_2
+      %constant_3: i32[] = constant {value=1}
+      %add: i32[] = add %lv_2, %constant_3
+      return %add, %multiply
+  return %while_loop:1""")
+    assert [op.type for op in g.walk()].count("while_loop") == 1
+
+
+def test_range3_unrolls():
+    types = _op_types(doubling_range3, jg.constant(1.0))
+    assert "while_loop" not in types and types.count("multiply") == 3
+
+
+def test_jg_range_with_tensor_bound_is_a_loop():
+    types = _op_types(for_continue, jg.constant(5))
+    assert types.count("while_loop") == 1
+
+
+def test_ops_point_at_user_lines():
+    import inspect
+
+    g = jg.function(doubling_while, backend="interpreter").get_concrete_function(
+        jg.constant(1.0), jg.constant(3)).graph
+    lines, first = inspect.getsourcelines(doubling_while)
+    loop = g.ops[-1] if g.ops[-1].type == "while_loop" else next(
+        op for op in g.ops if op.type == "while_loop")
+    assert loop.loc[1] == first + 2  # the `while` line
+    mul = next(op for op in loop.subgraphs[1].ops if op.type == "multiply")
+    assert mul.loc == (__file__, first + 3)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def defined_in_one_branch(x):
+    if x > 0.0:
+        y = x * 2.0
+    return y
+
+
+def dtype_changes(n):
+    acc = 0
+    i = 0
+    while i < n:
+        acc = jg.cast(acc, jg.float32) + 0.5
+        i += 1
+    return acc
+
+
+def shape_changes(x, n):
+    i = 0
+    while i < n:
+        x = jg.concat([x, x], axis=0)
+        i += 1
+    return x
+
+
+def _line_of(fn, text):
+    import inspect
+
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, s in enumerate(lines) if text in s)
+
+
+def test_error_variable_defined_in_one_branch():
+    with pytest.raises(jg.errors.TracingError) as e:
+        jg.function(defined_in_one_branch, backend="interpreter")(jg.constant(1.0))
+    msg = str(e.value)
+    line = _line_of(defined_in_one_branch, "if x > 0.0")
+    assert "'y'" in msg and "true branch" in msg and f"test_autograph.py:{line}" in msg
+
+
+def test_error_loop_var_changes_dtype():
+    with pytest.raises(jg.errors.TracingError) as e:
+        jg.function(dtype_changes, backend="interpreter")(jg.constant(3))
+    msg = str(e.value)
+    line = _line_of(dtype_changes, "while i < n")
+    assert "'acc'" in msg and "int32" in msg and "float32" in msg
+    assert f"test_autograph.py:{line}" in msg and "cast" in msg
+
+
+def test_error_loop_var_changes_shape():
+    with pytest.raises(jg.errors.TracingError) as e:
+        jg.function(shape_changes, backend="interpreter")(jg.constant([1.0]), jg.constant(2))
+    assert "'x'" in str(e.value) and "float32[1]" in str(e.value)
+
+
+def test_temporaries_defined_inside_a_loop_are_fine():
+    def f(n):
+        s = 0
+        for i in jg.range(n):
+            t = i * 2
+            s += t
+        return s
+
+    assert int(np.asarray(jg.function(f, backend="interpreter")(jg.constant(4)))) == 12
+
+
+def test_error_variable_defined_only_inside_tensor_loop():
+    def f(n):
+        for i in jg.range(n):
+            last = i
+        return last
+
+    with pytest.raises(jg.errors.TracingError, match="'last' is defined inside the loop"):
+        jg.function(f, backend="interpreter")(jg.constant(3))
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def test_to_code_is_readable_and_cached():
+    code = to_code(while_break)
+    assert code.startswith("def while_break(x, n):")
+    assert "ag__.while_stmt" in code and "ag__.if_stmt" in code
+    assert convert(while_break) is convert(while_break)
+    assert to_code(jg.function(while_break)) == code
+
+
+def test_library_code_is_not_converted():
+    assert convert(np.sum) is np.sum
+    assert convert(jg.reduce_sum) is jg.reduce_sum
+    assert convert(len) is len
+
+
+class Scaler:
+    def __init__(self, k):
+        self.k = k
+
+    def apply(self, x):
+        if x > 0.0:
+            return x * self.k
+        return x
+
+
+class DoubleScaler(Scaler):
+    def apply(self, x):
+        y = super().apply(x)
+        return y * 2.0 if y > 1.0 else y
+
+
+def test_methods_and_super():
+    s = DoubleScaler(3.0)
+    for x in (2.0, -1.0, 0.2):
+        want = s.apply(x)
+        assert convert(s.apply)(x) == want
+        got = jg.function(s.apply, backend="interpreter")(jg.constant(x))
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+
+
+def test_closures_see_the_same_cells():
+    scale = 2.0
+
+    def f(x):
+        return x * scale if x > 0.0 else x
+
+    g = convert(f)
+    assert g(3.0) == 6.0
+    scale = 5.0  # noqa: F841 - read through the closure cell
+    assert g(3.0) == 15.0
+
+
+def test_decorators_are_stripped_and_nested_functions_converted():
+    def outer(x):
+        def inner(v):
+            while v > 10.0:
+                v = v / 2.0
+            return v
+
+        return inner(x) + 1.0
+
+    f = jg.function(outer, backend="interpreter")
+    np.testing.assert_allclose(np.asarray(f(jg.constant(100.0))), outer(100.0))
+    assert jg.function(backend="interpreter")(while_break)(
+        jg.constant(3.0), jg.constant(10)) == while_break(3.0, 10)
+
+
+def test_eager_tensors_behave_like_python():
+    def f(x):
+        n = 0
+        while x > 1.0:
+            x = x / 2.0
+            n += 1
+        return n
+
+    assert convert(f)(jg.constant(9.0)) == f(9.0) == 4

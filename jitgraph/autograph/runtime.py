@@ -149,6 +149,9 @@ def _tensor_if(cond, true_fn, false_fn, state, names, loc):
             other = raw.get(not key)
             flat = []
             for i, v in enumerate(out):
+                if other is not None:  # both branches traced: report one-sided names now
+                    pair = (v, other[i]) if key else (other[i], v)
+                    _merge_branch(names[i], *pair, None, loc)
                 like = other[i] if other is not None else state[i]
                 flat.append(_to_tensor(v, like) if _tensorizable(v) else _dummy())
             return tuple(flat)
@@ -247,7 +250,7 @@ def while_stmt(test, body, state, names):
     """
     state = tuple(state)
     while True:
-        c = test(*state)
+        c = _probe(test, state)
         if is_symbolic(c):
             return _tensor_while(test, body, state, names, _caller_loc())
         if not c:
@@ -275,6 +278,18 @@ def _init_returns(state, fns):
                 state[i] = _to_tensor(t) * 0
                 todo.remove(i)
     return tuple(state)
+
+
+def _probe(test, state):
+    """``test(*state)``; while tracing it runs in a throwaway graph, so a tensor test (which
+    the ``while_loop`` traces again) leaves no dead ops behind. A Python result is the same
+    either way: inside a trace every tensor op gives a symbolic tensor."""
+    from .. import tracing
+
+    if tracing.current_graph() is None:
+        return test(*state)
+    with tracing.graph_scope(tracing.new_subgraph("autograph_probe")):
+        return test(*state)
 
 
 def _split_state(state, names, body, loc):
