@@ -59,7 +59,7 @@ def while_early_return(x):
 
 def for_break(x):
     s = 0.0
-    for i in range(6):
+    for _ in range(6):
         if s > x:
             break
         s = s + 2.0
@@ -292,24 +292,24 @@ def test_function_on_tensors(fn, args, backend):
 # ----------------------------------------------------------------------------- tensors as data
 
 
-def test_for_over_tensor_rows_three_ways():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_for_over_tensor_rows_three_ways(backend):
     m = np.array([[1.0, 2.0], [-1.0, 5.0], [3.0, 4.0]], np.float32)
     want = rows_sum(m.tolist())
     np.testing.assert_allclose(np.asarray(convert(rows_sum)(jg.constant(m))), want)
-    for b in BACKENDS:
-        f = jg.function(rows_sum, backend=b)
-        np.testing.assert_allclose(np.asarray(f(jg.constant(m))), want)
-        assert "while_loop" in _op_types(f, jg.constant(m))
+    f = jg.function(rows_sum, backend=backend)
+    np.testing.assert_allclose(np.asarray(f(jg.constant(m))), want)
+    assert "while_loop" in _op_types(rows_sum, jg.constant(m))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("k", [0, 1, 2, 3, 7])
-def test_and_short_circuits_on_tensors(k):
+def test_and_short_circuits_on_tensors(k, backend):
     v = np.array([1.0, -1.0, 2.0], np.float32)
     want = short_circuit_index(v.tolist(), k)
     assert convert(short_circuit_index)(jg.constant(v), jg.constant(np.int32(k))) == want
-    for b in BACKENDS:
-        got = jg.function(short_circuit_index, backend=b)(jg.constant(v), jg.constant(k))
-        assert int(np.asarray(got)) == want
+    got = jg.function(short_circuit_index, backend=backend)(jg.constant(v), jg.constant(k))
+    assert int(np.asarray(got)) == want
 
 
 def test_python_iterables_stay_python():
@@ -345,7 +345,7 @@ def doubling_while(x, n):
 
 
 def doubling_range3(x):
-    for i in range(3):
+    for _ in range(3):
         x = x * 2.0
     return x
 

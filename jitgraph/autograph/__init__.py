@@ -85,7 +85,7 @@ def _convert_function(fn):
     if entry is None:
         return fn
     code = entry[0]
-    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True))
     cells["ag__"] = types.CellType(runtime)
     new = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__,
                              tuple(cells[n] for n in code.co_freevars))

@@ -92,7 +92,7 @@ def _to_tensor(v, like=None):
         return v
     if isinstance(v, (tuple, list)):
         likes = like if isinstance(like, (tuple, list)) and len(like) == len(v) else [None] * len(v)
-        return type(v)(_to_tensor(x, lk) for x, lk in zip(v, likes))
+        return type(v)(_to_tensor(x, lk) for x, lk in zip(v, likes, strict=True))
     dtype = like.dtype if isinstance(like, Tensor) else None
     return convert_to_tensor(v, dtype=dtype)
 
@@ -113,7 +113,7 @@ def _same_static(a, b):
 
 def _truth(pred):
     """A bool scalar tensor for a symbolic condition (``if t`` means ``t != 0``)."""
-    from .. import not_equal, reduce_all, rank
+    from .. import not_equal
 
     if pred.dtype.is_bool and pred.ndim == 0:
         return pred
@@ -121,7 +121,6 @@ def _truth(pred):
         raise errors.TracingError(errors.at_user_line(
             f"the condition is a tensor of shape {list(pred.shape)}, not a scalar; reduce it "
             "with jg.reduce_any / jg.reduce_all"))
-    del reduce_all, rank
     return not_equal(pred, 0)
 
 
@@ -210,7 +209,7 @@ def and_(*fns):
     for i, fn in enumerate(fns[1:], 1):
         if is_symbolic(v):
             rest = fns[i:]
-            return if_exp(v, lambda: and_(*rest), lambda: v)
+            return if_exp(v, lambda rest=rest: and_(*rest), lambda v=v: v)
         if not v:
             return v
         v = fn()
@@ -223,7 +222,7 @@ def or_(*fns):
     for i, fn in enumerate(fns[1:], 1):
         if is_symbolic(v):
             rest = fns[i:]
-            return if_exp(v, lambda: v, lambda: or_(*rest))
+            return if_exp(v, lambda v=v: v, lambda rest=rest: or_(*rest))
         if v:
             return v
         v = fn()
@@ -328,7 +327,7 @@ def _tensor_while(test, body, state, names, loc, maximum_iterations=None):
 
     def full(vals):
         s = list(state)
-        for i, v in zip(carried, vals):
+        for i, v in zip(carried, vals, strict=True):
             s[i] = v
         return s
 
@@ -370,7 +369,7 @@ def _check_carried(name, before, v, loc):
 
 
 def _shape_ok(a, b):
-    return len(a) == len(b) and all(x is None or x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(x is None or x == y for x, y in zip(a, b, strict=False))
 
 
 # ----------------------------------------------------------------------------- for
@@ -416,7 +415,7 @@ def _counter(iterable):
 
 
 def _tensor_for(iterable, extra_test, body, state, names, loc):
-    from .. import logical_and, logical_or, greater, less, convert_to_tensor
+    from .. import convert_to_tensor, greater, less, logical_and, logical_or
 
     start, limit, delta, item_fn = _counter(iterable)
     start = convert_to_tensor(start)
