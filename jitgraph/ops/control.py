@@ -209,8 +209,7 @@ def _eager_while(cond_fn, body, loop_vars, maximum_iterations, single):
     while maximum_iterations is None or i < maximum_iterations:
         if not bool(cond_fn(*loop_vars)):
             break
-        new = body(*loop_vars)
-        new = [new] if single and not isinstance(new, (list, tuple)) else new
+        new = _pack_single(body(*loop_vars), loop_vars)
         leaves, s = flatten(new)
         if not _same_structure(struct, s):
             raise errors.InvalidArgumentError(errors.at_user_line(
@@ -246,7 +245,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
                               single)
     leaves, struct = flatten(loop_vars)
     init = [as_tensor(x, "jg.while_loop loop var") for x in leaves]
-    inv = flatten(shape_invariants)[0] if shape_invariants is not None else None
+    inv = _flatten_invariants(shape_invariants, []) if shape_invariants is not None else None
     types = [Type(t.dtype, _invariant(t, inv[k] if inv else None, k))
              for k, t in enumerate(init)]
     cond_g, body_g = Graph("cond", parent=graph), Graph("body", parent=graph)
@@ -263,9 +262,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
                 f"jg.while_loop: cond must return a bool scalar, got {_type_text(c)}"))
         cond_g.outputs = [tracing.value_of(cond_g, c)]
     with tracing.graph_scope(body_g):
-        new = body(*args[body_g])
-    if single and not isinstance(new, (list, tuple)):
-        new = [new]
+        new = _pack_single(body(*args[body_g]), loop_vars)
     new_leaves, new_struct = flatten(new)
     if not _same_structure(struct, new_struct):
         raise errors.InvalidArgumentError(errors.at_user_line(
@@ -278,6 +275,29 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
              else int(maximum_iterations)}
     out = _record("while_loop", graph, init, attrs, [cond_g, body_g], struct)
     return out[0] if single else out
+
+
+def _flatten_invariants(inv, out):
+    from ..tensor import TensorShape
+
+    # a TensorShape or a list of dims is one loop var's invariant; other lists are structure
+    if isinstance(inv, TensorShape) or (isinstance(inv, (list, tuple)) and all(
+            d is None or isinstance(d, int) for d in inv)):
+        out.append(inv)
+    elif isinstance(inv, dict):
+        for k in sorted(inv, key=repr):
+            _flatten_invariants(inv[k], out)
+    else:
+        for x in inv:
+            _flatten_invariants(x, out)
+    return out
+
+
+def _pack_single(new, loop_vars):
+    """A body of one loop var may return it bare (as TensorFlow allows)."""
+    if len(loop_vars) == 1 and (_is_leaf(new) or new is None):
+        return [new]
+    return new
 
 
 def _invariant(t, spec, k):
@@ -318,7 +338,7 @@ def _counted_while(cond_fn, body, loop_vars, maximum_iterations, shape_invariant
     inv = None if shape_invariants is None else [[], shape_invariants]
     out = while_loop(
         lambda n, vs: logical_and(n < limit, cond_fn(*vs)),
-        lambda n, vs: (n + 1, body(*vs) if not single else [body(*vs)]),
+        lambda n, vs: (n + 1, list(_pack_single(body(*vs), vs))),
         [as_tensor(0, "maximum_iterations", limit.dtype), list(loop_vars)],
         shape_invariants=inv)
     return out[1][0] if single else out[1]
