@@ -1,0 +1,232 @@
+"""The fused-kernel IR: loop nests over an iteration shape with a scalar expression body,
+optionally reduced over some axes with a combiner; plus run-time quantities.
+
+Quantities. A dim, stride, size or arena offset is either an ``int`` (known when compiling)
+or a ``Param``: slot ``index`` of the ``params`` array the entry point receives, filled by
+``fn(env)`` when a call brings new sizes for the graph's ``None`` dims (runtime.py caches
+one filled array per distinct set of sizes). ``Quantities.q(key, fn)`` decides which:
+``fn`` asks the shape environment for dims and raises ``Dyn`` on an unknown one.
+
+Expressions (``Load``, ``Const``, ``Apply``, ``Iota``) are evaluated at each point of the
+iteration space; a ``Load`` reads ``storage`` at ``sum(index[d] * strides[d])`` (elements),
+so broadcasting is a zero stride and a transpose a permutation of strides.
+
+    k = Kernel("fusion_3", dims=[n, 3], body=Apply("add", f32, [ld_x, ld_y]), out=buf,
+               reduce_axes=(1,), combiner="add")
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnimplementedError
+
+
+class Dyn(Exception):
+    """Raised by a quantity's fn when it needs a dim only known at run time."""
+
+
+@dataclass(frozen=True)
+class Param:
+    index: int
+
+    def __repr__(self):
+        return f"params[{self.index}]"
+
+
+class Env:
+    """Shapes of Values: ``dim(v, i)`` / ``shape(v)``; static envs raise Dyn on None."""
+
+    def __init__(self, shapes):
+        self.shapes = shapes  # Value -> tuple
+        self.cache = {}
+
+    def shape(self, v):
+        s = self.shapes[v]
+        if any(d is None for d in s):
+            raise Dyn
+        return s
+
+    def dim(self, v, i):
+        d = self.shapes[v][i]
+        if d is None:
+            raise Dyn
+        return d
+
+    def size(self, v):
+        return int(np.prod(self.shape(v), dtype=np.int64))
+
+
+class Quantities:
+    """Allocates quantities: constants where the static shapes decide them, else Params."""
+
+    def __init__(self, static_env):
+        self.env = static_env
+        self.fns = []
+        self.memo = {}
+
+    def q(self, key, fn):
+        if key in self.memo:
+            return self.memo[key]
+        try:
+            r = int(fn(self.env))
+        except Dyn:
+            r = Param(len(self.fns))
+            self.fns.append(fn)
+        self.memo[key] = r
+        return r
+
+    def dim(self, v, i):
+        return self.q(("dim", v.uid, i), lambda e: e.dim(v, i))
+
+    def size(self, v):
+        return self.q(("size", v.uid), lambda e: e.size(v))
+
+    def nbytes(self, v):
+        return self.q(("nbytes", v.uid), lambda e: e.size(v) * v.dtype.np.itemsize)
+
+    def evaluate(self, env):
+        return np.array([int(f(env)) for f in self.fns], dtype=np.int64)
+
+
+def contiguous_stride(e, v, k):
+    """Elements between consecutive indices of dim ``k`` of contiguous Value ``v``."""
+    return int(np.prod(e.shape(v)[k + 1:], dtype=np.int64)) if k + 1 < len(v.shape) else 1
+
+
+def broadcast_strides(qs, v, rank, key=""):
+    """Per-dim strides reading contiguous ``v`` broadcast (right-aligned) to ``rank`` dims."""
+    p = len(v.shape)
+    out = []
+    for d in range(rank):
+        k = d - (rank - p)
+        if k < 0:
+            out.append(0)
+            continue
+
+        def fn(e, k=k):
+            return 0 if e.dim(v, k) == 1 else contiguous_stride(e, v, k)
+
+        out.append(qs.q(("bstride", v.uid, rank, k), fn))
+    return out
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+@dataclass(eq=False)
+class Storage:
+    """Where a Value lives: ``kind`` is 'arg' | 'out' | 'var' | 'const' | 'arena' | 'status';
+    ``index`` the slot; ``offset`` (bytes, arena only) a quantity."""
+
+    kind: str
+    index: int
+    offset: object = 0
+
+    def __repr__(self):
+        return f"{self.kind}{self.index}" + (f"+{self.offset}" if self.kind == "arena" else "")
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+@dataclass(eq=False)
+class Load:
+    storage: Storage
+    dtype: object
+    strides: list
+    offset: object = 0  # elements
+    index: object = None  # optional Expr (int64) added to the address: gathers
+
+
+@dataclass(eq=False)
+class Const:
+    dtype: object
+    value: object
+
+
+@dataclass(eq=False)
+class Apply:
+    lower: str
+    dtype: object  # result dtype
+    args: list
+    attrs: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Iota:
+    """The index along iteration dim ``dim`` (int64)."""
+
+    dim: int
+
+
+@dataclass(eq=False)
+class Kernel:
+    """One loop nest: ``out[i] = body(i)`` over ``dims``, or with ``reduce_axes`` a
+    reduction of ``body`` with ``combiner`` ('add', 'mul', 'max', 'min', 'or', 'and');
+    ``mean`` divides the result by the number of reduced elements."""
+
+    name: str
+    dims: list
+    body: object
+    out: Storage
+    out_dtype: object
+    reduce_axes: tuple = ()
+    combiner: str | None = None
+    mean: bool = False
+    loc: object = None
+    text: str = ""  # the op this kernel comes from, for error messages and explain
+
+    @property
+    def is_reduction(self):
+        return bool(self.reduce_axes)
+
+
+def dtype_of_expr(x):
+    if isinstance(x, (Load, Const, Apply)):
+        return x.dtype
+    from .. import dtypes
+
+    return dtypes.int64
+
+
+def expr_of_subgraph(sub, loads, qs, rank):
+    """Expressions for the Values of fusion sub-graph ``sub`` given the Loads of its
+    placeholders (``loads[i]`` for ``sub.inputs[i]``)."""
+    from ..ops.core import REGISTRY
+
+    vals = dict(zip(sub.inputs, loads))
+    for op in sub.ops:
+        if op.type == "placeholder":
+            continue
+        out = op.outputs[0]
+        if op.type == "constant":
+            vals[out] = Const(out.dtype, op.attrs["value"].reshape(()).item())
+            continue
+        od = REGISTRY[op.type]
+        if od.kind == "reduce":
+            continue  # the root; handled by the caller
+        if od.lower in ("fill", "full_like"):
+            vals[out] = Const(out.dtype, op.attrs["value"])
+            continue
+        args = [vals[v] for v in op.inputs]
+        attrs = {k: v for k, v in op.attrs.items() if k in ("dtype", "value")}
+        attrs["in_dtypes"] = [v.dtype for v in op.inputs]
+        vals[out] = args[0] if od.lower == "identity" else Apply(od.lower, out.dtype, args,
+                                                                 attrs)
+    return vals
+
+
+def unimplemented(op, why=""):
+    from ..ir.printer import format_op
+    from ..errors import format_location
+
+    where = f" ({format_location(op.loc)})" if op.loc else ""
+    return UnimplementedError(
+        f"the cpu backend cannot compile op {op.type!r}{where}{': ' + why if why else ''}; "
+        f"use backend='interpreter' for this function meanwhile:\n{format_op(op)}")
+
+
+__all__ = ["Dyn", "Param", "Env", "Quantities", "Storage", "Load", "Const", "Apply", "Iota",
+           "Kernel", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
+           "unimplemented", "dtype_of_expr"]

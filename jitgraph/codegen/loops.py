@@ -1,0 +1,474 @@
+"""Loop-nest code for kernels (used by llvm_cpu.py).
+
+LLVM IR for a lowered Program: one module, one entry point, one function per kernel.
+
+Entry point (called through ctypes with the arrays as Python objects, see runtime.py):
+
+    i32 entry(i8** static, i64* params, PyObject* arg0, ..., out0, ..., var0, ...)
+
+It reads each ndarray's data pointer (PyArrayObject field ``data``, offset 16), builds the
+slot table [args, outs, vars, static...] and runs the steps: kernels, copies, external
+calls, ``cond`` as branches, ``while`` as a loop. It returns 0 or an error code a kernel
+stored in the status slot (e.g. an out-of-range gather index, which reads element 0
+instead, so no code ever touches memory outside its buffers).
+
+Kernel functions ``void k(i8** slots, i64* params, i64 lo, i64 hi, i8* partial)`` run the
+outermost loop over [lo, hi). Large kernels are split across the cores by ``jg_parallel``:
+it starts one POSIX thread per extra core for a slice and runs the first slice itself
+(threads are created per kernel call: ~20 us, so only kernels of at least PAR_MIN elements
+are split). Full reductions write per-thread partial results that the entry combines.
+"""
+
+import ctypes
+import os
+
+import llvmlite.ir as ir
+
+from . import scalar as S
+from .kernels import Apply, Const, Iota, Load, Param
+
+I8P = S.I8.as_pointer()
+I8PP = I8P.as_pointer()
+I64P = S.I64.as_pointer()
+KFN = ir.FunctionType(ir.VoidType(), [I8PP, I64P, S.I64, S.I64, I8P])
+PAR_MIN = 1 << 17
+N_THREADS = max(1, min(os.cpu_count() or 1, 8))
+DATA_OFFSET = 16  # offsetof(PyArrayObject_fields, data)
+
+
+def _fast(instr, flags=("reassoc", "nsz", "contract")):
+    instr.flags.extend(flags)
+    return instr
+
+
+class Layout:
+    """Slot numbers: args, outs, vars (Python objects), then the static table."""
+
+    def __init__(self, n_args, n_outs, n_vars, n_static):
+        self.base = {"arg": 0, "out": n_args, "var": n_args + n_outs}
+        self.n_py = n_args + n_outs + n_vars
+        self.n_static = n_static
+        self.n = self.n_py + n_static
+
+    def slot(self, storage, static_index):
+        if storage.kind in self.base:
+            return self.base[storage.kind] + storage.index
+        return self.n_py + static_index(storage)
+
+
+class FnCtx:
+    """Builder state inside one function: loop-invariant values (params, base pointers)
+    go to a prologue block, emitted in order; the body starts in block ``start``."""
+
+    def __init__(self, fn, slots, params, layout, static_index):
+        self.fn = fn
+        self.pro = fn.append_basic_block("prologue")
+        self.pb = ir.IRBuilder(self.pro)
+        self.b = ir.IRBuilder(fn.append_basic_block("start"))
+        self.start = self.b.block
+        self.slots, self.params = slots, params
+        self.layout, self.static_index = layout, static_index
+        self.qcache, self.pcache = {}, {}
+
+    def finalize(self):
+        self.pb.branch(self.start)
+
+    def q(self, x):
+        if isinstance(x, Param):
+            v = self.qcache.get(x.index)
+            if v is None:
+                p = self.pb.gep(self.params, [ir.Constant(S.I64, x.index)])
+                v = self.qcache[x.index] = self.pb.load(p)
+            return v
+        return ir.Constant(S.I64, int(x))
+
+    def raw(self, storage):
+        """i8* to byte 0 of ``storage``."""
+        key = id(storage)
+        v = self.pcache.get(key)
+        if v is None:
+            pb = self.pb
+            slot = self.layout.slot(storage, self.static_index)
+            v = pb.load(pb.gep(self.slots, [ir.Constant(S.I64, slot)]))
+            if storage.kind == "arena" and not (isinstance(storage.offset, int)
+                                                and storage.offset == 0):
+                v = pb.gep(v, [self.q(storage.offset)])
+            self.pcache[key] = v
+        return v
+
+    def ptr(self, storage, dtype):
+        """Typed pointer to element 0 of ``storage``."""
+        key = (id(storage), dtype.name)
+        v = self.pcache.get(key)
+        if v is None:
+            v = self.pcache[key] = self.pb.bitcast(self.raw(storage),
+                                                   S.storage_type(dtype).as_pointer())
+        return v
+
+
+def for_range(ctx, lo, hi, body, name="i"):
+    """Emits ``for i in [lo, hi): body(i)``; leaves the builder after the loop."""
+    b = ctx.b
+    pre = b.block
+    head = ctx.fn.append_basic_block(f"{name}.head")
+    loop = ctx.fn.append_basic_block(f"{name}.body")
+    done = ctx.fn.append_basic_block(f"{name}.done")
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(S.I64, name)
+    i.add_incoming(lo, pre)
+    b.cbranch(b.icmp_signed("<", i, hi), loop, done)
+    b.position_at_end(loop)
+    body(i)
+    nxt = b.add(i, ir.Constant(S.I64, 1), flags=("nuw", "nsw"))
+    i.add_incoming(nxt, b.block)
+    b.branch(head)
+    b.position_at_end(done)
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+class Evaluator:
+    """Emits a kernel body at one iteration point; shared subexpressions once."""
+
+    def __init__(self, ctx, idx):
+        self.ctx, self.idx, self.memo = ctx, idx, {}
+
+    def __call__(self, e):
+        v = self.memo.get(id(e))
+        if v is None:
+            v = self.memo[id(e)] = self._emit(e)
+        return v
+
+    def offset(self, strides, extra):
+        b, ctx = self.ctx.b, self.ctx
+        off = None
+        for i, s in zip(self.idx, strides):
+            if isinstance(s, int) and s == 0:
+                continue
+            t = i if isinstance(s, int) and s == 1 else b.mul(i, ctx.q(s))
+            off = t if off is None else b.add(off, t)
+        for x in extra:
+            if x is None or (isinstance(x, int) and x == 0):
+                continue
+            t = x if isinstance(x, ir.Value) else ctx.q(x)
+            off = t if off is None else b.add(off, t)
+        return off if off is not None else ir.Constant(S.I64, 0)
+
+    def _emit(self, e):
+        b = self.ctx.b
+        if isinstance(e, Load):
+            extra = [e.offset, self(e.index) if e.index is not None else None]
+            p = b.gep(self.ctx.ptr(e.storage, e.dtype), [self.offset(e.strides, extra)])
+            return to_compute(b, b.load(p), e.dtype)
+        if isinstance(e, Const):
+            return S.const(e.dtype, e.value)
+        if isinstance(e, Iota):
+            return self.idx[e.dim]
+        if isinstance(e, Apply):
+            args = [self(a) for a in e.args]
+            ins = e.attrs.get("in_dtypes") or [e.dtype] * len(args)
+            return S.emit(b, e.lower, args, ins, e.dtype, e.attrs)
+        raise TypeError(f"unknown kernel expression {e!r}")
+
+
+def to_compute(b, v, dtype):
+    if dtype.is_bool:
+        return b.trunc(v, S.I1)
+    if dtype.name == "float16":
+        return b.fpext(v, S.F32)
+    return v
+
+
+def to_storage(b, v, dtype):
+    if dtype.is_bool:
+        return b.zext(v, S.I8)
+    if dtype.name == "float16":
+        return b.fptrunc(v, S.F16)
+    return v
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def acc_type(k):
+    if k.mean and k.out_dtype.is_integer:
+        return S.I64
+    return S.compute_type(k.out_dtype)
+
+
+def identity(k):
+    t, d = acc_type(k), k.out_dtype
+    c = k.combiner
+    if t == S.I1:
+        return ir.Constant(t, 1 if c == "and" else 0)
+    if isinstance(t, ir.IntType):
+        big = (1 << (t.width - 1))
+        return ir.Constant(t, {"add": 0, "mul": 1, "max": -big, "min": big - 1}[c])
+    return ir.Constant(t, {"add": 0.0, "mul": 1.0, "max": float("-inf"),
+                           "min": float("inf")}[c])
+
+
+def combine(b, k, acc, x):
+    c, t = k.combiner, acc.type
+    if t == S.I1:
+        return b.or_(acc, x) if c == "or" else b.and_(acc, x)
+    fl = not isinstance(t, ir.IntType)
+    if c == "add":
+        return _fast(b.fadd(acc, x)) if fl else b.add(acc, x)
+    if c == "mul":
+        return _fast(b.fmul(acc, x)) if fl else b.mul(acc, x)
+    name = {("max", True): "maximum", ("min", True): "minimum",
+            ("max", False): "smax", ("min", False): "smin"}[(c, fl)]
+    return S.intrinsic(b, name, [acc, x])
+
+
+def finish(b, k, acc, count):
+    """The stored value of a reduction: ``acc`` (divided by ``count`` for a mean)."""
+    if not k.mean:
+        return acc
+    if k.out_dtype.is_integer:
+        q, _ = S._int_divmod(b, acc, count)
+        return b.trunc(q, S.compute_type(k.out_dtype))
+    return b.fdiv(acc, b.sitofp(count, acc.type))
+
+
+__all__ = ["Layout", "FnCtx", "for_range", "Evaluator", "to_compute", "to_storage", "KFN",
+           "I8P", "I8PP", "I64P", "PAR_MIN", "N_THREADS", "DATA_OFFSET", "combine", "identity",
+           "finish", "acc_type", "ctypes"]
+
+
+# ----------------------------------------------------------------------------- kernels
+
+
+class Nest:
+    """A kernel's loops after choosing their order and merging contiguous dims: ``sizes``
+    (quantities), ``red`` (bool per loop), the body with Loads re-indexed per loop."""
+
+    def __init__(self, sizes, red, body):
+        self.sizes, self.red, self.body = sizes, red, body
+
+
+def _collect_loads(e, out, seen):
+    if id(e) in seen:
+        return
+    seen.add(id(e))
+    if isinstance(e, Load):
+        out.append(e)
+        if e.index is not None:
+            _collect_loads(e.index, out, seen)
+    elif isinstance(e, Apply):
+        for a in e.args:
+            _collect_loads(a, out, seen)
+
+
+def _has_index(e):
+    loads = []
+    _collect_loads(e, loads, set())
+    if any(ld.index is not None for ld in loads):
+        return True
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Iota):
+            return True
+        if isinstance(x, Apply):
+            stack.extend(x.args)
+    return False
+
+
+def _rebuild(e, strides_of, memo):
+    r = memo.get(id(e))
+    if r is not None:
+        return r
+    if isinstance(e, Load):
+        idx = _rebuild(e.index, strides_of, memo) if e.index is not None else None
+        r = Load(e.storage, e.dtype, strides_of(e), e.offset, idx)
+    elif isinstance(e, Apply):
+        r = Apply(e.lower, e.dtype, [_rebuild(a, strides_of, memo) for a in e.args], e.attrs)
+    else:
+        r = e
+    memo[id(e)] = r
+    return r
+
+
+def make_nest(k, order):
+    """Loops over original dims ``order``; contiguous neighbours of the same kind merge."""
+    red = set(k.reduce_axes)
+    loads = []
+    _collect_loads(k.body, loads, set())
+    static = all(isinstance(d, int) for d in k.dims) and all(
+        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_index(k.body)
+    groups = []  # lists of original dims
+    for d in order:
+        if static and groups:
+            p = groups[-1][-1]
+            same = (p in red) == (d in red)
+            if same and all(ld.strides[p] == ld.strides[d] * k.dims[d] for ld in loads):
+                groups[-1].append(d)
+                continue
+        groups.append([d])
+    sizes = []
+    for g in groups:
+        if len(g) == 1:
+            sizes.append(k.dims[g[0]])
+        else:
+            n = 1
+            for d in g:
+                n *= k.dims[d]
+            sizes.append(n)
+    body = _rebuild(k.body, lambda ld: [ld.strides[g[-1]] for g in groups], {})
+    return Nest(sizes, [g[0] in red for g in groups], body)
+
+
+def _variant(k):
+    if not k.is_reduction:
+        return "map"
+    if len(k.reduce_axes) == len(k.dims):
+        return "full"
+    last_kept = (len(k.dims) - 1) not in k.reduce_axes
+    if last_kept and not (k.mean and k.out_dtype.is_integer) and \
+            k.out_dtype.name != "float16":
+        return "outacc"
+    return "acc"
+
+
+def _nest_loops(ctx, nest, loops, lo, hi, inner):
+    """Emits loops ``loops`` (indices into nest.sizes), the first over [lo, hi)."""
+    idx = {}
+
+    def level(j):
+        if j == len(loops):
+            inner(idx)
+            return
+        d = loops[j]
+        start = lo if j == 0 and lo is not None else ir.Constant(S.I64, 0)
+        end = hi if j == 0 and hi is not None else ctx.q(nest.sizes[d])
+
+        def body(i):
+            idx[d] = i
+            level(j + 1)
+
+        for_range(ctx, start, end, body, name=f"d{d}")
+
+    level(0)
+
+
+def _linear(ctx, nest, dims, idx):
+    """Row-major linear index over loops ``dims`` (the output's layout)."""
+    b = ctx.b
+    off = None
+    for d in dims:
+        off = idx[d] if off is None else b.add(b.mul(off, ctx.q(nest.sizes[d])), idx[d])
+    return off if off is not None else ir.Constant(S.I64, 0)
+
+
+def emit_kernel(module, k, layout, static_index):
+    """Defines the function for Kernel ``k``; returns (fn, info) where info holds the
+    variant, the outer loop extent and the total work (quantities) for the caller."""
+    variant = _variant(k)
+    rank = len(k.dims)
+    red = set(k.reduce_axes)
+    order = list(range(rank)) if variant in ("map", "outacc", "full") else \
+        [d for d in range(rank) if d not in red] + [d for d in range(rank) if d in red]
+    nest = make_nest(k, order)
+    fn = ir.Function(module, KFN, name=f"kernel_{k.name}")
+    fn.linkage = "internal"
+    slots, params, lo, hi, partial = fn.args
+    ctx = FnCtx(fn, slots, params, layout, static_index)
+    b = ctx.b
+    loops = list(range(len(nest.sizes)))
+    out_ptr = ctx.ptr(k.out, k.out_dtype)
+
+    def value(idx):
+        return Evaluator(ctx, [idx[d] for d in loops])(nest.body)
+
+    count = None
+    if k.mean:
+        count = ir.Constant(S.I64, 1)
+        for d in loops:
+            if nest.red[d]:
+                count = ctx.pb.mul(count, ctx.q(nest.sizes[d]))
+    if variant == "map":
+        def store(idx):
+            v = to_storage(b, value(idx), k.out_dtype)
+            b.store(v, b.gep(out_ptr, [_linear(ctx, nest, loops, idx)]))
+        _nest_loops(ctx, nest, loops, lo, hi, store)
+    elif variant in ("acc", "full"):
+        acc = ctx.pb.alloca(acc_type(k))
+        kept = [d for d in loops if not nest.red[d]]
+        reds = [d for d in loops if nest.red[d]]
+
+        def accumulate(idx):
+            x = value(idx)
+            if x.type != acc.type.pointee:
+                x = b.sext(x, acc.type.pointee)
+            b.store(combine(b, k, b.load(acc), x), acc)
+
+        if variant == "full":
+            b.store(identity(k), acc)
+            _nest_loops(ctx, nest, reds, lo, hi, accumulate)
+            b.store(b.load(acc), b.bitcast(partial, acc.type))
+        else:
+            def row(idx):
+                b.store(identity(k), acc)
+                inner = {}
+
+                def acc_inner(ridx):
+                    inner.update(idx)
+                    inner.update(ridx)
+                    accumulate(inner)
+                _nest_loops(ctx, nest, reds, None, None, acc_inner)
+                v = finish(b, k, b.load(acc), count)
+                b.store(to_storage(b, v, k.out_dtype),
+                        b.gep(out_ptr, [_linear(ctx, nest, kept, idx)]))
+            _nest_loops(ctx, nest, kept, lo, hi, row)
+    else:  # outacc: out[kept] combined in place, loops in memory order
+        kept = [d for d in loops if not nest.red[d]]
+        n_out = ir.Constant(S.I64, 1)
+        for d in kept:
+            n_out = ctx.pb.mul(n_out, ctx.q(nest.sizes[d]))
+        st = S.storage_type(k.out_dtype)
+        init = identity(k)
+
+        def init_one(i):
+            b.store(to_storage(b, init, k.out_dtype) if st != init.type else init,
+                    b.gep(out_ptr, [i]))
+        for_range(ctx, ir.Constant(S.I64, 0), n_out, init_one, "init")
+
+        def upd(idx):
+            p = b.gep(out_ptr, [_linear(ctx, nest, kept, idx)])
+            cur = to_compute(b, b.load(p), k.out_dtype)
+            b.store(to_storage(b, combine(b, k, cur, value(idx)), k.out_dtype), p)
+        _nest_loops(ctx, nest, loops, None, None, upd)
+        if k.mean:
+            def fin(i):
+                p = b.gep(out_ptr, [i])
+                b.store(finish(b, k, b.load(p), count), p)
+            for_range(ctx, ir.Constant(S.I64, 0), n_out, fin, "mean")
+    b.ret_void()
+    ctx.finalize()
+    total = None
+    for s in nest.sizes:
+        total = s if total is None else _qmul(total, s)
+    outer = nest.sizes[0] if nest.sizes else 1
+    if variant == "acc":
+        outer = nest.sizes[[d for d in loops if not nest.red[d]][0]]
+    info = {"variant": variant, "outer": outer, "total": 1 if total is None else total,
+            "parallel": variant != "outacc" and bool(nest.sizes), "count": nest_count(nest)}
+    return fn, info
+
+
+def _qmul(a, b):
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return ("mul", a, b)
+
+
+def nest_count(nest):
+    n = 1
+    for s, r in zip(nest.sizes, nest.red):
+        if r:
+            n = _qmul(n, s)
+    return n

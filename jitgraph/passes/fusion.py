@@ -1,0 +1,195 @@
+"""Fusion: elementwise chains (with broadcasting) and the reductions that end them become
+``fusion`` ops, each one loop nest in the generated code.
+
+A ``fusion`` op holds one sub-graph (the fused ops, cloned, with placeholders for the
+values it reads) and returns that sub-graph's single output. Its ``kind`` attribute is
+``"loop"`` (the root is elementwise: iterate over the output shape) or ``"reduce"`` (the
+root is a reduction: iterate over its input shape). The interpreter runs it by
+interpreting the sub-graph, so this pass is tested alone, differentially.
+
+How groups form (each graph level separately, cond/while bodies included):
+- every reduction and every *materialized* elementwise op is a group root;
+- an elementwise op is *inlined* (recomputed inside the groups that use it, never written
+  to memory) when all its users are fusible ops of the same graph level and it is not a
+  graph output; when its users sit in several groups it is duplicated into each, up to a
+  chain of ``MAX_DUP`` duplicated ops (softmax's ``exp(x - max)`` is recomputed by the
+  sum kernel and the divide kernel rather than written and read back);
+- scalar constants are inlined as immediates.
+So ``reduce_sum(x + y*z)`` and the Huber loss are one kernel each, and softmax is three
+passes over memory (max, sum of exp, normalize) that write only the result.
+
+    fused = fuse(graph)          # Graph -> Graph
+"""
+
+import numpy as np
+
+from ..ir import Graph, Operation
+from ..ops.core import REGISTRY, Op, register
+from .rewrite import Rewriter
+
+MAX_DUP = 8  # longest chain of ops recomputed in more than one kernel
+
+
+def _fusion_infer(types, kind, **_):
+    raise TypeError("fusion ops carry their result types in their sub-graph")
+
+
+def _fusion_impl(*arrays, subgraphs, env, kind, **_):
+    from ..interpreter import run_subgraph
+
+    return run_subgraph(subgraphs[0], dict(env), list(arrays))[0]
+
+
+if "fusion" not in REGISTRY:
+    register(Op("fusion", _fusion_infer, _fusion_impl, kind="control",
+                doc="a fused kernel: one loop nest computing its sub-graph (see passes/fusion.py)"))
+
+
+def scalar_lowerings():
+    """Names of the scalar expressions the code generator can emit (elementwise ``lower``)."""
+    from ..codegen.scalar import EMITTERS
+
+    return set(EMITTERS)
+
+
+def is_elementwise(op, known):
+    od = REGISTRY.get(op.type)
+    return od is not None and od.kind == "elementwise" and not od.stateful and \
+        od.lower in known and len(op.outputs) == 1
+
+
+def is_reduction(op):
+    od = REGISTRY.get(op.type)
+    return od is not None and od.kind == "reduce" and op.type not in ("argmax", "argmin") and \
+        len(op.inputs) == 1
+
+
+def is_scalar_constant(op):
+    return op.type == "constant" and op.attrs["value"].size == 1 and op.attrs["value"].ndim == 0
+
+
+class _Analysis:
+    """Decides, per graph level, which ops are inlined and which are roots."""
+
+    def __init__(self):
+        self.known = scalar_lowerings()
+        self.root = set()  # ids of root ops
+        self.inline = set()  # ids of inlined elementwise ops
+        self.drop = set()  # ids of scalar constants used only inside kernels
+
+    def graph(self, g):
+        users = {}
+        for op in g.ops:
+            for v in op.inputs:
+                users.setdefault(v, []).append(op)
+            for sg in op.subgraphs:
+                for inner in _free_uses(sg):
+                    users.setdefault(inner, []).append(None)  # used from a nested graph
+        for v in g.outputs:
+            users.setdefault(v, []).append(None)
+        groups, dup = {}, {}
+        for op in reversed(g.ops):
+            for sg in op.subgraphs:
+                self.graph(sg)
+            if is_reduction(op):
+                self.root.add(id(op))
+                groups[id(op)] = {id(op)}
+                continue
+            if is_scalar_constant(op):
+                us = users.get(op.outputs[0], [])
+                if us and all(u is not None and (id(u) in self.inline or id(u) in self.root)
+                              for u in us):
+                    self.drop.add(id(op))
+                continue
+            if not is_elementwise(op, self.known):
+                continue
+            us = users.get(op.outputs[0], [])
+            fusible_users = us and all(
+                u is not None and (id(u) in self.inline or id(u) in self.root) for u in us)
+            if fusible_users:
+                gs = set().union(*(groups[id(u)] for u in us))
+                depth = 0
+                if len(gs) > 1:
+                    depth = 1 + max(dup.get(id(u), 0) for u in us)
+                if depth <= MAX_DUP:
+                    self.inline.add(id(op))
+                    groups[id(op)], dup[id(op)] = gs, depth
+                    continue
+            self.root.add(id(op))
+            groups[id(op)] = {id(op)}
+
+
+def _free_uses(graph):
+    from ..ir.clone import free_values
+
+    return free_values(graph)
+
+
+def _members(root, inline):
+    """The ops of root's group in program order: root plus the inlined ops it reaches."""
+    seen, stack, out = set(), [root], []
+    while stack:
+        op = stack.pop()
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        out.append(op)
+        for v in op.inputs:
+            p = v.op
+            if p is not None and (id(p) in inline or is_scalar_constant(p)):
+                stack.append(p)
+    order = {id(o): i for i, o in enumerate(root.graph.ops)}
+    return sorted(out, key=lambda o: order[id(o)])
+
+
+def _build(rw, root, inline):
+    members = _members(root, inline)
+    inside = {id(o) for o in members}
+    sub = Graph("kernel", parent=rw.graph)
+    local, ext = {}, []
+    for op in members:
+        for v in op.inputs:
+            if v not in local and (v.op is None or id(v.op) not in inside):
+                ph = sub.add_input(f"in{len(ext)}", v.type)
+                local[v] = ph
+                ext.append(rw.vmap[v])
+        new = Operation(op.type, op.name, [local[v] for v in op.inputs], op.attrs,
+                        [v.type for v in op.outputs], loc=op.loc, graph=sub)
+        sub.ops.append(new)
+        for a, b in zip(op.outputs, new.outputs):
+            local[a] = b
+    sub.outputs = [local[root.outputs[0]]]
+    kind = "reduce" if is_reduction(root) else "loop"
+    out = rw._add("fusion", rw.graph.unique_name("fusion"), ext,
+                  {"kind": kind, "_labels": ("kernel",)}, [root.outputs[0].type], None,
+                  [sub], root.loc)
+    return out.outputs
+
+
+def fuse(graph):
+    """A copy of ``graph`` with elementwise chains and their reductions grouped into
+    ``fusion`` ops.
+
+    >>> print(fuse(concrete.graph))   # reduce_sum(x + y*z) prints as one fusion op
+    """
+    a = _Analysis()
+    a.graph(graph)
+
+    def rule(rw, op, inputs):
+        if id(op) in a.inline or id(op) in a.drop:
+            # left out of the new graph: only the kernels that inline it use it, and they
+            # copy it from the old graph (mapping it to itself keeps the Rewriter happy)
+            return list(op.outputs)
+        if id(op) in a.root:
+            return _build(rw, op, a.inline)
+        return None
+
+    return Rewriter(rule).run(graph)
+
+
+def count_kernels(graph):
+    """Number of fusion ops in ``graph`` (sub-graphs of control flow included)."""
+    return sum(1 for op in graph.walk() if op.type == "fusion")
+
+
+__all__ = ["fuse", "count_kernels", "scalar_lowerings", "MAX_DUP", "np"]
