@@ -203,3 +203,25 @@ def test_fit_on_digits_reaches_accuracy():
     pred = model.predict(X_val).argmax(-1)
     assert np.mean(pred == y_val) == pytest.approx(hist.history["val_accuracy"][-1],
                                                    abs=1e-6)
+
+
+def test_evaluate_weights_batches_by_size():
+    X, y = regression_data(n=70)
+    model = small_model()
+    model.compile(loss="mse", optimizer="sgd")
+    per_sample = ((model.predict(X) - y) ** 2).mean()
+    for bs in (8, 32, 70):
+        assert model.evaluate(X, y, batch_size=bs, verbose=0) == pytest.approx(per_sample,
+                                                                               rel=1e-5)
+
+
+def test_compiled_fit_with_dropout():
+    X, y = regression_data(n=70)
+    jg.random.set_seed(0)
+    model = keras.Sequential([keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01))
+    hist = model.fit(X, y, epochs=4, batch_size=32, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    # in inference Dropout passes inputs through: predictions are repeatable
+    np.testing.assert_array_equal(model.predict(X), model.predict(X))

@@ -175,14 +175,14 @@ class Model(Layer):
         variables = self.trainable_variables
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._loss_tracker.update_state(loss)
+        self._loss_tracker.update_state(loss, sample_weight=_batch_size(y_pred))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
         x, y, sample_weight = unpack(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
-        self._loss_tracker.update_state(loss)
+        self._loss_tracker.update_state(loss, sample_weight=_batch_size(y_pred))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -271,6 +271,13 @@ def _match_rank(y, y_pred):
     if len(np.shape(y)) == 1 and len(y_pred.shape) == 2 and y_pred.shape[-1] == 1:
         return jg.expand_dims(y if jg.is_tensor(y) else jg.constant(y), -1)
     return y
+
+
+def _batch_size(y_pred):
+    """The batch size as a float tensor: the weight of this batch's mean loss in the
+    epoch's mean (so a smaller last batch counts for less, as in Keras)."""
+    first = flatten(y_pred)[0]
+    return jg.cast(jg.shape(first)[0], jg.float32)
 
 
 def unpack(data):

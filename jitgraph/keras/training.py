@@ -69,8 +69,35 @@ def make_function(model, step, sample):
     if model.run_eagerly or not hasattr(jg, "function"):
         return fn
     if all(isinstance(a, np.ndarray) for a in args):
-        return jg.function(fn, input_signature=[_spec(a) for a in args])
+        return _GeneralOrSpecialized(fn, [_spec(a) for a in args])
     return jg.function(fn, reduce_retracing=True)
+
+
+class _GeneralOrSpecialized:
+    """The step traced once for any batch size; if the model needs static shapes that the
+    unknown batch dim cannot give (e.g. random numbers in Dropout), traced per batch shape
+    instead (the last, smaller batch then costs one more trace)."""
+
+    def __init__(self, fn, signature):
+        self._fn = fn
+        self._compiled = jg.function(fn, input_signature=signature)
+        self._first = True
+
+    def __call__(self, *args):
+        if not self._first:
+            return self._compiled(*args)
+        try:
+            out = self._compiled(*args)
+        except jg.errors.UnimplementedError as e:
+            if "when tracing" not in str(e):
+                raise
+            self._compiled = jg.function(self._fn)
+            out = self._compiled(*args)
+        self._first = False
+        return out
+
+    def experimental_get_tracing_count(self):
+        return self._compiled.experimental_get_tracing_count()
 
 
 def _call(fn, args):
