@@ -13,9 +13,9 @@ import numpy as np
 
 def format_attr(v):
     if isinstance(v, np.ndarray):
+        # numpy scalars print the shortest text that round-trips in their own dtype
         if v.size <= 8:
-            return "[" + ", ".join(format_attr(x) for x in v.ravel().tolist()) + "]" if v.ndim \
-                else format_attr(v[()].item())
+            return "[" + ", ".join(str(x) for x in v.ravel()) + "]" if v.ndim else str(v[()])
         return f"<{v.dtype.name}{list(v.shape)}>"
     if isinstance(v, float):
         return repr(v)
