@@ -29,9 +29,8 @@ def load_data(diabetes=False, seed=0):
         y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=2000)
     X = (X - X.mean(0)) / X.std(0)
     n_train = int(0.8 * len(X))
-    cast = (lambda a: a.astype(np.float32))
-    return (cast(X[:n_train]), cast(y[:n_train, None])), (cast(X[n_train:]),
-                                                          cast(y[n_train:, None]))
+    X, y = X.astype(np.float32), y.astype(np.float32)[:, None]
+    return (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])
 
 
 def random_batch(X, y, rng, batch_size=32):

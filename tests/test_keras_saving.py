@@ -7,10 +7,10 @@ import zipfile
 
 import numpy as np
 import pytest
-
-import jitgraph as jg
 from test_keras_layers import MyDense, ResidualBlock, ResidualRegressor
 from test_keras_objects import HuberLoss, HuberMetric, create_huber
+
+import jitgraph as jg
 
 keras = jg.keras
 RNG = np.random.default_rng(5)
@@ -42,7 +42,8 @@ def test_huber_fn_saved_and_reloaded(tmp_path, suffix):
         keras.models.load_model(path)
     loaded = keras.models.load_model(path, custom_objects={"huber_fn": create_huber(2.0)})
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    loaded.fit(X, Y, epochs=1, batch_size=16, verbose=0)  # compiled again, with the restored optimizer
+    # compiled again, with the restored optimizer
+    loaded.fit(X, Y, epochs=1, batch_size=16, verbose=0)
     assert int(loaded.optimizer.iterations.numpy()) == int(
         model.optimizer.iterations.numpy()) + 3
 
@@ -166,6 +167,7 @@ def test_saved_format_is_open(tmp_path):
         z.extract("weights.npz", tmp_path)
     weights = np.load(tmp_path / "weights.npz", allow_pickle=False)
     assert cfg["model"]["class_name"] == "Sequential"
-    assert len(cfg["weight_names"]) == 8  # 2 Dense x (kernel, bias) + BN gamma, beta, moving mean, var
+    # 2 Dense x (kernel, bias) + BN gamma, beta, moving mean, moving variance
+    assert len(cfg["weight_names"]) == 8
     for i, w in enumerate(model.weights):
         np.testing.assert_array_equal(weights[f"w{i}"], w.numpy())

@@ -7,8 +7,20 @@ losses, metrics, optimizers, fit), written against jitgraph's public API only.
 >>> model.fit(X, y, epochs=5)
 """
 
-from . import (activations, backend, callbacks, constraints, initializers, layers, losses,
-               metrics, models, optimizers, regularizers, utils)
+from . import (
+               activations,
+               backend,
+               callbacks,
+               constraints,
+               initializers,
+               layers,
+               losses,
+               metrics,
+               models,
+               optimizers,
+               regularizers,
+               utils,
+)
 from .functional import Input
 from .models import Model, Sequential
 

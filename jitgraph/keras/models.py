@@ -12,7 +12,8 @@ import numpy as np
 
 import jitgraph as jg
 
-from . import functional, losses, metrics as metrics_mod, optimizers, serialization, training
+from . import functional, losses, optimizers, serialization, training
+from . import metrics as metrics_mod
 from .base_layer import Layer, flatten
 from .functional import InputLayer, KerasTensor
 

@@ -11,7 +11,8 @@ import zipfile
 
 import numpy as np
 
-from . import losses, metrics as metrics_mod, optimizers, serialization
+from . import losses, optimizers, serialization
+from . import metrics as metrics_mod
 from .base_layer import flatten, map_structure
 
 FORMAT = "jitgraph.keras"

@@ -2,8 +2,12 @@
 
 import numpy as np
 
-from .serialization import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa
-                            register_keras_serializable)
+from .serialization import (  # noqa
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    register_keras_serializable,
+)
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
