@@ -40,7 +40,7 @@ def trace_into_graph(fn, name, pysig, prefix, bound, key):
         params = list(pysig.parameters)
         for p in params[:len(prefix)]:
             arguments[p] = prefix[0]
-        for (pname, value), k in zip(bound, key):
+        for (pname, value), k in zip(bound, key, strict=False):
             arguments[pname] = _symbolic_arg(graph, pname, value, k)
         ba = inspect.BoundArguments(pysig, arguments)
         try:
@@ -162,10 +162,11 @@ class ConcreteFunction:
     def structured_input_signature(self):
         """(args, kwargs): TensorSpecs (named after the parameters) and Python values."""
         args = []
-        for name, k in zip(self._names, self._key):
+        for name, k in zip(self._names, self._key, strict=False):
             leaves = iter([name] if k[0] == "T" else
                           [f"{name}_{i}" for i in range(len(list(sig.tensor_leaves(k))))])
-            args.append(_spec_struct(k, lambda lk: TensorSpec(lk[2], lk[1], next(leaves))))
+            args.append(_spec_struct(k, lambda lk, names=leaves: TensorSpec(lk[2], lk[1],
+                                                                             next(names))))
         return tuple(args), {}
 
     @property
@@ -204,7 +205,7 @@ class ConcreteFunction:
         leaves, key = [], []
         for name, value in bound:
             key.append(sig.encode(value, leaves, f"{self.name}() argument {name!r}"))
-        for (name, _), want, got in zip(bound, self._key, key):
+        for (name, _), want, got in zip(bound, self._key, key, strict=False):
             if not sig.compatible(want, got):
                 raise errors.InvalidArgumentError(errors.at_user_line(
                     f"concrete function {self.name}: argument {name!r} expected "
@@ -235,7 +236,8 @@ class ConcreteFunction:
         return backend.explain(copy_graph(self.graph), stage)
 
     def pretty_printed_signature(self):
-        args = ", ".join(f"{n}: {sig.describe(k)}" for n, k in zip(self._names, self._key))
+        pairs = zip(self._names, self._key, strict=False)
+        args = ", ".join(f"{n}: {sig.describe(k)}" for n, k in pairs)
         outs = _map_struct(self._out, lambda i: _TypeText(self.graph.outputs[i]))
         return f"{self.name}({args})\n  Returns: {outs}"
 
@@ -248,7 +250,8 @@ class _TypeText:
         self.v = v
 
     def __repr__(self):
-        return f"{self.v.dtype.name}[{','.join('?' if d is None else str(d) for d in self.v.shape)}]"
+        dims = ",".join("?" if d is None else str(d) for d in self.v.shape)
+        return f"{self.v.dtype.name}[{dims}]"
 
 
 def _spec_struct(key, make_leaf):
@@ -258,7 +261,7 @@ def _spec_struct(key, make_leaf):
         items = [_spec_struct(k, make_leaf) for k in key[2]]
         return items if key[1] is list else tuple(items)
     if key[0] == "M":
-        return {k: _spec_struct(c, make_leaf) for k, c in zip(key[1], key[2])}
+        return {k: _spec_struct(c, make_leaf) for k, c in zip(key[1], key[2], strict=False)}
     if key[0] == "P":
         return key[2]
     return key

@@ -213,7 +213,7 @@ class Function:
         bound = self._bind(args, kwargs)
         leaves, key = [], []
         specs = self._input_signature or []
-        for i, (name, value) in enumerate(bound):
+        for i, (name, value) in enumerate(bound):  # noqa: B007
             key.append(sig.encode(value, leaves, f"{self.__name__}() argument {name!r}",
                                   specs[i] if i < len(specs) else None))
         key = tuple(key)
@@ -240,7 +240,7 @@ class Function:
         return key
 
     def _check_signature(self, bound, key):
-        for (name, value), spec, k in zip(bound, self._spec_keys, key):
+        for (name, _), spec, k in zip(bound, self._spec_keys, key, strict=False):
             if not sig.compatible(spec, k):
                 raise errors.InvalidArgumentError(errors.at_user_line(
                     f"{self.__name__}(): argument {name!r} does not match the input_signature: "

@@ -25,7 +25,7 @@ _PLANS = weakref.WeakKeyDictionary()  # Graph -> list of steps
 def _shape_ok(shape, static):
     if len(shape) != len(static):
         return False
-    for d, s in zip(shape, static):
+    for d, s in zip(shape, static, strict=False):
         if s is not None and d != s:
             return False
     return True
@@ -43,7 +43,7 @@ def _store(op, res, env):
     elif len(res) != len(outs):
         raise _bad_result(op, f"the implementation returned {len(res)} results, the graph "
                               f"expects {len(outs)}")
-    for v, r in zip(outs, res):
+    for v, r in zip(outs, res, strict=False):
         env[v] = _fix(op, v, r)
 
 
@@ -113,7 +113,7 @@ def _run_plan(plan, env):
 
 def run_subgraph(graph, env, args):
     """Runs ``graph`` with its inputs bound to ``args`` inside ``env``; returns its outputs."""
-    for v, a in zip(graph.inputs, args):
+    for v, a in zip(graph.inputs, args, strict=False):
         env[v] = a
     _run_plan(_plan(graph), env)
     return [env[v] for v in graph.outputs]
@@ -156,7 +156,7 @@ class Executable:
             raise errors.InvalidArgumentError(
                 f"graph {self.graph.name} takes {len(checks)} arguments, got {len(args)}")
         env = self._base_env.copy()
-        for (v, dt, shape), a in zip(checks, args):
+        for (v, dt, shape), a in zip(checks, args, strict=False):
             if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape:
                 a = _check_arg(v, a)
             env[v] = a

@@ -50,8 +50,8 @@ def encode(x, leaves, where, spec=None):
     if isinstance(x, Tensor):  # symbolic: only reachable when misused across traces
         raise errors.TracingError(errors.at_user_line(
             f"{where}: got the symbolic tensor {x.name} of another trace; pass a concrete value"))
-    if isinstance(spec, TensorSpec) and not _is_var(x):
-        arr = np.asarray(x, dtype=spec.dtype.np)
+    if isinstance(spec, TensorSpec):  # Python values and Variables become tensors of its dtype
+        arr = np.asarray(x._value if _is_var(x) else x, dtype=spec.dtype.np)
         leaves.append(arr)
         return ("T", spec.dtype, arr.shape)
     if _is_var(x):
@@ -59,7 +59,7 @@ def encode(x, leaves, where, spec=None):
     if t in _SEQ or (isinstance(x, tuple) and hasattr(x, "_fields")):
         subs = spec if isinstance(spec, _SEQ) and len(spec) == len(x) else [None] * len(x)
         return ("S", t, tuple(encode(c, leaves, f"{where}[{i}]", s)
-                              for i, (c, s) in enumerate(zip(x, subs))))
+                              for i, (c, s) in enumerate(zip(x, subs, strict=False))))
     if isinstance(x, dict):
         keys = sorted(x, key=repr)
         subs = spec if isinstance(spec, dict) else {}
@@ -81,14 +81,15 @@ def rebuild(x, key, make_leaf):
     if tag == "S":
         if x is None:  # tracing from an input_signature alone
             x = (key[1] or tuple)([None] * len(key[2]))
-        items = [rebuild(c, k, make_leaf) for c, k in zip(x, key[2])]
+        items = [rebuild(c, k, make_leaf) for c, k in zip(x, key[2], strict=False)]
         t = type(x)
         if t is list:
             return items
         return t(*items) if hasattr(x, "_fields") else t(items)
     if tag == "M":
         x = dict.fromkeys(key[1]) if x is None else x
-        return type(x)((k, rebuild(x[k], ck, make_leaf)) for k, ck in zip(key[1], key[2]))
+        pairs = zip(key[1], key[2], strict=False)
+        return type(x)((k, rebuild(x[k], ck, make_leaf)) for k, ck in pairs)
     return x
 
 
@@ -111,11 +112,11 @@ def compatible(general, key):
     if general[0] == "T":
         g, k = general[2], key[2]
         return general[1] is key[1] and len(g) == len(k) and all(
-            a is None or a == b for a, b in zip(g, k))
+            a is None or a == b for a, b in zip(g, k, strict=False))
     if general[0] in ("S", "M"):
         same = general[1] == key[1] or (general[0] == "S" and general[1] is None)
         return same and len(general[2]) == len(key[2]) and all(
-            compatible(a, b) for a, b in zip(general[2], key[2]))
+            compatible(a, b) for a, b in zip(general[2], key[2], strict=False))
     return False
 
 
@@ -129,23 +130,24 @@ def relax(a, b):
     if a[0] == "T":
         if a[1] is not b[1] or len(a[2]) != len(b[2]):
             return None
-        return ("T", a[1], tuple(x if x == y else None for x, y in zip(a[2], b[2])))
+        return ("T", a[1], tuple(x if x == y else None for x, y in zip(a[2], b[2], strict=False)))
     if a[0] in ("S", "M") and a[1] == b[1] and len(a[2]) == len(b[2]):
-        kids = [relax(x, y) for x, y in zip(a[2], b[2])]
+        kids = [relax(x, y) for x, y in zip(a[2], b[2], strict=False)]
         return None if any(k is None for k in kids) else (a[0], a[1], tuple(kids))
     return None
 
 
 def compatible_call(general, key):
     """``compatible`` for whole-call keys (tuples with one entry per parameter)."""
-    return len(general) == len(key) and all(compatible(g, k) for g, k in zip(general, key))
+    pairs = zip(general, key, strict=False)
+    return len(general) == len(key) and all(compatible(g, k) for g, k in pairs)
 
 
 def relax_call(a, b):
     """``relax`` for whole-call keys; None when they differ in more than tensor dims."""
     if len(a) != len(b):
         return None
-    kids = [relax(x, y) for x, y in zip(a, b)]
+    kids = [relax(x, y) for x, y in zip(a, b, strict=False)]
     return None if any(k is None for k in kids) else tuple(kids)
 
 
@@ -168,7 +170,8 @@ def describe(key):
     if tag == "S":
         inner = ", ".join(describe(k) for k in key[2])
         return f"[{inner}]" if key[1] is list else f"({inner})"
-    return "{" + ", ".join(f"{k!r}: {describe(c)}" for k, c in zip(key[1], key[2])) + "}"
+    items = zip(key[1], key[2], strict=False)
+    return "{" + ", ".join(f"{k!r}: {describe(c)}" for k, c in items) + "}"
 
 
 def spec_key(spec, where):

@@ -33,7 +33,7 @@ def test_interpreter_matches_eager_and_numpy(case):
     verify(f.get_concrete_function(*tensors).graph)
     ref = _as_list(case.ref(*case.args))
     assert len(eager) == len(traced) == len(ref)
-    for e, t, r in zip(eager, traced, ref):
+    for e, t, r in zip(eager, traced, ref, strict=False):
         assert t.dtype == e.dtype and t.shape == e.shape, case.name
         np.testing.assert_allclose(t.numpy(), e.numpy(), **_tol(case.args))
         np.testing.assert_allclose(t.numpy(), np.asarray(r), **_tol(case.args))
@@ -117,7 +117,8 @@ def test_boundary_checks_name_the_argument():
     exe = Executable(_graph(lambda x, y: x + y, S([None, 3]), S([3])))
     ok = exe.run([np.ones((2, 3), np.float32), np.ones(3, np.float32)])[0]
     assert ok.shape == (2, 3)
-    with pytest.raises(jg.errors.InvalidArgumentError, match="argument 'y'.*shape \\[3\\].*\\[4\\]"):
+    with pytest.raises(jg.errors.InvalidArgumentError,
+                       match="argument 'y'.*shape \\[3\\].*\\[4\\]"):
         exe.run([np.ones((2, 3), np.float32), np.ones(4, np.float32)])
     with pytest.raises(jg.errors.InvalidArgumentError, match="argument 'x'.*float32.*float64"):
         exe.run([np.ones((2, 3)), np.ones(3, np.float32)])

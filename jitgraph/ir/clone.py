@@ -18,7 +18,7 @@ def copy_graph(graph, parent=None, vmap=None):
                         [v.type for v in op.outputs], loc=op.loc, graph=g)
         new.subgraphs = [copy_graph(sg, g, vmap) for sg in op.subgraphs]
         g.ops.append(new)
-        for a, b in zip(op.outputs, new.outputs):
+        for a, b in zip(op.outputs, new.outputs, strict=False):
             vmap[a] = b
     g.inputs = [vmap[v] for v in graph.inputs]
     g.outputs = [vmap.get(v, v) for v in graph.outputs]

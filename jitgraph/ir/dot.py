@@ -24,7 +24,7 @@ def to_dot(graph):
     ids = {}
     _nodes(graph, lines, ids, "  ")
     _edges(graph, lines, ids)
-    for i, v in enumerate(graph.outputs):
+    for i, v in enumerate(graph.outputs):  # noqa: B007
         lines.append(f'  "return{i}" [label="return {i}", shape=plaintext];')
         lines.append(f'  {_q(ids[v.op])} -> "return{i}" [label={_q(v.type)}];')
     lines.append("}")
@@ -48,7 +48,7 @@ def _nodes(graph, lines, ids, indent):
             lines.append(f'{indent}subgraph "cluster_{op.name}_{k}" {{')
             lines.append(f'{indent}  label={_q(f"{op.name}: {sg.name}")}; style=dashed;')
             _nodes(sg, lines, ids, indent + "  ")
-            for i, v in enumerate(sg.outputs):
+            for i in range(len(sg.outputs)):
                 out = f"{op.name}.{sg.name}.out{i}"
                 lines.append(f'{indent}  {_q(out)} [label="yield {i}", shape=plaintext];')
                 ids[(sg, i)] = out

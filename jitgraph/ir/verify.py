@@ -33,7 +33,7 @@ def _types(values):
 
 def _compatible(specific, general):
     return specific.dtype is general.dtype and len(specific.shape) == len(general.shape) and all(
-        g is None or s == g for s, g in zip(specific.shape, general.shape))
+        g is None or s == g for s, g in zip(specific.shape, general.shape, strict=False))
 
 
 def _check_cond(op):
@@ -43,7 +43,7 @@ def _check_cond(op):
         _fail("cond needs two sub-graphs (then, else) without inputs", op)
     for sg in op.subgraphs:
         if len(sg.outputs) != len(op.outputs) or not all(
-                _compatible(v, o) for v, o in zip(sg.outputs, op.outputs)):
+                _compatible(v, o) for v, o in zip(sg.outputs, op.outputs, strict=False)):
             _fail(f"cond sub-graph {sg.name} returns {_types(sg.outputs)}, which does not fit "
                   f"the op's results {_types(op.outputs)}", op)
 
@@ -56,7 +56,8 @@ def _check_while(op):
     if len(cond.inputs) != n or len(body.inputs) != n or len(op.outputs) != n:
         _fail("while_loop: cond inputs, body inputs, op inputs and results must all have one "
               "entry per loop var", op)
-    for i, (init, c, b, out) in enumerate(zip(op.inputs, cond.inputs, body.inputs, op.outputs)):
+    per_var = zip(op.inputs, cond.inputs, body.inputs, op.outputs, strict=False)
+    for i, (init, c, b, out) in enumerate(per_var):
         if not (_compatible(init, b) and c.type == b.type and out.type == b.type):
             _fail(f"while_loop: loop var {i} types differ: init {init.type}, cond {c.type}, "
                   f"body {b.type}, result {out.type}", op)
@@ -64,7 +65,7 @@ def _check_while(op):
                                       cond.outputs[0].shape == ()):
         _fail("while_loop: the cond sub-graph must return one bool scalar", op)
     if len(body.outputs) != n or not all(
-            _compatible(v, p) for v, p in zip(body.outputs, body.inputs)):
+            _compatible(v, p) for v, p in zip(body.outputs, body.inputs, strict=False)):
         _fail(f"while_loop: body returns {_types(body.outputs)} for loop vars "
               f"{_types(body.inputs)}", op)
 

@@ -81,7 +81,7 @@ def _same_structure(a, b):
     if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(_same_structure(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b, strict=False))
     return a is None and b is None
 
 
@@ -99,11 +99,11 @@ def _weak(x):
 def _cond_infer(types, subgraphs):
     then, other = subgraphs
     return [Type(a.dtype, _merge_shapes(a.shape, b.shape))
-            for a, b in zip(then.outputs, other.outputs)]
+            for a, b in zip(then.outputs, other.outputs, strict=False)]
 
 
 def _merge_shapes(a, b):
-    return tuple(x if x == y else None for x, y in zip(a, b))
+    return tuple(x if x == y else None for x, y in zip(a, b, strict=False))
 
 
 def _cond_impl(pred, subgraphs, env):
@@ -127,7 +127,7 @@ def _to_values(graph, leaves, hints, what):
     """IR Values in ``graph`` for output leaves; Python numbers take the dtype of ``hints``."""
     vals = []
     with tracing.graph_scope(graph):
-        for i, (x, h) in enumerate(zip(leaves, hints)):
+        for x, h in zip(leaves, hints, strict=False):
             dtype = h.dtype if _weak(x) and isinstance(h, Tensor) else None
             t = as_tensor(x, what, dtype)
             vals.append(tracing.value_of(graph, t))
@@ -160,7 +160,7 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
             "branches must return the same structure"))
     then_g.outputs = _to_values(then_g, tl, el, "jg.cond true_fn result")
     else_g.outputs = _to_values(else_g, el, tl, "jg.cond false_fn result")
-    for i, (a, b) in enumerate(zip(then_g.outputs, else_g.outputs)):
+    for i, (a, b) in enumerate(zip(then_g.outputs, else_g.outputs, strict=False)):
         if a.dtype is not b.dtype or len(a.shape) != len(b.shape):
             raise errors.InvalidArgumentError(errors.at_user_line(
                 f"jg.cond: output {i} is {_type_text(a.type)} in true_fn but "
@@ -215,7 +215,7 @@ def _eager_while(cond_fn, body, loop_vars, maximum_iterations, single):
             raise errors.InvalidArgumentError(errors.at_user_line(
                 f"jg.while_loop: body returned {s!r} but the loop vars are {struct!r} "
                 "(* = a tensor); return the same structure"))
-        for k, (a, b) in enumerate(zip(leaves0, leaves)):
+        for k, (a, b) in enumerate(zip(leaves0, leaves, strict=False)):
             da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
             if isinstance(a, (Tensor, np.ndarray)) and isinstance(b, (Tensor, np.ndarray)) \
                     and da != db:
@@ -269,7 +269,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             f"jg.while_loop: body returns {new_struct!r} but the loop vars are {struct!r} "
             "(* = a tensor); the body must return the loop vars' structure"))
     body_g.outputs = _to_values(body_g, new_leaves, init, "jg.while_loop body result")
-    for k, (ty, v) in enumerate(zip(types, body_g.outputs)):
+    for k, (ty, v) in enumerate(zip(types, body_g.outputs, strict=False)):
         _check_loop_var(k, ty, v.type, shape_invariants is not None)
     attrs = {"maximum_iterations": None if maximum_iterations is None
              else int(maximum_iterations)}
@@ -320,7 +320,7 @@ def _check_loop_var(k, before, after, has_invariants):
             f"{_type_text(after)} after one iteration; a loop var keeps its dtype: cast it "
             "with jg.cast (before the loop or in the body)"))
     ok = len(after.shape) == len(before.shape) and all(
-        b is None or a == b for a, b in zip(after.shape, before.shape))
+        b is None or a == b for a, b in zip(after.shape, before.shape, strict=False))
     if not ok:
         hint = "" if has_invariants else (
             "; to let its shape change, pass shape_invariants with None for the changing dims")
