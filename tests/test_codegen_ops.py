@@ -21,7 +21,8 @@ def _close(got, want):
 
 
 def _graph(c, dynamic):
-    specs = [jg.TensorSpec([None] * np.ndim(a) if dynamic else np.shape(a),
+    specs = [jg.TensorSpec(([None] + list(np.shape(a)[1:])) if dynamic and np.ndim(a)
+                           else np.shape(a),
                            jg.as_dtype(np.asarray(a).dtype)) for a in c.args]
     fn = jg.function(lambda *xs: c.fn(*xs), backend="interpreter")
     return fn.get_concrete_function(*specs).graph

@@ -13,6 +13,7 @@ BLAS), runtime.py (dispatcher); passes/fusion.py and passes/buffers.py run befor
 import numpy as np
 
 from .. import backends, errors
+from . import shape_ops  # noqa: F401 - registers the data-movement lowerings
 from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
 

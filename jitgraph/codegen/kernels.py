@@ -161,6 +161,23 @@ class Iota:
 
 
 @dataclass(eq=False)
+class QExpr:
+    """A quantity (dim, offset, ...) as an int64 value."""
+
+    q: object
+
+
+@dataclass(eq=False)
+class Guard:
+    """``index`` (int64) if 0 <= index < ``size``; else 0, and the kernel sets status
+    ``code`` (the entry point returns it; no out-of-bounds access happens)."""
+
+    index: object
+    size: object
+    code: int
+
+
+@dataclass(eq=False)
 class Kernel:
     """One loop nest: ``out[i] = body(i)`` over ``dims``, or with ``reduce_axes`` a
     reduction of ``body`` with ``combiner`` ('add', 'mul', 'max', 'min', 'or', 'and');
@@ -176,6 +193,10 @@ class Kernel:
     mean: bool = False
     loc: object = None
     text: str = ""  # the op this kernel comes from, for error messages and explain
+    out_strides: list | None = None  # strided store (slice_update); None: contiguous
+    out_offset: object = 0
+    out_index: object = None  # scatter: element index expression (runs serially, in order)
+    accumulate: bool = False  # scatter-add: out[index] += body
 
     @property
     def is_reduction(self):
@@ -228,5 +249,5 @@ def unimplemented(op, why=""):
 
 
 __all__ = ["Dyn", "Param", "Env", "Quantities", "Storage", "Load", "Const", "Apply", "Iota",
-           "Kernel", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
+           "Kernel", "QExpr", "Guard", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
            "unimplemented", "dtype_of_expr"]

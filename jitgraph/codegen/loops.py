@@ -25,7 +25,8 @@ import os
 import llvmlite.ir as ir
 
 from . import scalar as S
-from .kernels import Apply, Const, Iota, Load, Param
+from .kernels import dtype_of_expr  # noqa: E402
+from .kernels import Apply, Const, Guard, Iota, Load, Param, QExpr
 
 I8P = S.I8.as_pointer()
 I8PP = I8P.as_pointer()
@@ -166,11 +167,31 @@ class Evaluator:
             return S.const(e.dtype, e.value)
         if isinstance(e, Iota):
             return self.idx[e.dim]
+        if isinstance(e, QExpr):
+            return self.ctx.q(e.q)
+        if isinstance(e, Guard):
+            return self._guard(e)
         if isinstance(e, Apply):
             args = [self(a) for a in e.args]
             ins = e.attrs.get("in_dtypes") or [e.dtype] * len(args)
             return S.emit(b, e.lower, args, ins, e.dtype, e.attrs)
         raise TypeError(f"unknown kernel expression {e!r}")
+
+
+def _guard(self, e):
+    from .. import dtypes
+    from .kernels import Storage
+
+    b = self.ctx.b
+    i = self(e.index)
+    bad = b.or_(b.icmp_signed("<", i, ir.Constant(S.I64, 0)),
+                b.icmp_signed(">=", i, self.ctx.q(e.size)))
+    with b.if_then(bad, likely=False):
+        b.store(ir.Constant(S.I32, e.code), self.ctx.ptr(Storage("status", 0), dtypes.int32))
+    return b.select(bad, ir.Constant(S.I64, 0), i)
+
+
+Evaluator._guard = _guard
 
 
 def to_compute(b, v, dtype):
@@ -261,6 +282,8 @@ def _collect_loads(e, out, seen):
     elif isinstance(e, Apply):
         for a in e.args:
             _collect_loads(a, out, seen)
+    elif isinstance(e, Guard):
+        _collect_loads(e.index, out, seen)
 
 
 def _has_index(e):
@@ -299,7 +322,8 @@ def make_nest(k, order):
     loads = []
     _collect_loads(k.body, loads, set())
     static = all(isinstance(d, int) for d in k.dims) and all(
-        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_index(k.body)
+        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_index(k.body) \
+        and k.out_strides is None and k.out_index is None
     groups = []  # lists of original dims
     for d in order:
         if static and groups:
@@ -325,6 +349,8 @@ def make_nest(k, order):
 def _variant(k):
     if not k.is_reduction:
         return "map"
+    if k.combiner in ("argmax", "argmin"):
+        return "arg"
     if len(k.reduce_axes) == len(k.dims):
         return "full"
     last_kept = (len(k.dims) - 1) not in k.reduce_axes
@@ -393,7 +419,22 @@ def emit_kernel(module, k, layout, static_index):
     if variant == "map":
         def store(idx):
             v = to_storage(b, value(idx), k.out_dtype)
-            b.store(v, b.gep(out_ptr, [_linear(ctx, nest, loops, idx)]))
+            if k.out_index is not None:
+                ev = Evaluator(ctx, [idx[d] for d in loops])
+                at = ev(k.out_index)
+                p = b.gep(out_ptr, [at])
+                x = ev(nest.body)
+                if k.accumulate:
+                    x = S.emit(b, "add", [to_compute(b, b.load(p), k.out_dtype), x],
+                               [k.out_dtype] * 2, k.out_dtype, {})
+                b.store(to_storage(b, x, k.out_dtype), p)
+                return
+            if k.out_strides is None:
+                at = _linear(ctx, nest, loops, idx)
+            else:
+                at = Evaluator(ctx, [idx[d] for d in loops]).offset(k.out_strides,
+                                                                     [k.out_offset])
+            b.store(v, b.gep(out_ptr, [at]))
         _nest_loops(ctx, nest, loops, lo, hi, store)
     elif variant in ("acc", "full"):
         acc = ctx.pb.alloca(acc_type(k))
@@ -424,6 +465,8 @@ def emit_kernel(module, k, layout, static_index):
                 b.store(to_storage(b, v, k.out_dtype),
                         b.gep(out_ptr, [_linear(ctx, nest, kept, idx)]))
             _nest_loops(ctx, nest, kept, lo, hi, row)
+    elif variant == "arg":
+        _emit_arg(ctx, k, nest, loops, value, out_ptr, lo, hi)
     else:  # outacc: out[kept] combined in place, loops in memory order
         kept = [d for d in loops if not nest.red[d]]
         n_out = ir.Constant(S.I64, 1)
@@ -453,10 +496,11 @@ def emit_kernel(module, k, layout, static_index):
     for s in nest.sizes:
         total = s if total is None else _qmul(total, s)
     outer = nest.sizes[0] if nest.sizes else 1
-    if variant == "acc":
-        outer = nest.sizes[[d for d in loops if not nest.red[d]][0]]
+    if variant in ("acc", "arg"):
+        kept = [d for d in loops if not nest.red[d]]
+        outer = nest.sizes[kept[0]] if kept else 1
     info = {"variant": variant, "outer": outer, "total": 1 if total is None else total,
-            "parallel": variant != "outacc" and bool(nest.sizes), "count": nest_count(nest)}
+            "parallel": variant != "outacc" and bool(nest.sizes) and k.out_index is None, "count": nest_count(nest)}
     return fn, info
 
 
@@ -472,3 +516,39 @@ def nest_count(nest):
         if r:
             n = _qmul(n, s)
     return n
+
+
+def _emit_arg(ctx, k, nest, loops, value, out_ptr, lo, hi):
+    """argmax/argmin along one axis: first extreme value wins, NaN counts as extreme."""
+    b = ctx.b
+    vt = S.compute_type(dtype_of_expr(nest.body))
+    best = ctx.pb.alloca(vt)
+    where = ctx.pb.alloca(S.I64)
+    kept = [d for d in loops if not nest.red[d]]
+    (red,) = [d for d in loops if nest.red[d]]
+    fl = not isinstance(vt, ir.IntType)
+    op = ">" if k.combiner == "argmax" else "<"
+
+    def row(idx):
+        inner = dict(idx)
+        inner[red] = ir.Constant(S.I64, 0)
+        b.store(value(inner), best)
+        b.store(ir.Constant(S.I64, 0), where)
+
+        def step(i):
+            inner[red] = i
+            x, cur = value(inner), b.load(best)
+            if fl:
+                better = b.or_(b.fcmp_ordered(op, x, cur), b.and_(
+                    b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", cur, cur)))
+            else:
+                better = b.icmp_signed(op, x, cur)
+            b.store(b.select(better, x, cur), best)
+            b.store(b.select(better, i, b.load(where)), where)
+        for_range(ctx, ir.Constant(S.I64, 1), ctx.q(nest.sizes[red]), step, "arg")
+        res = b.load(where)
+        ot = S.compute_type(k.out_dtype)
+        res = b.trunc(res, ot) if ot.width < 64 else res
+        b.store(res, b.gep(out_ptr, [_linear(ctx, nest, kept, idx)]))
+
+    _nest_loops(ctx, nest, kept, lo, hi, row)

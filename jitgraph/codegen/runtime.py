@@ -60,6 +60,10 @@ def infer_shapes(graph, shapes):
             for v, i in zip(op.outputs, op.inputs):
                 shapes[v] = shapes[i]
             continue
+        if op.type == "range" and op.attrs.get("size") is None:
+            vals = [v.op.attrs["value"] for v in op.inputs]  # constants (checked when lowered)
+            shapes[op.outputs[0]] = (len(np.arange(*[x.item() for x in vals])),)
+            continue
         types = [Type(v.dtype, shapes[v]) for v in op.inputs]
         try:
             out = REGISTRY[op.type].infer(types, **op.attrs)
@@ -103,13 +107,10 @@ class Executable:
     # -- plans
     def _make_plan(self, args, static=False):
         if static:
-            shapes = {}
-            for op in self.fused.walk():
-                for v in op.outputs:
-                    shapes[v] = v.shape
+            shapes = {v: v.shape for v in self.fused.inputs}
         else:
             shapes = {v: a.shape for v, a in zip(self.fused.inputs, args)}
-            infer_shapes(self.fused, shapes)
+        infer_shapes(self.fused, shapes)
         env = Env(shapes)
         for check in self.checks:
             check(env)

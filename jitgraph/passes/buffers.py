@@ -32,7 +32,7 @@ def _accesses(step):
 
 
 def _loads(expr, out=None):
-    from ..codegen.kernels import Apply, Load
+    from ..codegen.kernels import Apply, Guard, Load
 
     out = [] if out is None else out
     stack = [expr]
@@ -48,6 +48,8 @@ def _loads(expr, out=None):
                 stack.append(e.index)
         elif isinstance(e, Apply):
             stack.extend(e.args)
+        elif isinstance(e, Guard):
+            stack.append(e.index)
     return out
 
 

@@ -1,0 +1,148 @@
+"""matmul: float32/float64 through BLAS GEMM called from the generated code (MATHLIB's
+blas.py registers ``jg_sgemm``/``jg_dgemm``, CBLAS row-major with 64-bit ints), one call
+per matrix of the (broadcast) batch, looped natively; integer matmul as a reduction
+kernel (out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]).
+
+Elementwise consumers (bias add, relu) become the next fusion kernel, which reads the
+GEMM result once.
+"""
+
+import llvmlite.ir as ir
+
+from . import kernels as K
+from . import scalar as S
+
+NO_TRANS, TRANS, ROW_MAJOR = 111, 112, 101
+
+
+def _batch_strides(qs, v, out, nb):
+    """Element strides of ``v``'s batch dims against the output's ``nb`` batch dims."""
+    vb = len(v.shape) - 2
+    res = []
+    for d in range(nb):
+        k = d - (nb - vb)
+        if k < 0:
+            res.append(0)
+            continue
+        res.append(qs.q(("bstride", v.uid, nb, k, "mm"),
+                        lambda e, k=k: 0 if e.dim(v, k) == 1 else K.contiguous_stride(e, v, k)))
+    return res
+
+
+def _mat_strides(qs, v, transposed):
+    """(row stride, col stride) in elements of op(v) for the last two dims."""
+    r = len(v.shape)
+    ld = qs.q(("ld", v.uid), lambda e: e.dim(v, r - 1))
+    return (1, ld) if transposed else (ld, 1)
+
+
+class MatmulCall:
+    """A ("call", MatmulCall) step: a loop over the batch calling GEMM."""
+
+    def __init__(self, lw, op):
+        a, b = op.inputs
+        out = op.outputs[0]
+        qs = lw.qs
+        self.dtype = out.dtype
+        self.ta, self.tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
+        self.sa, self.sb = lw.st(a), lw.st(b)
+        self.out = lw.fresh(out)
+        r = len(out.shape)
+        nb = r - 2
+        self.m, self.n = qs.dim(out, r - 2), qs.dim(out, r - 1)
+        ka = len(a.shape) - (2 if self.ta else 1)
+        self.k = qs.dim(a, ka)
+        self.lda = qs.q(("ld", a.uid), lambda e: e.dim(a, len(a.shape) - 1))
+        self.ldb = qs.q(("ld", b.uid), lambda e: e.dim(b, len(b.shape) - 1))
+        self.batch = [qs.dim(out, d) for d in range(nb)]
+        self.a_bs = _batch_strides(qs, a, out, nb)
+        self.b_bs = _batch_strides(qs, b, out, nb)
+        self.reads, self.writes = [self.sa, self.sb], [self.out]
+
+    def emit(self, em):
+        from . import blas
+
+        blas.register_symbols()
+        ctx, b = em.ctx, em.ctx.b
+        T = S.compute_type(self.dtype)
+        name = blas.symbol(self.dtype.name)
+        fn = em.m.globals.get(name) or ir.Function(em.m, ir.FunctionType(
+            ir.VoidType(), [S.I32, S.I32, S.I32, S.I64, S.I64, S.I64, T, T.as_pointer(), S.I64,
+                            T.as_pointer(), S.I64, T, T.as_pointer(), S.I64]), name)
+        m, n, k = ctx.q(self.m), ctx.q(self.n), ctx.q(self.k)
+        one = ir.Constant(S.I64, 1)
+        lda = S.intrinsic(b, "smax", [ctx.q(self.lda), one])
+        ldb = S.intrinsic(b, "smax", [ctx.q(self.ldb), one])
+        ldc = S.intrinsic(b, "smax", [n, one])
+        pa, pb_, pc = (ctx.ptr(s, self.dtype) for s in (self.sa, self.sb, self.out))
+        mn = b.mul(m, n)
+
+        def call(idx):
+            offs = []
+            for strides in (self.a_bs, self.b_bs):
+                off = ir.Constant(S.I64, 0)
+                for i, s in zip(idx, strides):
+                    if not (isinstance(s, int) and s == 0):
+                        off = b.add(off, b.mul(i, ctx.q(s)))
+                offs.append(off)
+            lin = ir.Constant(S.I64, 0)
+            for i, d in zip(idx, self.batch):
+                lin = b.add(b.mul(lin, ctx.q(d)), i)
+            a_off = offs[0]
+            b.call(fn, [ir.Constant(S.I32, ROW_MAJOR),
+                        ir.Constant(S.I32, TRANS if self.ta else NO_TRANS),
+                        ir.Constant(S.I32, TRANS if self.tb else NO_TRANS), m, n, k,
+                        ir.Constant(T, 1.0), b.gep(pa, [a_off]), lda,
+                        b.gep(pb_, [offs[1]]), ldb, ir.Constant(T, 0.0),
+                        b.gep(pc, [b.mul(lin, mn)]), ldc])
+
+        _batch_loops(ctx, [ctx.q(d) for d in self.batch], call)
+
+
+def _batch_loops(ctx, sizes, body):
+    from .loops import for_range
+
+    idx = []
+
+    def level(j):
+        if j == len(sizes):
+            body(list(idx))
+            return
+
+        def inner(i):
+            idx.append(i)
+            level(j + 1)
+            idx.pop()
+        for_range(ctx, ir.Constant(S.I64, 0), sizes[j], inner, name=f"batch{j}")
+
+    level(0)
+
+
+def _int_matmul(lw, op, steps):
+    """Integer matmul as a reduction kernel over k."""
+    a, b = op.inputs
+    out = op.outputs[0]
+    qs = lw.qs
+    ta, tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
+    r = len(out.shape)
+    nb = r - 2
+    ka = len(a.shape) - (2 if ta else 1)
+    dims = [qs.dim(out, d) for d in range(r)] + [qs.dim(a, ka)]
+    ar, ac = _mat_strides(qs, a, ta)  # op(a)[i, k]
+    br, bc = _mat_strides(qs, b, tb)  # op(b)[k, j]
+    la = K.Load(lw.st(a), a.dtype, _batch_strides(qs, a, out, nb) + [ar, 0, ac])
+    lb = K.Load(lw.st(b), b.dtype, _batch_strides(qs, b, out, nb) + [0, bc, br])
+    body = K.Apply("multiply", out.dtype, [la, lb], {"in_dtypes": [a.dtype, b.dtype]})
+    k = K.Kernel(op.name, dims, body, lw.fresh(out), out.dtype, reduce_axes=(r,),
+                 combiner="add", loc=op.loc, text=op.name)
+    lw.p.kernels.append(k)
+    steps.append(("kernel", k))
+
+
+def lower_matmul(lw, op, steps):
+    if op.outputs[0].dtype.name not in ("float32", "float64"):
+        return _int_matmul(lw, op, steps)
+    steps.append(("call", MatmulCall(lw, op)))
+
+
+__all__ = ["lower_matmul", "MatmulCall"]
