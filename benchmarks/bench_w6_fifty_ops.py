@@ -14,8 +14,18 @@ import statistics
 import tempfile
 
 import numpy as np
-from common import Row, Timing, add_jitgraph, add_peers, check, first_call, guarded, main_for
-from common import peer, table
+from common import (
+    Row,
+    Timing,
+    add_jitgraph,
+    add_peers,
+    check,
+    first_call,
+    guarded,
+    main_for,
+    peer,
+    table,
+)
 
 import jitgraph as jg
 
