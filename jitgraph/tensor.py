@@ -113,10 +113,15 @@ class TensorSpec:
         return f"TensorSpec(shape={self.shape}, dtype=jg.{self.dtype.name}, name={self.name!r})"
 
 
-def _op(name):
-    from . import ops
+_ops = []  # the jitgraph.ops module, bound on first use (it imports this module)
 
-    return getattr(ops, name)
+
+def _op(name):
+    if not _ops:
+        from . import ops
+
+        _ops.append(ops)
+    return getattr(_ops[0], name)
 
 
 class Tensor:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import errors
+from ..dtypes import _BY_NP
 from ..tensor import Tensor, to_numpy
 
 
@@ -96,6 +97,12 @@ def as_tensor(x, op_name="op", dtype=None):
     NumPy arrays keep their dtype, Python values get ``dtype`` or their default dtype."""
     if isinstance(x, Tensor):
         return x
+    if dtype is not None:
+        tx = type(x)
+        # hot path of `t + 1`: a Python number that fits the tensor's dtype as it is
+        if (tx is float or tx is int) and dtype.is_floating or tx is int and dtype.is_integer \
+                and _INT_RANGE[dtype.name][0] <= x <= _INT_RANGE[dtype.name][1]:
+            return _const(np.array(x, dtype.np))
     read = getattr(x, "_jg_read", None)
     if read is not None:
         return read()
@@ -108,14 +115,41 @@ def as_tensor(x, op_name="op", dtype=None):
         raise TypeError(f"{op_name}: {e}") from None
 
 
-def _const(arr):
-    from ..tracing import maybe_capture
+_INT_RANGE = {d.name: (int(np.iinfo(d.np).min), int(np.iinfo(d.np).max))
+              for d in _dt.ALL if d.is_integer}
+_late = {}  # modules that import this one, bound on first use: tracing, autodiff.tape
 
-    return maybe_capture(Tensor((arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))))
+
+def _module(name):
+    m = _late.get(name)
+    if m is None:
+        import importlib
+
+        m = _late[name] = importlib.import_module("jitgraph." + name)
+    return m
+
+
+def _const(arr):
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    t = Tensor(arr)
+    tracing = _late.get("tracing") or _module("tracing")
+    return t if tracing.current_graph() is None else tracing.maybe_capture(t)
 
 
 def convert_args(op, args):
     """Tensors for an op's positional arguments, applying the weak-scalar rule to op.unify."""
+    if len(args) == 2 and op.unify == "all":  # hot path: binary ops
+        a, b = args
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a.dtype is not b.dtype:
+                    _dt.result_dtype(op.name, [a.dtype, b.dtype])
+                return [a, b]
+            if _is_weak(b):
+                return [a, as_tensor(b, op.name, a.dtype)]
+        elif isinstance(b, Tensor) and _is_weak(a):
+            return [as_tensor(a, op.name, b.dtype), b]
     unify = range(len(args)) if op.unify == "all" else op.unify
     strong, weak = [], []
     for i in unify:
@@ -142,8 +176,10 @@ def convert_args(op, args):
 
 
 def type_of(t):
-    s = t.shape
-    return Type(t.dtype, tuple(s._dims) if hasattr(s, "_dims") else tuple(s))
+    v = t._value
+    if v is None:  # a SymbolicTensor
+        return t._ir.type
+    return Type(_BY_NP[v.dtype], v.shape)
 
 
 # ----------------------------------------------------------------------------- apply
@@ -158,37 +194,41 @@ def apply(name, *args, **attrs):
 
 
 def apply_tensors(op, tensors, attrs):
-    from .. import tracing
-    from ..autodiff import tape as _tape
-
-    types = [type_of(t) for t in tensors]
-    out_types = op.infer(types, **attrs)
+    """``apply`` after argument conversion: ``tensors`` are Tensors. The eager path is the hot
+    path of eager mode: keep it lean (see benchmarks/eager_overhead.py)."""
+    tracing = _late.get("tracing") or _module("tracing")
+    out_types = op.infer([type_of(t) for t in tensors], **attrs)
     multi = isinstance(out_types, list)
-    if not multi:
-        out_types = [out_types]
     graph = tracing.current_graph()
     if graph is not None:
-        outs = tracing.record(graph, op, tensors, attrs, out_types)
-    else:
-        for t in tensors:
-            if t._symbolic:
-                raise errors.TracingError(errors.at_user_line(
-                    f"{op.name}: a symbolic tensor from a jg.function trace was used outside "
-                    "of it; return it from the function instead of keeping it"))
-        res = op.impl(*[t._value for t in tensors], **attrs)
+        outs = tracing.record(graph, op, tensors, attrs, out_types if multi else [out_types])
         if not multi:
-            res = (res,)
-        outs = []
-        for r, ty in zip(res, out_types):
-            r = np.asarray(r)
-            if r.dtype != ty.dtype.np:
-                r = r.astype(ty.dtype.np)
-            elif not r.flags.c_contiguous:
-                r = r.copy()  # views (transpose, slices, broadcasts): tensors are contiguous
-            outs.append(Tensor(r))
-    if _tape.ACTIVE and op.grad is not None:
-        _tape.record(op, tensors, outs, attrs)
-    return outs if multi else outs[0]
+            outs = outs[0]
+    else:
+        values = [t._value for t in tensors]
+        if any(v is None for v in values):  # a SymbolicTensor
+            raise errors.TracingError(errors.at_user_line(
+                f"{op.name}: a symbolic tensor from a jg.function trace was used outside "
+                "of it; return it from the function instead of keeping it"))
+        res = op.impl(*values, **attrs)
+        outs = [_wrap(r, t) for r, t in zip(res, out_types)] if multi else _wrap(res, out_types)
+    tape = _late.get("autodiff.tape") or _module("autodiff.tape")
+    if tape.ACTIVE and op.grad is not None:
+        tape.record(op, tensors, outs if multi else [outs], attrs)
+    return outs
+
+
+def _wrap(r, ty):
+    """An eager output as a Tensor of the inferred dtype, C-contiguous (views of transposes,
+    slices and broadcasts are copied)."""
+    if type(r) is not np.ndarray:
+        r = np.asarray(r)
+    want = ty.dtype.np
+    if r.dtype != want:
+        r = r.astype(want)
+    elif not r.flags.c_contiguous:
+        r = r.copy()
+    return Tensor(r)
 
 
 # ----------------------------------------------------------------------------- helpers for rules
@@ -222,6 +262,12 @@ def fmt_shape(shape):
 
 def broadcast_shapes(op_name, *shapes):
     """NumPy broadcasting of shapes with None dims; raises naming the op and both shapes."""
+    if len(shapes) == 2 and None not in shapes[0] and None not in shapes[1]:
+        a, b = shapes  # hot path: equal shapes or a scalar operand
+        if a == b or not b:
+            return tuple(a)
+        if not a:
+            return tuple(b)
     rank = max(len(s) for s in shapes)
     out = []
     for i in range(rank):

@@ -22,10 +22,12 @@ def _unary_infer(name, allow):
     return infer
 
 
+_KIND_OK = {"float": lambda d: d.is_floating, "num": lambda d: not d.is_bool,
+            "bool": lambda d: d.is_bool, "any": lambda d: True, "int": lambda d: d.is_integer}
+
+
 def _check_kind(name, dtype, allow):
-    ok = {"float": dtype.is_floating, "num": not dtype.is_bool, "bool": dtype.is_bool,
-          "any": True, "int": dtype.is_integer}[allow]
-    if not ok:
+    if not _KIND_OK[allow](dtype):
         want = {"float": "a floating-point", "num": "a numeric", "bool": "a bool",
                 "int": "an integer"}[allow]
         hint = "jg.cast(x, jg.float32)" if allow == "float" else "jg.cast"
