@@ -30,8 +30,10 @@ from .rewrite import Rewriter
 MAX_DUP = 8  # longest chain of ops recomputed in more than one kernel
 
 
-def _fusion_infer(types, kind, **_):
-    raise TypeError("fusion ops carry their result types in their sub-graph")
+def _fusion_infer(types, kind, subgraphs=None, **_):
+    if subgraphs is None:
+        raise TypeError("fusion: the result types come from the sub-graph (pass subgraphs=)")
+    return [v.type for v in subgraphs[0].outputs]
 
 
 def _fusion_impl(*arrays, subgraphs, env, kind, **_):
@@ -142,18 +144,27 @@ def _members(root, inline):
     return sorted(out, key=lambda o: order[id(o)])
 
 
-def _build(rw, root, inline):
+def _build(rw, root, inline, cloned):
     members = _members(root, inline)
     inside = {id(o) for o in members}
     sub = Graph("kernel", parent=rw.graph)
     local, ext = {}, []
+    ext, seen = [], set()
     for op in members:
         for v in op.inputs:
-            if v not in local and (v.op is None or id(v.op) not in inside):
-                ph = sub.add_input(f"in{len(ext)}", v.type)
-                local[v] = ph
-                ext.append(rw.vmap[v])
-        new = Operation(op.type, op.name, [local[v] for v in op.inputs], op.attrs,
+            if v not in seen and (v.op is None or id(v.op) not in inside):
+                seen.add(v)
+                ext.append(v)
+    where = {id(o): i for i, o in enumerate(root.graph.ops)}
+    ext.sort(key=lambda v: where.get(id(v.op), -1))
+    for i, v in enumerate(ext):
+        local[v] = sub.add_input(f"in{i}", v.type)
+    ext = [rw.vmap[v] for v in ext]
+    for op in members:
+        # an op recomputed in several kernels gets a fresh name in the second and later ones
+        name = op.name if id(op) not in cloned else rw.graph.unique_name(op.name)
+        cloned.add(id(op))
+        new = Operation(op.type, name, [local[v] for v in op.inputs], op.attrs,
                         [v.type for v in op.outputs], loc=op.loc, graph=sub)
         sub.ops.append(new)
         for a, b in zip(op.outputs, new.outputs):
@@ -174,6 +185,7 @@ def fuse(graph):
     """
     a = _Analysis()
     a.graph(graph)
+    cloned = set()
 
     def rule(rw, op, inputs):
         if id(op) in a.inline or id(op) in a.drop:
@@ -181,7 +193,7 @@ def fuse(graph):
             # copy it from the old graph (mapping it to itself keeps the Rewriter happy)
             return list(op.outputs)
         if id(op) in a.root:
-            return _build(rw, op, a.inline)
+            return _build(rw, op, a.inline, cloned)
         return None
 
     return Rewriter(rule).run(graph)

@@ -1,0 +1,108 @@
+"""The fusion pass: golden IR before -> after, the one-kernel checks (reduce_sum(x + y*z),
+Huber loss), softmax in three kernels, and fused graphs == unfused graphs under the
+interpreter (the fusion op runs its sub-graph), also on hypothesis-generated graphs."""
+
+import textwrap
+
+import graph_gen
+import numpy as np
+from hypothesis import given
+
+import jitgraph as jg
+from jitgraph import passes
+from jitgraph.interpreter import interpret
+from jitgraph.ir import verify
+from jitgraph.ir.printer import format_graph
+from jitgraph.passes.fusion import count_kernels, fuse
+
+S = jg.TensorSpec
+
+
+def trace(f, *specs):
+    return jg.function(f, backend="interpreter").get_concrete_function(*specs).graph
+
+
+def fused(f, *specs):
+    g = fuse(passes.optimize(trace(f, *specs)))
+    verify(g)
+    return g
+
+
+def assert_ir(graph, expected):
+    actual = format_graph(graph, with_loc=False).strip()
+    assert actual == textwrap.dedent(expected).strip(), f"actual text:\n{actual}"
+
+
+def test_reduce_sum_of_elementwise_is_one_kernel_golden():
+    def f(x, y, z):
+        return jg.reduce_sum(x + y * z)
+
+    g = fused(f, S([None], jg.float32), S([None], jg.float32), S([None], jg.float32))
+    assert_ir(g, """
+        graph f(%x: f32[?], %y: f32[?], %z: f32[?]) -> (f32[])
+          %fusion: f32[] = fusion %x, %y, %z {_labels=('kernel',), kind='reduce'}
+            kernel(%in0: f32[?], %in1: f32[?], %in2: f32[?]):
+              %multiply: f32[?] = multiply %in1, %in2
+              %add: f32[?] = add %in0, %multiply
+              %reduce_sum: f32[] = reduce_sum %add {axis=(0,), keepdims=False}
+              return %reduce_sum
+          return %fusion
+        """)
+
+
+def huber(y, p):
+    d = y - p
+    small = jg.abs(d) < 1.0
+    return jg.reduce_mean(jg.where(small, 0.5 * d * d, jg.abs(d) - 0.5))
+
+
+def test_huber_loss_is_one_kernel():
+    g = fused(huber, S([None], jg.float32), S([None], jg.float32))
+    assert count_kernels(g) == 1
+    assert [op.type for op in g.ops] == ["placeholder", "placeholder", "fusion"]
+    assert g.ops[-1].attrs["kind"] == "reduce"
+
+
+def test_softmax_is_three_kernels_and_exp_is_not_written():
+    g = fused(lambda x: jg.nn.softmax(x), S([None, 8], jg.float32))
+    kinds = [op.attrs["kind"] for op in g.ops if op.type == "fusion"]
+    assert kinds == ["reduce", "reduce", "loop"]
+    assert [op.type for op in g.ops if op.type not in ("placeholder",)] == ["fusion"] * 3
+
+
+def test_value_used_outside_the_kernel_is_materialized():
+    def f(x):
+        a = jg.exp(x)
+        return a + 1.0, jg.matmul(jg.reshape(a, [1, -1]), jg.ones([3, 1]))
+
+    g = fused(f, S([3], jg.float32))
+    ops = [op.type for op in g.ops if op.type != "placeholder"]
+    assert ops.count("fusion") == 2 and "matmul" in ops
+
+
+def test_fusion_inside_control_flow():
+    def f(x):
+        return jg.while_loop(lambda v: jg.reduce_sum(v) < 50.0, lambda v: v * 2.0 + 1.0, [x])
+
+    g = fused(f, S([3], jg.float32))
+    loop = next(op for op in g.ops if op.type == "while_loop")
+    assert count_kernels(loop.subgraphs[1]) == 1  # v * 2 + 1: one loop
+    assert count_kernels(loop.subgraphs[0]) == 2  # the sum, then the comparison
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    np.testing.assert_allclose(interpret(g, [x])[0], interpret(trace(f, S([3], jg.float32)),
+                                                               [x])[0])
+
+
+def test_fused_graph_runs_in_the_interpreter():
+    x = np.linspace(-3, 3, 11).astype(np.float32)
+    y = np.zeros(11, np.float32)
+    g = trace(huber, S([None], jg.float32), S([None], jg.float32))
+    np.testing.assert_allclose(interpret(fuse(g), [x, y])[0], interpret(g, [x, y])[0],
+                               rtol=1e-6)
+
+
+@given(graph_gen.graphs())
+def test_fusion_preserves_random_graphs(case):
+    g = fuse(passes.optimize(case.graph))
+    verify(g)
+    graph_gen.assert_same(interpret(g, case.args), case.expected)
