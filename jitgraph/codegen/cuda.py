@@ -1,0 +1,301 @@
+"""The cuda backend (``backend="cuda"``): the cpu backend's lowered Program, its kernels as
+PTX (ptx.py, LLVM's NVPTX target), launched through pycuda (cuda_driver.py).
+
+    exe = backends.get("cuda").compile(graph)     # UnimplementedError without a GPU,
+    outs = exe.run([np.ones(3, np.float32)])      # naming the driver / pycuda / device
+    print(backends.get("cuda").explain(graph, "ptx"))   # works without a GPU
+
+Pipeline: passes + fusion (the cpu backend's ``fused_graph``) -> ``lower_program`` (the
+same steps and kernel IR) -> arena planning -> ptx.build_module -> PTX for the device's
+arch -> one CUmodule per compiled graph.
+
+Execution: the host walks the Program's steps: kernels and matmuls are launches on the
+default stream, copies are device-to-device memcpys, and ``cond``/``while_loop`` run on
+the host: the predicate (one byte) is copied back and decides which steps run next (a
+synchronizing 1-byte read per branch or iteration). Intermediates live in one device
+arena per executable (offsets from buffers.py, as on the cpu); constants are uploaded
+once; quantities (dims, strides, offsets) live in a per-plan device array.
+
+``run(arrays)`` keeps the backend contract (NumPy in, fresh NumPy out); ``run_device``
+takes and returns DeviceTensors (cuda_device.py: ``device_function``, ``to_device``,
+``resident_variables``).
+
+GPU status: PTX generation and ptxas assembly are tested in CI (tests/test_cuda_ptx.py);
+everything that touches the device is tested only by tests/test_cuda_gpu.py (``gpu``).
+"""
+
+import numpy as np
+
+from .. import backends, errors
+from . import cuda_driver
+from . import kernels as K
+from . import ptx as P
+from .cuda_device import MIRRORS, DeviceTensor
+
+STAGES = ("fused", "llvm", "ptx")
+DEFAULT_ARCH = "sm_80"  # explain() without a device
+MAX_GRID = 65535
+
+
+def is_available():
+    """True when an NVIDIA GPU, its driver and pycuda are usable here."""
+    return not cuda_driver.missing()
+
+
+class Build:
+    """Lowering of a graph for the GPU: Program, quantities, NVPTX module, launches."""
+
+    def __init__(self, graph):
+        from . import _Build, _checks, fused_graph
+        from .lower import lower_program
+
+        self.graph = graph
+        self.fused = fused_graph(graph)
+        shapes = {v: v.shape for op in self.fused.walk() for v in op.outputs}
+        self.qs = K.Quantities(K.Env(shapes))
+        self.program = lower_program(self.fused, self.qs)
+        _Build._plan_arena(self)  # the cpu backend's arena planning, reused as is
+        self.program.status = K.Storage("status", 0)
+        self.checks = _checks(self.program)
+        self.module, self.launches = P.build_module(self.program, name=graph.name)
+
+    def ptx(self, arch):
+        return P.to_ptx(self.module, arch)
+
+
+def qeval(x, params):
+    """A quantity (int, Param or ("mul", a, b)) as an int for one plan."""
+    if isinstance(x, tuple):
+        return qeval(x[1], params) * qeval(x[2], params)
+    if isinstance(x, K.Param):
+        return int(params[x.index])
+    return int(x)
+
+
+class Plan:
+    __slots__ = ("params", "params_dev", "out_shapes", "arena_bytes", "grids")
+
+
+class CudaExecutable:
+    """A compiled graph on the GPU (see the module docstring)."""
+
+    def __init__(self, graph, build, drv):
+        self.graph, self.build, self.drv = graph, build, drv
+        self.program = p = build.program
+        self.ptx = build.ptx(drv.arch())
+        self.cumodule = drv.load(self.ptx)
+        self.fns = {}
+        for launch in build.launches.values():
+            for name in (launch.name, launch.final):
+                if name:
+                    self.fns[name] = drv.function(self.cumodule, name, len(launch.slots) + 2)
+        self.sms = drv.multiprocessors()
+        self.consts = [drv.alloc(np.asarray(c).nbytes) for c in p.consts]
+        for buf, c in zip(self.consts, p.consts):
+            drv.htod(buf, np.ascontiguousarray(c))
+        self.scratch = drv.alloc(P.MAX_PARTIALS * 8)
+        self.status = drv.alloc(8)
+        self.arena, self.arena_size = None, -1
+        self._inputs = [(v.op.name, v.dtype.np, tuple(v.shape)) for v in graph.inputs]
+        self._dyn = any(d is None for _, _, s in self._inputs for d in s)
+        self._out_dtypes = [v.dtype.np for v in graph.outputs]
+        self._writes = [id(v) in p.assigned for v in graph.variables]
+        self._plans = {}
+
+    # -- plans
+    def _plan(self, shapes_in):
+        key = tuple(shapes_in) if self._dyn else ()
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._make_plan(shapes_in)
+        return plan
+
+    def _make_plan(self, shapes_in):
+        from .runtime import infer_shapes
+
+        shapes = {v: s for v, s in zip(self.build.fused.inputs, shapes_in)}
+        infer_shapes(self.build.fused, shapes)
+        env = K.Env(shapes)
+        for check in self.build.checks:
+            check(env)
+        plan = Plan()
+        plan.params = self.build.qs.evaluate(env)
+        plan.params_dev = self.drv.alloc(plan.params.nbytes)
+        self.drv.htod(plan.params_dev, plan.params)
+        plan.out_shapes = [tuple(shapes[v]) for v in self.build.fused.outputs]
+        plan.arena_bytes = self.program.arena_total(env)
+        plan.grids = {key: self._grid(launch, plan.params)
+                      for key, launch in self.build.launches.items()}
+        return plan
+
+    def _grid(self, launch, params):
+        """(grid, block, aux) of a launch for one plan; None when there is no work."""
+        work = [qeval(w, params) for w in launch.work]
+        cap = self.sms * 32
+        if launch.kind == "gemm":
+            m, n, batch = work
+            if not (m and n and batch):
+                return None
+            t = P.TILE
+            return ((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)), (t, t, 1), 0
+        if launch.kind == "map":
+            (total,) = work
+            blocks = min((total + P.BLOCK - 1) // P.BLOCK, cap)
+            return ((blocks, 1, 1), (P.BLOCK, 1, 1), 0) if total else None
+        n_out, n_red = work
+        if n_out == 0:
+            return None
+        if launch.kind == "thread":
+            return (min((n_out + P.BLOCK - 1) // P.BLOCK, cap), 1, 1), (P.BLOCK, 1, 1), 0
+        if launch.kind == "block":
+            return (min(n_out, cap * 8), 1, 1), (P.BLOCK, 1, 1), 0
+        blocks = max(1, min((n_red + P.BLOCK - 1) // P.BLOCK, P.MAX_PARTIALS, cap))
+        return (blocks, 1, 1), (P.BLOCK, 1, 1), blocks
+
+    def _ensure_arena(self, nbytes):
+        if nbytes > self.arena_size:
+            self.arena = self.drv.alloc(nbytes + 256)
+            self.arena_size = nbytes
+
+    # -- calls
+    def _check(self, args):
+        if len(args) != len(self._inputs):
+            raise errors.InvalidArgumentError(
+                f"{self.graph.name} takes {len(self._inputs)} arguments, got {len(args)}")
+        for (name, dt, shape), a in zip(self._inputs, args):
+            if np.dtype(a.dtype) != dt:
+                raise errors.InvalidArgumentError(
+                    f"argument {name!r}: expected dtype {dt.name}, got {np.dtype(a.dtype).name}")
+            if len(a.shape) != len(shape) or any(
+                    s is not None and s != d for s, d in zip(shape, a.shape)):
+                raise errors.InvalidArgumentError(
+                    f"argument {name!r}: expected shape {shape}, got {tuple(a.shape)}")
+
+    def run_device(self, args):
+        """Runs the graph on DeviceTensors (NumPy arrays are uploaded); returns
+        DeviceTensors, left on the device."""
+        from .cuda_device import to_device
+
+        self._check(args)
+        dev = [to_device(a) for a in args]
+        plan = self._plan([a.shape for a in dev])
+        outs = [DeviceTensor(self.drv.alloc(int(np.prod(s, dtype=np.int64)) * d.itemsize),
+                             s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
+        self._execute(plan, [a.ptr for a in dev], [o.ptr for o in outs])
+        return outs
+
+    def run(self, args):
+        """Backend contract: NumPy arrays in, fresh NumPy arrays out."""
+        args = [np.ascontiguousarray(a) for a in args]
+        outs = self.run_device(args)
+        return [o.numpy() for o in outs]
+
+    __call__ = run
+
+    def _execute(self, plan, arg_ptrs, out_ptrs):
+        self._ensure_arena(plan.arena_bytes)
+        slots = {("arena", 0): int(self.arena), ("status", 0): int(self.status)}
+        for i, p in enumerate(arg_ptrs):
+            slots[("arg", i)] = p
+        for j, p in enumerate(out_ptrs):
+            slots[("out", j)] = p
+        for i, c in enumerate(self.consts):
+            slots[("const", i)] = int(c)
+        for j, (var, w) in enumerate(zip(self.graph.variables, self._writes)):
+            slots[("var", j)] = MIRRORS.pointer(var, upload=True)
+        self._steps(self.program.steps, slots, plan)
+        if not MIRRORS.resident:
+            for var, w in zip(self.graph.variables, self._writes):
+                if w:
+                    MIRRORS.write_back(var)
+
+    # -- steps (host side of the Program)
+    def _steps(self, steps, slots, plan):
+        for step in steps:
+            getattr(self, "_step_" + step[0])(step, slots, plan)
+
+    def _addr(self, storage, slots, plan):
+        base = slots[P.slot_key(storage)]
+        if storage.kind == "arena":
+            base += qeval(storage.offset, plan.params)
+        return base
+
+    def _launch(self, name, launch, cfg, slots, plan):
+        grid, block, aux = cfg
+        args = [slots[key] for key in launch.slots] + [int(plan.params_dev),
+                                                        int(self.scratch), aux]
+        self.drv.launch(self.fns[name], grid, block, args)
+
+    def _step_kernel(self, step, slots, plan):
+        k = step[1]
+        launch, cfg = self.build.launches[id(k)], plan.grids[id(k)]
+        if cfg is None:
+            return
+        self._launch(launch.name, launch, cfg, slots, plan)
+        if launch.final:
+            self._launch(launch.final, launch, ((1, 1, 1), (P.BLOCK, 1, 1), cfg[2]),
+                         slots, plan)
+
+    def _step_call(self, step, slots, plan):
+        launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
+        if cfg is not None:
+            self._launch(launch.name, launch, cfg, slots, plan)
+        elif qeval(launch.work[0], plan.params) and qeval(launch.work[1], plan.params):
+            pass  # empty batch: nothing to write
+
+    def _step_copy(self, step, slots, plan):
+        _, src, dst, nbytes = step
+        self.drv.dtod(self._addr(dst, slots, plan), self._addr(src, slots, plan),
+                      qeval(nbytes, plan.params))
+
+    def _pred(self, storage, slots, plan):
+        flag = np.zeros(1, np.uint8)
+        self.drv.dtoh(flag, self._addr(storage, slots, plan))
+        return bool(flag[0])
+
+    def _step_cond(self, step, slots, plan):
+        _, pred, then_steps, else_steps = step
+        self._steps(then_steps if self._pred(pred, slots, plan) else else_steps, slots, plan)
+
+    def _step_while(self, step, slots, plan):
+        _, pred, cond_steps, body_steps, max_iter = step
+        i = 0
+        while max_iter is None or i < max_iter:
+            self._steps(cond_steps, slots, plan)
+            if not self._pred(pred, slots, plan):
+                break
+            self._steps(body_steps, slots, plan)
+            i += 1
+
+
+class CudaBackend:
+    """``backend="cuda"``: see the module docstring."""
+
+    name = "cuda"
+
+    def compile(self, graph):
+        drv = cuda_driver.get()  # raises UnimplementedError naming what is missing
+        return CudaExecutable(graph, Build(graph), drv)
+
+    def explain(self, graph, stage, arch=None):
+        """Text of ``stage``: "fused" (graph after fusion), "llvm" (the NVPTX module before
+        optimization), "ptx" (for the device's arch, or sm_80 without a device)."""
+        if stage in ("fused", "optimized"):
+            from . import fused_graph
+
+            return str(fused_graph(graph))
+        if stage not in STAGES:
+            raise errors.UnimplementedError(
+                f"the cuda backend has no stage {stage!r}; choose one of {', '.join(STAGES)}")
+        build = Build(graph)
+        if stage == "llvm":
+            return str(build.module)
+        if arch is None:
+            arch = cuda_driver.get().arch() if is_available() else DEFAULT_ARCH
+        return build.ptx(arch)
+
+
+BACKEND = backends.register("cuda", CudaBackend())
+
+__all__ = ["CudaBackend", "CudaExecutable", "Build", "is_available", "BACKEND", "STAGES",
+           "qeval"]

@@ -1,0 +1,566 @@
+"""PTX generation: the cpu backend's kernel IR (kernels.py) through LLVM's NVPTX target.
+
+The same lowered Program the cpu backend builds (lower.py: kernels, copies, matmul calls,
+cond/while) becomes one LLVM module for ``nvptx64-nvidia-cuda``: one ``ptx_kernel``
+function per kernel step; the loop bodies are the cpu backend's (``loops.Evaluator`` and
+the scalar emitters of scalar.py, vecmath.py for transcendental functions, so the GPU
+computes the same polynomials with the same documented ulp bounds). Copies, cond and
+while stay on the host (cuda.py).
+
+Kernel ABI (every kernel): ``void k(i8* slot0, ..., i8* slotN, i64* params, i8* scratch,
+i64 aux)``: one pointer per storage slot the kernel touches (``Launch.slots``; the arena is
+one slot, arena buffers are offsets into it), the plan's quantities array in device
+memory, a scratch buffer for partial results and one extra count.
+
+Kernel kinds (``Launch.kind``):
+  map     grid-stride loop over the output's linear index (unravelled over the nest)
+  thread  reduction, one thread per output element looping over the reduced elements
+          (when the innermost dim is kept: neighbouring threads read neighbouring words)
+  block   reduction, one block per output element: threads stride over the reduced
+          elements, then a block tree reduction (warp shuffles, shared memory per warp)
+  full    every dim reduced: blocks write partial results to scratch, a second
+          one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
+  gemm    float matmul: a 16x16-tiled shared-memory kernel, one thread per C element,
+          grid z over the (broadcast) batch
+
+Screening: LLVM's NVPTX backend aborts the process on operations it cannot select and
+leaves calls to libm unresolved, so ``screen(program)`` rejects, before any LLVM code is
+generated, every scalar lowering not in ``SELECTABLE`` and every host call other than
+matmul, with an UnimplementedError naming the op and the user's line.
+
+    mod, launches = build_module(program, qs, "sm_80")
+    ptx = to_ptx(mod, "sm_80")
+"""
+
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
+
+from .. import errors
+from . import loops as L
+from . import scalar as S
+from .kernels import Apply, Load
+
+TRIPLE = "nvptx64-nvidia-cuda"
+BLOCK = 256  # threads per block for map and reduction kernels
+TILE = 16  # gemm tile edge (blocks of TILE x TILE threads)
+MAX_PARTIALS = 1024  # blocks of a full reduction (scratch holds one partial per block)
+FULL_MASK = ir.Constant(S.I32, -1)
+
+# Scalar lowerings whose NVPTX code was checked to select and assemble (ptxas sm_80 and
+# sm_90) for every dtype they accept. atan2 lowers to a libm call, which has no PTX body.
+SELECTABLE = frozenset(S.EMITTERS) - {"atan2"}
+NOT_SELECTABLE_WHY = {
+    "atan2": "it lowers to a libm call (atan2f/atan2) that has no PTX implementation",
+}
+
+_INIT = False
+
+
+def _init():
+    global _INIT
+    if not _INIT:
+        llvm.initialize_all_targets()
+        llvm.initialize_all_asmprinters()
+        _INIT = True
+
+
+def target_machine(arch="sm_80"):
+    """An NVPTX TargetMachine for ``arch`` (e.g. "sm_80", "sm_90")."""
+    _init()
+    return llvm.Target.from_triple(TRIPLE).create_target_machine(cpu=arch, opt=3)
+
+
+# ----------------------------------------------------------------------------- screening
+
+
+def _applies(e, out, seen):
+    if id(e) in seen:
+        return
+    seen.add(id(e))
+    if isinstance(e, Apply):
+        out.append(e)
+        for a in e.args:
+            _applies(a, out, seen)
+    elif isinstance(e, Load) and e.index is not None:
+        _applies(e.index, out, seen)
+
+
+def _where(k):
+    loc = f" ({errors.format_location(k.loc)})" if k.loc else ""
+    return f"in kernel {k.name}{loc}"
+
+
+def screen(steps):
+    """Raises UnimplementedError for anything in ``steps`` the NVPTX target cannot compile;
+    runs before LLVM sees the module (LLVM aborts the process on unselectable code)."""
+    for step in steps:
+        kind = step[0]
+        if kind == "kernel":
+            k = step[1]
+            found = []
+            _applies(k.body, found, set())
+            for a in found:
+                if a.lower not in SELECTABLE:
+                    why = NOT_SELECTABLE_WHY.get(a.lower, "the NVPTX target has no lowering")
+                    raise errors.UnimplementedError(
+                        f"the cuda backend cannot compile {a.lower!r} {_where(k)}: {why}; "
+                        f"use backend='cpu' for this function")
+        elif kind == "call" and type(step[1]).__name__ != "MatmulCall":
+            raise errors.UnimplementedError(
+                f"the cuda backend cannot run host call {type(step[1]).__name__} on the "
+                f"device; use backend='cpu' for this function")
+        elif kind in ("cond", "while"):
+            for sub in step[2:4]:
+                screen(sub)
+
+
+# ----------------------------------------------------------------------------- kernel context
+
+
+def slot_key(storage):
+    """The kernel parameter a storage is reached through (all arena buffers share one)."""
+    return ("arena", 0) if storage.kind == "arena" else (storage.kind, storage.index)
+
+
+class KernelCtx(L.FnCtx):
+    """FnCtx whose storages are kernel parameters instead of a slot table."""
+
+    def __init__(self, fn, keys, params):
+        super().__init__(fn, None, params, None, None)
+        self.args = dict(zip(keys, fn.args))
+
+    def raw(self, storage):
+        key = id(storage)
+        v = self.pcache.get(key)
+        if v is None:
+            v = self.args[slot_key(storage)]
+            if storage.kind == "arena" and not (isinstance(storage.offset, int)
+                                                and storage.offset == 0):
+                v = self.pb.gep(v, [self.q(storage.offset)])
+            self.pcache[key] = v
+        return v
+
+    def qv(self, x):
+        """A quantity, or a ("mul", a, b) product of quantities, as an i64 value."""
+        if isinstance(x, tuple):
+            return self.pb.mul(self.qv(x[1]), self.qv(x[2]))
+        return self.q(x)
+
+
+def _sreg(b, name):
+    fname = f"llvm.nvvm.read.ptx.sreg.{name}"
+    fn = b.module.globals.get(fname) or ir.Function(b.module, ir.FunctionType(S.I32, []),
+                                                    fname)
+    return b.zext(b.call(fn, []), S.I64)
+
+
+def _barrier(b):
+    fname = "llvm.nvvm.barrier0"
+    fn = b.module.globals.get(fname) or ir.Function(b.module, ir.FunctionType(
+        ir.VoidType(), []), fname)
+    b.call(fn, [])
+
+
+def _new_kernel(module, name, keys):
+    fty = ir.FunctionType(ir.VoidType(), [L.I8P] * len(keys) + [L.I64P, L.I8P, S.I64])
+    fn = ir.Function(module, fty, name)
+    fn.calling_convention = "ptx_kernel"
+    for a, key in zip(fn.args, keys):
+        a.name = f"{key[0]}{key[1]}"
+    params, scratch, aux = fn.args[len(keys):]
+    params.name, scratch.name, aux.name = "params", "scratch", "aux"
+    return fn, KernelCtx(fn, keys, params), scratch, aux
+
+
+def stride_loop(ctx, start, end, step, body, name="t"):
+    """``for t in range(start, end, step): body(t)`` (step > 0)."""
+    b = ctx.b
+    pre = b.block
+    head = ctx.fn.append_basic_block(f"{name}.head")
+    loop = ctx.fn.append_basic_block(f"{name}.body")
+    done = ctx.fn.append_basic_block(f"{name}.done")
+    b.branch(head)
+    b.position_at_end(head)
+    t = b.phi(S.I64, name)
+    t.add_incoming(start, pre)
+    b.cbranch(b.icmp_signed("<", t, end), loop, done)
+    b.position_at_end(loop)
+    body(t)
+    t.add_incoming(b.add(t, step, flags=("nsw",)), b.block)
+    b.branch(head)
+    b.position_at_end(done)
+
+
+def unravel(ctx, t, sizes):
+    """Row-major indices of linear index ``t`` over loop extents ``sizes``."""
+    b = ctx.b
+    idx = [None] * len(sizes)
+    for j in range(len(sizes) - 1, 0, -1):
+        n = ctx.qv(sizes[j])
+        idx[j] = b.urem(t, n)
+        t = b.udiv(t, n)
+    if sizes:
+        idx[0] = t
+    return idx
+
+
+def _prod(ctx, sizes):
+    v = ir.Constant(S.I64, 1)
+    for s in sizes:
+        v = ctx.pb.mul(v, ctx.qv(s))
+    return v
+
+
+def _qprod(sizes):
+    out = 1
+    for s in sizes:
+        out = s * out if isinstance(s, int) and isinstance(out, int) else ("mul", out, s)
+    return out
+
+
+def _keys(k):
+    loads = []
+    L._collect_loads(k.body, loads, set())
+    keys = []
+    for s in [ld.storage for ld in loads] + [k.out]:
+        if slot_key(s) not in keys:
+            keys.append(slot_key(s))
+    return keys
+
+
+# ----------------------------------------------------------------------------- map kernels
+
+
+@dataclass
+class Launch:
+    """How the host launches one kernel step (quantities are evaluated per plan)."""
+
+    name: str
+    kind: str  # map | thread | block | full | gemm
+    slots: list  # slot keys in kernel-parameter order
+    work: tuple  # map: (total,); reductions: (n_out, n_red); gemm: (m, n, batch)
+    final: str | None = None  # second kernel of a full reduction
+
+
+def emit_map(module, k):
+    nest = L.make_nest(k, list(range(len(k.dims))))
+    keys = _keys(k)
+    fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
+    b = ctx.b
+    total = _prod(ctx, nest.sizes)
+    gid = ctx.pb.add(ctx.pb.mul(_sreg(ctx.pb, "ctaid.x"), _sreg(ctx.pb, "ntid.x")),
+                     _sreg(ctx.pb, "tid.x"))
+    step = ctx.pb.mul(_sreg(ctx.pb, "nctaid.x"), _sreg(ctx.pb, "ntid.x"))
+    out = ctx.ptr(k.out, k.out_dtype)
+
+    def body(t):
+        v = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))(nest.body)
+        b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [t]))
+
+    stride_loop(ctx, gid, total, step, body)
+    b.ret_void()
+    ctx.finalize()
+    return Launch(fn.name, "map", keys, (_qprod(nest.sizes),))
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def _shfl(b, v, offset):
+    """``v`` from the lane ``lane ^ offset`` (llvm.nvvm.shfl.sync.bfly.i32)."""
+    fname = "llvm.nvvm.shfl.sync.bfly.i32"
+    fn = b.module.globals.get(fname) or ir.Function(
+        b.module, ir.FunctionType(S.I32, [S.I32] * 4), fname)
+    off, clamp = ir.Constant(S.I32, offset), ir.Constant(S.I32, 31)
+
+    def one(x):
+        return b.call(fn, [FULL_MASK, x, off, clamp])
+
+    t = v.type
+    if t == S.I1:
+        return b.trunc(one(b.zext(v, S.I32)), S.I1)
+    if t in (S.I32, S.F32):
+        x = one(b.bitcast(v, S.I32) if t == S.F32 else v)
+        return b.bitcast(x, S.F32) if t == S.F32 else x
+    x = b.bitcast(v, S.I64) if t == S.F64 else v
+    lo = one(b.trunc(x, S.I32))
+    hi = one(b.trunc(b.lshr(x, ir.Constant(S.I64, 32)), S.I32))
+    r = b.or_(b.zext(lo, S.I64), b.shl(b.zext(hi, S.I64), ir.Constant(S.I64, 32)))
+    return b.bitcast(r, S.F64) if t == S.F64 else r
+
+
+def _warp_reduce(b, k, v):
+    for off in (16, 8, 4, 2, 1):
+        v = L.combine(b, k, v, _shfl(b, v, off))
+    return v
+
+
+def _shared(module, name, ty, n):
+    g = ir.GlobalVariable(module, ir.ArrayType(ty, n), name, addrspace=3)
+    g.linkage = "internal"
+    g.initializer = ir.Constant(ir.ArrayType(ty, n), ir.Undefined)
+    g.align = 8
+    return g
+
+
+def block_reduce(ctx, k, acc, smem):
+    """Combines ``acc`` over the block (blockDim.x a multiple of 32, at most 1024); the
+    result is valid in thread 0. Every thread of the block must call it."""
+    b = ctx.b
+    tid = b.trunc(_sreg(b, "tid.x"), S.I32)
+    nwarps = b.lshr(b.trunc(_sreg(b, "ntid.x"), S.I32), ir.Constant(S.I32, 5))
+    lane = b.and_(tid, ir.Constant(S.I32, 31))
+    warp = b.lshr(tid, ir.Constant(S.I32, 5))
+    v = _warp_reduce(b, k, acc)
+    zero = ir.Constant(S.I32, 0)
+    slot = b.gep(smem, [zero, warp])
+    with b.if_then(b.icmp_unsigned("==", lane, zero)):
+        b.store(_to_mem(b, v), slot)
+    _barrier(b)
+    mine = _from_mem(b, b.load(b.gep(smem, [zero, lane])), acc.type)
+    v = b.select(b.icmp_unsigned("<", lane, nwarps), mine, L.identity(k))
+    v = _warp_reduce(b, k, v)
+    _barrier(b)  # smem may be written again by the next output's reduction
+    return v
+
+
+def _to_mem(b, v):
+    return b.zext(v, S.I8) if v.type == S.I1 else v
+
+
+def _from_mem(b, v, ty):
+    return b.trunc(v, S.I1) if ty == S.I1 else v
+
+
+def _mem_type(ty):
+    return S.I8 if ty == S.I1 else ty
+
+
+def _reduce_strategy(k):
+    if len(k.reduce_axes) == len(k.dims):
+        return "full"
+    if (len(k.dims) - 1) not in k.reduce_axes:
+        return "thread"
+    return "block"
+
+
+def emit_reduce(module, k):
+    rank = len(k.dims)
+    red = set(k.reduce_axes)
+    order = [d for d in range(rank) if d not in red] + [d for d in range(rank) if d in red]
+    nest = L.make_nest(k, order)
+    kept = [s for s, r in zip(nest.sizes, nest.red) if not r]
+    reds = [s for s, r in zip(nest.sizes, nest.red) if r]
+    strategy = _reduce_strategy(k)
+    keys = _keys(k)
+    name = f"kernel_{k.name}"
+    fn, ctx, scratch, aux = _new_kernel(module, name, keys)
+    b, pb = ctx.b, ctx.pb
+    at = L.acc_type(k)
+    n_out, n_red = _prod(ctx, kept), _prod(ctx, reds)
+    tid, ntid = _sreg(pb, "tid.x"), _sreg(pb, "ntid.x")
+    bid, nbid = _sreg(pb, "ctaid.x"), _sreg(pb, "nctaid.x")
+    out = ctx.ptr(k.out, k.out_dtype)
+    acc = pb.alloca(at)
+    smem = _shared(module, f"smem_{k.name}", _mem_type(at), 32) if strategy != "thread" \
+        else None
+
+    def value(o, r):
+        idx = unravel(ctx, o, kept) + unravel(ctx, r, reds) if kept else unravel(ctx, r, reds)
+        x = L.Evaluator(ctx, idx)(nest.body)
+        return b.sext(x, at) if x.type != at else x
+
+    def accumulate(o):
+        def step(r):
+            b.store(L.combine(b, k, b.load(acc), value(o, r)), acc)
+        return step
+
+    def store(o, v):
+        v = L.finish(b, k, v, n_red)
+        b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [o]))
+
+    zero = ir.Constant(S.I64, 0)
+    if strategy == "thread":
+        def per_output(o):
+            b.store(L.identity(k), acc)
+            stride_loop(ctx, zero, n_red, ir.Constant(S.I64, 1), accumulate(o), "r")
+            store(o, b.load(acc))
+        stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_out, pb.mul(nbid, ntid),
+                    per_output, "o")
+    elif strategy == "block":
+        def per_block(o):
+            b.store(L.identity(k), acc)
+            stride_loop(ctx, tid, n_red, ntid, accumulate(o), "r")
+            v = block_reduce(ctx, k, b.load(acc), smem)
+            with b.if_then(b.icmp_unsigned("==", tid, zero)):
+                store(o, v)
+        stride_loop(ctx, bid, n_out, nbid, per_block, "o")
+    else:
+        b.store(L.identity(k), acc)
+        stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_red, pb.mul(nbid, ntid),
+                    accumulate(zero), "r")
+        v = block_reduce(ctx, k, b.load(acc), smem)
+        part = b.bitcast(scratch, _mem_type(at).as_pointer())
+        with b.if_then(b.icmp_unsigned("==", tid, zero)):
+            b.store(_to_mem(b, v), b.gep(part, [bid]))
+    b.ret_void()
+    ctx.finalize()
+    final = _emit_full_final(module, k, keys, reds, smem) if strategy == "full" else None
+    return Launch(fn.name, strategy, keys, (_qprod(kept), _qprod(reds)), final)
+
+
+def _emit_full_final(module, k, keys, reds, smem):
+    """One block combining the ``aux`` partials in scratch into the output."""
+    fn, ctx, scratch, aux = _new_kernel(module, f"kernel_{k.name}_final", keys)
+    b, pb = ctx.b, ctx.pb
+    at = L.acc_type(k)
+    acc = pb.alloca(at)
+    tid, ntid = _sreg(pb, "tid.x"), _sreg(pb, "ntid.x")
+    part = pb.bitcast(scratch, _mem_type(at).as_pointer())
+    b.store(L.identity(k), acc)
+
+    def step(i):
+        x = _from_mem(b, b.load(b.gep(part, [i])), at)
+        b.store(L.combine(b, k, b.load(acc), x), acc)
+
+    stride_loop(ctx, tid, aux, ntid, step, "p")
+    v = block_reduce(ctx, k, b.load(acc), smem)
+    with b.if_then(b.icmp_unsigned("==", tid, ir.Constant(S.I64, 0))):
+        v = L.finish(b, k, v, _prod(ctx, reds))
+        b.store(L.to_storage(b, v, k.out_dtype), ctx.ptr(k.out, k.out_dtype))
+    b.ret_void()
+    ctx.finalize()
+    return fn.name
+
+
+# ----------------------------------------------------------------------------- gemm
+
+
+def emit_gemm(module, call, name):
+    """C[z] = op(A[z]) @ op(B[z]) for float32/float64 (MatmulCall fields, linalg.py)."""
+    keys = []
+    for s in (call.sa, call.sb, call.out):
+        if slot_key(s) not in keys:
+            keys.append(slot_key(s))
+    fn, ctx, _, _ = _new_kernel(module, name, keys)
+    b, pb = ctx.b, ctx.pb
+    T = S.compute_type(call.dtype)
+    As = _shared(module, f"{name}_a", T, TILE * TILE)
+    Bs = _shared(module, f"{name}_b", T, TILE * TILE)
+    m, n, kk = ctx.q(call.m), ctx.q(call.n), ctx.q(call.k)
+    lda, ldb = ctx.q(call.lda), ctx.q(call.ldb)
+    pa, pbb, pc = (ctx.ptr(s, call.dtype) for s in (call.sa, call.sb, call.out))
+    tx, ty = _sreg(pb, "tid.x"), _sreg(pb, "tid.y")
+    tile = ir.Constant(S.I64, TILE)
+    row = pb.add(pb.mul(_sreg(pb, "ctaid.y"), tile), ty)
+    col = pb.add(pb.mul(_sreg(pb, "ctaid.x"), tile), tx)
+    nbatch = _prod(ctx, call.batch)
+    zero_t = ir.Constant(T, 0.0)
+    i32z = ir.Constant(S.I32, 0)
+    acc = pb.alloca(T)
+    ntiles = pb.udiv(pb.add(kk, ir.Constant(S.I64, TILE - 1)), tile)
+
+    def load_or_zero(ok, ptr, off):
+        with b.if_else(ok) as (yes, no):
+            with yes:
+                blk_yes = b.block
+                v_yes = b.load(b.gep(ptr, [off]))
+            with no:
+                blk_no = b.block
+        phi = b.phi(T)
+        phi.add_incoming(v_yes, blk_yes)
+        phi.add_incoming(zero_t, blk_no)
+        return phi
+
+    def per_batch(z):
+        bidx = unravel(ctx, z, call.batch)
+        a_off, b_off = ir.Constant(S.I64, 0), ir.Constant(S.I64, 0)
+        for i, sa, sb in zip(bidx, call.a_bs, call.b_bs):
+            a_off = b.add(a_off, b.mul(i, ctx.q(sa)))
+            b_off = b.add(b_off, b.mul(i, ctx.q(sb)))
+        c_off = b.mul(z, b.mul(m, n))
+        b.store(zero_t, acc)
+
+        def per_tile(t):
+            ka = b.add(b.mul(t, tile), tx)  # A column this thread loads
+            kb = b.add(b.mul(t, tile), ty)  # B row this thread loads
+            ok_a = b.and_(b.icmp_signed("<", row, m), b.icmp_signed("<", ka, kk))
+            ea = b.add(b.mul(ka, lda), row) if call.ta else b.add(b.mul(row, lda), ka)
+            ok_b = b.and_(b.icmp_signed("<", kb, kk), b.icmp_signed("<", col, n))
+            eb = b.add(b.mul(col, ldb), kb) if call.tb else b.add(b.mul(kb, ldb), col)
+            va = load_or_zero(ok_a, pa, b.add(a_off, ea))
+            vb = load_or_zero(ok_b, pbb, b.add(b_off, eb))
+            b.store(va, b.gep(As, [i32z, b.add(b.mul(ty, tile), tx)]))
+            b.store(vb, b.gep(Bs, [i32z, b.add(b.mul(ty, tile), tx)]))
+            _barrier(b)
+            s = b.load(acc)
+            for i in range(TILE):
+                x = b.load(b.gep(As, [i32z, b.add(b.mul(ty, tile), ir.Constant(S.I64, i))]))
+                y = b.load(b.gep(Bs, [i32z, b.add(ir.Constant(S.I64, i * TILE), tx)]))
+                s = S.intrinsic(b, "fma", [x, y, s])
+            b.store(s, acc)
+            _barrier(b)
+
+        stride_loop(ctx, ir.Constant(S.I64, 0), ntiles, ir.Constant(S.I64, 1), per_tile, "kt")
+        ok = b.and_(b.icmp_signed("<", row, m), b.icmp_signed("<", col, n))
+        with b.if_then(ok):
+            b.store(b.load(acc), b.gep(pc, [b.add(c_off, b.add(b.mul(row, n), col))]))
+
+    stride_loop(ctx, _sreg(pb, "ctaid.z"), nbatch, _sreg(pb, "nctaid.z"), per_batch, "z")
+    b.ret_void()
+    ctx.finalize()
+    return Launch(name, "gemm", keys, (call.m, call.n, _qprod(call.batch)))
+
+
+# ----------------------------------------------------------------------------- module
+
+
+def build_module(program, name="jitgraph"):
+    """The NVPTX ``ir.Module`` for ``program`` and the launch of each device step:
+    ``{id(step_payload): Launch}`` for kernel steps and matmul calls."""
+    screen(program.steps)
+    m = ir.Module(name=name)
+    m.triple = TRIPLE
+    launches = {}
+    counter = [0]
+
+    def walk(steps):
+        for step in steps:
+            kind = step[0]
+            if kind == "kernel":
+                k = step[1]
+                emit = emit_reduce if k.is_reduction else emit_map
+                launches[id(k)] = emit(m, k)
+            elif kind == "call":
+                counter[0] += 1
+                launches[id(step[1])] = emit_gemm(m, step[1], f"gemm_{counter[0]}")
+            elif kind in ("cond", "while"):
+                walk(step[2])
+                walk(step[3])
+
+    walk(program.steps)
+    return m, launches
+
+
+def optimize(module, arch="sm_80"):
+    """Parses, verifies and optimizes (O3) the module for ``arch``; returns a ModuleRef."""
+    tm = target_machine(arch)
+    mod = llvm.parse_assembly(str(module))
+    mod.triple = TRIPLE
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    return mod
+
+
+def to_ptx(module, arch="sm_80"):
+    """PTX text of ``module`` (an ``ir.Module``) for ``arch``."""
+    return target_machine(arch).emit_assembly(optimize(module, arch))
+
+
+__all__ = ["build_module", "to_ptx", "optimize", "screen", "Launch", "SELECTABLE",
+           "target_machine", "TRIPLE", "BLOCK", "TILE", "MAX_PARTIALS", "slot_key"]
