@@ -45,7 +45,7 @@ def is_available():
 class Build:
     """Lowering of a graph for the GPU: Program, quantities, NVPTX module, launches."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, module=None, prefix=""):
         from . import _Build, _checks, fused_graph
         from .lower import lower_program
 
@@ -57,7 +57,8 @@ class Build:
         _Build._plan_arena(self)  # the cpu backend's arena planning, reused as is
         self.program.status = K.Storage("status", 0)
         self.checks = _checks(self.program)
-        self.module, self.launches = P.build_module(self.program, name=graph.name)
+        self.module, self.launches = P.build_module(self.program, graph.name, module,
+                                                      prefix)
 
     def ptx(self, arch):
         return P.to_ptx(self.module, arch)
@@ -95,6 +96,8 @@ class CudaExecutable:
             drv.htod(buf, np.ascontiguousarray(c))
         self.scratch = drv.alloc(P.MAX_PARTIALS * 8)
         self.status = drv.alloc(8)
+        drv.htod(self.status, np.zeros(2, np.int32))
+        self._guarded = any(("status", 0) in la.slots for la in build.launches.values())
         self.arena, self.arena_size = None, -1
         self._inputs = [(v.op.name, v.dtype.np, tuple(v.shape)) for v in graph.inputs]
         self._dyn = any(d is None for _, _, s in self._inputs for d in s)
@@ -138,6 +141,8 @@ class CudaExecutable:
                 return None
             t = P.TILE
             return ((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)), (t, t, 1), 0
+        if launch.kind == "serial":
+            return ((1, 1, 1), (1, 1, 1), 0) if work[0] else None
         if launch.kind == "map":
             (total,) = work
             blocks = min((total + P.BLOCK - 1) // P.BLOCK, cap)
@@ -145,7 +150,7 @@ class CudaExecutable:
         n_out, n_red = work
         if n_out == 0:
             return None
-        if launch.kind == "thread":
+        if launch.kind in ("thread", "arg"):
             return (min((n_out + P.BLOCK - 1) // P.BLOCK, cap), 1, 1), (P.BLOCK, 1, 1), 0
         if launch.kind == "block":
             return (min(n_out, cap * 8), 1, 1), (P.BLOCK, 1, 1), 0
@@ -204,10 +209,21 @@ class CudaExecutable:
         for j, (var, w) in enumerate(zip(self.graph.variables, self._writes)):
             slots[("var", j)] = MIRRORS.pointer(var, upload=True)
         self._steps(self.program.steps, slots, plan)
+        if self._guarded:
+            self._check_status()
         if not MIRRORS.resident:
             for var, w in zip(self.graph.variables, self._writes):
                 if w:
                     MIRRORS.write_back(var)
+
+    def _check_status(self):
+        from .runtime import STATUS_MESSAGES
+
+        code = self.drv.dtoh(np.zeros(1, np.int32), int(self.status))[0]
+        if code:
+            self.drv.htod(self.status, np.zeros(2, np.int32))
+            raise errors.OutOfRangeError(STATUS_MESSAGES.get(int(code),
+                                                             f"device error code {code}"))
 
     # -- steps (host side of the Program)
     def _steps(self, steps, slots, plan):

@@ -13,7 +13,11 @@ one slot, arena buffers are offsets into it), the plan's quantities array in dev
 memory, a scratch buffer for partial results and one extra count.
 
 Kernel kinds (``Launch.kind``):
-  map     grid-stride loop over the output's linear index (unravelled over the nest)
+  map     grid-stride loop over the output's linear index (unravelled over the nest);
+          strided stores (slice updates) write through the kernel's out_strides
+  serial  a scatter (out_index, optionally accumulating): one thread, in order, as the
+          cpu backend defines duplicate indices
+  arg     argmax/argmin: one thread per output scanning the reduced axis
   thread  reduction, one thread per output element looping over the reduced elements
           (when the innermost dim is kept: neighbouring threads read neighbouring words)
   block   reduction, one block per output element: threads stride over the reduced
@@ -40,13 +44,15 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, Load
+from .kernels import Apply, Load, dtype_of_expr
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block for map and reduction kernels
 TILE = 16  # gemm tile edge (blocks of TILE x TILE threads)
 MAX_PARTIALS = 1024  # blocks of a full reduction (scratch holds one partial per block)
 FULL_MASK = ir.Constant(S.I32, -1)
+COMBINERS = frozenset({"add", "mul", "max", "min", "or", "and"})
+ARG_COMBINERS = frozenset({"argmax", "argmin"})
 
 # Scalar lowerings whose NVPTX code was checked to select and assemble (ptxas sm_80 and
 # sm_90) for every dtype they accept. atan2 lowers to a libm call, which has no PTX body.
@@ -75,16 +81,35 @@ def target_machine(arch="sm_80"):
 # ----------------------------------------------------------------------------- screening
 
 
+_CHILDREN = {
+    "Apply": lambda e: e.args,
+    "Load": lambda e: [e.index] if e.index is not None else [],
+    "Guard": lambda e: [e.index],
+}
+
+
+def subexpressions(e):
+    """Every expression node under (and including) ``e``, each once."""
+    out, seen, stack = [], set(), [e]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        out.append(x)
+        stack.extend(_CHILDREN.get(type(x).__name__, lambda _: [])(x))
+    return out
+
+
 def _applies(e, out, seen):
-    if id(e) in seen:
-        return
-    seen.add(id(e))
-    if isinstance(e, Apply):
-        out.append(e)
-        for a in e.args:
-            _applies(a, out, seen)
-    elif isinstance(e, Load) and e.index is not None:
-        _applies(e.index, out, seen)
+    out.extend(x for x in subexpressions(e) if isinstance(x, Apply))
+
+
+def has_guard(k):
+    """True when kernel ``k`` may store an error code in the status slot."""
+    return any(type(x).__name__ == "Guard" for x in subexpressions(k.body)) or (
+        k.out_index is not None and any(type(x).__name__ == "Guard"
+                                        for x in subexpressions(k.out_index)))
 
 
 def _where(k):
@@ -99,6 +124,14 @@ def screen(steps):
         kind = step[0]
         if kind == "kernel":
             k = step[1]
+            if k.is_reduction and k.combiner not in COMBINERS | ARG_COMBINERS:
+                raise errors.UnimplementedError(
+                    f"the cuda backend has no {k.combiner!r} reduction ({_where(k)}); "
+                    f"use backend='cpu' for this function")
+            if k.is_reduction and (k.out_index is not None or k.out_strides is not None):
+                raise errors.UnimplementedError(
+                    f"the cuda backend cannot store a reduction through an index or strides "
+                    f"({_where(k)}); use backend='cpu' for this function")
             found = []
             _applies(k.body, found, set())
             for a in found:
@@ -223,10 +256,14 @@ def _qprod(sizes):
 def _keys(k):
     loads = []
     L._collect_loads(k.body, loads, set())
+    if k.out_index is not None:
+        L._collect_loads(k.out_index, loads, set())
     keys = []
     for s in [ld.storage for ld in loads] + [k.out]:
         if slot_key(s) not in keys:
             keys.append(slot_key(s))
+    if has_guard(k):
+        keys.append(("status", 0))
     return keys
 
 
@@ -238,31 +275,46 @@ class Launch:
     """How the host launches one kernel step (quantities are evaluated per plan)."""
 
     name: str
-    kind: str  # map | thread | block | full | gemm
+    kind: str  # map | serial | thread | block | full | arg | gemm
     slots: list  # slot keys in kernel-parameter order
     work: tuple  # map: (total,); reductions: (n_out, n_red); gemm: (m, n, batch)
     final: str | None = None  # second kernel of a full reduction
 
 
 def emit_map(module, k):
+    """Grid-stride map; a scatter (``out_index``: duplicates apply in order) runs as one
+    thread ("serial"), a strided store (``out_strides``) writes through its strides."""
     nest = L.make_nest(k, list(range(len(k.dims))))
     keys = _keys(k)
     fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
-    b = ctx.b
+    b, pb = ctx.b, ctx.pb
     total = _prod(ctx, nest.sizes)
-    gid = ctx.pb.add(ctx.pb.mul(_sreg(ctx.pb, "ctaid.x"), _sreg(ctx.pb, "ntid.x")),
-                     _sreg(ctx.pb, "tid.x"))
-    step = ctx.pb.mul(_sreg(ctx.pb, "nctaid.x"), _sreg(ctx.pb, "ntid.x"))
+    serial = k.out_index is not None
+    if serial:
+        gid, step = ir.Constant(S.I64, 0), ir.Constant(S.I64, 1)
+    else:
+        gid = pb.add(pb.mul(_sreg(pb, "ctaid.x"), _sreg(pb, "ntid.x")), _sreg(pb, "tid.x"))
+        step = pb.mul(_sreg(pb, "nctaid.x"), _sreg(pb, "ntid.x"))
     out = ctx.ptr(k.out, k.out_dtype)
 
     def body(t):
-        v = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))(nest.body)
-        b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [t]))
+        ev = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))
+        v = ev(nest.body)
+        if serial:
+            p = b.gep(out, [ev(k.out_index)])
+            if k.accumulate:
+                v = S.emit(b, "add", [L.to_compute(b, b.load(p), k.out_dtype), v],
+                           [k.out_dtype] * 2, k.out_dtype, {})
+        elif k.out_strides is not None:
+            p = b.gep(out, [ev.offset(k.out_strides, [k.out_offset])])
+        else:
+            p = b.gep(out, [t])
+        b.store(L.to_storage(b, v, k.out_dtype), p)
 
     stride_loop(ctx, gid, total, step, body)
     b.ret_void()
     ctx.finalize()
-    return Launch(fn.name, "map", keys, (_qprod(nest.sizes),))
+    return Launch(fn.name, "serial" if serial else "map", keys, (_qprod(nest.sizes),))
 
 
 # ----------------------------------------------------------------------------- reductions
@@ -339,6 +391,8 @@ def _mem_type(ty):
 
 
 def _reduce_strategy(k):
+    if k.combiner in ARG_COMBINERS:
+        return "arg"
     if len(k.reduce_axes) == len(k.dims):
         return "full"
     if (len(k.dims) - 1) not in k.reduce_axes:
@@ -364,8 +418,8 @@ def emit_reduce(module, k):
     bid, nbid = _sreg(pb, "ctaid.x"), _sreg(pb, "nctaid.x")
     out = ctx.ptr(k.out, k.out_dtype)
     acc = pb.alloca(at)
-    smem = _shared(module, f"smem_{k.name}", _mem_type(at), 32) if strategy != "thread" \
-        else None
+    smem = _shared(module, f"smem_{k.name}", _mem_type(at), 32) \
+        if strategy in ("block", "full") else None
 
     def value(o, r):
         idx = unravel(ctx, o, kept) + unravel(ctx, r, reds) if kept else unravel(ctx, r, reds)
@@ -382,7 +436,10 @@ def emit_reduce(module, k):
         b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [o]))
 
     zero = ir.Constant(S.I64, 0)
-    if strategy == "thread":
+    if strategy == "arg":
+        _arg_rows(ctx, k, nest, kept, reds, out, pb.add(pb.mul(bid, ntid), tid),
+                  n_out, pb.mul(nbid, ntid))
+    elif strategy == "thread":
         def per_output(o):
             b.store(L.identity(k), acc)
             stride_loop(ctx, zero, n_red, ir.Constant(S.I64, 1), accumulate(o), "r")
@@ -409,6 +466,42 @@ def emit_reduce(module, k):
     ctx.finalize()
     final = _emit_full_final(module, k, keys, reds, smem) if strategy == "full" else None
     return Launch(fn.name, strategy, keys, (_qprod(kept), _qprod(reds)), final)
+
+
+def _arg_rows(ctx, k, nest, kept, reds, out, start, n_out, step):
+    """argmax/argmin, one thread per output: the first extreme value wins and NaN counts
+    as extreme (loops._emit_arg's rule)."""
+    b = ctx.b
+    vt = S.compute_type(dtype_of_expr(nest.body))
+    best, where = ctx.pb.alloca(vt), ctx.pb.alloca(S.I64)
+    fl = not isinstance(vt, ir.IntType)
+    op = ">" if k.combiner == "argmax" else "<"
+    (n_red,) = reds
+
+    def row(o):
+        def value(i):
+            return L.Evaluator(ctx, unravel(ctx, o, kept) + [i])(nest.body)
+
+        b.store(value(ir.Constant(S.I64, 0)), best)
+        b.store(ir.Constant(S.I64, 0), where)
+
+        def step_(i):
+            x, cur = value(i), b.load(best)
+            if fl:
+                better = b.or_(b.fcmp_ordered(op, x, cur), b.and_(
+                    b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", cur, cur)))
+            else:
+                better = b.icmp_signed(op, x, cur)
+            b.store(b.select(better, x, cur), best)
+            b.store(b.select(better, i, b.load(where)), where)
+
+        stride_loop(ctx, ir.Constant(S.I64, 1), ctx.qv(n_red), ir.Constant(S.I64, 1), step_,
+                    "arg")
+        res = b.load(where)
+        ot = S.compute_type(k.out_dtype)
+        b.store(b.trunc(res, ot) if ot.width < 64 else res, b.gep(out, [o]))
+
+    stride_loop(ctx, start, n_out, step, row, "o")
 
 
 def _emit_full_final(module, k, keys, reds, smem):
@@ -517,11 +610,12 @@ def emit_gemm(module, call, name):
 # ----------------------------------------------------------------------------- module
 
 
-def build_module(program, name="jitgraph"):
+def build_module(program, name="jitgraph", module=None, prefix=""):
     """The NVPTX ``ir.Module`` for ``program`` and the launch of each device step:
-    ``{id(step_payload): Launch}`` for kernel steps and matmul calls."""
+    ``{id(step_payload): Launch}`` for kernel steps and matmul calls. With ``module``,
+    the kernels are added to it, their names starting with ``prefix``."""
     screen(program.steps)
-    m = ir.Module(name=name)
+    m = module if module is not None else ir.Module(name=name)
     m.triple = TRIPLE
     launches = {}
     counter = [0]
@@ -531,11 +625,13 @@ def build_module(program, name="jitgraph"):
             kind = step[0]
             if kind == "kernel":
                 k = step[1]
+                if prefix and not k.name.startswith(prefix):
+                    k.name = prefix + k.name
                 emit = emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":
                 counter[0] += 1
-                launches[id(step[1])] = emit_gemm(m, step[1], f"gemm_{counter[0]}")
+                launches[id(step[1])] = emit_gemm(m, step[1], f"{prefix}gemm_{counter[0]}")
             elif kind in ("cond", "while"):
                 walk(step[2])
                 walk(step[3])

@@ -1,0 +1,225 @@
+"""PTX generation for the cuda backend, without a GPU: every op case the cpu backend
+compiles becomes NVPTX kernels (static and unknown shapes), assembled by ptxas for sm_80
+and sm_90 when ptxas is on the PATH; each kernel kind (map, thread/block/full reductions,
+gemm), control flow and a training step; screening of what NVPTX cannot compile; the
+clear error of backend="cuda" where no GPU is usable."""
+
+import shutil
+import subprocess
+
+import llvmlite.ir as ir
+import numpy as np
+import pytest
+from op_cases import CASES
+
+import jitgraph as jg
+from jitgraph import backends, errors
+from jitgraph.codegen import cuda, cuda_driver
+from jitgraph.codegen import kernels as K
+from jitgraph.codegen import ptx as P
+
+ARCHS = ("sm_80", "sm_90")
+S = jg.TensorSpec
+
+
+def _graph(fn, *specs):
+    return jg.function(fn, backend="interpreter").get_concrete_function(*specs).graph
+
+
+def _case_graph(c, dynamic):
+    specs = [S([None] * np.ndim(a) if dynamic else np.shape(a),
+               jg.as_dtype(np.asarray(a).dtype)) for a in c.args]
+    return _graph(lambda *xs: c.fn(*xs), *specs)
+
+
+def _assemble(ptx_text, arch, tmp_path):
+    src = tmp_path / f"m_{arch}.ptx"
+    src.write_text(ptx_text)
+    r = subprocess.run(["ptxas", f"-arch={arch}", str(src), "-o", str(tmp_path / "m.cubin")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[:3000]
+
+
+def _check_module(module, tmp_path):
+    """PTX for every arch; assembled when ptxas exists. Returns the sm_80 text."""
+    texts = {arch: P.to_ptx(module, arch) for arch in ARCHS}
+    if shutil.which("ptxas"):
+        for arch, text in texts.items():
+            _assemble(text, arch, tmp_path)
+    return texts["sm_80"]
+
+
+def _cpu_error(graph):
+    """The exception type the cpu backend raises compiling ``graph`` (None: it compiles).
+    The cuda backend shares its lowering, so it must fail the same way."""
+    try:
+        backends.get("cpu").explain(graph, "llvm-unoptimized")
+        return None
+    except Exception as e:
+        return type(e)
+
+
+def _screened(c):
+    """True for cases whose graph uses a lowering NVPTX cannot select."""
+    return any(op.type == "atan2" for op in _case_graph(c, False).walk())
+
+
+def test_every_op_case_becomes_ptx_that_assembles(tmp_path):
+    module = ir.Module("op_cases")
+    kinds, compiled, screened = set(), 0, 0
+    for i, c in enumerate(CASES):
+        for dynamic in (False, True):
+            try:
+                g = _case_graph(c, dynamic)
+            except (errors.InvalidArgumentError, TypeError):
+                assert dynamic  # some ops need known dims (gather_nd's depth, one_hot's)
+                continue
+            err = _cpu_error(g)
+            if err is not None:
+                with pytest.raises(err):
+                    cuda.Build(g)
+                continue
+            if _screened(c):
+                with pytest.raises(errors.UnimplementedError, match="atan2"):
+                    cuda.Build(g)
+                screened += 1
+                continue
+            b = cuda.Build(g, module, prefix=f"c{i}{'d' if dynamic else 's'}_")
+            kinds |= {launch.kind for launch in b.launches.values()}
+            compiled += 1
+    assert compiled > 0.8 * 2 * len(CASES), compiled
+    assert screened >= sum(_screened(c) for c in CASES) > 0
+    assert kinds >= {"map", "thread", "block", "full", "arg", "serial", "gemm"}, kinds
+    text = _check_module(module, tmp_path)
+    assert text.count(".entry") >= compiled
+
+
+def _launches(fn, *specs):
+    b = cuda.Build(_graph(fn, *specs))
+    return b, sorted(launch.kind for launch in b.launches.values())
+
+
+@pytest.mark.parametrize("fn,specs,kinds", [
+    (lambda x: jg.exp(x) * 2 + 1, [S([None, 3])], ["map"]),
+    (lambda x: jg.reduce_sum(x * x), [S([None])], ["full"]),
+    (lambda x: jg.reduce_max(x, axis=-1), [S([None, None], jg.float64)], ["block"]),
+    (lambda x: jg.reduce_mean(x, axis=0), [S([None, 7], jg.int32)], ["thread"]),
+    (lambda x: jg.reduce_any(x > 0, axis=1), [S([5, 9])], ["block"]),
+    (lambda x: jg.nn.softmax(x), [S([None, None])], ["block", "block", "map"]),
+], ids=["map", "full", "block", "thread", "bool", "softmax"])
+def test_kernel_kinds(fn, specs, kinds, tmp_path):
+    b, got = _launches(fn, *specs)
+    assert got == kinds
+    text = _check_module(b.module, tmp_path)
+    if "block" in kinds or "full" in kinds:
+        assert "shfl.sync.bfly" in text and "bar.sync" in text and ".shared" in text
+    if kinds == ["full"]:
+        assert b.launches and all(la.final for la in b.launches.values())
+        assert text.count(".entry") == 2
+
+
+@pytest.mark.parametrize("ta,tb,dt", [(False, False, jg.float32), (True, False, jg.float32),
+                                      (False, True, jg.float64), (True, True, jg.float32)])
+def test_gemm_ptx(ta, tb, dt, tmp_path):
+    a = S([2, None, 5, 4] if ta else [2, None, 4, 5], dt)
+    bb = S([None, 3, 5] if tb else [None, 5, 3], dt)
+    b, kinds = _launches(lambda x, y: jg.matmul(x, y, transpose_a=ta, transpose_b=tb) + 1,
+                         a, bb)
+    assert kinds == ["gemm", "map"]
+    text = _check_module(b.module, tmp_path)
+    assert "ld.shared" in text and "fma.rn" in text
+
+
+def test_control_flow_and_training_step_ptx(tmp_path):
+    w = jg.Variable(np.random.randn(4, 3).astype(np.float32))
+    bias = jg.Variable(np.zeros(3, np.float32))
+
+    def step(x, y):
+        with jg.GradientTape() as tape:
+            h = jg.nn.relu(x @ w + bias)
+            loss = jg.reduce_mean(jg.square(h - y))
+        gw, gb = tape.gradient(loss, [w, bias])
+        w.assign_sub(0.1 * gw)
+        bias.assign_sub(0.1 * gb)
+        return loss
+
+    def loop(x):
+        i, s = jg.while_loop(lambda i, s: i < 10, lambda i, s: (i + 1, s * 1.5),
+                             (jg.constant(0), x))
+        return jg.cond(jg.reduce_sum(s) > 0, lambda: s + 1, lambda: s - 1)
+
+    module = ir.Module("misc")
+    b1 = cuda.Build(_graph(step, S([None, 4]), S([None, 3])), module, prefix="t_")
+    b2 = cuda.Build(_graph(loop, S([None])), module, prefix="l_")
+    assert "gemm" in {la.kind for la in b1.launches.values()}
+    steps = [s[0] for s in b2.program.steps]
+    assert "while" in steps and "cond" in steps
+    _check_module(module, tmp_path)
+
+
+def test_screening_happens_before_llvm(monkeypatch):
+    from jitgraph import dtypes
+
+    x = K.Load(K.Storage("arg", 0), dtypes.float32, [1])
+    k = K.Kernel("fusion_9", [4], K.Apply("atan2", dtypes.float32, [x, x]),
+                 K.Storage("out", 0), dtypes.float32)
+
+    def boom(*a, **kw):
+        raise AssertionError("LLVM code generated for an unselectable op")
+
+    monkeypatch.setattr(P, "emit_map", boom)
+    with pytest.raises(errors.UnimplementedError, match="atan2.*fusion_9.*libm"):
+        P.screen([("cond", None, [("kernel", k)], [])])
+
+    class PrintCall:
+        pass
+
+    with pytest.raises(errors.UnimplementedError, match="PrintCall"):
+        P.screen([("call", PrintCall())])
+
+
+def test_atan2_error_names_op_and_line():
+    g = _graph(lambda x, y: jg.math.atan2(x, y) * 2, S([3]), S([3]))
+    with pytest.raises(errors.UnimplementedError) as e:
+        cuda.Build(g)
+    msg = str(e.value)
+    assert "atan2" in msg and "test_cuda_ptx.py:" in msg and "backend='cpu'" in msg
+
+
+def test_backend_cuda_without_gpu_names_what_is_missing(monkeypatch):
+    monkeypatch.setattr(cuda_driver, "_MISSING",
+                        "the NVIDIA driver (libcuda.so.1 could not be loaded), pycuda (x)")
+    monkeypatch.setattr(cuda_driver, "_DRIVER", None)
+    assert not cuda.is_available()
+    f = jg.function(lambda x: x + 1, backend="cuda")
+    with pytest.raises(errors.UnimplementedError) as e:
+        f(np.ones(3, np.float32))
+    msg = str(e.value)
+    assert "NVIDIA driver" in msg and "pycuda" in msg and "backend='cpu'" in msg
+    # the PTX stage needs neither
+    ptx = f.get_concrete_function(np.ones(3, np.float32)).explain("ptx")
+    assert ".target sm_80" in ptx and ".entry kernel_" in ptx
+
+
+def test_missing_probe_reports_this_machine():
+    why = cuda_driver._probe()
+    assert cuda.is_available() == (why == "")
+    if why:
+        assert any(w in why for w in ("driver", "pycuda", "device"))
+
+
+def test_explain_stages():
+    g = _graph(lambda x: jg.reduce_sum(jg.exp(x)), S([None]))
+    be = backends.get("cuda")
+    assert "fusion" in be.explain(g, "fused")
+    llvm_text = be.explain(g, "llvm")
+    assert "nvptx64-nvidia-cuda" in llvm_text and "ptx_kernel" in llvm_text
+    assert ".target sm_90" in be.explain(g, "ptx", arch="sm_90")
+    with pytest.raises(errors.UnimplementedError, match="no stage 'asm'"):
+        be.explain(g, "asm")
+
+
+def test_qeval():
+    params = np.array([3, 5], np.int64)
+    assert cuda.qeval(("mul", K.Param(0), ("mul", 2, K.Param(1))), params) == 30
+    assert cuda.qeval(7, params) == 7
