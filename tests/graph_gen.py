@@ -7,7 +7,9 @@ independent of the graph, the interpreter and the passes. The ops are drawn from
 families: elementwise unary and binary ops with broadcasting (against graph values and
 constants such as 0, 1, 2 and 0.5 that the simplifier looks for), reductions with axes and
 keepdims, reshape/expand_dims/squeeze, transpose (also twice), cast round trips,
-identity/stop_gradient and constant-only expressions. Domain-limited ops get safe inputs:
+identity/stop_gradient, constant-only expressions, ``cond`` (data-dependent or constant
+predicate, one output unused) and counted ``while_loop``s with an unused loop variable.
+Domain-limited ops get safe inputs:
 ``sqrt(abs(x))``, ``log(abs(x) + 1)``; exp takes ``tanh(x)``, so nothing overflows.
 
 Placeholders may have unknown (None) dims; the arrays in ``args`` have concrete ones.
@@ -136,9 +138,28 @@ def _step(draw, b):
     if kind == "pow":
         e = draw(st.sampled_from([1, 2] + ([0.5] if dtype.is_floating else [])))
         return b.apply(lambda t: jg.pow(jg.abs(t), np.array(e, dtype.np)), x)
+    if kind == "cond":
+        return _cond_step(draw, b, x)
+    if kind == "while":
+        n, k = draw(st.integers(0, 3)), draw(st.integers(1, 2))
+        return b.apply(lambda t: jg.while_loop(
+            lambda i, y, z: i < n, lambda i, y, z: (i + 1, y + 1, z + y), (0, t, t))[k], x)
     if kind == "repeat" and len(b.pool) > 1:  # the same computation again: CSE merges it
         return b.apply(lambda t: jg.exp(jg.tanh(t)) if dtype.is_floating else t * 2, x)
     return None
+
+
+def _cond_step(draw, b, x):
+    """A two-output cond of which one output is used (DCE prunes the other); the predicate
+    is data-dependent or a constant expression (constant folding inlines the branch)."""
+    k = draw(st.integers(0, 1))
+    c = draw(st.sampled_from([None, -1, 1]))
+
+    def fn(t):
+        pred = jg.reduce_sum(t) > 0 if c is None else jg.constant(c) > 0
+        return jg.cond(pred, lambda: (jg.abs(t) + 1, t * 2), lambda: (t - 1, t))[k]
+
+    return b.apply(fn, x)
 
 
 def _fits(shape, c1, c2):
@@ -212,7 +233,7 @@ def jg_backends():
 def assert_same(actual, expected, dtype_of=None):
     """Results equal within the dtype's tolerance; NaNs in the same places."""
     assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
+    for a, e in zip(actual, expected, strict=True):
         assert a.dtype == e.dtype and a.shape == e.shape, (a.dtype, a.shape, e.dtype, e.shape)
         tol = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}.get(a.dtype, 0)
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol, equal_nan=True)

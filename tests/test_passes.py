@@ -5,11 +5,11 @@ produce graphs the verifier accepts)."""
 import io
 import textwrap
 
+import graph_gen
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import graph_gen
 import jitgraph as jg
 from jitgraph import passes, tracing
 from jitgraph.ir import Graph, format_graph, verify
@@ -337,8 +337,8 @@ def test_optimize_dump_after_named_pass(monkeypatch):
     buf = io.StringIO()
     optimize(g, dump="cse", out=buf)
     text = buf.getvalue()
-    assert text.count("--- after ") == 1 and "--- after cse ---" in text
-    assert text.count("= exp %x") == 1
+    assert text.count("--- after ") == 2 == text.count("--- after cse ---")  # cse runs twice
+    assert text.count("= exp %x") == 2  # once in each dump
 
     monkeypatch.setenv("JITGRAPH_DUMP", "traced,optimized")
     buf = io.StringIO()
@@ -430,3 +430,113 @@ def test_pipeline_preserves_results(case):
     graph_gen.assert_same(run(out, *case.args), case.expected)
     # a second run finds nothing left to do
     assert format_graph(optimize(out), with_loc=False) == format_graph(out, with_loc=False)
+
+
+# ----------------------------------------------------------------------------- control flow
+
+
+def test_constant_fold_inlines_the_taken_branch():
+    def f(x):
+        a = jg.cond(jg.constant(1.0) > 0.0, lambda: x * 2.0, lambda: x - 1.0)
+        b = jg.cond(jg.constant(-1.0) > 0.0, lambda: x * 2.0, lambda: x - 1.0)
+        return a, b
+
+    g = dce.dce(constant_fold.constant_fold(trace(f, X)))
+    assert_ir(g, """
+        graph f(%x: f32[?,3]) -> (f32[?,3], f32[?,3])
+          %constant_2: f32[] = constant {value=2.0}
+          %multiply: f32[?,3] = multiply %x, %constant_2
+          %constant_7: f32[] = constant {value=1.0}
+          %subtract_1: f32[?,3] = subtract %x, %constant_7
+          return %multiply, %subtract_1
+    """)
+    x = np.random.uniform(-1, 1, (2, 3)).astype(np.float32)
+    out = run(g, x)
+    np.testing.assert_array_equal(out[0], x * 2)
+    np.testing.assert_array_equal(out[1], x - 1)
+
+
+def test_dce_prunes_unused_cond_outputs_and_loop_variables():
+    def f(x):
+        b, c = jg.cond(jg.reduce_sum(x) > 0.0, lambda: (jg.exp(x), x * 3.0), lambda: (x, x))
+        i, y, z = jg.while_loop(lambda i, y, z: i < 3, lambda i, y, z: (i + 1, y * 0.5, z + y),
+                                (0, x, x))
+        return b + y
+
+    g = trace(f, X)
+    opt = dce.dce(g)
+    assert_ir(opt, """
+        graph f(%x: f32[?,3]) -> (f32[?,3])
+          %reduce_sum: f32[] = reduce_sum %x {axis=(0, 1), keepdims=False}
+          %constant: f32[] = constant {value=0.0}
+          %greater: bool[] = greater %reduce_sum, %constant
+          %cond: f32[?,3] = cond %greater
+            then():
+              %exp: f32[?,3] = exp %x
+              return %exp
+            else():
+              return %x
+          %constant_2: i32[] = constant {value=0}
+          %while_loop: i32[], %while_loop:1: f32[?,3] = while_loop %constant_2, %x {maximum_iterations=None}
+            cond(%lv: i32[], %lv_1: f32[?,3]):
+              %constant_3: i32[] = constant {value=3}
+              %less: bool[] = less %lv, %constant_3
+              return %less
+            body(%lv_3: i32[], %lv_4: f32[?,3]):
+              %constant_4: i32[] = constant {value=1}
+              %add: i32[] = add %lv_3, %constant_4
+              %constant_5: f32[] = constant {value=0.5}
+              %multiply_1: f32[?,3] = multiply %lv_4, %constant_5
+              return %add, %multiply_1
+          %add_2: f32[?,3] = add %cond, %while_loop:1
+          return %add_2
+    """)  # noqa: E501
+    for x in (np.ones((2, 3), np.float32), -np.ones((1, 3), np.float32)):
+        np.testing.assert_allclose(run(opt, x)[0], run(g, x)[0])
+
+
+def test_loops_and_conds_with_effects_survive():
+    v = jg.Variable([1.0, 2.0, 3.0], name="v")
+
+    def f(x):
+        jg.cond(jg.reduce_sum(x) > 0.0, lambda: v.assign(v * 2.0).value(), lambda: v.value())
+
+        def body(i):
+            v.assign_add(jg.ones([3]))
+            return [i + 1]
+
+        jg.while_loop(lambda i: i < 2, body, [0])
+        return x * 2.0
+
+    g = optimize(trace(f, ("x", jg.float32, (3,))), verify=True)
+    types = [op.type for op in g.ops]
+    assert "cond" in types and "while_loop" in types
+    v.assign([1.0, 2.0, 3.0])
+    run(g, np.ones(3, np.float32))
+    np.testing.assert_array_equal(v.numpy(), [4.0, 6.0, 8.0])
+
+
+def test_cse_reuses_outer_values_in_sub_graphs_but_not_reads_in_writing_loops():
+    v = jg.Variable([1.0, 2.0, 3.0], name="v")
+
+    def f(x):
+        e = jg.exp(x)
+        r = v * 1.0
+
+        def body(i, y):
+            y = y + jg.exp(x) + v  # exp merges with e; this read must not merge with r's
+            v.assign(v * 2.0)  # its read merges with the one above: no write in between
+            return i + 1, y
+
+        return jg.while_loop(lambda i, y: i < 2, body, (0, x))[1] + e + r
+
+    g = cse.cse(trace(f, ("x", jg.float32, (3,))))
+    loop = next(op for op in g.ops if op.type == "while_loop")
+    body = loop.subgraphs[1]
+    assert "exp" not in [op.type for op in body.ops]
+    assert [op.type for op in body.ops].count("read_variable") == 1
+    assert [op.type for op in g.ops].count("read_variable") == 1
+    x = np.zeros(3, np.float32)
+    v.assign([1.0, 2.0, 3.0])
+    out = run(g, x)[0]
+    np.testing.assert_allclose(out, 3 + 4 * np.array([1.0, 2.0, 3.0]), rtol=1e-6)

@@ -28,7 +28,8 @@ def _foldable(op, values):
     return True
 
 
-def _fold(rw, op, inputs):
+def fold_rule(rw, op, inputs):
+    """The folding rule, for ``Rewriter``: new constants for ``op`` or None."""
     values = [rw.const_value(v) for v in inputs]
     if op.type == "cond":
         return _fold_cond(rw, op, values)
@@ -38,9 +39,11 @@ def _fold(rw, op, inputs):
         res = op_def(op).impl(*values, **op.attrs)
     except Exception:  # noqa: BLE001 - left for run time, which reports it to the user
         return None
-    res = res if isinstance(res, tuple) else (res,)
+    res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+    if len(res) != len(op.outputs):
+        return None
     out = []
-    for r, t in zip(res, op.outputs):
+    for r, t in zip(res, op.outputs, strict=True):
         r = np.asarray(r)
         if r.dtype != t.dtype.np:
             r = r.astype(t.dtype.np)
@@ -63,4 +66,4 @@ def constant_fold(graph):
 
     >>> constant_fold(g)   # x * (2.0 + 1.0) -> x * 3.0
     """
-    return rewrite(graph, _fold)
+    return rewrite(graph, fold_rule)

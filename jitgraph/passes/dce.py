@@ -93,7 +93,7 @@ def _prune(rw, op, inputs, keep):
         ins = [inputs[i] for i in keep]
     new = _copy_with_outputs(rw, op, ins, subs, keep)
     out = [None] * len(op.outputs)
-    for v, i in zip(new, keep):
+    for v, i in zip(new, keep, strict=True):
         out[i] = v
     return out  # None for the pruned outputs: nobody uses them
 

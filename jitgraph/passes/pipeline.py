@@ -23,6 +23,7 @@ PIPELINE = [
     ("constant_fold", constant_fold),
     ("cse", cse),
     ("simplify", simplify),
+    ("cse", cse),  # again: simplified forms may coincide (two x**2 become two square(x): one)
     ("dce", dce),
 ]
 

@@ -103,7 +103,7 @@ class Rewriter:
         if len(res) != len(op.outputs):
             raise VerificationError(f"rewrite of {op.name} ({op.type}) gave {len(res)} values "
                                     f"for {len(op.outputs)} outputs")
-        for old, new in zip(op.outputs, res):
+        for old, new in zip(op.outputs, res, strict=True):
             if new is None:  # an output nobody uses (see dce)
                 continue
             if (old.dtype, old.shape) != (new.dtype, new.shape):

@@ -10,13 +10,15 @@ function of the op and its new inputs) and returns replacement Values or None:
     cast to x's dtype -> x; cast(cast(x, B), C) -> cast(x, C) when x -> B is exact
 
 ``x + 0 -> x`` may turn ``-0.0 + 0.0 = +0.0`` into ``-0.0``; the values compare equal, and
-every compiler we follow does the same.
+every compiler we follow does the same. Ops whose inputs a rule turned into constants are
+folded on the way (``x * 0 + 1`` on integers becomes a constant).
 """
 
 import numpy as np
 
 from .. import dtypes as _dt
 from .constant_fold import MAX_ELEMENTS
+from .constant_fold import fold_rule as fold
 from .rewrite import Rewriter, is_fully_known
 
 MAX_ROUNDS = 8
@@ -168,6 +170,8 @@ class _Counting:
     def __call__(self, rw, op, inputs):
         fn = RULES.get(op.type)
         res = fn(rw, op, inputs) if fn else None
+        if res is None:  # a rule may have made this op's inputs constant: fold it
+            res = fold(rw, op, inputs)
         if res is not None:
             self.changes += 1
         return res
