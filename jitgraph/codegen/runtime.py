@@ -26,6 +26,16 @@ STATUS_MESSAGES = {
 }
 
 
+def _c_strides(shape, itemsize):
+    if any(d is None for d in shape):
+        return None
+    out, acc = [], itemsize
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= max(d, 1)
+    return tuple(reversed(out))
+
+
 class Plan:
     __slots__ = ("params", "params_addr", "out_shapes", "arena_bytes")
 
@@ -101,8 +111,12 @@ class Executable:
         self._vars = list(graph.variables)
         self._writes = [id(v) in program.assigned for v in self._vars]
         self._plans = {}
+        self._plan0 = None
         if not self._dyn:
-            self._plans[()] = self._make_plan([np.empty(0)] * 0, static=True)
+            self._plan0 = self._plans[()] = self._make_plan([], static=True)
+        # fast-path signature: (dtype, shape, C-contiguous strides); unknown dims never match
+        self._specs = [(np.dtype(dt), shape, _c_strides(shape, np.dtype(dt).itemsize))
+                       for _, dt, shape in self._inputs]
 
     # -- plans
     def _make_plan(self, args, static=False):
@@ -152,15 +166,14 @@ class Executable:
 
     def run(self, args):
         """Runs the compiled graph; ``args`` in graph.inputs order."""
-        inputs = self._inputs
-        ok = len(args) == len(inputs)
-        if ok:
-            for (name, dt, shape), a in zip(inputs, args):
-                if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or \
-                        not a.flags.c_contiguous:
-                    ok = False
+        specs = self._specs
+        if len(args) == len(specs):
+            for (dt, shape, strides), a in zip(specs, args):
+                if type(a) is not np.ndarray or a.dtype is not dt or a.shape != shape or \
+                        a.strides != strides:
+                    args = self._check(args)
                     break
-        if not ok:
+        else:
             args = self._check(args)
         if self._dyn:
             key = tuple([args[i].shape[d] for i, d in self._dyn])
@@ -168,10 +181,14 @@ class Executable:
             if plan is None:
                 plan = self._plans[key] = self._make_plan(args)
         else:
-            plan = self._plans[()]
+            plan = self._plan0
         outs = [np.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
-        vs = [v._buffer_for_write() if w else v._value for v, w in zip(self._vars, self._writes)]
-        rc = self._fn(self._static_addr, plan.params_addr, *args, *outs, *vs)
+        if self._vars:
+            rc = self._fn(self._static_addr, plan.params_addr, *args, *outs,
+                          *[v._buffer_for_write() if w else v._value
+                            for v, w in zip(self._vars, self._writes)])
+        else:
+            rc = self._fn(self._static_addr, plan.params_addr, *args, *outs)
         if rc:
             raise errors.OutOfRangeError(STATUS_MESSAGES.get(rc, f"native error code {rc}"))
         return outs
