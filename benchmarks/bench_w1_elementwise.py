@@ -49,7 +49,8 @@ def summary(rows: list[Row]):
     for peer in ("numpy eager", "tf.function(jit_compile)", "jax.jit", "numba parallel"):
         r = ratio(rows, best, peer)
         if r is not None:
-            out.append("- %s: %.2fx" % (peer, r))
+            out.append("- %s: %.2fx (median), %.2fx (best)" % (peer, r,
+                                                               ratio(rows, best, peer, True)))
     return "\n".join(out) + "\n"
 
 

@@ -173,33 +173,39 @@ def fmt_time(t):
 
 
 def table(title, rows, baseline=None, target=""):
-    """Markdown table; ratio column = baseline time / row time (>1: faster than baseline)."""
+    """Markdown table; speedup = baseline time / row time (>1: faster than the baseline),
+    from medians and from best samples (the best sample is the one least disturbed by other
+    processes on a shared machine); the rate column uses the best sample."""
     base = next((r for r in rows if r.impl == baseline and r.timing), None)
     out = ["### " + title, ""]
     if target:
         out += ["Target: " + target, ""]
     unit = next((r.unit for r in rows if r.unit), "")
-    out.append("| implementation | time (median) | noise | %s | speedup vs %s |" % (
-        unit or "rate", baseline or "-"))
-    out.append("|---|---|---|---|---|")
+    out.append("| implementation | median | best | noise | %s (best) | speedup vs %s "
+               "(median / best) |" % (unit or "rate", baseline or "-"))
+    out.append("|---|---|---|---|---|---|")
     for r in rows:
         if r.timing is None:
-            out.append("| %s | n/a | | | %s |" % (r.impl, r.note))
+            out.append("| %s | n/a | | | | %s |" % (r.impl, r.note))
             continue
-        rate = r.rate()
-        ratio = base.timing.median / r.timing.median if base else None
-        out.append("| %s | %s | %.0f%% | %s | %s |" % (
-            r.impl, fmt_time(r.timing.median), 100 * r.timing.noise,
-            "%.1f" % rate if rate is not None else "",
-            "%.2fx" % ratio if ratio is not None else ""))
+        t = r.timing
+        rate = r.work / t.best / 1e9 if r.work else None
+        speed = ("%.2fx / %.2fx" % (base.timing.median / t.median, base.timing.best / t.best)
+                 if base else "")
+        out.append("| %s | %s | %s | %.0f%% | %s | %s%s |" % (
+            r.impl, fmt_time(t.median), fmt_time(t.best), 100 * t.noise,
+            "%.3g" % rate if rate is not None else "", speed,
+            " " + r.note if r.note else ""))
     return "\n".join(out) + "\n"
 
 
-def ratio(rows, a, b):
+def ratio(rows, a, b, best=False):
     """time(b) / time(a): how many times faster `a` is than `b` (None if either is missing)."""
     ra = next((r for r in rows if r.impl == a and r.timing), None)
     rb = next((r for r in rows if r.impl == b and r.timing), None)
-    return rb.timing.median / ra.timing.median if ra and rb else None
+    if not (ra and rb):
+        return None
+    return rb.timing.best / ra.timing.best if best else rb.timing.median / ra.timing.median
 
 
 def check(rows, results, close=1e-4):
