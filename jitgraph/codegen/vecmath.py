@@ -430,9 +430,14 @@ def _exp(e, x):
     return e.sel(e.isnan(x), x, y)
 
 
-def _expm1(e, x):
-    n, r = _exp_reduce(e, x, e.k["exp_lo"], e.k["exp_hi"])
+def _expm1(e, x, nonpositive=False):
+    """expm1; nonpositive=True (x <= 0 or NaN guaranteed) drops the large-x path."""
+    hi = 0.0 if nonpositive else e.k["exp_hi"]
+    n, r = _exp_reduce(e, x, e.k["exp_lo"], hi)
     q = _expm1_poly(e, r)
+    if nonpositive:  # 2^n for n in [exp_lo/ln2, 0]: split so it stays a normal number
+        s = e.mul(e.pow2(e.b.ashr(n, e.ci(1))), e.pow2(e.b.sub(n, e.b.ashr(n, e.ci(1)))))
+        return e.fma(s, q, e.sub(s, e.c(1.0)))
     # |x| moderate: 2^n exact, fma(2^n, q, 2^n - 1) rounds once.
     s = e.mul(e.pow2(e.b.ashr(n, e.ci(1))), e.pow2(e.b.sub(n, e.b.ashr(n, e.ci(1)))))
     small = e.fma(s, q, e.sub(s, e.c(1.0)))
@@ -501,10 +506,11 @@ def _log1p(e, x):
 
 # ---------------------------------------------------------------- sigmoid family
 def _tanh(e, x):
-    t = _expm1(e, e.mul(e.c(-2.0), e.abs(x)))
+    t = _expm1(e, e.mul(e.c(-2.0), e.abs(x)), nonpositive=True)
     y = e.div(e.neg(t), e.add(t, e.c(2.0)))
     y = e.copysign(y, x)
-    return e.sel(e.lt(e.abs(x), e.c(e.k["tiny_tanh"])), x, y)
+    # tiny |x| keeps x (and -0); NaN fails the comparison below, so also keeps x
+    return e.sel(e.b.fcmp_ordered(">=", e.abs(x), e.c(e.k["tiny_tanh"])), y, x)
 
 
 def _sigmoid(e, x):
