@@ -111,3 +111,19 @@ def test_bad_dtype_and_shapes_are_named():
         blas.gemm("int32")
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\)"):
         blas.call(np.ones((2, 3)), np.ones((4, 5)))
+
+
+def test_threads_local_control_round_trips():
+    if blas.threads_local_address() is None:
+        assert blas.set_threads_local(1) is None
+        return
+    old = blas.set_threads_local(1)
+    try:
+        assert old >= 1
+        assert blas.set_threads_local(old) == 1
+        assert "jg_blas_threads_local" in blas.register_symbols()
+        a = np.random.default_rng(3).standard_normal((64, 64)).astype("float32")
+        blas.set_threads_local(1)
+        _check(blas.call(a, a), a.astype("f8") @ a, "float32", 64)
+    finally:
+        blas.set_threads_local(old)

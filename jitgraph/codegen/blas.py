@@ -9,6 +9,12 @@ that symbol resolvable by the JIT. Generated code declares (per dtype)::
 
 which is CBLAS with 64-bit integers: order 101 = row-major (use that),
 trans 111 = no transpose, 112 = transpose; C = alpha*op(A)@op(B) + beta*C.
+
+OpenBLAS's worker threads busy-wait after each call; code that also runs
+its own threads right after a GEMM competes with them for the cores (the
+W3 training step ran 5x slower that way on 2 cores). ``jg_blas_threads_local``
+(``i32 (i32)``, when registered) sets how many threads GEMM calls from the
+calling thread use, e.g. 1 while generated code parallelizes by itself.
 ``register_symbols()`` maps the names with ``llvmlite.binding.add_symbol``,
 so object code refers to the symbol, never to an address: it can be cached
 on disk and loaded into another process.
@@ -37,7 +43,18 @@ import os
 
 import numpy as np
 
-__all__ = ["gemm", "register_symbols", "symbol", "call", "sources", "cblas_address", "SIGNATURE"]
+__all__ = [
+    "gemm",
+    "register_symbols",
+    "symbol",
+    "call",
+    "sources",
+    "cblas_address",
+    "SIGNATURE",
+    "set_threads_local",
+    "threads_local_address",
+    "THREADS_SYMBOL",
+]
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 SIGNATURE = (
@@ -45,6 +62,9 @@ SIGNATURE = (
     "i64 lda, T* b, i64 ldb, T beta, T* c, i64 ldc)"
 )
 _SYMBOLS = {"float32": "jg_sgemm", "float64": "jg_dgemm"}
+# i32 jg_blas_threads_local(i32 n): BLAS threads for calls from this thread; returns the old
+# count. Registered only when the BLAS has it (see threads_local_address).
+THREADS_SYMBOL = "jg_blas_threads_local"
 _CTYPE = {"float32": ctypes.c_float, "float64": ctypes.c_double}
 
 
@@ -66,11 +86,16 @@ def _numpy_openblas():
     for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas64_*.so*"))):
         try:
             lib = ctypes.CDLL(path)
-            return {
+            found = {
                 "float32": ctypes.cast(lib.scipy_cblas_sgemm64_, ctypes.c_void_p).value,
                 "float64": ctypes.cast(lib.scipy_cblas_dgemm64_, ctypes.c_void_p).value,
                 "lib": lib,
             }
+            if hasattr(lib, "openblas_set_num_threads_local"):  # OpenBLAS >= 0.3.27
+                found["threads_local"] = ctypes.cast(
+                    lib.openblas_set_num_threads_local, ctypes.c_void_p
+                ).value
+            return found
         except (OSError, AttributeError):
             continue
     return None
@@ -213,7 +238,30 @@ def register_symbols():
     for dt, sym in _SYMBOLS.items():
         out[sym] = cblas_address(dt)
         llvm.add_symbol(sym, out[sym])
+    addr = threads_local_address()
+    if addr:
+        out[THREADS_SYMBOL] = addr
+        llvm.add_symbol(THREADS_SYMBOL, addr)
     return out
+
+
+def threads_local_address():
+    """Address of OpenBLAS's ``int openblas_set_num_threads_local(int)`` for the library
+    jg_?gemm calls, or None (SciPy's Fortran BLAS path, or an older OpenBLAS)."""
+    found = sources()
+    if gemm("float32")[1] != "cblas64":
+        return None
+    return found["numpy"].get("threads_local")
+
+
+def set_threads_local(n):
+    """Threads the calling thread's GEMM calls may use (this thread only); returns the
+    previous count, or None when the BLAS cannot do this. Example: ``set_threads_local(1)``."""
+    addr = threads_local_address()
+    if not addr:
+        return None
+    fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(addr)
+    return fn(int(n))
 
 
 # ---------------------------------------------------------------- Python reference call
