@@ -15,6 +15,7 @@ from op_cases import CASES
 import jitgraph as jg
 from jitgraph import backends, errors
 from jitgraph.codegen import cuda, cuda_driver
+from jitgraph.codegen import cuda_device as D
 from jitgraph.codegen import kernels as K
 from jitgraph.codegen import ptx as P
 
@@ -222,3 +223,118 @@ def test_qeval():
     params = np.array([3, 5], np.int64)
     assert cuda.qeval(("mul", K.Param(0), ("mul", 2, K.Param(1))), params) == 30
     assert cuda.qeval(7, params) == 7
+
+
+# ----------------------------------------------------------------------------- host side
+
+
+class _FakeDriver:
+    """Device memory as host byte arrays and launches recorded, not run: checks the host
+    side of the cuda backend (plans, slots, launch shapes, copies, variables, control flow)
+    without a GPU. Kernels do not run, so device values stay zero."""
+
+    def __init__(self):
+        self.mem, self.next, self.launches, self.entries = {}, 1 << 20, [], {}
+
+    def arch(self):
+        return "sm_80"
+
+    def multiprocessors(self):
+        return 4
+
+    def load(self, ptx):
+        import re
+
+        for m in re.finditer(r"\.entry (\w+)\((.*?)\)", ptx, re.S):
+            self.entries[m.group(1)] = m.group(2).count(".param")
+        return ptx
+
+    def function(self, module, name, n_ptr_args, n_i64_args=1):
+        assert self.entries[name] == n_ptr_args + n_i64_args, name
+        return name
+
+    def alloc(self, nbytes):
+        addr = self.next
+        self.mem[addr] = bytearray(max(int(nbytes), 1))
+        self.next += (max(int(nbytes), 1) + 511) // 256 * 256
+        return addr
+
+    def _buf(self, addr, n):
+        for base, buf in self.mem.items():
+            if base <= addr and addr + n <= base + len(buf):
+                return buf, addr - base
+        raise AssertionError(f"device access [{addr}, {addr + n}) outside every allocation")
+
+    def htod(self, dst, array):
+        a = np.ascontiguousarray(array).view(np.uint8).ravel()
+        buf, off = self._buf(int(dst), a.size)
+        buf[off:off + a.size] = a.tobytes()
+
+    def dtoh(self, array, src):
+        buf, off = self._buf(int(src), array.nbytes)
+        array.reshape(-1).view(np.uint8)[:] = np.frombuffer(buf, np.uint8, array.nbytes, off)
+        return array
+
+    def dtod(self, dst, src, nbytes):
+        data = np.zeros(nbytes, np.uint8)
+        self.dtoh(data, src)
+        self.htod(dst, data)
+
+    def launch(self, f, grid, block, args):
+        assert all(g >= 1 for g in grid) and all(b >= 1 for b in block), (f, grid, block)
+        assert block[0] * block[1] * block[2] <= 1024
+        for a in args[:-3]:  # slot pointers point into allocations
+            self._buf(int(a), 1)
+        self.launches.append(f)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    drv = _FakeDriver()
+    monkeypatch.setattr(cuda_driver, "_MISSING", "")
+    monkeypatch.setattr(cuda_driver, "_DRIVER", drv)
+    return drv
+
+
+def test_host_side_runs_steps_and_plans(fake):
+    f = jg.function(lambda x, w: jg.nn.softmax(x @ w) + jg.reduce_sum(x), backend="cuda")
+    x, w = np.ones((5, 4), np.float32), np.ones((4, 3), np.float32)
+    out = f(x, w).numpy()
+    assert out.shape == (5, 3) and out.dtype == np.float32
+    assert fake.launches[0].startswith("gemm")
+    assert any(name.endswith("_final") for name in fake.launches)  # the full reduction
+    n = len(fake.launches)
+    f(np.ones((9, 4), np.float32), w)  # same trace, new plan in the same executable
+    assert len(fake.launches) == 2 * n
+    with pytest.raises(errors.InvalidArgumentError, match="expected dtype float32"):
+        f.get_concrete_function(x, w)._exe.run([x.astype(np.float64), w])
+
+
+def test_host_side_variables_and_control_flow(fake):
+    v = jg.Variable(np.arange(4, dtype=np.float32))
+
+    @jg.function(backend="cuda")
+    def step(x):
+        v.assign(v * 0 + x)  # the fake device computes nothing: v must read back zeros
+        return jg.cond(jg.reduce_sum(x) > 0, lambda: x + 1, lambda: x - 1)
+
+    step(np.ones(4, np.float32))
+    np.testing.assert_array_equal(v.numpy(), np.zeros(4))  # written back from the device
+    i, s = jg.function(lambda n: jg.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s),
+                                               (0, 1.0)), backend="cuda")(jg.constant(3))
+    assert int(i) == 0  # the predicate read from the fake device is False
+
+
+def test_device_tensors_on_fake_device(fake):
+    x = D.to_device(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_array_equal(x.numpy(), np.arange(6).reshape(2, 3))
+    f = D.device_function(jg.function(lambda a: (a * 2, jg.reduce_sum(a))))
+    y, s = f(x)
+    assert isinstance(y, D.DeviceTensor) and y.shape == (2, 3) and s.shape == ()
+    v = jg.Variable(np.ones(3, np.float32))
+    g = D.device_function(jg.function(lambda: v.assign_add(np.ones(3, np.float32))))
+    with D.resident_variables():
+        g()
+        g()
+        np.testing.assert_array_equal(v.numpy(), np.ones(3))  # host untouched inside
+    np.testing.assert_array_equal(v.numpy(), np.zeros(3))  # the fake device's value

@@ -93,7 +93,7 @@ class CudaExecutable:
         self.sms = drv.multiprocessors()
         self.consts = [drv.alloc(np.asarray(c).nbytes) for c in p.consts]
         for buf, c in zip(self.consts, p.consts):
-            drv.htod(buf, np.ascontiguousarray(c))
+            drv.htod(buf, np.asarray(c, order="C"))
         self.scratch = drv.alloc(P.MAX_PARTIALS * 8)
         self.status = drv.alloc(8)
         drv.htod(self.status, np.zeros(2, np.int32))
@@ -191,7 +191,7 @@ class CudaExecutable:
 
     def run(self, args):
         """Backend contract: NumPy arrays in, fresh NumPy arrays out."""
-        args = [np.ascontiguousarray(a) for a in args]
+        args = [np.asarray(a, order="C") for a in args]
         outs = self.run_device(args)
         return [o.numpy() for o in outs]
 

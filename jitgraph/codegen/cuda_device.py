@@ -76,7 +76,7 @@ def to_device(x, dtype=None):
     """``x`` (array, Tensor, nested list, DeviceTensor) as a DeviceTensor."""
     if isinstance(x, DeviceTensor):
         return x
-    a = np.ascontiguousarray(np.asarray(x, dtype=dtype))
+    a = np.asarray(x, dtype=dtype, order="C")
     drv = cuda_driver.get()
     buf = drv.alloc(a.nbytes)
     drv.htod(buf, a)

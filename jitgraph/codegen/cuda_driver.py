@@ -121,7 +121,7 @@ class Driver:
 
     def htod(self, dst, array):
         if array.nbytes:
-            self.cuda.memcpy_htod(int(dst), np.ascontiguousarray(array))
+            self.cuda.memcpy_htod(int(dst), np.asarray(array, order="C"))
 
     def dtoh(self, array, src):
         if array.nbytes:
