@@ -179,3 +179,18 @@ def test_matmul_bias_relu_and_batch():
 def test_random_graphs_compile_and_match(case):
     out = backends.get("cpu").compile(passes.optimize(case.graph)).run(case.args)
     graph_gen.assert_same(out, case.expected)
+
+
+def test_print_runs_at_call_time_like_the_interpreter(capsys):
+    def f(x):
+        jg.print("x is", x, "sum", jg.reduce_sum(x * 2.0))
+        return x + 1.0
+
+    g = graph_of(f, S([None], jg.float32))
+    exe = backends.get("cpu").compile(g)
+    capsys.readouterr()
+    for n in (4, 2):
+        exe.run([np.arange(n, dtype=np.float32)])
+        got = capsys.readouterr().out
+        interpret(g, [np.arange(n, dtype=np.float32)])
+        assert got == capsys.readouterr().out and got.startswith("x is [0 1")

@@ -13,7 +13,7 @@ BLAS), runtime.py (dispatcher); passes/fusion.py and passes/buffers.py run befor
 import numpy as np
 
 from .. import backends, errors
-from . import shape_ops  # noqa: F401 - registers the data-movement lowerings
+from . import io_ops, shape_ops  # noqa: F401 - register their lowerings
 from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
 
@@ -52,8 +52,7 @@ class _Build:
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)
         n_const = len(p.consts)
-        self.static_values = list(p.consts) + [None, np.zeros(1, np.int32)] + list(
-            getattr(p, "externals", []))
+        self.static_values = list(p.consts) + [None, np.zeros(1, np.int32), None]
         p.arena_slot = n_const
         self.static_index = lambda s: {"const": s.index, "arena": n_const,
                                        "status": n_const + 1}.get(s.kind, None) \
@@ -64,6 +63,7 @@ class _Build:
         g = self.fused
         self.layout = Layout(len(g.inputs), len(g.outputs), len(g.variables),
                              len(self.static_values))
+        p.layout, p.static_index = self.layout, self.static_index
         self.module = build_module(p, self.layout, self.static_index, name=graph.name)
         self.llvm_ir = str(self.module)
 

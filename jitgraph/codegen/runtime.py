@@ -37,7 +37,7 @@ def _c_strides(shape, itemsize):
 
 
 class Plan:
-    __slots__ = ("params", "params_addr", "out_shapes", "arena_bytes")
+    __slots__ = ("params", "params_addr", "out_shapes", "arena_bytes", "shapes")
 
 
 def infer_shapes(graph, shapes):
@@ -103,6 +103,15 @@ class Executable:
             self._static[i] = a.ctypes.data if a is not None else None
         self._static_addr = ctypes.addressof(self._static)
         self._arena = None
+        self._shapes = {}
+        self._callback = None
+        if getattr(program, "prints", None):
+            from .io_ops import make_callback
+
+            self._callback = make_callback(program, program.layout, program.static_index,
+                                           lambda: self._shapes)
+            self._static[len(static_values) - 1] = ctypes.cast(self._callback,
+                                                               ctypes.c_void_p).value
         self._arena_slot = program.arena_slot
         self._inputs = [(v.op.name, v.dtype.np, tuple(v.shape)) for v in graph.inputs]
         self._dyn = [(i, d) for i, v in enumerate(graph.inputs)
@@ -133,6 +142,7 @@ class Executable:
         plan.params_addr = plan.params.ctypes.data if plan.params.size else None
         plan.out_shapes = [tuple(shapes[v]) for v in self.fused.outputs]
         plan.arena_bytes = self.program.arena_total(env)
+        plan.shapes = shapes
         self._ensure_arena(plan.arena_bytes)
         return plan
 
@@ -183,6 +193,8 @@ class Executable:
         else:
             plan = self._plan0
         outs = [np.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
+        if self._callback is not None:
+            self._shapes = plan.shapes
         if self._vars:
             rc = self._fn(self._static_addr, plan.params_addr, *args, *outs,
                           *[v._buffer_for_write() if w else v._value
