@@ -176,16 +176,23 @@ class CudaExecutable:
                 raise errors.InvalidArgumentError(
                     f"argument {name!r}: expected shape {shape}, got {tuple(a.shape)}")
 
-    def run_device(self, args):
+    def run_device(self, args, outs=None):
         """Runs the graph on DeviceTensors (NumPy arrays are uploaded); returns
-        DeviceTensors, left on the device."""
+        DeviceTensors, left on the device. ``outs``: DeviceTensors of the right shapes
+        to write the results into (no allocation per call)."""
         from .cuda_device import to_device
 
         self._check(args)
         dev = [to_device(a) for a in args]
         plan = self._plan([a.shape for a in dev])
-        outs = [DeviceTensor(self.drv.alloc(int(np.prod(s, dtype=np.int64)) * d.itemsize),
-                             s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
+        if outs is None:
+            outs = [DeviceTensor(self.drv.alloc(int(np.prod(s, dtype=np.int64)) * d.itemsize),
+                                 s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
+        for o, s, d in zip(outs, plan.out_shapes, self._out_dtypes):
+            if o.shape != s or o.dtype != d:
+                raise errors.InvalidArgumentError(
+                    f"run_device: an output buffer is {o.dtype.name}{list(o.shape)}, the "
+                    f"graph writes {np.dtype(d).name}{list(s)}")
         self._execute(plan, [a.ptr for a in dev], [o.ptr for o in outs])
         return outs
 

@@ -1,0 +1,187 @@
+"""GPU benchmarks of the cuda backend, all in one run, each figure a ratio measured here:
+
+1. a fused elementwise chain on 100M float32 as a fraction of device-to-device copy
+   bandwidth (target >= 0.70);
+2. a row softmax (8192 x 4096 float32) against the memory-bound minimum (one read and
+   one write at copy bandwidth) and against PyTorch if present;
+3. an MLP training step (784-1024-10, batch 1024) with variables resident on the device,
+   against the cpu backend and PyTorch if present;
+4. matmul 4096^3 float32 (own tiled kernel) against cuBLAS through PyTorch or CuPy.
+
+    python benchmarks/bench_cuda.py            # needs a GPU (scripts/gpu_check.sh)
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jitgraph as jg  # noqa: E402
+from jitgraph import backends  # noqa: E402
+from jitgraph.codegen import cuda, cuda_driver  # noqa: E402
+from jitgraph.codegen import cuda_device as D  # noqa: E402
+
+
+def timeit(fn, sync, repeat=10, warmup=2):
+    """Median seconds per call (the device synchronized around each sample)."""
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def compiled(fn, *specs):
+    cf = jg.function(fn, backend="interpreter").get_concrete_function(*specs)
+    return backends.get("cuda").compile(cf.graph)
+
+
+def torch_cuda():
+    try:
+        import torch
+
+        return torch if torch.cuda.is_available() else None
+    except ImportError:
+        return None
+
+
+def row(name, seconds, note):
+    print(f"{name:<44s} {seconds * 1e3:10.3f} ms   {note}")
+
+
+def bench_elementwise(drv, n=100_000_000):
+    x = np.random.rand(n).astype(np.float32)
+    xd = D.to_device(x)
+    yd = D.to_device(np.empty_like(x))
+    copy = timeit(lambda: drv.dtod(yd.ptr, xd.ptr, x.nbytes), drv.synchronize)
+    copy_bw = 2 * x.nbytes / copy
+    exe = compiled(lambda v: jg.tanh(v * 1.5 + 0.5) * v - jg.exp(-v), jg.TensorSpec([n]))
+    t = timeit(lambda: exe.run_device([xd], outs=[yd]), drv.synchronize)
+    bw = 2 * x.nbytes / t
+    got = yd.numpy()[:1000]
+    want = np.tanh(x[:1000] * 1.5 + 0.5) * x[:1000] - np.exp(-x[:1000])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    row("device-to-device copy, 100M f32", copy, f"{copy_bw / 1e9:.0f} GB/s")
+    row("fused chain tanh/exp, 100M f32", t,
+        f"{bw / 1e9:.0f} GB/s = {bw / copy_bw:.2f} of copy bandwidth (target 0.70)")
+    return copy_bw
+
+
+def bench_softmax(drv, copy_bw, torch, shape=(8192, 4096)):
+    x = np.random.randn(*shape).astype(np.float32)
+    xd, yd = D.to_device(x), D.to_device(np.empty_like(x))
+    exe = compiled(jg.nn.softmax, jg.TensorSpec(list(shape)))
+    t = timeit(lambda: exe.run_device([xd], outs=[yd]), drv.synchronize)
+    e = np.exp(x[:4] - x[:4].max(1, keepdims=True))
+    np.testing.assert_allclose(yd.numpy()[:4], e / e.sum(1, keepdims=True), rtol=1e-5,
+                               atol=1e-6)
+    floor = 2 * x.nbytes / copy_bw
+    note = f"{floor / t:.2f} of the one-read-one-write minimum"
+    if torch is not None:
+        xt = torch.from_numpy(x).cuda()
+        tt = timeit(lambda: torch.softmax(xt, 1), torch.cuda.synchronize)
+        note += f"; PyTorch {tt * 1e3:.3f} ms, ratio jitgraph/PyTorch = {t / tt:.2f}"
+    row(f"row softmax {shape[0]}x{shape[1]} f32", t, note)
+
+
+def bench_mlp(drv, torch, batch=1024, sizes=(784, 1024, 10)):
+    rng = np.random.RandomState(0)
+    x = rng.randn(batch, sizes[0]).astype(np.float32)
+    y = rng.randint(0, sizes[2], batch).astype(np.int32)
+
+    def make(backend):
+        w1 = jg.Variable(rng.randn(sizes[0], sizes[1]).astype(np.float32) * 0.05)
+        b1 = jg.Variable(np.zeros(sizes[1], np.float32))
+        w2 = jg.Variable(rng.randn(sizes[1], sizes[2]).astype(np.float32) * 0.05)
+        vs = [w1, b1, w2]
+
+        @jg.function(backend=backend)
+        def step(xb, yb):
+            with jg.GradientTape() as tape:
+                h = jg.nn.relu(xb @ w1 + b1)
+                loss = jg.reduce_mean(jg.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=yb, logits=h @ w2))
+            for v, g in zip(vs, tape.gradient(loss, vs)):
+                v.assign_sub(0.01 * g)
+            return loss
+        return step
+
+    gpu_step = D.device_function(make("cuda"))
+    xd, yd = D.to_device(x), D.to_device(y)
+    with D.resident_variables():
+        t = timeit(lambda: gpu_step(xd, yd), drv.synchronize)
+    cpu_step = make("cpu")
+    tc = timeit(lambda: cpu_step(x, y), lambda: None, repeat=5)
+    note = f"cpu backend {tc * 1e3:.2f} ms (speedup {tc / t:.1f}x)"
+    if torch is not None:
+        net = torch.nn.Sequential(torch.nn.Linear(sizes[0], sizes[1]), torch.nn.ReLU(),
+                                  torch.nn.Linear(sizes[1], sizes[2])).cuda()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+        xt, yt = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
+
+        def tstep():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(xt), yt)
+            loss.backward()
+            opt.step()
+        tt = timeit(tstep, torch.cuda.synchronize)
+        note += f"; PyTorch {tt * 1e3:.3f} ms, ratio jitgraph/PyTorch = {t / tt:.2f}"
+    row(f"MLP train step {sizes} batch {batch}", t, note)
+
+
+def bench_matmul(drv, torch, n=4096):
+    a = np.random.randn(n, n).astype(np.float32)
+    b = np.random.randn(n, n).astype(np.float32)
+    ad, bd, cd = D.to_device(a), D.to_device(b), D.to_device(np.empty_like(a))
+    exe = compiled(jg.matmul, jg.TensorSpec([n, n]), jg.TensorSpec([n, n]))
+    t = timeit(lambda: exe.run_device([ad, bd], outs=[cd]), drv.synchronize, repeat=5)
+    np.testing.assert_allclose(cd.numpy()[:2], a[:2] @ b, rtol=2e-3, atol=2e-3)
+    flops = 2 * n ** 3
+    note = f"{flops / t / 1e12:.1f} TFLOP/s"
+    ref = None
+    if torch is not None:
+        at, bt = torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda()
+        torch.backends.cuda.matmul.allow_tf32 = False
+        ref = ("PyTorch/cuBLAS", timeit(lambda: at @ bt, torch.cuda.synchronize, repeat=5))
+    else:
+        try:
+            import cupy
+
+            ac, bc = cupy.asarray(a), cupy.asarray(b)
+            ref = ("CuPy/cuBLAS", timeit(lambda: ac @ bc, cupy.cuda.Device().synchronize,
+                                         repeat=5))
+        except ImportError:
+            pass
+    if ref:
+        note += f"; {ref[0]} {flops / ref[1] / 1e12:.1f} TFLOP/s, ratio = {ref[1] / t:.2f}"
+    row(f"matmul {n}x{n}x{n} f32 (own tiled kernel)", t, note)
+
+
+def main():
+    if not cuda.is_available():
+        print(f"bench_cuda: no GPU here ({cuda_driver.missing()})")
+        return 0
+    drv = cuda_driver.get()
+    torch = torch_cuda()
+    print(f"device: {drv.name} ({drv.arch()}), torch: {torch.__version__ if torch else 'no'}")
+    copy_bw = bench_elementwise(drv)
+    for f in (lambda: bench_softmax(drv, copy_bw, torch), lambda: bench_mlp(drv, torch),
+              lambda: bench_matmul(drv, torch)):
+        try:
+            f()
+        except Exception as e:  # report and go on: one failure must not hide the rest
+            print(f"FAILED: {type(e).__name__}: {e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# GPU checks of the cuda backend in one call on a GPU machine (see ../shared/gpu/README.md):
+# installs the carried pycuda wheels (.whl/, built here with
+# ../shared/gpu/build-pycuda-wheel.sh .whl), prints the device, runs the gpu-marked tests and
+# the GPU benchmarks, and writes logs under $OUT (default ./gpu-logs).
+#
+#   run(command="bash scripts/gpu_check.sh", carry=[".whl"], timeout_s=420)
+set -uo pipefail
+OUT=${OUT:-$PWD/gpu-logs}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu_check.log") 2>&1
+py=${PYTHON:-python3}
+if ls .whl/*.whl >/dev/null 2>&1; then
+  $py -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+else
+  echo "no .whl/ wheels carried: pycuda must already be importable"
+fi
+export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
+nvidia-smi -L
+$py -c "import pycuda.driver as d; d.init(); print('pycuda', d.get_version(), d.Device(0).name())"
+$py -c "from jitgraph.codegen import cuda; print('cuda backend available:', cuda.is_available(), cuda.cuda_driver.missing())"
+rc=0
+timeout 240 $py -m pytest -q -m gpu -x -p no:cacheprovider tests/test_cuda_gpu.py \
+  --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee "$OUT/gpu_tests.log" | tail -40 || rc=1
+timeout 200 $py benchmarks/bench_cuda.py 2>&1 | tee "$OUT/bench_cuda.log" || rc=1
+echo "gpu_check done (rc=$rc)"
+exit $rc
