@@ -89,6 +89,16 @@ def _type_text(t):
     return f"{t.dtype.name}{fmt_shape(t.shape)}"
 
 
+def _scalar(t):
+    """A one-element tensor of known shape (e.g. bool[1]) as a scalar, as TensorFlow allows."""
+    shape = tuple(t.shape)
+    if shape and all(d == 1 for d in shape):
+        from .shape import reshape
+
+        return reshape(t, [])
+    return t
+
+
 def _weak(x):
     return isinstance(x, (bool, int, float)) and not isinstance(x, Tensor)
 
@@ -146,6 +156,7 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
         pred = pred._jg_read()
     if graph is None or not tracing.is_symbolic(pred):
         return true_fn() if bool(pred) else false_fn()
+    pred = _scalar(pred)
     if not (pred.dtype.is_bool and pred.ndim == 0):
         raise errors.InvalidArgumentError(errors.at_user_line(
             f"jg.cond: pred must be a bool scalar, got {_type_text(pred)}; compare it "
@@ -256,7 +267,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         args[g] = unflatten(struct, phs)
     with tracing.graph_scope(cond_g):
         c = cond(*args[cond_g])
-        c = as_tensor(c, "jg.while_loop cond result")
+        c = _scalar(as_tensor(c, "jg.while_loop cond result"))
         if not (c.dtype.is_bool and c.ndim == 0):
             raise errors.InvalidArgumentError(errors.at_user_line(
                 f"jg.while_loop: cond must return a bool scalar, got {_type_text(c)}"))
