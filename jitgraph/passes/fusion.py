@@ -138,8 +138,9 @@ def _members(root, inline):
         out.append(op)
         for v in op.inputs:
             p = v.op
-            if p is not None and (id(p) in inline or is_scalar_constant(p)):
-                stack.append(p)
+            if p is not None and p.graph is root.graph and (id(p) in inline
+                                                             or is_scalar_constant(p)):
+                stack.append(p)  # not a constant of an enclosing graph: it is an input
     order = {id(o): i for i, o in enumerate(root.graph.ops)}
     return sorted(out, key=lambda o: order[id(o)])
 
