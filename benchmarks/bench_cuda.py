@@ -110,7 +110,7 @@ def bench_mlp(drv, torch, batch=1024, sizes=(784, 1024, 10)):
                 h = jg.nn.relu(xb @ w1 + b1)
                 loss = jg.reduce_mean(jg.nn.sparse_softmax_cross_entropy_with_logits(
                     labels=yb, logits=h @ w2))
-            for v, g in zip(vs, tape.gradient(loss, vs)):
+            for v, g in zip(vs, tape.gradient(loss, vs), strict=False):
                 v.assign_sub(0.01 * g)
             return loss
         return step

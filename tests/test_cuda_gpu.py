@@ -56,7 +56,7 @@ def test_op_case_cuda_matches_cpu_interpreter_numpy(c, dynamic):
             _run("cuda", g, c.args)
         return
     got = _run("cuda", g, c.args)
-    for a, b, r in zip(got, cpu, ref):
+    for a, b, r in zip(got, cpu, ref, strict=False):
         _close(a, r)
         _close(a, b)
 
@@ -88,7 +88,7 @@ def _mlp_step(backend):
             h = jg.nn.relu(x @ w1 + b1)
             loss = jg.reduce_mean(jg.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=y, logits=h @ w2))
-        for v, g in zip(vs, tape.gradient(loss, vs)):
+        for v, g in zip(vs, tape.gradient(loss, vs), strict=False):
             v.assign_sub(0.1 * g)
         return loss
 
@@ -102,7 +102,7 @@ def test_training_step_cuda_equals_cpu():
     (sc, vc), (sg, vg) = _mlp_step("cpu"), _mlp_step("cuda")
     for _ in range(5):
         _close(sg(x, y).numpy(), sc(x, y).numpy(), 1e-4)
-    for a, b in zip(vg, vc):
+    for a, b in zip(vg, vc, strict=False):
         _close(a.numpy(), b.numpy(), 1e-4)
 
 
@@ -118,7 +118,7 @@ def test_training_step_with_resident_variables():
             loss = dstep(xd, yd)
             sc(x, y)
         assert isinstance(loss, D.DeviceTensor)
-    for a, b in zip(vg, vc):
+    for a, b in zip(vg, vc, strict=False):
         _close(a.numpy(), b.numpy(), 1e-4)
 
 
@@ -136,7 +136,7 @@ def test_device_tensors_chain_without_host():
 def test_large_reductions(shape, axis):
     x = np.random.randn(*shape).astype(np.float64)
     for name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_mean"):
-        f = jg.function(lambda v: getattr(jg, name)(v, axis=axis), backend="cuda")
+        f = jg.function(lambda v, name=name: getattr(jg, name)(v, axis=axis), backend="cuda")
         _close(f(x).numpy(), getattr(np, name.split("_")[1] if name != "reduce_mean"
                                      else "mean")(x, axis=axis))
     xi = (x > 0).astype(bool)

@@ -92,7 +92,7 @@ class CudaExecutable:
                     self.fns[name] = drv.function(self.cumodule, name, len(launch.slots) + 2)
         self.sms = drv.multiprocessors()
         self.consts = [drv.alloc(np.asarray(c).nbytes) for c in p.consts]
-        for buf, c in zip(self.consts, p.consts):
+        for buf, c in zip(self.consts, p.consts, strict=False):
             drv.htod(buf, np.asarray(c, order="C"))
         self.scratch = drv.alloc(P.MAX_PARTIALS * 8)
         self.status = drv.alloc(8)
@@ -116,7 +116,7 @@ class CudaExecutable:
     def _make_plan(self, shapes_in):
         from .runtime import infer_shapes
 
-        shapes = {v: s for v, s in zip(self.build.fused.inputs, shapes_in)}
+        shapes = {v: s for v, s in zip(self.build.fused.inputs, shapes_in, strict=False)}
         infer_shapes(self.build.fused, shapes)
         env = K.Env(shapes)
         for check in self.build.checks:
@@ -167,12 +167,12 @@ class CudaExecutable:
         if len(args) != len(self._inputs):
             raise errors.InvalidArgumentError(
                 f"{self.graph.name} takes {len(self._inputs)} arguments, got {len(args)}")
-        for (name, dt, shape), a in zip(self._inputs, args):
+        for (name, dt, shape), a in zip(self._inputs, args, strict=False):
             if np.dtype(a.dtype) != dt:
                 raise errors.InvalidArgumentError(
                     f"argument {name!r}: expected dtype {dt.name}, got {np.dtype(a.dtype).name}")
             if len(a.shape) != len(shape) or any(
-                    s is not None and s != d for s, d in zip(shape, a.shape)):
+                    s is not None and s != d for s, d in zip(shape, a.shape, strict=False)):
                 raise errors.InvalidArgumentError(
                     f"argument {name!r}: expected shape {shape}, got {tuple(a.shape)}")
 
@@ -186,15 +186,19 @@ class CudaExecutable:
         dev = [to_device(a) for a in args]
         plan = self._plan([a.shape for a in dev])
         if outs is None:
-            outs = [DeviceTensor(self.drv.alloc(int(np.prod(s, dtype=np.int64)) * d.itemsize),
-                                 s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
-        for o, s, d in zip(outs, plan.out_shapes, self._out_dtypes):
+            outs = [self._new_out(s, d)
+                    for s, d in zip(plan.out_shapes, self._out_dtypes, strict=True)]
+        for o, s, d in zip(outs, plan.out_shapes, self._out_dtypes, strict=False):
             if o.shape != s or o.dtype != d:
                 raise errors.InvalidArgumentError(
                     f"run_device: an output buffer is {o.dtype.name}{list(o.shape)}, the "
                     f"graph writes {np.dtype(d).name}{list(s)}")
         self._execute(plan, [a.ptr for a in dev], [o.ptr for o in outs])
         return outs
+
+    def _new_out(self, shape, dtype):
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        return DeviceTensor(self.drv.alloc(nbytes), shape, dtype)
 
     def run(self, args):
         """Backend contract: NumPy arrays in, fresh NumPy arrays out."""
@@ -213,13 +217,13 @@ class CudaExecutable:
             slots[("out", j)] = p
         for i, c in enumerate(self.consts):
             slots[("const", i)] = int(c)
-        for j, (var, w) in enumerate(zip(self.graph.variables, self._writes)):
+        for j, var in enumerate(self.graph.variables):
             slots[("var", j)] = MIRRORS.pointer(var, upload=True)
         self._steps(self.program.steps, slots, plan)
         if self._guarded:
             self._check_status()
         if not MIRRORS.resident:
-            for var, w in zip(self.graph.variables, self._writes):
+            for var, w in zip(self.graph.variables, self._writes, strict=False):
                 if w:
                     MIRRORS.write_back(var)
 
@@ -261,10 +265,8 @@ class CudaExecutable:
 
     def _step_call(self, step, slots, plan):
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
-        if cfg is not None:
+        if cfg is not None:  # None: an empty result, nothing to write
             self._launch(launch.name, launch, cfg, slots, plan)
-        elif qeval(launch.work[0], plan.params) and qeval(launch.work[1], plan.params):
-            pass  # empty batch: nothing to write
 
     def _step_copy(self, step, slots, plan):
         _, src, dst, nbytes = step

@@ -44,7 +44,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, Load, dtype_of_expr
+from .kernels import Apply, dtype_of_expr
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block for map and reduction kernels
@@ -162,7 +162,7 @@ class KernelCtx(L.FnCtx):
 
     def __init__(self, fn, keys, params):
         super().__init__(fn, None, params, None, None)
-        self.args = dict(zip(keys, fn.args))
+        self.args = dict(zip(keys, fn.args, strict=False))
 
     def raw(self, storage):
         key = id(storage)
@@ -200,7 +200,7 @@ def _new_kernel(module, name, keys):
     fty = ir.FunctionType(ir.VoidType(), [L.I8P] * len(keys) + [L.I64P, L.I8P, S.I64])
     fn = ir.Function(module, fty, name)
     fn.calling_convention = "ptx_kernel"
-    for a, key in zip(fn.args, keys):
+    for a, key in zip(fn.args, keys, strict=False):
         a.name = f"{key[0]}{key[1]}"
     params, scratch, aux = fn.args[len(keys):]
     params.name, scratch.name, aux.name = "params", "scratch", "aux"
@@ -405,8 +405,8 @@ def emit_reduce(module, k):
     red = set(k.reduce_axes)
     order = [d for d in range(rank) if d not in red] + [d for d in range(rank) if d in red]
     nest = L.make_nest(k, order)
-    kept = [s for s, r in zip(nest.sizes, nest.red) if not r]
-    reds = [s for s, r in zip(nest.sizes, nest.red) if r]
+    kept = [s for s, r in zip(nest.sizes, nest.red, strict=False) if not r]
+    reds = [s for s, r in zip(nest.sizes, nest.red, strict=False) if r]
     strategy = _reduce_strategy(k)
     keys = _keys(k)
     name = f"kernel_{k.name}"
@@ -570,7 +570,7 @@ def emit_gemm(module, call, name):
     def per_batch(z):
         bidx = unravel(ctx, z, call.batch)
         a_off, b_off = ir.Constant(S.I64, 0), ir.Constant(S.I64, 0)
-        for i, sa, sb in zip(bidx, call.a_bs, call.b_bs):
+        for i, sa, sb in zip(bidx, call.a_bs, call.b_bs, strict=False):
             a_off = b.add(a_off, b.mul(i, ctx.q(sa)))
             b_off = b.add(b_off, b.mul(i, ctx.q(sb)))
         c_off = b.mul(z, b.mul(m, n))
