@@ -27,6 +27,13 @@ Kernel kinds (``Launch.kind``):
   gemm    float matmul: a 16x16-tiled shared-memory kernel, one thread per C element,
           grid z over the (broadcast) batch
 
+Accuracy: the GPU runs the cpu backend's scalar code, so results match it: vecmath's
+polynomials with their measured ulp bounds (vecmath.ACCURACY) for exp/log/tanh/...;
+IEEE division and square root (div.rn, sqrt.rn); no fmul+fadd contraction into fma (the
+NVPTX default without unsafe-fp-math; vecmath's error-free steps rely on it); float32
+denormals kept (no ftz). Reductions combine in a different order (per-thread partials,
+then a tree), so sums differ from the cpu's by rounding, as any two summation orders do.
+
 Screening: LLVM's NVPTX backend aborts the process on operations it cannot select and
 leaves calls to libm unresolved, so ``screen(program)`` rejects, before any LLVM code is
 generated, every scalar lowering not in ``SELECTABLE`` and every host call other than
