@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import backends, errors, tracing
+from . import backends, config, errors, tracing
 from . import signature as sig
 from .ir import Graph, copy_graph
 from .tensor import Tensor, TensorSpec
@@ -220,6 +220,10 @@ class ConcreteFunction:
         """
         if stage == "traced":
             return str(self.graph)
+        backend_name = self._function._backend or config.default_backend()
+        if stage == "optimized" and backend_name != "interpreter":
+            # the graph exactly as the backend compiles it (the cpu backend adds fusion)
+            return backends.get(backend_name).explain(copy_graph(self.graph), "optimized")
         if stage == "optimized":
             try:
                 from . import passes

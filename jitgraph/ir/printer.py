@@ -32,7 +32,9 @@ def format_attr(v):
 def format_op(op, indent="  ", with_loc=True):
     outs = ", ".join(f"{v.ref}: {v.type}" for v in op.outputs)
     args = ", ".join(v.ref for v in op.inputs)
-    attrs = ", ".join(f"{k}={format_attr(op.attrs[k])}" for k in sorted(op.attrs))
+    # attributes starting with "_" are annotations for the printer and passes, not semantics
+    attrs = ", ".join(f"{k}={format_attr(op.attrs[k])}" for k in sorted(op.attrs)
+                      if not k.startswith("_"))
     rhs = op.type + (" " + args if args else "") + (" {" + attrs + "}" if attrs else "")
     line = f"{indent}{outs} = {rhs}" if outs else f"{indent}{rhs}"
     if with_loc and op.loc:
