@@ -176,6 +176,8 @@ def test_screening_happens_before_llvm(monkeypatch):
 
     with pytest.raises(errors.UnimplementedError, match="PrintCall"):
         P.screen([("call", PrintCall())])
+    with pytest.raises(errors.UnimplementedError, match="'barrier' steps"):
+        P.screen([("copy", None, None, 0), ("barrier",)])
 
 
 def test_atan2_error_names_op_and_line():

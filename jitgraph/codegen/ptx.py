@@ -154,6 +154,9 @@ def screen(steps):
         elif kind in ("cond", "while"):
             for sub in step[2:4]:
                 screen(sub)
+        elif kind != "copy":
+            raise errors.UnimplementedError(
+                f"the cuda backend has no host rule for {kind!r} steps; use backend='cpu'")
 
 
 # ----------------------------------------------------------------------------- kernel context
