@@ -548,3 +548,17 @@ def test_eager_tensors_behave_like_python():
         return n
 
     assert convert(f)(jg.constant(9.0)) == f(9.0) == 4
+
+
+_TWO_LAMBDAS = [("exp", lambda x: jg.exp(x),
+                 lambda x: np.exp(np.asarray(x)))]
+_SAME_LINE = (lambda x: x + 1.0, lambda x: x * 3.0)
+
+
+def test_lambda_among_several_in_one_statement_is_the_right_one():
+    f = jg.function(lambda x: _TWO_LAMBDAS[0][1](x), backend="interpreter")
+    out = f(jg.constant([1.0]))
+    assert isinstance(out, jg.Tensor)
+    np.testing.assert_allclose(out.numpy(), np.exp([1.0]), rtol=1e-6)
+    g = jg.function(lambda x: _SAME_LINE[1](x), backend="interpreter")
+    np.testing.assert_allclose(g(jg.constant([2.0])).numpy(), [6.0])

@@ -114,7 +114,7 @@ def _parse(fn):
     lines, first = inspect.getsourcelines(fn)
     src = textwrap.dedent("".join(lines))
     if fn.__name__ == "<lambda>":
-        node = _find_lambda(src, fn)
+        node = _find_lambda(src, fn, first)
         ret = ast.copy_location(ast.Return(node.body), node.body)
         node = ast.copy_location(ast.FunctionDef(
             "lambda_", node.args, [ret], [], None), node)
@@ -125,23 +125,45 @@ def _parse(fn):
     return node
 
 
-def _find_lambda(src, fn):
-    """The Lambda node for ``fn`` in a source fragment that may not parse on its own."""
-    want = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
+def _find_lambda(src, fn, first):
+    """The Lambda node for ``fn`` in a source fragment that may not parse on its own.
+
+    Several lambdas may share the fragment (``[lambda x: f(x), lambda x: g(x)]``): the one
+    whose line and compiled code match ``fn``'s is chosen; an ambiguous match is not
+    converted (SyntaxError), so the original lambda runs unchanged."""
+    code = fn.__code__
+    want = list(code.co_varnames[:code.co_argcount])
+    found = []
     start = 0
     while (i := src.find("lambda", start)) >= 0:
         start = i + 1
+        line = src.count("\n", 0, i)
+        if first + line != code.co_firstlineno:
+            continue
         for j in range(len(src), i, -1):
             try:
                 expr = ast.parse("(" + src[i:j] + ")", mode="eval").body
             except SyntaxError:
                 continue
             if isinstance(expr, ast.Lambda) and [a.arg for a in expr.args.args] == want:
-                line = src.count("\n", 0, i)
                 ast.increment_lineno(expr, line)
-                return expr
+                found.append(expr)
             break
-    raise SyntaxError("lambda source not found")
+    if len(found) > 1:
+        found = [e for e in found if _same_code(e, code)]
+    if len(found) != 1:
+        raise SyntaxError("lambda source not found or ambiguous")
+    return found[0]
+
+
+def _same_code(expr, code):
+    try:
+        c = compile(ast.Expression(ast.fix_missing_locations(ast.Lambda(expr.args, expr.body))),
+                    "<lambda>", "eval")
+    except (SyntaxError, ValueError, TypeError):
+        return False
+    lam = next(k for k in c.co_consts if hasattr(k, "co_code"))
+    return lam.co_code == code.co_code and lam.co_names == code.co_names
 
 
 def _compile(fn, node):
