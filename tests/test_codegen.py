@@ -109,6 +109,22 @@ def test_empty_and_size_one(shape):
         both(f, specs, [x])
 
 
+def test_reductions_over_no_axes_are_identity_kernels():
+    # keras' weighted loss mean ends in reduce_sum(loss / n * batch, axis=()) of a scalar:
+    # fused into a "reduce" kernel whose root reduces over nothing
+    def f(a, n, x):
+        s = jg.reduce_sum(a / jg.cast(n, jg.float32) * 3.0, axis=[])
+        return s, jg.reduce_mean(jg.exp(x), axis=()), jg.reduce_max(x * 2.0, axis=(),
+                                                                    keepdims=True), \
+            jg.reduce_mean(n * 3, axis=())
+
+    specs = [S([], jg.float32), S([], jg.int32), S([None, 2], jg.float32)]
+    x = np.random.rand(3, 2).astype(np.float32)
+    got = both(f, specs, [np.array(3.0, np.float32), np.array(2, np.int32), x])
+    assert got[0] == 4.5 and got[3] == 6
+    np.testing.assert_allclose(got[1], np.exp(x), rtol=1e-6)
+
+
 def test_non_contiguous_inputs():
     exe = compiled(lambda x, y: x + y, S([None, 4], jg.float32), S([4], jg.float32))
     x = np.arange(32, dtype=np.float32).reshape(4, 8)[:, ::2]

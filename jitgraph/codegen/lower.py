@@ -138,21 +138,19 @@ def _fusion(lw, op, steps):
     out = op.outputs[0]
     dst = lw.fresh(out)
     root = sub.outputs[0].op
+    space, axes, comb = sub.outputs[0], (), None
     if op.attrs["kind"] == "reduce":
-        space = root.inputs[0]
-        axes = tuple(root.attrs["axis"])
-        comb = REGISTRY[root.type].lower
-    else:
-        space, axes, comb = sub.outputs[0], (), None
+        # a reduction over no axes (reduce_sum of a scalar, axis=()) is the identity map
+        # of its input: the kernel iterates over the input and stores it, like a loop kernel
+        space, axes = root.inputs[0], tuple(root.attrs["axis"])
+        comb = REGISTRY[root.type].lower if axes else None
     rank = len(space.shape)
     dims = [_space_dim(lw.qs, space, d) for d in range(rank)]
     loads = [K.Load(lw.st(v), v.dtype, K.broadcast_strides(lw.qs, v, rank)) for v in op.inputs]
     vals = K.expr_of_subgraph(sub, loads, lw.qs, rank)
     body = vals[space]
-    if not axes and space is not sub.outputs[0]:
-        raise CompileError(f"internal: fusion {op.name} has no root")
     k = K.Kernel(op.name, dims, body, dst, out.dtype, axes, comb,
-                 mean=root.type == "reduce_mean", loc=op.loc, text=op.name)
+                 mean=bool(axes) and root.type == "reduce_mean", loc=op.loc, text=op.name)
     lw.p.kernels.append(k)
     steps.append(("kernel", k))
 
