@@ -165,19 +165,21 @@ def _zeros(t):
 
 
 def _depends(graph, values):
-    """Which of ``values`` ``graph``'s outputs depend on (through ops and nested sub-graphs)."""
+    """Which of ``values`` ``graph``'s outputs depend on differentiably: through floating
+    values and ops with a gradient rule (nested sub-graphs included), not stop_gradient."""
     want = set(values)
-    live, stack, found = set(), list(graph.outputs), set()
+    seen, stack, found = set(), list(graph.outputs), set()
     while stack:
         v = stack.pop()
-        if v in live:
+        if v in seen or not v.dtype.is_floating:
             continue
-        live.add(v)
+        seen.add(v)
         if v in want:
             found.add(v)
             continue
         op = v.op
-        if op is None:
+        if op is None or op.type in _NO_GRAD or (op.op_def is not None and op.op_def.grad is None
+                                                  and op.type != "placeholder"):
             continue
         stack.extend(op.inputs)
         for sg in op.subgraphs:
@@ -185,6 +187,9 @@ def _depends(graph, values):
             for inner in sg.walk():
                 stack.extend(inner.inputs)
     return found
+
+
+_NO_GRAD = {"stop_gradient"}
 
 
 # ----------------------------------------------------------------------------- cond

@@ -48,7 +48,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
             raise TypeError(f"jg.value_and_grad({_name(f)}): argnums={argnums} but the function "
                             f"was called with {len(args)} positional arguments; pass the "
                             "arguments to differentiate positionally")
-        for i in nums:
+        for i in nums:  # fresh tensors: the same tensor passed twice is two sources
             args[i] = _map_structure(_as_source, args[i])
         with GradientTape(watch_accessed_variables=False) as tape:
             for i in nums:
@@ -133,12 +133,16 @@ def _check_scalar(y, f):
 
 
 def _as_source(x):
-    """Python numbers and arrays become tensors so the tape can watch them; Variables stay."""
+    """A new tensor for an argument to differentiate (Python numbers and arrays converted);
+    Variables stay themselves."""
     from ..ops.core import as_tensor
 
-    if hasattr(x, "_jg_read") or _is_tensor(x):
+    from ..ops import identity
+
+    if hasattr(x, "_jg_read"):
         return x
-    return as_tensor(x, "jg.grad")
+    x = as_tensor(x, "jg.grad")
+    return identity(x) if x.dtype.is_floating else x
 
 
 def _split_aux(out, has_aux, f):

@@ -89,7 +89,8 @@ class Rewriter:
         saved = self.op
         self.op = op
         try:
-            inputs = [self.vmap[v] for v in op.inputs]
+            # None for inputs a rule pruned away (dce drops a while_loop var's dead init)
+            inputs = [self.vmap.get(v) for v in op.inputs]
             res = self.rule(self, op, inputs)
             if res is DROP:
                 return
