@@ -163,12 +163,68 @@ def test_gather_out_of_range_raises(bad):
         exe.run([p, np.array([0, bad, 1])])
 
 
-def test_unsupported_op_fails_at_compile_time_naming_it():
-    def f(x):
-        return jg.random.uniform([3], seed=1) + x
+def test_unsupported_op_fails_at_compile_time_naming_it(monkeypatch):
+    from jitgraph.codegen import lower
 
-    with pytest.raises(errors.UnimplementedError, match="random.*test_codegen.py"):
-        compiled(f, S([3], jg.float32))
+    monkeypatch.delitem(lower.LOWER, "transpose")
+    with pytest.raises(errors.UnimplementedError, match="transpose.*test_codegen.py"):
+        compiled(lambda x: jg.transpose(x) + 1.0, S([2, 3], jg.float32))
+
+
+def _random_draws(x):
+    return (jg.random.uniform([5, 7], seed=3) + x,
+            jg.random.uniform([999], minval=-2.0, maxval=5.0, dtype=jg.float64),
+            jg.random.uniform([300], minval=-1.0, maxval=3.0, dtype=jg.float16),
+            jg.random.uniform([999], minval=-5, maxval=17, dtype=jg.int32),
+            jg.random.uniform([999], minval=-(1 << 40), maxval=1 << 62, dtype=jg.int64),
+            jg.random.normal([2000], mean=1.0, stddev=2.0),
+            jg.random.normal([3, 500], dtype=jg.float64),
+            jg.random.truncated_normal([3000], stddev=0.5, dtype=jg.float64),
+            jg.random.truncated_normal([100], dtype=jg.float16))
+
+
+def test_random_ops_match_the_interpreter_call_after_call():
+    # Philox4x32-10 in native code: uniform bit-exact, normal to float tolerance; every
+    # call advances the per-call-site counters exactly as the interpreter does
+    jg.random.set_seed(4)
+    g = graph_of(_random_draws, S([7], jg.float32))
+    exe = backends.get("cpu").compile(g)
+    x = np.ones(7, np.float32)
+    for _ in range(2):
+        start = [v.numpy() for v in g.variables]
+        want = interpret(g, [x])
+        after = [v.numpy() for v in g.variables]
+        for v, s in zip(g.variables, start):
+            v.assign(s)
+        got = exe.run([x])
+        for v, a in zip(g.variables, after):
+            np.testing.assert_array_equal(v.numpy(), a)
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            if i < 5:
+                np.testing.assert_array_equal(a, b)
+            else:
+                tol = 1e-3 if a.dtype == np.float16 else 1e-6
+                np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    lo, hi = got[3].min(), got[3].max()
+    assert lo >= -5 and hi < 17 and hi - lo > 15
+    assert np.abs(got[7]).max() < 1.0 and abs(got[5].mean() - 1.0) < 0.2
+
+
+def test_dropout_in_a_compiled_function_is_the_interpreters():
+    def f(x):
+        return jg.nn.dropout(x, rate=0.5, seed=7)
+
+    g = graph_of(f, S([64, 33], jg.float32))
+    exe = backends.get("cpu").compile(g)
+    x = np.random.rand(64, 33).astype(np.float32) + 1.0
+    start = [v.numpy() for v in g.variables]
+    want = interpret(g, [x])[0]
+    for v, s in zip(g.variables, start):
+        v.assign(s)
+    got = exe.run([x])[0]
+    np.testing.assert_array_equal(got, want)
+    assert 0.3 < (got == 0).mean() < 0.7
 
 
 def test_explain_llvm_and_asm():

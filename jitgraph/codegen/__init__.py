@@ -13,7 +13,7 @@ BLAS), runtime.py (dispatcher); passes/fusion.py and passes/buffers.py run befor
 import numpy as np
 
 from .. import backends, errors
-from . import io_ops, shape_ops  # noqa: F401 - register their lowerings
+from . import io_ops, random_ops, shape_ops  # noqa: F401 - register their lowerings
 from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
 
