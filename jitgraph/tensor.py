@@ -220,8 +220,8 @@ class Tensor:
         return format(str(self), spec)
 
     def __setitem__(self, key, value):
-        raise TypeError("jg.Tensor is immutable and does not support item assignment; "
-                        "use a jg.Variable and v[...].assign(value), or jg.tensor_scatter_nd_update")
+        raise TypeError("jg.Tensor is immutable and does not support item assignment; use a "
+                        "jg.Variable and v[...].assign(value), or jg.tensor_scatter_nd_update")
 
     def __getitem__(self, key):
         return _op("_getitem")(self, key)
