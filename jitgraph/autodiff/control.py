@@ -30,7 +30,10 @@ while_loop(vs0) {cond, body} -> vsN, with a trip count N known only at run time;
 
 Limits: a replay re-runs random ops (fresh numbers) and skips stateful ops without outputs
 (variable assignments, prints), so gradients of branches or bodies that draw random numbers or
-assign a variable and read it back see different values than the forward pass did.
+assign a variable and read it back see different values than the forward pass did; a
+``jg.custom_gradient`` function called inside a branch or body is differentiated through its
+ops (the replay sees the ops, not the Python grad_fn). Loop vars must keep their shape (the
+stacks have fixed rows): a loop with relaxed ``shape_invariants`` raises UnimplementedError.
 """
 
 from .. import errors
@@ -59,20 +62,14 @@ def captured(operation):
     return values, variables
 
 
-_tokens = {}  # (id(operation), id(var)) -> the token tensor standing for the variable
-
-
 def tape_inputs(operation, tensors):
     """The inputs a tape records for a control op: its explicit inputs, then its captured
     values, then one token per Variable its sub-graphs read (reported to the tapes as a read
     of that variable, so ``tape.gradient(y, var)`` finds the gradient the rule returns)."""
     values, variables = captured(operation)
     extra = [SymbolicTensor(v) for v in values]
-    for var in variables:
-        key = (id(operation), id(var))
-        tok = _tokens.get(key)
-        if tok is None:
-            tok = _tokens[key] = SymbolicTensor(Value(var.dtype, tuple(var.shape)))
+    for var in variables:  # a Value of no graph: it only routes the gradient to var
+        tok = SymbolicTensor(Value(var.dtype, tuple(var.shape)))
         _tape.notify_variable_read(var, tok)
         extra.append(tok)
     return list(tensors) + extra
