@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU checks of the cuda backend in one call on a GPU machine (see ../shared/gpu/README.md):
-# installs the carried pycuda wheels (.whl/, built here with
-# ../shared/gpu/build-pycuda-wheel.sh .whl), prints the device, runs the gpu-marked tests and
+# installs the carried wheels (.whl/: pycuda built here with
+# ../shared/gpu/build-pycuda-wheel.sh .whl, plus pytest and hypothesis in case the device
+# lacks them: pip download --only-binary=:all: --python-version 3.12 --implementation cp
+# --platform manylinux2014_x86_64 -d .whl pytest hypothesis), prints the device, runs the gpu-marked tests and
 # the GPU benchmarks, and writes logs under $OUT (default ./gpu-logs).
 #
 #   run(command="bash scripts/gpu_check.sh", carry=[".whl"], timeout_s=420)
