@@ -103,7 +103,8 @@ def eager_grads(fn, args, w):
 
 
 def check_traced(fn, args, backend, seed=0, tol=1e-5, autograph=True):
-    """Traced tape gradients == eager tape gradients == finite differences."""
+    """Traced tape gradients == eager tape gradients == finite differences == jg.grad of the
+    jg.function of sum(w * fn)."""
     args = [np.asarray(a, np.float64) for a in args]
     y0 = fn(*[_t(a) for a in args])
     w = _rng(seed + 1).standard_normal(y0.shape.as_list())
@@ -115,6 +116,13 @@ def check_traced(fn, args, backend, seed=0, tol=1e-5, autograph=True):
         else:
             np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-9, atol=1e-12)
     check_fd(weighted(fn, w), grads, args, seed, tol)
+    loss = jg.function(weighted(fn, w), backend=backend, autograph=autograph)
+    via_grad = jg.grad(loss, argnums=tuple(range(len(args))))(*[_t(a) for a in args])
+    for g, h in zip(grads, via_grad):  # jg.grad of a jg.function: the same gradients
+        if g is None or h is None:
+            assert (g if h is None else h) is None or not np.any((g if h is None else h).numpy())
+        else:
+            np.testing.assert_allclose(h.numpy(), g.numpy(), rtol=1e-9, atol=1e-12)
     return grads
 
 
