@@ -23,7 +23,7 @@ result (float32, float64) -- ``ACCURACY`` below; the tests assert it, so the
 table cannot drift from the code:
 
     exp 1/1  expm1 1.5/2  log 1/1  log1p 1/1  tanh 2.5/2.5  sigmoid 2.5/2.5
-    softplus 1.5/1.5  sin, cos 0.51/1.5  tan 0.51/3  erf 0.51/2  pow 0.51/5
+    softplus 1.5/1.5  sin, cos 1.5/1.5  tan 0.51/3  erf 0.51/2  pow 0.51/5
 
 (float64 relative error = ulp * 2.2e-16, so at most ~6.6e-16 except pow.)
 
@@ -31,9 +31,10 @@ Method notes: exp/expm1 -- Cody-Waite reduction by ln2, minimax
 polynomial, 2^n applied as two exact scalings so subnormal results round
 once. log/log1p -- musl/fdlibm kernel (m in [sqrt(1/2), sqrt(2))), log1p
 carries the rounding error of 1+x as a correction term. tanh -- from
-expm1(-2|x|). sin/cos/tan -- three-part pi/2 reduction with fma (float32
-evaluated in float64), accurate for |x| < 2**40; beyond that the argument
-reduction loses bits (results stay in [-1, 1]). erf -- odd polynomial for
+expm1(-2|x|). sin/cos/tan -- three-part pi/2 reduction with fma in
+float64 (float32 sin/cos then evaluate their polynomials in float32, at
+full vector width), accurate for |x| <= TRIG_MAX_ARG = 2**46; beyond that
+the reduction loses bits (results stay in [-1, 1]). erf -- odd polynomial for
 |x| < 1, exp(-x^2)*Q(x) with piecewise fitted Q up to 6. pow -- log in
 double-double, exp of a double-double argument, C99 special cases.
 """
@@ -59,8 +60,8 @@ ACCURACY = {
     "tanh": (2.5, 2.5),
     "sigmoid": (2.5, 2.5),
     "softplus": (1.5, 1.5),
-    "sin": (0.51, 1.5),
-    "cos": (0.51, 1.5),
+    "sin": (1.5, 1.5),
+    "cos": (1.5, 1.5),
     "tan": (0.51, 3),
     "erf": (0.51, 2),
     "pow": (0.51, 5),
@@ -127,6 +128,8 @@ class C:
         -1.38888888888741095749e-03,
         4.16666666666666019037e-02,
     )
+    SIN_POLY_F32 = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
+    COS_POLY_F32 = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
     # erf(x) = x * P(x^2) on |x| < 1; erfc(x) = exp(-x^2) * Q_i(x - center_i) on [lo_i, ...).
     # Fitted with mpmath.chebyfit (50 digits); fit error < 1e-18 relative.
     ERF_SMALL = (
@@ -550,10 +553,17 @@ def _cos_poly(e, r, z):
     return e.add(w, tail)
 
 
-def _trig(e, x, which):
-    q, r = _trig_reduce(e, x)
-    z = e.mul(r, r)
-    s, c = _sin_poly(e, r, z), _cos_poly(e, r, z)
+def _sin_poly_f32(e, r, z):  # Cephes sinf on [-pi/4, pi/4]
+    return e.fma(e.mul(r, z), e.horner(z, C.SIN_POLY_F32), r)
+
+
+def _cos_poly_f32(e, r, z):  # Cephes cosf
+    return e.add(e.fma(e.mul(z, z), e.horner(z, C.COS_POLY_F32), e.mul(e.c(-0.5), z)),
+                 e.c(1.0))
+
+
+def _quadrant(e, x, q, s, c, which, tiny):
+    """sin/cos/tan of x from sin(r), cos(r) and the quadrant q (int, & 3)."""
     odd = e.b.icmp_signed("!=", e.b.and_(q, e.ci(1)), e.ci(0))
     if which == "tan":
         y = e.sel(odd, e.div(e.neg(c), s), e.div(s, c))
@@ -565,8 +575,26 @@ def _trig(e, x, which):
     finite = e.lt(e.abs(x), e.c(float("inf")))
     y = e.sel(finite, y, e.c(float("nan")))
     if which != "cos":
-        y = e.sel(e.lt(e.abs(x), e.c(2.0**-27)), x, y)  # keeps -0 and subnormals
+        y = e.sel(e.lt(e.abs(x), e.c(tiny)), x, y)  # keeps -0 and subnormals
     return y
+
+
+def _trig(e, x, which):
+    q, r = _trig_reduce(e, x)
+    z = e.mul(r, r)
+    return _quadrant(e, x, q, _sin_poly(e, r, z), _cos_poly(e, r, z), which, 2.0**-27)
+
+
+def _trig_f32(e, x, which):
+    """float32 sin/cos: argument reduction in float64 (exact enough for any |x| up to
+    TRIG_MAX_ARG), polynomials in float32 at full vector width."""
+    wide = ir.VectorType(ir.DoubleType(), e.n) if e.n else ir.DoubleType()
+    w = _E(e.b, wide)
+    q64, r64 = _trig_reduce(w, e.b.fpext(x, wide))
+    r = e.b.fptrunc(r64, e.ty)
+    q = e.b.trunc(q64, e.ity)
+    z = e.mul(r, r)
+    return _quadrant(e, x, q, _sin_poly_f32(e, r, z), _cos_poly_f32(e, r, z), which, 2.0**-12)
 
 
 # ---------------------------------------------------------------- erf (float64 core)
@@ -646,6 +674,10 @@ def _pow(e, x, y):
 
 
 # ---------------------------------------------------------------- dispatch
+_F32_ONLY = {  # float32 variants; float64 uses _VIA_F64
+    "sin": lambda e, x: _trig_f32(e, x, "sin"),
+    "cos": lambda e, x: _trig_f32(e, x, "cos"),
+}
 _NATIVE = {  # evaluated in the argument's precision
     "exp": _exp,
     "expm1": _expm1,
@@ -684,6 +716,8 @@ def emit(builder, name, args, dtype):
         )
     if name in _NATIVE:
         return _NATIVE[name](_E(builder, ty), *args)
+    if name in _F32_ONLY and have == "float32":
+        return _F32_ONLY[name](_E(builder, ty), *args)
     if have == "float64":
         return _VIA_F64[name](_E(builder, ty), *args)
     wide = (
