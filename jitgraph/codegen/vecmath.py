@@ -558,8 +558,7 @@ def _sin_poly_f32(e, r, z):  # Cephes sinf on [-pi/4, pi/4]
 
 
 def _cos_poly_f32(e, r, z):  # Cephes cosf
-    return e.add(e.fma(e.mul(z, z), e.horner(z, C.COS_POLY_F32), e.mul(e.c(-0.5), z)),
-                 e.c(1.0))
+    return e.add(e.fma(e.mul(z, z), e.horner(z, C.COS_POLY_F32), e.mul(e.c(-0.5), z)), e.c(1.0))
 
 
 def _quadrant(e, x, q, s, c, which, tiny):
