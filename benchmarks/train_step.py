@@ -44,7 +44,7 @@ def make_step(variables, lr=0.01):
             loss = jg.reduce_mean(
                 jg.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
         grads = tape.gradient(loss, variables)
-        for v, g in zip(variables, grads):
+        for v, g in zip(variables, grads, strict=True):
             v.assign_sub(lr * g)
         return loss
 
@@ -77,7 +77,7 @@ def jax_step(x, y, params, repeats, lr=0.01):
     @jax.jit
     def step(p, x, y):
         loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        return [a - lr * b for a, b in zip(p, g)], loss
+        return [a - lr * b for a, b in zip(p, g, strict=True)], loss
 
     state = {"p": [jnp.asarray(a) for a in params]}
     xj, yj = jnp.asarray(x), jnp.asarray(y)

@@ -57,14 +57,14 @@ def _t(a):
 def finite_difference(fn, args, dirs, eps=1e-6):
     """d/dt fn(args + t*dirs) at 0 by central differences (fn returns a float64 scalar)."""
     def at(t):
-        return float(fn(*[_t(a + t * d) for a, d in zip(args, dirs)]).numpy())
+        return float(fn(*[_t(a + t * d) for a, d in zip(args, dirs, strict=True)]).numpy())
 
     return (at(eps) - at(-eps)) / (2 * eps)
 
 
 def directional(grads, dirs):
     return sum(0.0 if g is None else float(np.sum(np.asarray(g) * d))
-               for g, d in zip(grads, dirs))
+               for g, d in zip(grads, dirs, strict=True))
 
 
 def check_fd(scalar_fn, grads, args, seed=0, tol=1e-5):
@@ -110,7 +110,7 @@ def check_traced(fn, args, backend, seed=0, tol=1e-5, autograph=True):
     w = _rng(seed + 1).standard_normal(y0.shape.as_list())
     y, grads = tape_in_function(fn, backend, autograph)(jg.constant(w), *[_t(a) for a in args])
     np.testing.assert_allclose(y.numpy(), y0.numpy(), rtol=1e-10, atol=1e-12)
-    for g, e in zip(grads, eager_grads(fn, args, w)):
+    for g, e in zip(grads, eager_grads(fn, args, w), strict=True):
         if e is None:  # eager ran one branch; the graph has zeros from the other
             assert g is None or not np.any(g.numpy())
         else:
@@ -118,7 +118,7 @@ def check_traced(fn, args, backend, seed=0, tol=1e-5, autograph=True):
     check_fd(weighted(fn, w), grads, args, seed, tol)
     loss = jg.function(weighted(fn, w), backend=backend, autograph=autograph)
     via_grad = jg.grad(loss, argnums=tuple(range(len(args))))(*[_t(a) for a in args])
-    for g, h in zip(grads, via_grad):  # jg.grad of a jg.function: the same gradients
+    for g, h in zip(grads, via_grad, strict=True):  # jg.grad of a jg.function: the same gradients
         if g is None or h is None:
             assert (g if h is None else h) is None or not np.any((g if h is None else h).numpy())
         else:
@@ -142,7 +142,7 @@ def over_floats(c):
 
     def fn(*xs):
         full = [jg.constant(a) for a in c.args]
-        for i, x in zip(fl, xs):
+        for i, x in zip(fl, xs, strict=True):
             full[i] = x
         return c.fn(*full)
 
@@ -205,7 +205,7 @@ def test_traced_gradient_of_compositions(name, backend):
     fn, shapes = COMPOSITIONS[name]
     rng = _rng(3)
     grads = check_traced(fn, [rng.uniform(-1, 1, s) for s in shapes], backend)
-    for g, s in zip(grads, shapes):  # gradients reduce to the input's shape
+    for g, s in zip(grads, shapes, strict=True):  # gradients reduce to the input's shape
         assert tuple(g.shape) == s
 
 

@@ -1,8 +1,8 @@
 """Reverse-mode automatic differentiation: the eager/graph tape and functional transforms."""
 
+from . import control as _control
 from .tape import GradientTape, custom_gradient
 from .transform import grad, value_and_grad
-from . import control as _control
 
 _control.attach()
 

@@ -82,7 +82,7 @@ def replay(graph, args, env=None):
     """Emits ``graph``'s ops into the current graph with its inputs bound to ``args``; returns
     the tensors standing for its outputs. Values from enclosing graphs are used as they are."""
     env = {} if env is None else env
-    env.update(zip(graph.inputs, args))
+    env.update(zip(graph.inputs, args, strict=True))
     for op in graph.ops:
         _replay_op(op, env)
     return [_lookup(env, v) for v in graph.outputs]
@@ -107,7 +107,7 @@ def _replay_op(op, env):
     else:
         outs = apply_tensors(od, ins, dict(op.attrs))
         outs = outs if isinstance(outs, list) else [outs]
-    env.update(zip(op.outputs, outs))
+    env.update(zip(op.outputs, outs, strict=True))
 
 
 def _replay_nested(op, od, ins, env):
@@ -135,12 +135,14 @@ def _vjp(graph, args, out_grads, wrt):
     with _tape.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch([w for w in wrt if _differentiable(w)])
         outs = replay(graph, args)
-    pairs = [(o, g) for o, g in zip(outs, out_grads) if g is not None and _differentiable(o)]
+    pairs = [(o, g) for o, g in zip(outs, out_grads, strict=True)
+             if g is not None and _differentiable(o)]
     if not pairs:
         return [_zeros(w) if _differentiable(w) else None for w in wrt]
     grads = tape.gradient([o for o, _ in pairs], list(wrt),
                           output_gradients=[g for _, g in pairs])
-    return [_zeros(w) if g is None and _differentiable(w) else g for w, g in zip(wrt, grads)]
+    return [_zeros(w) if g is None and _differentiable(w) else g
+            for w, g in zip(wrt, grads, strict=True)]
 
 
 def _int(n):
@@ -214,7 +216,7 @@ def _cond_grad(inputs, outputs, grads, **attrs):
 def _scatter(inputs, values, variables, keep, res):
     """One gradient per tape input (explicit inputs, captures, variable tokens)."""
     by_key = {}
-    for w, g in zip(keep, res):
+    for w, g in zip(keep, res, strict=True):
         by_key[id(w) if hasattr(w, "_jg_read") else w._ir] = g
     n_explicit = len(inputs) - len(values) - len(variables)
     out = [None] * n_explicit
@@ -227,7 +229,6 @@ def _scatter(inputs, values, variables, keep, res):
 
 
 def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
-    from .. import ops
     from ..ops.control import while_loop
 
     op = outputs[0]._ir.op
@@ -250,7 +251,7 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
 
     def save_body(i, *state):
         vs, stacks = state[:n], state[n:]
-        stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs)]
+        stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs, strict=True)]
         return [i + 1] + replay(body_g, vs) + stacks
 
     stacks = [loop_state.stack_alloc(trips, v) for v in init]
@@ -261,22 +262,22 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
         dvs, acc = state[:len(dif)], state[len(dif):]
         vs = [loop_state.stack_read(s, i) for s in stacks]
         out_grads = [None] * n
-        for k, g in zip(dif, dvs):
+        for k, g in zip(dif, dvs, strict=True):
             out_grads[k] = g
         res = _vjp(body_g, vs, out_grads, [vs[k] for k in dif] + keep)
-        return [i - 1] + res[:len(dif)] + [a + g for a, g in zip(acc, res[len(dif):])]
+        return [i - 1] + res[:len(dif)] + [a + g for a, g in zip(acc, res[len(dif):], strict=True)]
 
     seeds = [grads[k] if grads[k] is not None else _zeros(outputs[k]) for k in dif]
     res = while_loop(lambda i, *state: i >= 0, reverse_body,
                      [trips - 1] + seeds + [_zeros(w) for w in keep])
     d_init = [None] * n
-    for k, g in zip(dif, res[1:1 + len(dif)]):
+    for k, g in zip(dif, res[1:1 + len(dif)], strict=True):
         d_init[k] = g
     return d_init + _scatter(inputs, values, variables, keep, res[1 + len(dif):])[n:]
 
 
 def _check_fixed_shapes(op, init):
-    for k, (ph, v) in enumerate(zip(op.subgraphs[1].inputs, init)):
+    for k, (ph, v) in enumerate(zip(op.subgraphs[1].inputs, init, strict=True)):
         if tuple(ph.shape) != tuple(v.shape):
             raise errors.UnimplementedError(errors.at_user_line(
                 f"the gradient of jg.while_loop: loop var {k} is {v._ir.type} before the loop but "

@@ -135,9 +135,8 @@ def _check_scalar(y, f):
 def _as_source(x):
     """A new tensor for an argument to differentiate (Python numbers and arrays converted);
     Variables stay themselves."""
-    from ..ops.core import as_tensor
-
     from ..ops import identity
+    from ..ops.core import as_tensor
 
     if hasattr(x, "_jg_read"):
         return x

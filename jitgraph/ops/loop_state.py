@@ -39,7 +39,8 @@ def _alloc_impl(n, like):
 
 
 def _compatible(a, b):
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(x is None or y is None or x == y
+                                    for x, y in zip(a, b, strict=True))
 
 
 def _write_infer(types):
