@@ -45,6 +45,8 @@ def _keep(g, x_shape, axis, keepdims):
     if keepdims or not axis:
         return g
     ops = _j()
+    if None not in x_shape:  # one reshape to the keepdims shape
+        return ops.reshape(g, [1 if i in axis else d for i, d in enumerate(x_shape)])
     for a in sorted(axis):
         g = ops.expand_dims(g, a)
     return g
