@@ -40,7 +40,7 @@ def test_reduce_sum_of_elementwise_is_one_kernel_golden():
     g = fused(f, S([None], jg.float32), S([None], jg.float32), S([None], jg.float32))
     assert_ir(g, """
         graph f(%x: f32[?], %y: f32[?], %z: f32[?]) -> (f32[])
-          %fusion: f32[] = fusion %x, %y, %z {_labels=('kernel',), kind='reduce'}
+          %fusion: f32[] = fusion %x, %y, %z {kind='reduce'}
             kernel(%in0: f32[?], %in1: f32[?], %in2: f32[?]):
               %multiply: f32[?] = multiply %in1, %in2
               %add: f32[?] = add %in0, %multiply
