@@ -41,7 +41,9 @@ def encode(x, leaves, where, spec=None):
         leaves.append(v)
         return ("T", _dt._BY_NP[v.dtype], v.shape)
     if isinstance(x, (np.ndarray, np.generic)):
-        v = np.ascontiguousarray(x)
+        v = np.asarray(x)
+        if not v.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d arrays 1-d)
+            v = np.ascontiguousarray(v)
         leaves.append(v)
         return ("T", _np_dtype(v, where), v.shape)
     if isinstance(x, TensorSpec):

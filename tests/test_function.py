@@ -320,3 +320,12 @@ def test_hot_path_speed_is_microseconds():
             f(x)
         best = min(best, (time.perf_counter() - t) / n)
     assert best < 50e-6  # a loose bound: the dispatcher must not trace or copy graphs
+
+
+def test_zero_dim_numpy_arguments_keep_rank_zero():
+    f = jg.function(lambda n: n + 1, backend="interpreter")
+    cf = f.get_concrete_function(np.array(3, np.int32))
+    assert cf.graph.inputs[0].shape == ()
+    out = f(np.array(3, np.int32))
+    assert out.shape == () and int(out) == 4
+    assert f(np.float32(2.0)).shape == ()
