@@ -542,6 +542,27 @@ def test_golden_gradient_graph_after_passes_has_no_duplicated_forward_work():
           return %reduce_sum, %matmul_2"""), actual
 
 
+LOOPS = {"newton": (newton_sqrt, [np.array([2.0, 0.3])]),
+         "range": (lambda x: _range_sum_direct(x, jg.constant(3)), [np.array([0.2, -0.6])]),
+         "power": (_power_loop, [np.array([0.8, -0.6]), np.array([0.7, 0.5])])}
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_loop_gradient_graphs_survive_the_passes(name):
+    """The optimized gradient graph verifies, keeps its stacks and computes what the traced
+    one does."""
+    from jitgraph.interpreter import interpret
+
+    fn, args = LOOPS[name]
+    feeds = [np.ones(2)] + args
+    graph = tape_in_function(fn, "interpreter").get_concrete_function(
+        *[_t(a) for a in feeds]).graph
+    optimized = passes.optimize(graph, verify=True)
+    for got, want in zip(interpret(optimized, feeds), interpret(graph, feeds), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert {"stack_write", "stack_read"} <= {op.type for op in optimized.walk()}
+
+
 # ----------------------------------------------------------------------------- loop stacks
 
 

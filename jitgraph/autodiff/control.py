@@ -177,9 +177,8 @@ def _depends(graph, values):
             found.add(v)
             continue
         op = v.op
-        if op is None or op.type in _NO_GRAD or (op.op_def is not None and op.op_def.grad is None
-                                                  and op.type != "placeholder"):
-            continue
+        if op is None or op.type in _NO_GRAD or (op.op_def is not None and op.op_def.grad is None):
+            continue  # a graph input, stop_gradient, a constant or a variable read
         stack.extend(op.inputs)
         for sg in op.subgraphs:
             stack.extend(sg.outputs)
