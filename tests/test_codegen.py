@@ -154,6 +154,26 @@ def test_bad_arguments_name_the_argument():
         exe.run([ok])
 
 
+def test_shapes_that_depend_on_data_are_refused_before_native_code_runs():
+    # a cond whose branches differ in shape, a loop var that grows: the compiled code would
+    # write past the buffers planned from the argument shapes, so the plan refuses them
+    cond = compiled(lambda x, y: jg.cond(x[0] > 0.0, lambda: x, lambda: y),
+                    S([None], jg.float32), S([None], jg.float32))
+    np.testing.assert_array_equal(cond.run([np.ones(2, np.float32), np.zeros(2, np.float32)])[0],
+                                  [1.0, 1.0])
+    with pytest.raises(errors.UnimplementedError, match=r"cond \(test_codegen.py:\d+\): "
+                       r"output 0 of its branches is \[2\] in one and \[3\]"):
+        cond.run([np.ones(2, np.float32), np.zeros(3, np.float32)])
+
+    def grow(x):
+        return jg.while_loop(lambda v: jg.size(v) < 8, lambda v: jg.concat([v, v], 0), [x],
+                             shape_invariants=[jg.TensorShape([None])])[0]
+
+    with pytest.raises(errors.UnimplementedError, match=r"loop var 0 is \[2\] before the "
+                       r"loop and \[4\] after one iteration.*backend='interpreter'"):
+        compiled(grow, S([2], jg.float32))
+
+
 @pytest.mark.parametrize("bad", [3, -1, 1 << 40])
 def test_gather_out_of_range_raises(bad):
     exe = compiled(lambda p, i: jg.gather(p, i), S([3], jg.float32), S([None], jg.int64))

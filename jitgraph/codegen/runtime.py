@@ -59,14 +59,25 @@ def infer_shapes(graph, shapes):
         if op.type == "cond":
             for sg in op.subgraphs:
                 infer_shapes(sg, shapes)
-            for v, r in zip(op.outputs, op.subgraphs[0].outputs):
-                shapes[v] = shapes[r]
+            then, other = op.subgraphs
+            for k, (v, a, b) in enumerate(zip(op.outputs, then.outputs, other.outputs)):
+                if shapes[a] != shapes[b]:
+                    raise _dynamic_shape(op, f"output {k} of its branches is "
+                                         f"{fmt_shape(shapes[a])} in one and "
+                                         f"{fmt_shape(shapes[b])} in the other")
+                shapes[v] = shapes[a]
             continue
         if op.type == "while_loop":
             for sg in op.subgraphs:
                 for ph, v in zip(sg.inputs, op.inputs):
                     shapes[ph] = shapes[v]
                 infer_shapes(sg, shapes)
+            # shapes depend on shapes only: the same after one iteration, the same after all
+            for k, (v, r) in enumerate(zip(op.inputs, op.subgraphs[1].outputs)):
+                if shapes[v] != shapes[r]:
+                    raise _dynamic_shape(op, f"loop var {k} is {fmt_shape(shapes[v])} before "
+                                         f"the loop and {fmt_shape(shapes[r])} after one "
+                                         "iteration")
             for v, i in zip(op.outputs, op.inputs):
                 shapes[v] = shapes[i]
             continue
@@ -84,6 +95,14 @@ def infer_shapes(graph, shapes):
         for v, t in zip(op.outputs, out):
             shapes[v] = tuple(t.shape)
     return shapes
+
+
+def _dynamic_shape(op, what):
+    where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+    return errors.UnimplementedError(
+        f"{op.type}{where}: {what}; the cpu backend needs shapes that follow from the "
+        "argument shapes alone. Give both branches / every iteration the same shape (pad or "
+        "slice), or use backend='interpreter' for this function")
 
 
 class Executable:
