@@ -11,6 +11,7 @@ Every op's gradient rule is written with jitgraph ops, so nesting gives higher d
 
 import functools
 
+from .. import errors
 from .tape import GradientTape, _flatten, _map_structure
 
 
@@ -45,9 +46,10 @@ def value_and_grad(f, argnums=0, has_aux=False):
     def value_and_grad_fn(*args, **kwargs):
         args = list(args)
         if max(nums) >= len(args):
-            raise TypeError(f"jg.value_and_grad({_name(f)}): argnums={argnums} but the function "
-                            f"was called with {len(args)} positional arguments; pass the "
-                            "arguments to differentiate positionally")
+            raise TypeError(errors.at_user_line(
+                f"jg.value_and_grad({_name(f)}): argnums={argnums} but the function was called "
+                f"with {len(args)} positional arguments; pass the arguments to differentiate "
+                "positionally"))
         for i in nums:  # fresh tensors: the same tensor passed twice is two sources
             args[i] = _map_structure(_as_source, args[i])
         with GradientTape(watch_accessed_variables=False) as tape:
@@ -108,7 +110,8 @@ def _wrap_like(f, fn, what):
 def _check_argnums(argnums):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums or not all(isinstance(i, int) and i >= 0 for i in nums):
-        raise TypeError(f"argnums must be a non-negative int or a tuple of them, got {argnums!r}")
+        raise TypeError(errors.at_user_line(
+            f"jg.grad: argnums must be a non-negative int or a tuple of them, got {argnums!r}"))
     return nums
 
 
@@ -126,10 +129,10 @@ def _check_scalar(y, f):
     shape = getattr(y, "shape", None)
     if not _is_tensor(y) or len(shape) != 0:
         what = f"shape {list(shape)}" if _is_tensor(y) else type(y).__name__
-        raise TypeError(f"jg.grad({_name(f)}): the function must return a scalar tensor, got "
-                        f"{what}; reduce it (jg.reduce_sum / jg.reduce_mean) or use "
-                        "GradientTape.gradient with output_gradients for vector-Jacobian "
-                        "products")
+        raise TypeError(errors.at_user_line(
+            f"jg.grad({_name(f)}): the function must return a scalar tensor, got {what}; reduce "
+            "it (jg.reduce_sum / jg.reduce_mean) or use GradientTape.gradient with "
+            "output_gradients for vector-Jacobian products"))
 
 
 def _as_source(x):
@@ -148,8 +151,9 @@ def _split_aux(out, has_aux, f):
     if not has_aux:
         return out, out
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise TypeError(f"jg.grad({_name(f)}, has_aux=True): the function must return a pair "
-                        f"(value, aux), got {type(out).__name__}")
+        raise TypeError(errors.at_user_line(
+            f"jg.grad({_name(f)}, has_aux=True): the function must return a pair (value, aux), "
+            f"got {type(out).__name__}"))
     return tuple(out), out[0]
 
 
