@@ -605,3 +605,20 @@ def test_stack_op_errors_name_the_op_and_the_row():
         loop_state.stack_write(buf, 0, _t([0.0, 0.0]))
     with pytest.raises(errors.InvalidArgumentError, match="row index must be an integer scalar"):
         loop_state.stack_read(buf, 0.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grad_keeps_the_input_signature_and_converts_python_if_on_tensors(backend):
+    @jg.function(input_signature=[jg.TensorSpec([None], jg.float64)], backend=backend)
+    def f(x):
+        if jg.reduce_sum(x) > 0:  # AutoGraph turns this into a cond
+            y = jg.reduce_sum(x * x)
+        else:
+            y = jg.reduce_sum(jg.sin(x))
+        return y
+
+    g = jg.grad(f)
+    np.testing.assert_allclose(g(_t([1.0, 2.0])).numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(g(_t([-1.0, -2.0, 0.5])).numpy(), np.cos([-1.0, -2.0, 0.5]))
+    assert g.experimental_get_tracing_count() == 1
+    assert g.input_signature == f.input_signature
