@@ -31,14 +31,19 @@ from .autodiff import grad, value_and_grad  # noqa: E402,F401
 from .autodiff.control import attach as _attach  # noqa: E402
 
 _attach()  # control ops register after the tape is imported: attach their rules now
-# -- keras (keras/): imported on first use of jg.keras
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
 
 
-def __getattr__(name):  # lazy jg.keras: `import jitgraph` stays fast
-    if name == "keras":
+# -- lazy namespaces: `import jitgraph` stays fast
+#    jg.keras: the Keras API; jg.cuda: device placement for backend="cuda" (DeviceTensor,
+#    to_device, device_function, resident_variables; see codegen/cuda_device.py)
+_LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module(".keras", __name__)
+        return importlib.import_module(_LAZY[name], __name__)
     raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")
