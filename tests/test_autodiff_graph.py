@@ -32,7 +32,7 @@ def _cpu_lowers_stacks():
     try:
         f(jg.constant([1.0]))
         return True
-    except errors.UnimplementedError:
+    except Exception:  # not lowered (or broken): the loop cases below show the real error
         return False
 
 
