@@ -203,7 +203,7 @@ case("reshape_like", lambda x, y: jg.ops.apply("reshape_like", x, y), [f64(6), f
 case("transpose", jg.transpose, [f64(2, 3, 4)], lambda x: x.transpose())
 case("transpose:perm", lambda x: jg.transpose(x, [1, 0, 2]), [f64(2, 3, 4)],
      lambda x: x.transpose(1, 0, 2))
-case("expand_squeeze", lambda x: jg.ops.apply("expand_squeeze", x, shape=(2, 1, 3)),
+case("expand_squeeze", lambda x: jg.ops.apply("expand_squeeze", x, src_axes=(0, -1, 1)),
      [f64(2, 3)], lambda x: x[:, None])
 case("reshape:expand_dims", lambda x: jg.expand_dims(x, -1), [f64(2, 3)], lambda x: x[..., None])
 case("reshape:squeeze", lambda x: jg.squeeze(x, [0, -1]), [f64(1, 3, 1)],

@@ -139,3 +139,16 @@ def test_softmax_is_stable(data, batch, n):
     z = a - a.max(axis=-1, keepdims=True, initial=-np.inf)
     close(jg.nn.log_softmax(jg.constant(a)).numpy(),
           z - np.log(np.exp(z).sum(axis=-1, keepdims=True)))
+
+
+def test_expand_squeeze_with_unknown_dims_that_are_one_at_run_time():
+    spec = [jg.TensorSpec([None, None], jg.float32)]
+
+    def f(x):
+        return jg.squeeze(jg.expand_dims(jg.expand_dims(x, 0), 2), axis=[0])
+
+    for backend in ("interpreter", "cpu"):
+        g = jg.function(f, input_signature=spec, backend=backend)
+        for shape in [(1, 1), (2, 1), (1, 3), (2, 3)]:
+            x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+            np.testing.assert_array_equal(g(x).numpy(), x[:, None, :])

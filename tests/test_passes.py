@@ -91,7 +91,7 @@ def test_canonicalize_golden():
 def test_canonicalize_one_reshape_form():
     def f(x, y):
         a = jg.reshape(y, [-1])  # fully known: spelled (6,)
-        b = apply("expand_squeeze", x, shape=(1, None, 3))  # one unknown dim: a reshape
+        b = apply("expand_squeeze", x, src_axes=(-1, 0, 1))  # one unknown dim: a reshape
         return a, b, jg.zeros_like(y), apply("shape", y, out_type=jg.int32)
 
     g = trace(f, X, ("y", jg.float32, (2, 3)))

@@ -135,43 +135,41 @@ def expand_dims(input, axis, name=None):
     """Inserts a size-1 axis at ``axis`` (negative counts from the end of the result)."""
     x = as_tensor(input, "expand_dims")
     (a,) = normalize_axis(int(axis), x.ndim + 1, "expand_dims")
-    shape = list(x.shape)
-    shape.insert(a, 1)
-    return _reshape_keep_none(x, shape)
+    src = list(range(x.ndim))
+    src.insert(a, -1)
+    return _expand_squeeze(x, src)
 
 
-def _reshape_keep_none(x, shape):
+def _expand_squeeze(x, src_axes):
+    """Result dim k is source dim src_axes[k] (-1: a new size-1 dim); the source dims not
+    named have size 1 and are dropped."""
+    shape = [1 if s < 0 else x.shape[s] for s in src_axes]
     if shape.count(None) <= 1:
         return reshape(x, [-1 if d is None else d for d in shape])
-    return apply("expand_squeeze", x, shape=tuple(shape))
+    return apply("expand_squeeze", x, src_axes=tuple(src_axes))
 
 
-def _es_infer(types, shape):
-    return Type(types[0].dtype, tuple(shape))
+def _es_infer(types, src_axes):
+    t = types[0]
+    for i, d in enumerate(t.shape):
+        if i not in src_axes and d not in (1, None):
+            raise errors.InvalidArgumentError(
+                f"expand_squeeze: axis {i} of shape {fmt_shape(t.shape)} has size {d}, not 1")
+    return Type(t.dtype, tuple(1 if s < 0 else t.shape[s] for s in src_axes))
 
 
-def _es_impl(x, shape):
-    return np.reshape(x, _fill_none(x.shape, shape))
-
-
-def _fill_none(src, shape):
-    src_known = [d for d in src if d != 1]
-    out, k = [], 0
-    for d in shape:
-        if d is None:
-            out.append(src_known[k])
-            k += 1
-        elif d != 1:
-            k += 1
-            out.append(d)
-        else:
-            out.append(1)
-    return out
+def _es_impl(x, src_axes):
+    for i, d in enumerate(x.shape):
+        if i not in src_axes and d != 1:
+            raise errors.InvalidArgumentError(
+                f"squeeze: axis {i} has size {d} at run time, not 1 (shape {list(x.shape)})")
+    return np.reshape(x, [1 if s < 0 else x.shape[s] for s in src_axes])
 
 
 register(Op("expand_squeeze", _es_infer, _es_impl,
-            grad=lambda i, o, g, shape: [apply("reshape_like", g[0], i[0])], kind="shape",
-            unify=(), doc="reshape that only adds or removes size-1 axes (None dims kept)"))
+            grad=lambda i, o, g, src_axes: [apply("reshape_like", g[0], i[0])], kind="shape",
+            unify=(), doc="reshape that only adds or removes size-1 axes (None dims kept): "
+                          "result dim k is source dim src_axes[k], or a new 1 where it is -1"))
 
 
 def squeeze(input, axis=None, name=None):
@@ -189,8 +187,7 @@ def squeeze(input, axis=None, name=None):
             if shape[a] not in (1, None):
                 raise errors.InvalidArgumentError(
                     f"squeeze: axis {a} has size {shape[a]}, not 1 (shape {fmt_shape(shape)})")
-    new = [d for i, d in enumerate(shape) if i not in axes]
-    return _reshape_keep_none(x, new)
+    return _expand_squeeze(x, [i for i in range(len(shape)) if i not in axes])
 
 
 # ----------------------------------------------------------------------------- broadcast_to

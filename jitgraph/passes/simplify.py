@@ -119,8 +119,12 @@ def _reshape(rw, op, inputs):
             and (op.type == "expand_squeeze" or list(x.shape).count(None) <= 1):
         return [x]
     src = x.op
-    if src.type in _RESHAPES and (op.type == "reshape" or src.type == "expand_squeeze"):
-        return [rw.emit1(op.type, [src.inputs[0]], shape=op.attrs["shape"])]
+    if src.type in _RESHAPES and op.type == "reshape":
+        return [rw.emit1("reshape", [src.inputs[0]], shape=op.attrs["shape"])]
+    if src.type == "expand_squeeze" and op.type == "expand_squeeze":
+        inner = src.attrs["src_axes"]
+        axes = tuple(-1 if s < 0 else inner[s] for s in op.attrs["src_axes"])
+        return [rw.emit1("expand_squeeze", [src.inputs[0]], src_axes=axes)]
     return None
 
 
