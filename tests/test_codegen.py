@@ -286,3 +286,46 @@ def test_print_runs_at_call_time_like_the_interpreter(capsys):
         got = capsys.readouterr().out
         interpret(g, [np.arange(n, dtype=np.float32)])
         assert got == capsys.readouterr().out and got.startswith("x is [0 1")
+
+
+def _loop_loss(x):
+    def body(v, i):
+        return jg.sin(v) * 1.5 + x, i + 1
+
+    v = jg.while_loop(lambda v, i: jg.reduce_sum(v) < 20.0, body, [x, 0],
+                      maximum_iterations=30)[0]
+    return jg.reduce_sum(v * v)
+
+
+def test_loop_gradients_keep_their_stacks_in_native_code():
+    # jg.grad of a while loop saves every iteration in stacks (a run-time number of rows);
+    # first and second derivatives compiled == interpreted
+    x = np.array([0.5, 1.0, 2.0])
+    grad = lambda x: jg.grad(_loop_loss)(x)  # noqa: E731
+    got = both(grad, [S([None], jg.float64)], [x])[0]
+    assert np.all(np.isfinite(got)) and np.any(got != 0.0)
+
+    def f(x):
+        return jg.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, jg.sin(y) * x),
+                             [jg.constant(0), x])[1]
+
+    both(lambda x: jg.grad(jg.grad(f))(x), [S([], jg.float64)], [np.array(0.8)])
+
+
+def test_stack_rows_are_checked_and_writes_keep_value_semantics():
+    from jitgraph.ops import loop_state as ls
+
+    def f(x, i):
+        s = ls.stack_write(ls.stack_alloc(3, x), 1, x)
+        t = ls.stack_write(s, 2, x * 2.0)  # s is read below: t must be a copy
+        return ls.stack_read(s, 2), ls.stack_read(t, 2), ls.stack_read(t, i)
+
+    exe = compiled(f, S([2], jg.float32), S([], jg.int32))
+    x = np.array([1.0, -1.0], np.float32)
+    a, b, c = exe.run([x, np.array(1, np.int32)])
+    np.testing.assert_array_equal(a, [0.0, 0.0])
+    np.testing.assert_array_equal(b, x * 2.0)
+    np.testing.assert_array_equal(c, x)
+    for bad in (3, -1):
+        with pytest.raises(errors.OutOfRangeError, match="row index is out of range"):
+            exe.run([x, np.array(bad, np.int32)])

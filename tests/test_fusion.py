@@ -106,3 +106,17 @@ def test_fusion_preserves_random_graphs(case):
     g = fuse(passes.optimize(case.graph))
     verify(g)
     graph_gen.assert_same(interpret(g, case.args), case.expected)
+
+
+def test_scalar_constant_used_by_a_kernel_and_a_nested_graph_keeps_unique_names():
+    # the constant is copied into the kernel and also stays outside for the loop body
+    def f(n, x):
+        one = jg.constant(1)
+        m = n - one
+        return jg.while_loop(lambda i, v: i < m, lambda i, v: (i + one, v * 2.0), [0, x])
+
+    g = fused(f, S([], jg.int32), S([3], jg.float32))  # verify() rejects duplicate names
+    names = [op.name for op in g.walk()]
+    assert len(names) == len(set(names))
+    args = [np.array(4, np.int32), np.ones(3, np.float32)]
+    np.testing.assert_array_equal(interpret(g, args)[1], 8.0)

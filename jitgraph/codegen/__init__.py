@@ -13,7 +13,7 @@ BLAS), runtime.py (dispatcher); passes/fusion.py and passes/buffers.py run befor
 import numpy as np
 
 from .. import backends, errors
-from . import io_ops, random_ops, shape_ops  # noqa: F401 - register their lowerings
+from . import io_ops, random_ops, shape_ops, stack_ops  # noqa: F401 - register their lowerings
 from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
 
@@ -52,7 +52,8 @@ class _Build:
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)
         n_const = len(p.consts)
-        self.static_values = list(p.consts) + [None, np.zeros(1, np.int32), None]
+        # [consts, arena, status, ext0 (print callback), ext1 (stack allocation callback)]
+        self.static_values = list(p.consts) + [None, np.zeros(1, np.int32), None, None]
         p.arena_slot = n_const
         self.static_index = lambda s: {"const": s.index, "arena": n_const,
                                        "status": n_const + 1}.get(s.kind, None) \

@@ -87,6 +87,10 @@ class FnCtx:
         """i8* to byte 0 of ``storage``."""
         key = id(storage)
         v = self.pcache.get(key)
+        if v is None and storage.kind == "rows":  # a loop stack's rows (stack_ops.py)
+            pb = self.pb
+            h = pb.bitcast(self.raw(storage.offset), I64P)
+            v = self.pcache[key] = pb.inttoptr(pb.load(h), I8P)
         if v is None:
             pb = self.pb
             slot = self.layout.slot(storage, self.static_index)

@@ -22,6 +22,7 @@ from ..ops.core import REGISTRY
 from . import kernels as K
 
 VIEW_OPS = {"reshape", "reshape_like", "expand_squeeze"}
+HANDLE_BYTES = 16  # a loop stack's storage: (i8* rows, i64 number of rows)
 
 
 @dataclass(eq=False)
@@ -57,6 +58,9 @@ class Program:
         self.ops_of = {}  # Storage -> producing op (for liveness)
         self.final_copies = []
         self.n_status = 1
+        self.stack_values = set()  # Values that are loop stacks (held as handles)
+        self.stack_uses, self.shared_stacks = {}, set()
+        self.heaps = []  # 'ext' storages of the heap blocks stack_alloc (re)allocates
 
     def new_arena(self):
         s = K.Storage("arena", len(self.arena))
@@ -82,9 +86,13 @@ class Lowerer:
             s = self.p.storage[v] = K.Storage("out", j)
             return s
         s = self.p.new_arena()
-        s.size = self.qs.nbytes(v)
+        s.size = self.nbytes(v)
         self.p.storage[v] = s
         return s
+
+    def nbytes(self, v):
+        """Bytes of ``v``'s storage: a loop stack (stack_ops.py) is a fixed-size handle."""
+        return HANDLE_BYTES if v in self.p.stack_values else self.qs.nbytes(v)
 
     def graph(self, g, steps):
         for op in g.ops:
@@ -101,7 +109,7 @@ class Lowerer:
     def copy(self, steps, src_v, dst):
         src = self.st(src_v)
         if src is not dst:
-            steps.append(("copy", src, dst, self.qs.nbytes(src_v)))
+            steps.append(("copy", src, dst, self.nbytes(src_v)))
 
 
 # ----------------------------------------------------------------------------- rules
@@ -134,6 +142,10 @@ def _view(lw, op, steps):
 
 
 def _fusion(lw, op, steps):
+    if op.outputs[0] in lw.p.stack_values:
+        from .stack_ops import lower_stack_map
+
+        return lower_stack_map(lw, op, steps)
     sub = op.subgraphs[0]
     out = op.outputs[0]
     dst = lw.fresh(out)
@@ -194,7 +206,12 @@ def _while(lw, op, steps):
     cond_g, body_g = op.subgraphs
     carried = [lw.fresh(v) for v in op.outputs]
     for v, dst in zip(op.inputs, carried):
-        lw.copy(steps, v, dst)
+        if v in lw.p.stack_values and not _stack_sole_use(lw, v, op):
+            from .stack_ops import clone
+
+            clone(lw, v, steps, dst)  # the loop writes its stacks in place
+        else:
+            lw.copy(steps, v, dst)
     for sg in (cond_g, body_g):
         for ph, s in zip(sg.inputs, carried):
             lw.p.storage[ph] = s
@@ -208,7 +225,7 @@ def _while(lw, op, steps):
         s = lw.st(v)
         if s in carried and s is not carried[i]:
             t = lw.p.new_arena()
-            t.size = lw.qs.nbytes(v)
+            t.size = lw.nbytes(v)
             body_steps.append(("copy", s, t, t.size))
             temps.append((i, t, v))
     temp_of = {i: t for i, t, _ in temps}
@@ -221,6 +238,12 @@ def _while(lw, op, steps):
     steps.append(("while", lw.st(cond_g.outputs[0]), cond_steps, body_steps, mx))
     op_temps = lw.p.__dict__.setdefault("loop_temps", {})
     op_temps[id(op)] = [t for _, t, _ in temps]
+
+
+def _stack_sole_use(lw, v, op):
+    from .stack_ops import sole_use
+
+    return sole_use(lw, v, op)
 
 
 def _kind_unimplemented(lw, op, steps):
@@ -260,6 +283,10 @@ def lower_program(graph, qs):
     """Lowers fused root graph ``graph``: storage for every Value and the list of steps."""
     p = Program(graph, qs)
     p.assigned = written_variables(graph)
+    from .stack_ops import find_stacks
+
+    p.stack_values, p.stack_uses = find_stacks(graph)
+    p.shared_stacks = _shared_stacks(graph, p.stack_values)
     lw = Lowerer(p)
     for i, v in enumerate(graph.inputs):
         p.storage[v] = K.Storage("arg", i)
@@ -272,6 +299,23 @@ def lower_program(graph, qs):
             p.steps.append(("copy", src, dst, qs.nbytes(v)))
             p.final_copies.append(v)
     return p
+
+
+def _shared_stacks(graph, stacks):
+    """Stack Values whose block other Values may hold too: results of cond (a branch may
+    return a captured stack) and loop vars whose body returns a stack it did not make."""
+    made = ("stack_alloc", "stack_write", "fusion")
+    out = set()
+    for op in graph.walk():
+        if op.type == "cond":
+            out.update(v for v in op.outputs if v in stacks)
+        elif op.type == "while_loop":
+            body = op.subgraphs[1]
+            for k, r in enumerate(body.outputs):
+                if r in stacks and r is not body.inputs[k] and not (
+                        r.op is not None and r.op.graph is body and r.op.type in made):
+                    out.update((op.outputs[k], body.inputs[k], op.subgraphs[0].inputs[k]))
+    return out
 
 
 def _claim_outputs(p, graph):

@@ -18,12 +18,16 @@ import numpy as np
 
 from .. import errors
 from ..ops.core import REGISTRY, Type, fmt_shape
+from . import kernels as K
 from .kernels import Env
 
 STATUS_MESSAGES = {
     1: "gather: an index is out of range",
     2: "pow: integers to negative integer powers are not allowed; cast to float",
+    3: "stack_read/stack_write: a row index is out of range for the loop stack",
+    4: "stack_alloc: the number of rows is negative or the rows do not fit in memory",
 }
+ALLOC_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_int64)
 
 
 def _c_strides(shape, itemsize):
@@ -129,8 +133,14 @@ class Executable:
 
             self._callback = make_callback(program, program.layout, program.static_index,
                                            lambda: self._shapes)
-            self._static[len(static_values) - 1] = ctypes.cast(self._callback,
-                                                               ctypes.c_void_p).value
+            self._static[program.static_index(K.Storage("ext", 0))] = ctypes.cast(
+                self._callback, ctypes.c_void_p).value
+        self._blocks = []  # heap blocks of loop stacks: zeroed arrays, dropped after each call
+        self._alloc = None
+        if program.heaps:
+            self._alloc = ALLOC_CALLBACK(self._new_block)
+            self._static[program.static_index(K.Storage("ext", 1))] = ctypes.cast(
+                self._alloc, ctypes.c_void_p).value
         self._arena_slot = program.arena_slot
         self._inputs = [(v.op.name, v.dtype.np, tuple(v.shape)) for v in graph.inputs]
         self._dyn = [(i, d) for i, v in enumerate(graph.inputs)
@@ -220,11 +230,23 @@ class Executable:
                             for v, w in zip(self._vars, self._writes)])
         else:
             rc = self._fn(self._static_addr, plan.params_addr, *args, *outs)
+        if self._blocks:
+            self._blocks.clear()
         if rc:
             raise errors.OutOfRangeError(STATUS_MESSAGES.get(rc, f"native error code {rc}"))
         return outs
 
     __call__ = run
+
+    def _new_block(self, nbytes):
+        """The stack allocation callback: a zeroed block alive until the call returns (no
+        stack outlives a call: they are never function results), or NULL."""
+        try:
+            a = np.zeros(max(int(nbytes), 1) + 63, np.uint8)
+        except (MemoryError, ValueError):
+            return None
+        self._blocks.append(a)
+        return (a.ctypes.data + 63) // 64 * 64
 
 
 __all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES"]

@@ -145,7 +145,7 @@ def _members(root, inline):
     return sorted(out, key=lambda o: order[id(o)])
 
 
-def _build(rw, root, inline, cloned):
+def _build(rw, root, inline, cloned, drop=frozenset()):
     members = _members(root, inline)
     inside = {id(o) for o in members}
     sub = Graph("kernel", parent=rw.graph)
@@ -162,8 +162,10 @@ def _build(rw, root, inline, cloned):
         local[v] = sub.add_input(f"in{i}", v.type)
     ext = [rw.vmap[v] for v in ext]
     for op in members:
-        # an op recomputed in several kernels gets a fresh name in the second and later ones
-        name = op.name if id(op) not in cloned else rw.graph.unique_name(op.name)
+        # an op recomputed in several kernels gets a fresh name in the second and later ones,
+        # and so does a scalar constant that also stays outside (a nested graph uses it)
+        moved = op is root or id(op) in inline or id(op) in drop
+        name = op.name if moved and id(op) not in cloned else rw.graph.unique_name(op.name)
         cloned.add(id(op))
         new = Operation(op.type, name, [local[v] for v in op.inputs], op.attrs,
                         [v.type for v in op.outputs], loc=op.loc, graph=sub)
@@ -194,7 +196,7 @@ def fuse(graph):
             # copy it from the old graph (mapping it to itself keeps the Rewriter happy)
             return list(op.outputs)
         if id(op) in a.root:
-            return _build(rw, op, a.inline, cloned)
+            return _build(rw, op, a.inline, cloned, a.drop)
         return None
 
     return Rewriter(rule).run(graph)
