@@ -24,26 +24,7 @@ def _available(name):
         return False
 
 
-def _cpu_lowers_stacks():
-    if not _available("cpu"):
-        return False
-    f = jg.function(lambda x: loop_state.stack_read(loop_state.stack_write(
-        loop_state.stack_alloc(2, x), 1, x), 1), backend="cpu", autograph=False)
-    try:
-        f(jg.constant([1.0]))
-        return True
-    except Exception:  # not lowered (or broken): the loop cases below show the real error
-        return False
-
-
-# Loop gradients keep per-iteration values in stacks (ops/loop_state.py); until the cpu backend
-# lowers those ops its loop-gradient cases are expected failures (strict: they must be
-# unmarked once it does).
-_STACKS_PENDING = pytest.mark.xfail(
-    not _cpu_lowers_stacks(), raises=errors.UnimplementedError, strict=True,
-    reason="the cpu backend does not lower stack_alloc/stack_write/stack_read yet")
 BACKENDS = [b for b in ("interpreter", "cpu") if _available(b)]
-LOOP_BACKENDS = [pytest.param(b, marks=_STACKS_PENDING) if b == "cpu" else b for b in BACKENDS]
 
 
 def _rng(seed=0):
@@ -265,7 +246,7 @@ def newton_sqrt(a):
     return y
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_while_loop_gradient_with_data_dependent_trip_count(backend):
     trips = []
     for a in ([2.0, 3.0], [40.0, 0.5], [1e4, 7.0]):
@@ -295,12 +276,12 @@ def _power_loop(x, w):
     return acc * jg.cast(k, jg.float64)
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_while_loop_gradient_wrt_captured_values_and_int_loop_vars(backend):
     check_traced(_power_loop, [np.array([0.8, -0.6]), np.array([0.7, 0.5])], backend)
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_while_loop_maximum_iterations_bounds_the_gradient(backend):
     def fn(x):
         return jg.while_loop(lambda v: v[0] < 1e9, lambda v: [v * 1.5 + jg.sin(v)], [x],
@@ -314,7 +295,7 @@ def test_while_loop_maximum_iterations_bounds_the_gradient(backend):
     np.testing.assert_allclose(fn(_t(x)).numpy(), v)
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_nested_while_loops_and_cond_in_a_body(backend):
     def fn(x, c):
         def outer(i, v):
@@ -341,7 +322,7 @@ def _range_sum_direct(x, n):
                          [jg.constant(0), jg.zeros_like(x)])[1]
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("fn", [_range_sum, _range_sum_direct], ids=["autograph", "while_loop"])
 def test_for_over_tensor_range(fn, backend):
     x = np.array([0.3, -1.2])
@@ -361,7 +342,7 @@ def test_for_over_tensor_range(fn, backend):
              [x])
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_gradient_wrt_variables_read_inside_cond_and_loop(backend):
     w = jg.Variable(np.array([0.5, -0.2]))
 
@@ -461,7 +442,7 @@ def test_second_derivative_through_cond(backend):
     np.testing.assert_allclose(dd(_t(-0.5)).numpy(), -np.sin(-0.5))
 
 
-@pytest.mark.parametrize("backend", LOOP_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_second_derivative_through_while_loop(backend):
     def f(x):
         return jg.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, jg.sin(y) * x),
