@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+# every optimize() in the test run verifies the graph after each pass
+os.environ.setdefault("JITGRAPH_VERIFY", "1")
+
 settings.register_profile("ci", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -94,6 +94,12 @@ class Graph:
             root._names[name] = 1
         return name
 
+    def claim_name(self, name):
+        """Marks ``name`` as taken, for ops added with a name of their own (copied ops keep
+        theirs), so unique_name never hands it out again."""
+        self.root._names.setdefault(name, 1)
+        return name
+
     @property
     def root(self):
         g = self

@@ -165,7 +165,8 @@ def _build(rw, root, inline, cloned, drop=frozenset()):
         # an op recomputed in several kernels gets a fresh name in the second and later ones,
         # and so does a scalar constant that also stays outside (a nested graph uses it)
         moved = op is root or id(op) in inline or id(op) in drop
-        name = op.name if moved and id(op) not in cloned else rw.graph.unique_name(op.name)
+        name = rw.graph.claim_name(op.name) if moved and id(op) not in cloned \
+            else rw.graph.unique_name(op.name)
         cloned.add(id(op))
         new = Operation(op.type, name, [local[v] for v in op.inputs], op.attrs,
                         [v.type for v in op.outputs], loc=op.loc, graph=sub)

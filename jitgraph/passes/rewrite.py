@@ -152,8 +152,7 @@ class Rewriter:
 
     def _add(self, type, name, inputs, attrs, out_types, old, subgraphs=(), loc=None):
         g = self.graph
-        if name is None:
-            name = g.unique_name(type)
+        name = g.unique_name(type) if name is None else g.claim_name(name)
         new = Operation(type, name, inputs, attrs, [Type(t.dtype, t.shape) for t in out_types],
                         subgraphs, loc, g)
         for sg in subgraphs:
