@@ -11,7 +11,7 @@ import os
 import sys
 
 # The backend jg.function uses when neither backend= nor $JITGRAPH_BACKEND says otherwise.
-DEFAULT_BACKEND = "interpreter"
+DEFAULT_BACKEND = "cpu"
 
 _run_eagerly = False
 
