@@ -329,3 +329,39 @@ def test_stack_rows_are_checked_and_writes_keep_value_semantics():
     for bad in (3, -1):
         with pytest.raises(errors.OutOfRangeError, match="row index is out of range"):
             exe.run([x, np.array(bad, np.int32)])
+
+
+_CACHE_SCRIPT = """
+import numpy as np, jitgraph as jg
+from jitgraph.codegen import llvm_cpu
+f = jg.function(lambda x: jg.reduce_sum(jg.tanh(x) * 2.0 + x * x), backend="cpu")
+out = f(jg.constant(np.arange(5, dtype=np.float32))).numpy()
+print(llvm_cpu.STATS["cache_hits"], llvm_cpu.STATS["cache_misses"], repr(float(out)))
+"""
+
+
+def test_second_process_loads_native_code_from_the_compile_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, JITGRAPH_CACHE_DIR=str(tmp_path), PYTHONPATH=root)
+
+    def run():
+        r = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        hits, misses, value = r.stdout.split()
+        return int(hits), int(misses), float(value)
+
+    want = float(np.sum(np.tanh(np.arange(5.0)) * 2.0 + np.arange(5.0) ** 2))
+    first = run()
+    assert first[:2] == (0, 1) and first[2] == pytest.approx(want, rel=1e-6)
+    assert run() == (1, 0, first[2])  # the second process compiles nothing
+    (entry,) = tmp_path.glob("*/*.jgc")
+    blob = bytearray(entry.read_bytes())
+    blob[-40:] = bytes(40)  # corrupt the object code: ignored, rebuilt and stored again
+    entry.write_bytes(bytes(blob))
+    assert run() == (0, 1, first[2])
+    assert run() == (1, 0, first[2])

@@ -120,12 +120,11 @@ class CpuBackend:
     name = "cpu"
 
     def compile(self, graph):
-        from .llvm_cpu import Native, optimize_module
+        from .llvm_cpu import native_for
         from .runtime import Executable
 
         build = _Build(graph)
-        mod = optimize_module(build.llvm_ir)
-        native = Native(mod)
+        native = native_for(build.llvm_ir)
         return Executable(graph, build.fused, build.program, native, build.static_values,
                           build.qs, build.program.checks, build.llvm_ir)
 

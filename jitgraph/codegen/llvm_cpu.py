@@ -280,10 +280,51 @@ class Native:
         self.address = self.engine.get_function_address("entry")
         self.module = mod
 
+    @classmethod
+    def from_object(cls, obj):
+        """Loads object code (``emit_object``'s bytes, e.g. from the compile cache)."""
+        self = cls.__new__(cls)
+        self.module = llvm.parse_assembly("")
+        self.engine = llvm.create_mcjit_compiler(self.module, target_machine())
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(bytes(obj)))
+        self.engine.finalize_object()
+        self.address = self.engine.get_function_address("entry")
+        if not self.address:
+            raise ValueError("object code without an entry point")
+        return self
+
+
+STATS = {"cache_hits": 0, "cache_misses": 0}
+
+
+def native_for(llvm_ir):
+    """Native code for unoptimized module text ``llvm_ir``: from the persistent compile cache
+    (codegen/cache.py, keyed by the text, host CPU and versions) when a valid entry is there,
+    else optimized and compiled here and stored. A corrupt or stale entry reads as a miss."""
+    from . import cache
+
+    k = cache.key(llvm_ir)
+    obj = cache.get(k)
+    if obj is not None:
+        try:
+            native = Native.from_object(obj)
+            STATS["cache_hits"] += 1
+            return native
+        except Exception:  # a valid-looking entry LLVM will not load: rebuild it
+            pass
+    STATS["cache_misses"] += 1
+    obj = target_machine().emit_object(optimize_module(llvm_ir))
+    try:
+        cache.put(k, obj, {"entry": "entry"})
+    except OSError:  # a read-only or full disk only costs the next process a compile
+        pass
+    return Native.from_object(obj)
+
 
 def assembly(mod):
     return target_machine().emit_assembly(mod)
 
 
-__all__ = ["build_module", "optimize_module", "Native", "assembly", "target_machine",
+__all__ = ["build_module", "optimize_module", "Native", "native_for", "STATS", "assembly",
+           "target_machine",
            "EntryEmitter", "Param"]
