@@ -638,3 +638,21 @@ def test_rnn_training_step_over_a_tensor_length_matches_eager(backend):
     np.testing.assert_allclose(wc.numpy(), we.numpy(), rtol=1e-10)
     np.testing.assert_allclose(uc.numpy(), ue.numpy(), rtol=1e-10)
     assert compiled.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_persistent_tape_differentiates_a_loop_twice_with_one_counter(backend):
+    @jg.function(backend=backend)
+    def f(x):
+        with jg.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = newton_sqrt(x)
+            z = y * y
+        return tape.gradient(y, x), tape.gradient(z, x)
+
+    x = np.array([2.0, 9.0])
+    g1, g2 = f(_t(x))
+    np.testing.assert_allclose(g1.numpy(), 0.5 / np.sqrt(x), rtol=1e-8)
+    np.testing.assert_allclose(g2.numpy(), [1.0, 1.0], rtol=1e-8)
+    loop = [op for op in f.get_concrete_function(_t(x)).graph.ops if op.type == "while_loop"][0]
+    assert len(loop.outputs) == 2  # the loop var and one trip counter shared by both gradients

@@ -17,7 +17,8 @@ cond(pred) {then, else} -> ys; given dys:
   from the other.
 
 while_loop(vs0) {cond, body} -> vsN, with a trip count N known only at run time; given dvsN:
-  (a) N = while_loop(cond, body + counter)                       count the iterations
+  (a) N: the forward op itself gains a counter loop var           count the iterations
+      (an extra output and body input; the forward pass is not run again to count)
   (b) stack_i = stack_alloc(N, v) for each loop var v;
       while i < N: stack_i[i] = v; v = body(v)                   save each iteration's inputs
   (c) i = N-1; while i >= 0:                                      run the loop in reverse
@@ -25,8 +26,9 @@ while_loop(vs0) {cond, body} -> vsN, with a trip count N known only at run time;
   -> (dv for vs0, acc_cap for the captures)
   The stacks are ``[N, ...]`` tensors with a dynamic leading dim (ops/loop_state.py): static
   enough for a compiler (one allocation per stack, rows written and read by index).
-  ``maximum_iterations`` bounds (a) exactly as it bounds the forward loop. Integer and bool
-  loop vars are stacked (the body needs them) but carry no gradient.
+  The counter also feeds the body its iteration number, which (b) and (c) pass as their own
+  index. Integer and bool loop vars are stacked (the body needs them) but carry no gradient;
+  the passes drop the stacks and recomputation the gradient does not use.
 
 Limits: a replay re-runs random ops (fresh numbers) and skips stateful ops without outputs
 (variable assignments, prints), so gradients of branches or bodies that draw random numbers or
@@ -36,10 +38,13 @@ ops (the replay sees the ops, not the Python grad_fn). Loop vars must keep their
 stacks have fixed rows): a loop with relaxed ``shape_invariants`` raises UnimplementedError.
 """
 
+import numpy as np
+
 from .. import errors
+from ..dtypes import int32
 from ..ir import Value, free_values
 from ..ops import loop_state
-from ..ops.core import REGISTRY, apply_tensors
+from ..ops.core import REGISTRY, Type, apply_tensors
 from ..tracing import SymbolicTensor, current_graph, graph_scope, placeholder, value_of
 from . import tape as _tape
 
@@ -233,7 +238,7 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     op = outputs[0]._ir.op
     cond_g, body_g = op.subgraphs
     values, variables = captured(op)
-    n = len(op.inputs)
+    n = len(outputs)  # the loop vars (op may since have gained a trip counter)
     init, caps = list(inputs[:n]), inputs[n:n + len(values)]
     used = _depends(body_g, values)
     keep = [c for c in caps if _differentiable(c) and c._ir in used] + variables
@@ -242,16 +247,12 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
         return [None] * len(inputs)
     _check_fixed_shapes(op, init)
 
-    def count_body(i, *vs):
-        return [i + 1] + replay(body_g, vs)
-
-    trips = while_loop(lambda i, *vs: replay(cond_g, vs)[0], count_body,
-                       [_int(0)] + init, maximum_iterations=maximum_iterations)[0]
+    trips = _trip_count(op)  # the body now also takes the iteration number i, last
 
     def save_body(i, *state):
         vs, stacks = state[:n], state[n:]
         stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs, strict=True)]
-        return [i + 1] + replay(body_g, vs) + stacks
+        return [i + 1] + replay(body_g, list(vs) + [i])[:n] + stacks
 
     stacks = [loop_state.stack_alloc(trips, v) for v in init]
     stacks = while_loop(lambda i, *state: i < trips, save_body,
@@ -260,10 +261,10 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     def reverse_body(i, *state):
         dvs, acc = state[:len(dif)], state[len(dif):]
         vs = [loop_state.stack_read(s, i) for s in stacks]
-        out_grads = [None] * n
+        out_grads = [None] * (n + 1)
         for k, g in zip(dif, dvs, strict=True):
             out_grads[k] = g
-        res = _vjp(body_g, vs, out_grads, [vs[k] for k in dif] + keep)
+        res = _vjp(body_g, vs + [i], out_grads, [vs[k] for k in dif] + keep)
         return [i - 1] + res[:len(dif)] + [a + g for a, g in zip(acc, res[len(dif):], strict=True)]
 
     seeds = [grads[k] if grads[k] is not None else _zeros(outputs[k]) for k in dif]
@@ -275,8 +276,44 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     return d_init + _scatter(inputs, values, variables, keep, res[1 + len(dif):])[n:]
 
 
+def _trip_count(op):
+    """The number of iterations ``op`` runs, as a new output of ``op`` itself: the forward loop
+    gains a counter (an extra loop var from 0) rather than being run again to count. Asking
+    twice (a persistent tape) gives the same counter."""
+    counters = op.graph.root.__dict__.setdefault("_loop_trip_counters", {})
+    if id(op) in counters:
+        return SymbolicTensor(counters[id(op)])
+    i32 = Type(int32, ())
+    zero = _add_before(op, "constant", {"value": np.zeros((), np.int32)}, i32)
+    cond_g, body_g = op.subgraphs
+    _add_input_first(cond_g, i32)
+    count = _add_input_first(body_g, i32)
+    with graph_scope(body_g), _tape.pause():
+        body_g.outputs.append((SymbolicTensor(count) + 1)._ir)
+    op.inputs.append(zero)
+    op.outputs.append(Value(i32.dtype, (), op, len(op.outputs)))
+    counters[id(op)] = op.outputs[-1]
+    return SymbolicTensor(op.outputs[-1])
+
+
+def _add_before(op, type, attrs, out_type):
+    g = op.graph
+    new = g.add_op(type, [], attrs, [out_type], loc=op.loc)
+    g.ops.remove(new)
+    g.ops.insert(g.ops.index(op), new)
+    return new.outputs[0]
+
+
+def _add_input_first(graph, ty):
+    """A new last input of ``graph`` whose placeholder op sits with the other placeholders."""
+    v = graph.add_input("iteration", ty)
+    graph.ops.remove(v.op)
+    graph.ops.insert(len(graph.inputs) - 1, v.op)
+    return v
+
+
 def _check_fixed_shapes(op, init):
-    for k, (ph, v) in enumerate(zip(op.subgraphs[1].inputs, init, strict=True)):
+    for k, (ph, v) in enumerate(zip(op.subgraphs[1].inputs[:len(init)], init, strict=True)):
         if tuple(ph.shape) != tuple(v.shape):
             raise errors.UnimplementedError(errors.at_user_line(
                 f"the gradient of jg.while_loop: loop var {k} is {v._ir.type} before the loop but "
