@@ -26,6 +26,7 @@ import llvmlite.ir as ir
 
 from . import loops as L
 from . import scalar as S
+from . import threadpool
 from .kernels import Param
 
 _TM = None
@@ -181,7 +182,7 @@ class EntryEmitter:
             with b.if_else(big) as (then, other):
                 with then:
                     if self.par is None:
-                        self.par = _emit_parallel(self.m)
+                        self.par = threadpool.declare(self.m)
                     size = ir.Constant(S.I64, max(acc_t.width // 8, 1) if isinstance(
                         acc_t, ir.IntType) else (8 if acc_t == S.F64 else 4))
                     b.call(self.par, [fn, ctx.slots, ctx.params, outer, praw, size])
