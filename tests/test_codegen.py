@@ -365,3 +365,23 @@ def test_second_process_loads_native_code_from_the_compile_cache(tmp_path):
     entry.write_bytes(bytes(blob))
     assert run() == (0, 1, first[2])
     assert run() == (1, 0, first[2])
+
+
+def test_specialized_dispatcher_and_its_fallbacks():
+    v = jg.Variable(np.zeros(3, np.float32))
+
+    def f(x, y):
+        v.assign_add(x)
+        return x * y, v.read_value()
+
+    exe = compiled(f, S([3], jg.float32), S([], jg.float32))
+    assert "run" in vars(exe)  # the straight-line dispatcher of a graph without None dims
+    x, y = np.arange(3, dtype=np.float32), np.array(2.0, np.float32)
+    for args in ([x, y], [x[::-1].copy()[::-1], y], [list(x), np.float32(2.0)], (x, y)):
+        prod, acc = exe.run(args)
+        np.testing.assert_array_equal(prod, x * 2.0)
+    np.testing.assert_array_equal(acc, x * 4)
+    with pytest.raises(errors.InvalidArgumentError, match="argument 'x'.*float64"):
+        exe.run([x.astype(np.float64), y])
+    with pytest.raises(errors.InvalidArgumentError, match="takes 2 arguments"):
+        exe.run([x])

@@ -101,6 +101,10 @@ def infer_shapes(graph, shapes):
     return shapes
 
 
+def _fail(rc):
+    raise errors.OutOfRangeError(STATUS_MESSAGES.get(rc, f"native error code {rc}"))
+
+
 def _dynamic_shape(op, what):
     where = f" ({errors.format_location(op.loc)})" if op.loc else ""
     return errors.UnimplementedError(
@@ -155,6 +159,7 @@ class Executable:
         # fast-path signature: (dtype, shape, C-contiguous strides); unknown dims never match
         self._specs = [(np.dtype(dt), shape, _c_strides(shape, np.dtype(dt).itemsize))
                        for _, dt, shape in self._inputs]
+        self._specialize()
 
     # -- plans
     def _make_plan(self, args, static=False):
@@ -203,8 +208,49 @@ class Executable:
             out[i] = a
         return out
 
+    def _specialize(self):
+        """An instance ``run`` for the steady state of a graph without ``None`` dims: one
+        straight-line function for this graph's arguments, outputs and variables (no loops,
+        no zips, no plan lookup); anything unusual goes to the general ``run``. Generated
+        as source text because that is what makes it straight-line."""
+        if self._dyn or self._callback is not None:
+            return
+        n_in, plan = len(self._specs), self._plan0
+        ins = [f"a{i}" for i in range(n_in)]
+        env = {"slow": self._run, "empty": np.empty, "nd": np.ndarray, "fn": self._fn,
+               "static": self._static_addr, "params": plan.params_addr,
+               "blocks": self._blocks, "fail": _fail}
+        checks = []
+        for i, (dt, shape, strides) in enumerate(self._specs):
+            env[f"dt{i}"], env[f"sh{i}"], env[f"st{i}"] = dt, shape, strides
+            checks.append(f"type(a{i}) is not nd or a{i}.dtype is not dt{i} or "
+                          f"a{i}.shape != sh{i} or a{i}.strides != st{i}")
+        outs = []
+        for j, (shape, dt) in enumerate(zip(plan.out_shapes, self._out_dtypes)):
+            env[f"osh{j}"], env[f"odt{j}"] = shape, dt
+            outs.append(f"o{j}")
+        var_args = []
+        for k, (v, w) in enumerate(zip(self._vars, self._writes)):
+            env[f"v{k}"] = v
+            var_args.append(f"v{k}._buffer_for_write()" if w else f"v{k}._value")
+        lines = ["def run(args):", f"    if len(args) != {n_in}:", "        return slow(args)"]
+        if ins:
+            lines.append(f"    {', '.join(ins)}, = args")
+            lines.append(f"    if {' or '.join(checks)}:")
+            lines.append("        return slow(args)")
+        lines += [f"    o{j} = empty(osh{j}, odt{j})" for j in range(len(outs))]
+        lines.append(f"    rc = fn(static, params, {', '.join(ins + outs + var_args)})")
+        lines += ["    if blocks:", "        blocks.clear()", "    if rc:", "        fail(rc)",
+                  f"    return [{', '.join(outs)}]"]
+        exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
+             env)
+        self.run = env["run"]
+
     def run(self, args):
         """Runs the compiled graph; ``args`` in graph.inputs order."""
+        return self._run(args)
+
+    def _run(self, args):
         specs = self._specs
         if len(args) == len(specs):
             for (dt, shape, strides), a in zip(specs, args):
@@ -233,7 +279,7 @@ class Executable:
         if self._blocks:
             self._blocks.clear()
         if rc:
-            raise errors.OutOfRangeError(STATUS_MESSAGES.get(rc, f"native error code {rc}"))
+            _fail(rc)
         return outs
 
     __call__ = run
