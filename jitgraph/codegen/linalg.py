@@ -96,7 +96,35 @@ class MatmulCall:
                         b.gep(pb_, [offs[1]]), ldb, ir.Constant(T, 0.0),
                         b.gep(pc, [b.mul(lin, mn)]), ldc])
 
+        restore = _blas_threads(em, b, [m, n, k] + [ctx.q(d) for d in self.batch])
         _batch_loops(ctx, [ctx.q(d) for d in self.batch], call)
+        restore()
+
+
+# GEMMs below this many multiply-adds run on the calling thread only: OpenBLAS's workers
+# busy-wait after a threaded call and then fight the worker pool (codegen/threadpool.py)
+# for the cores; a one-thread 784x256x256 sgemm takes ~1-2 ms, the spinning cost the W3
+# training step 5x. 0 = leave BLAS's own thread count.
+BLAS_PAR_MIN = 1 << 28
+
+
+def _blas_threads(em, b, sizes):
+    """Emit ``jg_blas_threads_local(1 or N)`` by the GEMM's size; returns a function that
+    emits the call restoring the previous count (no-op when the BLAS cannot do it)."""
+    from . import blas
+    from .loops import N_THREADS
+
+    if not BLAS_PAR_MIN or not blas.threads_local_address():
+        return lambda: None
+    fn = em.m.globals.get(blas.THREADS_SYMBOL) or ir.Function(
+        em.m, ir.FunctionType(S.I32, [S.I32]), blas.THREADS_SYMBOL)
+    macs = sizes[0]
+    for s in sizes[1:]:
+        macs = b.mul(macs, s)
+    big = b.icmp_signed(">=", macs, ir.Constant(S.I64, BLAS_PAR_MIN))
+    want = b.select(big, ir.Constant(S.I32, N_THREADS), ir.Constant(S.I32, 1))
+    old = b.call(fn, [want])
+    return lambda: b.call(fn, [old])
 
 
 def _batch_loops(ctx, sizes, body):

@@ -1,0 +1,129 @@
+"""The cpu backend's persistent worker pool (jitgraph/codegen/threadpool.py): large kernels
+split across the pool agree with NumPy when called many times from several Python threads,
+reductions combine every slice, BLAS thread counts are restored after GEMMs, and a
+process with a live pool (asleep or spinning) exits cleanly, also after fork."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph.codegen import blas, loops, threadpool
+
+N = 3 * loops.PAR_MIN + 17  # split across the pool, slices of unequal length
+
+
+def _elementwise(x, y):
+    return jg.tanh(x * y + 1.0) * 0.5 + x * x - y / (1.0 + jg.exp(-x))
+
+
+def _ref(x, y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    return np.tanh(x * y + 1.0) * 0.5 + x * x - y / (1.0 + np.exp(-x))
+
+
+def _data(seed, n=N):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-2, 2, n).astype(np.float32), rng.uniform(-2, 2, n).astype(np.float32))
+
+
+def test_pool_symbol_is_called_by_large_kernels():
+    f = jg.function(_elementwise, backend="cpu")
+    x, y = _data(0)
+    llvm_text = f.get_concrete_function(x, y).explain("llvm")
+    assert threadpool.SYMBOL in llvm_text
+    assert "pthread_create" not in llvm_text
+    np.testing.assert_allclose(f(x, y).numpy(), _ref(x, y), rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("spin", [0, threadpool.SPIN])
+def test_many_calls_from_several_python_threads(spin):
+    """Workers that sleep at once (spin 0) and that spin first; every call is checked."""
+    f = jg.function(_elementwise, backend="cpu")
+    g = jg.function(lambda x: jg.reduce_sum(x * x), backend="cpu")
+    h = jg.function(lambda x: jg.reduce_max(x, axis=1), backend="cpu")
+    inputs = [_data(s) for s in range(4)]
+    m = np.random.default_rng(9).standard_normal((4096, 97)).astype(np.float32)
+    f(*inputs[0]), g(inputs[0][0]), h(m)  # compile before the threads start
+    old = threadpool.set_spin(spin)
+    errors = []
+
+    def worker(k):
+        x, y = inputs[k]
+        want_f, want_g = _ref(x, y), np.sum(x.astype(np.float64) ** 2)
+        try:
+            for _ in range(25):
+                np.testing.assert_allclose(f(x, y).numpy(), want_f, rtol=2e-5, atol=2e-5)
+                np.testing.assert_allclose(float(g(x)), want_g, rtol=1e-4)
+                np.testing.assert_array_equal(h(m).numpy(), m.max(axis=1))
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        threadpool.set_spin(old)
+    assert not errors, errors[0]
+
+
+def test_partial_results_of_every_slice_are_combined():
+    # a full reduction whose slices hold different extremes: a lost slice changes the result
+    x = np.zeros(N, np.float32)
+    x[N - 1] = 7.0  # in the last slice (a worker's)
+    x[0] = -5.0  # in the first slice (the caller's)
+    fmax = jg.function(lambda t: jg.reduce_max(t), backend="cpu")
+    fmin = jg.function(lambda t: jg.reduce_min(t), backend="cpu")
+    fsum = jg.function(lambda t: jg.reduce_sum(t), backend="cpu")
+    for _ in range(50):
+        assert float(fmax(x)) == 7.0
+        assert float(fmin(x)) == -5.0
+        assert float(fsum(x)) == 2.0
+
+
+def test_gemm_restores_blas_thread_count():
+    a = np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal((32, 48)).astype(np.float32)
+    f = jg.function(lambda p, q: jg.nn.relu(jg.matmul(p, q)) + 1.0, backend="cpu")
+    before = blas.set_threads_local(2)
+    try:
+        np.testing.assert_allclose(f(a, b).numpy(), np.maximum(a @ b, 0) + 1.0, rtol=1e-5,
+                                   atol=1e-5)
+        # the small GEMM ran with 1 thread, then restored 2 (None: BLAS without the knob)
+        assert blas.set_threads_local(2) == (2 if blas.threads_local_address() else None)
+    finally:
+        blas.set_threads_local(before)
+
+
+_EXIT_SCRIPT = textwrap.dedent("""
+    import os, sys, numpy as np, jitgraph as jg
+    from jitgraph.codegen import loops, threadpool
+    threadpool.set_spin(int(sys.argv[1]))
+    x = np.arange(3 * loops.PAR_MIN, dtype=np.float32)
+    f = jg.function(lambda t: jg.reduce_sum(t * 2.0), backend="cpu")
+    assert float(f(x)) == float((x.astype(np.float64) * 2).sum())
+    if sys.argv[2] == "fork":
+        pid = os.fork()
+        if pid == 0:  # the child has no workers: its pool starts afresh
+            ok = float(f(x)) == float((x.astype(np.float64) * 2).sum())
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+    print("done", flush=True)
+""")
+
+
+@pytest.mark.parametrize("spin,fork", [(0, "no"), (10**9, "no"), (0, "fork")])
+def test_process_exits_cleanly_with_pool_alive(spin, fork):
+    """Workers asleep (spin 0) or still spinning (huge spin) when the interpreter exits."""
+    p = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, str(spin), fork],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "done"
