@@ -14,7 +14,7 @@ Why a pool: creating POSIX threads per kernel call cost ~20 us per kernel, and r
 a GEMM the new threads had to share the cores with OpenBLAS's busy-waiting workers (the W3
 training step ran 104 ms instead of ~2 ms). The pool's N_THREADS-1 workers are created
 once, on the first parallel kernel of the process; between jobs they spin for a short,
-bounded time (``SPIN`` pause instructions, ~tens of us, so back-to-back kernels of one call
+bounded time (``SPIN`` pause instructions, a few us, so back-to-back kernels of one call
 do not pay a wake-up) and then sleep on a condition variable, so an idle pool costs no CPU.
 
 Protocol: a job is published by storing its fields, setting ``pending`` to the number of
@@ -50,7 +50,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 SYMBOL = "jg_pool_parallel"
-SPIN = int(os.environ.get("JITGRAPH_POOL_SPIN", "2000"))  # pause instructions before sleeping
+SPIN = int(os.environ.get("JITGRAPH_POOL_SPIN", "500"))  # pause instructions before sleeping
 _SYNC_BYTES = 128  # >= sizeof(pthread_mutex_t) and sizeof(pthread_cond_t) on every glibc ABI
 _LIBC = ("pthread_create", "pthread_join", "pthread_mutex_lock", "pthread_mutex_unlock",
          "pthread_mutex_trylock", "pthread_cond_wait", "pthread_cond_broadcast",
