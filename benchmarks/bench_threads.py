@@ -7,9 +7,10 @@ round-robin so that load changes hit every configuration alike):
 - ``per-call threads``: kernels split by threads created per kernel call (the backend
   before the worker pool; ``llvm_cpu._emit_parallel``), BLAS with its 2 threads
 - ``pool``: the persistent worker pool (``codegen.threadpool``), BLAS with its 2 threads
-  (``linalg.BLAS_PAR_MIN = 0``)
-- ``pool + gemm policy``: the default: the pool, and GEMMs below ``linalg.BLAS_PAR_MIN``
-  multiply-adds on one BLAS thread
+  (``linalg.BLAS_PAR_MIN = linalg.POOL_GEMM_MIN = 0``)
+- ``pool + gemm policy``: the default: the pool; 2-D GEMMs of ``linalg.POOL_GEMM_MIN`` to
+  ``linalg.BLAS_PAR_MIN`` multiply-adds split by rows across the pool (one BLAS thread per
+  slice), smaller ones on one BLAS thread, larger ones on BLAS's own threads
 - ``1 thread``: kernels on one thread (``loops.N_THREADS = 1``), BLAS with 1 thread
 
     python benchmarks/bench_threads.py [--quick] [--rounds N] [--only W3,W4]
@@ -38,11 +39,11 @@ BLAS_THREADS = {"per-call threads": 2, "pool": 2, "pool + gemm policy": 2, "1 th
 
 def compile_with(config, fn, args):
     """Compile ``fn`` for ``args`` under ``config``'s code-generation choices."""
-    saved = threadpool.declare, loops.N_THREADS, linalg.BLAS_PAR_MIN
+    saved = threadpool.declare, loops.N_THREADS, linalg.BLAS_PAR_MIN, linalg.POOL_GEMM_MIN
     if config == "per-call threads":
         threadpool.declare = llvm_cpu._emit_parallel
     if config in ("per-call threads", "pool"):
-        linalg.BLAS_PAR_MIN = 0
+        linalg.BLAS_PAR_MIN = linalg.POOL_GEMM_MIN = 0
     if config == "1 thread":
         loops.N_THREADS = 1
     try:
@@ -50,7 +51,7 @@ def compile_with(config, fn, args):
         f(*args)
         return f
     finally:
-        threadpool.declare, loops.N_THREADS, linalg.BLAS_PAR_MIN = saved
+        threadpool.declare, loops.N_THREADS, linalg.BLAS_PAR_MIN, linalg.POOL_GEMM_MIN = saved
 
 
 def workloads(quick):

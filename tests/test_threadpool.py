@@ -127,3 +127,36 @@ def test_process_exits_cleanly_with_pool_alive(spin, fork):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip() == "done"
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_split_across_the_pool(ta, tb, dtype):
+    """GEMMs between linalg.POOL_GEMM_MIN and BLAS_PAR_MIN multiply-adds are split by rows of
+    C across the pool (odd row count: unequal slices), with transposes, from 2 threads."""
+    from jitgraph.codegen import linalg
+
+    m, k, n = 301, 257, 129
+    assert linalg.POOL_GEMM_MIN <= m * k * n < linalg.BLAS_PAR_MIN
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    f = jg.function(lambda p, q: jg.matmul(p, q, transpose_a=ta, transpose_b=tb) * 2.0,
+                    backend="cpu")
+    assert "jg_gemm_slice" in f.get_concrete_function(a, b).explain("llvm")
+    want = 2.0 * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    results = []
+
+    def worker():
+        results.extend(f(a, b).numpy() for _ in range(10))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 20
+    for r in results:
+        np.testing.assert_allclose(r, want, rtol=tol, atol=tol * 10)

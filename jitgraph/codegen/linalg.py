@@ -97,7 +97,8 @@ class MatmulCall:
                         b.gep(pc, [b.mul(lin, mn)]), ldc])
 
         restore = _blas_threads(em, b, [m, n, k] + [ctx.q(d) for d in self.batch])
-        _batch_loops(ctx, [ctx.q(d) for d in self.batch], call)
+        if self.batch or not _pool_split(em, self, fn, (m, n, k, pa, lda, pb_, ldb, pc, ldc)):
+            _batch_loops(ctx, [ctx.q(d) for d in self.batch], call)
         restore()
 
 
@@ -106,6 +107,84 @@ class MatmulCall:
 # for the cores; a one-thread 784x256x256 sgemm takes ~1-2 ms, the spinning cost the W3
 # training step 5x. 0 = leave BLAS's own thread count.
 BLAS_PAR_MIN = 1 << 28
+
+
+# 2-D GEMMs from this many multiply-adds up to BLAS_PAR_MIN are split by rows of C across
+# the worker pool, each slice a one-thread GEMM: two cores without OpenBLAS's spinning
+# workers (the W3 step's 784x256x256 GEMMs). 0 = never.
+POOL_GEMM_MIN = 1 << 22
+
+
+def _pool_split(em, mm, gemm, args):
+    """Emit ``if (m*n*k in [POOL_GEMM_MIN, BLAS_PAR_MIN) && m >= 2*N_THREADS) pool-split
+    else one call``; returns False (nothing emitted) when the split does not apply."""
+    from . import blas, threadpool
+    from .loops import N_THREADS
+
+    if not POOL_GEMM_MIN or N_THREADS < 2 or not blas.threads_local_address():
+        return False
+    b = em.ctx.b
+    m, n, k, pa, lda, pb_, ldb, pc, ldc = args
+    macs = b.mul(b.mul(m, n), k)
+    hi = ir.Constant(S.I64, BLAS_PAR_MIN or (1 << 62))
+    split = b.and_(b.and_(b.icmp_signed(">=", macs, ir.Constant(S.I64, POOL_GEMM_MIN)),
+                          b.icmp_signed("<", macs, hi)),
+                   b.icmp_signed(">=", m, ir.Constant(S.I64, 2 * N_THREADS)))
+    with b.if_else(split) as (then, other):
+        with then:
+            pack = em.ctx.pb.alloca(S.I64, ir.Constant(S.I32, 8))
+            vals = [n, k, b.ptrtoint(pa, S.I64), lda, b.ptrtoint(pb_, S.I64), ldb,
+                    b.ptrtoint(pc, S.I64), ldc]
+            for i, v in enumerate(vals):
+                b.store(v, b.gep(pack, [ir.Constant(S.I32, i)]))
+            slice_fn = _gemm_slice(em.m, mm, gemm)
+            par = threadpool.declare(em.m)
+            b.call(par, [slice_fn, ir.Constant(par.args[1].type, None),
+                         ir.Constant(par.args[2].type, None), m, b.bitcast(pack, S.I8.as_pointer()),
+                         ir.Constant(S.I64, 0)])
+        with other:
+            _one_call(b, mm, gemm, m, args)
+    return True
+
+
+def _one_call(b, mm, gemm, rows, args, row0=None):
+    """One GEMM call for rows [row0, row0 + rows) of C."""
+    _, n, k, pa, lda, pb_, ldb, pc, ldc = args
+    T = S.compute_type(mm.dtype)
+    if row0 is not None:
+        pa = b.gep(pa, [row0 if mm.ta else b.mul(row0, lda)])
+        pc = b.gep(pc, [b.mul(row0, ldc)])
+    b.call(gemm, [ir.Constant(S.I32, ROW_MAJOR), ir.Constant(S.I32, TRANS if mm.ta else NO_TRANS),
+                  ir.Constant(S.I32, TRANS if mm.tb else NO_TRANS), rows, n, k,
+                  ir.Constant(T, 1.0), pa, lda, pb_, ldb, ir.Constant(T, 0.0), pc, ldc])
+
+
+def _gemm_slice(module, mm, gemm):
+    """``void slice(slots, params, lo, hi, pack)``: rows [lo, hi) of C with one BLAS thread;
+    ``pack`` holds n, k, a, lda, b, ldb, c, ldc (i64)."""
+    from . import blas
+    from .loops import KFN
+
+    name = "jg_gemm_slice_%s_%d%d" % (mm.dtype.name, mm.ta, mm.tb)
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, KFN, name)
+    fn.linkage = "internal"
+    _, _, lo, hi, raw = fn.args
+    b = ir.IRBuilder(fn.append_basic_block())
+    pack = b.bitcast(raw, S.I64.as_pointer())
+    v = [b.load(b.gep(pack, [ir.Constant(S.I32, i)])) for i in range(8)]
+    TP = S.compute_type(mm.dtype).as_pointer()
+    args = (None, v[0], v[1], b.inttoptr(v[2], TP), v[3], b.inttoptr(v[4], TP), v[5],
+            b.inttoptr(v[6], TP), v[7])
+    with b.if_then(b.icmp_signed("<", lo, hi)):
+        tl = module.globals.get(blas.THREADS_SYMBOL) or ir.Function(
+            module, ir.FunctionType(S.I32, [S.I32]), blas.THREADS_SYMBOL)
+        b.call(tl, [ir.Constant(S.I32, 1)])  # pool workers: BLAS never starts its own threads
+        _one_call(b, mm, gemm, b.sub(hi, lo), args, row0=lo)
+    b.ret_void()
+    return fn
 
 
 def _blas_threads(em, b, sizes):

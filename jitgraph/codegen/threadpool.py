@@ -8,7 +8,9 @@ Generated code calls one external function with the same contract the per-module
 
 It splits [0, n) into N_THREADS slices of ceil(n / N_THREADS), runs slice 0 on the calling
 thread and slice t on worker t, slice t's partial result at ``partial + t*partial_stride``,
-and returns when all slices are done.
+and returns when all slices are done. N_THREADS (codegen/loops.py) is read when the pool is
+installed: kernels size their partial-result arrays with it, so it must not shrink after the
+first parallel kernel is compiled.
 
 Why a pool: creating POSIX threads per kernel call cost ~20 us per kernel, and right after
 a GEMM the new threads had to share the cores with OpenBLAS's busy-waiting workers (the W3
