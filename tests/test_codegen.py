@@ -385,3 +385,46 @@ def test_specialized_dispatcher_and_its_fallbacks():
         exe.run([x.astype(np.float64), y])
     with pytest.raises(errors.InvalidArgumentError, match="takes 2 arguments"):
         exe.run([x])
+
+
+def _residual(x, w1, w2):
+    h = jg.nn.relu(jg.matmul(x, w1) + 1.0)
+    h = h + jg.tanh(jg.matmul(h, w2))  # h, matmul and the sum live here: in place, two
+    h = h + jg.tanh(jg.matmul(h, w1))
+    return jg.reduce_sum(h * h, axis=1)
+
+
+def test_elementwise_kernels_overwrite_inputs_that_die_there(monkeypatch):
+    from jitgraph import codegen
+
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal((16, 32)).astype(np.float32)] + \
+        [rng.standard_normal((32, 32)).astype(np.float32) * 0.2 for _ in range(2)]
+    specs = [S([16, 32], jg.float32), S([32, 32], jg.float32), S([32, 32], jg.float32)]
+    arena = {}
+    for flag in (False, True):
+        monkeypatch.setattr(codegen, "IN_PLACE", flag)
+        exe = compiled(_residual, *specs)
+        np.testing.assert_allclose(exe.run(args)[0], interpret(graph_of(_residual, *specs),
+                                                               args)[0], rtol=1e-5)
+        arena[flag] = exe._arena.size
+    assert arena[True] < arena[False]  # three live [16, 32] buffers become two
+
+
+def test_no_in_place_write_over_an_input_read_at_other_elements():
+    from jitgraph import dtypes
+    from jitgraph.codegen import kernels as K
+    from jitgraph.passes.buffers import in_place_pairs
+
+    a, out = K.Storage("arena", 0), K.Storage("arena", 1)
+    f32 = dtypes.float32
+
+    def kernel(*loads):
+        return ("kernel", K.Kernel("k", [4, 8], K.Apply("add", f32, list(loads)), out, f32))
+
+    same = K.Load(a, f32, [8, 1])
+    assert in_place_pairs([kernel(same, same)]) == {out: a}
+    for other in (K.Load(a, f32, [1, 4]), K.Load(a, f32, [8, 1], offset=1),
+                  K.Load(a, f32, [0, 1])):
+        assert in_place_pairs([kernel(same, other)]) == {}
+    assert in_place_pairs([kernel(K.Load(a, dtypes.float64, [8, 1]))]) == {}

@@ -18,6 +18,7 @@ from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
 
 STAGES = ("fused", "llvm", "llvm-unoptimized", "asm")
+IN_PLACE = True  # buffer planning lets elementwise kernels overwrite dying inputs
 
 
 def pipeline():
@@ -48,7 +49,7 @@ class _Build:
                 shapes[v] = v.shape
         self.qs = K.Quantities(K.Env(shapes))
         self.program = p = lower_program(self.fused, self.qs)
-        self._plan_arena()
+        self._plan_arena(in_place=IN_PLACE)
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)
         n_const = len(p.consts)
@@ -68,13 +69,17 @@ class _Build:
         self.module = build_module(p, self.layout, self.static_index, name=graph.name)
         self.llvm_ir = str(self.module)
 
-    def _plan_arena(self):
+    def _plan_arena(self, in_place=False):
+        """Arena offsets; ``in_place`` lets elementwise kernels overwrite dying inputs (the
+        cpu backend's kernels read each element before writing it; cuda.py reuses this
+        method without that)."""
         p, qs = self.program, self.qs
         live = _buffers.liveness(p.steps)
         used = [s for s in p.arena if s in live]
         sizes = {s: s.size for s in used}
+        pairs = _buffers.in_place_pairs(p.steps) if in_place else {}
         if all(isinstance(v, int) for v in sizes.values()):
-            offsets, total = _buffers.place({s: live[s] for s in used}, sizes)
+            offsets, total = _buffers.place({s: live[s] for s in used}, sizes, pairs)
             for s in used:
                 s.offset = offsets[s]
             p.arena_total = lambda env, t=total: t
@@ -85,7 +90,8 @@ class _Build:
             if r is None:
                 concrete = {s: (v if isinstance(v, int) else qs.fns[v.index](e))
                             for s, v in sizes.items()}
-                r = e.cache["arena"] = _buffers.place({s: live[s] for s in used}, concrete)
+                r = e.cache["arena"] = _buffers.place({s: live[s] for s in used}, concrete,
+                                                      pairs)
             return r
 
         for i, s in enumerate(used):

@@ -5,7 +5,8 @@ Liveness comes from the lowered step list (codegen/lower.py): a step reads and w
 Storages; a Storage lives from its first access to its last. A loop (``while`` step) keeps
 every buffer it touches that was written before the loop alive until the loop ends, since
 the next iteration reads it again. Placement is greedy first-fit in order of first use,
-aligned to 64 bytes (one cache line, the widest vector load).
+aligned to 64 bytes (one cache line, the widest vector load); an elementwise kernel writes
+over an input that dies there when it reads that input only at the element it writes.
 
     intervals = liveness(program.steps)          # Storage -> [first, last]
     offsets, total = place(intervals, sizes)      # sizes: Storage -> bytes
@@ -94,27 +95,93 @@ def liveness(steps):
     return live
 
 
-def place(intervals, sizes):
+def _aligned(n):
+    return (max(int(n), 1) + ALIGN - 1) // ALIGN * ALIGN
+
+
+def place(intervals, sizes, in_place=None):
     """First-fit offsets for buffers with live ``intervals`` and byte ``sizes``; returns
-    (offsets dict, arena size)."""
+    (offsets dict, arena size). ``in_place`` maps a kernel's output to an input it may
+    overwrite (``in_place_pairs``): the output takes that input's bytes when the input dies
+    at that kernel and is at least as large."""
+    in_place = in_place or {}
     order = sorted(intervals, key=lambda s: (intervals[s][0], -sizes[s]))
-    placed = []  # (offset, end_offset, last_use)
+    placed = []  # (offset, end_offset, last_use, storage)
     offsets = {}
     total = 0
     for s in order:
         first, last = intervals[s]
-        size = max(int(sizes[s]), 1)
-        size = (size + ALIGN - 1) // ALIGN * ALIGN
-        busy = sorted((o, e) for o, e, lu in placed if lu >= first)
-        off = 0
-        for o, e in busy:
-            if off + size <= o:
-                break
-            off = max(off, e)
+        size = _aligned(sizes[s])
+        src = in_place.get(s)
+        off = None
+        if src in offsets and intervals[src][1] == first and _aligned(sizes[src]) >= size:
+            o = offsets[src]
+            if not any(p is not src and lu >= first and a < o + size and o < e
+                       for a, e, lu, p in placed):
+                off = o
+        if off is None:
+            busy = sorted((o, e) for o, e, lu, _ in placed if lu >= first)
+            off = 0
+            for o, e in busy:
+                if off + size <= o:
+                    break
+                off = max(off, e)
         offsets[s] = off
-        placed.append((off, off + size, last))
+        placed.append((off, off + size, last, s))
         total = max(total, off + size)
     return offsets, total
 
 
-__all__ = ["liveness", "place", "ALIGN"]
+def in_place_pairs(steps):
+    """{kernel output: input Storage} for elementwise kernels that read that input only at
+    the element they write (same index, same item size, no gather): writing the output
+    over the input is then safe element by element, in vector lanes and thread slices."""
+    pairs = {}
+    for step in steps:
+        if step[0] == "kernel":
+            src = _overwritable_input(step[1])
+            if src is not None:
+                pairs[step[1].out] = src
+        elif step[0] in ("cond", "while"):
+            for sub in step[2:4]:
+                pairs.update(in_place_pairs(sub))
+    return pairs
+
+
+def _overwritable_input(k):
+    from ..codegen.kernels import Apply, Guard, Load
+
+    if k.is_reduction or k.out_strides is not None or k.out_index is not None or \
+            k.accumulate or k.out.kind != "arena" or k.out_offset != 0 or \
+            not all(isinstance(d, int) for d in k.dims):
+        return None
+    ident, acc = [], 1
+    for d in reversed(k.dims):
+        ident.append(acc)
+        acc *= d
+    ident.reverse()
+    loads, stack, seen = {}, [k.body], set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, Load):
+            loads.setdefault(e.storage, []).append(e)
+            if e.index is not None:
+                stack.append(e.index)
+        elif isinstance(e, Apply):
+            stack.extend(e.args)
+        elif isinstance(e, Guard):
+            stack.append(e.index)
+    size = k.out_dtype.np.itemsize
+    for s, lds in loads.items():
+        if s.kind == "arena" and s is not k.out and all(
+                ld.index is None and ld.offset == 0 and ld.dtype.np.itemsize == size and
+                all(st == i or d == 1 for st, i, d in zip(ld.strides, ident, k.dims))
+                for ld in lds):
+            return s
+    return None
+
+
+__all__ = ["liveness", "place", "in_place_pairs", "ALIGN"]
