@@ -6,8 +6,10 @@ plan -> one LLVM module with one entry point -> native code called by the dispat
 
 Modules: kernels.py (kernel IR, quantities), lower.py (steps and storage), scalar.py
 (elementwise emitters; vecmath.py for transcendental functions), loops.py (kernel loop
-nests), llvm_cpu.py (module, entry point, threads, LLVM pipeline), linalg.py (matmul via
-BLAS), runtime.py (dispatcher); passes/fusion.py and passes/buffers.py run before.
+nests), llvm_cpu.py (module, entry point, threads, LLVM pipeline, compile cache via
+cache.py), linalg.py (matmul via BLAS), shape_ops.py / io_ops.py / random_ops.py (Philox)
+/ stack_ops.py (loop stacks of while_loop gradients), runtime.py (dispatcher);
+passes/fusion.py and passes/buffers.py run before.
 """
 
 import numpy as np
