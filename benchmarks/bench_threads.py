@@ -2,12 +2,15 @@
 W4 (Newton while loop), W1 (elementwise chain), W9 (sum of squares).
 
 Configurations (each workload compiled once per configuration, samples interleaved
-round-robin so that load changes hit every configuration alike):
+round-robin so that load changes hit every configuration alike, with a pause before each
+sample so that OpenBLAS workers still spinning from the previous configuration's GEMMs do
+not slow the next one):
 
 - ``per-call threads``: kernels split by threads created per kernel call (the backend
   before the worker pool; ``llvm_cpu._emit_parallel``), BLAS with its 2 threads
 - ``pool``: the persistent worker pool (``codegen.threadpool``), BLAS with its 2 threads
   (``linalg.BLAS_PAR_MIN = linalg.POOL_GEMM_MIN = 0``)
+- ``pool, gemm 1 thread``: the pool; GEMMs below ``linalg.BLAS_PAR_MIN`` on one BLAS thread
 - ``pool + gemm policy``: the default: the pool; 2-D GEMMs of ``linalg.POOL_GEMM_MIN`` to
   ``linalg.BLAS_PAR_MIN`` multiply-adds split by rows across the pool (one BLAS thread per
   slice), smaller ones on one BLAS thread, larger ones on BLAS's own threads
@@ -33,8 +36,9 @@ sys.path.insert(0, os.path.dirname(HERE))
 import jitgraph as jg  # noqa: E402
 from jitgraph.codegen import blas, linalg, llvm_cpu, loops, threadpool  # noqa: E402
 
-CONFIGS = ("per-call threads", "pool", "pool + gemm policy", "1 thread")
-BLAS_THREADS = {"per-call threads": 2, "pool": 2, "pool + gemm policy": 2, "1 thread": 1}
+CONFIGS = ("per-call threads", "pool", "pool, gemm 1 thread", "pool + gemm policy", "1 thread")
+BLAS_THREADS = {"per-call threads": 2, "pool": 2, "pool, gemm 1 thread": 2,
+                "pool + gemm policy": 2, "1 thread": 1}
 
 
 def compile_with(config, fn, args):
@@ -44,6 +48,8 @@ def compile_with(config, fn, args):
         threadpool.declare = llvm_cpu._emit_parallel
     if config in ("per-call threads", "pool"):
         linalg.BLAS_PAR_MIN = linalg.POOL_GEMM_MIN = 0
+    if config == "pool, gemm 1 thread":
+        linalg.POOL_GEMM_MIN = 0
     if config == "1 thread":
         loops.N_THREADS = 1
     try:
@@ -106,6 +112,7 @@ def main():
         for _ in range(args.rounds):
             for c in CONFIGS:
                 f, fargs = built[c]
+                time.sleep(0.15)  # let the previous configuration's OpenBLAS workers go idle
                 times[c].append(sample(f, fargs, BLAS_THREADS[c]))
         blas.set_threads_local(2)
         med = {c: statistics.median(times[c]) for c in CONFIGS}

@@ -3,6 +3,7 @@ split across the pool agree with NumPy when called many times from several Pytho
 reductions combine every slice, BLAS thread counts are restored after GEMMs, and a
 process with a live pool (asleep or spinning) exits cleanly, also after fork."""
 
+import ctypes
 import subprocess
 import sys
 import textwrap
@@ -160,3 +161,39 @@ def test_gemm_split_across_the_pool(ta, tb, dtype):
     assert len(results) == 20
     for r in results:
         np.testing.assert_allclose(r, want, rtol=tol, atol=tol * 10)
+
+
+def test_contended_pool_covers_every_index_once():
+    """jg_pool_parallel called directly from 4 threads without the GIL: callers that find
+    the pool busy run the range themselves, the others share chunks; every call covers
+    [0, n) exactly once, and with a partial array (reductions) each chunk c gets slot c."""
+    kfn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                           ctypes.c_int64, ctypes.c_void_p)
+    par = ctypes.CFUNCTYPE(None, kfn, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                           ctypes.c_void_p, ctypes.c_int64)(threadpool.install())
+    T = threadpool.n_threads()
+    errors = []
+
+    def caller(k):
+        n = 1000 + 37 * k
+        for use_partial in (False, True) * 5:
+            seen = np.zeros(n, np.int64)
+            part = np.zeros(T, np.int64)
+
+            def body(slots, params, lo, hi, p, seen=seen, part=part, use_partial=use_partial):
+                seen[lo:hi] += 1
+                if use_partial:
+                    slot = (p - part.ctypes.data) // 8
+                    part[slot] += hi - lo  # a "partial result": the chunk's length
+
+            cb = kfn(body)
+            par(cb, None, None, n, part.ctypes.data if use_partial else None, 8)
+            if not (seen == 1).all() or (use_partial and part.sum() != n):
+                errors.append((k, use_partial, np.unique(seen), part))
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:2]

@@ -6,9 +6,13 @@ Generated code calls one external function with the same contract the per-module
     void jg_pool_parallel(void (*fn)(i8** slots, i64* params, i64 lo, i64 hi, i8* partial),
                           i8** slots, i64* params, i64 n, i8* partial, i64 partial_stride)
 
-It splits [0, n) into N_THREADS slices of ceil(n / N_THREADS), runs slice 0 on the calling
-thread and slice t on worker t, slice t's partial result at ``partial + t*partial_stride``,
-and returns when all slices are done. N_THREADS (codegen/loops.py) is read when the pool is
+It splits [0, n) into chunks and returns when all are done. Chunks are claimed dynamically
+by the calling thread and the workers alike, so a worker that the OS has not scheduled yet
+(a loaded machine) costs nothing: the caller runs the chunks itself and waits only for
+chunks already claimed. With partial results (``partial`` not null: full reductions, or a
+GEMM's argument pack with stride 0) there are exactly N_THREADS chunks and chunk c writes
+``partial + c*partial_stride`` (the entry combines all N_THREADS slots, whoever ran them);
+otherwise CHUNKS per thread. N_THREADS (codegen/loops.py) is read when the pool is
 installed: kernels size their partial-result arrays with it, so it must not shrink after the
 first parallel kernel is compiled.
 
@@ -19,12 +23,15 @@ once, on the first parallel kernel of the process; between jobs they spin for a 
 bounded time (``SPIN`` pause instructions, a few us, so back-to-back kernels of one call
 do not pay a wake-up) and then sleep on a condition variable, so an idle pool costs no CPU.
 
-Protocol: a job is published by storing its fields, setting ``pending`` to the number of
-workers and incrementing the generation counter ``gen`` (seq_cst). A worker that saw
-generation g runs its slice when ``gen != g``. Sleepers register in ``sleepers`` under the
-mutex and re-check ``gen`` before waiting; the submitter reads ``sleepers`` after bumping
-``gen`` (both seq_cst), so a wake-up is never lost. Completion uses the same scheme with
-``pending`` / ``waiting`` and a second condition variable.
+Protocol: a job is published by storing its fields, then the claim word
+(generation:32 | chunks:16 | next chunk:16) and then the generation counter ``gen``
+(seq_cst). A thread claims chunk ``next`` with a compare-and-swap on the claim word, which
+succeeds only for the live job; the job ends when ``done`` reaches the chunk count, so a
+claimed chunk always reads its own job's fields. A worker that saw generation g wakes when
+``gen != g``. Sleepers register in ``sleepers`` under the mutex and re-check ``gen`` before
+waiting; the submitter reads ``sleepers`` after storing ``gen`` (both seq_cst), so a wake-up
+is never lost. Completion uses the same scheme with ``done`` / ``waiting`` and a second
+condition variable.
 
 Only one job runs at a time: a caller that finds the pool busy (another Python thread's
 call, a ctypes call without the GIL) or unavailable runs the whole range itself, which
@@ -52,6 +59,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 SYMBOL = "jg_pool_parallel"
+CHUNKS = 4  # chunks per thread for kernels without partial results (see the docstring)
 SPIN = int(os.environ.get("JITGRAPH_POOL_SPIN", "500"))  # pause instructions before sleeping
 _SYNC_BYTES = 128  # >= sizeof(pthread_mutex_t) and sizeof(pthread_cond_t) on every glibc ABI
 _LIBC = ("pthread_create", "pthread_join", "pthread_mutex_lock", "pthread_mutex_unlock",
@@ -80,7 +88,8 @@ def _ir_text(T):
     return f"""
 @state = internal global i32 0           ; 0 not started, 1 running, 2 failed, 3 stopped
 @gen = internal global i64 0, align 64
-@pending = internal global i32 0, align 64
+@claim = internal global i64 0, align 64
+@done = internal global i64 0, align 64
 @sleepers = internal global i32 0
 @waiting = internal global i32 0
 @quit = internal global i32 0
@@ -92,6 +101,7 @@ def _ir_text(T):
 @job_n = internal global i64 0
 @job_partial = internal global ptr null
 @job_stride = internal global i64 0
+@job_chunk = internal global i64 0
 @tids = internal global [{T} x i64] zeroinitializer
 @mutex = {sync}
 @work_cv = {sync}
@@ -110,33 +120,73 @@ declare i32 @pthread_cond_signal(ptr)
 declare ptr @memset(ptr, i32, i64)
 {"declare void @llvm.x86.sse2.pause()" if pause else ""}
 
-define internal void @run_slice(i64 %t) {{
+define internal void @run_chunk(i64 %c) {{
   %fn = load ptr, ptr @job_fn
   %slots = load ptr, ptr @job_slots
   %params = load ptr, ptr @job_params
   %n = load i64, ptr @job_n
   %partial = load ptr, ptr @job_partial
   %stride = load i64, ptr @job_stride
-  %n1 = add i64 %n, {T - 1}
-  %chunk = sdiv i64 %n1, {T}
-  %lo0 = mul i64 %chunk, %t
+  %chunk = load i64, ptr @job_chunk
+  %lo0 = mul i64 %chunk, %c
   %lo = call i64 @llvm.smin.i64(i64 %lo0, i64 %n)
   %hi0 = add i64 %lo, %chunk
   %hi = call i64 @llvm.smin.i64(i64 %hi0, i64 %n)
-  %off = mul i64 %stride, %t
+  %off = mul i64 %stride, %c
   %part = getelementptr i8, ptr %partial, i64 %off
   call void %fn(ptr %slots, ptr %params, i64 %lo, i64 %hi, ptr %part)
   ret void
 }}
 declare i64 @llvm.smin.i64(i64, i64)
 
-; worker t: wait for a new generation (spin, then sleep), run slice t, report, repeat
+; claim and run chunks of job %g until none is left (or the job is another one). The claim
+; word is gen:32 | nchunks:16 | next:16, so a claim succeeds only for the live job, and the
+; job's fields stay valid while a claimed chunk runs (the job ends when all chunks are done)
+define internal void @drain(i64 %g) {{
+entry:
+  %g32 = and i64 %g, 4294967295
+  br label %loop
+loop:
+  %v = load atomic i64, ptr @claim seq_cst, align 8
+  %vg = lshr i64 %v, 32
+  %same = icmp eq i64 %vg, %g32
+  br i1 %same, label %left, label %out
+left:
+  %next = and i64 %v, 65535
+  %v16 = lshr i64 %v, 16
+  %nch = and i64 %v16, 65535
+  %any = icmp ult i64 %next, %nch
+  br i1 %any, label %claim, label %out
+claim:
+  %v1 = add i64 %v, 1
+  %r = cmpxchg ptr @claim, i64 %v, i64 %v1 seq_cst seq_cst
+  %won = extractvalue {{ i64, i1 }} %r, 1
+  br i1 %won, label %run, label %loop
+run:
+  call void @run_chunk(i64 %next)
+  %old = atomicrmw add ptr @done, i64 1 seq_cst
+  %now = add i64 %old, 1
+  %last = icmp eq i64 %now, %nch
+  br i1 %last, label %last_one, label %loop
+last_one:
+  %w = load atomic i32, ptr @waiting seq_cst, align 4
+  %sleeping = icmp ne i32 %w, 0
+  br i1 %sleeping, label %signal, label %out
+signal:
+  call i32 @pthread_mutex_lock(ptr @mutex)
+  call i32 @pthread_cond_signal(ptr @done_cv)
+  call i32 @pthread_mutex_unlock(ptr @mutex)
+  br label %out
+out:
+  ret void
+}}
+
+; a worker: wait for a new generation (spin, then sleep), help drain that job, repeat
 define internal ptr @worker(ptr %arg) {{
 entry:
-  %t = ptrtoint ptr %arg to i64
   br label %wait
 wait:
-  %seen = phi i64 [0, %entry], [%g, %reported]
+  %seen = phi i64 [0, %entry], [%g, %work]
   br label %spin
 spin:
   %i = phi i64 [0, %wait], [%i1, %spin_more]
@@ -170,20 +220,7 @@ got:
   %stop = icmp ne i32 %q, 0
   br i1 %stop, label %exit, label %work
 work:
-  call void @run_slice(i64 %t)
-  %old = atomicrmw sub ptr @pending, i32 1 seq_cst
-  %last = icmp eq i32 %old, 1
-  br i1 %last, label %last_one, label %reported
-last_one:
-  %w = load atomic i32, ptr @waiting seq_cst, align 4
-  %sleeping = icmp ne i32 %w, 0
-  br i1 %sleeping, label %signal, label %reported
-signal:
-  call i32 @pthread_mutex_lock(ptr @mutex)
-  call i32 @pthread_cond_signal(ptr @done_cv)
-  call i32 @pthread_mutex_unlock(ptr @mutex)
-  br label %reported
-reported:
+  call void @drain(i64 %g)
   br label %wait
 exit:
   ret ptr null
@@ -249,23 +286,37 @@ publish:
   store i64 %n, ptr @job_n
   store ptr %partial, ptr @job_partial
   store i64 %stride, ptr @job_stride
-  store atomic i32 {T - 1}, ptr @pending seq_cst, align 4
-  atomicrmw add ptr @gen, i64 1 seq_cst
+  ; partial results live in one slot per slice: exactly {T} chunks then, else {T * CHUNKS}
+  %has_part = icmp ne ptr %partial, null
+  %fine = call i64 @llvm.smin.i64(i64 %n, i64 {T * CHUNKS})
+  %nch = select i1 %has_part, i64 {T}, i64 %fine
+  %n1 = add i64 %n, %nch
+  %n2 = sub i64 %n1, 1
+  %chunk = sdiv i64 %n2, %nch
+  store i64 %chunk, ptr @job_chunk
+  store atomic i64 0, ptr @done seq_cst, align 8
+  %g0 = load i64, ptr @gen
+  %g = add i64 %g0, 1
+  %g32 = shl i64 %g, 32
+  %nsh = shl i64 %nch, 16
+  %word = or i64 %g32, %nsh
+  store atomic i64 %word, ptr @claim seq_cst, align 8
+  store atomic i64 %g, ptr @gen seq_cst, align 8
   %sl = load atomic i32, ptr @sleepers seq_cst, align 4
   %wake = icmp ne i32 %sl, 0
-  br i1 %wake, label %broadcast, label %mine_slice
+  br i1 %wake, label %broadcast, label %help
 broadcast:
   call i32 @pthread_mutex_lock(ptr @mutex)
   call i32 @pthread_cond_broadcast(ptr @work_cv)
   call i32 @pthread_mutex_unlock(ptr @mutex)
-  br label %mine_slice
-mine_slice:
-  call void @run_slice(i64 0)
+  br label %help
+help:
+  call void @drain(i64 %g)
   br label %spin
 spin:
-  %i = phi i64 [0, %mine_slice], [%i1, %spin_more]
-  %p = load atomic i32, ptr @pending seq_cst, align 4
-  %fin = icmp eq i32 %p, 0
+  %i = phi i64 [0, %help], [%i1, %spin_more]
+  %d = load atomic i64, ptr @done seq_cst, align 8
+  %fin = icmp eq i64 %d, %nch
   br i1 %fin, label %finished, label %spin_more
 spin_more:
   {pause}
@@ -278,8 +329,8 @@ sleep:
   store atomic i32 1, ptr @waiting seq_cst, align 4
   br label %wcheck
 wcheck:
-  %p2 = load atomic i32, ptr @pending seq_cst, align 4
-  %fin2 = icmp eq i32 %p2, 0
+  %d2 = load atomic i64, ptr @done seq_cst, align 8
+  %fin2 = icmp eq i64 %d2, %nch
   br i1 %fin2, label %wdone, label %wblock
 wblock:
   call i32 @pthread_cond_wait(ptr @done_cv, ptr @mutex)
@@ -337,7 +388,8 @@ done:
 define void @jg_pool_after_fork() {{
   store atomic i32 0, ptr @state seq_cst, align 4
   store i64 0, ptr @gen
-  store i32 0, ptr @pending
+  store i64 0, ptr @claim
+  store i64 0, ptr @done
   store i32 0, ptr @sleepers
   store i32 0, ptr @waiting
   store i32 0, ptr @quit
