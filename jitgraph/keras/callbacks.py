@@ -66,6 +66,13 @@ def format_logs(logs):
     return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
 
+def _format_step(seconds):
+    """Keras' per-step figure: ms, or us below a millisecond."""
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
+
+
 def _format_time(seconds):
     if seconds >= 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
@@ -102,7 +109,7 @@ class Progbar:
         logs = logs or {}
         if finalize:
             per_step = elapsed / max(current, 1)
-            timing = f"{_format_time(elapsed)} {per_step * 1e3:.0f}ms/step"
+            timing = f"{_format_time(elapsed)} {_format_step(per_step)}"
             if self.verbose == 2:
                 line = f"{current}/{self.target} - {timing}"
             else:
