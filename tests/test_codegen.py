@@ -226,6 +226,7 @@ def test_random_ops_match_the_interpreter_call_after_call():
             else:
                 tol = 1e-3 if a.dtype == np.float16 else 1e-6
                 np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    assert exe.program.final_copies == []  # the draws are written into the outputs
     lo, hi = got[3].min(), got[3].max()
     assert lo >= -5 and hi < 17 and hi - lo > 15
     assert np.abs(got[7]).max() < 1.0 and abs(got[5].mean() - 1.0) < 0.2

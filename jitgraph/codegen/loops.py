@@ -163,6 +163,9 @@ class Evaluator:
 
     def _emit(self, e):
         b = self.ctx.b
+        if isinstance(e, Load) and e.index is None and all(
+                isinstance(s, int) and s == 0 for s in e.strides):
+            return self._invariant(e)
         if isinstance(e, Load):
             extra = [e.offset, self(e.index) if e.index is not None else None]
             p = b.gep(self.ctx.ptr(e.storage, e.dtype), [self.offset(e.strides, extra)])
@@ -180,6 +183,24 @@ class Evaluator:
             ins = e.attrs.get("in_dtypes") or [e.dtype] * len(args)
             return S.emit(b, e.lower, args, ins, e.dtype, e.attrs)
         raise TypeError(f"unknown kernel expression {e!r}")
+
+
+def _invariant(self, e):
+    """A Load of one element (a broadcast scalar, a random op's counter) goes to the
+    prologue: loaded once per call, not per element; LLVM cannot hoist it itself, since the
+    output pointer may alias it as far as it knows, and the reload blocks vectorization.
+    Kernels store only to their output, which they never read at other elements."""
+    ctx = self.ctx
+    key = ("scalar", id(e.storage), e.dtype.name, repr(e.offset))
+    v = ctx.pcache.get(key)
+    if v is None:
+        pb = ctx.pb
+        p = pb.gep(ctx.ptr(e.storage, e.dtype), [ctx.q(e.offset)])
+        v = ctx.pcache[key] = to_compute(pb, pb.load(p), e.dtype)
+    return v
+
+
+Evaluator._invariant = _invariant
 
 
 def _guard(self, e):

@@ -318,6 +318,12 @@ def _shared_stacks(graph, stacks):
     return out
 
 
+# ops whose lowering writes the whole result through Lowerer.fresh (so into the caller's
+# output array when the result is a function output)
+CLAIMS_OUTPUT = {"fusion", "transpose", "matmul", "random_uniform", "random_normal",
+                 "random_truncated_normal"}
+
+
 def _claim_outputs(p, graph):
     """Root outputs computed by a kernel or BLAS call are written straight into the
     caller's output array: the lowering of that op finds the 'out' storage pre-set."""
@@ -326,7 +332,7 @@ def _claim_outputs(p, graph):
         first.setdefault(v, j)
     p.out_claims = {v: j for v, j in first.items()
                     if v.op is not None and v.op.graph is graph
-                    and v.op.type in ("fusion", "transpose", "matmul")}
+                    and v.op.type in CLAIMS_OUTPUT}
 
 
 __all__ = ["Program", "lower_program", "register_lowering", "MatmulCall", "VIEW_OPS"]
