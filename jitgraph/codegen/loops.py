@@ -245,7 +245,7 @@ def acc_type(k):
 
 
 def identity(k):
-    t, d = acc_type(k), k.out_dtype
+    t = acc_type(k)
     c = k.combiner
     if t == S.I1:
         return ir.Constant(t, 1 if c == "and" else 0)
@@ -525,7 +525,8 @@ def emit_kernel(module, k, layout, static_index):
         kept = [d for d in loops if not nest.red[d]]
         outer = nest.sizes[kept[0]] if kept else 1
     info = {"variant": variant, "outer": outer, "total": 1 if total is None else total,
-            "parallel": variant != "outacc" and bool(nest.sizes) and k.out_index is None, "count": nest_count(nest)}
+            "parallel": variant != "outacc" and bool(nest.sizes) and k.out_index is None,
+            "count": nest_count(nest)}
     return fn, info
 
 
