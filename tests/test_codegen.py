@@ -179,8 +179,17 @@ def test_gather_out_of_range_raises(bad):
     exe = compiled(lambda p, i: jg.gather(p, i), S([3], jg.float32), S([None], jg.int64))
     p = np.array([1.0, 2.0, 3.0], np.float32)
     np.testing.assert_array_equal(exe.run([p, np.array([2, 0])])[0], [3.0, 1.0])
-    with pytest.raises(errors.OutOfRangeError, match="gather"):
+    with pytest.raises(errors.OutOfRangeError, match=r"^gather \(test_codegen.py:\d+\): an "
+                       "index is out of range"):
         exe.run([p, np.array([0, bad, 1])])
+
+
+def test_scatter_out_of_range_names_the_op_and_line():
+    exe = compiled(lambda i: jg.tensor_scatter_nd_update(jg.zeros([4]), i, jg.ones([2])),
+                   S([2, 1], jg.int32))
+    np.testing.assert_array_equal(exe.run([np.array([[1], [3]], np.int32)])[0], [0, 1, 0, 1])
+    with pytest.raises(errors.OutOfRangeError, match=r"^tensor_scatter\w* \(test_codegen"):
+        exe.run([np.array([[1], [4]], np.int32)])
 
 
 def test_unsupported_op_fails_at_compile_time_naming_it(monkeypatch):

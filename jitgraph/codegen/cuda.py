@@ -228,13 +228,12 @@ class CudaExecutable:
                     MIRRORS.write_back(var)
 
     def _check_status(self):
-        from .runtime import STATUS_MESSAGES
+        from .runtime import status_message
 
         code = self.drv.dtoh(np.zeros(1, np.int32), int(self.status))[0]
         if code:
             self.drv.htod(self.status, np.zeros(2, np.int32))
-            raise errors.OutOfRangeError(STATUS_MESSAGES.get(int(code),
-                                                             f"device error code {code}"))
+            raise errors.OutOfRangeError(status_message(self.program, int(code)))
 
     # -- steps (host side of the Program)
     def _steps(self, steps, slots, plan):

@@ -23,6 +23,7 @@ from . import kernels as K
 
 VIEW_OPS = {"reshape", "reshape_like", "expand_squeeze"}
 HANDLE_BYTES = 16  # a loop stack's storage: (i8* rows, i64 number of rows)
+FIRST_INDEX_CODE = 16  # status codes from here on: an index check of one op failed
 
 
 @dataclass(eq=False)
@@ -60,6 +61,7 @@ class Program:
         self.n_status = 1
         self.stack_values = set()  # Values that are loop stacks (held as handles)
         self.stack_uses, self.shared_stacks = {}, set()
+        self.index_ops = []  # op of status code FIRST_INDEX_CODE + i
         self.heaps = []  # 'ext' storages of the heap blocks stack_alloc (re)allocates
 
     def new_arena(self):
@@ -93,6 +95,13 @@ class Lowerer:
     def nbytes(self, v):
         """Bytes of ``v``'s storage: a loop stack (stack_ops.py) is a fixed-size handle."""
         return HANDLE_BYTES if v in self.p.stack_values else self.qs.nbytes(v)
+
+    def index_code(self, op):
+        """A status code of its own for the index checks (Guard) of ``op``, so the error
+        names the op and the user's line (runtime.status_message)."""
+        code = FIRST_INDEX_CODE + len(self.p.index_ops)
+        self.p.index_ops.append(op)
+        return code
 
     def graph(self, g, steps):
         for op in g.ops:

@@ -101,8 +101,17 @@ def infer_shapes(graph, shapes):
     return shapes
 
 
-def _fail(rc):
-    raise errors.OutOfRangeError(STATUS_MESSAGES.get(rc, f"native error code {rc}"))
+def status_message(program, code):
+    """The error text for status ``code`` of ``program``'s native code."""
+    from .lower import FIRST_INDEX_CODE
+
+    ops = getattr(program, "index_ops", ())
+    if FIRST_INDEX_CODE <= code < FIRST_INDEX_CODE + len(ops):
+        op = ops[code - FIRST_INDEX_CODE]
+        where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+        return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
+                "indices must lie in [0, size) of their dimension")
+    return STATUS_MESSAGES.get(int(code), f"native error code {code}")
 
 
 def _dynamic_shape(op, what):
@@ -219,7 +228,7 @@ class Executable:
         ins = [f"a{i}" for i in range(n_in)]
         env = {"slow": self._run, "empty": np.empty, "nd": np.ndarray, "fn": self._fn,
                "static": self._static_addr, "params": plan.params_addr,
-               "blocks": self._blocks, "fail": _fail}
+               "blocks": self._blocks, "fail": self._fail}
         checks = []
         for i, (dt, shape, strides) in enumerate(self._specs):
             env[f"dt{i}"], env[f"sh{i}"], env[f"st{i}"] = dt, shape, strides
@@ -279,8 +288,11 @@ class Executable:
         if self._blocks:
             self._blocks.clear()
         if rc:
-            _fail(rc)
+            self._fail(rc)
         return outs
+
+    def _fail(self, rc):
+        raise errors.OutOfRangeError(status_message(self.program, rc))
 
     __call__ = run
 
@@ -295,4 +307,4 @@ class Executable:
         return (a.ctypes.data + 63) // 64 * 64
 
 
-__all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES"]
+__all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES", "status_message"]

@@ -206,7 +206,7 @@ def _gather(lw, op, steps):
             pstr[d] = _cs(qs, p, d - ni + 1)
     i = K.Apply("cast", I64, [K.Load(lw.st(idx), idx.dtype, istr)],
                 {"in_dtypes": [idx.dtype], "dtype": I64})
-    safe = K.Guard(i, qs.dim(p, axis), 1)
+    safe = K.Guard(i, qs.dim(p, axis), lw.index_code(op))
     body = K.Load(lw.st(p), p.dtype, pstr, 0, _i("multiply", safe, K.QExpr(_cs(qs, p, axis))))
     _kernel(lw, op, out, body, steps)
 
@@ -248,7 +248,7 @@ __all__ = []
 # ----------------------------------------------------------------------------- nd gathers
 
 
-def _nd_index(lw, idx, p, lead, r_idx_dims, code=1):
+def _nd_index(lw, idx, p, lead, r_idx_dims, code):
     """Element index into ``p`` of the multi-index idx[i..., :] (guarded per component)."""
     qs = lw.qs
     kdim = idx.shape[-1]
@@ -268,7 +268,7 @@ def _gather_nd(lw, op, steps):
     out = op.outputs[0]
     qs, nb = lw.qs, len(idx.shape) - 1
     kdim, r = idx.shape[-1], len(out.shape)
-    index = _nd_index(lw, idx, p, nb, r)
+    index = _nd_index(lw, idx, p, nb, r, lw.index_code(op))
     pstr = [0] * nb + [_cs(qs, p, kdim + d) for d in range(r - nb)]
     _kernel(lw, op, out, K.Load(lw.st(p), p.dtype, pstr, 0, index), steps)
 
@@ -278,7 +278,7 @@ def _scatter_into(lw, op, steps, idx, u, like, accumulate):
     out = op.outputs[0]
     qs, nb = lw.qs, len(idx.shape) - 1
     r = len(u.shape)
-    index = _nd_index(lw, idx, like, nb, r)
+    index = _nd_index(lw, idx, like, nb, r, lw.index_code(op))
     kdim = idx.shape[-1]
     rest = [None] * nb + [_cs(qs, out, kdim + d) for d in range(r - nb)]
     for d in range(nb, r):
@@ -320,7 +320,8 @@ def _gather_grad(lw, op, steps):
         istr[d] = _cs(qs, idx, d - axis)
     i = K.Apply("cast", I64, [K.Load(lw.st(idx), idx.dtype, istr)],
                 {"in_dtypes": [idx.dtype], "dtype": I64})
-    index = _i("multiply", K.Guard(i, qs.dim(like, axis), 1), K.QExpr(_cs(qs, out, axis)))
+    index = _i("multiply", K.Guard(i, qs.dim(like, axis), lw.index_code(op)),
+               K.QExpr(_cs(qs, out, axis)))
     for d in range(r):
         if d < axis:
             index = _i("add", index, _i("multiply", K.Iota(d), K.QExpr(_cs(qs, out, d))))
