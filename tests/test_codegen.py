@@ -438,3 +438,16 @@ def test_no_in_place_write_over_an_input_read_at_other_elements():
                   K.Load(a, f32, [0, 1])):
         assert in_place_pairs([kernel(same, other)]) == {}
     assert in_place_pairs([kernel(K.Load(a, dtypes.float64, [8, 1]))]) == {}
+
+
+def test_specialized_dispatcher_with_none_dims():
+    exe = compiled(lambda x, y: x * y, S([None, 3], jg.float32), S([None, None], jg.float32))
+    assert "run" in vars(exe)
+    rng = np.random.default_rng(2)
+    for n in (2, 5, 2, 0):
+        x = rng.random((n, 3), dtype=np.float32)
+        for y in (rng.random((n, 3), dtype=np.float32), np.ones((1, 1), np.float32),
+                  rng.random((n, 6), dtype=np.float32)[:, ::2]):
+            np.testing.assert_array_equal(exe.run([x, y])[0], x * y)
+    with pytest.raises(errors.InvalidArgumentError, match=r"argument 'x'.*\[\?,3\], got \[2,4\]"):
+        exe.run([np.ones((2, 4), np.float32), np.ones((1, 1), np.float32)])

@@ -218,37 +218,56 @@ class Executable:
         return out
 
     def _specialize(self):
-        """An instance ``run`` for the steady state of a graph without ``None`` dims: one
-        straight-line function for this graph's arguments, outputs and variables (no loops,
-        no zips, no plan lookup); anything unusual goes to the general ``run``. Generated
-        as source text because that is what makes it straight-line."""
-        if self._dyn or self._callback is not None:
+        """An instance ``run`` for the steady state: one straight-line function for this
+        graph's arguments, outputs and variables (no loops, no zips; with ``None`` dims one
+        dict lookup of the plan for the sizes seen); anything unusual (other dtypes, shapes,
+        strides, new sizes) goes to the general ``run``. Generated as source text because
+        that is what makes it straight-line."""
+        if self._callback is not None:
             return
-        n_in, plan = len(self._specs), self._plan0
+        n_in = len(self._specs)
         ins = [f"a{i}" for i in range(n_in)]
         env = {"slow": self._run, "empty": np.empty, "nd": np.ndarray, "fn": self._fn,
-               "static": self._static_addr, "params": plan.params_addr,
-               "blocks": self._blocks, "fail": self._fail}
-        checks = []
+               "static": self._static_addr, "blocks": self._blocks, "fail": self._fail,
+               "plans": self._plans}
+        types, shapes = [], []
         for i, (dt, shape, strides) in enumerate(self._specs):
-            env[f"dt{i}"], env[f"sh{i}"], env[f"st{i}"] = dt, shape, strides
-            checks.append(f"type(a{i}) is not nd or a{i}.dtype is not dt{i} or "
-                          f"a{i}.shape != sh{i} or a{i}.strides != st{i}")
+            env[f"dt{i}"] = dt
+            types.append(f"type(a{i}) is not nd or a{i}.dtype is not dt{i}")
+            if strides is not None:
+                env[f"sh{i}"], env[f"st{i}"] = shape, strides
+                shapes.append(f"a{i}.shape != sh{i} or a{i}.strides != st{i}")
+                continue
+            dims = [str(d) if d is not None else f"s{i}[{k}]" for k, d in enumerate(shape)]
+            want = ", ".join("*".join([str(dt.itemsize)] + dims[k + 1:])
+                             for k in range(len(dims)))
+            shapes.append(f"len(s{i}) != {len(shape)} or " + "".join(
+                f"s{i}[{k}] != {d} or " for k, d in enumerate(shape) if d is not None) +
+                f"a{i}.strides != ({want},)")
+        lines = ["def run(args):", f"    if len(args) != {n_in}:", "        return slow(args)"]
+        if ins:
+            lines += [f"    {', '.join(ins)}, = args", f"    if {' or '.join(types)}:",
+                      "        return slow(args)"]
+            lines += [f"    s{i} = a{i}.shape" for i in range(n_in)]
+            lines += [f"    if {' or '.join(shapes)}:", "        return slow(args)"]
+        if self._dyn:
+            key = ", ".join(f"s{i}[{d}]" for i, d in self._dyn)
+            lines += [f"    plan = plans.get(({key},))", "    if plan is None:",
+                      "        return slow(args)", "    osh = plan.out_shapes"]
+            params = "plan.params_addr"
+        else:
+            env["osh"], env["params"] = self._plan0.out_shapes, self._plan0.params_addr
+            params = "params"
         outs = []
-        for j, (shape, dt) in enumerate(zip(plan.out_shapes, self._out_dtypes)):
-            env[f"osh{j}"], env[f"odt{j}"] = shape, dt
+        for j, dt in enumerate(self._out_dtypes):
+            env[f"odt{j}"] = dt
             outs.append(f"o{j}")
+            lines.append(f"    o{j} = empty(osh[{j}], odt{j})")
         var_args = []
         for k, (v, w) in enumerate(zip(self._vars, self._writes)):
             env[f"v{k}"] = v
             var_args.append(f"v{k}._buffer_for_write()" if w else f"v{k}._value")
-        lines = ["def run(args):", f"    if len(args) != {n_in}:", "        return slow(args)"]
-        if ins:
-            lines.append(f"    {', '.join(ins)}, = args")
-            lines.append(f"    if {' or '.join(checks)}:")
-            lines.append("        return slow(args)")
-        lines += [f"    o{j} = empty(osh{j}, odt{j})" for j in range(len(outs))]
-        lines.append(f"    rc = fn(static, params, {', '.join(ins + outs + var_args)})")
+        lines.append(f"    rc = fn(static, {params}, {', '.join(ins + outs + var_args)})")
         lines += ["    if blocks:", "        blocks.clear()", "    if rc:", "        fail(rc)",
                   f"    return [{', '.join(outs)}]"]
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
