@@ -1,4 +1,6 @@
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -6,6 +8,16 @@ from hypothesis import settings
 
 # every optimize() in the test run verifies the graph after each pass
 os.environ.setdefault("JITGRAPH_VERIFY", "1")
+# compiled code comes from a cache private to this run (subprocesses inherit it), never from
+# the user's ~/.cache/jitgraph
+_OWN_CACHE = None
+if "JITGRAPH_CACHE_DIR" not in os.environ:
+    _OWN_CACHE = os.environ["JITGRAPH_CACHE_DIR"] = tempfile.mkdtemp(prefix="jitgraph-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _OWN_CACHE:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 settings.register_profile("ci", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=300, deadline=None)
