@@ -239,8 +239,8 @@ def expr_of_subgraph(sub, loads, qs, rank):
 
 
 def unimplemented(op, why=""):
-    from ..ir.printer import format_op
     from ..errors import format_location
+    from ..ir.printer import format_op
 
     where = f" ({format_location(op.loc)})" if op.loc else ""
     return UnimplementedError(

@@ -25,8 +25,16 @@ import os
 import llvmlite.ir as ir
 
 from . import scalar as S
-from .kernels import dtype_of_expr  # noqa: E402
-from .kernels import Apply, Const, Guard, Iota, Load, Param, QExpr
+from .kernels import (
+    Apply,
+    Const,
+    Guard,
+    Iota,
+    Load,
+    Param,
+    QExpr,
+    dtype_of_expr,  # noqa: E402
+)
 
 I8P = S.I8.as_pointer()
 I8PP = I8P.as_pointer()
