@@ -1,6 +1,7 @@
 """The fusion pass: golden IR before -> after, the one-kernel checks (reduce_sum(x + y*z),
-Huber loss), softmax in three kernels, and fused graphs == unfused graphs under the
-interpreter (the fusion op runs its sub-graph), also on hypothesis-generated graphs."""
+Huber loss), softmax in one row kernel (more in test_row_fusion.py), and fused graphs ==
+unfused graphs under the interpreter (the fusion op runs its sub-graph), also on
+hypothesis-generated graphs."""
 
 import textwrap
 
@@ -63,11 +64,11 @@ def test_huber_loss_is_one_kernel():
     assert g.ops[-1].attrs["kind"] == "reduce"
 
 
-def test_softmax_is_three_kernels_and_exp_is_not_written():
+def test_softmax_is_one_row_kernel_and_exp_is_not_written():
     g = fused(lambda x: jg.nn.softmax(x), S([None, 8], jg.float32))
     kinds = [op.attrs["kind"] for op in g.ops if op.type == "fusion"]
-    assert kinds == ["reduce", "reduce", "loop"]
-    assert [op.type for op in g.ops if op.type not in ("placeholder",)] == ["fusion"] * 3
+    assert kinds == ["row"]
+    assert [op.type for op in g.ops if op.type not in ("placeholder",)] == ["fusion"]
 
 
 def test_value_used_outside_the_kernel_is_materialized():

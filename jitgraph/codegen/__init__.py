@@ -50,7 +50,7 @@ class _Build:
             for v in op.outputs:
                 shapes[v] = v.shape
         self.qs = K.Quantities(K.Env(shapes))
-        self.program = p = lower_program(self.fused, self.qs)
+        self.program = p = lower_program(self.fused, self.qs, row_kernels=True)
         self._plan_arena(in_place=IN_PLACE)
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)

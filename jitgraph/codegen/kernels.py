@@ -211,9 +211,41 @@ def dtype_of_expr(x):
     return dtypes.int64
 
 
-def expr_of_subgraph(sub, loads, qs, rank):
+@dataclass(eq=False)
+class RowValue:
+    """The result of phase ``phase`` of a RowKernel at the current row (a scalar)."""
+
+    phase: int
+    dtype: object
+
+
+@dataclass(eq=False)
+class Phase:
+    """One reduction of a RowKernel: ``body`` reduced with ``combiner`` over ``inner``
+    (the dims of its own input after the row's outer dims)."""
+
+    body: object
+    inner: list
+    combiner: str
+    out_dtype: object
+    mean: bool = False
+
+
+@dataclass(eq=False)
+class RowKernel(Kernel):
+    """A row-fused kernel: for each outer index (the first ``len(dims) - len(inner)``
+    dims) run ``phases`` back to back, then ``final`` (a map over the inner dims into
+    ``out``, or, when ``final`` is a Phase, one reduction stored per row). ``body`` holds
+    every expression (for liveness); later phases read earlier ones as RowValue."""
+
+    phases: list = field(default_factory=list)
+    final: object = None
+
+
+def expr_of_subgraph(sub, loads, qs, rank, reduced=None):
     """Expressions for the Values of fusion sub-graph ``sub`` given the Loads of its
-    placeholders (``loads[i]`` for ``sub.inputs[i]``)."""
+    placeholders (``loads[i]`` for ``sub.inputs[i]``); a reduction inside the sub-graph
+    (a row kernel's) becomes ``reduced(op, vals)`` when given."""
     from ..ops.core import REGISTRY
 
     vals = dict(zip(sub.inputs, loads))
@@ -226,6 +258,8 @@ def expr_of_subgraph(sub, loads, qs, rank):
             continue
         od = REGISTRY[op.type]
         if od.kind == "reduce":
+            if reduced is not None and op is not sub.outputs[0].op:
+                vals[out] = reduced(op, vals)
             continue  # the root; handled by the caller
         if od.lower in ("fill", "full_like"):
             vals[out] = Const(out.dtype, op.attrs["value"])
@@ -248,6 +282,7 @@ def unimplemented(op, why=""):
         f"use backend='interpreter' for this function meanwhile:\n{format_op(op)}")
 
 
-__all__ = ["Dyn", "Param", "Env", "Quantities", "Storage", "Load", "Const", "Apply", "Iota",
+__all__ = ["RowValue", "Phase", "RowKernel", "Dyn", "Param", "Env", "Quantities", "Storage",
+           "Load", "Const", "Apply", "Iota",
            "Kernel", "QExpr", "Guard", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
            "unimplemented", "dtype_of_expr"]

@@ -426,6 +426,10 @@ def _linear(ctx, nest, dims, idx):
 def emit_kernel(module, k, layout, static_index):
     """Defines the function for Kernel ``k``; returns (fn, info) where info holds the
     variant, the outer loop extent and the total work (quantities) for the caller."""
+    if getattr(k, "phases", None) is not None:
+        from .rows import emit_row_kernel
+
+        return emit_row_kernel(module, k, layout, static_index)
     variant = _variant(k)
     rank = len(k.dims)
     red = set(k.reduce_axes)

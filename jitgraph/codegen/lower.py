@@ -47,6 +47,7 @@ class Program:
     """A lowered graph: ``steps``, ``storage`` (Value -> Storage), slot lists, quantities."""
 
     def __init__(self, graph, qs):
+        self.row_kernels = False  # lower row fusions as one kernel (else one per phase)
         self.graph = graph
         self.qs = qs
         self.storage = {}
@@ -155,6 +156,10 @@ def _fusion(lw, op, steps):
         from .stack_ops import lower_stack_map
 
         return lower_stack_map(lw, op, steps)
+    if op.attrs["kind"] == "row":
+        from .rows import lower_row
+
+        return lower_row(lw, op, steps)
     sub = op.subgraphs[0]
     out = op.outputs[0]
     dst = lw.fresh(out)
@@ -288,9 +293,12 @@ def written_variables(graph):
     return out
 
 
-def lower_program(graph, qs):
-    """Lowers fused root graph ``graph``: storage for every Value and the list of steps."""
+def lower_program(graph, qs, row_kernels=False):
+    """Lowers fused root graph ``graph``: storage for every Value and the list of steps.
+    ``row_kernels``: a row fusion becomes one RowKernel (the cpu backend) rather than one
+    kernel per phase (the cuda backend's kernels)."""
     p = Program(graph, qs)
+    p.row_kernels = row_kernels
     p.assigned = written_variables(graph)
     from .stack_ops import find_stacks
 

@@ -15,8 +15,13 @@ How groups form (each graph level separately, cond/while bodies included):
   chain of ``MAX_DUP`` duplicated ops (softmax's ``exp(x - max)`` is recomputed by the
   sum kernel and the divide kernel rather than written and read back);
 - scalar constants are inlined as immediates.
-So ``reduce_sum(x + y*z)`` and the Huber loss are one kernel each, and softmax is three
-passes over memory (max, sum of exp, normalize) that write only the result.
+So ``reduce_sum(x + y*z)`` and the Huber loss are one kernel each.
+
+Row fusion (``kind="row"``): a kernel whose inputs include the results of reductions over the
+innermost axes ``r..rank-1`` (keepdims, same rank) of its own iteration space, used by nothing
+else, absorbs them (recursively), so softmax, log_softmax and layernorm are one kernel that
+walks each row with its phases back to back (row max, row sum of exp, normalize) while the
+row is in cache. The sub-graph then holds the reductions too; the root stays the last op.
 
     fused = fuse(graph)          # Graph -> Graph
 """
@@ -28,6 +33,7 @@ from ..ops.core import REGISTRY, Op, register
 from .rewrite import Rewriter
 
 MAX_DUP = 8  # longest chain of ops recomputed in more than one kernel
+ROW_FUSION = True  # merge row reductions into their consumers (False: the kernels apart)
 
 
 def _fusion_infer(types, kind, subgraphs=None, **_):
@@ -200,7 +206,120 @@ def fuse(graph):
             return _build(rw, op, a.inline, cloned, a.drop)
         return None
 
-    return Rewriter(rule).run(graph)
+    out = Rewriter(rule).run(graph)
+    if ROW_FUSION:
+        _merge_rows(out)
+    return out
+
+
+ROW_COMBINERS = {"reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod"}
+
+
+def _row_space(op):
+    """(rank, r) of fusion ``op`` as a row-fusion root: iteration rank and the first
+    reduced axis (None for a loop kernel); None when it cannot be one."""
+    root = op.subgraphs[0].outputs[0].op
+    if op.attrs["kind"] == "loop":
+        return len(op.outputs[0].shape), None
+    if op.attrs["kind"] != "reduce" or root.type not in ROW_COMBINERS:
+        return None
+    rank = len(root.inputs[0].shape)
+    axes = tuple(sorted(root.attrs["axis"]))
+    if not axes or axes != tuple(range(axes[0], rank)) or axes[0] == 0:
+        return None
+    return rank, axes[0]
+
+
+def _row_reduction(op, rank):
+    """First reduced axis of fusion ``op`` if it is a keepdims reduction over trailing axes
+    of a rank-``rank`` float32/64 space (a phase of a row kernel), else None."""
+    if op is None or op.type != "fusion" or op.attrs["kind"] != "reduce":
+        return None
+    root = op.subgraphs[0].outputs[0].op
+    sp = _row_space(op)
+    if sp is None or sp[0] != rank or not root.attrs.get("keepdims") or \
+            len(root.outputs[0].shape) != rank or \
+            root.outputs[0].dtype.name not in ("float32", "float64"):
+        return None
+    return sp[1]
+
+
+def _merge_rows(g):
+    """Merges row reductions into the kernels that consume them (see module docstring)."""
+    for op in g.ops:
+        if op.type != "fusion":
+            for sg in op.subgraphs:
+                _merge_rows(sg)
+    users = {}
+    for op in g.ops:
+        for v in op.inputs:
+            users.setdefault(v, []).append(op)
+        for sg in op.subgraphs:
+            for v in _free_uses(sg):
+                users.setdefault(v, []).append(None)
+    for v in g.outputs:
+        users.setdefault(v, []).append(None)
+    gone = set()
+    for f in reversed(list(g.ops)):
+        if f.type != "fusion" or id(f) in gone:
+            continue
+        sp = _row_space(f)
+        if sp is None:
+            continue
+        rank, r = sp
+        members, grew = [f], True
+        while grew:
+            grew = False
+            ids = {id(m) for m in members}
+            for m in list(members):
+                for v in m.inputs:
+                    p = v.op
+                    if p is None or id(p) in ids or p.graph is not g:
+                        continue
+                    pr = _row_reduction(p, rank)
+                    if pr is None or (r is not None and pr != r) or not all(
+                            u is not None and id(u) in ids for u in users.get(v, [])):
+                        continue
+                    r = pr
+                    members.append(p)
+                    ids.add(id(p))
+                    grew = True
+        if len(members) == 1:
+            continue
+        gone.update(id(m) for m in members)
+        _replace_row(g, f, members)
+
+
+def _replace_row(g, f, members):
+    order = {id(o): i for i, o in enumerate(g.ops)}
+    members.sort(key=lambda o: order[id(o)])
+    ids = {id(m) for m in members}
+    sub = Graph("kernel", parent=g)
+    local, ext = {}, []
+    for m in members:
+        for v in m.inputs:
+            if (v.op is None or id(v.op) not in ids) and v not in local:
+                ext.append(v)
+                local[v] = sub.add_input(f"in{len(ext) - 1}", v.type)
+    for m in members:
+        ms = m.subgraphs[0]
+        inner = {ph: local[v] for ph, v in zip(ms.inputs, m.inputs)}
+        for op in ms.ops:
+            if op.type == "placeholder":
+                continue
+            new = Operation(op.type, op.name, [inner[v] for v in op.inputs], op.attrs,
+                            [v.type for v in op.outputs], loc=op.loc, graph=sub)
+            sub.ops.append(new)
+            for a, b in zip(op.outputs, new.outputs):
+                inner[a] = b
+        local[m.outputs[0]] = inner[ms.outputs[0]]
+    sub.outputs = [local[f.outputs[0]]]
+    new = Operation("fusion", f.name, ext, {"kind": "row", "_labels": ("kernel",)},
+                    [f.outputs[0].type], [sub], loc=f.loc, graph=g)
+    new.outputs = f.outputs
+    for v in new.outputs:
+        v.op = new
+    g.ops = [new if o is f else o for o in g.ops if o is f or id(o) not in ids]
 
 
 def count_kernels(graph):
