@@ -35,6 +35,21 @@ def numba_softmax(nb):
     return f
 
 
+def _three_kernels(x):
+    """The cpu backend with row fusion switched off (max, sum of exp, normalize kernels):
+    the figure before row fusion, measured in the same process."""
+    from jitgraph.passes import fusion
+
+    fusion.ROW_FUSION = False
+    try:
+        f = jg.function(lambda t: jg.nn.softmax(t, axis=-1), backend="cpu")
+        t = jg.constant(x)
+        f(t)  # compiled now, while the switch is off
+    finally:
+        fusion.ROW_FUSION = True
+    return lambda: f(t)
+
+
 def run(quick=False):
     n = 1024 if quick else 4096
     x = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32) * 4
@@ -43,6 +58,7 @@ def run(quick=False):
     results["numpy eager"] = softmax_np(x)
     rows.append(guarded("numpy eager", lambda: softmax_np(x), work, "GB/s"))
     add_jitgraph(rows, results, lambda t: jg.nn.softmax(t, axis=-1), [x], work, "GB/s")
+    rows.append(guarded("jg.function[cpu] without row fusion", _three_kernels(x), work, "GB/s"))
     add_peers(rows, results, {
         "numba parallel": ("numba", numba_softmax),
         "jax.jit": ("jax", lambda jax: jax.jit(lambda t: jax.nn.softmax(t, axis=-1))),
