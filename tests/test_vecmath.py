@@ -323,3 +323,15 @@ def test_emit_rejects_mismatched_dtype():
         vecmath.emit(b, "exp", [fn.args[0]], "float64")
     with pytest.raises(KeyError, match="no function 'gamma'"):
         vecmath.emit(b, "gamma", [fn.args[0]], "float32")
+
+
+def test_tanh_float32_near_saturation_and_tiny():
+    """float32 tanh clamps -2|x| at -20: every 7th float32 in [7, 11] (tanh reaches 1)
+    and a dense sweep around the tiny-|x| cutoff 2**-13 stay within the documented bound."""
+    f = "float32"
+    lo, hi = np.array([7.0, 11.0], f).view(np.uint32)
+    band = np.arange(lo, hi + 1, 7, dtype=np.uint32).view(f)
+    tiny = np.geomspace(2.0**-16, 2.0**-10, 20000).astype(f)
+    x = np.concatenate([band, -band, tiny, -tiny])
+    err = ulp_error(run("tanh", f, x), np.tanh(x.astype(LD)), f)
+    assert err <= vecmath.ACCURACY["tanh"][0], "tanh float32: %.2f ulp" % err
