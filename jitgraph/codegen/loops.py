@@ -119,8 +119,9 @@ class FnCtx:
         return v
 
 
-def for_range(ctx, lo, hi, body, name="i"):
-    """Emits ``for i in [lo, hi): body(i)``; leaves the builder after the loop."""
+def for_range(ctx, lo, hi, body, name="i", step=None):
+    """Emits ``for i in range(lo, hi, step): body(i)`` (step > 0, default 1); leaves the
+    builder after the loop. The CUDA backend's grid-stride loops use it with a step."""
     b = ctx.b
     pre = b.block
     head = ctx.fn.append_basic_block(f"{name}.head")
@@ -133,7 +134,10 @@ def for_range(ctx, lo, hi, body, name="i"):
     b.cbranch(b.icmp_signed("<", i, hi), loop, done)
     b.position_at_end(loop)
     body(i)
-    nxt = b.add(i, ir.Constant(S.I64, 1), flags=("nuw", "nsw"))
+    if step is None:
+        nxt = b.add(i, ir.Constant(S.I64, 1), flags=("nuw", "nsw"))
+    else:
+        nxt = b.add(i, step, flags=("nsw",))
     i.add_incoming(nxt, b.block)
     b.branch(head)
     b.position_at_end(done)

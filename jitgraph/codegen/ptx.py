@@ -221,21 +221,7 @@ def _new_kernel(module, name, keys):
 
 def stride_loop(ctx, start, end, step, body, name="t"):
     """``for t in range(start, end, step): body(t)`` (step > 0)."""
-    b = ctx.b
-    pre = b.block
-    head = ctx.fn.append_basic_block(f"{name}.head")
-    loop = ctx.fn.append_basic_block(f"{name}.body")
-    done = ctx.fn.append_basic_block(f"{name}.done")
-    b.branch(head)
-    b.position_at_end(head)
-    t = b.phi(S.I64, name)
-    t.add_incoming(start, pre)
-    b.cbranch(b.icmp_signed("<", t, end), loop, done)
-    b.position_at_end(loop)
-    body(t)
-    t.add_incoming(b.add(t, step, flags=("nsw",)), b.block)
-    b.branch(head)
-    b.position_at_end(done)
+    L.for_range(ctx, start, end, body, name, step=step)
 
 
 def unravel(ctx, t, sizes):
