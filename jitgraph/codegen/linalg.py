@@ -1,4 +1,4 @@
-"""matmul: float32/float64 through BLAS GEMM called from the generated code (MATHLIB's
+"""matmul: float32/float64 through BLAS GEMM called from the generated code (codegen/
 blas.py registers ``jg_sgemm``/``jg_dgemm``, CBLAS row-major with 64-bit ints), one call
 per matrix of the (broadcast) batch, looped natively; integer matmul as a reduction
 kernel (out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]).

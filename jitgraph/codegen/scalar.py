@@ -3,7 +3,7 @@
 Each entry of ``EMITTERS`` is ``fn(b, args, dtypes, out, attrs) -> ir.Value``: ``b`` an
 ``ir.IRBuilder``, ``args`` LLVM values (floats as float/double, float16 computed as float,
 ints as i32/i64, bools as i1), ``dtypes`` the jitgraph DTypes of the arguments, ``out`` the
-result DType. The code is branch-free (``select``, intrinsics, MATHLIB's vecmath for
+result DType. The code is branch-free (``select``, intrinsics, codegen/vecmath.py for
 transcendental functions), so LLVM's loop vectorizer turns kernels into SIMD code.
 Semantics follow the ops' NumPy implementations: NaN propagates through maximum/minimum,
 integer division by zero gives the values the NumPy rows define (x // 0 = x, x % 0 = 0),
