@@ -120,3 +120,16 @@ def test_concurrent_writers_never_expose_partial_entries(cache_dir):
     assert data is not None and len(data) == 200_000 and len(set(data)) == 1
     leftovers = [n for _, _, files in os.walk(cache_dir) for n in files if n.startswith(".tmp")]
     assert leftovers == []
+
+
+def test_least_recently_used_entries_are_evicted_past_the_size_limit(monkeypatch):
+    monkeypatch.setenv("JITGRAPH_CACHE_MAX_MB", str(10_000 / (1 << 20)))  # 10 kB
+    keys = [cache.key(f"graph {i}") for i in range(6)]
+    for i, k in enumerate(keys[:4]):
+        cache.put(k, bytes(2_000))
+        os.utime(cache._path(k), (1000 + i, 1000 + i))  # written in order, oldest first
+    assert cache.get(keys[0]) is not None  # a hit makes the oldest the most recent
+    cache.put(keys[4], bytes(2_000))  # 5 entries > 10 kB: trim to 7.5 kB
+    assert cache.get(keys[1]) is None and cache.get(keys[2]) is None
+    assert all(cache.get(k) is not None for k in (keys[0], keys[3], keys[4]))
+    assert cache.evict() == 0  # under the limit: nothing to do

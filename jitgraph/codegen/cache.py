@@ -14,7 +14,9 @@ are renamed into place, so readers never see a partial entry. An entry that
 is truncated, corrupt, for another key or written by other versions is
 reported as a miss (and removed), never loaded.
 
-Directory: ``$JITGRAPH_CACHE_DIR`` or ``~/.cache/jitgraph``.
+Directory: ``$JITGRAPH_CACHE_DIR`` or ``~/.cache/jitgraph``. Size: at most
+``$JITGRAPH_CACHE_MAX_MB`` (default 512) MB; past that, the least recently used
+entries are removed (a hit refreshes an entry's time) until it is down to 3/4.
 
 Example::
 
@@ -33,7 +35,8 @@ import os
 import struct
 import tempfile
 
-__all__ = ["key", "get", "get_entry", "put", "cache_dir", "host_target", "versions"]
+__all__ = ["key", "get", "get_entry", "put", "evict", "max_bytes", "cache_dir", "host_target",
+           "versions"]
 
 MAGIC = b"JGC1"
 FORMAT = 1
@@ -147,7 +150,51 @@ def put(k, data, meta=None):
         except OSError:
             pass
         raise
+    evict()
     return path
+
+
+def max_bytes():
+    return int(float(os.environ.get("JITGRAPH_CACHE_MAX_MB", "512")) * (1 << 20))
+
+
+def evict(limit=None):
+    """Removes the least recently used entries while the cache holds more than ``limit``
+    bytes (default max_bytes()), down to 3/4 of it. Returns the number removed."""
+    limit = max_bytes() if limit is None else limit
+    entries, total = [], 0
+    root = cache_dir()
+    try:
+        folders = os.listdir(root)
+    except OSError:
+        return 0
+    for sub in folders:
+        try:
+            names = os.listdir(os.path.join(root, sub))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".jgc") and not name.startswith(".tmp-"):
+                path = os.path.join(root, sub, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                entries.append((st.st_mtime, st.st_size, path))
+                total += st.st_size
+    if total <= limit:
+        return 0
+    removed = 0
+    for _, size, path in sorted(entries):
+        if total <= limit * 3 // 4:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed
 
 
 def _parse(k, blob):
@@ -183,6 +230,11 @@ def get_entry(k):
     except OSError:
         return None
     entry = _parse(k, blob)
+    if entry is not None:
+        try:
+            os.utime(path)  # recently used: evicted last
+        except OSError:
+            pass
     if entry is None:
         try:  # drop the bad entry unless a writer has just replaced it
             if os.stat(path).st_ino == ident:
