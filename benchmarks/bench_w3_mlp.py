@@ -9,7 +9,7 @@ inside jg.function); until then its rows say why they are missing.
 
 import numpy as np
 from common import guarded, jg_backends, main_for, peer, table, unavailable
-from train_step import HIDDEN, IN, OUT, init_params, make_data, make_step
+from train_step import HIDDEN, IN, OUT, init_params, jax_sgd_step, make_data, make_step
 
 import jitgraph as jg
 
@@ -40,20 +40,7 @@ def numpy_step(params, x, y):
 
 
 def jax_step(jax):
-    jnp = jax.numpy
-
-    def loss_fn(p, x, y):
-        w1, b1, w2, b2 = p
-        logits = jax.nn.relu(x @ w1 + b1) @ w2 + b2
-        logp = jax.nn.log_softmax(logits)
-        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
-
-    @jax.jit
-    def step(p, x, y):
-        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        return [a - LR * b for a, b in zip(p, g, strict=True)], loss
-
-    return step
+    return jax_sgd_step(jax, LR)
 
 
 def tf_step(tf, params):

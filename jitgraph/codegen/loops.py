@@ -119,6 +119,19 @@ class FnCtx:
         return v
 
 
+def arg_update(b, fl, op, x, i, best, where):
+    """One argmax/argmin step: if ``x`` beats ``*best`` (``op`` ">"/"<"; a NaN wins over a
+    number, like NumPy), store it and index ``i`` in ``*where``."""
+    cur = b.load(best)
+    if fl:
+        better = b.or_(b.fcmp_ordered(op, x, cur), b.and_(
+            b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", cur, cur)))
+    else:
+        better = b.icmp_signed(op, x, cur)
+    b.store(b.select(better, x, cur), best)
+    b.store(b.select(better, i, b.load(where)), where)
+
+
 def for_range(ctx, lo, hi, body, name="i", step=None):
     """Emits ``for i in range(lo, hi, step): body(i)`` (step > 0, default 1); leaves the
     builder after the loop. The CUDA backend's grid-stride loops use it with a step."""
@@ -579,14 +592,7 @@ def _emit_arg(ctx, k, nest, loops, value, out_ptr, lo, hi):
 
         def step(i):
             inner[red] = i
-            x, cur = value(inner), b.load(best)
-            if fl:
-                better = b.or_(b.fcmp_ordered(op, x, cur), b.and_(
-                    b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", cur, cur)))
-            else:
-                better = b.icmp_signed(op, x, cur)
-            b.store(b.select(better, x, cur), best)
-            b.store(b.select(better, i, b.load(where)), where)
+            arg_update(b, fl, op, value(inner), i, best, where)
         for_range(ctx, ir.Constant(S.I64, 1), ctx.q(nest.sizes[red]), step, "arg")
         res = b.load(where)
         ot = S.compute_type(k.out_dtype)

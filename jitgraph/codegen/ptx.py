@@ -484,14 +484,7 @@ def _arg_rows(ctx, k, nest, kept, reds, out, start, n_out, step):
         b.store(ir.Constant(S.I64, 0), where)
 
         def step_(i):
-            x, cur = value(i), b.load(best)
-            if fl:
-                better = b.or_(b.fcmp_ordered(op, x, cur), b.and_(
-                    b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", cur, cur)))
-            else:
-                better = b.icmp_signed(op, x, cur)
-            b.store(b.select(better, x, cur), best)
-            b.store(b.select(better, i, b.load(where)), where)
+            L.arg_update(b, fl, op, value(i), i, best, where)
 
         stride_loop(ctx, ir.Constant(S.I64, 1), ctx.qv(n_red), ir.Constant(S.I64, 1), step_,
                     "arg")
