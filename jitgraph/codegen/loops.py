@@ -305,9 +305,9 @@ def finish(b, k, acc, count):
     return b.fdiv(acc, b.sitofp(count, acc.type))
 
 
-__all__ = ["Layout", "FnCtx", "for_range", "Evaluator", "to_compute", "to_storage", "KFN",
-           "I8P", "I8PP", "I64P", "PAR_MIN", "N_THREADS", "DATA_OFFSET", "combine", "identity",
-           "finish", "acc_type", "ctypes"]
+__all__ = ["Layout", "FnCtx", "for_range", "arg_update", "Evaluator", "to_compute", "to_storage",
+           "KFN", "I8P", "I8PP", "I64P", "PAR_MIN", "N_THREADS", "DATA_OFFSET", "combine",
+           "identity", "finish", "acc_type", "ctypes"]
 
 
 # ----------------------------------------------------------------------------- kernels
