@@ -182,6 +182,8 @@ def test_gather_out_of_range_raises(bad):
     with pytest.raises(errors.OutOfRangeError, match=r"^gather \(test_codegen.py:\d+\): an "
                        "index is out of range"):
         exe.run([p, np.array([0, bad, 1])])
+    # a failed call leaves nothing behind: the next call with good indices succeeds
+    np.testing.assert_array_equal(exe.run([p, np.array([1])])[0], [2.0])
 
 
 def test_scatter_out_of_range_names_the_op_and_line():

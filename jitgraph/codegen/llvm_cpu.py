@@ -151,6 +151,9 @@ class EntryEmitter:
         return self.ctx.q(x)
 
     def run(self):
+        b = self.ctx.b
+        # a failed call must not fail the next one: the status slot starts each call at 0
+        b.store(ir.Constant(ir.IntType(32), 0), self.ctx.ptr(self.p.status, _i32()))
         self.steps(self.p.steps)
         b = self.ctx.b
         status = self.ctx.ptr(self.p.status, _i32())
