@@ -19,6 +19,7 @@ import numpy as np
 from .. import errors
 from ..ops.core import REGISTRY, Type, fmt_shape
 from . import kernels as K
+from . import outputs
 from .kernels import Env
 
 STATUS_MESSAGES = {
@@ -227,7 +228,8 @@ class Executable:
             return
         n_in = len(self._specs)
         ins = [f"a{i}" for i in range(n_in)]
-        env = {"slow": self._run, "empty": np.empty, "nd": np.ndarray, "fn": self._fn,
+        env = {"slow": self._run, "empty": np.empty, "alloc": outputs.empty,
+               "pooled": outputs.pooled, "nd": np.ndarray, "fn": self._fn,
                "static": self._static_addr, "blocks": self._blocks, "fail": self._fail,
                "plans": self._plans}
         types, shapes = [], []
@@ -262,7 +264,7 @@ class Executable:
         for j, dt in enumerate(self._out_dtypes):
             env[f"odt{j}"] = dt
             outs.append(f"o{j}")
-            lines.append(f"    o{j} = empty(osh[{j}], odt{j})")
+            lines.append(f"    o{j} = {self._alloc_expr(j, dt)}")
         var_args = []
         for k, (v, w) in enumerate(zip(self._vars, self._writes)):
             env[f"v{k}"] = v
@@ -273,6 +275,16 @@ class Executable:
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
              env)
         self.run = env["run"]
+
+    def _alloc_expr(self, j, dt):
+        """Source allocating output j: through the output pool when it is (or may be) large
+        (codegen/outputs.py)."""
+        if self._dyn:
+            return f"alloc(osh[{j}], odt{j})"
+        nbytes = dt.itemsize * int(np.prod(self._plan0.out_shapes[j], dtype=np.int64))
+        if nbytes >= outputs.MIN_BYTES:
+            return f"pooled(osh[{j}], odt{j}, {nbytes})"
+        return f"empty(osh[{j}], odt{j})"
 
     def run(self, args):
         """Runs the compiled graph; ``args`` in graph.inputs order."""
@@ -295,7 +307,7 @@ class Executable:
                 plan = self._plans[key] = self._make_plan(args)
         else:
             plan = self._plan0
-        outs = [np.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
+        outs = [outputs.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
         if self._callback is not None:
             self._shapes = plan.shapes
         if self._vars:
