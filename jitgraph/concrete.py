@@ -153,6 +153,7 @@ class ConcreteFunction:
         self._function = function
         self._exe = None
         self._pack = _packer(out_struct)
+        self._hits = 0  # fast-path calls (function.py: a native dispatcher after a few)
 
     @property
     def name(self):
@@ -194,6 +195,30 @@ class ConcreteFunction:
         backend = backends.get(self._function._backend)
         self._exe = backend.compile(copy_graph(self.graph))
         return self._exe
+
+    def _native_dispatcher(self):
+        """A builtin running this function's executable from native code
+        (codegen/dispatch.py), or None where it does not apply (another backend, variables,
+        unknown dims, outputs other than one tensor or a flat tuple of them)."""
+        exe = self._exe
+        n = len(self.graph.outputs)
+        if type(self._out) is _Out:
+            single = n == 1 and self._out.i == 0
+            if not single:
+                return None
+        elif type(self._out) is tuple and [getattr(s, "i", None) for s in self._out] == \
+                list(range(n)) and all(type(s) is _Out for s in self._out) and n:
+            single = False
+        else:
+            return None
+        try:
+            from .codegen import dispatch
+            from .codegen.runtime import Executable
+        except ImportError:
+            return None
+        if type(exe) is not Executable or not dispatch.eligible(exe):
+            return None
+        return dispatch.make(exe, single)
 
     def _call_arrays(self, arrays):
         exe = self._exe or self._compile()

@@ -26,6 +26,7 @@ from .tensor import Tensor
 RETRACE_WARN_AFTER = 5  # traces of one function before the retracing warning
 _FAST_SCALARS = frozenset((bool, int, float))
 _FAST_CACHE_LIMIT = 4096
+_NATIVE_AFTER = 3  # fast-path calls of one signature before it gets a native dispatcher
 
 
 class RetracingWarning(UserWarning):
@@ -51,6 +52,7 @@ class Function:
         self._params = list(self._sig.parameters)[1 if instance is not None else 0:]
         self._converted = None
         self._fast = {}  # flat fast key -> ConcreteFunction
+        self._native = None  # native dispatcher of the hot signature (codegen/dispatch.py)
         self._exact = {}  # key -> ConcreteFunction
         self._general = []  # ConcreteFunctions with None dims, newest first
         self._traces = []  # keys of all traces, in order
@@ -124,7 +126,12 @@ class Function:
     # -- calling
     def __call__(self, *args, **kwargs):
         if not kwargs and not config._run_eagerly and not _tape.ACTIVE \
-                and not getattr(tracing._state, "stack", None):
+                and not tracing.ACTIVE_SCOPES:
+            native = self._native
+            if native is not None:  # the hot signature, checked and run in native code
+                r = native(*args)
+                if r is not None:  # None: not this signature (or an error to raise)
+                    return r
             key, arrays = [], []
             for a in args:
                 t = type(a)
@@ -145,6 +152,10 @@ class Function:
             else:
                 cf = self._fast.get(tuple(key))
                 if cf is not None:
+                    if cf._hits < _NATIVE_AFTER:
+                        cf._hits += 1
+                        if cf._hits == _NATIVE_AFTER and len(arrays) == len(args):
+                            self._native = cf._native_dispatcher() or self._native
                     return cf._call_arrays(arrays)
         return self._call_slow(args, kwargs)
 

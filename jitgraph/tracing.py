@@ -29,14 +29,21 @@ def current_graph():
     return s[-1] if s else None
 
 
+# graphs being traced in any thread: while non-zero, jg.function skips its native dispatcher
+ACTIVE_SCOPES = 0
+
+
 @contextlib.contextmanager
 def graph_scope(graph):
     """Makes ``graph`` the graph ops are recorded into."""
+    global ACTIVE_SCOPES
     s = _stack()
     s.append(graph)
+    ACTIVE_SCOPES += 1
     try:
         yield graph
     finally:
+        ACTIVE_SCOPES -= 1
         s.pop()
 
 

@@ -1,0 +1,415 @@
+"""The native dispatcher: a builtin function that checks the arguments, allocates the outputs,
+calls a compiled entry point and wraps the results in Tensors, without running Python code.
+
+``jg.function`` calls through Python: the trace-cache key, the Executable's argument checks,
+the ctypes call and one ``Tensor`` per output cost ~2.5 us for ``x + 1`` on a scalar. For a
+function's hot signature this module makes that one C-level call instead: a METH_FASTCALL
+builtin (``PyCFunction_NewEx``) whose code is one generic LLVM function compiled once per
+process, driven by a *spec*, a uint64 NumPy array with everything one executable needs:
+
+    word 0..19   counts, the entry point, its static table and params, the type objects,
+                 field offsets and the C-API function pointers (all taken from this process
+                 through ctypes, so the code has no external symbols)
+    IN + 18*i    input i: the dtype object, ndim, dims[8], C-contiguous strides[8]
+    OUT + 2*j    output j: an allocator and its argument tuple (``np.empty`` or the output
+                 pool, codegen/outputs.py)
+
+An argument is accepted when it is an ``ndarray`` or a ``jg.Tensor`` (its ``_value``) of
+exactly the dtype, shape and strides the executable was compiled for. Anything else, and a
+non-zero status from the native code, returns ``None`` (``MISS``): the caller then takes
+the general path, which converts, re-checks and raises the errors users see. Only
+executables without variables, callbacks, loop stacks or unknown dims, with at most 8
+arguments and outputs together, get a dispatcher (``eligible``).
+
+    d = dispatch.make(executable, single_output=True)
+    r = d(x)            # a Tensor, or None
+"""
+
+import ctypes
+
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
+import numpy as np
+
+from . import outputs
+
+MISS = None  # returned when the arguments do not match (or the call failed)
+
+MAX_ARGS = 8  # inputs + outputs: one call site per arity
+MAX_RANK = 8
+IN, IN_STRIDE = 24, 2 + 2 * MAX_RANK
+_HEADER = ("n_in", "n_out", "entry", "static", "params", "ndarray", "tensor", "slot",
+           "flags_off", "writeable", "miss", "call", "incref", "decref", "alloc", "tuple_new",
+           "tuple_set", "single", "out_at")
+W = {name: i for i, name in enumerate(_HEADER)}
+
+# PyArrayObject_fields: PyObject_HEAD, data, nd (int), dimensions, strides, base, descr,
+# flags (int). The entry point itself reads ``data`` (codegen/loops.py DATA_OFFSET).
+_ND, _DIMS, _STRIDES, _DESCR, _FLAGS = 24, 32, 40, 56, 64
+_WRITEABLE = 0x0400  # NPY_ARRAY_WRITEABLE
+
+I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+P = I8.as_pointer()
+PP = P.as_pointer()
+
+_code = None  # (engine, address of the METH_FASTCALL function)
+
+
+class _Spec(np.ndarray):
+    """The spec array; ``keep`` holds what its words point to (the executable, the
+    allocators, the PyMethodDef), so the builtin, which owns the spec, keeps them alive."""
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
+                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+
+
+_METH_FASTCALL = 0x0080
+
+
+def _build_ir():
+    """``PyObject *dispatch(PyObject *spec_array, PyObject *const *args, Py_ssize_t n)``."""
+    m = ir.Module(name="jitgraph_dispatch")
+    fnty = ir.FunctionType(P, [P, PP, I64])
+    f = ir.Function(m, fnty, name="dispatch")
+    spec_obj, args, nargs = f.args
+    b = ir.IRBuilder(f.append_basic_block("entry"))
+
+    def field(obj, off, ty):
+        p = b.gep(obj, [ir.Constant(I64, off)])
+        return b.load(b.bitcast(p, ty.as_pointer()))
+
+    spec = b.bitcast(field(spec_obj, 16, P), I64.as_pointer())
+
+    def word(i):
+        if isinstance(i, int):
+            i = ir.Constant(I64, i)
+        return b.load(b.gep(spec, [i]))
+
+    def fnptr(name, ret, argtys):
+        return b.inttoptr(word(W[name]), ir.FunctionType(ret, argtys).as_pointer())
+
+    n_in, n_out = word(W["n_in"]), word(W["n_out"])
+    arrs = b.alloca(P, MAX_ARGS)
+    miss_bb = f.append_basic_block("miss")
+    null_bb = f.append_basic_block("null")
+
+    # ---- inputs
+    ok = b.icmp_signed("==", nargs, n_in)
+    loop_in = f.append_basic_block("in_loop")
+    after_in = f.append_basic_block("in_done")
+    b.cbranch(ok, loop_in, miss_bb)
+    pre = b.block
+    b.position_at_end(loop_in)
+    i = b.phi(I64)
+    i.add_incoming(ir.Constant(I64, 0), pre)
+    more = b.icmp_signed("<", i, n_in)
+    body = f.append_basic_block("in_body")
+    b.cbranch(more, body, after_in)
+    b.position_at_end(body)
+    obj = b.load(b.gep(args, [i]))
+    is_tensor = b.icmp_unsigned("==", field(obj, 8, I64), word(W["tensor"]))
+    unwrap_bb = f.append_basic_block("in_unwrap")
+    have_bb = f.append_basic_block("in_have")
+    from_bb = b.block
+    b.cbranch(is_tensor, unwrap_bb, have_bb)
+    b.position_at_end(unwrap_bb)
+    inner = b.load(b.bitcast(b.gep(obj, [word(W["slot"])]), PP))
+    b.branch(have_bb)
+    b.position_at_end(have_bb)
+    value = b.phi(P)
+    value.add_incoming(obj, from_bb)
+    value.add_incoming(inner, unwrap_bb)
+    obj = value
+    not_null = b.icmp_unsigned("!=", b.ptrtoint(obj, I64), ir.Constant(I64, 0))
+    chk_bb = f.append_basic_block("in_check")
+    b.cbranch(not_null, chk_bb, miss_bb)
+    b.position_at_end(chk_bb)
+    base = b.add(ir.Constant(I64, IN), b.mul(i, ir.Constant(I64, IN_STRIDE)))
+    good = b.icmp_unsigned("==", field(obj, 8, I64), word(W["ndarray"]))
+    good = b.and_(good, b.icmp_unsigned("==", field(obj, _DESCR, I64), word(base)))
+    ndim = word(b.add(base, ir.Constant(I64, 1)))
+    good = b.and_(good, b.icmp_signed("==", b.sext(field(obj, _ND, I32), I64), ndim))
+    dims_bb = f.append_basic_block("in_dims")
+    b.cbranch(good, dims_bb, miss_bb)
+    b.position_at_end(dims_bb)
+    dims = b.bitcast(field(obj, _DIMS, P), I64.as_pointer())
+    strides = b.bitcast(field(obj, _STRIDES, P), I64.as_pointer())
+    d_loop = f.append_basic_block("d_loop")
+    d_body = f.append_basic_block("d_body")
+    d_done = f.append_basic_block("d_done")
+    b.branch(d_loop)
+    b.position_at_end(d_loop)
+    d = b.phi(I64)
+    d.add_incoming(ir.Constant(I64, 0), dims_bb)
+    b.cbranch(b.icmp_signed("<", d, ndim), d_body, d_done)
+    b.position_at_end(d_body)
+    w_dim = b.add(b.add(base, ir.Constant(I64, 2)), d)
+    w_str = b.add(w_dim, ir.Constant(I64, MAX_RANK))
+    same = b.and_(b.icmp_signed("==", b.load(b.gep(dims, [d])), word(w_dim)),
+                  b.icmp_signed("==", b.load(b.gep(strides, [d])), word(w_str)))
+    d_next = b.add(d, ir.Constant(I64, 1))
+    d.add_incoming(d_next, d_body)
+    b.cbranch(same, d_loop, miss_bb)
+    b.position_at_end(d_done)
+    b.store(obj, b.gep(arrs, [i]))
+    i.add_incoming(b.add(i, ir.Constant(I64, 1)), d_done)
+    b.branch(loop_in)
+
+    # ---- outputs: call the allocator of each
+    b.position_at_end(after_in)
+    call = fnptr("call", P, [P, P, P])
+    decref = fnptr("decref", ir.VoidType(), [P])
+    out_at = word(W["out_at"])
+    o_loop = f.append_basic_block("o_loop")
+    o_body = f.append_basic_block("o_body")
+    o_done = f.append_basic_block("o_done")
+    o_fail = f.append_basic_block("o_fail")
+    b.branch(o_loop)
+    b.position_at_end(o_loop)
+    j = b.phi(I64)
+    j.add_incoming(ir.Constant(I64, 0), after_in)
+    b.cbranch(b.icmp_signed("<", j, n_out), o_body, o_done)
+    b.position_at_end(o_body)
+    w = b.add(out_at, b.mul(j, ir.Constant(I64, 2)))
+    alloc = b.inttoptr(word(w), P)
+    targs = b.inttoptr(word(b.add(w, ir.Constant(I64, 1))), P)
+    o = b.call(call, [alloc, targs, ir.Constant(P, None)])
+    b.store(o, b.gep(arrs, [b.add(n_in, j)]))
+    j.add_incoming(b.add(j, ir.Constant(I64, 1)), o_body)
+    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(o, I64), ir.Constant(I64, 0)), o_fail, o_loop)
+
+    def release_outputs(count):
+        """Decrefs outputs 0..count-1 (emitted at the builder's position)."""
+        start = b.block
+        lp = f.append_basic_block("rel_loop")
+        bd = f.append_basic_block("rel_body")
+        dn = f.append_basic_block("rel_done")
+        b.branch(lp)
+        b.position_at_end(lp)
+        k = b.phi(I64)
+        k.add_incoming(ir.Constant(I64, 0), start)
+        b.cbranch(b.icmp_signed("<", k, count), bd, dn)
+        b.position_at_end(bd)
+        b.call(decref, [b.load(b.gep(arrs, [b.add(n_in, k)]))])
+        k.add_incoming(b.add(k, ir.Constant(I64, 1)), bd)
+        b.branch(lp)
+        b.position_at_end(dn)
+
+    b.position_at_end(o_fail)
+    release_outputs(j)  # outputs before j (j's allocator raised: NULL, error set)
+    b.branch(null_bb)
+
+    # ---- the native call, one call site per arity
+    b.position_at_end(o_done)
+    total = b.add(n_in, n_out)
+    static, params = b.inttoptr(word(W["static"]), P), b.inttoptr(word(W["params"]), P)
+    called = f.append_basic_block("called")
+    sw = b.switch(total, miss_bb)
+    rcs = []
+    for k in range(1, MAX_ARGS + 1):
+        bb = f.append_basic_block(f"arity{k}")
+        sw.add_case(ir.Constant(I64, k), bb)
+        b.position_at_end(bb)
+        ety = ir.FunctionType(I32, [P, P] + [P] * k)
+        ent = b.inttoptr(word(W["entry"]), ety.as_pointer())
+        rc = b.call(ent, [static, params] + [b.load(b.gep(arrs, [ir.Constant(I64, a)]))
+                                             for a in range(k)])
+        rcs.append((rc, b.block))
+        b.branch(called)
+    b.position_at_end(called)
+    rc = b.phi(I32)
+    for v, bb in rcs:
+        rc.add_incoming(v, bb)
+    wrap_bb = f.append_basic_block("wrap")
+    failed_bb = f.append_basic_block("failed")
+    b.cbranch(b.icmp_signed("==", rc, ir.Constant(I32, 0)), wrap_bb, failed_bb)
+    b.position_at_end(failed_bb)
+    release_outputs(n_out)
+    b.branch(miss_bb)
+
+    # ---- wrap: each output array in a Tensor (tp_alloc, then the slot; read-only like
+    # Tensor.__init__ makes it)
+    b.position_at_end(wrap_bb)
+    talloc = fnptr("alloc", P, [P, I64])
+    tensor_type = b.inttoptr(word(W["tensor"]), P)
+    single = b.icmp_unsigned("!=", word(W["single"]), ir.Constant(I64, 0))
+    tuple_new = fnptr("tuple_new", P, [I64])
+    tuple_set = fnptr("tuple_set", I32, [P, I64, P])
+    one_bb = f.append_basic_block("one")
+    many_bb = f.append_basic_block("many")
+    b.cbranch(single, one_bb, many_bb)
+
+    def wrap(arr):
+        t = b.call(talloc, [tensor_type, ir.Constant(I64, 0)])
+        flags_p = b.bitcast(b.gep(arr, [word(W["flags_off"])]), I32.as_pointer())
+        mask = b.trunc(word(W["writeable"]), I32)
+        b.store(b.and_(b.load(flags_p), b.not_(mask)), flags_p)
+        return t
+
+    b.position_at_end(one_bb)
+    arr0 = b.load(b.gep(arrs, [n_in]))
+    t = wrap(arr0)
+    t_null = b.icmp_unsigned("==", b.ptrtoint(t, I64), ir.Constant(I64, 0))
+    one_ok = f.append_basic_block("one_ok")
+    b.cbranch(t_null, o_fail_all := f.append_basic_block("wrap_fail"), one_ok)
+    b.position_at_end(one_ok)
+    b.store(arr0, b.bitcast(b.gep(t, [word(W["slot"])]), PP))
+    b.ret(t)
+
+    b.position_at_end(o_fail_all)
+    release_outputs(n_out)
+    b.branch(null_bb)
+
+    b.position_at_end(many_bb)
+    tup = b.call(tuple_new, [n_out])
+    tup_ok = f.append_basic_block("tuple_ok")
+    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(tup, I64), ir.Constant(I64, 0)), o_fail_all,
+              tup_ok)
+    b.position_at_end(tup_ok)
+    t_loop = f.append_basic_block("t_loop")
+    t_body = f.append_basic_block("t_body")
+    t_done = f.append_basic_block("t_done")
+    t_fail = f.append_basic_block("t_fail")
+    b.branch(t_loop)
+    b.position_at_end(t_loop)
+    q = b.phi(I64)
+    q.add_incoming(ir.Constant(I64, 0), tup_ok)
+    b.cbranch(b.icmp_signed("<", q, n_out), t_body, t_done)
+    b.position_at_end(t_body)
+    arr = b.load(b.gep(arrs, [b.add(n_in, q)]))
+    t = wrap(arr)
+    t_ok = f.append_basic_block("t_ok")
+    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(t, I64), ir.Constant(I64, 0)), t_fail, t_ok)
+    b.position_at_end(t_ok)
+    b.store(arr, b.bitcast(b.gep(t, [word(W["slot"])]), PP))
+    b.call(tuple_set, [tup, q, t])  # steals t, which owns arr
+    q.add_incoming(b.add(q, ir.Constant(I64, 1)), t_ok)
+    b.branch(t_loop)
+    b.position_at_end(t_done)
+    b.ret(tup)
+    # a failed Tensor allocation: the tuple owns outputs < q; release it and the rest
+    b.position_at_end(t_fail)
+    b.call(decref, [tup])
+    start = b.block
+    rl, rb, rd = (f.append_basic_block(n) for n in ("rest_loop", "rest_body", "rest_done"))
+    b.branch(rl)
+    b.position_at_end(rl)
+    k = b.phi(I64)
+    k.add_incoming(q, start)
+    b.cbranch(b.icmp_signed("<", k, n_out), rb, rd)
+    b.position_at_end(rb)
+    b.call(decref, [b.load(b.gep(arrs, [b.add(n_in, k)]))])
+    k.add_incoming(b.add(k, ir.Constant(I64, 1)), rb)
+    b.branch(rl)
+    b.position_at_end(rd)
+    b.branch(null_bb)
+
+    # ---- miss: the sentinel (new reference); null: the error is set
+    b.position_at_end(miss_bb)
+    miss = b.inttoptr(word(W["miss"]), P)
+    b.call(fnptr("incref", ir.VoidType(), [P]), [miss])
+    b.ret(miss)
+    b.position_at_end(null_bb)
+    b.ret(ir.Constant(P, None))
+    return m
+
+
+def _compiled():
+    global _code
+    if _code is None:
+        from .llvm_cpu import target_machine
+
+        mod = llvm.parse_assembly(str(_build_ir()))
+        mod.verify()
+        engine = llvm.create_mcjit_compiler(mod, target_machine())
+        engine.finalize_object()
+        _code = (engine, engine.get_function_address("dispatch"))
+    return _code
+
+
+def _api(name):
+    return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+
+
+_probe = None
+
+
+def _slot_offset(tensor_type):
+    """Byte offset of Tensor's ``_value`` slot, found by writing a marker into it."""
+    global _probe
+    if _probe is None:
+        marker = object()
+        t = tensor_type.__new__(tensor_type)
+        t._value = marker
+        words = (ctypes.c_uint64 * (tensor_type.__basicsize__ // 8)).from_address(id(t))
+        offs = [8 * k for k, w in enumerate(words) if w == id(marker)]
+        if len(offs) != 1:
+            raise RuntimeError("cannot locate Tensor._value")
+        arr = np.zeros(1)
+        flags = ctypes.c_int.from_address(id(arr) + _FLAGS).value
+        if flags != arr.flags.num or ctypes.c_void_p.from_address(
+                id(arr) + _DESCR).value != id(arr.dtype):
+            raise RuntimeError("unexpected ndarray layout")
+        _probe = offs[0]
+    return _probe
+
+
+def eligible(exe):
+    """Whether ``exe`` (a codegen.runtime.Executable) can get a native dispatcher."""
+    return (not exe._dyn and not exe._vars and exe._callback is None and exe._alloc is None
+            and 0 < len(exe._specs) + len(exe._out_dtypes) <= MAX_ARGS
+            and all(len(shape) <= MAX_RANK and strides is not None
+                    for _, shape, strides in exe._specs))
+
+
+def make(exe, single_output):
+    """A builtin ``f(*args) -> Tensor | tuple of Tensors | None`` for ``exe``; ``single_output``
+    says whether the function returns one Tensor (else a tuple of every output, in order)."""
+    from ..tensor import Tensor
+
+    if not eligible(exe):
+        raise ValueError("executable not eligible for native dispatch")
+    _, addr = _compiled()
+    n_in, n_out = len(exe._specs), len(exe._out_dtypes)
+    keep = []  # objects the spec points to
+    spec = np.zeros(IN + IN_STRIDE * n_in + 2 * n_out, np.uint64).view(_Spec)
+    for name, v in (("n_in", n_in), ("n_out", n_out), ("entry", exe.native.address),
+                    ("static", exe._static_addr), ("params", exe._plan0.params_addr or 0),
+                    ("ndarray", id(np.ndarray)), ("tensor", id(Tensor)),
+                    ("slot", _slot_offset(Tensor)), ("flags_off", _FLAGS),
+                    ("writeable", _WRITEABLE), ("miss", id(None)),
+                    ("call", _api("PyObject_Call")), ("incref", _api("Py_IncRef")),
+                    ("decref", _api("Py_DecRef")), ("alloc", _api("PyType_GenericAlloc")),
+                    ("tuple_new", _api("PyTuple_New")), ("tuple_set", _api("PyTuple_SetItem")),
+                    ("single", int(bool(single_output))),
+                    ("out_at", IN + IN_STRIDE * n_in)):
+        spec[W[name]] = v
+    for i, (dt, shape, strides) in enumerate(exe._specs):
+        base = IN + IN_STRIDE * i
+        spec[base] = id(dt)
+        spec[base + 1] = len(shape)
+        for d, (n, s) in enumerate(zip(shape, strides)):
+            spec[base + 2 + d] = n
+            spec[base + 2 + MAX_RANK + d] = s
+        keep.append(dt)
+    for j, dt in enumerate(exe._out_dtypes):
+        shape = tuple(exe._plan0.out_shapes[j])
+        nbytes = dt.itemsize * int(np.prod(shape, dtype=np.int64))
+        if nbytes >= outputs.MIN_BYTES:
+            fn, targs = outputs.pooled, (shape, dt, nbytes)
+        else:
+            fn, targs = np.empty, (shape, dt)
+        keep += [fn, targs]
+        spec[IN + IN_STRIDE * n_in + 2 * j] = id(fn)
+        spec[IN + IN_STRIDE * n_in + 2 * j + 1] = id(targs)
+    md = _MethodDef(b"jitgraph_dispatch", addr, _METH_FASTCALL, None)
+    spec.keep = (exe, keep, md)
+    new = ctypes.pythonapi.PyCFunction_NewEx
+    new.restype = ctypes.py_object
+    new.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
+    return new(ctypes.addressof(md), spec, None)
+
+
+__all__ = ["make", "eligible", "MISS"]
