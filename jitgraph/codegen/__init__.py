@@ -21,6 +21,7 @@ from . import io_ops, random_ops, shape_ops, stack_ops  # noqa: F401 - register 
 
 STAGES = ("fused", "llvm", "llvm-unoptimized", "asm")
 IN_PLACE = True  # buffer planning lets elementwise kernels overwrite dying inputs
+SIBLING_FUSION = True  # elementwise kernels join full reductions over the same dims
 
 
 def pipeline():
@@ -51,6 +52,10 @@ class _Build:
                 shapes[v] = v.shape
         self.qs = K.Quantities(K.Env(shapes))
         self.program = p = lower_program(self.fused, self.qs, row_kernels=True)
+        if SIBLING_FUSION:
+            from .siblings import merge_siblings
+
+            merge_siblings(p.steps)
         self._plan_arena(in_place=IN_PLACE)
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)

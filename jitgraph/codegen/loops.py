@@ -21,6 +21,7 @@ are split). Full reductions write per-thread partial results that the entry comb
 
 import ctypes
 import os
+from dataclasses import replace
 
 import llvmlite.ir as ir
 
@@ -452,7 +453,13 @@ def emit_kernel(module, k, layout, static_index):
     red = set(k.reduce_axes)
     order = list(range(rank)) if variant in ("map", "outacc", "full") else \
         [d for d in range(rank) if d not in red] + [d for d in range(rank) if d in red]
-    nest = make_nest(k, order)
+    sib_bodies = []
+    if k.siblings:  # one nest for all: the same loads are re-indexed the same way
+        group = Apply("group", k.out_dtype, [k.body] + [s.body for s in k.siblings], {})
+        nest = make_nest(replace(k, body=group, siblings=[]), order)
+        nest.body, sib_bodies = nest.body.args[0], nest.body.args[1:]
+    else:
+        nest = make_nest(k, order)
     fn = ir.Function(module, KFN, name=f"kernel_{k.name}")
     fn.linkage = "internal"
     slots, params, lo, hi, partial = fn.args
@@ -495,8 +502,18 @@ def emit_kernel(module, k, layout, static_index):
         kept = [d for d in loops if not nest.red[d]]
         reds = [d for d in loops if nest.red[d]]
 
+        sib_ptrs = [ctx.ptr(sk.out, sk.out_dtype) for sk in k.siblings]
+
         def accumulate(idx):
-            x = value(idx)
+            if sib_bodies:  # every value first (one Evaluator: shared loads), then stores
+                ev = Evaluator(ctx, [idx[d] for d in loops])
+                x = ev(nest.body)
+                vals = [ev(sb) for sb in sib_bodies]
+                at = _linear(ctx, nest, loops, idx)
+                for sk, ptr, v in zip(k.siblings, sib_ptrs, vals):
+                    b.store(to_storage(b, v, sk.out_dtype), b.gep(ptr, [at]))
+            else:
+                x = value(idx)
             if x.type != acc.type.pointee:
                 x = b.sext(x, acc.type.pointee)
             b.store(combine(b, k, b.load(acc), x), acc)

@@ -20,7 +20,10 @@ def _accesses(step):
     kind = step[0]
     if kind == "kernel":
         k = step[1]
-        return _loads(k.body), [k.out], []
+        reads = _loads(k.body)
+        for sk in k.siblings:
+            _loads(sk.body, reads)
+        return reads, [k.out] + [sk.out for sk in k.siblings], []
     if kind == "copy":
         return [step[1]], [step[2]], []
     if kind == "call":

@@ -1,0 +1,99 @@
+"""Sibling fusion on the lowered steps: an elementwise kernel over the same dims as a full
+reduction runs inside the reduction's loop (``Kernel.siblings``), so data both read is read
+once. The Huber loss and its gradient are such a pair: ``mean(h(p - t))`` and
+``h'(p - t) / n`` become one pass over ``p`` and ``t`` instead of two.
+
+Graph-level fusion (passes/fusion.py) makes single-output kernels; this runs on the cpu
+backend's step list before buffer planning, so liveness sees the merged kernel. Dims must
+be provably equal: equal constants, or the same run-time quantity (sizes of ``None`` dims
+of different values are separate quantities, so those kernels stay apart).
+
+    merge_siblings(program.steps)     # in place; returns the number of kernels merged
+"""
+
+from ..passes.buffers import _accesses, _loads
+
+
+def _full_reduction(k):
+    return (k.is_reduction and len(k.reduce_axes) == len(k.dims) and
+            k.combiner in ("add", "mul", "max", "min", "or", "and") and
+            getattr(k, "phases", None) is None and k.out_index is None)
+
+
+def _plain_map(k):
+    return (not k.is_reduction and getattr(k, "phases", None) is None and
+            k.out_strides is None and k.out_index is None and not k.accumulate and
+            k.out_offset == 0 and not k.siblings)
+
+
+def _same_dims(a, b):
+    return len(a) == len(b) and all(x is y or (isinstance(x, int) and x == y)
+                                    for x, y in zip(a, b))
+
+
+def _touches(steps, storages):
+    """Whether any step reads or writes one of ``storages``."""
+    for step in steps:
+        reads, writes, nested = _accesses(step)
+        if any(s in storages for s in reads + writes):
+            return True
+        if any(_touches(sub, storages) for sub in nested):
+            return True
+    return False
+
+
+def _writes_any(steps, storages):
+    for step in steps:
+        _, writes, nested = _accesses(step)
+        if any(s in storages for s in writes):
+            return True
+        if any(_writes_any(sub, storages) for sub in nested):
+            return True
+    return False
+
+
+def merge_siblings(steps):
+    """Moves each plain elementwise kernel into a full reduction over the same dims (the
+    map then runs where the reduction runs) when nothing between them reads its output or
+    writes its inputs; recurses into cond/while bodies."""
+    merged = 0
+    for step in steps:
+        if step[0] in ("cond", "while"):
+            merged += merge_siblings(step[2]) + merge_siblings(step[3])
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if step[0] != "kernel" or not _full_reduction(step[1]):
+            i += 1
+            continue
+        r = step[1]
+        j = 0
+        while j < len(steps):
+            m = steps[j][1] if steps[j][0] == "kernel" else None
+            if m is None or m is r or not _plain_map(m) or not _same_dims(r.dims, m.dims) \
+                    or not _can_merge(steps, i, j, r, m):
+                j += 1
+                continue
+            r.siblings.append(m)
+            del steps[j]
+            merged += 1
+            if j < i:
+                i -= 1
+        i += 1
+    return merged
+
+
+def _can_merge(steps, i, j, r, m):
+    m_reads, r_reads = set(_loads(m.body)), set(_loads(r.body))
+    for sk in r.siblings:
+        r_reads.update(_loads(sk.body))
+    r_writes = {r.out} | {sk.out for sk in r.siblings}
+    if m.out in r_reads or m.out in r_writes or r.out in m_reads or \
+            any(sk.out in m_reads for sk in r.siblings):
+        return False
+    # m runs at r's place: nothing between the two may write what m reads or touch m's
+    # output
+    between = steps[min(i, j) + 1:max(i, j)]
+    return not _writes_any(between, m_reads) and not _touches(between, {m.out})
+
+__all__ = ["merge_siblings"]
