@@ -302,7 +302,12 @@ publish:
   %nch = select i1 %has_part, i64 {T}, i64 %fine
   %n1 = add i64 %n, %nch
   %n2 = sub i64 %n1, 1
-  %chunk = sdiv i64 %n2, %nch
+  %chunk0 = sdiv i64 %n2, %nch
+  ; large chunks start at multiples of 16 elements (aligned streaming stores, loops.py)
+  %big_chunk = icmp sge i64 %chunk0, 256
+  %chunk15 = add i64 %chunk0, 15
+  %chunk16 = and i64 %chunk15, -16
+  %chunk = select i1 %big_chunk, i64 %chunk16, i64 %chunk0
   store i64 %chunk, ptr @job_chunk
   store atomic i64 0, ptr @done seq_cst, align 8
   %g0 = load i64, ptr @gen
