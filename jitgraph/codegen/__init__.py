@@ -56,6 +56,10 @@ class _Build:
             from .siblings import merge_siblings
 
             merge_siblings(p.steps)
+        if IN_PLACE:
+            from .loop_copies import elide_loop_copies
+
+            elide_loop_copies(p.steps)
         self._plan_arena(in_place=IN_PLACE)
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)

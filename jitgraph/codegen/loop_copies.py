@@ -1,0 +1,112 @@
+"""Loop-copy elision on the lowered steps: a ``while`` body ends by copying each new loop
+variable into the variable's carried buffer. When the value comes from an elementwise kernel
+that reads the carried buffer only at the element it writes, the kernel writes the carried
+buffer in place and the copy goes. Newton's iteration ``x = 0.5 * (x + a / x)`` then moves
+12 bytes per element per iteration instead of 20.
+
+The cpu backend runs this after lowering, before buffer planning; its kernels read each
+element before writing it (in vector lanes and thread slices alike, see passes/buffers.py).
+
+    elide_loop_copies(program.steps)      # in place; returns the number of copies removed
+"""
+
+from ..passes.buffers import _accesses, _loads
+
+
+def _same_index_reads(k, storage):
+    """Whether kernel ``k`` reads ``storage`` only at the element it writes (or not at all)."""
+    from .kernels import Apply, Guard, Load
+
+    if all(isinstance(d, int) for d in k.dims):
+        ident, acc = [], 1
+        for d in reversed(k.dims):
+            ident.append(acc)
+            acc *= d
+        ident.reverse()
+    elif len(k.dims) == 1:  # an unknown length: element i of a vector is at i
+        ident = [1]
+    else:
+        return False
+    size = k.out_dtype.np.itemsize
+    stack, seen = [k.body], set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, Load):
+            if e.storage is storage and not (
+                    e.index is None and e.offset == 0 and e.dtype.np.itemsize == size and
+                    all(st == i or (isinstance(d, int) and d == 1)
+                        for st, i, d in zip(e.strides, ident, k.dims))):
+                return False
+            if e.index is not None:
+                stack.append(e.index)
+        elif isinstance(e, Apply):
+            stack.extend(e.args)
+        elif isinstance(e, Guard):
+            stack.append(e.index)
+    return True
+
+
+def _plain_map(k):
+    return (not k.is_reduction and getattr(k, "phases", None) is None and
+            k.out_strides is None and k.out_index is None and not k.accumulate and
+            k.out_offset == 0 and not k.siblings)
+
+
+def _reads(steps, s):
+    for step in steps:
+        reads, _, nested = _accesses(step)
+        if s in reads or any(_reads(sub, s) for sub in nested):
+            return True
+    return False
+
+
+def _touches(steps, s):
+    for step in steps:
+        reads, writes, nested = _accesses(step)
+        if s in reads or s in writes or any(_touches(sub, s) for sub in nested):
+            return True
+    return False
+
+
+def elide_loop_copies(steps):
+    removed = 0
+    for step in steps:
+        if step[0] == "cond":
+            removed += elide_loop_copies(step[2]) + elide_loop_copies(step[3])
+        elif step[0] == "while":
+            removed += elide_loop_copies(step[2]) + elide_loop_copies(step[3])
+            removed += _elide_in_body(step[3])
+    return removed
+
+
+def _elide_in_body(body):
+    removed = 0
+    c = 0
+    while c < len(body):
+        step = body[c]
+        if step[0] != "copy" or step[1].kind != "arena" or step[2].kind != "arena":
+            c += 1
+            continue
+        src, dst = step[1], step[2]
+        w = next((i for i in range(c - 1, -1, -1) if body[i][0] == "kernel" and
+                  body[i][1].out is src), None)
+        if w is None:
+            c += 1
+            continue
+        k = body[w][1]
+        between, after = body[w + 1:c], body[c + 1:]
+        # k writes all of src (a plain map), and src and dst hold the same loop variable
+        if not _plain_map(k) or _touches(between, src) or _touches(between, dst) or \
+                _reads(after, src) or src in _loads(k.body) or not _same_index_reads(k, dst):
+            c += 1
+            continue
+        k.out = dst
+        del body[c]
+        removed += 1
+    return removed
+
+
+__all__ = ["elide_loop_copies"]
