@@ -1,0 +1,175 @@
+"""A/B measurements of single cpu-backend features, each switched on and off in one process
+(interleaved rounds, medians), for the "what changed" table of RESULTS.md.
+
+    python benchmarks/bench_changes.py [streaming|loop_copies|output_pool|dispatch|siblings]...
+
+With no argument it runs them all (~1 minute).
+"""
+
+import statistics
+import sys
+import time
+import timeit
+
+import numpy as np
+
+import jitgraph as jg
+from jitgraph import codegen
+from jitgraph.codegen import loop_copies, loops, outputs
+
+
+def _rounds(fns, args, rounds=11):
+    res = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f(*args)
+            res[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in res.items()}
+
+
+def streaming():
+    """Streaming stores on/off per kernel (loops.STREAM_MIN_BYTES), 10M float32."""
+    n = 10_000_000
+    rng = np.random.default_rng(0)
+    x = rng.random(n, np.float32) + 0.5
+    y = rng.random(n, np.float32) + 0.5
+    cases = {
+        "x*y + x": lambda x, y: x * y + x,
+        "8 arithmetic ops": lambda x, y: (x * y + x) * 0.5 - y * y + x * 3.0 - 1.0,
+        "one division": lambda x, y: x / y + x,
+        "sqrt": lambda x, y: jg.sqrt(x) + y,
+        "exp (streaming forced)": lambda x, y: jg.exp(x) + y,
+    }
+    saved, saved_tr = loops.STREAM_MIN_BYTES, loops._transcendental
+    fns = {}
+    try:
+        for name, fn in cases.items():
+            for on in (True, False):
+                loops.STREAM_MIN_BYTES = saved if on else 1 << 62
+                loops._transcendental = (lambda e: False) if on else saved_tr
+                f = jg.function(fn)
+                f(x, y)
+                fns[(name, on)] = f
+    finally:
+        loops.STREAM_MIN_BYTES, loops._transcendental = saved, saved_tr
+    med = _rounds(fns, (x, y))
+    print("| kernel, 10M float32 | streaming ms | plain ms | ratio |\n|---|---|---|---|")
+    for name in cases:
+        a, b = med[(name, True)] * 1e3, med[(name, False)] * 1e3
+        print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
+
+
+def newton(a):
+    x = a
+    while jg.reduce_max(jg.abs(x * x - a) / a) > 1e-5:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def loop_copies_():
+    """Loop-copy elision on/off for the Newton loop (W4's function), 1M float32."""
+    a = np.random.default_rng(0).random(1 << 20, np.float32) * 100 + 0.01
+    orig = loop_copies.elide_loop_copies
+    fns = {}
+    try:
+        for on in (True, False):
+            loop_copies.elide_loop_copies = orig if on else (lambda steps: 0)
+            f = jg.function(newton)
+            f(a)
+            fns[on] = f
+    finally:
+        loop_copies.elide_loop_copies = orig
+    med = _rounds(fns, (a,), rounds=21)
+    print(f"Newton loop, 1M float32: elided {med[True] * 1e3:.2f} ms, with the copy "
+          f"{med[False] * 1e3:.2f} ms ({med[False] / med[True]:.2f}x)")
+
+
+def output_pool():
+    """Softmax 4096x4096 with the output pool on and off."""
+    x = np.random.default_rng(0).standard_normal((4096, 4096)).astype(np.float32)
+    f = jg.function(lambda t: jg.nn.softmax(t, axis=-1))
+    f(x)
+    limit = outputs._free_limit()
+    res = {True: [], False: []}
+    try:
+        for _ in range(11):
+            for on in (True, False):
+                outputs._limit = limit if on else 0
+                outputs.release()
+                f(x)  # the first call of a setting fills the pool (or not)
+                t0 = time.perf_counter()
+                for _ in range(3):
+                    f(x)
+                res[on].append((time.perf_counter() - t0) / 3)
+    finally:
+        outputs._limit = limit
+    on, off = (statistics.median(res[k]) * 1e3 for k in (True, False))
+    print(f"softmax 4096^2: pool {on:.2f} ms, fresh outputs {off:.2f} ms ({off / on:.2f}x)")
+
+
+def dispatch():
+    """x + 1 on a float32 scalar: the native dispatcher, the Python path, numpy."""
+    x = np.array(1.5, np.float32)
+    t = jg.constant(x)
+    f = jg.function(lambda v: v + 1.0)
+    for _ in range(5):
+        f(t)
+    native = f._native
+
+    def python_path():
+        f._native = None
+        try:
+            return f(t)
+        finally:
+            f._native = native
+
+    n = 100_000
+    for name, fn in (("f(t), native dispatcher", lambda: f(t)),
+                     ("the builtin alone", lambda: native(t)),
+                     ("f(t), Python path", python_path),
+                     ("numpy x + np.float32(1)", lambda: x + np.float32(1.0))):
+        best = min(timeit.repeat(fn, number=n, repeat=5)) / n
+        print(f"{name}: {best * 1e9:.0f} ns")
+
+
+def huber(pred, target):
+    with jg.GradientTape() as tape:
+        tape.watch(pred)
+        err = pred - target
+        a = jg.abs(err)
+        loss = jg.reduce_mean(jg.where(a <= 1.0, 0.5 * err * err, a - 0.5))
+    return loss, tape.gradient(loss, pred)
+
+
+def _twenty(f, a, b):
+    for _ in range(20):
+        f(a, b)  # each result dropped at once, as in a training loop
+
+
+def siblings():
+    """Sibling fusion on/off for the Huber loss and its gradient, 1M float32."""
+    rng = np.random.default_rng(0)
+    p, t = rng.standard_normal(1 << 20, np.float32), rng.standard_normal(1 << 20, np.float32)
+    fns = {}
+    try:
+        for on in (True, False):
+            codegen.SIBLING_FUSION = on
+            f = jg.function(huber)
+            f(p, t)
+            fns[on] = lambda a, b, f=f: _twenty(f, a, b)
+    finally:
+        codegen.SIBLING_FUSION = True
+    med = _rounds(fns, (p, t), rounds=15)
+    print(f"Huber + gradient, 1M float32: one kernel {med[True] / 20 * 1e6:.0f} us, two "
+          f"{med[False] / 20 * 1e6:.0f} us ({med[False] / med[True]:.2f}x)")
+
+
+ALL = {"streaming": streaming, "loop_copies": loop_copies_, "output_pool": output_pool,
+       "dispatch": dispatch, "siblings": siblings}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(ALL):
+        print(f"## {name}")
+        ALL[name]()
+        print()
