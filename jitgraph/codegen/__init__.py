@@ -8,8 +8,11 @@ Modules: kernels.py (kernel IR, quantities), lower.py (steps and storage), scala
 (elementwise emitters; vecmath.py for transcendental functions), loops.py (kernel loop
 nests), llvm_cpu.py (module, entry point, threads, LLVM pipeline, compile cache via
 cache.py), linalg.py (matmul via BLAS), shape_ops.py / io_ops.py / random_ops.py (Philox)
-/ stack_ops.py (loop stacks of while_loop gradients), runtime.py (dispatcher);
-passes/fusion.py and passes/buffers.py run before.
+/ stack_ops.py (loop stacks of while_loop gradients), runtime.py (dispatcher), dispatch.py
+(the native dispatcher of a function's hot signature), outputs.py (the output pool);
+siblings.py (elementwise kernels inside full reductions) and loop_copies.py (loop variables
+written in place) rewrite the lowered steps; passes/fusion.py and passes/buffers.py run
+before and after them.
 """
 
 import numpy as np
