@@ -38,3 +38,27 @@ def test_threshold_and_transcendentals():
     assert "vmovnt" not in jg.function(lambda x: jg.exp(x) + 1.0).get_concrete_function(
         big).explain("asm")
     assert loops.STREAM_MIN_BYTES == 8 << 20
+
+
+def test_only_the_vector_loop_stores_stream():
+    from jitgraph.codegen.llvm_cpu import stream_stores
+
+    text = "\n".join([
+        "define internal void @kernel_k_ntstore(ptr %p) {",
+        "vector.body:",
+        "  store <16 x float> %a, ptr %p, align 4",
+        "d0.body:",
+        "  store <8 x float> %b, ptr %q, align 4",
+        "  store float %c, ptr %r, align 4",
+        "}",
+        "define internal void @kernel_k(ptr %p) {",
+        "vector.body:",
+        "  store <16 x float> %a, ptr %p, align 4",
+        "}",
+        "!0 = !{i32 7}",
+    ])
+    out = stream_stores(text).split("\n")
+    assert out[2] == "  store <16 x float> %a, ptr %p, align 64, !nontemporal !1"
+    assert out[4] == "  store <8 x float> %b, ptr %q, align 4"  # SLP code: may be unaligned
+    assert out[9] == "  store <16 x float> %a, ptr %p, align 4"  # not a twin
+    assert out[-2] == "!1 = !{i32 1}"

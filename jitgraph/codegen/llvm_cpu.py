@@ -286,24 +286,30 @@ def optimize_module(llvm_ir):
 
 _VSTORE = re.compile(r"(store <(\d+) x (float|double|i32|i64)> [^,]+, ptr [^,]+), align \d+$")
 _BITS = {"float": 32, "double": 64, "i32": 32, "i64": 64}
+_LABEL = re.compile(r"^[\w.$-]+:")
 
 
 def stream_stores(text):
     """Optimized module text with the vector stores of streaming twins (loops.py,
     STREAM_MIN_BYTES) made aligned and non-temporal. A twin runs from a 64-byte aligned
     element in steps of whole vectors (its caller guarantees it, and LLVM's vector loop
-    starts where the scalar loop did), so each vector store is aligned to its own width;
-    its scalar remainder keeps plain stores."""
+    starts where the scalar loop did), so each vector store of the vectorized loop (blocks
+    ``vector.body*``) is aligned to its own width; other stores stay plain."""
     lines = text.split("\n")
     ids = [int(m) for m in re.findall(r"^!(\d+) = ", text, re.M)]
     md = max(ids, default=-1) + 1
-    inside = False
+    inside = vector_loop = False
     for i, line in enumerate(lines):
         if line.startswith("define "):
             inside = L.STREAM_SUFFIX + "(" in line
+            vector_loop = False
         elif line == "}":
             inside = False
-        elif inside:
+        elif inside and _LABEL.match(line):
+            # only the loop vectorizer's loop steps in whole vectors from the aligned start;
+            # a vector store elsewhere (SLP on the unrolled remainder) may be unaligned
+            vector_loop = line.startswith("vector.body")
+        elif inside and vector_loop:
             m = _VSTORE.search(line)
             if m:
                 width = int(m.group(2)) * _BITS[m.group(3)] // 8
