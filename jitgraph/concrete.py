@@ -218,7 +218,12 @@ class ConcreteFunction:
             return None
         if type(exe) is not Executable or not dispatch.eligible(exe):
             return None
-        return dispatch.make(exe, single)
+        try:
+            return dispatch.make(exe, single)
+        except (RuntimeError, OSError, AttributeError):
+            # an interpreter whose object layouts the probes do not recognize: the Python
+            # path serves every call, as before
+            return None
 
     def _call_arrays(self, arrays):
         exe = self._exe or self._compile()
