@@ -449,34 +449,14 @@ def _linear(ctx, nest, dims, idx):
 # middle of its range; the twin's vector stores become aligned non-temporal stores after
 # LLVM's optimization (llvm_cpu.optimize_module: ``stream_stores``), and it ends with an
 # sfence so other threads see the data. Outputs smaller than STREAM_MIN_BYTES stay in cache
-# for whatever reads them next.
+# for whatever reads them next. Streaming needs the output's page offset away from the
+# inputs' (codegen/outputs.py): 4K aliasing made streaming kernels up to 1.6x slower.
 STREAM_MIN_BYTES = 8 << 20
 STREAM_SUFFIX = "_ntstore"
 STREAM_ALIGN = 64
 
 
-def _transcendental(e):
-    """Whether kernel expression ``e`` calls a vecmath function (exp, tanh, sin, ...)."""
-    from . import vecmath
-
-    stack, seen = [e], set()
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        if isinstance(x, Apply):
-            if x.lower in vecmath.NAMES or x.lower in ("sin", "cos"):
-                return True
-            stack.extend(x.args)
-    return False
-
-
 def _streams(k, nest):
-    # Not for kernels calling vecmath functions: measured here (10M float32, same process),
-    # streaming made x*y + x and kernels of up to 16 arithmetic ops, divisions or sqrt
-    # 1.2-1.36x faster, but exp(x) + y 1.2x slower and the W1 chain (tanh, exp) 1.5x
-    # slower, with identical loop code apart from the store.
     if k.is_reduction or k.out.kind != "out" or k.out_strides is not None or \
             k.out_index is not None or k.accumulate or k.siblings or len(nest.sizes) != 1 \
             or not isinstance(nest.sizes[0], int) or k.out_dtype.name == "bool":
@@ -484,8 +464,7 @@ def _streams(k, nest):
     size = S.storage_type(k.out_dtype)
     width = size.width // 8 if isinstance(size, ir.IntType) else \
         {S.F64: 8, S.F32: 4}.get(size, 0)
-    return width in (4, 8) and nest.sizes[0] * width >= STREAM_MIN_BYTES and \
-        not _transcendental(nest.body)
+    return width in (4, 8) and nest.sizes[0] * width >= STREAM_MIN_BYTES
 
 
 def _stream_split(ctx, k, lo, hi):

@@ -6,9 +6,11 @@ fault per 4 KiB: for a 64 MiB softmax output that is ~8 ms of a ~4 ms kernel on 
 machines. TensorFlow and XLA avoid it with a caching allocator; this is ours.
 
 Large outputs (``MIN_BYTES`` and up) are views into *blocks*, raw byte arrays that the pool
-keeps a reference to. A block is in use while anything else references it (the output
-array, a Tensor holding it, a view of it: NumPy keeps the block as the ``base`` of every
-view), so a block is free again exactly when its reference count is back to the pool's own.
+keeps a reference to; each starts 64-byte aligned at a page offset chosen to keep a kernel's
+stores from 4K-aliasing its loads (``_PAGE_OFFSETS``). A block is in use while anything
+else references it (the output array, a Tensor holding it, a view of it: NumPy keeps the
+block as the ``base`` of every view), so a block is free again exactly when its reference
+count is back to the pool's own.
 No finalizers, no hooks: the next allocation of a similar size looks for a free block.
 
 Bounded: at most ``MAX_BLOCKS`` blocks are tracked and at most ``$JITGRAPH_OUTPUT_POOL_MB``
@@ -27,6 +29,15 @@ import numpy as np
 MIN_BYTES = 1 << 20  # below this glibc's heap and NumPy's cache already reuse memory
 MAX_BLOCKS = 32
 _ALIGN = 64
+_PAGE = 4096
+# Where in its 4 KiB page each new block's array starts, in turn. NumPy's large arrays start
+# 16 bytes into a page (glibc's mmap header); an output starting 64 bytes in made a kernel's
+# stores 4K-alias the loads of its inputs: the W1 chain, one thread, 16.6 ms with the output
+# at page offset 64 vs 9.4-10.3 ms at 1088, 2112 or 3136 (streaming stores; 12.4 vs 9.3 ms
+# plain). Successive blocks take different offsets, so an output fed to the next call is
+# not aliased by that call's output either.
+_PAGE_OFFSETS = (1088, 2112, 3136, 1600, 2624, 3648)
+_made = [0]
 
 _blocks = []  # raw uint8 arrays; free when only this list (and the scan) refers to them
 _offsets = {}  # id(block) -> offset of its first 64-byte aligned byte
@@ -64,7 +75,7 @@ def pooled(shape, dtype, nbytes):
     limit = _limit if _limit is not None else _free_limit()
     if not limit:
         return _np_empty(shape, dtype)
-    need = nbytes + _ALIGN
+    need = nbytes + _PAGE
     best = _find(need)
     if best is None:
         best = _new_block(need, limit)
@@ -100,7 +111,9 @@ def _new_block(need, limit):
         _untrack(free[0] if free else _blocks[0])  # an untracked used block is the caller's
         del free
     b = _np_empty(need, np.uint8)
-    _offsets[id(b)] = -b.ctypes.data % _ALIGN
+    target = _PAGE_OFFSETS[_made[0] % len(_PAGE_OFFSETS)]
+    _made[0] += 1
+    _offsets[id(b)] = (target - b.ctypes.data) % _PAGE
     _blocks.append(b)
     return b
 
