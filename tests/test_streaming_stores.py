@@ -41,25 +41,29 @@ def test_threshold():
     assert loops.STREAM_MIN_BYTES == 8 << 20
 
 
-def test_only_the_vector_loop_stores_stream():
+def test_only_marked_vector_loop_stores_stream():
     from jitgraph.codegen.llvm_cpu import stream_stores
 
     text = "\n".join([
         "define internal void @kernel_k_ntstore(ptr %p) {",
         "vector.body:",
-        "  store <16 x float> %a, ptr %p, align 4",
+        "  store <16 x float> %a, ptr %p, align 4, !alias.scope !3",
+        "  store <16 x float> %u, ptr %p, align 4",
         "d0.body:",
-        "  store <8 x float> %b, ptr %q, align 4",
-        "  store float %c, ptr %r, align 4",
+        "  store <8 x float> %b, ptr %q, align 4, !alias.scope !3",
+        "  store float %c, ptr %r, align 4, !alias.scope !3",
         "}",
         "define internal void @kernel_k(ptr %p) {",
         "vector.body:",
-        "  store <16 x float> %a, ptr %p, align 4",
+        "  store <16 x float> %a, ptr %p, align 4, !alias.scope !3",
         "}",
-        "!0 = !{i32 7}",
+        "!1 = !{!\"jg.stream.domain\"}",
+        '!2 = !{!"jg.stream", !1}',
+        "!3 = !{!2}",
     ])
     out = stream_stores(text).split("\n")
-    assert out[2] == "  store <16 x float> %a, ptr %p, align 64, !nontemporal !1"
-    assert out[4] == "  store <8 x float> %b, ptr %q, align 4"  # SLP code: may be unaligned
-    assert out[9] == "  store <16 x float> %a, ptr %p, align 4"  # not a twin
-    assert out[-2] == "!1 = !{i32 1}"
+    assert out[2] == "  store <16 x float> %a, ptr %p, align 64, !alias.scope !3, !nontemporal !4"
+    assert out[3] == "  store <16 x float> %u, ptr %p, align 4"  # not an output store
+    assert out[5] == "  store <8 x float> %b, ptr %q, align 4, !alias.scope !3"  # may be unaligned
+    assert out[10] == "  store <16 x float> %a, ptr %p, align 4, !alias.scope !3"  # not a twin
+    assert out[-2] == "!4 = !{i32 1}"

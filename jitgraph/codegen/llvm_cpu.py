@@ -284,24 +284,33 @@ def optimize_module(llvm_ir):
     return mod
 
 
-_VSTORE = re.compile(r"(store <(\d+) x (float|double|i32|i64)> [^,]+, ptr [^,]+), align \d+$")
+_VSTORE = re.compile(r"(store <(\d+) x (float|double|i32|i64)> [^,]+, ptr [^,]+), align \d+, "
+                     r"(.*)$")
 _BITS = {"float": 32, "double": 64, "i32": 32, "i64": 64}
 _LABEL = re.compile(r"^[\w.$-]+:")
 
 
 def stream_stores(text):
-    """Optimized module text with the vector stores of streaming twins (loops.py,
-    STREAM_MIN_BYTES) made aligned and non-temporal. A twin runs from a 64-byte aligned
-    element in steps of whole vectors (its caller guarantees it, and LLVM's vector loop
-    starts where the scalar loop did), so each vector store of the vectorized loop (blocks
-    ``vector.body*``) is aligned to its own width; other stores stay plain."""
+    """Optimized module text with the marked output stores of streaming twins (loops.py,
+    ``stream_store``) made aligned and non-temporal where LLVM vectorized them. A twin runs
+    from a 64-byte aligned element in steps of whole vectors (its caller guarantees it, and
+    LLVM's vector loop starts where the scalar loop did), so each vector store of the
+    vectorized loop (blocks ``vector.body*``) is aligned to its own width; other stores
+    stay as they are."""
+    m = re.search(r'^!(\d+) = !\{!"%s", ' % re.escape(L.STREAM_TAG), text, re.M)
+    if m is None:
+        return text
+    lst = re.search(r"^!(\d+) = !\{!%s\}$" % m.group(1), text, re.M)
+    if lst is None:
+        return text
+    mark = "!alias.scope !%s" % lst.group(1)
     lines = text.split("\n")
     ids = [int(m) for m in re.findall(r"^!(\d+) = ", text, re.M)]
     md = max(ids, default=-1) + 1
     inside = vector_loop = False
     for i, line in enumerate(lines):
         if line.startswith("define "):
-            inside = L.STREAM_SUFFIX + "(" in line
+            inside = L.STREAM_SUFFIX + "(" in line or L.STREAM_SUFFIX + '"(' in line
             vector_loop = False
         elif line == "}":
             inside = False
@@ -309,13 +318,13 @@ def stream_stores(text):
             # only the loop vectorizer's loop steps in whole vectors from the aligned start;
             # a vector store elsewhere (SLP on the unrolled remainder) may be unaligned
             vector_loop = line.startswith("vector.body")
-        elif inside and vector_loop:
+        elif inside and vector_loop and mark in line:
             m = _VSTORE.search(line)
             if m:
                 width = int(m.group(2)) * _BITS[m.group(3)] // 8
                 if width <= L.STREAM_ALIGN:
                     lines[i] = line[:m.start()] + f"{m.group(1)}, align {width}, " \
-                        f"!nontemporal !{md}"
+                        f"{m.group(4)}, !nontemporal !{md}"
     return "\n".join(lines) + f"\n!{md} = !{{i32 1}}\n"
 
 

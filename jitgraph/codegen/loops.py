@@ -446,14 +446,38 @@ def _linear(ctx, nest, dims, idx):
 # (a third of the memory traffic of z = f(x, y)). Measured with a C triad on these machines,
 # 10M float32, 2 threads: 3.0-3.8 ms with plain stores, 2.0-2.7 ms streaming. Such a kernel
 # gets a twin function (name + STREAM_SUFFIX, never inlined) that runs the 16-element-aligned
-# middle of its range; the twin's vector stores become aligned non-temporal stores after
-# LLVM's optimization (llvm_cpu.optimize_module: ``stream_stores``), and it ends with an
+# middle of its range; the twin's marked output stores (``stream_store``), once vectorized,
+# become aligned non-temporal stores after LLVM's optimization (llvm_cpu.optimize_module:
+# ``stream_stores``), and it ends with an
 # sfence so other threads see the data. Outputs smaller than STREAM_MIN_BYTES stay in cache
 # for whatever reads them next. Streaming needs the output's page offset away from the
 # inputs' (codegen/outputs.py): 4K aliasing made streaming kernels up to 1.6x slower.
 STREAM_MIN_BYTES = 8 << 20
 STREAM_SUFFIX = "_ntstore"
 STREAM_ALIGN = 64
+STREAM_TAG = "jg.stream"  # alias-scope name marking the stores that may stream
+
+
+def stream_store(b, value, ptr):
+    """A store in a twin that becomes non-temporal if LLVM vectorizes it (the twin's caller
+    guarantees the alignment). The mark is an alias scope no access is declared apart from,
+    so it does not change what LLVM may assume; the loop vectorizer keeps it on the vector
+    store, where ``llvm_cpu.stream_stores`` finds it."""
+    m = b.module
+    tag = getattr(m, "_jg_stream_tag", None)
+    if tag is None:
+        domain = m.add_metadata([STREAM_TAG + ".domain"])
+        tag = m._jg_stream_tag = m.add_metadata([m.add_metadata([STREAM_TAG, domain])])
+    b.store(value, ptr).set_metadata("alias.scope", tag)
+
+
+def sfence(b):
+    """Orders this thread's non-temporal stores before whatever it does next (the worker
+    pool's completion flag)."""
+    m = b.module
+    fn = m.globals.get("llvm.x86.sse.sfence") or ir.Function(
+        m, ir.FunctionType(ir.VoidType(), []), name="llvm.x86.sse.sfence")
+    b.call(fn, [])
 
 
 def _streams(k, nest):
@@ -536,7 +560,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
             else:
                 at = Evaluator(ctx, [idx[d] for d in loops]).offset(k.out_strides,
                                                                      [k.out_offset])
-            b.store(v, b.gep(out_ptr, [at]))
+            if twin:
+                stream_store(b, v, b.gep(out_ptr, [at]))
+            else:
+                b.store(v, b.gep(out_ptr, [at]))
         if not twin and _streams(k, nest):
             nt, _ = emit_kernel(module, k, layout, static_index, twin=True)
             mid = _stream_split(ctx, k, lo, hi)
@@ -544,9 +571,7 @@ def emit_kernel(module, k, layout, static_index, twin=False):
             lo = mid
         _nest_loops(ctx, nest, loops, lo, hi, store)
         if twin:
-            sfence = module.globals.get("llvm.x86.sse.sfence") or ir.Function(
-                module, ir.FunctionType(ir.VoidType(), []), name="llvm.x86.sse.sfence")
-            b.call(sfence, [])
+            sfence(b)
     elif variant in ("acc", "full"):
         acc = ctx.pb.alloca(acc_type(k))
         kept = [d for d in loops if not nest.red[d]]
