@@ -1,7 +1,8 @@
 """A/B measurements of single cpu-backend features, each switched on and off in one process
 (interleaved rounds, medians), for the "what changed" table of RESULTS.md.
 
-    python benchmarks/bench_changes.py [streaming|loop_copies|output_pool|dispatch|siblings]...
+    python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|output_pool|
+                                        dispatch|siblings]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -134,6 +135,33 @@ def dispatch():
         print(f"{name}: {best * 1e9:.0f} ns")
 
 
+def page_offsets():
+    """The output pool's block placement: 64 bytes into a page (what 64-byte alignment of
+    a fresh NumPy block gave) against the rotating offsets, W1's chain on 10M float32."""
+    n = 10_000_000
+    rng = np.random.default_rng(0)
+    x, y = rng.random(n, np.float32), rng.random(n, np.float32)
+    f = jg.function(lambda x, y: jg.tanh(x * y + 1.0) * 0.5 + x * x - y / (1.0 + jg.exp(-x)))
+    f(x, y)
+    saved = outputs._PAGE_OFFSETS
+    res = {"64": [], "rotating": []}
+    try:
+        for _ in range(11):
+            for name, offs in (("64", (64,)), ("rotating", saved)):
+                outputs._PAGE_OFFSETS = offs
+                outputs.release()
+                f(x, y)  # a new block with this placement
+                t0 = time.perf_counter()
+                for _ in range(3):
+                    f(x, y)
+                res[name].append((time.perf_counter() - t0) / 3)
+    finally:
+        outputs._PAGE_OFFSETS = saved
+    a, b = (statistics.median(res[k]) * 1e3 for k in ("64", "rotating"))
+    print(f"W1 chain (inputs {x.ctypes.data % 4096} bytes into their pages): output at page "
+          f"offset 64 {a:.2f} ms, rotating offsets {b:.2f} ms ({a / b:.2f}x)")
+
+
 def huber(pred, target):
     with jg.GradientTape() as tape:
         tape.watch(pred)
@@ -166,7 +194,8 @@ def siblings():
           f"{med[False] / 20 * 1e6:.0f} us ({med[False] / med[True]:.2f}x)")
 
 
-ALL = {"streaming": streaming, "loop_copies": loop_copies_, "output_pool": output_pool,
+ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
+       "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings}
 
 if __name__ == "__main__":
