@@ -13,6 +13,8 @@ import time
 import timeit
 
 import numpy as np
+from bench_w4_newton import newton_jg as newton
+from bench_w8_huber import huber_jg as huber
 
 import jitgraph as jg
 from jitgraph import codegen
@@ -60,13 +62,6 @@ def streaming():
     for name in cases:
         a, b = med[(name, True)] * 1e3, med[(name, False)] * 1e3
         print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
-
-
-def newton(a):
-    x = a
-    while jg.reduce_max(jg.abs(x * x - a) / a) > 1e-5:
-        x = 0.5 * (x + a / x)
-    return x
 
 
 def loop_copies_():
@@ -160,15 +155,6 @@ def page_offsets():
     a, b = (statistics.median(res[k]) * 1e3 for k in ("64", "rotating"))
     print(f"W1 chain (inputs {x.ctypes.data % 4096} bytes into their pages): output at page "
           f"offset 64 {a:.2f} ms, rotating offsets {b:.2f} ms ({a / b:.2f}x)")
-
-
-def huber(pred, target):
-    with jg.GradientTape() as tape:
-        tape.watch(pred)
-        err = pred - target
-        a = jg.abs(err)
-        loss = jg.reduce_mean(jg.where(a <= 1.0, 0.5 * err * err, a - 0.5))
-    return loss, tape.gradient(loss, pred)
 
 
 def _twenty(f, a, b):

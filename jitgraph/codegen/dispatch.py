@@ -68,152 +68,127 @@ class _MethodDef(ctypes.Structure):
 _METH_FASTCALL = 0x0080
 
 
+class _Ctx:
+    """What loops.for_range needs: the builder and the function."""
+
+    def __init__(self, b, fn):
+        self.b, self.fn = b, fn
+
+
 def _build_ir():
     """``PyObject *dispatch(PyObject *spec_array, PyObject *const *args, Py_ssize_t n)``."""
+    from .loops import for_range
+
     m = ir.Module(name="jitgraph_dispatch")
-    fnty = ir.FunctionType(P, [P, PP, I64])
-    f = ir.Function(m, fnty, name="dispatch")
+    f = ir.Function(m, ir.FunctionType(P, [P, PP, I64]), name="dispatch")
     spec_obj, args, nargs = f.args
     b = ir.IRBuilder(f.append_basic_block("entry"))
+    ctx = _Ctx(b, f)
+    zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
 
     def field(obj, off, ty):
-        p = b.gep(obj, [ir.Constant(I64, off)])
+        p = b.gep(obj, [off if isinstance(off, ir.Value) else ir.Constant(I64, off)])
         return b.load(b.bitcast(p, ty.as_pointer()))
 
     spec = b.bitcast(field(spec_obj, 16, P), I64.as_pointer())
 
     def word(i):
-        if isinstance(i, int):
-            i = ir.Constant(I64, i)
-        return b.load(b.gep(spec, [i]))
+        return b.load(b.gep(spec, [i if isinstance(i, ir.Value) else ir.Constant(I64, i)]))
 
     def fnptr(name, ret, argtys):
         return b.inttoptr(word(W[name]), ir.FunctionType(ret, argtys).as_pointer())
+
+    def is_null(v):
+        return b.icmp_unsigned("==", b.ptrtoint(v, I64), zero)
+
+    def check(ok, name, fail):
+        """Continues in a new block when ``ok``, else branches to ``fail``."""
+        cont = f.append_basic_block(name)
+        b.cbranch(ok, cont, fail)
+        b.position_at_end(cont)
 
     n_in, n_out = word(W["n_in"]), word(W["n_out"])
     arrs = b.alloca(P, MAX_ARGS)
     miss_bb = f.append_basic_block("miss")
     null_bb = f.append_basic_block("null")
-
-    # ---- inputs
-    ok = b.icmp_signed("==", nargs, n_in)
-    loop_in = f.append_basic_block("in_loop")
-    after_in = f.append_basic_block("in_done")
-    b.cbranch(ok, loop_in, miss_bb)
-    pre = b.block
-    b.position_at_end(loop_in)
-    i = b.phi(I64)
-    i.add_incoming(ir.Constant(I64, 0), pre)
-    more = b.icmp_signed("<", i, n_in)
-    body = f.append_basic_block("in_body")
-    b.cbranch(more, body, after_in)
-    b.position_at_end(body)
-    obj = b.load(b.gep(args, [i]))
-    is_tensor = b.icmp_unsigned("==", field(obj, 8, I64), word(W["tensor"]))
-    unwrap_bb = f.append_basic_block("in_unwrap")
-    have_bb = f.append_basic_block("in_have")
-    from_bb = b.block
-    b.cbranch(is_tensor, unwrap_bb, have_bb)
-    b.position_at_end(unwrap_bb)
-    inner = b.load(b.bitcast(b.gep(obj, [word(W["slot"])]), PP))
-    b.branch(have_bb)
-    b.position_at_end(have_bb)
-    value = b.phi(P)
-    value.add_incoming(obj, from_bb)
-    value.add_incoming(inner, unwrap_bb)
-    obj = value
-    not_null = b.icmp_unsigned("!=", b.ptrtoint(obj, I64), ir.Constant(I64, 0))
-    chk_bb = f.append_basic_block("in_check")
-    b.cbranch(not_null, chk_bb, miss_bb)
-    b.position_at_end(chk_bb)
-    base = b.add(ir.Constant(I64, IN), b.mul(i, ir.Constant(I64, IN_STRIDE)))
-    good = b.icmp_unsigned("==", field(obj, 8, I64), word(W["ndarray"]))
-    good = b.and_(good, b.icmp_unsigned("==", field(obj, _DESCR, I64), word(base)))
-    ndim = word(b.add(base, ir.Constant(I64, 1)))
-    good = b.and_(good, b.icmp_signed("==", b.sext(field(obj, _ND, I32), I64), ndim))
-    dims_bb = f.append_basic_block("in_dims")
-    b.cbranch(good, dims_bb, miss_bb)
-    b.position_at_end(dims_bb)
-    dims = b.bitcast(field(obj, _DIMS, P), I64.as_pointer())
-    strides = b.bitcast(field(obj, _STRIDES, P), I64.as_pointer())
-    d_loop = f.append_basic_block("d_loop")
-    d_body = f.append_basic_block("d_body")
-    d_done = f.append_basic_block("d_done")
-    b.branch(d_loop)
-    b.position_at_end(d_loop)
-    d = b.phi(I64)
-    d.add_incoming(ir.Constant(I64, 0), dims_bb)
-    b.cbranch(b.icmp_signed("<", d, ndim), d_body, d_done)
-    b.position_at_end(d_body)
-    w_dim = b.add(b.add(base, ir.Constant(I64, 2)), d)
-    w_str = b.add(w_dim, ir.Constant(I64, MAX_RANK))
-    same = b.and_(b.icmp_signed("==", b.load(b.gep(dims, [d])), word(w_dim)),
-                  b.icmp_signed("==", b.load(b.gep(strides, [d])), word(w_str)))
-    d_next = b.add(d, ir.Constant(I64, 1))
-    d.add_incoming(d_next, d_body)
-    b.cbranch(same, d_loop, miss_bb)
-    b.position_at_end(d_done)
-    b.store(obj, b.gep(arrs, [i]))
-    i.add_incoming(b.add(i, ir.Constant(I64, 1)), d_done)
-    b.branch(loop_in)
-
-    # ---- outputs: call the allocator of each
-    b.position_at_end(after_in)
-    call = fnptr("call", P, [P, P, P])
     decref = fnptr("decref", ir.VoidType(), [P])
+
+    def output(k):
+        return b.load(b.gep(arrs, [b.add(n_in, k)]))
+
+    def release(start, end):
+        """Decrefs outputs start..end-1."""
+        for_range(ctx, start, end, lambda k: b.call(decref, [output(k)]), "release")
+
+    # ---- inputs: exact type (a Tensor's array), dtype object, shape and strides
+    check(b.icmp_signed("==", nargs, n_in), "args", miss_bb)
+
+    def check_input(i):
+        obj = b.load(b.gep(args, [i]))
+        is_tensor = b.icmp_unsigned("==", field(obj, 8, I64), word(W["tensor"]))
+        from_bb = b.block
+        unwrap_bb, have_bb = f.append_basic_block("unwrap"), f.append_basic_block("have")
+        b.cbranch(is_tensor, unwrap_bb, have_bb)
+        b.position_at_end(unwrap_bb)
+        inner = field(obj, word(W["slot"]), P)
+        b.branch(have_bb)
+        b.position_at_end(have_bb)
+        arr = b.phi(P)
+        arr.add_incoming(obj, from_bb)
+        arr.add_incoming(inner, unwrap_bb)
+        check(b.icmp_unsigned("!=", b.ptrtoint(arr, I64), zero), "not_null", miss_bb)
+        base = b.add(ir.Constant(I64, IN), b.mul(i, ir.Constant(I64, IN_STRIDE)))
+        ndim = word(b.add(base, one))
+        good = b.icmp_unsigned("==", field(arr, 8, I64), word(W["ndarray"]))
+        good = b.and_(good, b.icmp_unsigned("==", field(arr, _DESCR, I64), word(base)))
+        good = b.and_(good, b.icmp_signed("==", b.sext(field(arr, _ND, I32), I64), ndim))
+        check(good, "array", miss_bb)
+        dims = b.bitcast(field(arr, _DIMS, P), I64.as_pointer())
+        strides = b.bitcast(field(arr, _STRIDES, P), I64.as_pointer())
+
+        def check_dim(d):
+            w_dim = b.add(b.add(base, ir.Constant(I64, 2)), d)
+            w_str = b.add(w_dim, ir.Constant(I64, MAX_RANK))
+            same = b.and_(b.icmp_signed("==", b.load(b.gep(dims, [d])), word(w_dim)),
+                          b.icmp_signed("==", b.load(b.gep(strides, [d])), word(w_str)))
+            check(same, "dim_ok", miss_bb)
+
+        for_range(ctx, zero, ndim, check_dim, "dim")
+        b.store(arr, b.gep(arrs, [i]))
+
+    for_range(ctx, zero, n_in, check_input, "input")
+
+    # ---- outputs: call the allocator of each; one that raises leaves NULL and its error
+    call = fnptr("call", P, [P, P, P])
     out_at = word(W["out_at"])
-    o_loop = f.append_basic_block("o_loop")
-    o_body = f.append_basic_block("o_body")
-    o_done = f.append_basic_block("o_done")
-    o_fail = f.append_basic_block("o_fail")
-    b.branch(o_loop)
-    b.position_at_end(o_loop)
-    j = b.phi(I64)
-    j.add_incoming(ir.Constant(I64, 0), after_in)
-    b.cbranch(b.icmp_signed("<", j, n_out), o_body, o_done)
-    b.position_at_end(o_body)
-    w = b.add(out_at, b.mul(j, ir.Constant(I64, 2)))
-    alloc = b.inttoptr(word(w), P)
-    targs = b.inttoptr(word(b.add(w, ir.Constant(I64, 1))), P)
-    o = b.call(call, [alloc, targs, ir.Constant(P, None)])
-    b.store(o, b.gep(arrs, [b.add(n_in, j)]))
-    j.add_incoming(b.add(j, ir.Constant(I64, 1)), o_body)
-    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(o, I64), ir.Constant(I64, 0)), o_fail, o_loop)
+    made = b.alloca(I64)
 
-    def release_outputs(count):
-        """Decrefs outputs 0..count-1 (emitted at the builder's position)."""
-        start = b.block
-        lp = f.append_basic_block("rel_loop")
-        bd = f.append_basic_block("rel_body")
-        dn = f.append_basic_block("rel_done")
-        b.branch(lp)
-        b.position_at_end(lp)
-        k = b.phi(I64)
-        k.add_incoming(ir.Constant(I64, 0), start)
-        b.cbranch(b.icmp_signed("<", k, count), bd, dn)
-        b.position_at_end(bd)
-        b.call(decref, [b.load(b.gep(arrs, [b.add(n_in, k)]))])
-        k.add_incoming(b.add(k, ir.Constant(I64, 1)), bd)
-        b.branch(lp)
-        b.position_at_end(dn)
+    def allocate(j):
+        w = b.add(out_at, b.mul(j, ir.Constant(I64, 2)))
+        o = b.call(call, [b.inttoptr(word(w), P), b.inttoptr(word(b.add(w, one)), P),
+                          ir.Constant(P, None)])
+        b.store(j, made)
+        fail = f.append_basic_block("alloc_failed")
+        ok = f.append_basic_block("allocated")
+        b.cbranch(is_null(o), fail, ok)
+        b.position_at_end(fail)
+        release(zero, b.load(made))
+        b.branch(null_bb)
+        b.position_at_end(ok)
+        b.store(o, b.gep(arrs, [b.add(n_in, j)]))
 
-    b.position_at_end(o_fail)
-    release_outputs(j)  # outputs before j (j's allocator raised: NULL, error set)
-    b.branch(null_bb)
+    for_range(ctx, zero, n_out, allocate, "output")
 
     # ---- the native call, one call site per arity
-    b.position_at_end(o_done)
-    total = b.add(n_in, n_out)
     static, params = b.inttoptr(word(W["static"]), P), b.inttoptr(word(W["params"]), P)
     called = f.append_basic_block("called")
-    sw = b.switch(total, miss_bb)
+    sw = b.switch(b.add(n_in, n_out), miss_bb)
     rcs = []
     for k in range(1, MAX_ARGS + 1):
         bb = f.append_basic_block(f"arity{k}")
         sw.add_case(ir.Constant(I64, k), bb)
         b.position_at_end(bb)
-        ety = ir.FunctionType(I32, [P, P] + [P] * k)
-        ent = b.inttoptr(word(W["entry"]), ety.as_pointer())
+        ent = b.inttoptr(word(W["entry"]), ir.FunctionType(I32, [P, P] + [P] * k).as_pointer())
         rc = b.call(ent, [static, params] + [b.load(b.gep(arrs, [ir.Constant(I64, a)]))
                                              for a in range(k)])
         rcs.append((rc, b.block))
@@ -222,91 +197,58 @@ def _build_ir():
     rc = b.phi(I32)
     for v, bb in rcs:
         rc.add_incoming(v, bb)
-    wrap_bb = f.append_basic_block("wrap")
     failed_bb = f.append_basic_block("failed")
-    b.cbranch(b.icmp_signed("==", rc, ir.Constant(I32, 0)), wrap_bb, failed_bb)
-    b.position_at_end(failed_bb)
-    release_outputs(n_out)
-    b.branch(miss_bb)
+    check(b.icmp_signed("==", rc, ir.Constant(I32, 0)), "wrap", failed_bb)
 
     # ---- wrap: each output array in a Tensor (tp_alloc, then the slot; read-only like
     # Tensor.__init__ makes it)
-    b.position_at_end(wrap_bb)
     talloc = fnptr("alloc", P, [P, I64])
     tensor_type = b.inttoptr(word(W["tensor"]), P)
-    single = b.icmp_unsigned("!=", word(W["single"]), ir.Constant(I64, 0))
-    tuple_new = fnptr("tuple_new", P, [I64])
-    tuple_set = fnptr("tuple_set", I32, [P, I64, P])
-    one_bb = f.append_basic_block("one")
-    many_bb = f.append_basic_block("many")
-    b.cbranch(single, one_bb, many_bb)
+    wrap_fail = f.append_basic_block("wrap_fail")
 
-    def wrap(arr):
-        t = b.call(talloc, [tensor_type, ir.Constant(I64, 0)])
+    def wrap(arr, fail):
+        t = b.call(talloc, [tensor_type, zero])
+        check(b.icmp_unsigned("!=", b.ptrtoint(t, I64), zero), "tensor", fail)
         flags_p = b.bitcast(b.gep(arr, [word(W["flags_off"])]), I32.as_pointer())
         mask = b.trunc(word(W["writeable"]), I32)
         b.store(b.and_(b.load(flags_p), b.not_(mask)), flags_p)
+        b.store(arr, b.bitcast(b.gep(t, [word(W["slot"])]), PP))
         return t
 
+    one_bb, many_bb = f.append_basic_block("one"), f.append_basic_block("many")
+    b.cbranch(b.icmp_unsigned("!=", word(W["single"]), zero), one_bb, many_bb)
     b.position_at_end(one_bb)
-    arr0 = b.load(b.gep(arrs, [n_in]))
-    t = wrap(arr0)
-    t_null = b.icmp_unsigned("==", b.ptrtoint(t, I64), ir.Constant(I64, 0))
-    one_ok = f.append_basic_block("one_ok")
-    b.cbranch(t_null, o_fail_all := f.append_basic_block("wrap_fail"), one_ok)
-    b.position_at_end(one_ok)
-    b.store(arr0, b.bitcast(b.gep(t, [word(W["slot"])]), PP))
-    b.ret(t)
-
-    b.position_at_end(o_fail_all)
-    release_outputs(n_out)
-    b.branch(null_bb)
+    b.ret(wrap(output(zero), wrap_fail))
 
     b.position_at_end(many_bb)
-    tup = b.call(tuple_new, [n_out])
-    tup_ok = f.append_basic_block("tuple_ok")
-    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(tup, I64), ir.Constant(I64, 0)), o_fail_all,
-              tup_ok)
-    b.position_at_end(tup_ok)
-    t_loop = f.append_basic_block("t_loop")
-    t_body = f.append_basic_block("t_body")
-    t_done = f.append_basic_block("t_done")
-    t_fail = f.append_basic_block("t_fail")
-    b.branch(t_loop)
-    b.position_at_end(t_loop)
-    q = b.phi(I64)
-    q.add_incoming(ir.Constant(I64, 0), tup_ok)
-    b.cbranch(b.icmp_signed("<", q, n_out), t_body, t_done)
-    b.position_at_end(t_body)
-    arr = b.load(b.gep(arrs, [b.add(n_in, q)]))
-    t = wrap(arr)
-    t_ok = f.append_basic_block("t_ok")
-    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(t, I64), ir.Constant(I64, 0)), t_fail, t_ok)
-    b.position_at_end(t_ok)
-    b.store(arr, b.bitcast(b.gep(t, [word(W["slot"])]), PP))
-    b.call(tuple_set, [tup, q, t])  # steals t, which owns arr
-    q.add_incoming(b.add(q, ir.Constant(I64, 1)), t_ok)
-    b.branch(t_loop)
-    b.position_at_end(t_done)
+    tup = b.call(fnptr("tuple_new", P, [I64]), [n_out])
+    check(b.icmp_unsigned("!=", b.ptrtoint(tup, I64), zero), "tuple", wrap_fail)
+    tuple_set = fnptr("tuple_set", I32, [P, I64, P])
+    done = b.alloca(I64)
+    t_fail = f.append_basic_block("tuple_item_failed")
+
+    def wrap_item(q):
+        b.store(q, done)
+        b.call(tuple_set, [tup, q, wrap(output(q), t_fail)])  # steals the Tensor
+
+    for_range(ctx, zero, n_out, wrap_item, "item")
     b.ret(tup)
-    # a failed Tensor allocation: the tuple owns outputs < q; release it and the rest
+
+    # a failed Tensor allocation in the tuple: the tuple owns the outputs before it
     b.position_at_end(t_fail)
     b.call(decref, [tup])
-    start = b.block
-    rl, rb, rd = (f.append_basic_block(n) for n in ("rest_loop", "rest_body", "rest_done"))
-    b.branch(rl)
-    b.position_at_end(rl)
-    k = b.phi(I64)
-    k.add_incoming(q, start)
-    b.cbranch(b.icmp_signed("<", k, n_out), rb, rd)
-    b.position_at_end(rb)
-    b.call(decref, [b.load(b.gep(arrs, [b.add(n_in, k)]))])
-    k.add_incoming(b.add(k, ir.Constant(I64, 1)), rb)
-    b.branch(rl)
-    b.position_at_end(rd)
+    release(b.load(done), n_out)
     b.branch(null_bb)
 
-    # ---- miss: the sentinel (new reference); null: the error is set
+    b.position_at_end(wrap_fail)
+    release(zero, n_out)
+    b.branch(null_bb)
+    # the native code failed: release the outputs; the Python path runs it again and raises
+    b.position_at_end(failed_bb)
+    release(zero, n_out)
+    b.branch(miss_bb)
+
+    # ---- miss: the sentinel (a new reference); null: the error is set
     b.position_at_end(miss_bb)
     miss = b.inttoptr(word(W["miss"]), P)
     b.call(fnptr("incref", ir.VoidType(), [P]), [miss])

@@ -10,43 +10,14 @@ element before writing it (in vector lanes and thread slices alike, see passes/b
     elide_loop_copies(program.steps)      # in place; returns the number of copies removed
 """
 
-from ..passes.buffers import _accesses, _loads
+from ..passes.buffers import _accesses, _loads, at_own_index, contiguous_strides, loads_by_storage
 
 
 def _same_index_reads(k, storage):
     """Whether kernel ``k`` reads ``storage`` only at the element it writes (or not at all)."""
-    from .kernels import Apply, Guard, Load
-
-    if all(isinstance(d, int) for d in k.dims):
-        ident, acc = [], 1
-        for d in reversed(k.dims):
-            ident.append(acc)
-            acc *= d
-        ident.reverse()
-    elif len(k.dims) == 1:  # an unknown length: element i of a vector is at i
-        ident = [1]
-    else:
-        return False
-    size = k.out_dtype.np.itemsize
-    stack, seen = [k.body], set()
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, Load):
-            if e.storage is storage and not (
-                    e.index is None and e.offset == 0 and e.dtype.np.itemsize == size and
-                    all(st == i or (isinstance(d, int) and d == 1)
-                        for st, i, d in zip(e.strides, ident, k.dims))):
-                return False
-            if e.index is not None:
-                stack.append(e.index)
-        elif isinstance(e, Apply):
-            stack.extend(e.args)
-        elif isinstance(e, Guard):
-            stack.append(e.index)
-    return True
+    ident = contiguous_strides(k)
+    return ident is not None and at_own_index(k, loads_by_storage(k.body).get(storage, []),
+                                              ident)
 
 
 def _plain_map(k):

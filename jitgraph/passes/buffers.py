@@ -151,19 +151,12 @@ def in_place_pairs(steps):
     return pairs
 
 
-def _overwritable_input(k):
+def loads_by_storage(expr):
+    """{Storage: [Load, ...]} of every Load in kernel expression ``expr`` (gather indices
+    included)."""
     from ..codegen.kernels import Apply, Guard, Load
 
-    if k.is_reduction or k.out_strides is not None or k.out_index is not None or \
-            k.accumulate or k.out.kind != "arena" or k.out_offset != 0 or \
-            not all(isinstance(d, int) for d in k.dims):
-        return None
-    ident, acc = [], 1
-    for d in reversed(k.dims):
-        ident.append(acc)
-        acc *= d
-    ident.reverse()
-    loads, stack, seen = {}, [k.body], set()
+    loads, stack, seen = {}, [expr], set()
     while stack:
         e = stack.pop()
         if id(e) in seen:
@@ -177,14 +170,43 @@ def _overwritable_input(k):
             stack.extend(e.args)
         elif isinstance(e, Guard):
             stack.append(e.index)
+    return loads
+
+
+def contiguous_strides(k):
+    """Element strides of kernel ``k``'s contiguous output (row-major over its dims); for a
+    rank-1 kernel of unknown length [1]; None for other unknown dims."""
+    if all(isinstance(d, int) for d in k.dims):
+        ident, acc = [], 1
+        for d in reversed(k.dims):
+            ident.append(acc)
+            acc *= d
+        return ident[::-1]
+    return [1] if len(k.dims) == 1 else None
+
+
+def at_own_index(k, loads, ident):
+    """Whether every Load in ``loads`` reads the element kernel ``k`` writes at the same
+    iteration (same item size, no offset, no gather index, the output's strides except on
+    size-1 dims)."""
     size = k.out_dtype.np.itemsize
-    for s, lds in loads.items():
-        if s.kind == "arena" and s is not k.out and all(
-                ld.index is None and ld.offset == 0 and ld.dtype.np.itemsize == size and
-                all(st == i or d == 1 for st, i, d in zip(ld.strides, ident, k.dims))
-                for ld in lds):
+    return all(ld.index is None and ld.offset == 0 and ld.dtype.np.itemsize == size and
+               all(st == i or (isinstance(d, int) and d == 1)
+                   for st, i, d in zip(ld.strides, ident, k.dims))
+               for ld in loads)
+
+
+def _overwritable_input(k):
+    if k.is_reduction or k.out_strides is not None or k.out_index is not None or \
+            k.accumulate or k.out.kind != "arena" or k.out_offset != 0 or \
+            not all(isinstance(d, int) for d in k.dims):
+        return None
+    ident = contiguous_strides(k)
+    for s, lds in loads_by_storage(k.body).items():
+        if s.kind == "arena" and s is not k.out and at_own_index(k, lds, ident):
             return s
     return None
 
 
-__all__ = ["liveness", "place", "in_place_pairs", "ALIGN"]
+__all__ = ["liveness", "place", "in_place_pairs", "loads_by_storage", "contiguous_strides",
+           "at_own_index", "ALIGN"]
