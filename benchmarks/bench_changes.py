@@ -1,8 +1,8 @@
 """A/B measurements of single cpu-backend features, each switched on and off in one process
 (interleaved rounds, medians), for the "what changed" table of RESULTS.md.
 
-    python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|output_pool|
-                                        dispatch|siblings]...
+    python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
+                                        output_pool|dispatch|siblings]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -80,6 +80,25 @@ def loop_copies_():
     med = _rounds(fns, (a,), rounds=21)
     print(f"Newton loop, 1M float32: elided {med[True] * 1e3:.2f} ms, with the copy "
           f"{med[False] * 1e3:.2f} ms ({med[False] / med[True]:.2f}x)")
+
+
+def rotation():
+    """Loop rotation + the update joining the convergence test (loop_copies.rotate_loops,
+    siblings.py) on/off, the Newton loop on 16M float32 (beyond the L3 cache)."""
+    a = np.random.default_rng(0).uniform(1, 100, 16_000_000).astype(np.float32)
+    orig = loop_copies.rotate_loops
+    fns = {}
+    try:
+        for on in (True, False):
+            loop_copies.rotate_loops = orig if on else (lambda steps: 0)
+            f = jg.function(newton)
+            f(a)
+            fns[on] = f
+    finally:
+        loop_copies.rotate_loops = orig
+    med = _rounds(fns, (a,), rounds=9)
+    print(f"Newton loop, 16M float32: rotated {med[True] * 1e3:.1f} ms, condition apart "
+          f"{med[False] * 1e3:.1f} ms ({med[False] / med[True]:.2f}x)")
 
 
 def output_pool():
@@ -181,7 +200,7 @@ def siblings():
 
 
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
-       "output_pool": output_pool,
+       "rotation": rotation, "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings}
 
 if __name__ == "__main__":

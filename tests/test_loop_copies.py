@@ -107,3 +107,43 @@ def test_reduction_then_map_of_the_same_variable():
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert _body_copies(centered, jg.constant(x)) == 0
     _check(centered, x, rtol=1e-5)
+
+
+def _while_step(fn, *args):
+    graph = jg.function(fn).get_concrete_function(*args).graph
+    steps = _Build(graph).program.steps
+    return [s for s in steps if s[0] == "while"][0], steps
+
+
+def test_rotated_newton_loop_is_one_kernel_per_iteration():
+    a = np.linspace(0.5, 50.0, 1000, dtype=np.float32)
+    loop, steps = _while_step(newton, jg.constant(a))
+    assert loop[2] == []  # the condition runs before the loop and at the end of the body
+    kernels = [s[1] for s in loop[3] if s[0] == "kernel"]
+    # the update joined the convergence test's reduction, which uses its value
+    assert any(k.siblings for k in kernels) and len(kernels) == 2  # + the predicate
+    _check(newton, a)
+
+
+def limited(x):
+    return jg.while_loop(lambda v: jg.reduce_sum(v) < 1e9, lambda v: (v * 2.0 + 1.0,),
+                         (x,), maximum_iterations=5)[0]
+
+
+def never(x):
+    return jg.while_loop(lambda v: jg.reduce_max(v) < 0.0, lambda v: (v * 3.0,), (x,))[0]
+
+
+def nested(x):
+    def outer_body(v, i):
+        w = jg.while_loop(lambda u: jg.reduce_sum(u) < 100.0 * (i + 1),
+                          lambda u: (u + 1.0,), (v,))[0]
+        return w * 0.5, i + 1
+
+    return jg.while_loop(lambda v, i: i < 3, outer_body, (x, jg.constant(0.0)))[0]
+
+
+@pytest.mark.parametrize("fn", [limited, never, nested])
+def test_rotated_loops_keep_their_semantics(fn):
+    x = np.linspace(0.0, 1.0, 50, dtype=np.float32)
+    _check(fn, x, rtol=1e-6)

@@ -55,14 +55,15 @@ class _Build:
                 shapes[v] = v.shape
         self.qs = K.Quantities(K.Env(shapes))
         self.program = p = lower_program(self.fused, self.qs, row_kernels=True)
+        if IN_PLACE:
+            from .loop_copies import elide_loop_copies, rotate_loops
+
+            rotate_loops(p.steps)
+            elide_loop_copies(p.steps)
         if SIBLING_FUSION:
             from .siblings import merge_siblings
 
             merge_siblings(p.steps)
-        if IN_PLACE:
-            from .loop_copies import elide_loop_copies
-
-            elide_loop_copies(p.steps)
         self._plan_arena(in_place=IN_PLACE)
         p.status = K.Storage("status", 0)
         p.checks = _checks(p)

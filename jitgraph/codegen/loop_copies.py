@@ -8,6 +8,12 @@ The cpu backend runs this after lowering, before buffer planning; its kernels re
 element before writing it (in vector lanes and thread slices alike, see passes/buffers.py).
 
     elide_loop_copies(program.steps)      # in place; returns the number of copies removed
+
+Loop rotation (``rotate_loops``, run first): ``while c(x): x = f(x)`` evaluates ``c`` once
+before the loop and again at the end of each iteration, so the condition's kernels follow
+the body's in one step list, where sibling fusion (siblings.py) can join them.
+
+    rotate_loops(program.steps)
 """
 
 from ..passes.buffers import _accesses, _loads, at_own_index, contiguous_strides, loads_by_storage
@@ -40,6 +46,27 @@ def _touches(steps, s):
         if s in reads or s in writes or any(_touches(sub, s) for sub in nested):
             return True
     return False
+
+
+def rotate_loops(steps):
+    """Turns each ("while", pred, cond, body, mx) whose condition is kernels only into
+    cond' + ("while", pred, [], body + cond, mx), cond' being copies of cond's kernels (a
+    Kernel is emitted once per step). The loop's check, its iteration limit and the points
+    where the condition is evaluated stay the same."""
+    from dataclasses import replace
+
+    rotated = 0
+    for step in list(steps):
+        if step[0] in ("cond", "while"):
+            rotated += rotate_loops(step[2]) + rotate_loops(step[3])
+        if step[0] != "while" or not step[2] or any(s[0] != "kernel" for s in step[2]):
+            continue
+        before = [("kernel", replace(s[1], name=s[1].name + "_first", siblings=[]))
+                  for s in step[2]]
+        i = steps.index(step)
+        steps[i:i + 1] = before + [("while", step[1], [], step[3] + step[2], step[4])]
+        rotated += 1
+    return rotated
 
 
 def elide_loop_copies(steps):
@@ -80,4 +107,4 @@ def _elide_in_body(body):
     return removed
 
 
-__all__ = ["elide_loop_copies"]
+__all__ = ["elide_loop_copies", "rotate_loops"]

@@ -8,10 +8,14 @@ backend's step list before buffer planning, so liveness sees the merged kernel. 
 be provably equal: equal constants, or the same run-time quantity (sizes of ``None`` dims
 of different values are separate quantities, so those kernels stay apart).
 
+A map whose output the reduction itself reads, at the element it computes, joins it too:
+the reduction then uses the map's value instead of loading it back (after loop rotation,
+loop_copies.py, the Newton update and the next iteration's convergence test are one pass).
+
     merge_siblings(program.steps)     # in place; returns the number of kernels merged
 """
 
-from ..passes.buffers import _accesses, _loads
+from ..passes.buffers import _accesses, _loads, at_own_index, contiguous_strides, loads_by_storage
 
 
 def _full_reduction(k):
@@ -74,6 +78,8 @@ def merge_siblings(steps):
                     or not _can_merge(steps, i, j, r, m):
                 j += 1
                 continue
+            if m.out in _loads(r.body):  # r consumes m's value: computed once, not loaded
+                r.body = _substitute(r.body, m.out, m.body, {})
             r.siblings.append(m)
             del steps[j]
             merged += 1
@@ -88,12 +94,46 @@ def _can_merge(steps, i, j, r, m):
     for sk in r.siblings:
         r_reads.update(_loads(sk.body))
     r_writes = {r.out} | {sk.out for sk in r.siblings}
-    if m.out in r_reads or m.out in r_writes or r.out in m_reads or \
-            any(sk.out in m_reads for sk in r.siblings):
+    if m.out in r_reads and not _consumes(steps, i, j, r, m):
+        return False
+    if m.out in r_writes or r.out in m_reads or any(sk.out in m_reads for sk in r.siblings):
         return False
     # m runs at r's place: nothing between the two may write what m reads or touch m's
     # output
     between = steps[min(i, j) + 1:max(i, j)]
     return not _writes_any(between, m_reads) and not _touches(between, {m.out})
+
+def _consumes(steps, i, j, r, m):
+    """Whether r (at i) may use m's (at j) value in place of its loads of m's output: m runs
+    first, only r's own body reads that output, at the element r is at."""
+    if j > i or m.out_dtype.name not in ("float32", "float64", "int32", "int64") or \
+            any(m.out in _loads(sk.body) for sk in r.siblings):
+        return False
+    ident = contiguous_strides(r)
+    return ident is not None and at_own_index(m, loads_by_storage(r.body)[m.out], ident)
+
+
+def _substitute(e, storage, value, memo):
+    """Expression ``e`` with every Load of ``storage`` replaced by expression ``value``."""
+    from .kernels import Apply, Guard, Load
+
+    r = memo.get(id(e))
+    if r is not None:
+        return r
+    if isinstance(e, Load) and e.storage is storage:
+        r = value
+    elif isinstance(e, Load) and e.index is not None:
+        r = Load(e.storage, e.dtype, e.strides, e.offset,
+                 _substitute(e.index, storage, value, memo))
+    elif isinstance(e, Apply):
+        r = Apply(e.lower, e.dtype, [_substitute(a, storage, value, memo) for a in e.args],
+                  e.attrs)
+    elif isinstance(e, Guard):
+        r = Guard(_substitute(e.index, storage, value, memo), e.size, e.code)
+    else:
+        r = e
+    memo[id(e)] = r
+    return r
+
 
 __all__ = ["merge_siblings"]
