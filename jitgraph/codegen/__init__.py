@@ -10,8 +10,8 @@ nests), llvm_cpu.py (module, entry point, threads, LLVM pipeline, compile cache 
 cache.py), linalg.py (matmul via BLAS), shape_ops.py / io_ops.py / random_ops.py (Philox)
 / stack_ops.py (loop stacks of while_loop gradients), runtime.py (dispatcher), dispatch.py
 (the native dispatcher of a function's hot signature), outputs.py (the output pool);
-siblings.py (elementwise kernels inside full reductions) and loop_copies.py (loop variables
-written in place) rewrite the lowered steps; passes/fusion.py and passes/buffers.py run
+siblings.py (elementwise kernels inside full reductions) and loop_copies.py (loops rotated,
+loop variables written in place) rewrite the lowered steps; passes/fusion.py and passes/buffers.py run
 before and after them.
 """
 
