@@ -321,6 +321,19 @@ def test_simplify_keeps_float_times_zero_and_composes_perms():
     np.testing.assert_array_equal(out[1], np.transpose(np.transpose(x, [1, 0, 2]), [0, 2, 1]))
 
 
+def test_simplify_keeps_constants_on_the_right():
+    # x * 0 becomes a constant on the left of max: simplify puts it right, as canonicalize
+    # does, so a second pipeline run changes nothing (found by hypothesis)
+    g = trace(lambda x: jg.maximum(x * 0, x), ("x", jg.int32, ()))
+    g = dce.dce(simplify.simplify(canonicalize.canonicalize(g)))
+    assert_ir(g, """
+        graph <lambda>(%x: i32[]) -> (i32[])
+          %constant_1: i32[] = constant {value=0}
+          %maximum: i32[] = maximum %x, %constant_1
+          return %maximum
+    """)
+
+
 def test_simplify_inexact_cast_chain_stays():
     def f(x):
         return jg.cast(jg.cast(x, jg.int32), jg.float32)  # truncation: not the identity

@@ -11,8 +11,8 @@ cache.py), linalg.py (matmul via BLAS), shape_ops.py / io_ops.py / random_ops.py
 / stack_ops.py (loop stacks of while_loop gradients), runtime.py (dispatcher), dispatch.py
 (the native dispatcher of a function's hot signature), outputs.py (the output pool);
 siblings.py (elementwise kernels inside full reductions) and loop_copies.py (loops rotated,
-loop variables written in place) rewrite the lowered steps; passes/fusion.py and passes/buffers.py run
-before and after them.
+loop variables written in place) rewrite the lowered steps; passes/fusion.py and
+passes/buffers.py run before and after them.
 """
 
 import numpy as np

@@ -17,6 +17,7 @@ folded on the way (``x * 0 + 1`` on integers becomes a constant).
 import numpy as np
 
 from .. import dtypes as _dt
+from .canonicalize import COMMUTATIVE, _commute
 from .constant_fold import MAX_ELEMENTS
 from .constant_fold import fold_rule as fold
 from .rewrite import Rewriter, is_fully_known
@@ -176,6 +177,10 @@ class _Counting:
         res = fn(rw, op, inputs) if fn else None
         if res is None:  # a rule may have made this op's inputs constant: fold it
             res = fold(rw, op, inputs)
+        if res is None and op.type in COMMUTATIVE:
+            # a rule may have made the left operand constant (max(x*0, y) -> max(0, y)):
+            # keep canonicalize's order, constants on the right
+            res = _commute(rw, op, inputs)
         if res is not None:
             self.changes += 1
         return res
