@@ -7,7 +7,7 @@ function's hot signature this module makes that one C-level call instead: a METH
 builtin (``PyCFunction_NewEx``) whose code is one generic LLVM function compiled once per
 process, driven by a *spec*, a uint64 NumPy array with everything one executable needs:
 
-    word 0..19   counts, the entry point, its static table and params, the type objects,
+    word 0..18   counts, the entry point, its static table and params, the type objects,
                  field offsets and the C-API function pointers (all taken from this process
                  through ctypes, so the code has no external symbols)
     IN + 18*i    input i: the dtype object, ndim, dims[8], C-contiguous strides[8]
