@@ -40,7 +40,7 @@ _PAGE_OFFSETS = (1088, 2112, 3136, 1600, 2624, 3648)
 _made = [0]
 
 _blocks = []  # raw uint8 arrays; free when only this list (and the scan) refers to them
-_offsets = {}  # id(block) -> offset of its first 64-byte aligned byte
+_offsets = {}  # id(block) -> where its array starts (64-byte aligned, at a _PAGE_OFFSETS offset)
 _limit = None
 _getrefcount = sys.getrefcount
 _np_empty = np.empty
