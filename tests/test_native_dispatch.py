@@ -103,14 +103,36 @@ def test_no_reference_leaks():
     assert refs == 2
 
 
-def test_variables_and_dynamic_shapes_stay_on_the_general_path():
+def test_read_only_variables_are_read_at_each_call():
     v = jg.Variable(np.ones(3, np.float32))
-    f = jg.function(lambda x: x + v)
+    w = jg.Variable(np.full(3, 2.0, np.float32))
+    f = jg.function(lambda x: x * v + w)
+    x = np.ones(3, np.float32)
+    _hot(f, x)
+    np.testing.assert_array_equal(f(x).numpy(), 3.0)
+    v.assign([5.0, 5.0, 5.0])  # a new array in the variable: the next call sees it
+    np.testing.assert_array_equal(f(x).numpy(), 7.0)
+    w.assign_add([1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(f(x).numpy(), 8.0)
+    before = sys.getrefcount(v._value)
+    for _ in range(1000):
+        f(x)
+    after = sys.getrefcount(v._value)
+    assert after == before
+
+
+def test_assigned_variables_and_dynamic_shapes_stay_on_the_general_path():
+    v = jg.Variable(np.ones(3, np.float32))
+
+    @jg.function
+    def step(x):
+        v.assign_add(x)
+        return v * 2.0
+
     for _ in range(4):
-        f(np.ones(3, np.float32))
-    assert f._native is None
-    v.assign([5.0, 5.0, 5.0])
-    np.testing.assert_array_equal(f(np.ones(3, np.float32)).numpy(), 6.0)
+        step(np.ones(3, np.float32))
+    assert step._native is None
+    np.testing.assert_array_equal(v.numpy(), 5.0)
     g = jg.function(lambda x: x * 2.0, input_signature=[jg.TensorSpec([None], jg.float32)])
     for n in (2, 3, 2, 3, 2):
         np.testing.assert_array_equal(g(np.ones(n, np.float32)).numpy(), 2.0)

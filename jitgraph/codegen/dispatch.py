@@ -7,19 +7,20 @@ function's hot signature this module makes that one C-level call instead: a METH
 builtin (``PyCFunction_NewEx``) whose code is one generic LLVM function compiled once per
 process, driven by a *spec*, a uint64 NumPy array with everything one executable needs:
 
-    word 0..18   counts, the entry point, its static table and params, the type objects,
+    word 0..22   counts, the entry point, its static table and params, the type objects,
                  field offsets and the C-API function pointers (all taken from this process
                  through ctypes, so the code has no external symbols)
     IN + 18*i    input i: the dtype object, ndim, dims[8], C-contiguous strides[8]
     OUT + 2*j    output j: an allocator and its argument tuple (``np.empty`` or the output
                  pool, codegen/outputs.py)
+    VARS + k     variable k (read-only ones: its current array is ``var._value``)
 
 An argument is accepted when it is an ``ndarray`` or a ``jg.Tensor`` (its ``_value``) of
 exactly the dtype, shape and strides the executable was compiled for. Anything else, and a
 non-zero status from the native code, returns ``None`` (``MISS``): the caller then takes
 the general path, which converts, re-checks and raises the errors users see. Only
-executables without variables, callbacks, loop stacks or unknown dims, with at most 8
-arguments and outputs together, get a dispatcher (``eligible``).
+executables that assign no variable and have no callbacks, loop stacks or unknown dims,
+with at most 8 arguments, outputs and variables together, get a dispatcher (``eligible``).
 
     d = dispatch.make(executable, single_output=True)
     r = d(x)            # a Tensor, or None
@@ -40,7 +41,7 @@ MAX_RANK = 8
 IN, IN_STRIDE = 24, 2 + 2 * MAX_RANK
 _HEADER = ("n_in", "n_out", "entry", "static", "params", "ndarray", "tensor", "slot",
            "flags_off", "writeable", "miss", "call", "incref", "decref", "alloc", "tuple_new",
-           "tuple_set", "single", "out_at")
+           "tuple_set", "single", "out_at", "n_vars", "vars_at", "getattr", "attr")
 W = {name: i for i, name in enumerate(_HEADER)}
 
 # PyArrayObject_fields: PyObject_HEAD, data, nd (int), dimensions, strides, base, descr,
@@ -53,6 +54,7 @@ P = I8.as_pointer()
 PP = P.as_pointer()
 
 _code = None  # (engine, address of the METH_FASTCALL function)
+_VALUE = "_value"  # the attribute of a Variable holding its array
 
 
 class _Spec(np.ndarray):
@@ -116,9 +118,12 @@ def _build_ir():
     def output(k):
         return b.load(b.gep(arrs, [b.add(n_in, k)]))
 
-    def release(start, end):
-        """Decrefs outputs start..end-1."""
-        for_range(ctx, start, end, lambda k: b.call(decref, [output(k)]), "release")
+    def release(start, end, first=None):
+        """Decrefs arrs[first + start .. first + end - 1]; ``first`` defaults to the outputs'."""
+        first = n_in if first is None else first
+        for_range(ctx, start, end,
+                  lambda k: b.call(decref, [b.load(b.gep(arrs, [b.add(first, k)]))]),
+                  "release")
 
     # ---- inputs: exact type (a Tensor's array), dtype object, shape and strides
     check(b.icmp_signed("==", nargs, n_in), "args", miss_bb)
@@ -179,10 +184,39 @@ def _build_ir():
 
     for_range(ctx, zero, n_out, allocate, "output")
 
+    # ---- variables (read-only ones only): their current arrays, ``var._value``
+    n_vars, vars_at = word(W["n_vars"]), word(W["vars_at"])
+    var_first = b.add(n_in, n_out)
+    getattr_ = fnptr("getattr", P, [P, P])
+    attr = b.inttoptr(word(W["attr"]), P)
+    got = b.alloca(I64)
+
+    def read_variable(k):
+        b.store(k, got)
+        v = b.call(getattr_, [b.inttoptr(word(b.add(vars_at, k)), P), attr])
+        fail, ok = f.append_basic_block("var_failed"), f.append_basic_block("var_read")
+        b.cbranch(is_null(v), fail, ok)
+        b.position_at_end(fail)
+        release(zero, n_out)
+        release(zero, b.load(got), var_first)
+        b.branch(null_bb)
+        b.position_at_end(ok)
+        b.store(v, b.gep(arrs, [b.add(var_first, k)]))
+        is_array = b.icmp_unsigned("==", field(v, 8, I64), word(W["ndarray"]))
+        not_array, var_ok = f.append_basic_block("var_not_array"), f.append_basic_block("var_ok")
+        b.cbranch(is_array, var_ok, not_array)
+        b.position_at_end(not_array)  # (a Variable always holds one; the Python path decides)
+        release(zero, n_out)
+        release(zero, b.add(b.load(got), one), var_first)
+        b.branch(miss_bb)
+        b.position_at_end(var_ok)
+
+    for_range(ctx, zero, n_vars, read_variable, "variable")
+
     # ---- the native call, one call site per arity
     static, params = b.inttoptr(word(W["static"]), P), b.inttoptr(word(W["params"]), P)
     called = f.append_basic_block("called")
-    sw = b.switch(b.add(n_in, n_out), miss_bb)
+    sw = b.switch(b.add(var_first, n_vars), miss_bb)
     rcs = []
     for k in range(1, MAX_ARGS + 1):
         bb = f.append_basic_block(f"arity{k}")
@@ -198,6 +232,7 @@ def _build_ir():
     for v, bb in rcs:
         rc.add_incoming(v, bb)
     failed_bb = f.append_basic_block("failed")
+    release(zero, n_vars, var_first)
     check(b.icmp_signed("==", rc, ir.Constant(I32, 0)), "wrap", failed_bb)
 
     # ---- wrap: each output array in a Tensor (tp_alloc, then the slot; read-only like
@@ -300,8 +335,9 @@ def _slot_offset(tensor_type):
 
 def eligible(exe):
     """Whether ``exe`` (a codegen.runtime.Executable) can get a native dispatcher."""
-    return (not exe._dyn and not exe._vars and exe._callback is None and exe._alloc is None
-            and 0 < len(exe._specs) + len(exe._out_dtypes) <= MAX_ARGS
+    return (not exe._dyn and not any(exe._writes) and exe._callback is None and
+            exe._alloc is None
+            and 0 < len(exe._specs) + len(exe._out_dtypes) + len(exe._vars) <= MAX_ARGS
             and all(len(shape) <= MAX_RANK and strides is not None
                     for _, shape, strides in exe._specs))
 
@@ -316,7 +352,7 @@ def make(exe, single_output):
     _, addr = _compiled()
     n_in, n_out = len(exe._specs), len(exe._out_dtypes)
     keep = []  # objects the spec points to
-    spec = np.zeros(IN + IN_STRIDE * n_in + 2 * n_out, np.uint64).view(_Spec)
+    spec = np.zeros(IN + IN_STRIDE * n_in + 2 * n_out + len(exe._vars), np.uint64).view(_Spec)
     for name, v in (("n_in", n_in), ("n_out", n_out), ("entry", exe.native.address),
                     ("static", exe._static_addr), ("params", exe._plan0.params_addr or 0),
                     ("ndarray", id(np.ndarray)), ("tensor", id(Tensor)),
@@ -326,7 +362,9 @@ def make(exe, single_output):
                     ("decref", _api("Py_DecRef")), ("alloc", _api("PyType_GenericAlloc")),
                     ("tuple_new", _api("PyTuple_New")), ("tuple_set", _api("PyTuple_SetItem")),
                     ("single", int(bool(single_output))),
-                    ("out_at", IN + IN_STRIDE * n_in)):
+                    ("out_at", IN + IN_STRIDE * n_in), ("n_vars", len(exe._vars)),
+                    ("vars_at", IN + IN_STRIDE * n_in + 2 * n_out),
+                    ("getattr", _api("PyObject_GetAttr")), ("attr", id(_VALUE))):
         spec[W[name]] = v
     for i, (dt, shape, strides) in enumerate(exe._specs):
         base = IN + IN_STRIDE * i
@@ -346,6 +384,9 @@ def make(exe, single_output):
         keep += [fn, targs]
         spec[IN + IN_STRIDE * n_in + 2 * j] = id(fn)
         spec[IN + IN_STRIDE * n_in + 2 * j + 1] = id(targs)
+    for k, var in enumerate(exe._vars):
+        spec[IN + IN_STRIDE * n_in + 2 * n_out + k] = id(var)
+        keep.append(var)
     md = _MethodDef(b"jitgraph_dispatch", addr, _METH_FASTCALL, None)
     spec.keep = (exe, keep, md)
     new = ctypes.pythonapi.PyCFunction_NewEx
