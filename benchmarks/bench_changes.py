@@ -2,7 +2,7 @@
 (interleaved rounds, medians), for the "what changed" table of RESULTS.md.
 
     python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
-                                        output_pool|dispatch|siblings]...
+                                        vector_math|output_pool|dispatch|siblings]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -176,6 +176,64 @@ def page_offsets():
           f"offset 64 {a:.2f} ms, rotating offsets {b:.2f} ms ({a / b:.2f}x)")
 
 
+def vector_math():
+    """vecmath through vector variants (llvm_cpu.vector_math) on/off: W6's first call (a new
+    constant each time, so nothing is cached) and steady states of kernels with vecmath."""
+    import os
+    import tempfile
+
+    from bench_w6_fifty_ops import fifty
+
+    from jitgraph.codegen import llvm_cpu
+
+    rng = np.random.default_rng(0)
+    x1 = rng.random(1 << 20, np.float32)
+    x10, y10 = rng.random(10_000_000, np.float32), rng.random(10_000_000, np.float32)
+    sm = rng.standard_normal((4096, 4096)).astype(np.float32)
+
+    def w1(x, y):
+        return jg.tanh(x * y + 1.0) * 0.5 + x * x - y / (1.0 + jg.exp(-x))
+
+    first = {True: [], False: []}
+    fns = {}
+    old = os.environ.get("JITGRAPH_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as d:
+        os.environ["JITGRAPH_CACHE_DIR"] = d
+        try:
+            jg.function(fifty(jg, 0.1))(x1)
+            for i in range(5):
+                for on in (True, False):
+                    llvm_cpu.VECTOR_MATH = on
+                    f = jg.function(fifty(jg, 0.2 + i * 1e-3 + on * 1e-4))
+                    t0 = time.perf_counter()
+                    f(x1)
+                    first[on].append(time.perf_counter() - t0)
+                    if i == 0:
+                        fns[("W6 chain, 1M", on)] = (f, (x1,))
+                        fns[("W1 chain, 10M", on)] = (jg.function(w1), (x10, y10))
+                        fns[("softmax 4096^2", on)] = (
+                            jg.function(lambda t: jg.nn.softmax(t, axis=-1)), (sm,))
+        finally:
+            llvm_cpu.VECTOR_MATH = True
+            if old is None:
+                del os.environ["JITGRAPH_CACHE_DIR"]
+            else:
+                os.environ["JITGRAPH_CACHE_DIR"] = old
+    a, b = (statistics.median(first[k]) * 1e3 for k in (True, False))
+    print(f"W6 first call: vector variants {a:.1f} ms, inlined {b:.1f} ms ({b / a:.2f}x)")
+    for f, args in fns.values():
+        f(*args)
+    res = {k: [] for k in fns}
+    for _ in range(9):
+        for k, (f, args) in fns.items():
+            t0 = time.perf_counter()
+            f(*args)
+            res[k].append(time.perf_counter() - t0)
+    for name in ("W6 chain, 1M", "W1 chain, 10M", "softmax 4096^2"):
+        a, b = (statistics.median(res[(name, k)]) * 1e3 for k in (True, False))
+        print(f"{name}: vector variants {a:.2f} ms, inlined {b:.2f} ms")
+
+
 def _twenty(f, a, b):
     for _ in range(20):
         f(a, b)  # each result dropped at once, as in a training loop
@@ -200,7 +258,7 @@ def siblings():
 
 
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
-       "rotation": rotation, "output_pool": output_pool,
+       "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings}
 
 if __name__ == "__main__":

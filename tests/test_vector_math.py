@@ -1,0 +1,46 @@
+"""vecmath through vector variants (llvm_cpu.vector_math): loops call one vector function
+per math function instead of inlining its code at every use; results are the same."""
+
+import re
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph.codegen import llvm_cpu
+
+
+def _calls(fn, *args):
+    text = jg.function(fn).get_concrete_function(*args).explain("llvm")
+    return set(re.findall(r"call [^@]*@(jg\.math\.\w+\.\w+)", text))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_loops_call_vector_variants(dtype):
+    x = np.linspace(-3, 3, 4099).astype(dtype)  # a vector loop and a scalar remainder
+
+    def fn(t):
+        return jg.exp(t) * jg.sin(t) + jg.math.erf(t) + jg.pow(jg.abs(t), 1.5)
+
+    ty = "f32" if dtype == np.float32 else "f64"
+    calls = _calls(fn, x)
+    for name in ("exp", "sin", "erf", "pow"):
+        assert f"jg.math.{name}.{ty}" in calls  # the remainder's scalar calls
+        assert any(c.startswith(f"jg.math.{name}.v") for c in calls), calls
+    got = jg.function(fn)(x).numpy()
+    want = jg.function(fn, backend="interpreter")(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_same_results_with_and_without_vector_variants(monkeypatch):
+    x = np.linspace(-5, 5, 1000, dtype=np.float32)
+
+    def fn(t):
+        return jg.tanh(t) * jg.sigmoid(t) + jg.math.log1p(jg.abs(t))
+
+    got = jg.function(fn)(x).numpy()
+    monkeypatch.setattr(llvm_cpu, "VECTOR_MATH", False)
+    assert not any(".v" in c for c in _calls(fn, x))
+    inlined = jg.function(fn)(x).numpy()
+    np.testing.assert_array_equal(got, inlined)
