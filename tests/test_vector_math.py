@@ -19,8 +19,9 @@ def _calls(fn, *args):
 def test_vector_loops_call_vector_variants(dtype):
     x = np.linspace(-3, 3, 4099).astype(dtype)  # a vector loop and a scalar remainder
 
-    def fn(t):
-        return jg.exp(t) * jg.sin(t) + jg.math.erf(t) + jg.pow(jg.abs(t), 1.5)
+    def fn(t):  # 8 call sites: enough for variants (llvm_cpu.VECTOR_MATH_MIN_CALLS)
+        a = jg.exp(t) * jg.sin(t) + jg.math.erf(t) + jg.pow(jg.abs(t), 1.5)
+        return a + jg.exp(-t) * jg.sin(t * 2.0) + jg.math.erf(t * 0.5) + jg.pow(jg.abs(t), 2.5)
 
     ty = "f32" if dtype == np.float32 else "f64"
     calls = _calls(fn, x)
@@ -33,12 +34,19 @@ def test_vector_loops_call_vector_variants(dtype):
                                atol=1e-6 if dtype == np.float32 else 1e-12)
 
 
+def test_light_kernels_keep_math_inlined():
+    x = np.linspace(-3, 3, 4099, dtype=np.float32)
+    assert not _calls(lambda t: jg.tanh(t * 2.0 + 1.0) + jg.exp(-t), x)
+
+
 def test_same_results_with_and_without_vector_variants(monkeypatch):
     x = np.linspace(-5, 5, 1000, dtype=np.float32)
 
     def fn(t):
-        return jg.tanh(t) * jg.sigmoid(t) + jg.math.log1p(jg.abs(t))
+        a = jg.tanh(t) * jg.sigmoid(t) + jg.math.log1p(jg.abs(t)) + jg.exp(-t * t)
+        return a * jg.tanh(t * 0.5) + jg.sigmoid(-t) + jg.math.log1p(t * t) + jg.exp(t * 0.1)
 
+    assert any(".v" in c for c in _calls(fn, x))
     got = jg.function(fn)(x).numpy()
     monkeypatch.setattr(llvm_cpu, "VECTOR_MATH", False)
     assert not any(".v" in c for c in _calls(fn, x))

@@ -292,11 +292,26 @@ def optimize_module(llvm_ir):
 
 
 VECTOR_MATH = True  # vecmath functions called through vector variants (vector_math)
-# ... in modules with at least this many vecmath call sites: with fewer, inlining costs
-# little compile time, and the calls cost 1-3% (W1: 4.59 vs 4.45 ms, softmax 7.34 vs 7.27)
-VECTOR_MATH_MIN_CALLS = 4
+# ... for kernels with at least this many vecmath call sites. A call spills every live
+# vector register (they are caller-saved), so a light kernel pays: the W1 chain (tanh and
+# exp) ran 7.0-7.7 ms with calls against 4.9-5.1 ms inlined; the 50-op chain (15 call
+# sites) ran at the same speed either way and compiled 1.4x faster with calls.
+VECTOR_MATH_MIN_CALLS = 8
 _MATH_DEF = re.compile(r'define internal (float|double) @"jg\.math\.(\w+)\.(f32|f64)"\(([^)]*)\) '
                        r'alwaysinline nounwind')
+
+
+def _math_calls(text):
+    """The most vecmath call sites in one kernel (streaming twins repeat their kernel's)."""
+    most = n = 0
+    for line in text.split("\n"):
+        if line.startswith("define "):
+            n = 0
+            twin = L.STREAM_SUFFIX in line
+        elif '@"jg.math.' in line and "call " in line and not twin:
+            n += 1
+            most = max(most, n)
+    return most
 
 
 def vector_width_bits():
@@ -317,15 +332,15 @@ def vector_math(text):
     variant, the scalar remainder the scalar function, so each function's code exists once
     per module instead of twice per call site. Measured on the 50-op chain (15 call
     sites): first call 103 -> 71 ms, the kernel 1% slower (``bench_changes.py
-    vector_math``). Modules with fewer than VECTOR_MATH_MIN_CALLS call sites keep them
-    inlined."""
+    vector_math``). Modules whose kernels have fewer than VECTOR_MATH_MIN_CALLS call sites
+    keep them inlined."""
     import llvmlite.ir as lir
 
     from . import vecmath
 
     found = sorted(set((m.group(2), m.group(3), m.group(4).count(",") + 1)
                        for m in _MATH_DEF.finditer(text)))
-    if text.count('@"jg.math.') - len(found) < VECTOR_MATH_MIN_CALLS:
+    if not found or _math_calls(text) < VECTOR_MATH_MIN_CALLS:
         return text, []
     vm = lir.Module()
     bits = vector_width_bits()
