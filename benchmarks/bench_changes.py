@@ -177,8 +177,10 @@ def page_offsets():
 
 
 def vector_math():
-    """vecmath through vector variants (llvm_cpu.vector_math) on/off: W6's first call (a new
-    constant each time, so nothing is cached) and steady states of kernels with vecmath."""
+    """vecmath through vector variants (llvm_cpu.vector_math, here for every kernel: the
+    threshold set to 1) against inlined: W6's first call (a new constant each time, so
+    nothing is cached) and steady states of kernels with vecmath (W1: two call sites, the
+    threshold's reason)."""
     import os
     import tempfile
 
@@ -196,6 +198,7 @@ def vector_math():
 
     first = {True: [], False: []}
     fns = {}
+    min_calls = llvm_cpu.VECTOR_MATH_MIN_CALLS
     old = os.environ.get("JITGRAPH_CACHE_DIR")
     with tempfile.TemporaryDirectory() as d:
         os.environ["JITGRAPH_CACHE_DIR"] = d
@@ -204,17 +207,21 @@ def vector_math():
             for i in range(5):
                 for on in (True, False):
                     llvm_cpu.VECTOR_MATH = on
+                    llvm_cpu.VECTOR_MATH_MIN_CALLS = 1
                     f = jg.function(fifty(jg, 0.2 + i * 1e-3 + on * 1e-4))
                     t0 = time.perf_counter()
                     f(x1)
                     first[on].append(time.perf_counter() - t0)
-                    if i == 0:
+                    if i == 0:  # compiled here, under this setting
                         fns[("W6 chain, 1M", on)] = (f, (x1,))
                         fns[("W1 chain, 10M", on)] = (jg.function(w1), (x10, y10))
                         fns[("softmax 4096^2", on)] = (
                             jg.function(lambda t: jg.nn.softmax(t, axis=-1)), (sm,))
+                        for g, args in (fns[("W1 chain, 10M", on)],
+                                        fns[("softmax 4096^2", on)]):
+                            g(*args)
         finally:
-            llvm_cpu.VECTOR_MATH = True
+            llvm_cpu.VECTOR_MATH, llvm_cpu.VECTOR_MATH_MIN_CALLS = True, min_calls
             if old is None:
                 del os.environ["JITGRAPH_CACHE_DIR"]
             else:
