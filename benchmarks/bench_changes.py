@@ -64,20 +64,26 @@ def streaming():
         print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f} |")
 
 
-def loop_copies_():
-    """Loop-copy elision on/off for the Newton loop (W4's function), 1M float32."""
-    a = np.random.default_rng(0).random(1 << 20, np.float32) * 100 + 0.01
-    orig = loop_copies.elide_loop_copies
+def _newton_on_off(pass_name, a, rounds):
+    """Medians {True: s, False: s} of the Newton loop compiled with ``loop_copies.<pass_name>``
+    and with it replaced by a no-op."""
+    orig = getattr(loop_copies, pass_name)
     fns = {}
     try:
         for on in (True, False):
-            loop_copies.elide_loop_copies = orig if on else (lambda steps: 0)
+            setattr(loop_copies, pass_name, orig if on else (lambda steps: 0))
             f = jg.function(newton)
-            f(a)
+            f(a)  # compiled now, under this setting
             fns[on] = f
     finally:
-        loop_copies.elide_loop_copies = orig
-    med = _rounds(fns, (a,), rounds=21)
+        setattr(loop_copies, pass_name, orig)
+    return _rounds(fns, (a,), rounds=rounds)
+
+
+def loop_copies_():
+    """Loop-copy elision on/off for the Newton loop (W4's function), 1M float32."""
+    a = np.random.default_rng(0).random(1 << 20, np.float32) * 100 + 0.01
+    med = _newton_on_off("elide_loop_copies", a, 21)
     print(f"Newton loop, 1M float32: elided {med[True] * 1e3:.2f} ms, with the copy "
           f"{med[False] * 1e3:.2f} ms ({med[False] / med[True]:.2f}x)")
 
@@ -86,17 +92,7 @@ def rotation():
     """Loop rotation + the update joining the convergence test (loop_copies.rotate_loops,
     siblings.py) on/off, the Newton loop on 16M float32 (beyond the L3 cache)."""
     a = np.random.default_rng(0).uniform(1, 100, 16_000_000).astype(np.float32)
-    orig = loop_copies.rotate_loops
-    fns = {}
-    try:
-        for on in (True, False):
-            loop_copies.rotate_loops = orig if on else (lambda steps: 0)
-            f = jg.function(newton)
-            f(a)
-            fns[on] = f
-    finally:
-        loop_copies.rotate_loops = orig
-    med = _rounds(fns, (a,), rounds=9)
+    med = _newton_on_off("rotate_loops", a, 9)
     print(f"Newton loop, 16M float32: rotated {med[True] * 1e3:.1f} ms, condition apart "
           f"{med[False] * 1e3:.1f} ms ({med[False] / med[True]:.2f}x)")
 
