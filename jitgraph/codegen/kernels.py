@@ -205,6 +205,14 @@ class Kernel:
     def is_reduction(self):
         return bool(self.reduce_axes)
 
+    @property
+    def is_plain_map(self):
+        """``out[i] = body(i)`` writing its whole, contiguous output once (no row phases,
+        scatter, strides or siblings)."""
+        return (not self.is_reduction and getattr(self, "phases", None) is None and
+                self.out_strides is None and self.out_index is None and not self.accumulate
+                and self.out_offset == 0 and not self.siblings)
+
 
 def dtype_of_expr(x):
     if isinstance(x, (Load, Const, Apply)):

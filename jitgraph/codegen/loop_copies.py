@@ -26,12 +26,6 @@ def _same_index_reads(k, storage):
                                               ident)
 
 
-def _plain_map(k):
-    return (not k.is_reduction and getattr(k, "phases", None) is None and
-            k.out_strides is None and k.out_index is None and not k.accumulate and
-            k.out_offset == 0 and not k.siblings)
-
-
 def _reads(steps, s):
     for step in steps:
         reads, _, nested = _accesses(step)
@@ -97,7 +91,7 @@ def _elide_in_body(body):
         k = body[w][1]
         between, after = body[w + 1:c], body[c + 1:]
         # k writes all of src (a plain map), and src and dst hold the same loop variable
-        if not _plain_map(k) or _touches(between, src) or _touches(between, dst) or \
+        if not k.is_plain_map or _touches(between, src) or _touches(between, dst) or \
                 _reads(after, src) or src in _loads(k.body) or not _same_index_reads(k, dst):
             c += 1
             continue

@@ -24,12 +24,6 @@ def _full_reduction(k):
             getattr(k, "phases", None) is None and k.out_index is None)
 
 
-def _plain_map(k):
-    return (not k.is_reduction and getattr(k, "phases", None) is None and
-            k.out_strides is None and k.out_index is None and not k.accumulate and
-            k.out_offset == 0 and not k.siblings)
-
-
 def _same_dims(a, b):
     return len(a) == len(b) and all(x is y or (isinstance(x, int) and x == y)
                                     for x, y in zip(a, b))
@@ -74,7 +68,7 @@ def merge_siblings(steps):
         j = 0
         while j < len(steps):
             m = steps[j][1] if steps[j][0] == "kernel" else None
-            if m is None or m is r or not _plain_map(m) or not _same_dims(r.dims, m.dims) \
+            if m is None or m is r or not m.is_plain_map or not _same_dims(r.dims, m.dims) \
                     or not _can_merge(steps, i, j, r, m):
                 j += 1
                 continue
