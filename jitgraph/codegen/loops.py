@@ -481,9 +481,8 @@ def sfence(b):
 
 
 def _streams(k, nest):
-    if k.is_reduction or k.out.kind != "out" or k.out_strides is not None or \
-            k.out_index is not None or k.accumulate or k.siblings or len(nest.sizes) != 1 \
-            or not isinstance(nest.sizes[0], int) or k.out_dtype.name == "bool":
+    if not k.is_plain_map or k.out.kind != "out" or len(nest.sizes) != 1 or \
+            not isinstance(nest.sizes[0], int) or k.out_dtype.name == "bool":
         return False
     size = S.storage_type(k.out_dtype)
     width = size.width // 8 if isinstance(size, ir.IntType) else \
