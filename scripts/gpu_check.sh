@@ -25,5 +25,10 @@ rc=0
 timeout 240 $py -m pytest -q -m gpu -p no:cacheprovider tests/test_cuda_gpu.py \
   --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee "$OUT/gpu_tests.log" | tail -40 || rc=1
 timeout 200 $py benchmarks/bench_cuda.py 2>&1 | tee "$OUT/bench_cuda.log" || rc=1
+# that machine's Python (3.12) is the only other CPython the cpu backend's native dispatcher
+# and output pool meet: their object-layout probes and reference counting, ~5 s
+timeout 90 $py -m pytest -q -p no:cacheprovider tests/test_native_dispatch.py \
+  tests/test_output_pool.py tests/test_vector_math.py 2>&1 | tee "$OUT/cpu_py312.log" | \
+  tail -5 || rc=1
 echo "gpu_check done (rc=$rc)"
 exit $rc
