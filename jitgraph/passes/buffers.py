@@ -36,24 +36,10 @@ def _accesses(step):
 
 
 def _loads(expr, out=None):
-    from ..codegen.kernels import Apply, Guard, Load
-
+    """The Storages kernel expression ``expr`` loads from (appended to ``out``)."""
     out = [] if out is None else out
-    stack = [expr]
-    seen = set()
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, Load):
-            out.append(e.storage)
-            if e.index is not None:
-                stack.append(e.index)
-        elif isinstance(e, Apply):
-            stack.extend(e.args)
-        elif isinstance(e, Guard):
-            stack.append(e.index)
+    for storage, lds in loads_by_storage(expr).items():
+        out.extend([storage] * len(lds))
     return out
 
 
