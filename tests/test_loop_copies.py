@@ -63,7 +63,7 @@ def test_loops_with_other_index_reads(fn, shape):
 
 def test_only_same_index_reads_allow_in_place():
     from jitgraph.codegen import kernels as K
-    from jitgraph.codegen.loop_copies import _same_index_reads
+    from jitgraph.passes.buffers import reads_at_own_index as _same_index_reads
 
     carried, other = K.Storage("arena", 0), K.Storage("arena", 1)
 

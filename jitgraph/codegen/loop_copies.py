@@ -16,30 +16,7 @@ the body's in one step list, where sibling fusion (siblings.py) can join them.
     rotate_loops(program.steps)
 """
 
-from ..passes.buffers import _accesses, _loads, at_own_index, contiguous_strides, loads_by_storage
-
-
-def _same_index_reads(k, storage):
-    """Whether kernel ``k`` reads ``storage`` only at the element it writes (or not at all)."""
-    ident = contiguous_strides(k)
-    return ident is not None and at_own_index(k, loads_by_storage(k.body).get(storage, []),
-                                              ident)
-
-
-def _reads(steps, s):
-    for step in steps:
-        reads, _, nested = _accesses(step)
-        if s in reads or any(_reads(sub, s) for sub in nested):
-            return True
-    return False
-
-
-def _touches(steps, s):
-    for step in steps:
-        reads, writes, nested = _accesses(step)
-        if s in reads or s in writes or any(_touches(sub, s) for sub in nested):
-            return True
-    return False
+from ..passes.buffers import _loads, accesses_any, reads_at_own_index
 
 
 def rotate_loops(steps):
@@ -91,8 +68,9 @@ def _elide_in_body(body):
         k = body[w][1]
         between, after = body[w + 1:c], body[c + 1:]
         # k writes all of src (a plain map), and src and dst hold the same loop variable
-        if not k.is_plain_map or _touches(between, src) or _touches(between, dst) or \
-                _reads(after, src) or src in _loads(k.body) or not _same_index_reads(k, dst):
+        if not k.is_plain_map or accesses_any(between, {src, dst}) or \
+                accesses_any(after, {src}, writes=False) or src in _loads(k.body) or \
+                not reads_at_own_index(k, dst):
             c += 1
             continue
         k.out = dst

@@ -15,7 +15,7 @@ loop_copies.py, the Newton update and the next iteration's convergence test are 
     merge_siblings(program.steps)     # in place; returns the number of kernels merged
 """
 
-from ..passes.buffers import _accesses, _loads, at_own_index, contiguous_strides, loads_by_storage
+from ..passes.buffers import _loads, accesses_any, reads_at_own_index
 
 
 def _full_reduction(k):
@@ -27,27 +27,6 @@ def _full_reduction(k):
 def _same_dims(a, b):
     return len(a) == len(b) and all(x is y or (isinstance(x, int) and x == y)
                                     for x, y in zip(a, b))
-
-
-def _touches(steps, storages):
-    """Whether any step reads or writes one of ``storages``."""
-    for step in steps:
-        reads, writes, nested = _accesses(step)
-        if any(s in storages for s in reads + writes):
-            return True
-        if any(_touches(sub, storages) for sub in nested):
-            return True
-    return False
-
-
-def _writes_any(steps, storages):
-    for step in steps:
-        _, writes, nested = _accesses(step)
-        if any(s in storages for s in writes):
-            return True
-        if any(_writes_any(sub, storages) for sub in nested):
-            return True
-    return False
 
 
 def merge_siblings(steps):
@@ -95,7 +74,9 @@ def _can_merge(steps, i, j, r, m):
     # m runs at r's place: nothing between the two may write what m reads or touch m's
     # output
     between = steps[min(i, j) + 1:max(i, j)]
-    return not _writes_any(between, m_reads) and not _touches(between, {m.out})
+    return not accesses_any(between, m_reads, reads=False) and \
+        not accesses_any(between, {m.out})
+
 
 def _consumes(steps, i, j, r, m):
     """Whether r (at i) may use m's (at j) value in place of its loads of m's output: m runs
@@ -103,8 +84,7 @@ def _consumes(steps, i, j, r, m):
     if j > i or m.out_dtype.name not in ("float32", "float64", "int32", "int64") or \
             any(m.out in _loads(sk.body) for sk in r.siblings):
         return False
-    ident = contiguous_strides(r)
-    return ident is not None and at_own_index(m, loads_by_storage(r.body)[m.out], ident)
+    return reads_at_own_index(r, m.out, m.out_dtype.np.itemsize)
 
 
 def _substitute(e, storage, value, memo):

@@ -171,15 +171,35 @@ def contiguous_strides(k):
     return [1] if len(k.dims) == 1 else None
 
 
-def at_own_index(k, loads, ident):
+def at_own_index(k, loads, ident, size=None):
     """Whether every Load in ``loads`` reads the element kernel ``k`` writes at the same
-    iteration (same item size, no offset, no gather index, the output's strides except on
-    size-1 dims)."""
-    size = k.out_dtype.np.itemsize
+    iteration (item size ``size``, default the output's; no offset, no gather index, the
+    output's strides except on size-1 dims)."""
+    size = k.out_dtype.np.itemsize if size is None else size
     return all(ld.index is None and ld.offset == 0 and ld.dtype.np.itemsize == size and
                all(st == i or (isinstance(d, int) and d == 1)
                    for st, i, d in zip(ld.strides, ident, k.dims))
                for ld in loads)
+
+
+def reads_at_own_index(k, storage, size=None):
+    """Whether kernel ``k`` reads ``storage`` only at the element it is at (or not at all)."""
+    ident = contiguous_strides(k)
+    return ident is not None and at_own_index(k, loads_by_storage(k.body).get(storage, []),
+                                              ident, size)
+
+
+def accesses_any(steps, storages, reads=True, writes=True):
+    """Whether a step of ``steps`` (nested ones included) reads (``reads``) or writes
+    (``writes``) one of ``storages``."""
+    for step in steps:
+        r, w, nested = _accesses(step)
+        if (reads and any(s in storages for s in r)) or \
+                (writes and any(s in storages for s in w)):
+            return True
+        if any(accesses_any(sub, storages, reads, writes) for sub in nested):
+            return True
+    return False
 
 
 def _overwritable_input(k):
@@ -195,4 +215,4 @@ def _overwritable_input(k):
 
 
 __all__ = ["liveness", "place", "in_place_pairs", "loads_by_storage", "contiguous_strides",
-           "at_own_index", "ALIGN"]
+           "at_own_index", "reads_at_own_index", "accesses_any", "ALIGN"]
