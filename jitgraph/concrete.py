@@ -200,21 +200,14 @@ class ConcreteFunction:
         """A builtin running this function's executable from native code
         (codegen/dispatch.py), or None where it does not apply (another backend, variables,
         unknown dims, outputs other than one tensor or a flat tuple of them)."""
-        exe = self._exe
-        n = len(self.graph.outputs)
-        if type(self._out) is _Out:
-            single = n == 1 and self._out.i == 0
-            if not single:
-                return None
-        elif type(self._out) is tuple and [getattr(s, "i", None) for s in self._out] == \
-                list(range(n)) and all(type(s) is _Out for s in self._out) and n:
-            single = False
-        else:
-            return None
-        try:
-            from .codegen import dispatch
-            from .codegen.runtime import Executable
-        except ImportError:
+        from .codegen import dispatch
+        from .codegen.runtime import Executable
+
+        exe, out = self._exe, self._out
+        single = type(out) is _Out
+        leaves = [out] if single else out if type(out) is tuple else ()
+        if not leaves or len(leaves) != len(self.graph.outputs) or any(
+                type(s) is not _Out or s.i != k for k, s in enumerate(leaves)):
             return None
         if type(exe) is not Executable or not dispatch.eligible(exe):
             return None

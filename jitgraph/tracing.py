@@ -31,19 +31,25 @@ def current_graph():
 
 # graphs being traced in any thread: while non-zero, jg.function skips its native dispatcher
 ACTIVE_SCOPES = 0
+_scopes_lock = threading.Lock()  # `+=` on a global is not atomic between threads
+
+
+def _count_scope(delta):
+    global ACTIVE_SCOPES
+    with _scopes_lock:
+        ACTIVE_SCOPES += delta
 
 
 @contextlib.contextmanager
 def graph_scope(graph):
     """Makes ``graph`` the graph ops are recorded into."""
-    global ACTIVE_SCOPES
     s = _stack()
     s.append(graph)
-    ACTIVE_SCOPES += 1
+    _count_scope(1)
     try:
         yield graph
     finally:
-        ACTIVE_SCOPES -= 1
+        _count_scope(-1)
         s.pop()
 
 

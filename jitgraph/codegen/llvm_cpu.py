@@ -158,11 +158,10 @@ class EntryEmitter:
 
     def run(self):
         b = self.ctx.b
-        # a failed call must not fail the next one: the status slot starts each call at 0
-        b.store(ir.Constant(ir.IntType(32), 0), self.ctx.ptr(self.p.status, _i32()))
-        self.steps(self.p.steps)
-        b = self.ctx.b
         status = self.ctx.ptr(self.p.status, _i32())
+        # a failed call must not fail the next one: the status slot starts each call at 0
+        b.store(ir.Constant(status.type.pointee, 0), status)
+        self.steps(self.p.steps)
         b.ret(b.load(status))
         self.ctx.finalize()
         return self.fn
@@ -304,6 +303,7 @@ _MATH_DEF = re.compile(r'define internal (float|double) @"jg\.math\.(\w+)\.(f32|
 def _math_calls(text):
     """The most vecmath call sites in one kernel (streaming twins repeat their kernel's)."""
     most = n = 0
+    twin = False
     for line in text.split("\n"):
         if line.startswith("define "):
             n = 0

@@ -448,10 +448,10 @@ def _linear(ctx, nest, dims, idx):
 # gets a twin function (name + STREAM_SUFFIX, never inlined) that runs the 16-element-aligned
 # middle of its range; the twin's marked output stores (``stream_store``), once vectorized,
 # become aligned non-temporal stores after LLVM's optimization (llvm_cpu.optimize_module:
-# ``stream_stores``), and it ends with an
-# sfence so other threads see the data. Outputs smaller than STREAM_MIN_BYTES stay in cache
-# for whatever reads them next. Streaming needs the output's page offset away from the
-# inputs' (codegen/outputs.py): 4K aliasing made streaming kernels up to 1.6x slower.
+# ``stream_stores``), and it ends with an sfence so other threads see the data. Outputs
+# smaller than STREAM_MIN_BYTES stay in cache for whatever reads them next. Streaming needs
+# the output's page offset away from the inputs' (codegen/outputs.py): 4K aliasing made
+# streaming kernels up to 1.6x slower.
 STREAM_MIN_BYTES = 8 << 20
 STREAM_SUFFIX = "_ntstore"
 STREAM_ALIGN = 64
@@ -579,15 +579,14 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         sib_ptrs = [ctx.ptr(sk.out, sk.out_dtype) for sk in k.siblings]
 
         def accumulate(idx):
-            if sib_bodies:  # every value first (one Evaluator: shared loads), then stores
-                ev = Evaluator(ctx, [idx[d] for d in loops])
-                x = ev(nest.body)
-                vals = [ev(sb) for sb in sib_bodies]
+            # every value first (one Evaluator: loads shared with siblings), then stores
+            ev = Evaluator(ctx, [idx[d] for d in loops])
+            x = ev(nest.body)
+            vals = [ev(sb) for sb in sib_bodies]
+            if vals:
                 at = _linear(ctx, nest, loops, idx)
                 for sk, ptr, v in zip(k.siblings, sib_ptrs, vals):
                     b.store(to_storage(b, v, sk.out_dtype), b.gep(ptr, [at]))
-            else:
-                x = value(idx)
             if x.type != acc.type.pointee:
                 x = b.sext(x, acc.type.pointee)
             b.store(combine(b, k, b.load(acc), x), acc)
