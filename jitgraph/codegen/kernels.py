@@ -253,6 +253,23 @@ class RowKernel(Kernel):
     final: object = None
 
 
+def subexpressions(e):
+    """Every expression node under (and including) ``e``, each once (gather indices and
+    guards included)."""
+    out, seen, stack = [], set(), [e]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        out.append(x)
+        if isinstance(x, Apply):
+            stack.extend(x.args)
+        elif isinstance(x, (Load, Guard)) and x.index is not None:
+            stack.append(x.index)
+    return out
+
+
 def expr_of_subgraph(sub, loads, qs, rank, reduced=None):
     """Expressions for the Values of fusion sub-graph ``sub`` given the Loads of its
     placeholders (``loads[i]`` for ``sub.inputs[i]``); a reduction inside the sub-graph
@@ -296,4 +313,5 @@ def unimplemented(op, why=""):
 __all__ = ["RowValue", "Phase", "RowKernel", "Dyn", "Param", "Env", "Quantities", "Storage",
            "Load", "Const", "Apply", "Iota",
            "Kernel", "QExpr", "Guard", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
+           "subexpressions",
            "unimplemented", "dtype_of_expr"]

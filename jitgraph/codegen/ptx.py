@@ -51,7 +51,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, dtype_of_expr
+from .kernels import Apply, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block for map and reduction kernels
@@ -86,26 +86,6 @@ def target_machine(arch="sm_80"):
 
 
 # ----------------------------------------------------------------------------- screening
-
-
-_CHILDREN = {
-    "Apply": lambda e: e.args,
-    "Load": lambda e: [e.index] if e.index is not None else [],
-    "Guard": lambda e: [e.index],
-}
-
-
-def subexpressions(e):
-    """Every expression node under (and including) ``e``, each once."""
-    out, seen, stack = [], set(), [e]
-    while stack:
-        x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen.add(id(x))
-        out.append(x)
-        stack.extend(_CHILDREN.get(type(x).__name__, lambda _: [])(x))
-    return out
 
 
 def _applies(e, out, seen):

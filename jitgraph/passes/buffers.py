@@ -140,22 +140,12 @@ def in_place_pairs(steps):
 def loads_by_storage(expr):
     """{Storage: [Load, ...]} of every Load in kernel expression ``expr`` (gather indices
     included)."""
-    from ..codegen.kernels import Apply, Guard, Load
+    from ..codegen.kernels import Load, subexpressions
 
-    loads, stack, seen = {}, [expr], set()
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
+    loads = {}
+    for e in subexpressions(expr):
         if isinstance(e, Load):
             loads.setdefault(e.storage, []).append(e)
-            if e.index is not None:
-                stack.append(e.index)
-        elif isinstance(e, Apply):
-            stack.extend(e.args)
-        elif isinstance(e, Guard):
-            stack.append(e.index)
     return loads
 
 
