@@ -375,12 +375,7 @@ def make(exe, single_output):
             spec[base + 2 + MAX_RANK + d] = s
         keep.append(dt)
     for j, dt in enumerate(exe._out_dtypes):
-        shape = tuple(exe._plan0.out_shapes[j])
-        nbytes = dt.itemsize * int(np.prod(shape, dtype=np.int64))
-        if nbytes >= outputs.MIN_BYTES:
-            fn, targs = outputs.pooled, (shape, dt, nbytes)
-        else:
-            fn, targs = np.empty, (shape, dt)
+        fn, targs = outputs.allocator(exe._plan0.out_shapes[j], dt)
         keep += [fn, targs]
         spec[IN + IN_STRIDE * n_in + 2 * j] = id(fn)
         spec[IN + IN_STRIDE * n_in + 2 * j + 1] = id(targs)

@@ -69,6 +69,16 @@ def empty(shape, dtype):
     return pooled(shape, dtype, n)
 
 
+def allocator(shape, dtype):
+    """(callable, args) allocating an output of a shape known when compiling: the pool for
+    large ones, ``np.empty`` for the rest (the dispatchers call it without re-deciding)."""
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if nbytes >= MIN_BYTES:
+        return pooled, (tuple(shape), dtype, nbytes)
+    return _np_empty, (tuple(shape), dtype)
+
+
 def pooled(shape, dtype, nbytes):
     """``empty`` for ``nbytes >= MIN_BYTES`` (the dispatcher calls it directly when the size
     is known when compiling)."""
@@ -139,4 +149,4 @@ def stats():
             "bytes": sum(b.size for b in _blocks), "free_bytes": sum(b.size for b in free)}
 
 
-__all__ = ["empty", "pooled", "release", "stats", "MIN_BYTES", "MAX_BLOCKS"]
+__all__ = ["empty", "pooled", "allocator", "release", "stats", "MIN_BYTES", "MAX_BLOCKS"]

@@ -228,8 +228,7 @@ class Executable:
             return
         n_in = len(self._specs)
         ins = [f"a{i}" for i in range(n_in)]
-        env = {"slow": self._run, "empty": np.empty, "alloc": outputs.empty,
-               "pooled": outputs.pooled, "nd": np.ndarray, "fn": self._fn,
+        env = {"slow": self._run, "alloc": outputs.empty, "nd": np.ndarray, "fn": self._fn,
                "static": self._static_addr, "blocks": self._blocks, "fail": self._fail,
                "plans": self._plans}
         types, shapes = [], []
@@ -264,7 +263,12 @@ class Executable:
         for j, dt in enumerate(self._out_dtypes):
             env[f"odt{j}"] = dt
             outs.append(f"o{j}")
-            lines.append(f"    o{j} = {self._alloc_expr(j, dt)}")
+            if self._dyn:
+                lines.append(f"    o{j} = alloc(osh[{j}], odt{j})")
+            else:  # pool or np.empty, decided now
+                env[f"new{j}"], env[f"new_args{j}"] = outputs.allocator(
+                    self._plan0.out_shapes[j], dt)
+                lines.append(f"    o{j} = new{j}(*new_args{j})")
         var_args = []
         for k, (v, w) in enumerate(zip(self._vars, self._writes)):
             env[f"v{k}"] = v
@@ -275,16 +279,6 @@ class Executable:
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
              env)
         self.run = env["run"]
-
-    def _alloc_expr(self, j, dt):
-        """Source allocating output j: through the output pool when it is (or may be) large
-        (codegen/outputs.py)."""
-        if self._dyn:
-            return f"alloc(osh[{j}], odt{j})"
-        nbytes = dt.itemsize * int(np.prod(self._plan0.out_shapes[j], dtype=np.int64))
-        if nbytes >= outputs.MIN_BYTES:
-            return f"pooled(osh[{j}], odt{j}, {nbytes})"
-        return f"empty(osh[{j}], odt{j})"
 
     def run(self, args):
         """Runs the compiled graph; ``args`` in graph.inputs order."""
