@@ -60,20 +60,17 @@ def _free_limit():
 
 def empty(shape, dtype):
     """An uninitialized array the caller owns, like ``np.empty(shape, dtype)``."""
-    dtype = np.dtype(dtype)
-    n = dtype.itemsize
-    for d in shape:
-        n *= d
-    if n < MIN_BYTES:
-        return _np_empty(shape, dtype)
-    return pooled(shape, dtype, n)
+    fn, args = allocator(shape, dtype)
+    return fn(*args)
 
 
 def allocator(shape, dtype):
-    """(callable, args) allocating an output of a shape known when compiling: the pool for
-    large ones, ``np.empty`` for the rest (the dispatchers call it without re-deciding)."""
+    """(callable, args) allocating an array of ``shape``: the pool for large ones,
+    ``np.empty`` for the rest (the dispatchers decide once per compiled shape)."""
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    nbytes = dtype.itemsize
+    for d in shape:
+        nbytes *= d
     if nbytes >= MIN_BYTES:
         return pooled, (tuple(shape), dtype, nbytes)
     return _np_empty, (tuple(shape), dtype)
