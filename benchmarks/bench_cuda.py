@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jitgraph as jg  # noqa: E402
 from jitgraph import backends  # noqa: E402
-from jitgraph.codegen import cuda, cuda_driver  # noqa: E402
 from jitgraph.codegen import cuda_device as D  # noqa: E402
+from jitgraph.codegen import cuda_driver  # noqa: E402
 
 
 def timeit(fn, sync, repeat=10, warmup=2):
@@ -167,9 +167,10 @@ def bench_matmul(drv, torch, n=4096):
 
 
 def main():
-    if not cuda.is_available():
+    if cuda_driver.missing():  # the emulator (JITGRAPH_CUDA_EMULATOR) is no benchmark
         print(f"bench_cuda: no GPU here ({cuda_driver.missing()})")
         return 0
+    cuda_driver.use("gpu")
     drv = cuda_driver.get()
     torch = torch_cuda()
     print(f"device: {drv.name} ({drv.arch()}), torch: {torch.__version__ if torch else 'no'}")

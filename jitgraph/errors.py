@@ -26,6 +26,15 @@ class UnimplementedError(JitgraphError, NotImplementedError):
     """An op or feature the chosen backend does not support."""
 
 
+class InternalError(JitgraphError):
+    """A device or runtime failure that is jitgraph's fault, not the input's (e.g. a kernel
+    writing outside its buffers on the cuda emulator)."""
+
+
+class ResourceExhaustedError(JitgraphError):
+    """The machine ran out of something the operation needs (memory, threads)."""
+
+
 def user_location(skip_package=True):
     """(filename, lineno) of the innermost frame outside the jitgraph package, or None."""
     import os

@@ -22,7 +22,7 @@ nvidia-smi -L
 $py -c "import pycuda.driver as d; d.init(); print('pycuda', d.get_version(), d.Device(0).name())"
 $py -c "from jitgraph.codegen import cuda; print('cuda backend available:', cuda.is_available(), cuda.cuda_driver.missing())"
 rc=0
-timeout 240 $py -m pytest -q -m gpu -p no:cacheprovider tests/test_cuda_gpu.py \
+timeout 240 $py -m pytest -q -m gpu -p no:cacheprovider tests/test_cuda_run.py \
   --junitxml="$OUT/gpu_tests.xml" 2>&1 | tee "$OUT/gpu_tests.log" | tail -40 || rc=1
 timeout 200 $py benchmarks/bench_cuda.py 2>&1 | tee "$OUT/bench_cuda.log" || rc=1
 # that machine's Python (3.12) is the only other CPython the cpu backend's native dispatcher

@@ -192,18 +192,21 @@ def test_backend_cuda_without_gpu_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(cuda_driver, "_MISSING",
                         "the NVIDIA driver (libcuda.so.1 could not be loaded), pycuda (x)")
     monkeypatch.setattr(cuda_driver, "_DRIVER", None)
+    monkeypatch.setattr(cuda_driver, "_KIND", "gpu")
     assert not cuda.is_available()
     f = jg.function(lambda x: x + 1, backend="cuda")
     with pytest.raises(errors.UnimplementedError) as e:
         f(np.ones(3, np.float32))
     msg = str(e.value)
     assert "NVIDIA driver" in msg and "pycuda" in msg and "backend='cpu'" in msg
+    assert "JITGRAPH_CUDA_EMULATOR=1" in msg
     # the PTX stage needs neither
     ptx = f.get_concrete_function(np.ones(3, np.float32)).explain("ptx")
     assert ".target sm_80" in ptx and ".entry kernel_" in ptx
 
 
-def test_missing_probe_reports_this_machine():
+def test_missing_probe_reports_this_machine(monkeypatch):
+    monkeypatch.setattr(cuda_driver, "_KIND", "gpu")
     why = cuda_driver._probe()
     assert cuda.is_available() == (why == "")
     if why:
@@ -235,6 +238,8 @@ class _FakeDriver:
     side of the cuda backend (plans, slots, launch shapes, copies, variables, control flow)
     without a GPU. Kernels do not run, so device values stay zero."""
 
+    block_threads = P.BLOCK
+
     def __init__(self):
         self.mem, self.next, self.launches, self.entries = {}, 1 << 20, [], {}
 
@@ -244,9 +249,10 @@ class _FakeDriver:
     def multiprocessors(self):
         return 4
 
-    def load(self, ptx):
+    def load(self, build):
         import re
 
+        ptx = build.ptx(self.arch())
         for m in re.finditer(r"\.entry (\w+)\((.*?)\)", ptx, re.S):
             self.entries[m.group(1)] = m.group(2).count(".param")
         return ptx
@@ -294,6 +300,7 @@ class _FakeDriver:
 def fake(monkeypatch):
     drv = _FakeDriver()
     monkeypatch.setattr(cuda_driver, "_MISSING", "")
+    monkeypatch.setattr(cuda_driver, "_KIND", "gpu")
     monkeypatch.setattr(cuda_driver, "_DRIVER", drv)
     return drv
 

@@ -20,8 +20,11 @@ once; quantities (dims, strides, offsets) live in a per-plan device array.
 takes and returns DeviceTensors (cuda_device.py: ``device_function``, ``to_device``,
 ``resident_variables``).
 
-GPU status: PTX generation and ptxas assembly are tested in CI (tests/test_cuda_ptx.py);
-everything that touches the device is tested only by tests/test_cuda_gpu.py (``gpu``).
+Testing: PTX generation and ptxas assembly in every test run (tests/test_cuda_ptx.py);
+this module, cuda_device.py and the kernels' logic through tests/test_cuda_run.py on the
+CPU emulator of the device (cuda_emulator.py: the same NVPTX IR with its intrinsics
+emulated) in every test run, and on a GPU where there is one (``gpu``, pycuda's
+driver).
 """
 
 import numpy as np
@@ -38,8 +41,9 @@ MAX_GRID = 65535
 
 
 def is_available():
-    """True when an NVIDIA GPU, its driver and pycuda are usable here."""
-    return not cuda_driver.missing()
+    """True when ``backend="cuda"`` can run here: an NVIDIA GPU, its driver and pycuda are
+    usable, or the emulator is selected (cuda_driver.use, JITGRAPH_CUDA_EMULATOR=1)."""
+    return cuda_driver.kind() == "emulator" or not cuda_driver.missing()
 
 
 class Build:
@@ -83,14 +87,14 @@ class CudaExecutable:
     def __init__(self, graph, build, drv):
         self.graph, self.build, self.drv = graph, build, drv
         self.program = p = build.program
-        self.ptx = build.ptx(drv.arch())
-        self.cumodule = drv.load(self.ptx)
+        self.cumodule = drv.load(build)
         self.fns = {}
         for launch in build.launches.values():
             for name in (launch.name, launch.final):
                 if name:
                     self.fns[name] = drv.function(self.cumodule, name, len(launch.slots) + 2)
         self.sms = drv.multiprocessors()
+        self.block = drv.block_threads  # threads per block of map and reduction kernels
         self.consts = [drv.alloc(np.asarray(c).nbytes) for c in p.consts]
         for buf, c in zip(self.consts, p.consts, strict=False):
             drv.htod(buf, np.asarray(c, order="C"))
@@ -104,6 +108,11 @@ class CudaExecutable:
         self._out_dtypes = [v.dtype.np for v in graph.outputs]
         self._writes = [id(v) in p.assigned for v in graph.variables]
         self._plans = {}
+
+    @property
+    def ptx(self):
+        """The PTX text of this executable for its device's arch."""
+        return self.build.ptx(self.drv.arch())
 
     # -- plans
     def _plan(self, shapes_in):
@@ -134,7 +143,7 @@ class CudaExecutable:
     def _grid(self, launch, params):
         """(grid, block, aux) of a launch for one plan; None when there is no work."""
         work = [qeval(w, params) for w in launch.work]
-        cap = self.sms * 32
+        cap, bs = self.sms * 32, self.block
         if launch.kind == "gemm":
             m, n, batch = work
             if not (m and n and batch):
@@ -145,17 +154,17 @@ class CudaExecutable:
             return ((1, 1, 1), (1, 1, 1), 0) if work[0] else None
         if launch.kind == "map":
             (total,) = work
-            blocks = min((total + P.BLOCK - 1) // P.BLOCK, cap)
-            return ((blocks, 1, 1), (P.BLOCK, 1, 1), 0) if total else None
+            blocks = min((total + bs - 1) // bs, cap)
+            return ((blocks, 1, 1), (bs, 1, 1), 0) if total else None
         n_out, n_red = work
         if n_out == 0:
             return None
         if launch.kind in ("thread", "arg"):
-            return (min((n_out + P.BLOCK - 1) // P.BLOCK, cap), 1, 1), (P.BLOCK, 1, 1), 0
+            return (min((n_out + bs - 1) // bs, cap), 1, 1), (bs, 1, 1), 0
         if launch.kind == "block":
-            return (min(n_out, cap * 8), 1, 1), (P.BLOCK, 1, 1), 0
-        blocks = max(1, min((n_red + P.BLOCK - 1) // P.BLOCK, P.MAX_PARTIALS, cap))
-        return (blocks, 1, 1), (P.BLOCK, 1, 1), blocks
+            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 0
+        blocks = max(1, min((n_red + bs - 1) // bs, P.MAX_PARTIALS, cap))
+        return (blocks, 1, 1), (bs, 1, 1), blocks
 
     def _ensure_arena(self, nbytes):
         if nbytes > self.arena_size:
@@ -259,7 +268,7 @@ class CudaExecutable:
             return
         self._launch(launch.name, launch, cfg, slots, plan)
         if launch.final:
-            self._launch(launch.final, launch, ((1, 1, 1), (P.BLOCK, 1, 1), cfg[2]),
+            self._launch(launch.final, launch, ((1, 1, 1), (self.block, 1, 1), cfg[2]),
                          slots, plan)
 
     def _step_call(self, step, slots, plan):

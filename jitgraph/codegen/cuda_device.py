@@ -22,8 +22,8 @@
             loss = step(x, batch_y)               # a DeviceTensor
     print(loss.numpy(), w.numpy())
 
-Status: written and checked for import and the no-GPU errors here; the transfers and
-residency logic run only in the ``gpu``-marked tests (tests/test_cuda_gpu.py).
+Tested by tests/test_cuda_run.py on the CPU emulator (every test run) and on a GPU
+(``gpu``).
 """
 
 import contextlib

@@ -6,19 +6,25 @@ launch, synchronize. Pointers are plain Python ints (device addresses); allocati
 pycuda ``DeviceAllocation`` objects kept alive by their owners (freed when collected).
 
     drv = cuda_driver.get()            # raises UnimplementedError naming what is missing
-    mod = drv.load(ptx_text); f = drv.function(mod, "kernel_fusion", n_ptr_args=2)
+    mod = drv.load(build); f = drv.function(mod, "kernel_fusion", n_ptr_args=2)
     buf = drv.alloc(1024); drv.htod(buf, array); drv.launch(f, (4, 1, 1), (256, 1, 1), args)
 
 ``import jitgraph`` never imports this module; ``cuda.is_available()`` imports pycuda only
 when the NVIDIA driver library is present.
+
+Emulator: with ``JITGRAPH_CUDA_EMULATOR=1`` in the environment (read at the first
+``get()``), or after ``use("emulator")``, ``get()`` returns cuda_emulator.EmulatedDriver:
+the same interface on the CPU, so ``backend="cuda"`` runs (slowly) where no GPU is.
 """
 
 import ctypes
 import ctypes.util
+import os
 
 import numpy as np
 
 from .. import errors
+from .ptx import BLOCK
 
 # Archs LLVM's NVPTX target here knows; a newer device gets the newest (its driver
 # JIT-compiles PTX for older archs forward).
@@ -26,10 +32,37 @@ KNOWN_ARCHS = (50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 89, 90, 100, 120)
 
 _DRIVER = None
 _MISSING = None
+_KIND = None  # "gpu" or "emulator"; None: from JITGRAPH_CUDA_EMULATOR at first use
+
+
+def kind():
+    """"emulator" when cuda calls run on the CPU emulator, else "gpu"."""
+    global _KIND
+    if _KIND is None:
+        _KIND = "emulator" if os.environ.get("JITGRAPH_CUDA_EMULATOR", "") not in (
+            "", "0") else "gpu"
+    return _KIND
+
+
+def use(which):
+    """Selects the device cuda calls run on from now on: "gpu" (pycuda) or "emulator"
+    (cuda_emulator.py). Executables compiled before keep the driver they were built for;
+    returns the previous choice."""
+    global _KIND, _DRIVER
+    if which not in ("gpu", "emulator"):
+        raise ValueError(f"cuda_driver.use: 'gpu' or 'emulator', not {which!r}")
+    before = kind()
+    if which != before:
+        from .cuda_device import MIRRORS
+
+        MIRRORS.copies.clear()  # device copies of variables belong to the previous device
+        _KIND, _DRIVER = which, None
+    return before
 
 
 def missing():
-    """What is missing for the cuda backend, as text; "" when a GPU is usable."""
+    """What is missing for a GPU, as text; "" when one is usable (the emulator's choice
+    does not change the answer)."""
     global _MISSING
     if _MISSING is None:
         _MISSING = _probe()
@@ -62,20 +95,29 @@ def _probe():
 
 
 def get():
-    """The process-wide Driver (primary context of device 0), or UnimplementedError."""
+    """The process-wide Driver (primary context of device 0), the emulator's, or
+    UnimplementedError."""
     global _DRIVER
+    if _DRIVER is None and kind() == "emulator":
+        from .cuda_emulator import EmulatedDriver
+
+        _DRIVER = EmulatedDriver()
     if _DRIVER is None:
         why = missing()
         if why:
             raise errors.UnimplementedError(errors.at_user_line(
                 f"backend='cuda' needs an NVIDIA GPU, its driver and pycuda; missing here: "
-                f"{why}. Use backend='cpu' (or 'interpreter') on this machine"))
+                f"{why}. Use backend='cpu' (or 'interpreter') on this machine, or "
+                f"JITGRAPH_CUDA_EMULATOR=1 to run the cuda backend's kernels on the CPU"))
         _DRIVER = Driver()
     return _DRIVER
 
 
 class Driver:
-    """pycuda calls used by cuda.py (GPU-verified only through tests/test_cuda_gpu.py)."""
+    """pycuda calls used by cuda.py (tested on a GPU by the ``gpu`` half of
+    tests/test_cuda_run.py; cuda_emulator.EmulatedDriver is the same interface)."""
+
+    block_threads = BLOCK  # threads per block of map and reduction kernels
 
     def __init__(self):
         import atexit
@@ -105,8 +147,9 @@ class Driver:
         best = max([a for a in KNOWN_ARCHS if a <= cc] or [KNOWN_ARCHS[0]])
         return f"sm_{best}"
 
-    def load(self, ptx):
-        return self.cuda.module_from_buffer(ptx.encode())
+    def load(self, build):
+        """The CUmodule of ``build`` (cuda.Build): its PTX for this device's arch."""
+        return self.cuda.module_from_buffer(build.ptx(self.arch()).encode())
 
     def function(self, module, name, n_ptr_args, n_i64_args=1):
         f = module.get_function(name)
@@ -139,4 +182,4 @@ class Driver:
         return self.device.get_attribute(self.cuda.device_attribute.MULTIPROCESSOR_COUNT)
 
 
-__all__ = ["missing", "get", "Driver", "KNOWN_ARCHS"]
+__all__ = ["missing", "get", "use", "kind", "Driver", "KNOWN_ARCHS"]

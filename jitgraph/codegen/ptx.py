@@ -54,7 +54,8 @@ from . import scalar as S
 from .kernels import Apply, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
-BLOCK = 256  # threads per block for map and reduction kernels
+BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
+# up to 1024 works: the kernels read blockDim; the emulator uses 64)
 TILE = 16  # gemm tile edge (blocks of TILE x TILE threads)
 MAX_PARTIALS = 1024  # blocks of a full reduction (scratch holds one partial per block)
 FULL_MASK = ir.Constant(S.I32, -1)

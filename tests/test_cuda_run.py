@@ -1,18 +1,36 @@
-"""The cuda backend on a GPU (marked ``gpu``; skipped where tests/conftest.py finds none):
-every op case cuda == cpu == interpreter == NumPy (static and unknown shapes), control
-flow, a training step, large reductions and matmuls, device tensors and resident
-variables. Run on a GPU machine with scripts/gpu_check.sh."""
+"""The cuda backend running: every op case cuda == cpu == interpreter == NumPy (static and
+unknown shapes), control flow, a training step, large reductions and matmuls, device
+tensors and resident variables.
 
+Each test runs twice: on the CPU emulator of the device (cuda_emulator.py, ``emu``, in
+every test run; smaller sizes where the GPU's would take minutes of barrier-bound
+emulation) and on a GPU (``gpu``-marked, skipped where tests/conftest.py finds none; run
+on a GPU machine with scripts/gpu_check.sh)."""
+
+import graph_gen
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 from op_cases import CASES
 
 import jitgraph as jg
 from jitgraph import backends, errors
 from jitgraph.codegen import cuda_device as D
+from jitgraph.codegen import cuda_driver
 
-pytestmark = pytest.mark.gpu
 S = jg.TensorSpec
+
+
+@pytest.fixture(autouse=True, params=[pytest.param("emulator", id="emu"),
+                                      pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)])
+def device(request):
+    before = cuda_driver.use(request.param)
+    yield request.param
+    cuda_driver.use(before)
+
+
+def _size(device, gpu, emu):
+    return gpu if device == "gpu" else emu
 
 
 def _close(got, want, f32_tol=2e-5):
@@ -61,6 +79,17 @@ def test_op_case_cuda_matches_cpu_interpreter_numpy(c, dynamic):
         _close(a, b)
 
 
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(graph_gen.graphs())
+def test_random_graphs_cuda_matches_eager(case):
+    """Generated graphs (elementwise, broadcasting, reductions, reshapes, cond, counted
+    while loops, unknown dims) against eager jitgraph's values."""
+    from jitgraph import passes
+
+    out = backends.get("cuda").compile(passes.optimize(case.graph)).run(case.args)
+    graph_gen.assert_same(out, case.expected)
+
+
 def test_control_flow():
     def f(x, n):
         i, s = jg.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s * 1.5 + 1),
@@ -95,26 +124,28 @@ def _mlp_step(backend):
     return step, vs
 
 
-def test_training_step_cuda_equals_cpu():
+def test_training_step_cuda_equals_cpu(device):
     rng = np.random.RandomState(1)
-    x = rng.randn(256, 20).astype(np.float32)
-    y = rng.randint(0, 3, 256).astype(np.int32)
+    n = _size(device, 256, 96)
+    x = rng.randn(n, 20).astype(np.float32)
+    y = rng.randint(0, 3, n).astype(np.int32)
     (sc, vc), (sg, vg) = _mlp_step("cpu"), _mlp_step("cuda")
-    for _ in range(5):
+    for _ in range(_size(device, 5, 3)):
         _close(sg(x, y).numpy(), sc(x, y).numpy(), 1e-4)
     for a, b in zip(vg, vc, strict=False):
         _close(a.numpy(), b.numpy(), 1e-4)
 
 
-def test_training_step_with_resident_variables():
+def test_training_step_with_resident_variables(device):
     rng = np.random.RandomState(2)
-    x = rng.randn(128, 20).astype(np.float32)
-    y = rng.randint(0, 3, 128).astype(np.int32)
+    n = _size(device, 128, 48)
+    x = rng.randn(n, 20).astype(np.float32)
+    y = rng.randint(0, 3, n).astype(np.int32)
     (sc, vc), (sg, vg) = _mlp_step("cpu"), _mlp_step("cuda")
     dstep = D.device_function(sg)
     xd, yd = D.to_device(x), D.to_device(y)
     with D.resident_variables():
-        for _ in range(4):
+        for _ in range(_size(device, 4, 3)):
             loss = dstep(xd, yd)
             sc(x, y)
         assert isinstance(loss, D.DeviceTensor)
@@ -131,10 +162,11 @@ def test_device_tensors_chain_without_host():
     _close(np.asarray(y), y.numpy())
 
 
-@pytest.mark.parametrize("shape,axis", [((3_000_001,), None), ((1000, 3001), 1),
-                                        ((3001, 1000), 0), ((7, 1, 50000), (0, 2))])
-def test_large_reductions(shape, axis):
-    x = np.random.randn(*shape).astype(np.float64)
+@pytest.mark.parametrize("shape,axis,emu_shape", [
+    ((3_000_001,), None, (300_001,)), ((1000, 3001), 1, (70, 3001)),
+    ((3001, 1000), 0, (3001, 100)), ((7, 1, 50000), (0, 2), (7, 1, 5000))])
+def test_large_reductions(shape, axis, emu_shape, device):
+    x = np.random.randn(*_size(device, shape, emu_shape)).astype(np.float64)
     for name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_mean"):
         f = jg.function(lambda v, name=name: getattr(jg, name)(v, axis=axis), backend="cuda")
         _close(f(x).numpy(), getattr(np, name.split("_")[1] if name != "reduce_mean"
@@ -144,8 +176,8 @@ def test_large_reductions(shape, axis):
            np.any(xi, axis=axis))
 
 
-def test_softmax_and_argmax_large():
-    x = np.random.randn(513, 2049).astype(np.float32)
+def test_softmax_and_argmax_large(device):
+    x = np.random.randn(_size(device, 513, 129), 2049).astype(np.float32)
     e = np.exp(x - x.max(1, keepdims=True))
     _close(jg.function(jg.nn.softmax, backend="cuda")(x).numpy(), e / e.sum(1, keepdims=True))
     _close(jg.function(lambda v: jg.argmax(v, axis=1), backend="cuda")(x).numpy(),
