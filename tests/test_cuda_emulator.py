@@ -142,3 +142,20 @@ def test_block_barrier_orders_shared_memory(drv):
     _launch(drv, _kernel_module(emit), (64, 1, 1), out)
     np.testing.assert_array_equal(drv.dtoh(np.zeros(64, np.int64), out),
                                   1000 + 63 - np.arange(64))
+
+
+def test_gpu_block_size_reductions_and_softmax(drv, monkeypatch):
+    """The GPU's 256 threads per block (the emulator's default is 64): block, thread, full
+    and arg reductions and the row softmax, cuda == NumPy."""
+    monkeypatch.setattr(drv, "block_threads", P.BLOCK)
+    x = np.random.RandomState(4).randn(9, 1500).astype(np.float32)
+    f = jg.function(lambda v: (jg.reduce_sum(v, axis=1), jg.reduce_max(v, axis=0),
+                               jg.reduce_sum(v), jg.argmax(v, axis=1), jg.nn.softmax(v)),
+                    backend="cuda")
+    rows, cols, total, am, sm = (t.numpy() for t in f(x))
+    np.testing.assert_allclose(rows, x.sum(1), rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(cols, x.max(0))
+    np.testing.assert_allclose(total, x.sum(), rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(am, x.argmax(1))
+    e = np.exp(x - x.max(1, keepdims=True))
+    np.testing.assert_allclose(sm, e / e.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)

@@ -198,6 +198,22 @@ def test_matmul(ta, tb, dt):
         _close(f(a, b).numpy(), want, 1e-4)
 
 
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_matmul_tile_edges_and_batched_operands(ta, tb):
+    """m, n, k past one 64x64 tile and one 16-deep step with remainders; both operands
+    batched, and a batch broadcast from a size-1 dim."""
+    rng = np.random.RandomState(5)
+    for abs_, bbs, m, k, n in [((2,), (2,), 70, 33, 130), ((1, 3), (2, 1), 65, 17, 64),
+                               ((), (), 129, 16, 1)]:
+        a = rng.randn(*abs_, *((k, m) if ta else (m, k))).astype(np.float32)
+        b = rng.randn(*bbs, *((n, k) if tb else (k, n))).astype(np.float32)
+        f = jg.function(lambda x, y: jg.matmul(x, y, transpose_a=ta, transpose_b=tb),
+                        backend="cuda")
+        want = np.matmul(np.swapaxes(a, -1, -2) if ta else a,
+                         np.swapaxes(b, -1, -2) if tb else b)
+        _close(f(a, b).numpy(), want, 1e-4)
+
+
 def test_gather_out_of_range_is_an_error_like_cpu():
     def g(x, i):
         return jg.gather(x, i)

@@ -148,8 +148,9 @@ class CudaExecutable:
             m, n, batch = work
             if not (m and n and batch):
                 return None
-            t = P.TILE
-            return ((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)), (t, t, 1), 0
+            t = P.GEMM_TILE
+            return (((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)),
+                    (P.GEMM_THREADS, 1, 1), 0)
         if launch.kind == "serial":
             return ((1, 1, 1), (1, 1, 1), 0) if work[0] else None
         if launch.kind == "map":

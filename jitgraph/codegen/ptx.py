@@ -24,8 +24,8 @@ Kernel kinds (``Launch.kind``):
           elements, then a block tree reduction (warp shuffles, shared memory per warp)
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
-  gemm    float matmul: a 16x16-tiled shared-memory kernel, one thread per C element,
-          grid z over the (broadcast) batch
+  gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
+          B staged through shared memory 16 deep (emit_gemm); grid z over the batch
 
 Accuracy: the GPU runs the cpu backend's scalar code, so results match it: vecmath's
 polynomials with their measured ulp bounds (vecmath.ACCURACY) for exp/log/tanh/...;
@@ -56,7 +56,10 @@ from .kernels import Apply, dtype_of_expr, subexpressions
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
 # up to 1024 works: the kernels read blockDim; the emulator uses 64)
-TILE = 16  # gemm tile edge (blocks of TILE x TILE threads)
+GEMM_TILE = 64  # gemm: each block computes a GEMM_TILE x GEMM_TILE tile of C,
+GEMM_REG = 4  # each thread GEMM_REG x GEMM_REG of it in registers,
+GEMM_K = 16  # staging GEMM_K columns of A / rows of B per step in shared memory
+GEMM_THREADS = (GEMM_TILE // GEMM_REG) ** 2  # 256
 MAX_PARTIALS = 1024  # blocks of a full reduction (scratch holds one partial per block)
 FULL_MASK = ir.Constant(S.I32, -1)
 COMBINERS = frozenset({"add", "mul", "max", "min", "or", "and"})
@@ -504,7 +507,18 @@ def _emit_full_final(module, k, keys, reds, smem):
 
 
 def emit_gemm(module, call, name):
-    """C[z] = op(A[z]) @ op(B[z]) for float32/float64 (MatmulCall fields, linalg.py)."""
+    """C[z] = op(A[z]) @ op(B[z]) for float32/float64 (MatmulCall fields, linalg.py).
+
+    One block of GEMM_THREADS (256) threads computes a GEMM_TILE x GEMM_TILE (64 x 64)
+    tile of C; each thread keeps GEMM_REG x GEMM_REG (4 x 4) accumulators in registers,
+    for rows ``ty + 16 i`` and columns ``tx + 16 j`` (tx = tid % 16, ty = tid / 16: a warp
+    reads 16 consecutive B values and broadcasts 2 A values, and stores 16 consecutive
+    words of C per row). Per step of GEMM_K (16) along k the block stages an A tile
+    (64 x 16) and a B tile (16 x 64) in shared memory, 4 elements per thread with
+    consecutive threads on consecutive addresses of A and B whichever operand is
+    transposed; rows of the staged tiles are padded to 65 words so the transposing
+    stores do not hit one bank. Elements past m, n or k load as 0. Grid: (n/64, m/64,
+    batch); blocks stride over the batch in z."""
     keys = []
     for s in (call.sa, call.sb, call.out):
         if slot_key(s) not in keys:
@@ -512,20 +526,27 @@ def emit_gemm(module, call, name):
     fn, ctx, _, _ = _new_kernel(module, name, keys)
     b, pb = ctx.b, ctx.pb
     T = S.compute_type(call.dtype)
-    As = _shared(module, f"{name}_a", T, TILE * TILE)
-    Bs = _shared(module, f"{name}_b", T, TILE * TILE)
+    tile, kt, reg, pad = GEMM_TILE, GEMM_K, GEMM_REG, GEMM_TILE + 1
+    As = _shared(module, f"{name}_a", T, kt * pad)  # As[kk * pad + row]
+    Bs = _shared(module, f"{name}_b", T, kt * pad)  # Bs[kk * pad + col]
     m, n, kk = ctx.q(call.m), ctx.q(call.n), ctx.q(call.k)
     lda, ldb = ctx.q(call.lda), ctx.q(call.ldb)
     pa, pbb, pc = (ctx.ptr(s, call.dtype) for s in (call.sa, call.sb, call.out))
-    tx, ty = _sreg(pb, "tid.x"), _sreg(pb, "tid.y")
-    tile = ir.Constant(S.I64, TILE)
-    row = pb.add(pb.mul(_sreg(pb, "ctaid.y"), tile), ty)
-    col = pb.add(pb.mul(_sreg(pb, "ctaid.x"), tile), tx)
+
+    def c64(v):
+        return ir.Constant(S.I64, v)
+
+    tid = _sreg(pb, "tid.x")
+    side = tile // reg  # 16 threads along each edge of the tile
+    tx, ty = pb.urem(tid, c64(side)), pb.udiv(tid, c64(side))
+    row0 = pb.mul(_sreg(pb, "ctaid.y"), c64(tile))
+    col0 = pb.mul(_sreg(pb, "ctaid.x"), c64(tile))
     nbatch = _prod(ctx, call.batch)
     zero_t = ir.Constant(T, 0.0)
     i32z = ir.Constant(S.I32, 0)
-    acc = pb.alloca(T)
-    ntiles = pb.udiv(pb.add(kk, ir.Constant(S.I64, TILE - 1)), tile)
+    accs = [pb.alloca(T, name=f"acc{i}") for i in range(reg * reg)]
+    ntiles = pb.udiv(pb.add(kk, c64(kt - 1)), c64(kt))
+    per_thread = tile * kt // GEMM_THREADS  # elements of each staged tile per thread
 
     def load_or_zero(ok, ptr, off):
         with b.if_else(ok) as (yes, no):
@@ -539,39 +560,67 @@ def emit_gemm(module, call, name):
         phi.add_incoming(zero_t, blk_no)
         return phi
 
+    def shared(arr, idx):
+        return b.gep(arr, [i32z, idx])
+
     def per_batch(z):
         bidx = unravel(ctx, z, call.batch)
-        a_off, b_off = ir.Constant(S.I64, 0), ir.Constant(S.I64, 0)
+        a_off, b_off = c64(0), c64(0)
         for i, sa, sb in zip(bidx, call.a_bs, call.b_bs, strict=False):
             a_off = b.add(a_off, b.mul(i, ctx.q(sa)))
             b_off = b.add(b_off, b.mul(i, ctx.q(sb)))
         c_off = b.mul(z, b.mul(m, n))
-        b.store(zero_t, acc)
+        for acc in accs:
+            b.store(zero_t, acc)
 
         def per_tile(t):
-            ka = b.add(b.mul(t, tile), tx)  # A column this thread loads
-            kb = b.add(b.mul(t, tile), ty)  # B row this thread loads
-            ok_a = b.and_(b.icmp_signed("<", row, m), b.icmp_signed("<", ka, kk))
-            ea = b.add(b.mul(ka, lda), row) if call.ta else b.add(b.mul(row, lda), ka)
-            ok_b = b.and_(b.icmp_signed("<", kb, kk), b.icmp_signed("<", col, n))
-            eb = b.add(b.mul(col, ldb), kb) if call.tb else b.add(b.mul(kb, ldb), col)
-            va = load_or_zero(ok_a, pa, b.add(a_off, ea))
-            vb = load_or_zero(ok_b, pbb, b.add(b_off, eb))
-            b.store(va, b.gep(As, [i32z, b.add(b.mul(ty, tile), tx)]))
-            b.store(vb, b.gep(Bs, [i32z, b.add(b.mul(ty, tile), tx)]))
+            k0 = b.mul(t, c64(kt))
+            for q in range(per_thread):
+                e = b.add(tid, c64(q * GEMM_THREADS))
+                # A tile element (r, c): row r of op(A)'s tile, column c of the k step
+                if call.ta:  # A is k x m: consecutive threads take consecutive rows
+                    r, c = b.urem(e, c64(tile)), b.udiv(e, c64(tile))
+                else:
+                    r, c = b.udiv(e, c64(kt)), b.urem(e, c64(kt))
+                gr, gc = b.add(row0, r), b.add(k0, c)
+                ok = b.and_(b.icmp_signed("<", gr, m), b.icmp_signed("<", gc, kk))
+                ea = b.add(b.mul(gc, lda), gr) if call.ta else b.add(b.mul(gr, lda), gc)
+                v = load_or_zero(ok, pa, b.add(a_off, ea))
+                b.store(v, shared(As, b.add(b.mul(c, c64(pad)), r)))
+            for q in range(per_thread):
+                e = b.add(tid, c64(q * GEMM_THREADS))
+                # B tile element (r, c): row r of the k step, column c of op(B)'s tile
+                if call.tb:  # B is n x k: consecutive threads take consecutive k
+                    r, c = b.urem(e, c64(kt)), b.udiv(e, c64(kt))
+                else:
+                    r, c = b.udiv(e, c64(tile)), b.urem(e, c64(tile))
+                gr, gc = b.add(k0, r), b.add(col0, c)
+                ok = b.and_(b.icmp_signed("<", gr, kk), b.icmp_signed("<", gc, n))
+                eb = b.add(b.mul(gc, ldb), gr) if call.tb else b.add(b.mul(gr, ldb), gc)
+                v = load_or_zero(ok, pbb, b.add(b_off, eb))
+                b.store(v, shared(Bs, b.add(b.mul(r, c64(pad)), c)))
             _barrier(b)
-            s = b.load(acc)
-            for i in range(TILE):
-                x = b.load(b.gep(As, [i32z, b.add(b.mul(ty, tile), ir.Constant(S.I64, i))]))
-                y = b.load(b.gep(Bs, [i32z, b.add(ir.Constant(S.I64, i * TILE), tx)]))
-                s = S.intrinsic(b, "fma", [x, y, s])
-            b.store(s, acc)
+            acc = [b.load(a) for a in accs]
+            for k in range(kt):
+                xs = [b.load(shared(As, b.add(ty, c64(k * pad + side * i))))
+                      for i in range(reg)]
+                ys = [b.load(shared(Bs, b.add(tx, c64(k * pad + side * j))))
+                      for j in range(reg)]
+                acc = [S.intrinsic(b, "fma", [xs[i], ys[j], acc[i * reg + j]])
+                       for i in range(reg) for j in range(reg)]
+            for a, v in zip(accs, acc, strict=True):
+                b.store(v, a)
             _barrier(b)
 
-        stride_loop(ctx, ir.Constant(S.I64, 0), ntiles, ir.Constant(S.I64, 1), per_tile, "kt")
-        ok = b.and_(b.icmp_signed("<", row, m), b.icmp_signed("<", col, n))
-        with b.if_then(ok):
-            b.store(b.load(acc), b.gep(pc, [b.add(c_off, b.add(b.mul(row, n), col))]))
+        stride_loop(ctx, c64(0), ntiles, c64(1), per_tile, "kt")
+        for i in range(reg):
+            r = b.add(row0, b.add(ty, c64(side * i)))
+            for j in range(reg):
+                c = b.add(col0, b.add(tx, c64(side * j)))
+                ok = b.and_(b.icmp_signed("<", r, m), b.icmp_signed("<", c, n))
+                with b.if_then(ok):
+                    b.store(b.load(accs[i * reg + j]),
+                            b.gep(pc, [b.add(c_off, b.add(b.mul(r, n), c))]))
 
     stride_loop(ctx, _sreg(pb, "ctaid.z"), nbatch, _sreg(pb, "nctaid.z"), per_batch, "z")
     b.ret_void()
@@ -631,4 +680,5 @@ def to_ptx(module, arch="sm_80"):
 
 
 __all__ = ["build_module", "to_ptx", "optimize", "screen", "Launch", "SELECTABLE",
-           "target_machine", "TRIPLE", "BLOCK", "TILE", "MAX_PARTIALS", "slot_key"]
+           "target_machine", "TRIPLE", "BLOCK", "GEMM_TILE", "GEMM_THREADS", "MAX_PARTIALS",
+           "slot_key"]
