@@ -184,6 +184,31 @@ def test_softmax_and_argmax_large(device):
            np.argmax(x, 1))
 
 
+def _logsumexp(x):
+    m = jg.reduce_max(x, axis=-1, keepdims=True)
+    return jg.reduce_sum(jg.exp(x - m), axis=-1)
+
+
+def _layer_norm(x):
+    mu = jg.reduce_mean(x, axis=-1, keepdims=True)
+    var = jg.reduce_mean(jg.square(x - mu), axis=-1, keepdims=True)
+    return (x - mu) * jg.math.rsqrt(var + 1e-5)
+
+
+@pytest.mark.parametrize("shape", [(37, 10), (300, 1024), (5, 3000), (3, 4, 700), (0, 8)],
+                         ids=["warp", "warp_max", "block", "rank3", "no_rows"])
+def test_row_fusions_run_as_one_kernel(shape):
+    """Softmax, log-softmax, a reduction root (logsumexp) and layer norm: each a row
+    kernel (a warp per row up to 1024 elements, else a block), == the interpreter."""
+    x = np.random.RandomState(6).randn(*shape).astype(np.float32)
+    for fn in (jg.nn.softmax, jg.nn.log_softmax, _logsumexp, _layer_norm):
+        f = jg.function(fn, backend="cuda")
+        want = jg.function(fn, backend="interpreter")(x).numpy()
+        _close(f(x).numpy(), want, 1e-5)
+        exe = f.get_concrete_function(x)._exe
+        assert [la.kind for la in exe.build.launches.values()] == ["row"], fn
+
+
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_matmul(ta, tb, dt):

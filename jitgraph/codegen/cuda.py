@@ -57,7 +57,7 @@ class Build:
         self.fused = fused_graph(graph)
         shapes = {v: v.shape for op in self.fused.walk() for v in op.outputs}
         self.qs = K.Quantities(K.Env(shapes))
-        self.program = lower_program(self.fused, self.qs)
+        self.program = lower_program(self.fused, self.qs, row_kernels=True)
         _Build._plan_arena(self)  # the cpu backend's arena planning, reused as is
         self.program.status = K.Storage("status", 0)
         self.checks = _checks(self.program)
@@ -160,6 +160,11 @@ class CudaExecutable:
         n_out, n_red = work
         if n_out == 0:
             return None
+        if launch.kind == "row":  # n_out rows of n_red elements: a warp or a block per row
+            if n_red <= P.ROW_WARP_MAX:
+                warps = bs // 32
+                return (min((n_out + warps - 1) // warps, cap), 1, 1), (bs, 1, 1), 0
+            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 1
         if launch.kind in ("thread", "arg"):
             return (min((n_out + bs - 1) // bs, cap), 1, 1), (bs, 1, 1), 0
         if launch.kind == "block":

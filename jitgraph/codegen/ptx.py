@@ -24,6 +24,8 @@ Kernel kinds (``Launch.kind``):
           elements, then a block tree reduction (warp shuffles, shared memory per warp)
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
+  row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
+          reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
   gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
           B staged through shared memory 16 deep (emit_gemm); grid z over the batch
 
@@ -51,7 +53,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, dtype_of_expr, subexpressions
+from .kernels import Apply, Phase, RowKernel, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
@@ -92,8 +94,14 @@ def target_machine(arch="sm_80"):
 # ----------------------------------------------------------------------------- screening
 
 
-def _applies(e, out, seen):
-    out.extend(x for x in subexpressions(e) if isinstance(x, Apply))
+def _screen_applies(k, bodies):
+    for body in bodies:
+        for a in subexpressions(body):
+            if isinstance(a, Apply) and a.lower not in SELECTABLE:
+                why = NOT_SELECTABLE_WHY.get(a.lower, "the NVPTX target has no lowering")
+                raise errors.UnimplementedError(
+                    f"the cuda backend cannot compile {a.lower!r} {_where(k)}: {why}; "
+                    f"use backend='cpu' for this function")
 
 
 def has_guard(k):
@@ -113,7 +121,18 @@ def screen(steps):
     runs before LLVM sees the module (LLVM aborts the process on unselectable code)."""
     for step in steps:
         kind = step[0]
-        if kind == "kernel":
+        if kind == "kernel" and isinstance(step[1], RowKernel):
+            k = step[1]
+            phases = k.phases + ([k.final] if isinstance(k.final, Phase) else [])
+            for ph in phases:
+                if ph.combiner not in COMBINERS:
+                    raise errors.UnimplementedError(
+                        f"the cuda backend has no {ph.combiner!r} reduction ({_where(k)}); "
+                        f"use backend='cpu' for this function")
+            bodies = [ph.body for ph in phases] + ([] if isinstance(k.final, Phase)
+                                                   else [k.final])
+            _screen_applies(k, bodies)
+        elif kind == "kernel":
             k = step[1]
             if k.is_reduction and k.combiner not in COMBINERS | ARG_COMBINERS:
                 raise errors.UnimplementedError(
@@ -123,14 +142,7 @@ def screen(steps):
                 raise errors.UnimplementedError(
                     f"the cuda backend cannot store a reduction through an index or strides "
                     f"({_where(k)}); use backend='cpu' for this function")
-            found = []
-            _applies(k.body, found, set())
-            for a in found:
-                if a.lower not in SELECTABLE:
-                    why = NOT_SELECTABLE_WHY.get(a.lower, "the NVPTX target has no lowering")
-                    raise errors.UnimplementedError(
-                        f"the cuda backend cannot compile {a.lower!r} {_where(k)}: {why}; "
-                        f"use backend='cpu' for this function")
+            _screen_applies(k, [k.body])
         elif kind == "call":
             if type(step[1]).__name__ == "MatmulCall":
                 continue
@@ -503,6 +515,97 @@ def _emit_full_final(module, k, keys, reds, smem):
     return fn.name
 
 
+# ----------------------------------------------------------------------------- rows
+
+
+ROW_WARP_MAX = 1024  # rows of at most this many elements: one warp per row, else a block
+
+
+def emit_row(module, k):
+    """A row fusion (RowKernel: softmax, log-softmax, layer norm, cross entropy): for each
+    outer index the phases' reductions run back to back over the row, each result
+    combined across the row's threads and handed to every thread, then the final map
+    writes the row (or the final reduction its one value). One kernel, so the row is read
+    from DRAM once (the later phases find it in L1/L2) and nothing goes through memory.
+
+    ``aux`` picks who shares a row (chosen per plan by the row's length): 0, a warp (rows
+    of at most ROW_WARP_MAX elements: shuffles only, several rows per block); 1, a block
+    (block_reduce, the result broadcast through shared memory)."""
+    from .rows import RowEvaluator
+
+    keys = _keys(k)
+    fn, ctx, _, aux = _new_kernel(module, f"kernel_{k.name}", keys)
+    b, pb = ctx.b, ctx.pb
+    r0 = min(k.reduce_axes)
+    outer, inner = k.dims[:r0], k.dims[r0:]
+    final_red = isinstance(k.final, Phase)
+    phases = k.phases + ([k.final] if final_red else [])
+    out = ctx.ptr(k.out, k.out_dtype)
+    n_outer, n_inner = _prod(ctx, outer), _prod(ctx, inner)
+    accs = [pb.alloca(L.acc_type(ph)) for ph in phases]
+    smems = [_shared(module, f"smem_{k.name}_{j}", _mem_type(L.acc_type(ph)), 33)
+             for j, ph in enumerate(phases)]
+    tid, ntid = _sreg(pb, "tid.x"), _sreg(pb, "ntid.x")
+    bid, nbid = _sreg(pb, "ctaid.x"), _sreg(pb, "nctaid.x")
+    c64 = lambda v: ir.Constant(S.I64, v)  # noqa: E731
+    i32z = ir.Constant(S.I32, 0)
+
+    def warp_all(ph, j, v):
+        return _warp_reduce(b, ph, v)  # butterfly: every lane holds the result
+
+    def block_all(ph, j, v):
+        v = block_reduce(ctx, ph, v, smems[j])
+        slot = b.gep(smems[j], [i32z, ir.Constant(S.I32, 32)])
+        with b.if_then(b.icmp_unsigned("==", tid, c64(0))):
+            b.store(_to_mem(b, v), slot)
+        _barrier(b)
+        return _from_mem(b, b.load(slot), v.type)
+
+    def row(o, start, step, combine_all, first):
+        oidx = unravel(ctx, o, outer)
+        rowvals = {}
+        for j, ph in enumerate(phases):
+            n_ph = _prod(ctx, ph.inner)
+            b.store(L.identity(ph), accs[j])
+
+            def acc_step(r, ph=ph, j=j):
+                x = RowEvaluator(ctx, oidx + unravel(ctx, r, ph.inner), rowvals)(ph.body)
+                b.store(L.combine(b, ph, b.load(accs[j]), x), accs[j])
+
+            stride_loop(ctx, start, n_ph, step, acc_step, f"ph{j}")
+            v = combine_all(ph, j, b.load(accs[j]))
+            rowvals[j] = L.finish(b, ph, v, n_ph if ph.mean else None)
+        if final_red:
+            with b.if_then(first):
+                b.store(L.to_storage(b, rowvals[len(phases) - 1], k.out_dtype),
+                        b.gep(out, [o]))
+            return
+        base = b.mul(o, n_inner)
+
+        def store(r):
+            v = RowEvaluator(ctx, oidx + unravel(ctx, r, inner), rowvals)(k.final)
+            b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [b.add(base, r)]))
+
+        stride_loop(ctx, start, n_inner, step, store, "el")
+
+    with b.if_else(b.icmp_unsigned("==", aux, c64(0))) as (by_warp, by_block):
+        with by_warp:
+            lane = b.and_(tid, c64(31))
+            gw = b.lshr(b.add(b.mul(bid, ntid), tid), c64(5))
+            nw = b.lshr(b.mul(nbid, ntid), c64(5))
+            stride_loop(ctx, gw, n_outer, nw,
+                        lambda o: row(o, lane, c64(32), warp_all,
+                                      b.icmp_unsigned("==", lane, c64(0))), "row")
+        with by_block:
+            stride_loop(ctx, bid, n_outer, nbid,
+                        lambda o: row(o, tid, ntid, block_all,
+                                      b.icmp_unsigned("==", tid, c64(0))), "row")
+    b.ret_void()
+    ctx.finalize()
+    work = (_qprod(outer), _qprod(inner))
+    return Launch(fn.name, "row", keys, work)
+
+
 # ----------------------------------------------------------------------------- gemm
 
 
@@ -648,7 +751,8 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                 k = step[1]
                 if prefix and not k.name.startswith(prefix):
                     k.name = prefix + k.name
-                emit = emit_reduce if k.is_reduction else emit_map
+                emit = emit_row if isinstance(k, RowKernel) else \
+                    emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":
                 counter[0] += 1
