@@ -184,6 +184,23 @@ def test_softmax_and_argmax_large(device):
            np.argmax(x, 1))
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int32, np.bool_])
+def test_column_reductions_split_over_the_rows(dt):
+    """Few outputs, many rows (a bias gradient): the rows are split over blockIdx.y and a
+    second kernel combines the partials; sum, mean, max, min, any == NumPy."""
+    rng = np.random.RandomState(7)
+    x = (rng.randn(4099, 5, 3) * 10).astype(dt)
+    for name in (("reduce_any", "reduce_all") if dt == np.bool_ else
+                 ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min")):
+        f = jg.function(lambda v, name=name: getattr(jg, name)(v, axis=0), backend="cuda")
+        want = jg.function(lambda v, name=name: getattr(jg, name)(v, axis=0),
+                           backend="interpreter")(x).numpy()
+        _close(f(x).numpy(), want, 1e-5)
+        exe = f.get_concrete_function(x)._exe
+        (cfg,) = exe._plan([x.shape]).grids.values()
+        assert cfg[0][1] > 1 and cfg[3] is not None  # split rows, a final kernel
+
+
 def _logsumexp(x):
     m = jg.reduce_max(x, axis=-1, keepdims=True)
     return jg.reduce_sum(jg.exp(x - m), axis=-1)

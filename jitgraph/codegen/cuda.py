@@ -38,6 +38,9 @@ from .cuda_device import MIRRORS, DeviceTensor
 STAGES = ("fused", "llvm", "ptx")
 DEFAULT_ARCH = "sm_80"  # explain() without a device
 MAX_GRID = 65535
+THREAD_TARGET = 2048  # threads per multiprocessor a split "thread" reduction aims at
+SPLIT_MIN_ROWS = 32  # rows each thread of a split reduction sums at least
+MAX_SPLITS = 1024
 
 
 def is_available():
@@ -78,7 +81,7 @@ def qeval(x, params):
 
 
 class Plan:
-    __slots__ = ("params", "params_dev", "out_shapes", "arena_bytes", "grids")
+    __slots__ = ("params", "params_dev", "out_shapes", "arena_bytes", "grids", "scratch_bytes")
 
 
 class CudaExecutable:
@@ -98,7 +101,8 @@ class CudaExecutable:
         self.consts = [drv.alloc(np.asarray(c).nbytes) for c in p.consts]
         for buf, c in zip(self.consts, p.consts, strict=False):
             drv.htod(buf, np.asarray(c, order="C"))
-        self.scratch = drv.alloc(P.MAX_PARTIALS * 8)
+        self.scratch_size = P.MAX_PARTIALS * 8  # partial results of two-kernel reductions
+        self.scratch = drv.alloc(self.scratch_size)
         self.status = drv.alloc(8)
         drv.htod(self.status, np.zeros(2, np.int32))
         self._guarded = any(("status", 0) in la.slots for la in build.launches.values())
@@ -138,10 +142,12 @@ class CudaExecutable:
         plan.arena_bytes = self.program.arena_total(env)
         plan.grids = {key: self._grid(launch, plan.params)
                       for key, launch in self.build.launches.items()}
+        plan.scratch_bytes = max([g[4] for g in plan.grids.values() if g] + [0])
         return plan
 
     def _grid(self, launch, params):
-        """(grid, block, aux) of a launch for one plan; None when there is no work."""
+        """(grid, block, aux, final, scratch bytes) of a launch for one plan, ``final`` the
+        (grid, block) of its second kernel; None when there is no work."""
         work = [qeval(w, params) for w in launch.work]
         cap, bs = self.sms * 32, self.block
         if launch.kind == "gemm":
@@ -150,27 +156,42 @@ class CudaExecutable:
                 return None
             t = P.GEMM_TILE
             return (((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)),
-                    (P.GEMM_THREADS, 1, 1), 0)
+                    (P.GEMM_THREADS, 1, 1), 0, None, 0)
         if launch.kind == "serial":
-            return ((1, 1, 1), (1, 1, 1), 0) if work[0] else None
+            return ((1, 1, 1), (1, 1, 1), 0, None, 0) if work[0] else None
         if launch.kind == "map":
             (total,) = work
             blocks = min((total + bs - 1) // bs, cap)
-            return ((blocks, 1, 1), (bs, 1, 1), 0) if total else None
+            return ((blocks, 1, 1), (bs, 1, 1), 0, None, 0) if total else None
         n_out, n_red = work
         if n_out == 0:
             return None
         if launch.kind == "row":  # n_out rows of n_red elements: a warp or a block per row
             if n_red <= P.ROW_WARP_MAX:
                 warps = bs // 32
-                return (min((n_out + warps - 1) // warps, cap), 1, 1), (bs, 1, 1), 0
-            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 1
-        if launch.kind in ("thread", "arg"):
-            return (min((n_out + bs - 1) // bs, cap), 1, 1), (bs, 1, 1), 0
+                return (min((n_out + warps - 1) // warps, cap), 1, 1), (bs, 1, 1), 0, None, 0
+            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 1, None, 0
+        if launch.kind == "arg":
+            return (min((n_out + bs - 1) // bs, cap), 1, 1), (bs, 1, 1), 0, None, 0
+        if launch.kind == "thread":
+            # few outputs over many rows: split the rows over blockIdx.y until the grid
+            # has about THREAD_TARGET threads per multiprocessor, each thread summing at
+            # least SPLIT_MIN_ROWS rows
+            bx = min((n_out + bs - 1) // bs, cap)
+            splits = max(1, min(self.sms * THREAD_TARGET // (bx * bs), n_red // SPLIT_MIN_ROWS,
+                                MAX_SPLITS))
+            final = ((bx, 1, 1), (bs, 1, 1)) if splits > 1 else None
+            return (bx, splits, 1), (bs, 1, 1), splits, final, \
+                splits * n_out * 8 if final else 0
         if launch.kind == "block":
-            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 0
+            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 0, None, 0
         blocks = max(1, min((n_red + bs - 1) // bs, P.MAX_PARTIALS, cap))
-        return (blocks, 1, 1), (bs, 1, 1), blocks
+        return (blocks, 1, 1), (bs, 1, 1), blocks, ((1, 1, 1), (bs, 1, 1)), blocks * 8
+
+    def _ensure_scratch(self, nbytes):
+        if nbytes > self.scratch_size:
+            self.scratch = self.drv.alloc(nbytes)
+            self.scratch_size = nbytes
 
     def _ensure_arena(self, nbytes):
         if nbytes > self.arena_size:
@@ -225,6 +246,7 @@ class CudaExecutable:
 
     def _execute(self, plan, arg_ptrs, out_ptrs):
         self._ensure_arena(plan.arena_bytes)
+        self._ensure_scratch(plan.scratch_bytes)
         slots = {("arena", 0): int(self.arena), ("status", 0): int(self.status)}
         for i, p in enumerate(arg_ptrs):
             slots[("arg", i)] = p
@@ -262,7 +284,7 @@ class CudaExecutable:
         return base
 
     def _launch(self, name, launch, cfg, slots, plan):
-        grid, block, aux = cfg
+        grid, block, aux = cfg[:3]
         args = [slots[key] for key in launch.slots] + [int(plan.params_dev),
                                                         int(self.scratch), aux]
         self.drv.launch(self.fns[name], grid, block, args)
@@ -273,9 +295,8 @@ class CudaExecutable:
         if cfg is None:
             return
         self._launch(launch.name, launch, cfg, slots, plan)
-        if launch.final:
-            self._launch(launch.final, launch, ((1, 1, 1), (self.block, 1, 1), cfg[2]),
-                         slots, plan)
+        if cfg[3] is not None:  # the second kernel of a two-kernel reduction
+            self._launch(launch.final, launch, cfg[3] + (cfg[2],), slots, plan)
 
     def _step_call(self, step, slots, plan):
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]

@@ -19,7 +19,9 @@ Kernel kinds (``Launch.kind``):
           cpu backend defines duplicate indices
   arg     argmax/argmin: one thread per output scanning the reduced axis
   thread  reduction, one thread per output element looping over the reduced elements
-          (when the innermost dim is kept: neighbouring threads read neighbouring words)
+          (when the innermost dim is kept: neighbouring threads read neighbouring words);
+          few outputs over many rows split the rows over blockIdx.y (``aux`` splits),
+          partials in scratch, and a second kernel (``Launch.final``) combines them
   block   reduction, one block per output element: threads stride over the reduced
           elements, then a block tree reduction (warp shuffles, shared memory per warp)
   full    every dim reduced: blocks write partial results to scratch, a second
@@ -434,10 +436,25 @@ def emit_reduce(module, k):
         _arg_rows(ctx, k, nest, kept, reds, out, pb.add(pb.mul(bid, ntid), tid),
                   n_out, pb.mul(nbid, ntid))
     elif strategy == "thread":
+        # blockIdx.y = s of aux splits: thread o reduces rows [s*chunk, (s+1)*chunk) of
+        # output o; with one split it stores the result, else its partial in scratch
+        # (split-major) for the final kernel
+        split = _sreg(pb, "ctaid.y")
+        chunk = pb.udiv(pb.add(n_red, pb.sub(aux, ir.Constant(S.I64, 1))), aux)
+        lo = S.intrinsic(pb, "umin", [pb.mul(split, chunk), n_red])
+        hi = S.intrinsic(pb, "umin", [pb.add(lo, chunk), n_red])
+        part = pb.bitcast(scratch, _mem_type(at).as_pointer())
+        whole = pb.icmp_unsigned("==", aux, ir.Constant(S.I64, 1))
+
         def per_output(o):
             b.store(L.identity(k), acc)
-            stride_loop(ctx, zero, n_red, ir.Constant(S.I64, 1), accumulate(o), "r")
-            store(o, b.load(acc))
+            stride_loop(ctx, lo, hi, ir.Constant(S.I64, 1), accumulate(o), "r")
+            with b.if_else(whole) as (one, many):
+                with one:
+                    store(o, b.load(acc))
+                with many:
+                    b.store(_to_mem(b, b.load(acc)),
+                            b.gep(part, [b.add(b.mul(split, n_out), o)]))
         stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_out, pb.mul(nbid, ntid),
                     per_output, "o")
     elif strategy == "block":
@@ -458,8 +475,40 @@ def emit_reduce(module, k):
             b.store(_to_mem(b, v), b.gep(part, [bid]))
     b.ret_void()
     ctx.finalize()
-    final = _emit_full_final(module, k, keys, reds, smem) if strategy == "full" else None
+    final = _emit_full_final(module, k, keys, reds, smem) if strategy == "full" else \
+        _emit_split_final(module, k, keys, kept, reds) if strategy == "thread" else None
     return Launch(fn.name, strategy, keys, (_qprod(kept), _qprod(reds)), final)
+
+
+def _emit_split_final(module, k, keys, kept, reds):
+    """A thread per output combining the ``aux`` partials of a split "thread" reduction
+    (scratch, split-major) into the output."""
+    fn, ctx, scratch, aux = _new_kernel(module, f"kernel_{k.name}_final", keys)
+    b, pb = ctx.b, ctx.pb
+    at = L.acc_type(k)
+    acc = pb.alloca(at)
+    n_out = _prod(ctx, kept)
+    part = pb.bitcast(scratch, _mem_type(at).as_pointer())
+    out = ctx.ptr(k.out, k.out_dtype)
+
+    def per_output(o):
+        b.store(L.identity(k), acc)
+
+        def step(s):
+            x = _from_mem(b, b.load(b.gep(part, [b.add(b.mul(s, n_out), o)])), at)
+            b.store(L.combine(b, k, b.load(acc), x), acc)
+
+        stride_loop(ctx, ir.Constant(S.I64, 0), aux, ir.Constant(S.I64, 1), step, "s")
+        v = L.finish(b, k, b.load(acc), _prod(ctx, reds))
+        b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [o]))
+
+    tid, ntid = _sreg(pb, "tid.x"), _sreg(pb, "ntid.x")
+    bid, nbid = _sreg(pb, "ctaid.x"), _sreg(pb, "nctaid.x")
+    stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_out, pb.mul(nbid, ntid), per_output,
+                "o")
+    b.ret_void()
+    ctx.finalize()
+    return fn.name
 
 
 def _arg_rows(ctx, k, nest, kept, reds, out, start, n_out, step):
