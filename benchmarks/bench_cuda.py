@@ -9,6 +9,8 @@
 4. matmul 4096^3 float32 (own register-tiled kernel) against cuBLAS through PyTorch or CuPy.
 
     python benchmarks/bench_cuda.py            # needs a GPU (scripts/gpu_check.sh)
+    python benchmarks/bench_cuda.py --emulator # the same code at small sizes on the CPU
+                                               # emulator: a check of this script, no figures
 """
 
 import os
@@ -70,8 +72,8 @@ def bench_elementwise(drv, n=100_000_000):
     got = yd.numpy()[:1000]
     want = np.tanh(x[:1000] * 1.5 + 0.5) * x[:1000] - np.exp(-x[:1000])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    row("device-to-device copy, 100M f32", copy, f"{copy_bw / 1e9:.0f} GB/s")
-    row("fused chain tanh/exp, 100M f32", t,
+    row(f"device-to-device copy, {n / 1e6:g}M f32", copy, f"{copy_bw / 1e9:.0f} GB/s")
+    row(f"fused chain tanh/exp, {n / 1e6:g}M f32", t,
         f"{bw / 1e9:.0f} GB/s = {bw / copy_bw:.2f} of copy bandwidth (target 0.70)")
     return copy_bw
 
@@ -166,23 +168,33 @@ def bench_matmul(drv, torch, n=4096):
     row(f"matmul {n}x{n}x{n} f32 (own 64x64 register-tiled kernel)", t, note)
 
 
-def main():
-    if cuda_driver.missing():  # the emulator (JITGRAPH_CUDA_EMULATOR) is no benchmark
+def main(argv):
+    emulate = "--emulator" in argv
+    if cuda_driver.missing() and not emulate:
         print(f"bench_cuda: no GPU here ({cuda_driver.missing()})")
         return 0
-    cuda_driver.use("gpu")
+    cuda_driver.use("emulator" if emulate else "gpu")
     drv = cuda_driver.get()
-    torch = torch_cuda()
+    torch = None if emulate else torch_cuda()
     print(f"device: {drv.name} ({drv.arch()}), torch: {torch.__version__ if torch else 'no'}")
-    copy_bw = bench_elementwise(drv)
-    for f in (lambda: bench_softmax(drv, copy_bw, torch), lambda: bench_mlp(drv, torch),
-              lambda: bench_matmul(drv, torch)):
+    if emulate:
+        print("(emulator: small sizes to check this script; the times are not figures)")
+    small = dict(n=1 << 16) if emulate else {}
+    copy_bw = bench_elementwise(drv, **small)
+    benches = [lambda: bench_softmax(drv, copy_bw, torch, **(
+                   dict(shape=(64, 1500)) if emulate else {})),
+               lambda: bench_mlp(drv, torch, **(
+                   dict(batch=32, sizes=(50, 64, 10)) if emulate else {})),
+               lambda: bench_matmul(drv, torch, **(dict(n=96) if emulate else {}))]
+    failed = 0
+    for f in benches:
         try:
             f()
         except Exception as e:  # report and go on: one failure must not hide the rest
             print(f"FAILED: {type(e).__name__}: {e}")
-    return 0
+            failed += 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

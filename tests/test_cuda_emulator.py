@@ -159,3 +159,17 @@ def test_gpu_block_size_reductions_and_softmax(drv, monkeypatch):
     np.testing.assert_array_equal(am, x.argmax(1))
     e = np.exp(x - x.max(1, keepdims=True))
     np.testing.assert_allclose(sm, e / e.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
+
+
+def test_gpu_benchmark_script_runs_on_the_emulator():
+    """benchmarks/bench_cuda.py (what scripts/gpu_check.sh runs on a GPU) at small sizes:
+    every benchmark runs and checks its results, so device time is not lost to a broken
+    script."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "bench_cuda.py"),
+                          "--emulator"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "FAILED" not in out.stdout
+    for name in ("device-to-device copy", "fused chain", "row softmax", "MLP train step",
+                 "matmul"):
+        assert name in out.stdout

@@ -201,6 +201,20 @@ def test_column_reductions_split_over_the_rows(dt):
         assert cfg[0][1] > 1 and cfg[3] is not None  # split rows, a final kernel
 
 
+@pytest.mark.parametrize("shape", [(1000, 7), (50, 1024), (9, 1025)],
+                         ids=["warp", "warp_max", "block"])
+def test_row_reductions_warp_or_block_per_output(shape):
+    x = np.random.RandomState(8).randn(*shape)
+    for name in ("reduce_sum", "reduce_max", "reduce_mean"):
+        f = jg.function(lambda v, name=name: getattr(jg, name)(v, axis=-1), backend="cuda")
+        _close(f(x).numpy(), getattr(np, name.split("_")[1])(x, axis=-1))
+        exe = f.get_concrete_function(x)._exe
+        (cfg,) = exe._plan([x.shape]).grids.values()
+        assert cfg[2] == (0 if shape[1] <= 1024 else 1)  # aux: warp or block per output
+    _close(jg.function(lambda v: jg.reduce_any(v > 1, axis=-1), backend="cuda")(x).numpy(),
+           np.any(x > 1, axis=-1))
+
+
 def _logsumexp(x):
     m = jg.reduce_max(x, axis=-1, keepdims=True)
     return jg.reduce_sum(jg.exp(x - m), axis=-1)

@@ -166,7 +166,7 @@ class CudaExecutable:
         n_out, n_red = work
         if n_out == 0:
             return None
-        if launch.kind == "row":  # n_out rows of n_red elements: a warp or a block per row
+        if launch.kind in ("row", "block"):  # n_out rows of n_red: a warp or a block each
             if n_red <= P.ROW_WARP_MAX:
                 warps = bs // 32
                 return (min((n_out + warps - 1) // warps, cap), 1, 1), (bs, 1, 1), 0, None, 0
@@ -183,8 +183,6 @@ class CudaExecutable:
             final = ((bx, 1, 1), (bs, 1, 1)) if splits > 1 else None
             return (bx, splits, 1), (bs, 1, 1), splits, final, \
                 splits * n_out * 8 if final else 0
-        if launch.kind == "block":
-            return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 0, None, 0
         blocks = max(1, min((n_red + bs - 1) // bs, P.MAX_PARTIALS, cap))
         return (blocks, 1, 1), (bs, 1, 1), blocks, ((1, 1, 1), (bs, 1, 1)), blocks * 8
 

@@ -22,8 +22,10 @@ Kernel kinds (``Launch.kind``):
           (when the innermost dim is kept: neighbouring threads read neighbouring words);
           few outputs over many rows split the rows over blockIdx.y (``aux`` splits),
           partials in scratch, and a second kernel (``Launch.final``) combines them
-  block   reduction, one block per output element: threads stride over the reduced
-          elements, then a block tree reduction (warp shuffles, shared memory per warp)
+  block   reduction of the innermost dims, a block per output element: threads stride
+          over the reduced elements, then a block tree reduction (warp shuffles, shared
+          memory per warp); rows of at most ROW_WARP_MAX elements take a warp per output
+          (``aux`` = 0; shuffles only)
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
   row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
@@ -458,13 +460,29 @@ def emit_reduce(module, k):
         stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_out, pb.mul(nbid, ntid),
                     per_output, "o")
     elif strategy == "block":
+        # aux 0: a warp per output (rows of at most ROW_WARP_MAX), else a block per output
         def per_block(o):
             b.store(L.identity(k), acc)
             stride_loop(ctx, tid, n_red, ntid, accumulate(o), "r")
             v = block_reduce(ctx, k, b.load(acc), smem)
             with b.if_then(b.icmp_unsigned("==", tid, zero)):
                 store(o, v)
-        stride_loop(ctx, bid, n_out, nbid, per_block, "o")
+
+        def per_warp(o):
+            b.store(L.identity(k), acc)
+            stride_loop(ctx, lane, n_red, ir.Constant(S.I64, 32), accumulate(o), "r")
+            v = _warp_reduce(b, k, b.load(acc))
+            with b.if_then(b.icmp_unsigned("==", lane, zero)):
+                store(o, v)
+
+        with b.if_else(b.icmp_unsigned("==", aux, zero)) as (by_warp, by_block):
+            with by_warp:
+                lane = b.and_(tid, ir.Constant(S.I64, 31))
+                gw = b.lshr(b.add(b.mul(bid, ntid), tid), ir.Constant(S.I64, 5))
+                nw = b.lshr(b.mul(nbid, ntid), ir.Constant(S.I64, 5))
+                stride_loop(ctx, gw, n_out, nw, per_warp, "o")
+            with by_block:
+                stride_loop(ctx, bid, n_out, nbid, per_block, "o")
     else:
         b.store(L.identity(k), acc)
         stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_red, pb.mul(nbid, ntid),
