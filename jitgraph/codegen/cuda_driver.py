@@ -129,10 +129,14 @@ class Driver:
         self.device = cuda.Device(0)
         self.context = self.device.retain_primary_context()
         self.context.push()
+        from .cuda_memory import MemoryPool
+
+        self.pool = MemoryPool(cuda.mem_alloc, lambda raw: raw.free())  # cuda_memory.py
         atexit.register(self._close)
 
     def _close(self):
         try:
+            self.pool.empty()
             self.context.pop()
         except Exception:
             pass
@@ -149,7 +153,8 @@ class Driver:
 
     def load(self, build):
         """The CUmodule of ``build`` (cuda.Build): its PTX for this device's arch."""
-        return self.cuda.module_from_buffer(build.ptx(self.arch()).encode())
+        # cuModuleLoadData reads PTX as a NUL-terminated string
+        return self.cuda.module_from_buffer(build.ptx(self.arch()).encode() + b"\0")
 
     def function(self, module, name, n_ptr_args, n_i64_args=1):
         f = module.get_function(name)
@@ -160,7 +165,7 @@ class Driver:
         f.prepared_call(grid, block, *args)
 
     def alloc(self, nbytes):
-        return self.cuda.mem_alloc(max(int(nbytes), 1))
+        return self.pool.alloc(nbytes)
 
     def htod(self, dst, array):
         if array.nbytes:

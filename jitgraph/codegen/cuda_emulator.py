@@ -19,9 +19,10 @@ by the emulator's runtime and compiled for the host:
   each block in turn.
 
 "Device memory" is host memory handed out as integer addresses. Each allocation is
-filled with 0xFF bytes (NaN / -1: kernels must not rely on zeroed memory) and surrounded
-by guard bytes; after every launch the guards of all live allocations are checked, so a
-kernel writing out of bounds fails with a message naming it. A launch that does not
+filled with 0xFF bytes (NaN / -1: kernels must not rely on zeroed memory; again when the
+caching pool of cuda_memory.py hands it out anew) and surrounded by guard bytes; after
+every launch the guards of all live allocations are checked, so a kernel writing out of
+bounds fails with a message naming it. A launch that does not
 finish in ``LAUNCH_TIMEOUT_S`` (a barrier some threads never reach) fails too.
 
 It is for tests and debugging of the cuda backend where no GPU is (as Numba's CUDA
@@ -32,7 +33,6 @@ import ctypes
 import ctypes.util
 import re
 import threading
-import weakref
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -42,6 +42,7 @@ from .. import errors
 GUARD = 256  # guard bytes on each side of an allocation (also the alignment)
 FILL = 0xFF
 LAUNCH_TIMEOUT_S = 120.0
+POOL_BYTES = 64 << 20  # host memory the emulator's pool keeps of dropped allocations
 BARRIER_BYTES = 64  # >= sizeof(pthread_barrier_t) (32 on x86-64 glibc)
 
 # Thread context fields (i64 each).
@@ -262,7 +263,7 @@ def _host_ir(text):
 class _Allocation:
     """Host memory posing as device memory: ``int(a)`` is its address."""
 
-    __slots__ = ("buf", "addr", "nbytes", "__weakref__")
+    __slots__ = ("buf", "addr", "nbytes")
 
     def __init__(self, nbytes):
         self.nbytes = nbytes
@@ -274,6 +275,10 @@ class _Allocation:
         return self.addr
 
     __index__ = __int__
+
+    def poison(self, size=None):
+        start = self.addr - self.buf.ctypes.data
+        self.buf[start:start + self.nbytes] = FILL
 
     def guards_intact(self):
         start = self.addr - self.buf.ctypes.data
@@ -303,9 +308,14 @@ class EmulatedDriver:
     block_threads = 64
 
     def __init__(self):
+        from .cuda_memory import MemoryPool
+
         _libc()
-        self._live = weakref.WeakSet()
-        self._lock = threading.Lock()
+        self._live = {}  # address -> _Allocation, until the pool frees it
+        # the GPU driver's caching pool, with exact sizes (the guards stay tight) and
+        # reused memory poisoned again
+        self.pool = MemoryPool(self._raw_alloc, self._raw_free, limit_bytes=POOL_BYTES,
+                               exact=True, on_reuse=_Allocation.poison)
 
     def arch(self):
         return "sm_80"
@@ -394,7 +404,7 @@ class EmulatedDriver:
         if result[0]:
             raise errors.ResourceExhaustedError(
                 f"emulated kernel {f.name}: could not start {result[0]} of {n} threads")
-        bad = [a for a in list(self._live) if not a.guards_intact()]
+        bad = [a for a in list(self._live.values()) if not a.guards_intact()]
         if bad:
             raise errors.InternalError(
                 f"emulated kernel {f.name} (grid {grid}, block {block}) wrote outside "
@@ -402,12 +412,18 @@ class EmulatedDriver:
 
     # -- memory
     def alloc(self, nbytes):
+        return self.pool.alloc(nbytes)
+
+    def _raw_alloc(self, nbytes):
         a = _Allocation(max(int(nbytes), 1))
-        self._live.add(a)
+        self._live[a.addr] = a
         return a
 
+    def _raw_free(self, a):
+        self._live.pop(a.addr, None)
+
     def _check(self, addr, nbytes, what):
-        for a in list(self._live):
+        for a in list(self._live.values()):
             if a.addr <= addr and addr + nbytes <= a.addr + a.nbytes:
                 return
         raise errors.InternalError(f"emulated {what} of {nbytes} bytes at {addr:#x} is not "
