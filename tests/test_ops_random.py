@@ -39,6 +39,17 @@ def test_same_sequence_in_a_new_process():
         + "\n"
 
 
+def test_op_seed_without_global_seed_repeats_across_processes():
+    """TensorFlow: an op seed without a global seed uses a default global seed, so the
+    sequence is the same in every run; without either it differs."""
+    code = ("import jitgraph as jg; print(jg.random.normal([3], seed=7).numpy().tolist(), "
+            "jg.random.uniform([3]).numpy().tolist())")
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.split("] [") for _ in range(2)]
+    assert outs[0][0] == outs[1][0]
+    assert outs[0][1] != outs[1][1]
+
+
 def test_op_seed_gives_fresh_numbers_per_call():
     jg.random.set_seed(1)
     a = jg.random.uniform([3], seed=4).numpy()

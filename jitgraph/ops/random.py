@@ -27,8 +27,11 @@ attribute ``key = (k0, k1)``. From its output words:
                           mean + stddev * z as for random_normal.
 
 Seeds (TensorFlow's semantics). key = (lo32(global_seed), lo32(op_seed)):
-  global_seed = the value of ``jg.random.set_seed(s)``, else a random value drawn once per
-                process (so unseeded programs differ between runs);
+  global_seed = the value of ``jg.random.set_seed(s)``; else, for an op given ``seed=``,
+                DEFAULT_GLOBAL_SEED (TensorFlow's default graph seed, so
+                ``normal([2], seed=1)`` is the same in every run, as in TensorFlow); else a
+                random value drawn once per process (so unseeded programs differ between
+                runs);
   op_seed     = the ``seed=`` argument, else 0x5EED for eager calls and, for a call site
                 inside a traced ``jg.function``, 0x80000000 + the index of that call site among
                 those created since the last ``set_seed``.
@@ -51,6 +54,7 @@ _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MASK = np.uint64(0xFFFFFFFF)
 _EAGER_STREAM = 0x5EED
+DEFAULT_GLOBAL_SEED = 87654321
 _SITE_STREAM = 0x80000000
 
 
@@ -146,8 +150,11 @@ def get_global_generator_seed():
     return _state["global"]
 
 
-def _key(op_seed):
-    gs = _SESSION_SEED if _state["global"] is None else _state["global"]
+def _key(op_seed, explicit):
+    """The Philox key of an op: ``explicit``, its ``seed=`` was given (see the docstring)."""
+    gs = _state["global"]
+    if gs is None:
+        gs = DEFAULT_GLOBAL_SEED if explicit else _SESSION_SEED
     return (gs & 0xFFFFFFFF, op_seed & 0xFFFFFFFF)
 
 
@@ -163,7 +170,7 @@ def _draw(op_name, shape, dtype, seed, **params):
     if tracing.current_graph() is None:
         n = _state["eager"]
         _state["eager"] += 1
-        key = _key(_EAGER_STREAM if seed is None else int(seed))
+        key = _key(_EAGER_STREAM if seed is None else int(seed), seed is not None)
         return apply(op_name, as_tensor(np.int64(n), op_name), key=key, shape=shape,
                      dtype=dtype, **params)
     from ..variables import Variable
@@ -173,7 +180,7 @@ def _draw(op_name, shape, dtype, seed, **params):
         _state["sites"] += 1
         counter = Variable(np.int64(0), trainable=False, name=f"random_counter_{site}",
                            _internal=True)
-    key = _key(_SITE_STREAM + site if seed is None else int(seed))
+    key = _key(_SITE_STREAM + site if seed is None else int(seed), seed is not None)
     c = counter._jg_read()
     out = apply(op_name, c, key=key, shape=shape, dtype=dtype, **params)
     counter.assign(c + 1)
