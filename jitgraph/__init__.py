@@ -16,6 +16,7 @@ from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 from .ops import nn, random  # noqa: F401
 from .variables import Variable
+from .module import Module
 from .autodiff import GradientTape, custom_gradient
 from .tracing import init_scope
 
