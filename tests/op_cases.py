@@ -293,6 +293,56 @@ case("one_hot:sparse_xent",
      [f64(3, 4)], lambda x: -np.log(_np_softmax(x))[np.arange(3), [2, 0, 1]])
 
 
+# ----------------------------------------------------------------------------- composites
+# TensorFlow functions built from other ops (ops/composite.py); named after their main op
+
+_zy = f64(3, 4)
+_zy[0, 1] = _zy[2, 3] = 0.0  # divide_no_nan's zeros (a constant: no gradient across them)
+case("add:add_n", lambda a, b, c: jg.add_n([a, b, c]), [f64(2, 3), f64(2, 3), f64(2, 3)],
+     lambda a, b, c: a + b + c)
+case("reduce_max:logsumexp", lambda x: jg.reduce_logsumexp(x, axis=1), [f64(3, 5)],
+     lambda x: np.log(np.exp(x).sum(1)))
+case("reduce_max:logsumexp_all", lambda x: jg.math.reduce_logsumexp(x, keepdims=True),
+     [f64(2, 3)], lambda x: np.log(np.exp(x).sum(keepdims=True)))
+case("reduce_mean:variance", lambda x: jg.math.reduce_variance(x, axis=0, keepdims=True),
+     [f64(4, 3)], lambda x: x.var(0, keepdims=True))
+case("reduce_mean:std", jg.math.reduce_std, [f64(3, 4)], np.std)
+case("reduce_sum:euclidean_norm", lambda x: jg.math.reduce_euclidean_norm(x, axis=1),
+     [f64(3, 4)], lambda x: np.sqrt((x * x).sum(1)))
+case("reduce_sum:count_nonzero", lambda x: jg.math.count_nonzero(x, axis=0),
+     [ints(4, 3, lo=-1, hi=2)], lambda x: (x != 0).sum(0).astype(np.int64), grad=False)
+case("reduce_sum:norm", jg.norm, [f64(3, 4)], np.linalg.norm)
+case("reduce_sum:norm_1", lambda x: jg.norm(x, ord=1, axis=1), [f64(3, 4)],
+     lambda x: np.abs(x).sum(1))
+case("reduce_max:norm_inf", lambda x: jg.linalg.norm(x, ord=np.inf, axis=0), [f64(3, 4)],
+     lambda x: np.abs(x).max(0))
+case("maximum:clip_by_norm", lambda x: jg.clip_by_norm(x, 1.5), [f64(3, 4)],
+     lambda x: x * 1.5 / max(np.linalg.norm(x), 1.5))
+case("where:divide_no_nan", lambda x: jg.math.divide_no_nan(x, jg.constant(_zy)), [f64(3, 4)],
+     lambda x: np.where(_zy == 0, 0.0, x / np.where(_zy == 0, 1.0, _zy)))
+case("where:xlogy", lambda y: jg.math.xlogy(jg.constant(np.array([0.0, 1.5, -2.0])), y),
+     [pos(3)], lambda y: np.array([0.0, 1.5, -2.0]) * np.log(y) * [0, 1, 1])
+case("softplus:log_sigmoid", jg.math.log_sigmoid, [f64(2, 3, lo=-30, hi=30)],
+     lambda x: -np.logaddexp(0, -x))
+case("abs:softsign", jg.math.softsign, [f64(5)], lambda x: x / (1 + np.abs(x)))
+case("rsqrt:l2_normalize", lambda x: jg.nn.l2_normalize(x, axis=1), [f64(3, 4)],
+     lambda x: x / np.sqrt((x * x).sum(1, keepdims=True)))
+case("less:sequence_mask", lambda n: jg.sequence_mask(n, 5), [ints(3, lo=0, hi=6)],
+     lambda n: np.arange(5) < n[:, None], grad=False)
+case("strided_slice:reverse", lambda x: jg.reverse(x, [0, -1]), [f64(3, 4)],
+     lambda x: x[::-1, ::-1])
+case("matmul:tensordot", lambda a, b: jg.tensordot(a, b, 1), [f64(2, 3, 4), f64(4, 5)],
+     lambda a, b: np.tensordot(a, b, 1))
+case("matmul:tensordot_pairs", lambda a, b: jg.tensordot(a, b, [[0, 1], [1, 0]]),
+     [f64(2, 3, 4), f64(3, 2)], lambda a, b: np.tensordot(a, b, [[0, 1], [1, 0]]))
+case("matmul:einsum", lambda a, b: jg.einsum("bij,bkj->bki", a, b),
+     [f64(2, 3, 4), f64(2, 5, 4)], lambda a, b: np.einsum("bij,bkj->bki", a, b))
+case("matmul:einsum_outer_sum", lambda a, b: jg.einsum("ij,k->jk", a, b),
+     [f64(3, 4), f64(2)], lambda a, b: np.einsum("ij,k->jk", a, b))
+case("transpose:einsum_one", lambda a: jg.einsum("ijk->kj", a), [f64(2, 3, 4)],
+     lambda a: np.einsum("ijk->kj", a))
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -47,7 +47,7 @@ def test_nested_containers_and_keras_layers():
     m.layer = jg.keras.layers.Dense(2)
     m.layer.build((None, 3))
     names = [v.name for v in m.variables]
-    assert names[:2] == ["dense/kernel:0", "dense/bias:0"]  # "layer" < "params"
+    assert m.variables[:2] == (m.layer.kernel, m.layer.bias)  # "layer" < "params"
     assert names[2:] == ["a:0", "z:0"]  # dict values by sorted key
 
 
