@@ -187,7 +187,8 @@ _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             LecunUniform, Identity]
 _TABLE = {c.__name__: c for c in _CLASSES}
 _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-            "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+            "random_uniform": RandomUniform, "uniform": RandomUniform,
+            "normal": RandomNormal, "truncated_normal": TruncatedNormal,
             "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
             "he_normal": HeNormal, "he_uniform": HeUniform, "lecun_normal": LecunNormal,
             "lecun_uniform": LecunUniform, "identity": Identity,

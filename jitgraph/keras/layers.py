@@ -1,5 +1,7 @@
-"""Built-in layers: Dense, Lambda, Flatten, Reshape, Dropout, GaussianNoise, Activation,
-LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate.
+"""Built-in layers: Dense, Embedding, Lambda, Flatten, Reshape, Permute, Dropout,
+GaussianNoise, Activation, ReLU, LeakyReLU, ELU, Softmax, LayerNormalization,
+BatchNormalization, InputLayer, and the merges Add, Subtract, Multiply, Average, Maximum,
+Minimum, Concatenate.
 
 >>> layer = jg.keras.layers.Dense(3, activation="relu")
 >>> layer(jg.ones((2, 4))).shape   # (2, 3); the kernel (4, 3) was built on this call
@@ -95,6 +97,145 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class ReLU(Layer):
+    """``min(max(x, threshold), max_value)`` above the threshold, ``negative_slope * (x -
+    threshold)`` below it (Keras' ReLU layer)."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}")
+        self.max_value, self.negative_slope = max_value, float(negative_slope)
+        self.threshold = float(threshold)
+
+    def call(self, inputs):
+        x = jg.convert_to_tensor(inputs)
+        y = jg.where(x > self.threshold, x,
+                     (x - self.threshold) * self.negative_slope if self.negative_slope
+                     else jg.zeros_like(x))
+        return y if self.max_value is None else jg.minimum(y, float(self.max_value))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+
+class LeakyReLU(Layer):
+    """``x`` where positive, ``alpha * x`` elsewhere (default alpha 0.3, as tf.keras)."""
+
+    def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha if negative_slope is None else negative_slope)
+
+    def call(self, inputs):
+        return jg.nn.leaky_relu(inputs, alpha=self.alpha)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ELU(Layer):
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def call(self, inputs):
+        x = jg.convert_to_tensor(inputs)
+        return jg.where(x > 0, x, self.alpha * (jg.exp(jg.minimum(x, 0.0)) - 1.0))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return jg.nn.softmax(inputs, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Embedding(Layer):
+    """Rows of an ``(input_dim, output_dim)`` table picked by integer indices: inputs of
+    shape ``s`` give ``s + (output_dim,)``. Indices outside ``[0, input_dim)`` are an
+    error (``jg.gather``'s)."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, input_length=None,
+                 **kwargs):
+        kwargs.pop("mask_zero", None)
+        super().__init__(**kwargs)
+        if int(input_dim) <= 0 or int(output_dim) <= 0:
+            raise ValueError(f"Embedding: input_dim and output_dim must be positive, got "
+                             f"{input_dim}, {output_dim}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.input_length = input_length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
+        self.built = True
+
+    def call(self, inputs):
+        x = jg.convert_to_tensor(inputs)
+        if x.dtype.is_floating:
+            x = jg.cast(x, jg.int32)
+        return jg.gather(self.embeddings, x)
+
+    def compute_output_shape(self, input_shape):
+        return jg.TensorShape(tuple(input_shape) + (self.output_dim,))
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": _ser(self.embeddings_initializer),
+                "embeddings_regularizer": _ser(self.embeddings_regularizer),
+                "embeddings_constraint": _ser(self.embeddings_constraint),
+                "input_length": self.input_length}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: ``dims`` numbers them from 1."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, "
+                             f"got {dims}")
+
+    def call(self, inputs):
+        return jg.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        s = tuple(input_shape)
+        return jg.TensorShape((s[0],) + tuple(s[d] for d in self.dims))
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
 
 
 class Lambda(Layer):
@@ -336,6 +477,46 @@ class Add(Layer):
         return out
 
 
+class Subtract(Layer):
+    def call(self, inputs):
+        if len(inputs) != 2:
+            raise ValueError(f"Subtract layer {self.name!r}: needs exactly 2 inputs, got "
+                             f"{len(inputs)}")
+        return inputs[0] - inputs[1]
+
+
+class Multiply(Layer):
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out * x
+        return out
+
+
+class Average(Layer):
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = out + x
+        return out / float(len(inputs))
+
+
+class Maximum(Layer):
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = jg.maximum(out, x)
+        return out
+
+
+class Minimum(Layer):
+    def call(self, inputs):
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = jg.minimum(out, x)
+        return out
+
+
 class Concatenate(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -356,8 +537,30 @@ def add(inputs, **kwargs):
     return Add(**kwargs)(inputs)
 
 
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
 _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, GaussianNoise,
-            LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate]
+            LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate, ReLU,
+            LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
+            Minimum]
 TABLE = {c.__name__: c for c in _CLASSES}
 
 

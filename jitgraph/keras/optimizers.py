@@ -13,7 +13,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from . import serialization
+from . import schedules, serialization
 
 
 class Optimizer:
@@ -30,24 +30,36 @@ class Optimizer:
                             f"{sorted(unknown)}")
         self.name = name or type(self).__name__
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        if isinstance(learning_rate, dict):  # a serialized schedule (from get_config)
+            learning_rate = schedules.deserialize(learning_rate)
+        self._schedule = learning_rate if isinstance(
+            learning_rate, schedules.LearningRateSchedule) else None
         with jg.init_scope():
             self.iterations = jg.Variable(np.int64(0), trainable=False,
                                           name=f"{self.name}/iterations")
             if isinstance(learning_rate, jg.Variable):
                 self._lr = learning_rate
             else:
-                self._lr = jg.Variable(np.float32(learning_rate), trainable=False,
+                first = np.asarray(self._schedule(0).numpy() if self._schedule is not None
+                                   else learning_rate, np.float32)
+                self._lr = jg.Variable(first, trainable=False,
                                        name=f"{self.name}/learning_rate")
         self._slots = {}  # id(var) -> {slot name: Variable}
         self._hyper_vars = [self.iterations, self._lr]
 
-    # -- learning rate (a Variable, so a compiled step sees changes)
+    # -- learning rate (a Variable, so a compiled step sees changes; with a schedule, the
+    # schedule's value at the current step)
     @property
     def learning_rate(self):
         return self._lr
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._schedule = value
+            value = value(self.iterations.value()).numpy()
+        else:
+            self._schedule = None
         self._lr.assign(np.asarray(value, dtype=self._lr.dtype.as_numpy_dtype))
 
     lr = learning_rate
@@ -91,6 +103,9 @@ class Optimizer:
                              "None for all of them)")
         self.build([v for _, v in pairs])
         grads = self._clip([_tensor(g, v.dtype) for g, v in pairs])
+        if self._schedule is not None:  # the rate for this step, from the steps taken so far
+            lr = self._schedule(self.iterations.value())
+            self._lr.assign(lr if lr.dtype == self._lr.dtype else jg.cast(lr, self._lr.dtype))
         self.iterations.assign_add(np.int64(1))
         step = jg.cast(self.iterations.value(), jg.float32)
         for g, (_, v) in zip(grads, pairs):
@@ -127,7 +142,9 @@ class Optimizer:
 
     # -- config
     def get_config(self):
-        cfg = {"name": self.name, "learning_rate": float(np.asarray(self._lr.numpy()))}
+        lr = schedules.serialize(self._schedule) if self._schedule is not None else \
+            float(np.asarray(self._lr.numpy()))
+        cfg = {"name": self.name, "learning_rate": lr}
         for k in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, k) is not None:
                 cfg[k] = getattr(self, k)
@@ -205,6 +222,32 @@ class Adam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): each step first shrinks the
+    variable by ``learning_rate * weight_decay * var``, then takes the Adam step."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, name="AdamW", **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name, **kwargs)
+        self.weight_decay = float(weight_decay)
+        self._no_decay, self._no_decay_names = set(), []
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Variables (or variables whose name contains one of ``var_names``) to leave
+        undecayed, e.g. biases and normalization scales."""
+        self._no_decay.update(id(v) for v in var_list or [])
+        self._no_decay_names += list(var_names or [])
+
+    def _update(self, var, grad, slots, step):
+        if self.weight_decay and id(var) not in self._no_decay and not any(
+                n in var.name for n in self._no_decay_names):
+            var.assign(var - self._lr_for(var) * self.weight_decay * var)
+        return super()._update(var, grad, slots, step)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
 
 
 class Nadam(Optimizer):
@@ -305,7 +348,7 @@ class Adagrad(Optimizer):
                 "epsilon": self.epsilon}
 
 
-_CLASSES = [SGD, Adam, Nadam, RMSprop, Adagrad]
+_CLASSES = [SGD, Adam, AdamW, Nadam, RMSprop, Adagrad]
 _TABLE = {c.__name__: c for c in _CLASSES}
 _TABLE.update({c.__name__.lower(): c for c in _CLASSES})
 
@@ -327,5 +370,5 @@ def deserialize(config, custom_objects=None):
     return obj() if isinstance(obj, type) else obj
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "Nadam", "RMSprop", "Adagrad", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Nadam", "RMSprop", "Adagrad", "get", "serialize",
            "deserialize"]
