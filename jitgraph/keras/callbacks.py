@@ -1,4 +1,5 @@
 """Callbacks for fit: History (returned by fit), the progress bar, EarlyStopping,
+ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
 LambdaCallback.
 
 The progress bar prints one line per epoch. With ``verbose=1`` the line is redrawn in place
@@ -6,10 +7,23 @@ The progress bar prints one line per epoch. With ``verbose=1`` the line is redra
 finished line is printed.
 """
 
+import csv
+import math
+import os
 import sys
 import time
 
 import numpy as np
+
+
+def _sign(monitor, mode, who):
+    """+1 when smaller values of ``monitor`` are better, -1 when larger ones are."""
+    if mode == "auto":
+        mode = "max" if any(k in monitor for k in ("acc", "precision", "recall", "auc")) \
+            else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return 1.0 if mode == "min" else -1.0
 
 
 class Callback:
@@ -159,10 +173,7 @@ class EarlyStopping(Callback):
                  restore_best_weights=False):
         super().__init__()
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
-        if mode == "auto":
-            mode = "max" if "acc" in monitor or "precision" in monitor \
-                or "recall" in monitor else "min"
-        self.sign = 1.0 if mode == "min" else -1.0
+        self.sign = _sign(monitor, mode, "EarlyStopping")
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch = 0
 
@@ -185,6 +196,153 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
             if self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (or its weights) after every epoch to ``filepath``, which may name
+    the epoch and logged values (``"ckpt-{epoch:02d}-{val_loss:.3f}.keras"``, epochs
+    counted from 1); with ``save_best_only`` only when ``monitor`` improved."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch"):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported")
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.sign = _sign(monitor, mode, "ModelCheckpoint")
+        self.best = np.inf
+
+    def on_train_begin(self, logs=None):
+        self.best = np.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                print(f"ModelCheckpoint: {self.monitor!r} is not in the logs "
+                      f"({sorted(logs)}); skipping", file=sys.stderr)
+                return
+            if not self.sign * value < self.best:
+                return
+            self.best = self.sign * value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: saved to {path}")
+
+
+def _current_lr(model):
+    return float(np.asarray(model.optimizer.learning_rate.numpy()))
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate to ``schedule(epoch, lr)`` (or ``schedule(epoch)``) at the
+    start of each epoch."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = _current_lr(self.model)
+        try:
+            new = self.schedule(epoch, lr)
+        except TypeError:
+            new = self.schedule(epoch)
+        new = float(np.asarray(new))
+        if not math.isfinite(new):
+            raise ValueError(f"LearningRateScheduler: the schedule returned {new} for epoch "
+                             f"{epoch}")
+        self.model.optimizer.learning_rate = new
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by
+    ``min_delta`` for ``patience`` epochs (not below ``min_lr``), then waits ``cooldown``
+    epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.verbose, self.min_delta, self.cooldown = verbose, abs(min_delta), cooldown
+        self.min_lr = min_lr
+        self.sign = _sign(monitor, mode, "ReduceLROnPlateau")
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = np.inf, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        score = self.sign * value
+        if score < self.best - self.min_delta:
+            self.best, self.wait = score, 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            lr = _current_lr(self.model)
+            if lr > self.min_lr:
+                new = max(lr * self.factor, self.min_lr)
+                self.model.optimizer.learning_rate = new
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                          f"to {new}.")
+            self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """Stops fit at the first batch whose loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            print(f"Batch {batch}: invalid loss, terminating training", file=sys.stderr)
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Writes one row per epoch (``epoch`` and every logged value) to ``filename``."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+
+    def on_train_begin(self, logs=None):
+        self._keys = None
+        exists = self.append and os.path.exists(self.filename) and \
+            os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._header_written = exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+        w = csv.writer(self._file, delimiter=self.sep)
+        if not self._header_written:
+            w.writerow(["epoch"] + self._keys)
+            self._header_written = True
+        w.writerow([epoch] + [logs.get(k, "NA") for k in self._keys])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        self._file.close()
 
 
 class LambdaCallback(Callback):

@@ -159,6 +159,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             logs = _results(model, _call(model._train_function, (bx, by, bsw)))
             model._clear_losses()
             calls.on_train_batch_end(step, logs)
+            if model.stop_training:  # e.g. TerminateOnNaN
+                break
         logs = dict(logs)
         if validation_data is not None:
             vx, vy = validation_data[0], validation_data[1]
