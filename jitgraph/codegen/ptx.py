@@ -743,32 +743,27 @@ def emit_gemm(module, call, name):
         for acc in accs:
             b.store(zero_t, acc)
 
+        def stage(ptr, off, ld, trans, rows, cols, r0, c0, nr, nc, smem, at):
+            """Copies the rows x cols tile at (r0, c0) of op(X) (nr x nc, zero outside)
+            into shared memory at ``at(r, c)``; consecutive threads read consecutive
+            addresses of X: along rows when X is stored transposed, else along columns."""
+            for q in range(per_thread):
+                e = b.add(tid, c64(q * GEMM_THREADS))
+                if trans:
+                    r, c = b.urem(e, c64(rows)), b.udiv(e, c64(rows))
+                else:
+                    r, c = b.udiv(e, c64(cols)), b.urem(e, c64(cols))
+                gr, gc = b.add(r0, r), b.add(c0, c)
+                ok = b.and_(b.icmp_signed("<", gr, nr), b.icmp_signed("<", gc, nc))
+                addr = b.add(b.mul(gc, ld), gr) if trans else b.add(b.mul(gr, ld), gc)
+                b.store(load_or_zero(ok, ptr, b.add(off, addr)), shared(smem, at(r, c)))
+
         def per_tile(t):
             k0 = b.mul(t, c64(kt))
-            for q in range(per_thread):
-                e = b.add(tid, c64(q * GEMM_THREADS))
-                # A tile element (r, c): row r of op(A)'s tile, column c of the k step
-                if call.ta:  # A is k x m: consecutive threads take consecutive rows
-                    r, c = b.urem(e, c64(tile)), b.udiv(e, c64(tile))
-                else:
-                    r, c = b.udiv(e, c64(kt)), b.urem(e, c64(kt))
-                gr, gc = b.add(row0, r), b.add(k0, c)
-                ok = b.and_(b.icmp_signed("<", gr, m), b.icmp_signed("<", gc, kk))
-                ea = b.add(b.mul(gc, lda), gr) if call.ta else b.add(b.mul(gr, lda), gc)
-                v = load_or_zero(ok, pa, b.add(a_off, ea))
-                b.store(v, shared(As, b.add(b.mul(c, c64(pad)), r)))
-            for q in range(per_thread):
-                e = b.add(tid, c64(q * GEMM_THREADS))
-                # B tile element (r, c): row r of the k step, column c of op(B)'s tile
-                if call.tb:  # B is n x k: consecutive threads take consecutive k
-                    r, c = b.urem(e, c64(kt)), b.udiv(e, c64(kt))
-                else:
-                    r, c = b.udiv(e, c64(tile)), b.urem(e, c64(tile))
-                gr, gc = b.add(k0, r), b.add(col0, c)
-                ok = b.and_(b.icmp_signed("<", gr, kk), b.icmp_signed("<", gc, n))
-                eb = b.add(b.mul(gc, ldb), gr) if call.tb else b.add(b.mul(gr, ldb), gc)
-                v = load_or_zero(ok, pbb, b.add(b_off, eb))
-                b.store(v, shared(Bs, b.add(b.mul(r, c64(pad)), c)))
+            stage(pa, a_off, lda, call.ta, tile, kt, row0, k0, m, kk, As,
+                  lambda r, c: b.add(b.mul(c, c64(pad)), r))
+            stage(pbb, b_off, ldb, call.tb, kt, tile, k0, col0, kk, n, Bs,
+                  lambda r, c: b.add(b.mul(r, c64(pad)), c))
             _barrier(b)
             acc = [b.load(a) for a in accs]
             for k in range(kt):
