@@ -52,3 +52,28 @@ def test_same_results_with_and_without_vector_variants(monkeypatch):
     assert not any(".v" in c for c in _calls(fn, x))
     inlined = jg.function(fn)(x).numpy()
     np.testing.assert_array_equal(got, inlined)
+
+
+def test_math_code_is_generated_once_per_process(monkeypatch):
+    """vecmath's function bodies and vector variants are built and printed once and their
+    text reused by later modules; the module text is the same as when built afresh."""
+    from jitgraph.codegen import scalar, vecmath
+
+    def fn(t):
+        return jg.exp(t) * jg.sin(t) + jg.math.erf(t) + jg.exp(-t) * jg.sin(t * 2.0) + \
+            jg.math.erf(t * 0.5) + jg.exp(t * 3.0) * jg.sin(t * 3.0)
+
+    x = np.linspace(-3, 3, 64, dtype=np.float32)
+    scalar._MATH_TEXT.clear()
+    llvm_cpu._VARIANTS.clear()
+    fresh = jg.function(fn).get_concrete_function(x).explain("llvm")
+    calls = []
+    real = vecmath.emit
+    monkeypatch.setattr(vecmath, "emit", lambda *a: calls.append(a[1]) or real(*a))
+    again = jg.function(fn).get_concrete_function(x).explain("llvm")
+    assert calls == [] and again == fresh
+    text, names = llvm_cpu.vector_math(jg.function(fn).get_concrete_function(x)
+                                       .explain("llvm-unoptimized"))
+    assert calls == [] and any(".v" in n for n in names)
+    for n in names:  # each function defined once
+        assert len(re.findall(r'define [^@\n]*@"%s"\(' % re.escape(n), text)) == 1, n

@@ -334,21 +334,42 @@ def vector_math(text):
     sites): first call 103 -> 71 ms, the kernel 1% slower (``bench_changes.py
     vector_math``). Modules whose kernels have fewer than VECTOR_MATH_MIN_CALLS call sites
     keep them inlined."""
-    import llvmlite.ir as lir
-
-    from . import vecmath
-
     found = sorted(set((m.group(2), m.group(3), m.group(4).count(",") + 1)
                        for m in _MATH_DEF.finditer(text)))
     if not found or _math_calls(text) < VECTOR_MATH_MIN_CALLS:
         return text, []
-    vm = lir.Module()
     bits = vector_width_bits()
-    names = []
+    names, bodies = [], []
     for name, ty, nargs in found:
+        abi, vnames, body = _variants(name, ty, nargs, bits)
+        # external while LLVM optimizes, so no interprocedural pass changes its signature
+        # (a constant second argument of pow was dropped, and the variants no longer fit)
+        head = re.compile(r'define internal ((?:float|double) @"jg\.math\.%s\.%s"\([^)]*\)) '
+                          r'alwaysinline nounwind' % (re.escape(name), ty))
+        attr = ' noinline nounwind "vector-function-abi-variant"="%s"' % ",".join(abi)
+        text = head.sub(lambda m, attr=attr: "define " + m.group(1) + attr, text)
+        names += vnames + [f"jg.math.{name}.{ty}"]
+        bodies.append(body)
+    return text + "\n" + "\n".join(bodies), names
+
+
+_VARIANTS = {}  # (name, type, n args, vector bits) -> (abi strings, names, definitions text)
+
+
+def _variants(name, ty, nargs, bits):
+    """The vector variants of vecmath ``name`` at half and full vector width, generated
+    once per process: (vector-function-abi-variant strings, function names, their text)."""
+    import llvmlite.ir as lir
+
+    from . import vecmath
+
+    key = (name, ty, nargs, bits)
+    hit = _VARIANTS.get(key)
+    if hit is None:
+        vm = lir.Module()
         elem = lir.FloatType() if ty == "f32" else lir.DoubleType()
         full = bits // (32 if ty == "f32" else 64)
-        abi = []
+        abi, vnames = [], []
         for vf in (full // 2, full):
             vt = lir.VectorType(elem, vf)
             vname = f"jg.math.{name}.v{vf}{ty}"
@@ -357,16 +378,13 @@ def vector_math(text):
             b = lir.IRBuilder(fn.append_basic_block("entry"))
             b.ret(vecmath.emit(b, name, list(fn.args), "float32" if ty == "f32" else "float64"))
             abi.append(f"_ZGV_LLVM_N{vf}{'v' * nargs}_jg.math.{name}.{ty}({vname})")
-            names.append(vname)
-        # external while LLVM optimizes, so no interprocedural pass changes its signature
-        # (a constant second argument of pow was dropped, and the variants no longer fit)
-        head = re.compile(r'define internal ((?:float|double) @"jg\.math\.%s\.%s"\([^)]*\)) '
-                          r'alwaysinline nounwind' % (re.escape(name), ty))
-        attr = ' noinline nounwind "vector-function-abi-variant"="%s"' % ",".join(abi)
-        text = head.sub(lambda m, attr=attr: "define " + m.group(1) + attr, text)
-        names.append(f"jg.math.{name}.{ty}")
-    vtext = str(vm)
-    return text + "\n" + vtext[vtext.index("define"):], names
+            vnames.append(vname)
+        # the intrinsics' declarations are left out: the module may declare them already,
+        # and LLVM's parser declares intrinsics it sees called
+        body = "\n".join(line for line in str(vm).split("\n")
+                         if not line.startswith(("declare", "target", "; ModuleID")))
+        hit = _VARIANTS[key] = (abi, vnames, body)
+    return hit
 
 
 _VSTORE = re.compile(r"(store <(\d+) x (float|double|i32|i64)> [^,]+, ptr [^,]+), align \d+, "

@@ -57,20 +57,52 @@ def _math(name):
     return emit
 
 
-def math_function(module, name, ty, n_args=1):
-    """The module's internal, always-inlined function for vecmath ``name`` on LLVM type
-    ``ty``, defined on first use. Building vecmath's code once per module instead of once
-    per call site made the 50-op W6 chain's Python-side IR building and printing ~40%
-    shorter; LLVM inlines the calls before vectorizing, so the kernels are the same."""
-    fname = f"jg.math.{name}.{'f64' if ty == F64 else 'f32'}"
-    fn = module.globals.get(fname)
-    if fn is None:
-        fn = ir.Function(module, ir.FunctionType(ty, [ty] * n_args), fname)
+class _TextFunction(ir.Function):
+    """A function whose definition is LLVM IR text generated before (vecmath's functions:
+    the same text for every module, so it is built and printed once per process)."""
+
+    def __init__(self, module, ftype, name, text):
+        super().__init__(module, ftype, name)
+        self._text = text
+
+    def descr(self, buf):
+        buf.append(self._text)
+
+
+_MATH_TEXT = {}  # function name -> (definition text, [(intrinsic name, type)])
+
+
+def _math_text(fname, name, ty, n_args):
+    hit = _MATH_TEXT.get(fname)
+    if hit is None:
+        scratch = ir.Module()
+        fn = ir.Function(scratch, ir.FunctionType(ty, [ty] * n_args), fname)
         fn.linkage = "internal"
         fn.attributes.add("alwaysinline")
         fn.attributes.add("nounwind")
         fb = ir.IRBuilder(fn.append_basic_block("entry"))
         fb.ret(vecmath.emit(fb, name, list(fn.args), "float64" if ty == F64 else "float32"))
+        decls = [(g.name, g.ftype) for g in scratch.globals.values()
+                 if isinstance(g, ir.Function) and g is not fn]
+        hit = _MATH_TEXT[fname] = (str(fn), decls)
+    return hit
+
+
+def math_function(module, name, ty, n_args=1):
+    """The module's internal, always-inlined function for vecmath ``name`` on LLVM type
+    ``ty``, defined on first use. Building vecmath's code once per module instead of once
+    per call site made the 50-op W6 chain's Python-side IR building and printing ~40%
+    shorter; its text is also generated once per process and reused by every module
+    (_TextFunction). LLVM inlines the calls before vectorizing, so the kernels are the
+    same."""
+    fname = f"jg.math.{name}.{'f64' if ty == F64 else 'f32'}"
+    fn = module.globals.get(fname)
+    if fn is None:
+        text, decls = _math_text(fname, name, ty, n_args)
+        for dname, dty in decls:
+            if dname not in module.globals:
+                ir.Function(module, dty, dname)
+        fn = _TextFunction(module, ir.FunctionType(ty, [ty] * n_args), fname, text)
     return fn
 
 
