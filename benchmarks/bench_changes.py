@@ -260,9 +260,47 @@ def siblings():
           f"{med[False] / 20 * 1e6:.0f} us ({med[False] / med[True]:.2f}x)")
 
 
+def math_text():
+    """vecmath's function bodies and vector variants generated once per process
+    (scalar._MATH_TEXT, llvm_cpu._VARIANTS) against generated for every module (the caches
+    emptied before each compile): W6's first call, fresh functions alternating."""
+    import os
+    import tempfile
+
+    from bench_w6_fifty_ops import fifty
+
+    from jitgraph.codegen import llvm_cpu, scalar
+
+    x = np.random.default_rng(0).random(1 << 20, np.float32)
+    first = {True: [], False: []}
+    old = os.environ.get("JITGRAPH_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as d:
+        os.environ["JITGRAPH_CACHE_DIR"] = d
+        try:
+            jg.function(fifty(jg, 0.1))(x)
+            for i in range(12):
+                for reuse in (True, False):
+                    if not reuse:
+                        scalar._MATH_TEXT.clear()
+                        llvm_cpu._VARIANTS.clear()
+                    f = jg.function(fifty(jg, 0.2 + i * 1e-3 + reuse * 1e-4))
+                    t0 = time.perf_counter()
+                    f(x)
+                    first[reuse].append(time.perf_counter() - t0)
+        finally:
+            if old is None:
+                del os.environ["JITGRAPH_CACHE_DIR"]
+            else:
+                os.environ["JITGRAPH_CACHE_DIR"] = old
+    (a, b), (c, e) = ((statistics.median(first[k]) * 1e3, min(first[k]) * 1e3)
+                      for k in (True, False))
+    print(f"W6 first call: text reused {a:.1f} ms (best {b:.1f}), generated per module "
+          f"{c:.1f} ms (best {e:.1f}): {c / a:.2f}x")
+
+
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
        "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
-       "dispatch": dispatch, "siblings": siblings}
+       "dispatch": dispatch, "siblings": siblings, "math_text": math_text}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ALL):
