@@ -1,16 +1,19 @@
 """``jg.linalg``: linear algebra under TensorFlow's ``tf.linalg`` names."""
 
 from .ops import (  # noqa: F401
+    diag_part,
     einsum,
     eye,
     global_norm,
     l2_normalize,
     matmul,
     norm,
+    set_diag,
     tensordot,
     transpose,
 )
 from .ops import expand_dims as _expand_dims
+from .ops import matrix_band_part as band_part
 from .ops import reduce_sum as _reduce_sum
 from .ops import squeeze as _squeeze
 from .ops.core import as_tensor as _as_tensor
@@ -28,4 +31,4 @@ def trace(x, name=None):
 
 
 __all__ = ["matmul", "matvec", "norm", "eye", "transpose", "l2_normalize", "trace", "einsum",
-           "tensordot", "global_norm"]
+           "tensordot", "global_norm", "band_part", "diag_part", "set_diag"]

@@ -343,6 +343,49 @@ case("transpose:einsum_one", lambda a: jg.einsum("ijk->kj", a), [f64(2, 3, 4)],
      lambda a: np.einsum("ijk->kj", a))
 
 
+def _np_scatter_add(t, idx, u):
+    out = t.copy()
+    np.add.at(out, tuple(np.asarray(idx).T), u)
+    return out
+
+
+def _np_segment_sum(d, ids, n):
+    out = np.zeros((n,) + d.shape[1:], d.dtype)
+    np.add.at(out, ids, d)
+    return out
+
+
+def _np_set_diag(x, d):
+    out = x.copy()
+    k = min(x.shape[-2:])
+    out[..., np.arange(k), np.arange(k)] = d
+    return out
+
+
+case("scatter_nd:tensor_scatter_nd_add",
+     lambda t, u: jg.tensor_scatter_nd_add(t, [[0, 1], [2, 0], [0, 1]], u),
+     [f64(3, 4), f64(3)], lambda t, u: _np_scatter_add(t, [[0, 1], [2, 0], [0, 1]], u))
+case("scatter_nd:unsorted_segment_sum",
+     lambda d: jg.math.unsorted_segment_sum(d, [0, 2, 0, 1], 4), [f64(4, 2)],
+     lambda d: _np_segment_sum(d, [0, 2, 0, 1], 4))
+case("scatter_nd:unsorted_segment_mean",
+     lambda d: jg.math.unsorted_segment_mean(d, [0, 0, 2, 2, 2], 4), [f64(5)],
+     lambda d: _np_segment_sum(d, [0, 0, 2, 2, 2], 4) / np.maximum([2, 1, 3, 1], 1) *
+     np.array([1, 0, 1, 0]))
+case("scatter_nd:confusion_matrix",
+     lambda a, b: jg.math.confusion_matrix(a, b, num_classes=3),
+     [ints(6, lo=0, hi=3), ints(6, lo=0, hi=3)],
+     lambda a, b: _np_segment_sum(np.ones(6, np.int32), a * 3 + b, 9).reshape(3, 3),
+     grad=False)
+case("gather:embedding_lookup", lambda p: jg.nn.embedding_lookup(p, [2, 0, 2]), [f64(3, 4)],
+     lambda p: p[[2, 0, 2]])
+case("where:band_part", lambda x: jg.linalg.band_part(x, 1, 2), [f64(2, 4, 5)],
+     lambda x: x * (np.tri(4, 5, 2) * (1 - np.tri(4, 5, -2))))
+case("reduce_sum:diag_part", jg.linalg.diag_part, [f64(2, 3, 4)],
+     lambda x: np.diagonal(x, axis1=-2, axis2=-1))
+case("where:set_diag", jg.linalg.set_diag, [f64(4, 3), f64(3)], _np_set_diag)
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -453,3 +453,20 @@ def test_specialized_dispatcher_with_none_dims():
             np.testing.assert_array_equal(exe.run([x, y])[0], x * y)
     with pytest.raises(errors.InvalidArgumentError, match=r"argument 'x'.*\[\?,3\], got \[2,4\]"):
         exe.run([np.ones((2, 4), np.float32), np.ones((1, 1), np.float32)])
+
+
+def test_scatters_with_computed_indices_keep_their_index_buffers():
+    """A scatter's indices computed in the function live in the arena until the scatter
+    reads them (its zero fill used to be placed over them: every update landed at 0)."""
+    i = np.array([0, 1, 2, 1], np.int32)
+    t = np.arange(10, dtype=np.float32)
+    fns = [
+        lambda i, t: jg.scatter_nd(jg.expand_dims(i * 3 + 1, -1), jg.ones([4]), [10]),
+        lambda i, t: jg.tensor_scatter_nd_update(t, jg.expand_dims(i * 2, -1),
+                                                 jg.cast(i, jg.float32) + 100.0),
+        lambda i, t: jg.grad(lambda p: jg.reduce_sum(jg.gather(p, (i * 2 + 1) % 10) * 3.0))(t),
+        lambda i, t: jg.math.confusion_matrix(i, (i + 1) % 3, num_classes=3),
+    ]
+    for fn in fns:
+        want = jg.function(fn, backend="interpreter")(i, t).numpy()
+        np.testing.assert_array_equal(jg.function(fn)(i, t).numpy(), want)

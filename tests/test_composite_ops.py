@@ -30,6 +30,18 @@ def test_errors_name_the_function_and_shapes():
         jg.function(lambda n: jg.sequence_mask(n))(np.array([1, 2], np.int32))
 
 
+def test_segment_and_band_errors_say_what_to_do():
+    with pytest.raises(errors.InvalidArgumentError, match="unsorted_segment_sum.*num_segments"):
+        jg.function(lambda d, i: jg.math.segment_sum(d, i))(np.ones(3, np.float32),
+                                                          np.array([0, 0, 1], np.int32))
+    with pytest.raises(errors.InvalidArgumentError, match=r"rank >= 2, got float32\[3\]"):
+        jg.linalg.band_part(np.ones(3, np.float32), 0, 0)
+    with pytest.raises(errors.UnimplementedError, match="sharded params"):
+        jg.nn.embedding_lookup([np.ones((2, 2)), np.ones((2, 2))], [0])
+    with pytest.raises(errors.OutOfRangeError):
+        jg.math.unsorted_segment_sum(np.ones(3), [0, 5, 1], 2)
+
+
 def test_contractions_with_unknown_dims():
     f = jg.function(lambda a, b: jg.einsum("bij,jk->bik", a, b))
     a, b = np.random.randn(3, 4, 5), np.random.randn(5, 2)

@@ -33,10 +33,10 @@ from .elementwise import (
     square,
     where,
 )
-from .indexing import _getitem
+from .indexing import _getitem, gather, scatter_nd
 from .linalg import matmul
 from .reduce import reduce_max, reduce_mean, reduce_sum
-from .shape import expand_dims, reshape, transpose
+from .shape import expand_dims, reshape, transpose, zeros_like
 from .state import stop_gradient
 
 
@@ -200,6 +200,152 @@ def reverse(tensor, axis, name=None):
     return _getitem(x, tuple(key))
 
 
+# ----------------------------------------------------------------------------- scatters, segments
+
+
+def _known(shape, what):
+    dims = list(shape)
+    if any(d is None for d in dims):
+        raise errors.InvalidArgumentError(
+            f"{what}: needs the dims {dims} to be known when tracing; give them in an "
+            f"input_signature")
+    return [int(d) for d in dims]
+
+
+def tensor_scatter_nd_add(tensor, indices, updates, name=None):
+    """A copy of ``tensor`` with ``updates`` added at ``indices`` (duplicates add up)."""
+    t = as_tensor(tensor, "tensor_scatter_nd_add")
+    u = as_tensor(updates, "tensor_scatter_nd_add", t.dtype)
+    return t + scatter_nd(indices, u, _known(t.shape, "tensor_scatter_nd_add"))
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
+    t = as_tensor(tensor, "tensor_scatter_nd_sub")
+    u = as_tensor(updates, "tensor_scatter_nd_sub", t.dtype)
+    return t - scatter_nd(indices, u, _known(t.shape, "tensor_scatter_nd_sub"))
+
+
+def _static_count(ids, what):
+    from .. import tracing
+
+    if tracing.current_graph() is not None:
+        raise errors.InvalidArgumentError(
+            f"{what}: inside a jg.function the number of segments must be given (use "
+            f"unsorted_segment_sum(data, ids, num_segments)): it would depend on the ids' "
+            f"values")
+    v = ids.numpy()
+    return int(v.max()) + 1 if v.size else 0
+
+
+def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
+    """``out[k] = sum of data[i]`` over the ``i`` with ``segment_ids[i] == k``; ids index
+    the leading dims of ``data`` (ids outside ``[0, num_segments)`` are an error)."""
+    d = as_tensor(data, "unsorted_segment_sum")
+    ids = as_tensor(segment_ids, "unsorted_segment_sum")
+    rest = _known(d.shape[len(ids.shape):], "unsorted_segment_sum")
+    return scatter_nd(expand_dims(ids, -1), d, [int(num_segments)] + rest)
+
+
+def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    """The mean of each segment (0 for an empty one)."""
+    d = as_tensor(data, "unsorted_segment_mean")
+    ids = as_tensor(segment_ids, "unsorted_segment_mean")
+    total = unsorted_segment_sum(d, ids, num_segments)
+    ones = cast(ids >= 0, d.dtype)
+    count = unsorted_segment_sum(ones, ids, num_segments)
+    count = reshape(count, [int(num_segments)] + [1] * (len(total.shape) - 1))
+    return total / maximum(count, 1.0)
+
+
+def segment_sum(data, segment_ids, name=None):
+    """unsorted_segment_sum with ``max(segment_ids) + 1`` segments (eager: inside a
+    jg.function use unsorted_segment_sum and give their number)."""
+    ids = as_tensor(segment_ids, "segment_sum")
+    return unsorted_segment_sum(data, ids, _static_count(ids, "segment_sum"))
+
+
+def segment_mean(data, segment_ids, name=None):
+    ids = as_tensor(segment_ids, "segment_mean")
+    return unsorted_segment_mean(data, ids, _static_count(ids, "segment_mean"))
+
+
+def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=_dt.int32,
+                     name=None):
+    """``m[i, j]``: how many (or how much ``weights``) of the examples labelled ``i`` were
+    predicted ``j``."""
+    lab = cast(as_tensor(labels, "confusion_matrix"), _dt.int32)
+    pred = cast(as_tensor(predictions, "confusion_matrix"), _dt.int32)
+    if num_classes is None:
+        n = max(_static_count(lab, "confusion_matrix"), _static_count(pred, "confusion_matrix"))
+    else:
+        n = int(num_classes)
+    dtype = _dt.as_dtype(dtype)
+    w = cast(lab >= 0, dtype) if weights is None else \
+        cast(as_tensor(weights, "confusion_matrix"), dtype)
+    return reshape(unsorted_segment_sum(w, lab * n + pred, n * n), [n, n])
+
+
+def embedding_lookup(params, ids, max_norm=None, name=None):
+    """``params`` rows at ``ids`` (``jg.nn.embedding_lookup``; one params tensor)."""
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise errors.UnimplementedError(
+                "embedding_lookup: sharded params (a list of several tensors) are not "
+                "supported; concatenate them")
+        params = params[0]
+    out = gather(params, ids)
+    if max_norm is not None:
+        out = clip_by_norm(out, max_norm, axes=[-1])
+    return out
+
+
+# ----------------------------------------------------------------------------- matrix bands
+
+
+def _mn(x, what):
+    if len(x.shape) < 2:
+        raise errors.InvalidArgumentError(
+            f"{what}: needs a tensor of rank >= 2, got {x.dtype.name}{list(x.shape)}")
+    return _known(x.shape[-2:], what)
+
+
+def matrix_band_part(input, num_lower, num_upper, name=None):  # noqa: A002
+    """Keeps the elements within ``num_lower`` diagonals below and ``num_upper`` above the
+    main one (negative: all of them); zeros the rest (``jg.linalg.band_part``)."""
+    x = as_tensor(input, "band_part")
+    m, n = _mn(x, "band_part")
+    i = np.arange(m)[:, None]
+    j = np.arange(n)[None, :]
+    keep = np.ones((m, n), bool)
+    if int(num_lower) >= 0:
+        keep &= i - j <= int(num_lower)
+    if int(num_upper) >= 0:
+        keep &= j - i <= int(num_upper)
+    return where(keep, x, 0 if not x.dtype.is_floating else 0.0)
+
+
+def diag_part(input, name=None):  # noqa: A002
+    """The main diagonal of the last two axes (``jg.linalg.diag_part``)."""
+    x = as_tensor(input, "diag_part")
+    m, n = _mn(x, "diag_part")
+    k = min(m, n)
+    sq = _getitem(x, (Ellipsis, slice(0, k), slice(0, k)))
+    return reduce_sum(where(np.eye(k, dtype=bool), sq, zeros_like(sq)), axis=-1)
+
+
+def set_diag(input, diagonal, name=None):  # noqa: A002
+    """``input`` with the main diagonal of its last two axes replaced by ``diagonal``."""
+    from .assemble import concat
+
+    x = as_tensor(input, "set_diag")
+    m, n = _mn(x, "set_diag")
+    k = min(m, n)
+    d = as_tensor(diagonal, "set_diag", x.dtype)
+    if m > k:  # rows k.. have no diagonal element: pad the column with zeros
+        d = concat([d, zeros_like(_getitem(x, (Ellipsis, slice(k, m), 0)))], axis=-1)
+    return where(np.eye(m, n, dtype=bool), expand_dims(d, -1), x)
+
+
 # ----------------------------------------------------------------------------- contractions
 
 
@@ -353,4 +499,6 @@ __all__ = ["add_n", "reduce_logsumexp", "reduce_variance", "reduce_std",
            "reduce_euclidean_norm", "count_nonzero", "norm", "clip_by_norm", "global_norm",
            "clip_by_global_norm", "divide_no_nan", "log_sigmoid", "softsign", "xlogy",
            "l2_normalize", "sequence_mask", "reverse", "tensordot", "einsum", "name_scope",
-           "device"]
+           "device", "tensor_scatter_nd_add", "tensor_scatter_nd_sub", "unsorted_segment_sum",
+           "unsorted_segment_mean", "segment_sum", "segment_mean", "confusion_matrix",
+           "embedding_lookup", "matrix_band_part", "diag_part", "set_diag"]

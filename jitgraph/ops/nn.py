@@ -3,7 +3,7 @@ stable forms: softmax subtracts the max, log_softmax = x - max - log(sum(exp(x -
 They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops."""
 
 from .. import errors
-from .composite import l2_normalize  # noqa: E402,F401 - tf.nn.l2_normalize
+from .composite import embedding_lookup, l2_normalize  # noqa: F401 - tf.nn names
 from .core import as_tensor
 from .elementwise import abs as _abs
 from .elementwise import (
@@ -163,4 +163,4 @@ def bias_add(value, bias, data_format=None, name=None):
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "silu", "swish", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "moments", "dropout", "bias_add", "l2_normalize"]
+           "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup"]

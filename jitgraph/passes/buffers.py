@@ -21,6 +21,8 @@ def _accesses(step):
     if kind == "kernel":
         k = step[1]
         reads = _loads(k.body)
+        if k.out_index is not None:  # a scatter reads its indices too
+            _loads(k.out_index, reads)
         for sk in k.siblings:
             _loads(sk.body, reads)
         return reads, [k.out] + [sk.out for sk in k.siblings], []
