@@ -7,7 +7,8 @@ independent of the graph, the interpreter and the passes. The ops are drawn from
 families: elementwise unary and binary ops with broadcasting (against graph values and
 constants such as 0, 1, 2 and 0.5 that the simplifier looks for), reductions with axes and
 keepdims, reshape/expand_dims/squeeze, transpose (also twice), cast round trips,
-identity/stop_gradient, constant-only expressions, ``cond`` (data-dependent or constant
+identity/stop_gradient, constant-only expressions, gathers and scatters of rows at indices
+computed from graph values, ``cond`` (data-dependent or constant
 predicate, one output unused) and counted ``while_loop``s with an unused loop variable.
 Domain-limited ops get safe inputs:
 ``sqrt(abs(x))``, ``log(abs(x) + 1)``; exp takes ``tanh(x)``, so nothing overflows.
@@ -101,7 +102,7 @@ def _step(draw, b):
     x = draw(st.sampled_from(b.pool))
     kind = draw(st.sampled_from(["unary", "binary", "binary_const", "binary_const",
                                  "const_const", "reduce", "transpose", "reshape", "divide", "pow",
-                                 "repeat"]))
+                                 "repeat", "gather", "scatter"]))
     shape = x[1].shape
     if kind == "unary":
         k = draw(st.sampled_from(FLOAT_UNARY if dtype.is_floating else INT_UNARY))
@@ -144,9 +145,41 @@ def _step(draw, b):
         n, k = draw(st.integers(0, 3)), draw(st.integers(1, 2))
         return b.apply(lambda t: jg.while_loop(
             lambda i, y, z: i < n, lambda i, y, z: (i + 1, y + 1, z + y), (0, t, t))[k], x)
+    if kind in ("gather", "scatter"):
+        return _index_step(draw, b, x, kind)
     if kind == "repeat" and len(b.pool) > 1:  # the same computation again: CSE merges it
         return b.apply(lambda t: jg.exp(jg.tanh(t)) if dtype.is_floating else t * 2, x)
     return None
+
+
+def _indices(t, src, dtype):
+    """Valid row indices of ``src`` computed from the values of ``t`` (finite, bounded)."""
+    if dtype.is_floating:
+        v = jg.where(jg.math.is_finite(t), jg.minimum(jg.abs(t), 1000.0) * 3.0, 0.0)
+        t = jg.cast(v, jg.int32)
+    return jg.cast(t, jg.int32) % jg.shape(src)[0]
+
+
+def _index_step(draw, b, x, kind):
+    """A gather of rows of a pool tensor at indices computed from ``x``'s values, or a
+    tensor_scatter_nd_update of such rows (indices in intermediate buffers: what buffer
+    planning must keep alive until the scatter reads them)."""
+    dtype = b.dtype
+    srcs = [y for y in b.pool if y[1].ndim >= 1 and y[1].shape[0] > 0
+            and x[1].ndim + y[1].ndim - 1 <= 4]
+    if not srcs or 0 in x[1].shape:
+        return None
+    src = draw(st.sampled_from(srcs))
+    if kind == "gather":
+        return b.apply(lambda t, s: jg.gather(s, _indices(t, s, dtype)), x, src)
+    if x[1].ndim != 1:
+        return None
+
+    def scatter(t, s):
+        i = _indices(t, s, dtype)
+        return jg.tensor_scatter_nd_update(s, jg.expand_dims(i, -1), jg.gather(s, i) * 2)
+
+    return b.apply(scatter, x, src)
 
 
 def _cond_step(draw, b, x):
