@@ -64,7 +64,33 @@ def part_tracing():
     return err < 1e-4
 
 
-PARTS = [part_tracing]
+def part_cuda():
+    """The same function with backend="cuda": on the GPU when there is one, else on the
+    cuda backend's CPU emulator (the same NVPTX kernels, one POSIX thread per GPU thread)."""
+    from .codegen import cuda_driver
+
+    print("\n== backend='cuda' ==")
+    why = cuda_driver.missing()
+    before = cuda_driver.use("emulator" if why else "gpu")
+    try:
+        if why:
+            print(f"no GPU here ({why}).\nRunning the cuda backend on its CPU emulator "
+                  f"(JITGRAPH_CUDA_EMULATOR=1): the same kernels, compiled for this CPU")
+        else:
+            print(f"GPU: {cuda_driver.get().name}")
+        x = np.random.default_rng(1).uniform(-2.0, 2.0, (96, 64)).astype(np.float32)
+        f = jg.function(soft_norm.python_function, backend="cuda")
+        r, steps = f(x, 1e-6)
+        err = np.max(np.abs(r.numpy() - numpy_soft_norm(x)) / numpy_soft_norm(x))
+        ptx = f.get_concrete_function(x, 1e-6).explain("ptx")
+        print(f"{ptx.count('.entry ')} PTX kernels; Newton steps: {int(steps)}; max relative "
+              f"difference to NumPy: {err:.2e}")
+    finally:
+        cuda_driver.use(before)
+    return err < 1e-4
+
+
+PARTS = [part_tracing, part_cuda]
 PARTS.append(__import__("jitgraph.keras.demo", fromlist=["demo"]).part_keras)
 
 
