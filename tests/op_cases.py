@@ -386,6 +386,28 @@ case("reduce_sum:diag_part", jg.linalg.diag_part, [f64(2, 3, 4)],
 case("where:set_diag", jg.linalg.set_diag, [f64(4, 3), f64(3)], _np_set_diag)
 
 
+# ----------------------------------------------------------------------------- scans
+
+
+def _np_scan(ufunc, x, axis, exclusive=False, reverse=False):
+    v = np.flip(x, axis) if reverse else x
+    out = ufunc.accumulate(v, axis=axis)
+    if exclusive:
+        ident = np.zeros_like if ufunc is np.add else np.ones_like
+        out = np.concatenate([ident(np.take(out, [0], axis)), np.delete(out, -1, axis)], axis)
+    return np.flip(out, axis) if reverse else out
+
+
+case("cumsum", lambda x: jg.cumsum(x, axis=1), [f64(3, 4)], lambda x: np.cumsum(x, 1))
+case("cumsum:exclusive_reverse", lambda x: jg.cumsum(x, axis=0, exclusive=True, reverse=True),
+     [f64(4, 3)], lambda x: _np_scan(np.add, x, 0, True, True))
+case("cumsum:int_3d", lambda x: jg.math.cumsum(x, axis=-2), [ints(2, 5, 3)],
+     lambda x: np.cumsum(x, -2).astype(np.int32), grad=False)
+case("cumprod", lambda x: jg.math.cumprod(x, axis=1), [pos(3, 4)], lambda x: np.cumprod(x, 1))
+case("cumprod:exclusive", lambda x: jg.math.cumprod(x, exclusive=True), [pos(5)],
+     lambda x: _np_scan(np.multiply, x, 0, True))
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

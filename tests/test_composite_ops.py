@@ -87,3 +87,18 @@ def test_clip_by_global_norm_in_a_compiled_training_step():
     assert float(norm) > 1.0 and abs(float(clipped) - 1.0) < 1e-5
     moved = jg.global_norm([jg.constant(5.0) - w, b])  # lr * clipped global norm
     np.testing.assert_allclose(float(moved), 0.1, rtol=1e-4)
+
+
+def test_scans_errors_and_large_rows():
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"cumsum: axis 2 is out of range.*\[3, 4\]"):
+        jg.cumsum(np.ones((3, 4)), axis=2)
+    with pytest.raises(errors.InvalidArgumentError, match="cumprod: needs a numeric tensor"):
+        jg.math.cumprod(np.array([True, False]))
+    x = np.random.RandomState(0).rand(600, 700).astype(np.float32)  # rows on the pool
+    for axis in (0, 1):
+        f = jg.function(lambda t, axis=axis: jg.cumsum(t, axis=axis, reverse=True))
+        np.testing.assert_allclose(f(x).numpy(), np.flip(np.cumsum(np.flip(x, axis), axis),
+                                                         axis), rtol=1e-4)
+    g = jg.function(jg.grad(lambda t: jg.reduce_sum(jg.cumsum(t) * jg.range(5.0))))
+    np.testing.assert_allclose(g(np.ones(5, np.float32)).numpy(), [10, 10, 9, 7, 4])

@@ -201,6 +201,8 @@ class Kernel:
     # only; codegen/siblings.py): each reads its inputs at the element the reduction reads
     siblings: list = field(default_factory=list)
 
+    plain = True  # False for kernels that are neither maps nor reductions (ScanKernel)
+
     @property
     def is_reduction(self):
         return bool(self.reduce_axes)
@@ -208,10 +210,22 @@ class Kernel:
     @property
     def is_plain_map(self):
         """``out[i] = body(i)`` writing its whole, contiguous output once (no row phases,
-        scatter, strides or siblings)."""
-        return (not self.is_reduction and getattr(self, "phases", None) is None and
-                self.out_strides is None and self.out_index is None and not self.accumulate
+        scans, scatter, strides or siblings)."""
+        return (self.plain and not self.is_reduction and getattr(self, "phases", None) is None
+                and self.out_strides is None and self.out_index is None and not self.accumulate
                 and self.out_offset == 0 and not self.siblings)
+
+
+@dataclass(eq=False)
+class ScanKernel(Kernel):
+    """A cumulative ``combiner`` ('add' or 'mul') of ``body`` along ``axis``: for each index
+    of the other dims, a sequential loop over ``axis`` storing every prefix (``exclusive``:
+    the prefix before the element; ``reverse``: from the end). The output is contiguous."""
+
+    axis: int = 0
+    exclusive: bool = False
+    reverse: bool = False
+    plain = False
 
 
 def dtype_of_expr(x):
@@ -310,7 +324,8 @@ def unimplemented(op, why=""):
         f"use backend='interpreter' for this function meanwhile:\n{format_op(op)}")
 
 
-__all__ = ["RowValue", "Phase", "RowKernel", "Dyn", "Param", "Env", "Quantities", "Storage",
+__all__ = ["RowValue", "Phase", "RowKernel", "ScanKernel", "Dyn", "Param", "Env", "Quantities",
+           "Storage",
            "Load", "Const", "Apply", "Iota",
            "Kernel", "QExpr", "Guard", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
            "subexpressions",

@@ -34,6 +34,7 @@ from .kernels import (
     Load,
     Param,
     QExpr,
+    ScanKernel,
     dtype_of_expr,  # noqa: E402
 )
 
@@ -510,6 +511,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         from .rows import emit_row_kernel
 
         return emit_row_kernel(module, k, layout, static_index)
+    if isinstance(k, ScanKernel):
+        from .scans import emit_scan_kernel
+
+        return emit_scan_kernel(module, k, layout, static_index)
     variant = _variant(k)
     rank = len(k.dims)
     red = set(k.reduce_axes)

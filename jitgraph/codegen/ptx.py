@@ -28,6 +28,7 @@ Kernel kinds (``Launch.kind``):
           (``aux`` = 0; shuffles only)
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
+  scan    cumsum/cumprod: a thread per row scanning along the axis (emit_scan)
   row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
           reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
   gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
@@ -57,7 +58,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, Phase, RowKernel, dtype_of_expr, subexpressions
+from .kernels import Apply, Phase, RowKernel, ScanKernel, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
@@ -582,6 +583,29 @@ def _emit_full_final(module, k, keys, reds, smem):
     return fn.name
 
 
+# ----------------------------------------------------------------------------- scans
+
+
+def emit_scan(module, k):
+    """cumsum/cumprod (ScanKernel): a thread per row, scanning along the axis in order
+    (scans.scan_row, the cpu backend's loop)."""
+    from .scans import scan_row
+
+    keys = _keys(k)
+    fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
+    pb = ctx.pb
+    out = ctx.ptr(k.out, k.out_dtype)
+    acc = pb.alloca(L.acc_type(k))
+    others = k.dims[:k.axis] + k.dims[k.axis + 1:]
+    start = pb.add(pb.mul(_sreg(pb, "ctaid.x"), _sreg(pb, "ntid.x")), _sreg(pb, "tid.x"))
+    step = pb.mul(_sreg(pb, "nctaid.x"), _sreg(pb, "ntid.x"))
+    stride_loop(ctx, start, _prod(ctx, others), step,
+                lambda row: scan_row(ctx, k, row, out, acc), "row")
+    ctx.b.ret_void()
+    ctx.finalize()
+    return Launch(fn.name, "scan", keys, (_qprod(others), k.dims[k.axis]))
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -814,6 +838,7 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                 if prefix and not k.name.startswith(prefix):
                     k.name = prefix + k.name
                 emit = emit_row if isinstance(k, RowKernel) else \
+                    emit_scan if isinstance(k, ScanKernel) else \
                     emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":

@@ -18,8 +18,9 @@ from . import nn, random  # noqa: F401 - namespaces (jg.nn.*, jg.random.*), not 
 from .io import *  # noqa: F401,F403
 from .control import *  # noqa: F401,F403
 from .composite import *  # noqa: F401,F403
+from .scan import *  # noqa: F401,F403
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
-         "control", "composite")
+         "control", "composite", "scan")
 __all__ = [n for m in _FLAT for n in _sys.modules[f"{__name__}.{m}"].__all__]

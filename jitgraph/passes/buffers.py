@@ -195,7 +195,7 @@ def accesses_any(steps, storages, reads=True, writes=True):
 
 
 def _overwritable_input(k):
-    if k.is_reduction or k.out_strides is not None or k.out_index is not None or \
+    if not k.plain or k.is_reduction or k.out_strides is not None or k.out_index is not None or \
             k.accumulate or k.out.kind != "arena" or k.out_offset != 0 or \
             not all(isinstance(d, int) for d in k.dims):
         return None
