@@ -7,8 +7,11 @@
 With no argument it runs them all (~1 minute).
 """
 
+import contextlib
+import os
 import statistics
 import sys
+import tempfile
 import time
 import timeit
 
@@ -172,14 +175,26 @@ def page_offsets():
           f"offset 64 {a:.2f} ms, rotating offsets {b:.2f} ms ({a / b:.2f}x)")
 
 
+@contextlib.contextmanager
+def _private_cache():
+    """An empty on-disk compile cache for the block (first calls compile for real)."""
+    old = os.environ.get("JITGRAPH_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as d:
+        os.environ["JITGRAPH_CACHE_DIR"] = d
+        try:
+            yield
+        finally:
+            if old is None:
+                del os.environ["JITGRAPH_CACHE_DIR"]
+            else:
+                os.environ["JITGRAPH_CACHE_DIR"] = old
+
+
 def vector_math():
     """vecmath through vector variants (llvm_cpu.vector_math, here for every kernel: the
     threshold set to 1) against inlined: W6's first call (a new constant each time, so
     nothing is cached) and steady states of kernels with vecmath (W1: two call sites, the
     threshold's reason)."""
-    import os
-    import tempfile
-
     from bench_w6_fifty_ops import fifty
 
     from jitgraph.codegen import llvm_cpu
@@ -195,9 +210,7 @@ def vector_math():
     first = {True: [], False: []}
     fns = {}
     min_calls = llvm_cpu.VECTOR_MATH_MIN_CALLS
-    old = os.environ.get("JITGRAPH_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as d:
-        os.environ["JITGRAPH_CACHE_DIR"] = d
+    with _private_cache():
         try:
             jg.function(fifty(jg, 0.1))(x1)
             for i in range(5):
@@ -218,10 +231,6 @@ def vector_math():
                             g(*args)
         finally:
             llvm_cpu.VECTOR_MATH, llvm_cpu.VECTOR_MATH_MIN_CALLS = True, min_calls
-            if old is None:
-                del os.environ["JITGRAPH_CACHE_DIR"]
-            else:
-                os.environ["JITGRAPH_CACHE_DIR"] = old
     a, b = (statistics.median(first[k]) * 1e3 for k in (True, False))
     print(f"W6 first call: vector variants {a:.1f} ms, inlined {b:.1f} ms ({b / a:.2f}x)")
     for f, args in fns.values():
@@ -264,34 +273,23 @@ def math_text():
     """vecmath's function bodies and vector variants generated once per process
     (scalar._MATH_TEXT, llvm_cpu._VARIANTS) against generated for every module (the caches
     emptied before each compile): W6's first call, fresh functions alternating."""
-    import os
-    import tempfile
-
     from bench_w6_fifty_ops import fifty
 
     from jitgraph.codegen import llvm_cpu, scalar
 
     x = np.random.default_rng(0).random(1 << 20, np.float32)
     first = {True: [], False: []}
-    old = os.environ.get("JITGRAPH_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as d:
-        os.environ["JITGRAPH_CACHE_DIR"] = d
-        try:
-            jg.function(fifty(jg, 0.1))(x)
-            for i in range(12):
-                for reuse in (True, False):
-                    if not reuse:
-                        scalar._MATH_TEXT.clear()
-                        llvm_cpu._VARIANTS.clear()
-                    f = jg.function(fifty(jg, 0.2 + i * 1e-3 + reuse * 1e-4))
-                    t0 = time.perf_counter()
-                    f(x)
-                    first[reuse].append(time.perf_counter() - t0)
-        finally:
-            if old is None:
-                del os.environ["JITGRAPH_CACHE_DIR"]
-            else:
-                os.environ["JITGRAPH_CACHE_DIR"] = old
+    with _private_cache():
+        jg.function(fifty(jg, 0.1))(x)
+        for i in range(12):
+            for reuse in (True, False):
+                if not reuse:
+                    scalar._MATH_TEXT.clear()
+                    llvm_cpu._VARIANTS.clear()
+                f = jg.function(fifty(jg, 0.2 + i * 1e-3 + reuse * 1e-4))
+                t0 = time.perf_counter()
+                f(x)
+                first[reuse].append(time.perf_counter() - t0)
     (a, b), (c, e) = ((statistics.median(first[k]) * 1e3, min(first[k]) * 1e3)
                       for k in (True, False))
     print(f"W6 first call: text reused {a:.1f} ms (best {b:.1f}), generated per module "

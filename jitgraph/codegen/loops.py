@@ -503,6 +503,15 @@ def _stream_split(ctx, k, lo, hi):
     return b.select(aligned, b.add(lo, n16), lo)
 
 
+def row_function(module, k, layout, static_index):
+    """(fn, ctx, lo, hi): the internal function ``kernel_<name>(slots, params, lo, hi,
+    partial)`` of kernel ``k`` with its FnCtx (row and scan kernels loop over [lo, hi))."""
+    fn = ir.Function(module, KFN, name=f"kernel_{k.name}")
+    fn.linkage = "internal"
+    slots, params, lo, hi, _ = fn.args
+    return fn, FnCtx(fn, slots, params, layout, static_index), lo, hi
+
+
 def emit_kernel(module, k, layout, static_index, twin=False):
     """Defines the function for Kernel ``k``; returns (fn, info) where info holds the
     variant, the outer loop extent and the total work (quantities) for the caller.

@@ -213,10 +213,7 @@ def _reduce_row(ctx, ph, acc, oidx, rowvals, store_at=None):
 def emit_row_kernel(module, k, layout, static_index):
     """Defines the function of RowKernel ``k`` over rows [lo, hi); returns (fn, info) like
     loops.emit_kernel."""
-    fn = ir.Function(module, L.KFN, name=f"kernel_{k.name}")
-    fn.linkage = "internal"
-    slots, params, lo, hi, _ = fn.args
-    ctx = L.FnCtx(fn, slots, params, layout, static_index)
+    fn, ctx, lo, hi = L.row_function(module, k, layout, static_index)
     b = ctx.b
     r = min(k.reduce_axes)
     outer, inner = k.dims[:r], k.dims[r:]

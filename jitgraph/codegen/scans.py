@@ -68,10 +68,7 @@ def scan_row(ctx, k, row, out_ptr, acc):
 def emit_scan_kernel(module, k, layout, static_index):
     """The function of ScanKernel ``k`` over rows [lo, hi); returns (fn, info) like
     loops.emit_kernel."""
-    fn = ir.Function(module, L.KFN, name=f"kernel_{k.name}")
-    fn.linkage = "internal"
-    slots, params, lo, hi, _ = fn.args
-    ctx = L.FnCtx(fn, slots, params, layout, static_index)
+    fn, ctx, lo, hi = L.row_function(module, k, layout, static_index)
     out_ptr = ctx.ptr(k.out, k.out_dtype)
     acc = ctx.pb.alloca(L.acc_type(k))
     L.for_range(ctx, lo, hi, lambda row: scan_row(ctx, k, row, out_ptr, acc), name="row")
