@@ -125,3 +125,20 @@ def test_merge_layers_in_a_functional_model_and_saving(tmp_path):
     model.save(path)
     np.testing.assert_allclose(keras.models.load_model(path).predict([x, y], verbose=0), want,
                                rtol=1e-6)
+
+
+def test_constructor_errors_name_the_argument():
+    with pytest.raises(ValueError, match="ExponentialDecay: decay_steps must be > 0, got 0"):
+        S.ExponentialDecay(0.1, 0, 0.5)
+    with pytest.raises(ValueError, match="one more value than boundaries"):
+        S.PiecewiseConstantDecay([1, 2], [1.0, 0.5])
+    with pytest.raises(ValueError, match="ReLU: max_value must be >= 0, got -1"):
+        keras.layers.ReLU(max_value=-1)
+    with pytest.raises(ValueError, match=r"Permute: dims must be a permutation of 1..2"):
+        keras.layers.Permute((0, 1))
+    with pytest.raises(ValueError, match="Embedding: input_dim and output_dim must be positive"):
+        keras.layers.Embedding(0, 4)
+    with pytest.raises(ValueError, match="needs exactly 2 inputs, got 3"):
+        keras.layers.Subtract()([jg.ones([1]), jg.ones([1]), jg.ones([1])])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: factor must be in"):
+        keras.callbacks.ReduceLROnPlateau(factor=2.0)
