@@ -329,7 +329,26 @@ def constant(value, dtype=None, shape=None, name=None):
     return maybe_capture(t)
 
 
-convert_to_tensor = constant
+def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
+    """``value`` as a tensor: tensors pass through (a Variable is read), nested lists that
+    hold tensors are stacked (gradients flow into them, also inside a jg.function), anything
+    else is ``jg.constant(value, dtype)``."""
+    from .ops.core import _holds_tensor, _leaf_dtype, _pack
+
+    if isinstance(value, (list, tuple)) and _holds_tensor(value):
+        want = _dt.as_dtype(dtype) if dtype is not None else _leaf_dtype(value)
+        return _pack(value, "convert_to_tensor", want)
+    read = getattr(value, "_jg_read", None)
+    if read is not None:
+        value = read()
+    if isinstance(value, Tensor):
+        if dtype is not None and _dt.as_dtype(dtype) is not value.dtype:
+            raise errors.InvalidArgumentError(
+                f"convert_to_tensor: the tensor is {value.dtype.name}, not "
+                f"{_dt.as_dtype(dtype).name}; use jg.cast")
+        return value
+    return constant(value, dtype if dtype is not None else dtype_hint if
+                    dtype_hint is not None and not isinstance(value, np.ndarray) else None)
 
 
 def is_tensor(x):

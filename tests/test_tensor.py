@@ -168,3 +168,22 @@ def test_repr_and_str():
     t = jg.constant([1.0, 2.0])
     assert "shape=(2,)" in repr(t) and "float32" in repr(t)
     assert f"{jg.constant(1.25):.1f}" == "1.2"
+
+
+def test_nested_lists_holding_tensors_are_packed():
+    """TensorFlow's auto-packing: ``[[i, 1]]`` with ``i`` a tensor is a stacked tensor,
+    inside a jg.function too, and gradients flow into the tensors."""
+    x = jg.constant(2.0)
+    with jg.GradientTape() as tape:
+        tape.watch(x)
+        y = jg.reduce_sum(jg.convert_to_tensor([[x, 1.0], [3.0, x * x]]))
+    assert float(tape.gradient(y, x)) == 5.0
+    f = jg.function(lambda i: jg.gather_nd(jg.reshape(jg.range(12), [3, 4]), [[i, 1], [2, i]]))
+    np.testing.assert_array_equal(f(jg.constant(1)).numpy(), [5, 9])
+    g = jg.function(lambda v, i: jg.tensor_scatter_nd_update(v, [[i]], [v[i] * 10.0]))
+    np.testing.assert_array_equal(g(np.arange(3, dtype=np.float32), jg.constant(2)).numpy(),
+                                  [0, 1, 20])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="mixes float32 and int32"):
+        jg.convert_to_tensor([x, jg.constant(1)])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="is float32, not int32"):
+        jg.convert_to_tensor(x, dtype=jg.int32)

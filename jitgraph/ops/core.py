@@ -106,6 +106,8 @@ def as_tensor(x, op_name="op", dtype=None):
     read = getattr(x, "_jg_read", None)
     if read is not None:
         return read()
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):
+        return _pack(x, op_name, _leaf_dtype(x))
     if dtype is not None and _is_weak(x):
         _dt.check_weak_fits(x, dtype, op_name)
         return _const(to_numpy(x, dtype))
@@ -113,6 +115,40 @@ def as_tensor(x, op_name="op", dtype=None):
         return _const(to_numpy(x))
     except TypeError as e:
         raise TypeError(f"{op_name}: {e}") from None
+
+
+def _holds_tensor(x):
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    return isinstance(x, Tensor) or getattr(x, "_jg_read", None) is not None
+
+
+def _leaf_dtype(x):
+    """The dtype of the first tensor in nested lists ``x`` (it has one)."""
+    if isinstance(x, (list, tuple)):
+        for e in x:
+            if _holds_tensor(e):
+                return _leaf_dtype(e)
+    return x.dtype
+
+
+def _pack(x, op_name, dtype):
+    """Nested lists holding tensors (``[[i, 0]]`` with ``i`` a tensor) as one tensor, stacked
+    along new leading axes (TensorFlow's auto-packing; gradients flow into the tensors);
+    Python numbers in them take the tensors' dtype."""
+    if not isinstance(x, (list, tuple)):
+        t = as_tensor(x, op_name, dtype)
+        if t.dtype is not dtype:
+            raise errors.InvalidArgumentError(
+                f"{op_name}: a list mixes {dtype.name} and {t.dtype.name} tensors; jg.cast "
+                f"them to one dtype")
+        return t
+    if not x:
+        raise errors.InvalidArgumentError(
+            f"{op_name}: an empty list next to tensors in a nested list has no shape")
+    from .assemble import stack
+
+    return stack([_pack(e, op_name, dtype) for e in x], axis=0)
 
 
 _INT_RANGE = {d.name: (int(np.iinfo(d.np).min), int(np.iinfo(d.np).max))
