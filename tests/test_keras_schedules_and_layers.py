@@ -142,3 +142,29 @@ def test_constructor_errors_name_the_argument():
         keras.layers.Subtract()([jg.ones([1]), jg.ones([1]), jg.ones([1])])
     with pytest.raises(ValueError, match="ReduceLROnPlateau: factor must be in"):
         keras.callbacks.ReduceLROnPlateau(factor=2.0)
+
+
+def test_normalization_adapt_invert_fit_and_saving(tmp_path):
+    rng = np.random.RandomState(0)
+    x = (rng.randn(200, 3) * [1, 10, 100] + [5, -5, 50]).astype(np.float32)
+    norm = keras.layers.Normalization()
+    norm.adapt(x)
+    y = norm(x).numpy()
+    np.testing.assert_allclose(y.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(y.std(0), 1, rtol=1e-4)
+    back = keras.layers.Normalization(mean=norm.mean.numpy(), variance=norm.variance.numpy(),
+                                      invert=True)
+    np.testing.assert_allclose(back(y).numpy(), x, rtol=1e-4, atol=1e-3)
+    whole = keras.layers.Normalization(axis=None)
+    whole.adapt(x)
+    assert whole.mean.shape == () and abs(float(whole.mean.numpy()) - x.mean()) < 1e-3
+    model = keras.Sequential([keras.Input(shape=(3,)), norm, keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x, x[:, :1], epochs=2, verbose=0)
+    assert len(model.trainable_weights) == 2  # the statistics are not trained
+    path = os.path.join(tmp_path, "norm.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="both mean and variance"):
+        keras.layers.Normalization(mean=[0.0])

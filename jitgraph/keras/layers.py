@@ -1,4 +1,4 @@
-"""Built-in layers: Dense, Embedding, Lambda, Flatten, Reshape, Permute, Dropout,
+"""Built-in layers: Dense, Embedding, Normalization, Lambda, Flatten, Reshape, Permute, Dropout,
 GaussianNoise, Activation, ReLU, LeakyReLU, ELU, Softmax, LayerNormalization,
 BatchNormalization, InputLayer, and the merges Add, Subtract, Multiply, Average, Maximum,
 Minimum, Concatenate.
@@ -236,6 +236,75 @@ class Permute(Layer):
 
     def get_config(self):
         return {**super().get_config(), "dims": list(self.dims)}
+
+
+class Normalization(Layer):
+    """``(x - mean) / sqrt(variance)`` per feature along ``axis`` (-1: the last; None: one
+    mean and variance for everything); ``adapt(data)`` computes them from data, or pass
+    ``mean`` and ``variance``. ``invert=True`` maps normalized values back."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if (mean is None) != (variance is None):
+            raise ValueError("Normalization: pass both mean and variance, or neither "
+                             "(and call adapt)")
+        self.axis, self.invert = axis, bool(invert)
+        self._init_mean = None if mean is None else np.asarray(mean, np.float32)
+        self._init_var = None if variance is None else np.asarray(variance, np.float32)
+
+    def _feature_shape(self, input_shape):
+        if self.axis is None:
+            return ()
+        d = tuple(input_shape)[self.axis]
+        if d is None:
+            raise ValueError(f"Normalization layer {self.name!r}: the normalized axis "
+                             f"{self.axis} of input shape {tuple(input_shape)} must be known")
+        return (int(d),)
+
+    def build(self, input_shape):
+        shape = self._feature_shape(input_shape)
+        self.mean = self.add_weight("mean", shape, initializer="zeros", trainable=False)
+        self.variance = self.add_weight("variance", shape, initializer="ones",
+                                        trainable=False)
+        if self._init_mean is not None:
+            self.mean.assign(np.broadcast_to(self._init_mean, shape))
+            self.variance.assign(np.broadcast_to(self._init_var, shape))
+        self.built = True
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Sets mean and variance from ``data`` (an array of samples)."""
+        x = np.asarray(data.numpy() if hasattr(data, "numpy") else data, np.float64)
+        if not self.built:
+            self.build(x.shape)
+        if self.axis is None:
+            mean, var = x.mean(), x.var()
+        else:
+            a = self.axis % x.ndim
+            axes = tuple(i for i in range(x.ndim) if i != a)
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+        self.mean.assign(np.asarray(mean, np.float32).reshape(tuple(self.mean.shape)))
+        self.variance.assign(np.asarray(var, np.float32).reshape(tuple(self.variance.shape)))
+
+    def _broadcast(self, v, rank):
+        if self.axis is None or rank == 0:
+            return v
+        a = self.axis % rank
+        return jg.reshape(v, [-1 if i == a else 1 for i in range(rank)])
+
+    def call(self, inputs):
+        x = jg.convert_to_tensor(inputs)
+        if x.dtype != jg.float32:
+            x = jg.cast(x, jg.float32)
+        rank = len(x.shape)
+        mean = self._broadcast(self.mean.value(), rank)
+        std = jg.maximum(jg.sqrt(self._broadcast(self.variance.value(), rank)), 1e-7)
+        return x * std + mean if self.invert else (x - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "invert": self.invert}
 
 
 class Lambda(Layer):
@@ -560,7 +629,7 @@ def minimum(inputs, **kwargs):
 _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, GaussianNoise,
             LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate, ReLU,
             LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
-            Minimum]
+            Minimum, Normalization]
 TABLE = {c.__name__: c for c in _CLASSES}
 
 
