@@ -287,8 +287,8 @@ class _Allocation:
 
 
 class _Module:
-    def __init__(self, engine, kernels, sync, keep):
-        self.engine, self.kernels, self.sync, self.keep = engine, kernels, sync, keep
+    def __init__(self, engine, kernels, sync):
+        self.engine, self.kernels, self.sync = engine, kernels, sync
 
 
 class _Function:
@@ -327,7 +327,6 @@ class EmulatedDriver:
     def load(self, build):
         from . import llvm_cpu
 
-        libc = _libc()  # noqa: F841  (symbols registered before the JIT links)
         text, kernels, sync = _host_ir(str(build.module))
         mod = llvm.parse_assembly(text)
         rt = llvm.parse_assembly(_runtime_ir())
@@ -341,7 +340,7 @@ class EmulatedDriver:
         pb.getModulePassManager().run(mod, pb)
         engine = llvm.create_mcjit_compiler(mod, llvm_cpu.target_machine())
         engine.finalize_object()
-        return _Module(engine, kernels, sync, mod)
+        return _Module(engine, kernels, sync)
 
     def function(self, module, name, n_ptr_args, n_i64_args=1):
         if name not in module.kernels:
