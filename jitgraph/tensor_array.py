@@ -125,6 +125,8 @@ class TensorArray:
         self._buffer = None  # graph: [size, *element_shape] once the element shape is known
         self._items = [None] * n  # eager
         self._read_once = set()
+        if self._graph and self._element_shape.is_fully_defined():
+            self._buffer = self._zeros([n] + self._element_shape.as_list())
 
     # -- properties
     @property
@@ -491,6 +493,25 @@ def _walk(x, out):
         for k in sorted(x, key=repr):
             _walk(x[k], out)
     return out
+
+
+def match_branches(then_out, else_out, then_g, else_g):
+    """The branch results of a ``cond`` with each TensorArray whose element shape is unknown
+    in one branch and known in the other (written there) given zeros of that shape in its
+    own branch graph."""
+    a, b = _walk(then_out, []), _walk(else_out, [])
+    if len(a) != len(b):
+        return then_out, else_out
+    fixed = [{}, {}]
+    for x, y in zip(a, b, strict=True):
+        for k, (lazy, other, g) in enumerate(((x, y, then_g), (y, x, else_g))):
+            if lazy._graph and lazy._buffer is None and other._buffer is not None:
+                with tracing.graph_scope(g):
+                    ta = lazy._with(None, size=other._size)
+                    ta._buffer = ta._zeros(list(other._buffer.shape))
+                    ta._element_shape = other._element_shape
+                fixed[k][id(lazy)] = ta
+    return _replace(then_out, fixed[0]), _replace(else_out, fixed[1])
 
 
 def resolve_element_shapes(body, loop_vars):

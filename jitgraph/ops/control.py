@@ -183,6 +183,9 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
             "(x > 0) or reduce it (jg.reduce_any) first"))
     then_g, then_out = _trace_fn(graph, "then", true_fn)
     else_g, else_out = _trace_fn(graph, "else", false_fn)
+    from ..tensor_array import match_branches
+
+    then_out, else_out = match_branches(then_out, else_out, then_g, else_g)
     tl, ts = flatten(then_out)
     el, es = flatten(else_out)
     if not _same_structure(ts, es):
