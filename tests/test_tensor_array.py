@@ -460,3 +460,27 @@ def test_run_time_write_past_the_end_raises_when_the_function_runs():
     assert g(jg.constant(X), jg.constant(1)).shape == (2, 3)
     with pytest.raises(errors.OutOfRangeError):
         g(jg.constant(X), jg.constant(2))
+
+
+def dynamic_rows(x):
+    ta = jg.TensorArray(jg.float32, size=0, dynamic_size=True, name="grow")
+    for i in jg.range(jg.shape(x)[0]):
+        ta = ta.write(i, x[i])
+    return ta.stack()
+
+
+def test_dynamic_size_without_a_bound_in_a_function_says_what_to_do():
+    assert dynamic_rows(jg.constant(X)).shape == (4, 3)  # eagerly the array grows
+    with pytest.raises(errors.UnimplementedError, match="'grow'.*size 0.*upper bound"):
+        jg.function(dynamic_rows)(jg.constant(X))
+
+
+def bounded_rows(x):
+    ta = jg.TensorArray(jg.float32, size=4, dynamic_size=True)
+    for i in jg.range(jg.shape(x)[0]):
+        ta = ta.write(i, x[i])
+    return ta.stack()
+
+
+def test_dynamic_size_with_an_upper_bound_compiles():
+    _check(bounded_rows, (jg.constant(X),), X)
