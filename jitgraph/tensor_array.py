@@ -478,6 +478,11 @@ class TensorArray:
         from .ops.shape import expand_dims, reshape
 
         buf = ta._graph_buffer("write", create=True)
+        if tuple(v.shape) != tuple(buf.shape)[1:]:  # infer_shape=False: still one shape
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"TensorArray {self._name!r}: write got an element of shape {list(v.shape)} "
+                f"but the elements have shape {list(buf.shape)[1:]}; in jg.function all "
+                "elements must have the same shape"))
         idx = reshape(i, [1, 1]) if isinstance(i, Tensor) else [[i]]
         return ta._with(tensor_scatter_nd_update(buf, idx, expand_dims(v, 0)))
 
