@@ -22,10 +22,10 @@ def _leaves(x):
     return [np.asarray(t) for t in flatten(x)[0]]
 
 
-def _check(fn, args, want, rtol=1e-5, backends=("cpu", "interpreter")):
+def _check(fn, args, want, rtol=1e-5, backends=("cpu", "interpreter"), eager=True):
     """fn eagerly and compiled on each backend gives ``want`` (a nest of arrays)."""
     want = _leaves(want)
-    results = {"eager": fn(*args)}
+    results = {"eager": fn(*args)} if eager else {}
     for be in backends:
         results[be] = jg.function(fn, backend=be)(*args)
     for name, got in results.items():
@@ -207,8 +207,20 @@ def keeps_old_buffer(x):
     return old, ta.stack()
 
 
+def reads_old_array_in_loop(x):
+    ta = jg.TensorArray(jg.float32, size=4, element_shape=[3], clear_after_read=False)
+    seen = jg.zeros([3])
+    for i in jg.range(4):
+        new = ta.write(i, x[i])
+        seen += ta.read(i) + new.read(i) * 0.5  # the old array still has zeros at i
+        ta = new
+    return seen, ta.stack()
+
+
 def test_write_copies_when_the_old_buffer_is_still_used():
     _check(keeps_old_buffer, (jg.constant(X),), (np.stack([X[0], np.zeros(3)]), X[:2]))
+    # eagerly (as in TensorFlow) a write mutates the array, so `ta` and `new` are one array
+    _check(reads_old_array_in_loop, (jg.constant(X),), (X.sum(0) * 0.5, X), eager=False)
 
 
 # ----------------------------------------------------------------------------- map_fn, scan, folds
