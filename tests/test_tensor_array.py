@@ -4,6 +4,7 @@ jg.while_loop and jg.cond; float64 gradients against central differences; the cu
 on the emulator; in-place writes; the errors a user can cause."""
 
 import collections
+import textwrap
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import jitgraph as jg
 from jitgraph import errors
 from jitgraph.codegen import _Build, cuda_driver
+from jitgraph.ir.printer import format_graph
 from jitgraph.ops.control import flatten
 
 X = np.arange(12, dtype=np.float32).reshape(4, 3) / 4 - 1
@@ -302,6 +304,33 @@ def test_functional_ops_eager_compiled_interpreter_numpy(fn, want):
 def test_map_fn_is_one_while_loop():
     graph = jg.function(fn_map).get_concrete_function(jg.constant(X)).graph
     assert [op.type for op in graph.ops].count("while_loop") == 1
+
+
+def test_map_fn_traced_ir():
+    f = jg.function(lambda x: jg.map_fn(lambda r: r * 2.0, x))
+    graph = f.get_concrete_function(jg.TensorSpec([3, 2])).graph
+    want = textwrap.dedent("""
+        graph fn(%x: f32[3,2]) -> (f32[3,2])
+          %fill: f32[3,2] = fill {dtype=float32, shape=(3, 2), value=0}
+          %constant_1: i32[] = constant {value=0}
+          %while_loop: i32[], %while_loop:1: f32[3,2] = while_loop %constant_1, %fill {maximum_iterations=3}
+            cond(%lv: i32[], %lv_1: f32[3,2]):
+              %constant_2: i32[] = constant {value=3}
+              %less: bool[] = less %lv, %constant_2
+              return %less
+            body(%lv_2: i32[], %lv_3: f32[3,2]):
+              %gather: f32[2] = gather %x, %lv_2 {axis=0}
+              %constant_3: f32[] = constant {value=2.0}
+              %multiply_1: f32[2] = multiply %gather, %constant_3
+              %constant_4: i32[] = constant {value=1}
+              %add: i32[] = add %lv_2, %constant_4
+              %reshape: i32[1,1] = reshape %lv_2 {shape=(1, 1)}
+              %reshape_1: f32[1,2] = reshape %multiply_1 {shape=(1, 2)}
+              %tensor_scatter_nd_update: f32[3,2] = tensor_scatter_nd_update %lv_3, %reshape, %reshape_1
+              return %add, %tensor_scatter_nd_update
+          return %while_loop:1""").strip()  # noqa: E501
+    actual = format_graph(graph, with_loc=False).strip()
+    assert actual == want, f"printed IR differs; actual text:\n{actual}"
 
 
 def test_map_fn_of_no_elements_uses_the_signature():
