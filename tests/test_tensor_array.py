@@ -525,3 +525,9 @@ def bounded_rows(x):
 
 def test_dynamic_size_with_an_upper_bound_compiles():
     _check(bounded_rows, (jg.constant(X),), X)
+
+
+def test_returning_the_array_from_a_function_says_what_to_do():
+    f = jg.function(lambda x: jg.TensorArray(jg.float32, size=1).write(0, x))
+    with pytest.raises(errors.TracingError, match="cannot return a TensorArray.*ta.stack()"):
+        f(jg.constant(1.0))
