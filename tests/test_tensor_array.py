@@ -531,3 +531,25 @@ def test_returning_the_array_from_a_function_says_what_to_do():
     f = jg.function(lambda x: jg.TensorArray(jg.float32, size=1).write(0, x))
     with pytest.raises(errors.TracingError, match="cannot return a TensorArray.*ta.stack()"):
         f(jg.constant(1.0))
+
+
+def test_second_derivatives_through_scan():
+    def grad_sq(x):
+        with jg.GradientTape() as tape:
+            tape.watch(x)
+            y = loss_scan(x)
+        g = tape.gradient(y, x)
+        return jg.reduce_sum(g * g)
+
+    def hvp(x):
+        with jg.GradientTape() as tape:
+            tape.watch(x)
+            s = grad_sq(x)
+        return tape.gradient(s, x)
+
+    d = np.random.RandomState(3).randn(*XD.shape)
+    eps = 1e-5
+    fd = (grad_sq(jg.constant(XD + eps * d)).numpy() -
+          grad_sq(jg.constant(XD - eps * d)).numpy()) / (2 * eps)
+    for h in (hvp(jg.constant(XD)), jg.function(hvp)(jg.constant(XD))):
+        np.testing.assert_allclose((h.numpy() * d).sum(), fd, rtol=1e-5)
