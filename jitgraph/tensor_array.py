@@ -9,14 +9,23 @@ Two representations, chosen when the array is created, as in TensorFlow:
 - graph (inside ``jg.function``): one tensor ``buffer`` of shape ``[size, *element_shape]``,
   zeros until written, and value semantics: ``write`` returns a new TensorArray whose buffer
   is ``tensor_scatter_nd_update(buffer, [[i]], [value])``; ``read`` is ``gather``; ``stack``
-  is the buffer itself. Compiled code needs static shapes, so ``size`` must be known when
+  is the buffer itself. The compiled backends write such an update in place when the old
+  buffer is not used afterwards (codegen/scatter_in_place.py), so a loop stores one element
+  per iteration. Compiled code needs static shapes, so ``size`` must be known when
   tracing: a Python int or a tensor computed from constants and static shapes
-  (``jg.shape(x)[0]`` of a statically shaped ``x``). ``dynamic_size=True`` arrays grow
-  while tracing (writes at constant indices, ``unstack``); a write at a run-time index
-  past the end raises OutOfRangeError when the function runs, so give such arrays
-  ``size=`` an upper bound. ``clear_after_read`` is ignored here (as in TensorFlow's
-  graphs). When the element shape is unknown at creation, ``jg.while_loop`` traces the
-  body once to learn it from the first write (``resolve_element_shapes``).
+  (``jg.shape(x)[0]`` of a statically shaped ``x``); else an UnimplementedError says what
+  to pass. ``dynamic_size=True`` arrays grow while tracing (writes and scatters at
+  constant indices); a write at a run-time index past the end raises OutOfRangeError when
+  the function runs, and one into an array of size 0 raises when tracing: give such
+  arrays ``size=`` an upper bound (TensorFlow's result would have a data-dependent shape).
+  ``clear_after_read`` is ignored here (as in TensorFlow's graphs).
+- both: writing an element twice overwrites it (TensorFlow 2's behaviour); ``unstack``
+  makes the size the number of rows; elements must all have one shape and the dtype of the
+  array (else InvalidArgumentError naming the array, index, shapes or dtypes).
+
+When the element shape is unknown at creation, ``jg.while_loop`` traces the body once more
+to learn it from the first write (``resolve_element_shapes``), and ``jg.cond`` gives an
+array written in one branch only zeros of that shape in the other (``match_branches``).
 
 A TensorArray is a loop variable like a tensor: ``jg.while_loop``, ``jg.cond`` and the loops
 AutoGraph converts carry its buffer (``_jg_components`` / ``_jg_rebuild``, used by
