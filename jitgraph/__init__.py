@@ -19,6 +19,7 @@ from .variables import Variable
 from .module import Module
 from .autodiff import GradientTape, custom_gradient
 from .tracing import init_scope
+from .tensor_array import TensorArray
 
 newaxis = None
 

@@ -73,6 +73,10 @@ def _flatten_outputs(out, graph, flat):
         return type(out)(_flatten_outputs(o, graph, flat) for o in out)
     if isinstance(out, dict):
         return type(out)((k, _flatten_outputs(v, graph, flat)) for k, v in out.items())
+    if hasattr(type(out), "_jg_components"):
+        raise errors.TracingError(errors.at_user_line(
+            f"a jg.function cannot return a {type(out).__name__} (its elements live in the "
+            "graph); return ta.stack(), ta.concat() or ta.read(i)"))
     return out
 
 

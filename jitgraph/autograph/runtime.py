@@ -76,7 +76,7 @@ _PY_SCALARS = (bool, int, float, np.bool_, np.number)
 
 
 def _tensorizable(v):
-    if isinstance(v, (Tensor, np.ndarray) + _PY_SCALARS):
+    if isinstance(v, (Tensor, np.ndarray) + _PY_SCALARS) or hasattr(type(v), "_jg_components"):
         return True
     if isinstance(v, (tuple, list)) and v:
         return all(_tensorizable(x) for x in v)
@@ -88,7 +88,7 @@ def _to_tensor(v, like=None):
     dtype of ``like`` (the value's type elsewhere) so ``y = 0`` matches a float32 ``y``."""
     from .. import convert_to_tensor
 
-    if isinstance(v, Tensor):
+    if isinstance(v, Tensor) or hasattr(type(v), "_jg_components"):  # a TensorArray carries its own
         return v
     if isinstance(v, (tuple, list)):
         likes = like if isinstance(like, (tuple, list)) and len(like) == len(v) else [None] * len(v)
@@ -359,12 +359,22 @@ def _check_carried(name, before, v, loc):
         raise errors.TracingError(
             f"'{name}' is {_type_str(before)} before the loop at {_where(loc)} but "
             f"{_type_str(v)} after one iteration; a loop variable must stay a tensor")
+    if hasattr(type(before), "_jg_components"):
+        return _check_composite(name, before, v, loc)
     v = _to_tensor(v, before)
     if v.dtype != before.dtype or not _shape_ok(before.shape, v.shape):
         raise errors.TracingError(
             f"'{name}' is {_type_str(before)} before the loop at {_where(loc)} but "
             f"{_type_str(v)} after one iteration; cast it (or give it its final shape) "
             "before the loop")
+    return v
+
+
+def _check_composite(name, before, v, loc):
+    if not before._jg_same_kind(v):
+        raise errors.TracingError(
+            f"'{name}' is {before!r} before the loop at {_where(loc)} but {v!r} after one "
+            "iteration; assign it the result of its own write/scatter/unstack")
     return v
 
 

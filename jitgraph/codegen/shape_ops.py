@@ -303,9 +303,14 @@ def _scatter_nd(lw, op, steps):
 
 
 def _tensor_scatter(lw, op, steps):
+    from .scatter_in_place import dies_at
+
     t, idx, u = op.inputs
-    dst = lw.fresh(op.outputs[0])
-    steps.append(("copy", lw.st(t), dst, lw.qs.nbytes(t)))
+    if dies_at(lw, op, t):  # the update writes over t (a TensorArray written in a loop)
+        lw.p.storage[op.outputs[0]] = lw.st(t)
+    else:
+        dst = lw.fresh(op.outputs[0])
+        steps.append(("copy", lw.st(t), dst, lw.qs.nbytes(t)))
     _scatter_into(lw, op, steps, idx, u, op.outputs[0], False)
 
 

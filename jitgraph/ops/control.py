@@ -33,6 +33,19 @@ def flatten(x):
     return leaves, _flatten(x, leaves)
 
 
+class _Composite:
+    """A structure node for an object that carries tensors (a TensorArray): ``x`` rebuilds it
+    from its components' leaves (``x._jg_rebuild``)."""
+
+    __slots__ = ("x", "parts")
+
+    def __init__(self, x, parts):
+        self.x, self.parts = x, parts
+
+    def __repr__(self):
+        return type(self.x).__name__
+
+
 class _Leaf:
     __slots__ = ("i",)
 
@@ -47,6 +60,8 @@ class _Leaf:
 
 
 def _flatten(x, leaves):
+    if hasattr(type(x), "_jg_components"):
+        return _Composite(x, [_flatten(c, leaves) for c in x._jg_components()])
     if _is_leaf(x):
         leaves.append(x)
         return _Leaf(len(leaves) - 1)
@@ -64,6 +79,8 @@ def _flatten(x, leaves):
 
 
 def unflatten(struct, leaves):
+    if isinstance(struct, _Composite):
+        return struct.x._jg_rebuild([unflatten(c, leaves) for c in struct.parts])
     if isinstance(struct, _Leaf):
         return leaves[struct.i]
     if isinstance(struct, tuple) and hasattr(struct, "_fields"):
@@ -76,6 +93,9 @@ def unflatten(struct, leaves):
 
 
 def _same_structure(a, b):
+    if isinstance(a, _Composite) or isinstance(b, _Composite):
+        return isinstance(a, _Composite) and isinstance(b, _Composite) and \
+            a.x._jg_same_kind(b.x) and _same_structure(a.parts, b.parts)
     if isinstance(a, _Leaf) or isinstance(b, _Leaf):
         return isinstance(a, _Leaf) and isinstance(b, _Leaf)
     if isinstance(a, dict) and isinstance(b, dict):
@@ -163,6 +183,9 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
             "(x > 0) or reduce it (jg.reduce_any) first"))
     then_g, then_out = _trace_fn(graph, "then", true_fn)
     else_g, else_out = _trace_fn(graph, "else", false_fn)
+    from ..tensor_array import match_branches
+
+    then_out, else_out = match_branches(then_out, else_out, then_g, else_g)
     tl, ts = flatten(then_out)
     el, es = flatten(else_out)
     if not _same_structure(ts, es):
@@ -251,6 +274,9 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if graph is None:
         out = _eager_while(cond, body, loop_vars, maximum_iterations, single)
         return out[0] if single else out
+    from ..tensor_array import resolve_element_shapes
+
+    loop_vars = resolve_element_shapes(body, loop_vars)
     if tracing.is_symbolic(maximum_iterations) or isinstance(maximum_iterations, Tensor):
         return _counted_while(cond, body, loop_vars, maximum_iterations, shape_invariants,
                               single)
@@ -306,7 +332,8 @@ def _flatten_invariants(inv, out):
 
 def _pack_single(new, loop_vars):
     """A body of one loop var may return it bare (as TensorFlow allows)."""
-    if len(loop_vars) == 1 and (_is_leaf(new) or new is None):
+    if len(loop_vars) == 1 and (_is_leaf(new) or new is None or
+                                hasattr(type(new), "_jg_components")):
         return [new]
     return new
 
