@@ -12,6 +12,8 @@ import numpy as np
 import jitgraph as jg
 
 from . import activations, constraints, initializers, regularizers, serialization
+from .attention import LAYERS as _ATTENTION_LAYERS
+from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .base_layer import Layer
 from .functional import Input, InputLayer  # noqa: F401 (re-exported)
 
@@ -631,6 +633,7 @@ _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, Gaussia
             LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
             Minimum, Normalization]
 TABLE = {c.__name__: c for c in _CLASSES}
+TABLE.update({c.__name__: c for c in _ATTENTION_LAYERS})
 
 
 def serialize(layer):
