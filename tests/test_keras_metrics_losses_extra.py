@@ -158,6 +158,15 @@ def test_top_k_in_compile_and_fit():
     history = model.fit(x, y, epochs=1, verbose=0, batch_size=16)
     assert history.history["sparse_top_k_categorical_accuracy"] == [1.0]  # k=5 > 4 classes
     assert 0.0 < history.history["top2"][0] < 1.0
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer="adam",
+                  metrics=[keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")])
+    history = model.fit(x, y[:, None], epochs=1, verbose=0, batch_size=16)  # labels (n, 1)
+    assert 0.0 < history.history["top2"][0] < 1.0
+    metric = keras.metrics.SparseTopKCategoricalAccuracy(k=2)
+    step = jg.function(lambda y, p: metric.update_state(y, p))
+    step(y[:, None], x[:, :4])
+    close(metric.result(), keras.metrics.SparseTopKCategoricalAccuracy(k=2)(y, x[:, :4]))
 
 
 # ------------------------------------------------------------ MeanIoU, confusion counts
@@ -288,3 +297,27 @@ def test_regression_metrics_match_tf():
     for cls in ("CosineSimilarity", "LogCoshError", "MeanSquaredLogarithmicError"):
         ref, ours = getattr(tf.keras.metrics, cls)(), getattr(keras.metrics, cls)()
         close(ours(t, p, sample_weight=sw), ref(t, p, sample_weight=sw).numpy())
+
+
+def test_precision_at_recall_matches_numpy_and_tf():
+    y, p, w = binary_data(120)
+    th = np.array([0.0] + [(i + 1) / 199 for i in range(198)] + [1.0])
+    pos = p[None] > th[:, None]
+    tp, fp = (pos * y).sum(1), (pos * (1 - y)).sum(1)
+    fn = y.sum() - tp
+    recall = tp / (tp + fn)
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+    want = np.max(np.where(recall >= 0.8, precision, 0.0))
+    metric = keras.metrics.PrecisionAtRecall(0.8)
+    close(metric(y, p), want)
+    cfg = metric.get_config()
+    assert keras.metrics.PrecisionAtRecall.from_config(cfg).get_config() == cfg
+    tf = pytest.importorskip("tensorflow")
+    scores = RNG.random((50, 3)).astype(np.float32)
+    labels = np.eye(3, dtype=np.float32)[RNG.integers(0, 3, 50)]
+    for kwargs, data in ((dict(recall=0.6), (y, p)), (dict(recall=0.5, num_thresholds=7),
+                                                      (y, p)),
+                         (dict(recall=0.7, class_id=1), (labels, scores))):
+        ref, ours = tf.keras.metrics.PrecisionAtRecall(**kwargs), \
+            keras.metrics.PrecisionAtRecall(**kwargs)
+        close(ours(*data), ref(*data).numpy())

@@ -199,7 +199,12 @@ def _top_k_matches(labels, y_pred, k):
         y_pred = jg.reshape(y_pred, (-1, y_pred.shape[-1]))
     flat = jg.reshape(labels, (-1,)) if len(shape) > 1 else labels
     matches = jg.cast(in_top_k(flat, y_pred, k), jg.float32)
-    return jg.reshape(matches, jg.shape(labels)) if len(shape) > 1 else matches
+    if len(shape) <= 1:
+        return matches
+    if None in shape[1:]:
+        raise ValueError(f"top-k accuracy: labels of shape {shape} need known dimensions after "
+                         "the batch; give them as (batch,) or (batch, 1)")
+    return jg.reshape(matches, (-1,) + shape[1:])
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
@@ -680,9 +685,52 @@ class MeanIoU(Metric):
                 "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
 
+class PrecisionAtRecall(Metric):
+    """The best precision over the thresholds whose recall is at least ``recall``
+    (``num_thresholds`` evenly spaced thresholds in [0, 1]; ``class_id`` picks one column
+    of multi-class targets and predictions)."""
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if not 0.0 <= recall <= 1.0:
+            raise ValueError(f"PrecisionAtRecall: recall must be in [0, 1], got "
+                             f"recall={recall}")
+        if int(num_thresholds) <= 0:
+            raise ValueError(f"PrecisionAtRecall: num_thresholds must be an integer > 0, got "
+                             f"num_thresholds={num_thresholds}")
+        self.recall, self.num_thresholds = float(recall), int(num_thresholds)
+        self.class_id = class_id
+        n = self.num_thresholds
+        self.thresholds = [0.5] if n == 1 else \
+            [0.0] + [(i + 1) * 1.0 / (n - 1) for i in range(n - 2)] + [1.0]
+        for cell in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            setattr(self, cell, self.add_weight(cell, (len(self.thresholds),)))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = losses.prepare(y_true, y_pred)
+        if self.class_id is not None:
+            y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
+        y_pred = jg.clip_by_value(y_pred, 0.0, 1.0)
+        counts = _threshold_counts(y_true, y_pred, self.thresholds, sample_weight)
+        for cell, v in counts.items():
+            getattr(self, cell).assign_add(jg.cast(v, self.dtype))
+
+    def result(self):
+        tp = self.true_positives.value()
+        recalls = jg.divide_no_nan(tp, tp + self.false_negatives)
+        precisions = jg.divide_no_nan(tp, tp + self.false_positives)
+        feasible = recalls >= self.recall
+        return jg.maximum(jg.reduce_max(jg.where(feasible, precisions,
+                                                 jg.zeros_like(precisions))), 0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "recall": self.recall,
+                "num_thresholds": self.num_thresholds, "class_id": self.class_id}
+
+
 _MORE_CLASSES = [TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, CosineSimilarity,
                  MeanSquaredLogarithmicError, LogCoshError, TruePositives, FalsePositives,
-                 TrueNegatives, FalseNegatives, AUC, MeanIoU]
+                 TrueNegatives, FalseNegatives, AUC, MeanIoU, PrecisionAtRecall]
 _CLASSES += _MORE_CLASSES
 _TABLE.update({c.__name__: c for c in _MORE_CLASSES})
 _STRINGS.update({"top_k_categorical_accuracy": TopKCategoricalAccuracy,
