@@ -292,6 +292,8 @@ def test_regression_metrics_match_tf():
     close(keras.metrics.MeanSquaredLogarithmicError()(t, p),
           LOSS_REFS["mean_squared_logarithmic_error"](t, p).mean(), 1e-5)
     assert keras.metrics.get("msle").name == "msle"
+    assert keras.metrics.LogCoshError().name == "logcosh"  # tf.keras's default names
+    assert keras.metrics.AUC().name == keras.metrics.get("AUC").name == "auc"
     tf = pytest.importorskip("tensorflow")
     sw = RNG.random(10).astype(np.float32)
     for cls in ("CosineSimilarity", "LogCoshError", "MeanSquaredLogarithmicError"):

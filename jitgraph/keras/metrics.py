@@ -368,7 +368,13 @@ SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy",
 CosineSimilarity = _wrapper("CosineSimilarity", cosine_similarity, {"axis": -1})
 MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError",
                                        losses.mean_squared_logarithmic_error, {})
-LogCoshError = _wrapper("LogCoshError", losses.log_cosh, {})
+
+
+class LogCoshError(_wrapper("LogCoshError", losses.log_cosh, {})):
+    """Streaming mean of ``log_cosh`` (named "logcosh", as in tf.keras)."""
+
+    def __init__(self, name="logcosh", dtype=None):
+        super().__init__(name=name, dtype=dtype)
 
 
 def _flat_weights(y_pred, sample_weight, label_weights=None):
@@ -471,7 +477,7 @@ class AUC(Metric):
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
                  name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
-        super().__init__(name=name, dtype=dtype)
+        super().__init__(name=name or "auc", dtype=dtype)
         if str(curve).upper() not in _CURVES.values():
             raise ValueError(f"AUC: curve must be one of {list(_CURVES.values())}, got "
                              f"{curve!r}")
