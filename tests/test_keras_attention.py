@@ -226,6 +226,9 @@ def test_mha_in_functional_model_summary_config_and_save(tmp_path):
         "output_shape": None, "attention_axes": None}
     clone = keras.layers.MultiHeadAttention.from_config(cfg)
     assert clone.get_config() == cfg
+    assert layer.compute_output_shape((None, 5, 4), (None, 7, 3)) == (None, 5, 4)
+    wide = keras.layers.MultiHeadAttention(num_heads=1, key_dim=2, output_shape=(2, 3))
+    assert wide.compute_output_shape((None, 5, 4)) == (None, 5, 2, 3)
     model.compile(loss="mse", optimizer="adam")
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
@@ -327,6 +330,16 @@ def test_attention_dot_and_concat_match_numpy():
     got = concat([x, x], use_causal_mask=True)
     close(got, np_attention(x, x, x, lambda a, b: np.tanh(a[:, :, None] + b[:, None]).sum(-1),
                             causal=True)[0])
+
+
+def test_attention_eager_equals_compiled():
+    q, v = rand(2, 3, 4), rand(2, 5, 4)
+    v_mask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1]], bool)
+    for layer in (keras.layers.Attention(use_scale=True), keras.layers.AdditiveAttention()):
+        want = layer([q, v], mask=[None, v_mask], use_causal_mask=True)
+        f = jg.function(lambda q, v, m, layer=layer: layer([q, v], mask=[None, m],
+                                                           use_causal_mask=True))
+        close(f(q, v, v_mask), want)
 
 
 def test_additive_attention_matches_numpy_and_round_trips():
