@@ -1,6 +1,7 @@
 """The functional API's symbols: ``Input`` gives a KerasTensor (a shape and dtype with no
 value); calling a layer on KerasTensors records a Node and returns new KerasTensors, and
-``Model(inputs, outputs)`` replays the recorded nodes on real data.
+``Model(inputs, outputs)`` replays the recorded nodes on real data. KerasTensors may be any
+of a call's arguments (``MultiHeadAttention()(query, value, attention_mask=mask)``).
 
 Output shapes are found by running the layer once on zeros (batch size 1), which also
 builds it; the batch dimension of the result is reported as None.
@@ -68,7 +69,8 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
     nodes = layer.__dict__.setdefault("_inbound_nodes", [])
     batch_unknown = any(isinstance(x, KerasTensor) and x.shape.rank and x.shape[0] is None
                         for x in flatten(inputs))
-    def concrete(x):
+
+    def concrete(x):  # KerasTensors anywhere in the arguments become zeros of their shape
         return map_structure(lambda t: _dummy(t) if isinstance(t, KerasTensor) else t, x)
 
     with jg.init_scope():
