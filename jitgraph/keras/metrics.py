@@ -491,8 +491,8 @@ class AUC(Metric):
             inner = sorted(float(t) for t in thresholds)
             self.num_thresholds = len(inner) + 2
             full = np.array([0.0] + inner + [1.0])
-            self._evenly = bool(np.allclose(np.diff(full), 1.0 / (len(full) - 1), atol=eps)) \
-                if len(full) > 2 else False
+            even = np.arange(len(full), dtype=np.float32) / (len(full) - 1)
+            self._evenly = len(full) >= 3 and bool(np.allclose(full, even, atol=eps))
         else:
             if int(num_thresholds) <= 1:
                 raise ValueError(f"AUC: num_thresholds must be an integer > 1, got "
