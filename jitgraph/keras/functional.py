@@ -1,6 +1,7 @@
 """The functional API's symbols: ``Input`` gives a KerasTensor (a shape and dtype with no
 value); calling a layer on KerasTensors records a Node and returns new KerasTensors, and
-``Model(inputs, outputs)`` replays the recorded nodes on real data.
+``Model(inputs, outputs)`` replays the recorded nodes on real data. KerasTensors may be any
+of a call's arguments (``MultiHeadAttention()(query, value, attention_mask=mask)``).
 
 Output shapes are found by running the layer once on zeros (batch size 1), which also
 builds it; the batch dimension of the result is reported as None.
@@ -45,8 +46,14 @@ class KerasTensor:
 class Node:
     """One call of a layer on KerasTensors: the arguments and the outputs."""
 
-    def __init__(self, layer, args, kwargs, outputs):
+    def __init__(self, layer, args, kwargs, outputs, extra_args=()):
         self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
+        self.extra_args = tuple(extra_args)  # positional arguments after the first
+
+    def inbound_tensors(self):
+        """The KerasTensors among all the call's arguments."""
+        return [a for a in flatten([self.args, list(self.extra_args), self.kwargs])
+                if isinstance(a, KerasTensor)]
 
 
 def is_symbolic_input(inputs):
@@ -62,10 +69,12 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
     nodes = layer.__dict__.setdefault("_inbound_nodes", [])
     batch_unknown = any(isinstance(x, KerasTensor) and x.shape.rank and x.shape[0] is None
                         for x in flatten(inputs))
+
+    def concrete(x):  # KerasTensors anywhere in the arguments become zeros of their shape
+        return map_structure(lambda t: _dummy(t) if isinstance(t, KerasTensor) else t, x)
+
     with jg.init_scope():
-        concrete = map_structure(lambda x: _dummy(x) if isinstance(x, KerasTensor) else x,
-                                 inputs)
-        outputs = layer(concrete, *args, **kwargs)
+        outputs = layer(concrete(inputs), *concrete(list(args)), **concrete(kwargs))
     layer._clear_losses()
     index = len(nodes)
     counter = iter(range(10**9))
@@ -77,7 +86,7 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
         return KerasTensor(shape, t.dtype, layer, index, next(counter))
 
     outs = map_structure(symbolic, outputs)
-    nodes.append(Node(layer, inputs, dict(kwargs), outs))
+    nodes.append(Node(layer, inputs, dict(kwargs), outs, extra_args=args))
     return outs
 
 
@@ -131,10 +140,11 @@ def run_nodes(inputs_kt, outputs_kt, values, training):
         return x
 
     for node in nodes_between(inputs_kt, outputs_kt):
-        kwargs = dict(node.kwargs)
+        kwargs = map_structure(resolve, dict(node.kwargs))
         if training is not None:
             kwargs.setdefault("training", training)
-        out = node.layer(map_structure(resolve, node.args), **kwargs)
+        out = node.layer(map_structure(resolve, node.args),
+                         *map_structure(resolve, list(node.extra_args)), **kwargs)
         for kt, v in zip(flatten(node.outputs), flatten(out)):
             env[id(kt)] = v
     return map_structure(resolve, outputs_kt)
@@ -156,9 +166,8 @@ def nodes_between(inputs_kt, outputs_kt):
         if node.args is None:
             raise ValueError(f"functional model: {kt} comes from an Input that is not among "
                              "the model's inputs")
-        for a in flatten(node.args):
-            if isinstance(a, KerasTensor):
-                visit(a)
+        for a in node.inbound_tensors():
+            visit(a)
         order.append(node)
 
     for o in flatten(outputs_kt):

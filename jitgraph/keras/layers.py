@@ -12,8 +12,23 @@ import numpy as np
 import jitgraph as jg
 
 from . import activations, constraints, initializers, regularizers, serialization
+from .attention import LAYERS as _ATTENTION_LAYERS
+from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .base_layer import Layer
 from .functional import Input, InputLayer  # noqa: F401 (re-exported)
+from .layers_extra import LAYERS as _EXTRA_LAYERS
+from .layers_extra import (  # noqa: F401 (re-exported)
+    ActivityRegularization,
+    Cropping1D,
+    Cropping2D,
+    Dot,
+    GroupNormalization,
+    Identity,
+    RepeatVector,
+    Rescaling,
+    SpatialDropout1D,
+    UnitNormalization,
+)
 
 
 def _ser(obj):
@@ -631,6 +646,7 @@ _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, Gaussia
             LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
             Minimum, Normalization]
 TABLE = {c.__name__: c for c in _CLASSES}
+TABLE.update({c.__name__: c for c in _ATTENTION_LAYERS + _EXTRA_LAYERS})
 
 
 def serialize(layer):

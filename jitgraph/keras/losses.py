@@ -303,3 +303,81 @@ def serialize(loss):
 def deserialize(config, custom_objects=None):
     obj = serialization.deserialize(config, _TABLE, custom_objects, "loss")
     return obj() if isinstance(obj, type) else obj
+
+
+# ------------------------------------------------ more losses (tf.keras's names and formulas)
+
+def _l2_normalize(x, axis):
+    """``x / |x|`` along ``axis``, as Keras computes it: ``x * min(rsqrt(sum(x^2)),
+    1 / epsilon)``, so a zero vector stays zero."""
+    inv = jg.minimum(jg.rsqrt(jg.reduce_sum(jg.square(x), axis=axis, keepdims=True)),
+                     1.0 / EPSILON)
+    return x * inv
+
+
+def _hinge_labels(y_true):
+    """Labels that are all 0 or 1 become -1 or 1 (Keras' rule); others stay as given."""
+    binary = jg.reduce_all(jg.logical_or(jg.equal(y_true, 0.0), jg.equal(y_true, 1.0)))
+    return jg.where(binary, 2.0 * y_true - 1.0, y_true)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Mean over the last axis of ``(log(1 + y_pred) - log(1 + y_true))^2`` (both clipped
+    below at epsilon)."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    first = jg.log(jg.maximum(y_pred, EPSILON) + 1.0)
+    second = jg.log(jg.maximum(y_true, EPSILON) + 1.0)
+    return jg.reduce_mean(jg.square(first - second), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """Mean over the last axis of ``y_pred - y_true * log(y_pred + epsilon)``."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    return jg.reduce_mean(y_pred - y_true * jg.log(y_pred + EPSILON), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """Mean over the last axis of ``max(1 - y_true * y_pred, 0)^2``; 0/1 labels become
+    -1/1."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    y_true = _hinge_labels(y_true)
+    return jg.reduce_mean(jg.square(jg.maximum(1.0 - y_true * y_pred, 0.0)), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis
+    (one-hot targets)."""
+    y_pred = _tensor(y_pred)
+    y_pred = y_pred if y_pred.dtype.is_floating else jg.cast(y_pred, jg.float32)
+    y_true = _tensor(y_true, y_pred.dtype)
+    pos = jg.reduce_sum(y_true * y_pred, axis=-1)
+    neg = jg.reduce_max((1.0 - y_true) * y_pred, axis=-1)
+    return jg.maximum(neg - pos + 1.0, 0.0)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Minus the cosine of the angle between targets and predictions along ``axis`` (so
+    minimizing it aligns them): -1 for parallel vectors, 0 when either is zero."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    return -jg.reduce_sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis),
+                          axis=axis)
+
+
+msle = MSLE = mean_squared_logarithmic_error
+
+MeanSquaredLogarithmicError = _wrapper_class("MeanSquaredLogarithmicError",
+                                             mean_squared_logarithmic_error, {})
+Poisson = _wrapper_class("Poisson", poisson, {})
+SquaredHinge = _wrapper_class("SquaredHinge", squared_hinge, {})
+CategoricalHinge = _wrapper_class("CategoricalHinge", categorical_hinge, {})
+CosineSimilarity = _wrapper_class("CosineSimilarity", cosine_similarity, {"axis": -1})
+
+_MORE_CLASSES = [MeanSquaredLogarithmicError, Poisson, SquaredHinge, CategoricalHinge,
+                 CosineSimilarity]
+_MORE_FUNCTIONS = [mean_squared_logarithmic_error, poisson, squared_hinge, categorical_hinge,
+                   cosine_similarity]
+_CLASSES += _MORE_CLASSES
+_FUNCTIONS += _MORE_FUNCTIONS
+_TABLE.update({c.__name__: c for c in _MORE_CLASSES})
+_TABLE.update({f.__name__: f for f in _MORE_FUNCTIONS})
+_TABLE["msle"] = mean_squared_logarithmic_error

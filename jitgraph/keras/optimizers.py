@@ -372,3 +372,142 @@ def deserialize(config, custom_objects=None):
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Nadam", "RMSprop", "Adagrad", "get", "serialize",
            "deserialize"]
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm (Kingma & Ba, section 7.1): ``m`` is Adam's first moment,
+    ``u = max(beta_2 * u, |g|)``, and the step is ``lr * m / ((1 - beta_1^t) * (u +
+    epsilon))``."""
+
+    _slot_names = ("momentum", "norm")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="Adamax", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        m = slots["momentum"] + (grad - slots["momentum"]) * (1.0 - self.beta_1)
+        u = jg.maximum(self.beta_2 * slots["norm"], jg.abs(grad))
+        slots["momentum"].assign(m)
+        slots["norm"].assign(u)
+        beta_1_power = jg.pow(jg.cast(self.beta_1, var.dtype), jg.cast(step, var.dtype))
+        return var - lr * m / ((1.0 - beta_1_power) * (u + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): steps scaled by the ratio of running RMS of past updates and
+    of gradients; ``learning_rate`` multiplies the step (1.0 gives the paper's rule)."""
+
+    _slot_names = ("accumulated_grad", "accumulated_delta_var")
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta",
+                 **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def _update(self, var, grad, slots, step):
+        rho = self.rho
+        acc_grad = rho * slots["accumulated_grad"] + (1.0 - rho) * jg.square(grad)
+        slots["accumulated_grad"].assign(acc_grad)
+        acc_delta = slots["accumulated_delta_var"]
+        delta = -(jg.sqrt(acc_delta + self.epsilon) * grad) / jg.sqrt(acc_grad + self.epsilon)
+        slots["accumulated_delta_var"].assign(rho * acc_delta + (1.0 - rho) * jg.square(delta))
+        return var + self._lr_for(var) * delta
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader (McMahan et al. 2013) with Keras' L1, L2 and L2-shrinkage
+    terms; ``beta`` adds ``beta / (2 * learning_rate)`` to the L2 strength."""
+
+    _slot_names = ("accumulator", "linear")
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
+                 beta=0.0, name="Ftrl", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        checks = (("initial_accumulator_value", initial_accumulator_value, "positive or zero"),
+                  ("l1_regularization_strength", l1_regularization_strength,
+                   "positive or zero"),
+                  ("l2_regularization_strength", l2_regularization_strength,
+                   "positive or zero"),
+                  ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength,
+                   "positive or zero"),
+                  ("learning_rate_power", -learning_rate_power, "negative or zero"))
+        for arg, value, what in checks:
+            if value < 0.0:
+                shown = -value if arg == "learning_rate_power" else value
+                raise ValueError(f"Ftrl: {arg} must be {what}, got {arg}={shown}")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+        self.l1_regularization_strength = float(l1_regularization_strength)
+        self.l2_regularization_strength = float(l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = float(l2_shrinkage_regularization_strength)
+        self.beta = float(beta)
+
+    def _init_slots(self, var, slots):
+        slots["accumulator"].assign(
+            np.full(tuple(var.shape), self.initial_accumulator_value,
+                    var.dtype.as_numpy_dtype))
+
+    def _update(self, var, grad, slots, step):
+        lr = self._lr_for(var)
+        power = -self.learning_rate_power
+        l1 = self.l1_regularization_strength
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        accum = slots["accumulator"].value()
+        grad_to_use = grad + 2.0 * self.l2_shrinkage_regularization_strength * var
+        new_accum = accum + jg.square(grad)
+        linear = slots["linear"] + grad_to_use - (
+            jg.pow(new_accum, power) - jg.pow(accum, power)) / lr * var
+        slots["linear"].assign(linear)
+        quadratic = jg.pow(new_accum, power) / lr + 2.0 * l2
+        slots["accumulator"].assign(new_accum)
+        return (jg.clip_by_value(linear, -l1, l1) - linear) / quadratic
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength":
+                    self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+class Lion(Optimizer):
+    """EvoLved Sign Momentum (Chen et al. 2023): the step is ``lr * sign(beta_1 * m + (1 -
+    beta_1) * g)``; then ``m = beta_2 * m + (1 - beta_2) * g``."""
+
+    _slot_names = ("momentum",)
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name="Lion", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        if not 0.0 < beta_1 <= 1.0:
+            raise ValueError(f"Lion: beta_1 must be in (0, 1] (otherwise it is SignSGD), got "
+                             f"beta_1={beta_1}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+
+    def _update(self, var, grad, slots, step):
+        m = slots["momentum"].value()
+        new = var - self._lr_for(var) * jg.sign(m * self.beta_1 + grad * (1.0 - self.beta_1))
+        slots["momentum"].assign(m * self.beta_2 + grad * (1.0 - self.beta_2))
+        return new
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+_CLASSES += [Adamax, Adadelta, Ftrl, Lion]
+_TABLE.update({c.__name__: c for c in (Adamax, Adadelta, Ftrl, Lion)})
+_TABLE.update({c.__name__.lower(): c for c in (Adamax, Adadelta, Ftrl, Lion)})
+__all__ += ["Adamax", "Adadelta", "Ftrl", "Lion"]

@@ -207,14 +207,25 @@ def functional_config(model):
     return {
         "name": model.name,
         "layers": [serialization.serialize(lay) for lay in model.layers],
-        "nodes": [{"layer": n.layer.name, "node_index": n.layer._inbound_nodes.index(n),
-                   "args": _enc(n.args, refs),
-                   "kwargs": {k: v for k, v in n.kwargs.items()
-                              if serialization.is_json_value(v)}}
-                  for n in model._nodes],
+        "nodes": [_node_config(n, refs) for n in model._nodes],
         "inputs": _enc(model.inputs, refs),
         "outputs": _enc(model.outputs, refs),
     }
+
+
+def _node_config(node, refs):
+    from .functional import KerasTensor
+
+    def keep(v):
+        return serialization.is_json_value(v) or any(isinstance(t, KerasTensor)
+                                                     for t in flatten(v))
+
+    out = {"layer": node.layer.name, "node_index": node.layer._inbound_nodes.index(node),
+           "args": _enc(node.args, refs),
+           "kwargs": {k: _enc(v, refs) for k, v in node.kwargs.items() if keep(v)}}
+    if node.extra_args:  # e.g. the value of MultiHeadAttention()(query, value)
+        out["extra_args"] = _enc(list(node.extra_args), refs)
+    return out
 
 
 def functional_from_config(config, custom_objects=None):
@@ -237,7 +248,8 @@ def functional_from_config(config, custom_objects=None):
         return x
 
     for node in config["nodes"]:
-        out = layers[node["layer"]](dec(node["args"]), **node["kwargs"])
+        out = layers[node["layer"]](dec(node["args"]), *dec(node.get("extra_args", [])),
+                                    **dec(node["kwargs"]))
         for ti, kt in enumerate(flatten(out)):
             tensors[(node["layer"], node["node_index"], ti)] = kt
     return Functional(dec(config["inputs"]), dec(config["outputs"]), name=config["name"])
