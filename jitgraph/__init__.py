@@ -34,6 +34,7 @@ from .autodiff.control import attach as _attach  # noqa: E402
 _attach()  # control ops register after the tape is imported: attach their rules now
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
+from . import nest  # noqa: E402,F401
 
 
 # -- lazy namespaces: `import jitgraph` stays fast
