@@ -110,6 +110,8 @@ def status_message(program, code):
     if FIRST_INDEX_CODE <= code < FIRST_INDEX_CODE + len(ops):
         op = ops[code - FIRST_INDEX_CODE]
         where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+        if op.type == "assert":  # codegen/check_ops.py; the message names the line
+            return op.attrs["message"]
         return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
                 "indices must lie in [0, size) of their dimension")
     return STATUS_MESSAGES.get(int(code), f"native error code {code}")

@@ -21,6 +21,7 @@ from .composite import *  # noqa: F401,F403
 from .scan import *  # noqa: F401,F403
 from .mathx import *  # noqa: F401,F403
 from .manip import *  # noqa: F401,F403
+from . import check  # noqa: F401 - the assert op (jg.debugging.*)
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",

@@ -17,7 +17,7 @@ from .. import dtypes as _dt
 from .. import errors, tracing
 from .assemble import concat
 from .assemble import range as _range
-from .core import as_tensor
+from .core import apply, as_tensor
 from .elementwise import cast, equal, where
 from .indexing import _getitem
 from .reduce import reduce_max, reduce_min, reduce_prod
@@ -113,15 +113,14 @@ def identity_n(input, name=None):  # noqa: A002
 
 def ensure_shape(x, shape, name=None):
     """``x`` if its shape is compatible with ``shape`` (``None`` entries match any size);
-    else ``InvalidArgumentError`` naming both shapes.
-
-    Inside a jg.function, a dim unknown when tracing that ``shape`` fixes is checked when
-    the function runs if it is the only unknown dim of ``x`` (a reshape to ``shape``, whose
-    element-count check raises), and the result has that dim. With several unknown dims
-    the compiled code cannot check them: ``x`` is returned as it is, with a warning."""
-    import warnings
-
+    else ``InvalidArgumentError`` naming both shapes. Inside a jg.function, dims unknown
+    when tracing that ``shape`` fixes are checked each time the function runs, and the
+    result has them as static dims (when at most one dim stays unknown)."""
     from ..tensor import TensorShape
+    from .elementwise import equal
+    from .indexing import gather
+    from .reduce import reduce_all
+    from .shape import shape as _shape
 
     x = as_tensor(x, "ensure_shape")
     want = shape.as_list() if isinstance(shape, TensorShape) else shape
@@ -129,22 +128,21 @@ def ensure_shape(x, shape, name=None):
         return x
     want = [None if d is None or (isinstance(d, int) and d < 0) else int(d) for d in want]
     have = list(x.shape)
+    text = f"ensure_shape: shape of tensor {have} is not compatible with expected shape {want}"
     ok = len(want) == len(have) and all(
         w is None or h is None or w == h for w, h in zip(want, have))
     if not ok:
-        raise errors.InvalidArgumentError(errors.at_user_line(
-            f"ensure_shape: shape of tensor {have} is not compatible with expected shape "
-            f"{want}"))
+        raise errors.InvalidArgumentError(errors.at_user_line(text))
     pins = [i for i, (w, h) in enumerate(zip(want, have)) if w is not None and h is None]
     if not pins:
         return x
-    if sum(h is None for h in have) > 1:
-        warnings.warn(errors.at_user_line(
-            f"ensure_shape: inside a jg.function the dims {pins} of a tensor of shape "
-            f"{have} cannot be checked against {want} when it runs (more than one dim is "
-            f"unknown); the tensor is passed on unchecked"), stacklevel=2)
+    got = gather(_shape(x), np.array(pins, np.int32))
+    apply("assert", reduce_all(equal(got, np.array([want[i] for i in pins], np.int32))),
+           message=errors.at_user_line(f"{text} when the function ran"))
+    if sum(w is None and h is None for w, h in zip(want, have)) > 1:
         return x
-    return reshape(x, [w if w is not None else h for w, h in zip(want, have)])
+    return reshape(x, [-1 if w is None and h is None else (w if w is not None else h)
+                       for w, h in zip(want, have)])
 
 
 # ----------------------------------------------------------------------------- counting, segments
