@@ -477,6 +477,44 @@ case("reduce_prod:unsorted_segment_prod",
      _np_segment(np.prod, 1.0, 5))
 
 
+# nn functions (ops/nnx.py)
+def _np_bn(x, m, v, o, s):
+    return (x - m) / np.sqrt(v + 1e-3) * s + o
+
+
+def _np_log_poisson(z, c):
+    st = z * np.log(np.where(z > 1, z, 1)) - z + 0.5 * np.log(2 * np.pi * np.where(z > 1, z, 1))
+    return np.exp(c) - c * z + np.where(z > 1, st, 0.0)
+
+
+def _np_wce(z, x):
+    p = 1 / (1 + np.exp(-x))
+    return -(2.5 * z * np.log(p) + (1 - z) * np.log(1 - p))
+
+
+case("rsqrt:batch_normalization",
+     lambda x, m, v, o, s: jg.nn.batch_normalization(x, m, v, o, s, 1e-3),
+     [f64(4, 3), f64(3), pos(3), f64(3), f64(3)], _np_bn)
+case("rsqrt:batch_normalization_none",
+     lambda x, m, v: jg.nn.batch_normalization(x, m, v, None, None, 1e-3),
+     [f64(4, 3), f64(3), pos(3)], lambda x, m, v: (x - m) / np.sqrt(v + 1e-3))
+_poisson_z = np.array([0.0, 0.5, 1.0, 2.0, 5.0, 3.5])
+case("exp:log_poisson_loss",
+     lambda c: jg.nn.log_poisson_loss(_poisson_z, c, compute_full_loss=True), [f64(6)],
+     lambda c: _np_log_poisson(_poisson_z, c))
+case("log1p:weighted_cross_entropy",
+     lambda z, x: jg.nn.weighted_cross_entropy_with_logits(z, x, 2.5),
+     [_r.uniform(0, 1, (3, 4)), f64(3, 4, lo=-6.0, hi=6.0)], _np_wce)
+case("reduce_sum:compute_average_loss",
+     lambda l, w: jg.nn.compute_average_loss(l, sample_weight=w), [f64(4, 2), f64(4, 1)],
+     lambda l, w: (l * w).sum() / 4)
+
+# assert (ops/check.py): a passing check leaves the values alone on every backend
+case("assert", lambda x, y: (jg.debugging.assert_less(x, y), jg.debugging.check_numerics(
+    x, "x") * 2.0)[1], [f64(3, 4, lo=-2.0, hi=0.0), f64(4, lo=0.5, hi=1.0)],
+     lambda x, y: x * 2.0)
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY
