@@ -282,6 +282,19 @@ def test_segment_reductions():
         f(jg.constant([1.0, 2.0]))
 
 
+@pytest.mark.parametrize("backend", ["interpreter", "cpu"])
+def test_segment_ids_and_bincount_values_checked_when_the_function_runs(backend):
+    f = jg.function(lambda d, i: jg.math.unsorted_segment_max(d, i, 3), backend=backend)
+    d = jg.constant([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(f(d, jg.constant([0, -1, 2])).numpy()[[0, 2]], [1.0, 3.0])
+    with pytest.raises(errors.InvalidArgumentError,
+                       match=r"unsorted_segment_max: a segment id is out of range \[0, 3\)"):
+        f(d, jg.constant([0, 3, 1]))
+    g = jg.function(lambda a: jg.math.bincount(a, minlength=4, maxlength=4), backend=backend)
+    with pytest.raises(errors.InvalidArgumentError, match="bincount: arr must be non-negative"):
+        g(jg.constant([1, -2]))
+
+
 def test_segment_max_gradient_splits_ties():
     d = jg.constant([2.0, 2.0, 1.0])
     with jg.GradientTape() as tape:

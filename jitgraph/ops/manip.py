@@ -7,8 +7,8 @@ mask, then ``reduce_max``/``min``/``prod`` over ``n``), so they cost ``segments 
 memory and time; their gradients are the reductions' (ties share the gradient equally, as
 in TensorFlow). Empty segments give the dtype's lowest (max) / highest (min) value or 1
 (prod), as TensorFlow. Negative ids are dropped (TensorFlow's rule); ids >= num_segments
-raise eagerly and are dropped inside a jg.function (the compiled code cannot raise on
-values).
+raise ``InvalidArgumentError``, inside a jg.function when it runs (an ``assert`` op, see
+ops/check.py), as do negative values given to ``bincount``.
 """
 
 import numpy as np
@@ -20,7 +20,7 @@ from .assemble import range as _range
 from .core import apply, as_tensor
 from .elementwise import cast, equal, where
 from .indexing import _getitem
-from .reduce import reduce_max, reduce_min, reduce_prod
+from .reduce import reduce_all, reduce_max, reduce_min, reduce_prod
 from .shape import broadcast_to, expand_dims, reshape
 from .state import identity
 
@@ -119,7 +119,6 @@ def ensure_shape(x, shape, name=None):
     from ..tensor import TensorShape
     from .elementwise import equal
     from .indexing import gather
-    from .reduce import reduce_all
     from .shape import shape as _shape
 
     x = as_tensor(x, "ensure_shape")
@@ -185,8 +184,11 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dt.int32,
         if v.size and v.min() < 0:
             raise errors.InvalidArgumentError(
                 f"bincount: arr must be non-negative, got the value {int(v.min())}")
+    else:
+        apply("assert", reduce_all(a >= 0), message=errors.at_user_line(
+            "bincount: arr must be non-negative (a negative value when the function ran)"))
     flat = reshape(a, [-1])
-    keep = flat < size
+    keep = (flat >= 0) & (flat < size)
     if weights is None:
         w = cast(keep, _dt.as_dtype(dtype))
     else:
@@ -212,8 +214,11 @@ def _segment_masked(data, segment_ids, num_segments, what, fill):
     if not ids._symbolic:
         v = ids.numpy()
         if v.size and v.max() >= k:
-            raise errors.InvalidArgumentError(
-                f"{what}: segment id {int(v.max())} is out of range [0, {k})")
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"{what}: segment id {int(v.max())} is out of range [0, {k})"))
+    else:
+        apply("assert", reduce_all(ids < k), message=errors.at_user_line(
+            f"{what}: a segment id is out of range [0, {k}) (when the function ran)"))
     rest = list(d.shape[r:])
     if any(s is None for s in rest):
         raise errors.InvalidArgumentError(
