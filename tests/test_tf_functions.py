@@ -547,6 +547,18 @@ def test_assert_and_assert_shapes_in_compiled_functions(backend):
         f(np.ones((2, 3), np.float32), -np.ones(2, np.float32))
 
 
+def test_control_dependencies_is_accepted():
+    f = jg.function(lambda x: _with_deps(x), backend="cpu")
+    with pytest.raises(errors.InvalidArgumentError, match="assert_positive"):
+        f(jg.constant([-1.0]))
+    assert float(f(jg.constant([2.0]))[0]) == 3.0
+
+
+def _with_deps(x):
+    with jg.control_dependencies([jg.debugging.assert_positive(x)]):
+        return x + 1.0
+
+
 def test_assert_op_survives_optimization_and_is_in_the_graph():
     f = jg.function(lambda x: (jg.debugging.assert_positive(x), x + 1.0)[1])
     cf = f.get_concrete_function(jg.TensorSpec([3]))

@@ -14,6 +14,8 @@ when a compiled function runs.
   assigns may already be updated); its results are never returned.
 """
 
+import contextlib
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -288,4 +290,13 @@ def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TensorFl
     return None
 
 
-__all__ = []  # public through jitgraph/debugging.py
+@contextlib.contextmanager
+def control_dependencies(control_inputs):
+    """TensorFlow's ``with jg.control_dependencies([jg.debugging.assert_positive(x)]):``:
+    accepted for compatibility. jitgraph needs no ordering edges for checks: an ``assert``
+    is stateful, so it stays in the graph and runs with every call whether or not anything
+    depends on it."""
+    yield
+
+
+__all__ = ["control_dependencies"]  # the asserts are public through jitgraph/debugging.py
