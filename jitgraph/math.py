@@ -3,3 +3,12 @@
 from .ops import *  # noqa: F401,F403
 from .ops import abs, cast, divide, pow, round, truediv, where  # noqa: F401,A004
 from .ops.elementwise import erf, is_finite, is_inf, is_nan, reciprocal  # noqa: F401
+from .ops.manip import (  # noqa: F401
+    bincount,
+    segment_max,
+    segment_min,
+    unsorted_segment_max,
+    unsorted_segment_min,
+    unsorted_segment_prod,
+)
+from .ops.mathx import erfc, polyval, rint  # noqa: F401

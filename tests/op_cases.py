@@ -10,6 +10,7 @@ Eager, the interpreter and compiled backends must all agree with ``ref``.
 dedicated tests (state, control flow, random, print, backend-only ops) are in ``EXEMPT``.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -406,6 +407,112 @@ case("cumsum:int_3d", lambda x: jg.math.cumsum(x, axis=-2), [ints(2, 5, 3)],
 case("cumprod", lambda x: jg.math.cumprod(x, axis=1), [pos(3, 4)], lambda x: np.cumprod(x, 1))
 case("cumprod:exclusive", lambda x: jg.math.cumprod(x, exclusive=True), [pos(5)],
      lambda x: _np_scan(np.multiply, x, 0, True))
+
+
+# ----------------------------------------------------------------------------- tf math functions
+# inverse trigonometric / hyperbolic functions, erfc, rint, polyval (ops/mathx.py)
+
+case("multiply:atan", jg.atan, [f64(3, 4, lo=-5.0, hi=5.0)], np.arctan)
+case("multiply:atan_f32", jg.math.atan, [f32(9, lo=-30.0, hi=30.0)], np.arctan, grad=False)
+case("sqrt:asin", jg.asin, [f64(3, 4, lo=-0.95, hi=0.95)], np.arcsin)
+case("sqrt:acos", jg.math.acos, [f64(3, 4, lo=-0.95, hi=0.95)], np.arccos)
+case("expm1:sinh", jg.sinh, [f64(3, 4, lo=-25.0, hi=25.0)], np.sinh)
+case("exp:cosh", jg.math.cosh, [f64(3, 4, lo=-25.0, hi=25.0)], np.cosh)
+case("log1p:asinh", jg.asinh, [f64(3, 4, lo=-5.0, hi=5.0)], np.arcsinh)
+case("log1p:acosh", jg.math.acosh, [f64(3, 4, lo=1.1, hi=5.0)], np.arccosh)
+case("log1p:atanh", jg.atanh, [f64(3, 4, lo=-0.9, hi=0.9)], np.arctanh)
+case("erf:erfc", jg.math.erfc, [f64(3, 4, lo=-2.0, hi=6.0)],
+     lambda x: np.array([math.erfc(v) for v in x.ravel()]).reshape(x.shape))
+case("erf:erfc_f32", jg.math.erfc, [f32(9, lo=-3.0, hi=9.0)],
+     lambda x: np.array([math.erfc(v) for v in x.ravel()], np.float32), grad=False)
+case("round:rint", jg.math.rint, [f64(7, lo=-4.0, hi=4.0) * 2.0], np.rint, grad=False)
+case("multiply:polyval", lambda c0, c1, x: jg.math.polyval([c0, c1, 0.5], x),
+     [f64(4), f64(1), f64(3, 4)], lambda c0, c1, x: (c0 * x + c1) * x + 0.5)
+
+# array functions (ops/manip.py)
+_seg_ids = np.array([0, 2, 0, 3, 2, 1], np.int32)
+_bins = np.array([[1, 1, 3], [0, 5, 7]], np.int32)  # 7 >= maxlength: ignored
+
+
+def _np_segment(fn, fill, n=4):
+    def ref(d):
+        out = np.full((n,) + d.shape[1:], fill, d.dtype)
+        for k in range(n):
+            if np.any(_seg_ids == k):
+                out[k] = fn(d[_seg_ids == k], axis=0)
+        return out
+
+    return ref
+
+
+case("concat:roll", lambda x: jg.roll(x, [1, -2, 1], [0, 1, 0]), [f64(3, 4)],
+     lambda x: np.roll(x, [2, -2], [0, 1]))
+case("concat:roll_int", lambda x: jg.roll(x, 3, -1), [ints(2, 5)], lambda x: np.roll(x, 3, -1),
+     grad=False)
+case("broadcast_to:meshgrid_xy", lambda x, y, z: jg.stack(jg.meshgrid(x, y, z)),
+     [f64(3), f64(2), f64(4)], lambda x, y, z: np.stack(np.meshgrid(x, y, z)))
+case("broadcast_to:meshgrid_ij", lambda x, y: jg.stack(jg.meshgrid(x, y, indexing="ij")),
+     [f64(3), f64(2)], lambda x, y: np.stack(np.meshgrid(x, y, indexing="ij")))
+case("identity:identity_n", lambda x, y: jg.identity_n([x, y])[0] * jg.identity_n([y])[0],
+     [f64(3), f64(3)], lambda x, y: x * y)
+case("identity:ensure_shape", lambda x: jg.ensure_shape(x, [5]) * 2.0, [f64(5)],
+     lambda x: x * 2.0)
+case("scatter_nd:bincount", lambda w: jg.math.bincount(_bins, weights=w, minlength=6,
+                                                        maxlength=6),
+     [f64(2, 3)], lambda w: np.bincount(_bins[_bins < 6], w[_bins < 6], minlength=6))
+case("reduce_max:unsorted_segment_max",
+     lambda d: jg.math.unsorted_segment_max(d, _seg_ids, 4), [f64(6, 3)],
+     _np_segment(np.max, None))
+case("reduce_max:unsorted_segment_max_empty",  # segments 4 and 5 are empty: lowest value
+     lambda d: jg.math.unsorted_segment_max(d, _seg_ids, 6), [f32(6)],
+     _np_segment(np.max, np.finfo(np.float32).min, 6), grad=False)
+case("reduce_min:unsorted_segment_min",
+     lambda d: jg.math.unsorted_segment_min(d, _seg_ids, 4), [f64(6)],
+     _np_segment(np.min, None))
+case("reduce_min:unsorted_segment_min_int",
+     lambda d: jg.math.unsorted_segment_min(d, _seg_ids, 5), [ints(6, 2)],
+     _np_segment(np.min, np.iinfo(np.int32).max, 5), grad=False)
+case("reduce_prod:unsorted_segment_prod",
+     lambda d: jg.math.unsorted_segment_prod(d, _seg_ids, 5), [f64(6, 2)],
+     _np_segment(np.prod, 1.0, 5))
+
+
+# nn functions (ops/nnx.py)
+def _np_bn(x, m, v, o, s):
+    return (x - m) / np.sqrt(v + 1e-3) * s + o
+
+
+def _np_log_poisson(z, c):
+    st = z * np.log(np.where(z > 1, z, 1)) - z + 0.5 * np.log(2 * np.pi * np.where(z > 1, z, 1))
+    return np.exp(c) - c * z + np.where(z > 1, st, 0.0)
+
+
+def _np_wce(z, x):
+    p = 1 / (1 + np.exp(-x))
+    return -(2.5 * z * np.log(p) + (1 - z) * np.log(1 - p))
+
+
+case("rsqrt:batch_normalization",
+     lambda x, m, v, o, s: jg.nn.batch_normalization(x, m, v, o, s, 1e-3),
+     [f64(4, 3), f64(3), pos(3), f64(3), f64(3)], _np_bn)
+case("rsqrt:batch_normalization_none",
+     lambda x, m, v: jg.nn.batch_normalization(x, m, v, None, None, 1e-3),
+     [f64(4, 3), f64(3), pos(3)], lambda x, m, v: (x - m) / np.sqrt(v + 1e-3))
+_poisson_z = np.array([0.0, 0.5, 1.0, 2.0, 5.0, 3.5])
+case("exp:log_poisson_loss",
+     lambda c: jg.nn.log_poisson_loss(_poisson_z, c, compute_full_loss=True), [f64(6)],
+     lambda c: _np_log_poisson(_poisson_z, c))
+case("log1p:weighted_cross_entropy",
+     lambda z, x: jg.nn.weighted_cross_entropy_with_logits(z, x, 2.5),
+     [_r.uniform(0, 1, (3, 4)), f64(3, 4, lo=-6.0, hi=6.0)], _np_wce)
+case("reduce_sum:compute_average_loss",
+     lambda l, w: jg.nn.compute_average_loss(l, sample_weight=w), [f64(4, 2), f64(4, 1)],
+     lambda l, w: (l * w).sum() / 4)
+
+# assert (ops/check.py): a passing check leaves the values alone on every backend
+case("assert", lambda x, y: (jg.debugging.assert_less(x, y), jg.debugging.check_numerics(
+    x, "x") * 2.0)[1], [f64(3, 4, lo=-2.0, hi=0.0), f64(4, lo=0.5, hi=1.0)],
+     lambda x, y: x * 2.0)
 
 
 def uncovered_ops():

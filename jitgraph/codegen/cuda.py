@@ -263,12 +263,12 @@ class CudaExecutable:
                     MIRRORS.write_back(var)
 
     def _check_status(self):
-        from .runtime import status_message
+        from .runtime import status_error
 
         code = self.drv.dtoh(np.zeros(1, np.int32), int(self.status))[0]
         if code:
             self.drv.htod(self.status, np.zeros(2, np.int32))
-            raise errors.OutOfRangeError(status_message(self.program, int(code)))
+            raise status_error(self.program, int(code))
 
     # -- steps (host side of the Program)
     def _steps(self, steps, slots, plan):

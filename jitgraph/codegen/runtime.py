@@ -110,9 +110,23 @@ def status_message(program, code):
     if FIRST_INDEX_CODE <= code < FIRST_INDEX_CODE + len(ops):
         op = ops[code - FIRST_INDEX_CODE]
         where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+        if op.type == "assert":  # codegen/check_ops.py; the message names the line
+            return op.attrs["message"]
         return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
                 "indices must lie in [0, size) of their dimension")
     return STATUS_MESSAGES.get(int(code), f"native error code {code}")
+
+
+def status_error(program, code):
+    """The exception for status ``code``: ``InvalidArgumentError`` for a failed ``assert``
+    op, ``OutOfRangeError`` for the other checks."""
+    from .lower import FIRST_INDEX_CODE
+
+    ops = getattr(program, "index_ops", ())
+    i = int(code) - FIRST_INDEX_CODE
+    failed_assert = 0 <= i < len(ops) and ops[i].type == "assert"
+    cls = errors.InvalidArgumentError if failed_assert else errors.OutOfRangeError
+    return cls(status_message(program, code))
 
 
 def _dynamic_shape(op, what):
@@ -317,7 +331,7 @@ class Executable:
         return outs
 
     def _fail(self, rc):
-        raise errors.OutOfRangeError(status_message(self.program, rc))
+        raise status_error(self.program, rc)
 
     __call__ = run
 
@@ -332,4 +346,5 @@ class Executable:
         return (a.ctypes.data + 63) // 64 * 64
 
 
-__all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES", "status_message"]
+__all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES", "status_message",
+           "status_error"]

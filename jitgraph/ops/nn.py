@@ -164,3 +164,5 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tan
            "log_softmax", "softplus", "silu", "swish", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup"]
+
+from .nnx import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nnx.py)

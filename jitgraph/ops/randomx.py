@@ -1,0 +1,221 @@
+"""More of ``jg.random`` on the Philox generator of ops/random.py: ``categorical``,
+``shuffle``, the stateless functions (``stateless_uniform``, ``stateless_normal``,
+``stateless_truncated_normal``) and ``Generator``.
+
+- ``categorical``: Gumbel-max: ``argmax(logits + g)`` with ``g = -log(-log(u))``, ``u``
+  float64 uniforms drawn like ``uniform(..., seed=seed)`` (so the same numbers eager and
+  compiled for one seed, and fresh numbers on every call).
+- ``shuffle``: the permutation that sorts float64 uniform keys (ties by position): NumPy's
+  stable argsort eagerly, a rank count (``n^2`` comparisons) in a compiled function; both
+  give the same permutation for the same keys.
+- stateless: Philox with key ``(lo32(seed[0]), lo32(seed[1]))`` and the counter ``2^64 - 1``
+  (stateful ops count up from 0), so a seed pair gives the same numbers in every call, eager
+  or compiled, on every backend.
+- ``Generator.from_seed(s)``: key ``(lo32(s), hi32(s) ^ 0x6E6E6E6E)`` and an int64
+  ``jg.Variable`` counter that every draw reads and advances, eagerly and in compiled code.
+"""
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .. import errors, tracing
+from .core import apply, as_tensor
+
+_STATELESS_COUNTER = np.int64(-1)
+_GENERATOR_STREAM = 0x6E6E6E6E
+
+
+def _r():
+    from . import random
+
+    return random
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """``jg.random.categorical(logits, 5)``: ``[batch, num_samples]`` class indices (int64
+    unless ``dtype``) drawn from the unnormalized log-probabilities ``logits`` of shape
+    ``[batch, num_classes]``."""
+    from .elementwise import cast, log
+    from .reduce import argmax
+    from .shape import expand_dims
+
+    x = as_tensor(logits, "categorical")
+    if len(x.shape) != 2 or None in list(x.shape):
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"categorical: logits must be 2-D [batch, num_classes] with known dims, got "
+            f"{x.dtype.name}{list(x.shape)}"))
+    if not x.dtype.is_floating:
+        raise errors.InvalidArgumentError(
+            f"categorical: logits must be floating, got {x.dtype.name}")
+    b, k = (int(d) for d in x.shape)
+    n = int(num_samples)
+    u = _r().uniform([b, n, k], dtype=_dt.float64, seed=seed)
+    g = -log(-log(u))
+    z = expand_dims(cast(x, _dt.float64), 1) + g
+    out = _dt.int64 if dtype is None else _dt.as_dtype(dtype)
+    if not out.is_integer:
+        raise errors.InvalidArgumentError(f"categorical: dtype must be int32 or int64, got "
+                                          f"{out.name}")
+    return argmax(z, axis=-1, output_type=out)
+
+
+def shuffle(value, seed=None, name=None):
+    """``value`` with its first axis randomly permuted."""
+    from .assemble import range as _range
+    from .elementwise import cast, equal, less, logical_and, where
+    from .indexing import gather
+    from .reduce import reduce_sum
+    from .shape import expand_dims
+
+    x = as_tensor(value, "shuffle")
+    if not x.shape or x.shape[0] is None:
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"shuffle: needs a tensor of rank >= 1 with a known first dim, got "
+            f"{x.dtype.name}{list(x.shape)}"))
+    n = int(x.shape[0])
+    keys = _r().uniform([n], dtype=_dt.float64, seed=seed)
+    if not keys._symbolic:
+        perm = np.argsort(keys.numpy(), kind="stable").astype(np.int32)
+        return gather(x, perm)
+    i = _range(0, n, dtype=_dt.int32)
+    ki, kj = expand_dims(keys, 1), expand_dims(keys, 0)
+    before = less(kj, ki) | logical_and(equal(kj, ki), less(expand_dims(i, 0),
+                                                             expand_dims(i, 1)))
+    rank = reduce_sum(cast(before, _dt.int32), axis=1)  # rank[i]: where element i goes
+    hit = equal(expand_dims(rank, 0), expand_dims(i, 1))  # hit[r, i]: element i at r
+    perm = reduce_sum(where(hit, expand_dims(i, 0), 0), axis=1)
+    return gather(x, perm)
+
+
+def _seed_pair(seed, what):
+    if hasattr(seed, "_symbolic") and seed._symbolic:
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{what}: the seed must be known when tracing (a Python pair or a constant)"))
+    s = np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
+    if s.shape != (2,) or s.dtype.kind not in "iu":
+        raise errors.InvalidArgumentError(
+            f"{what}: seed must be a pair of integers [a, b], got {s.tolist()!r}")
+    return (int(s[0]) & 0xFFFFFFFF, int(s[1]) & 0xFFFFFFFF)
+
+
+def _stateless(op_name, what, shape, seed, dtype, **params):
+    from .shape import _static_shape
+
+    key = _seed_pair(seed, what)
+    shape = tuple(_static_shape(shape, what))
+    if any(d < 0 for d in shape):
+        raise errors.InvalidArgumentError(
+            f"{what}: the shape {list(shape)} must be fully known (no -1/None)")
+    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), key=key, shape=shape,
+                 dtype=dtype, **params)
+
+
+def _bounds(what, dtype, minval, maxval):
+    if dtype.is_integer and maxval is None:
+        raise errors.InvalidArgumentError(f"{what}: integer dtypes need an explicit maxval")
+    maxval = 1 if maxval is None else maxval
+    lo, hi = _r()._static_scalar(minval), _r()._static_scalar(maxval)
+    if lo is None or hi is None:
+        raise errors.UnimplementedError(f"{what}: minval and maxval must be Python numbers")
+    if dtype.is_integer and not int(lo) < int(hi):
+        raise errors.InvalidArgumentError(f"{what}: need minval < maxval, got {lo}, {hi}")
+    cv = int if dtype.is_integer else float
+    return cv(lo), cv(hi)
+
+
+def stateless_uniform(shape, seed, minval=0, maxval=None, dtype=_dt.float32, name=None,
+                      alg="auto_select"):
+    """``jg.random.stateless_uniform([3], seed=[1, 2])``: the same numbers for the same seed
+    pair, every call, eager or compiled, on every backend."""
+    dtype = _dt.as_dtype(dtype)
+    lo, hi = _bounds("stateless_uniform", dtype, minval, maxval)
+    return _stateless("random_uniform", "stateless_uniform", shape, seed, dtype, minval=lo,
+                      maxval=hi)
+
+
+def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_dt.float32, name=None,
+                     alg="auto_select"):
+    """Gaussian samples determined by the seed pair (see stateless_uniform)."""
+    return _stateless_gauss("random_normal", "stateless_normal", shape, seed, mean, stddev,
+                            dtype)
+
+
+def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_dt.float32,
+                               name=None, alg="auto_select"):
+    return _stateless_gauss("random_truncated_normal", "stateless_truncated_normal", shape,
+                            seed, mean, stddev, dtype)
+
+
+def _stateless_gauss(op_name, what, shape, seed, mean, stddev, dtype):
+    dtype = _dt.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise errors.InvalidArgumentError(f"{what}: dtype must be floating, got {dtype.name}")
+    m, s = _r()._static_scalar(mean), _r()._static_scalar(stddev)
+    if m is None or s is None:
+        return mean + stddev * _stateless(op_name, what, shape, seed, dtype, mean=0.0,
+                                          stddev=1.0)
+    return _stateless(op_name, what, shape, seed, dtype, mean=float(m), stddev=float(s))
+
+
+class Generator:
+    """``g = jg.random.Generator.from_seed(1234); g.normal([2, 3])``: a random stream whose
+    state (an int64 ``jg.Variable`` counter) advances with every draw, eagerly and in
+    compiled functions."""
+
+    def __init__(self, key, name=None):
+        from ..variables import Variable
+
+        self._key = key
+        with tracing.init_scope():
+            self.state = Variable(np.int64(0), trainable=False, name=name or "generator_state")
+
+    @classmethod
+    def from_seed(cls, seed, alg=None):
+        s = int(seed) & 0xFFFFFFFFFFFFFFFF
+        return cls((s & 0xFFFFFFFF, (s >> 32) ^ _GENERATOR_STREAM))
+
+    @classmethod
+    def from_non_deterministic_state(cls, alg=None):
+        import os
+
+        return cls.from_seed(int.from_bytes(os.urandom(8), "little"))
+
+    def _draw(self, op_name, what, shape, dtype, **params):
+        from .shape import _static_shape
+
+        shape = tuple(_static_shape(shape, what))
+        if any(d < 0 for d in shape):
+            raise errors.InvalidArgumentError(
+                f"{what}: the shape {list(shape)} must be fully known (no -1/None)")
+        c = self.state._jg_read()
+        out = apply(op_name, c, key=self._key, shape=shape, dtype=dtype, **params)
+        self.state.assign(c + 1)
+        return out
+
+    def uniform(self, shape, minval=0, maxval=None, dtype=_dt.float32, name=None):
+        dtype = _dt.as_dtype(dtype)
+        lo, hi = _bounds("Generator.uniform", dtype, minval, maxval)
+        return self._draw("random_uniform", "Generator.uniform", shape, dtype, minval=lo,
+                          maxval=hi)
+
+    def _gauss(self, op_name, what, shape, mean, stddev, dtype):
+        dtype = _dt.as_dtype(dtype)
+        if not dtype.is_floating:
+            raise errors.InvalidArgumentError(f"{what}: dtype must be floating, got "
+                                              f"{dtype.name}")
+        m, s = _r()._static_scalar(mean), _r()._static_scalar(stddev)
+        if m is None or s is None:
+            return mean + stddev * self._draw(op_name, what, shape, dtype, mean=0.0,
+                                              stddev=1.0)
+        return self._draw(op_name, what, shape, dtype, mean=float(m), stddev=float(s))
+
+    def normal(self, shape, mean=0.0, stddev=1.0, dtype=_dt.float32, name=None):
+        return self._gauss("random_normal", "Generator.normal", shape, mean, stddev, dtype)
+
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=_dt.float32, name=None):
+        return self._gauss("random_truncated_normal", "Generator.truncated_normal", shape,
+                           mean, stddev, dtype)
+
+
+__all__ = ["categorical", "shuffle", "stateless_uniform", "stateless_normal",
+           "stateless_truncated_normal", "Generator"]
