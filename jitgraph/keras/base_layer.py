@@ -7,6 +7,7 @@ lists, tuples and dicts) are found when weights or losses are collected.
 """
 
 import inspect
+import re
 import threading
 
 import numpy as np
@@ -31,8 +32,11 @@ def reset_names():
 
 
 def snake_case(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.replace("__", "_")
+    """Keras' default names: ``Dense`` -> dense, ``Conv2D`` -> conv2d, ``LSTM`` -> lstm,
+    ``ReLU`` -> re_lu, ``MultiHeadAttention`` -> multi_head_attention."""
+    out = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    out = re.sub("([a-z])([A-Z])", r"\1_\2", out).lower()
+    return out if not out.startswith("_") else "private" + out
 
 
 def map_structure(fn, x):
