@@ -141,7 +141,7 @@ case("mod", jg.math.mod, [f64(5) * 4, pos(5)], np.mod, grad=False)
 case("mod:int", lambda x, y: x % y, [ints(6), ints(6, lo=1)], np.mod, grad=False)
 case("pow", jg.pow, [pos(3, 2), f64(2)], np.power)
 case("pow:int", lambda x, y: x ** y, [ints(4), ints(4, lo=0, hi=4)], np.power, grad=False)
-case("atan2", jg.math.atan2, [f64(4), f64(4)], np.arctan2, grad=False)
+case("atan2", jg.math.atan2, [f64(4), f64(4)], np.arctan2)
 for _n, _ref in (("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
                  ("less_equal", np.less_equal), ("greater", np.greater),
                  ("greater_equal", np.greater_equal)):

@@ -25,7 +25,7 @@ _ENGINES = []  # keep compiled code alive
 _KERNELS = {}
 
 LD = np.longdouble
-ARITY = {"pow": 2}
+ARITY = {"pow": 2, "atan2": 2}
 
 
 def _build(name, dtype, width):
@@ -106,6 +106,7 @@ REFS = {
     "tan": lambda x: np.tan(x.astype(LD)),
     "erf": _erf_ref,
     "pow": lambda x, y: np.power(x.astype(LD), y.astype(LD)),
+    "atan2": lambda y, x: np.arctan2(y.astype(LD), x.astype(LD)),
 }
 
 
@@ -210,7 +211,7 @@ def inputs(name, dtype, rng, n=1 << 16):
 
 
 FLOATS = ["float32", "float64"]
-UNARY = [n for n in vecmath.NAMES if n != "pow"]
+UNARY = [n for n in vecmath.NAMES if n not in ARITY]
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -247,6 +248,31 @@ def test_pow_accuracy(dtype):
     err = ulp_error(run("pow", dtype, xs, ys), REFS["pow"](xs, ys), dtype)
     bound = vecmath.ACCURACY["pow"][dtype == "float64"]
     assert err <= bound, "pow %s: max error %.2f ulp > %s" % (dtype, err, bound)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_atan2_accuracy(dtype):
+    rng = np.random.default_rng(13)
+    n = 1 << 16
+    mag = np.exp(rng.uniform(-30, 30, (2, n))) * rng.choice([-1, 1], (2, n))
+    near = rng.uniform(-2, 2, (2, n))  # ratios near 0.66 and 1, every octant
+    y, x = np.concatenate([mag, near], 1).astype(dtype)
+    err = ulp_error(run("atan2", dtype, y, x), REFS["atan2"](y, x), dtype)
+    bound = vecmath.ACCURACY["atan2"][dtype == "float64"]
+    assert err <= bound, "atan2 %s: max error %.2f ulp > %s" % (dtype, err, bound)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_atan2_special_cases_follow_c99(dtype):
+    fi = np.finfo(dtype)
+    v = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, fi.tiny, fi.smallest_subnormal,
+                  fi.max], dtype)
+    y, x = (a.ravel() for a in np.meshgrid(v, v))
+    with np.errstate(all="ignore"):
+        want = np.arctan2(y, x)
+    got = run("atan2", dtype, y, x)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    np.testing.assert_allclose(got, want, rtol=np.finfo(dtype).eps, atol=0)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

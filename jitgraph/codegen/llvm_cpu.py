@@ -46,7 +46,7 @@ def target_machine():
         for name in ("pthread_create", "pthread_join", "memcpy", "memset"):
             llvm.add_symbol(name, ctypes.cast(getattr(libc, name), ctypes.c_void_p).value)
         libm = ctypes.CDLL(ctypes.util.find_library("m"))
-        for name in ("atan2", "atan2f", "fmod", "fmodf"):
+        for name in ("fmod", "fmodf"):
             llvm.add_symbol(name, ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
         # No vectorized epilogue after each AVX-512 loop (a third copy of the body between
         # the vector loop and the scalar remainder): it made objects ~35% larger and LLVM

@@ -73,11 +73,10 @@ COMBINERS = frozenset({"add", "mul", "max", "min", "or", "and"})
 ARG_COMBINERS = frozenset({"argmax", "argmin"})
 
 # Scalar lowerings whose NVPTX code was checked to select and assemble (ptxas sm_80 and
-# sm_90) for every dtype they accept. atan2 lowers to a libm call, which has no PTX body.
-SELECTABLE = frozenset(S.EMITTERS) - {"atan2"}
-NOT_SELECTABLE_WHY = {
-    "atan2": "it lowers to a libm call (atan2f/atan2) that has no PTX implementation",
-}
+# sm_90) for every dtype they accept; the screen below names any other (a lowering that
+# calls libm, say, has no PTX body and would abort LLVM's instruction selection).
+SELECTABLE = frozenset(S.EMITTERS)
+NOT_SELECTABLE_WHY = {}
 
 _INIT = False
 

@@ -298,14 +298,6 @@ def _sqdiff(b, args, dtypes, out, attrs):
     return (b.fmul if f else b.mul)(d, d)
 
 
-def _atan2(b, args, dtypes, out, attrs):
-    x, y = args
-    name = "atan2" if x.type == F64 else "atan2f"
-    fn = b.module.globals.get(name) or ir.Function(
-        b.module, ir.FunctionType(x.type, [x.type, x.type]), name)
-    return b.call(fn, [x, y])
-
-
 EMITTERS = {
     "add": _arith("fadd", "add"),
     "subtract": _arith("fsub", "sub"),
@@ -317,7 +309,6 @@ EMITTERS = {
     "maximum": lambda b, a, d, o, at: _max(b, a[0], a[1], d[0]),
     "minimum": lambda b, a, d, o, at: _max(b, a[0], a[1], d[0], "minimum"),
     "squared_difference": _sqdiff,
-    "atan2": _atan2,
     "equal": _cmp("=="),
     "not_equal": _cmp("!="),
     "less": _cmp("<"),
@@ -350,7 +341,7 @@ EMITTERS = {
     "fill": _filled,
 }
 for _name in vecmath.NAMES:
-    if _name != "pow":
+    if _name != "pow":  # atan2: vecmath takes (y, x) as the op does
         EMITTERS[_name] = _math(_name)
 
 

@@ -1,7 +1,7 @@
 """Vectorizable math functions emitted as LLVM IR (no libm calls).
 
 Owns the transcendental functions that fused kernels use in hot loops:
-exp, expm1, log, log1p, tanh, sigmoid, softplus, sin, cos, tan, erf, pow,
+exp, expm1, log, log1p, tanh, sigmoid, softplus, sin, cos, tan, erf, pow, atan2,
 for float32 and float64, on scalars or LLVM vectors (``<N x float>``).
 Everything is straight-line arithmetic, integer bit tricks, ``select`` and
 the LLVM intrinsics ``fma``/``fabs``/``floor``/``rint`` that every vector
@@ -24,6 +24,7 @@ table cannot drift from the code:
 
     exp 1/1  expm1 1.5/2  log 1/1  log1p 1/1  tanh 2.5/2.5  sigmoid 3/2.5
     softplus 1.5/1.5  sin, cos 1.5/1.5  tan 0.51/3  erf 0.51/2  pow 0.51/5
+    atan2 0.51/2
 
 (float64 relative error = ulp * 2.2e-16, so at most ~6.6e-16 except pow.)
 
@@ -37,7 +38,8 @@ float64 (float32 sin/cos then evaluate their polynomials in float32, at
 full vector width), accurate for |x| <= TRIG_MAX_ARG = 2**46; beyond that
 the reduction loses bits (results stay in [-1, 1]). erf -- odd polynomial for
 |x| < 1, exp(-x^2)*Q(x) with piecewise fitted Q up to 6. pow -- log in
-double-double, exp of a double-double argument, C99 special cases.
+double-double, exp of a double-double argument, C99 special cases. atan2 --
+Cephes' atan on min/max of |x|, |y|, mirrored into the octant.
 """
 
 import math
@@ -66,6 +68,7 @@ ACCURACY = {
     "tan": (0.51, 3),
     "erf": (0.51, 2),
     "pow": (0.51, 5),
+    "atan2": (0.51, 2),
 }
 
 
@@ -129,6 +132,14 @@ class C:
         -1.38888888888741095749e-03,
         4.16666666666666019037e-02,
     )
+    # Cephes atan (double): atan(r) = r + r z P(z) / Q(z), z = r^2, |r| <= 0.66
+    ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1,
+              -7.500855792314704667340e1, -1.228866684490136173410e2,
+              -6.485021904942025371773e1)
+    ATAN_Q = (1.0, 2.485846490142306297962e1, 1.650270098316988542046e2,
+              4.328810604912902668951e2, 4.853903996359136964868e2,
+              1.945506571482613964425e2)
+    PI_SPLIT = (3.141592653589793, 1.2246467991473532e-16)  # pi = hi + lo
     SIN_POLY_F32 = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
     COS_POLY_F32 = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
     # erf(x) = x * P(x^2) on |x| < 1; erfc(x) = exp(-x^2) * Q_i(x - center_i) on [lo_i, ...).
@@ -615,6 +626,31 @@ def _trig_f32(e, x, which):
     return _quadrant(e, x, q, _sin_poly_f32(e, r, z), _cos_poly_f32(e, r, z), which, 2.0**-12)
 
 
+# ---------------------------------------------------------------- atan2 (float64 core)
+def _atan2(e, y, x):
+    """atan2(y, x): atan of a = min(|x|, |y|) / max(|x|, |y|) in [0, 1] (Cephes' rational
+    function, with a -> (a - 1) / (a + 1) above 0.66), then mirrored into the octant:
+    pi/2 - t when |y| > |x|, pi - t when x is negative (or -0), the sign of y. C99's
+    special cases: +-0 and +-inf operands, NaN in either gives NaN."""
+    ax, ay = e.abs(x), e.abs(y)
+    hi = e.sel(e.gt(ay, ax), ay, ax)
+    lo = e.sel(e.gt(ay, ax), ax, ay)
+    inf = e.c(float("inf"))
+    both_inf = e.and_(e.eq(ax, inf), e.eq(ay, inf))
+    a = e.div(lo, e.sel(e.eq(hi, e.c(0.0)), e.c(1.0), hi))  # 0/0 -> 0, keeps NaN
+    a = e.sel(both_inf, e.c(1.0), a)
+    mid = e.gt(a, e.c(0.66))
+    r = e.sel(mid, e.div(e.sub(a, e.c(1.0)), e.add(a, e.c(1.0))), a)
+    z = e.mul(r, r)
+    p = e.fma(e.mul(r, z), e.div(e.horner(z, C.ATAN_P), e.horner(z, C.ATAN_Q)), r)
+    pi_hi, pi_lo = C.PI_SPLIT
+    t = e.sel(mid, e.add(e.c(pi_hi / 4), e.add(p, e.c(pi_lo / 4))), p)
+    t = e.sel(e.gt(ay, ax), e.sub(e.c(pi_hi / 2), e.sub(t, e.c(pi_lo / 2))), t)
+    t = e.sel(e.signbit(x), e.sub(e.c(pi_hi), e.sub(t, e.c(pi_lo))), t)
+    t = e.copysign(t, y)
+    return e.sel(e.or_(e.isnan(x), e.isnan(y)), e.add(x, y), t)
+
+
 # ---------------------------------------------------------------- erf (float64 core)
 def _erf(e, x):
     ax = e.abs(x)
@@ -711,6 +747,7 @@ _VIA_F64 = {  # float32 evaluated in float64 and rounded once
     "tan": lambda e, x: _trig(e, x, "tan"),
     "erf": _erf,
     "pow": _pow,
+    "atan2": _atan2,
 }
 NAMES = tuple(sorted(list(_NATIVE) + list(_VIA_F64)))
 

@@ -86,6 +86,13 @@ def _g_pow(i, o, g):
     return [unbroadcast(gx, _shape(x)), unbroadcast(gy, _shape(y))]
 
 
+def _g_atan2(i, o, g):
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2), TensorFlow's rule (inf/NaN at 0, 0)."""
+    y, x = i
+    r = g[0] / (x * x + y * y)
+    return [unbroadcast(r * x, _shape(y)), unbroadcast(-r * y, _shape(x))]
+
+
 def _g_maxmin(pick):
     def rule(i, o, g):
         ops = _j()
@@ -256,7 +263,7 @@ _BINARY = {
                                                         _shape(i[0])),
                                             unbroadcast(g[0] * -2.0 * (i[0] - i[1]),
                                                         _shape(i[1]))]),
-    "atan2": (np.arctan2, "float", None, None),
+    "atan2": (np.arctan2, "float", None, _g_atan2),
     "equal": (np.equal, "any", _dt.bool_, None),
     "not_equal": (np.not_equal, "any", _dt.bool_, None),
     "less": (np.less, "num", _dt.bool_, None),
