@@ -3,3 +3,4 @@
 from .ops import *  # noqa: F401,F403
 from .ops import abs, cast, divide, pow, round, truediv, where  # noqa: F401,A004
 from .ops.elementwise import erf, is_finite, is_inf, is_nan, reciprocal  # noqa: F401
+from .ops.sort import in_top_k, top_k  # noqa: F401

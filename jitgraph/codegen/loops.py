@@ -35,6 +35,7 @@ from .kernels import (
     Param,
     QExpr,
     ScanKernel,
+    SortKernel,
     dtype_of_expr,  # noqa: E402
 )
 
@@ -524,6 +525,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         from .scans import emit_scan_kernel
 
         return emit_scan_kernel(module, k, layout, static_index)
+    if isinstance(k, SortKernel):
+        from .sorting import emit_sort_kernel
+
+        return emit_sort_kernel(module, k, layout, static_index)
     variant = _variant(k)
     rank = len(k.dims)
     red = set(k.reduce_axes)

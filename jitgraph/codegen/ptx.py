@@ -29,6 +29,7 @@ Kernel kinds (``Launch.kind``):
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
   scan    cumsum/cumprod: a thread per row scanning along the axis (emit_scan)
+  sort    sort/top_k: a thread per row sorting it (sorting.emit_sort_ptx)
   row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
           reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
   gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
@@ -58,7 +59,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, Phase, RowKernel, ScanKernel, dtype_of_expr, subexpressions
+from .kernels import Apply, Phase, RowKernel, ScanKernel, SortKernel, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
@@ -606,6 +607,12 @@ def emit_scan(module, k):
     return Launch(fn.name, "scan", keys, (_qprod(others), k.dims[k.axis]))
 
 
+def _emit_sort(module, k):
+    from .sorting import emit_sort_ptx
+
+    return emit_sort_ptx(module, k)
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -839,6 +846,7 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                     k.name = prefix + k.name
                 emit = emit_row if isinstance(k, RowKernel) else \
                     emit_scan if isinstance(k, ScanKernel) else \
+                    _emit_sort if isinstance(k, SortKernel) else \
                     emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":

@@ -19,8 +19,9 @@ from .io import *  # noqa: F401,F403
 from .control import *  # noqa: F401,F403
 from .composite import *  # noqa: F401,F403
 from .scan import *  # noqa: F401,F403
+from .sort import *  # noqa: F401,F403
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
-         "control", "composite", "scan")
+         "control", "composite", "scan", "sort")
 __all__ = [n for m in _FLAT for n in _sys.modules[f"{__name__}.{m}"].__all__]

@@ -1,0 +1,272 @@
+"""Sorting (SortKernel: the ``sort`` and ``top_k`` ops) and the gathers along an axis their
+gradients use (``take_along_axis``, ``take_along_axis_grad``): lowering and code.
+
+    steps = []; _sort(lowerer, op, steps)                       # the "sort"/"top_k" rule
+    fn, info = emit_sort_kernel(module, k, layout, static_index)  # cpu: rows on the pool
+    launch = emit_sort_ptx(module, k)                            # GPU: a thread per row
+
+A row is the axis at one index of the other dims. ``sort_row`` keeps the first ``k`` of a
+row of ``n`` in order with a heap over (key, index) pairs in the output buffers themselves
+(no scratch): the first k elements are made a heap whose root is the one that comes last;
+each later element that comes before the root replaces it; then the heap is sorted in
+place (heap sort). That is O(n log k): O(n log n) for a full sort, O(n) for a small top_k.
+Comparing (key, index) pairs, indices unique, gives exactly the stable order, whatever
+the heap does. NaN is the largest key; -0.0 and 0.0 are equal keys.
+
+Every access is in bounds: the loops run to min(k, n) (the type rule also checks k <= n,
+again with the run-time shapes), the second child is read only when it exists, and the
+gathers along an axis check their indices (``Guard``).
+"""
+
+import llvmlite.ir as ir
+
+from .. import dtypes
+from . import kernels as K
+from . import loops as L
+from . import scalar as S
+from .lower import register_lowering
+from .rows import _product, _unravel
+from .shape_ops import _cs, _i
+
+I32, I64 = ir.IntType(32), S.I64
+
+
+def _c(v):
+    return ir.Constant(I64, v)
+
+
+# ----------------------------------------------------------------------------- lowering
+
+
+def _sort(lw, op, steps):
+    x = op.inputs[0]
+    vals, idx = op.outputs
+    qs, r = lw.qs, len(x.shape)
+    if op.type == "sort":
+        axis, descending = op.attrs["axis"], op.attrs["descending"]
+        k = qs.dim(x, axis)
+    else:
+        axis, descending, k = r - 1, True, op.attrs["k"]
+    body = K.Load(lw.st(x), x.dtype, [_cs(qs, x, d) for d in range(r)])
+    kern = K.SortKernel(op.name, [qs.dim(x, d) for d in range(r)], body, lw.fresh(vals),
+                        vals.dtype, loc=op.loc, text=op.name, axis=axis,
+                        descending=descending, k=k, index_out=lw.fresh(idx))
+    lw.p.kernels.append(kern)
+    steps.append(("kernel", kern))
+
+
+def _index(lw, op, idx, size):
+    """The guarded int64 position along the axis held by ``idx`` at the kernel's element."""
+    r = len(idx.shape)
+    i = K.Apply("cast", I64_DT, [K.Load(lw.st(idx), idx.dtype,
+                                        [_cs(lw.qs, idx, d) for d in range(r)])],
+                {"in_dtypes": [idx.dtype], "dtype": I64_DT})
+    return K.Guard(i, size, lw.index_code(op))
+
+
+def _take_along_axis(lw, op, steps):
+    x, idx = op.inputs
+    out, axis = op.outputs[0], op.attrs["axis"]
+    qs, r = lw.qs, len(x.shape)
+    strides = [0 if d == axis else _cs(qs, x, d) for d in range(r)]
+    at = _i("multiply", _index(lw, op, idx, qs.dim(x, axis)), K.QExpr(_cs(qs, x, axis)))
+    body = K.Load(lw.st(x), x.dtype, strides, 0, at)
+    k = K.Kernel(op.name, [qs.dim(out, d) for d in range(r)], body, lw.fresh(out), out.dtype,
+                 loc=op.loc, text=op.name)
+    lw.p.kernels.append(k)
+    steps.append(("kernel", k))
+
+
+def _take_along_axis_grad(lw, op, steps):
+    g, idx, like = op.inputs
+    out, axis = op.outputs[0], op.attrs["axis"]
+    qs, r = lw.qs, len(g.shape)
+    zeros = K.Kernel(op.name + "_zeros", [qs.dim(out, d) for d in range(r)],
+                     K.Const(out.dtype, 0), lw.fresh(out), out.dtype, loc=op.loc,
+                     text=op.name)
+    index = _i("multiply", _index(lw, op, idx, qs.dim(like, axis)),
+               K.QExpr(_cs(qs, out, axis)))
+    for d in range(r):
+        if d != axis:
+            index = _i("add", index, _i("multiply", K.Iota(d), K.QExpr(_cs(qs, out, d))))
+    body = K.Load(lw.st(g), g.dtype, [_cs(qs, g, d) for d in range(r)])
+    k = K.Kernel(op.name, [qs.dim(g, d) for d in range(r)], body, lw.st(out), out.dtype,
+                 loc=op.loc, text=op.name, out_index=index, accumulate=True)
+    lw.p.kernels += [zeros, k]
+    steps += [("kernel", zeros), ("kernel", k)]
+
+
+I64_DT = dtypes.int64
+
+for _name, _rule in {"sort": _sort, "top_k": _sort, "take_along_axis": _take_along_axis,
+                     "take_along_axis_grad": _take_along_axis_grad}.items():
+    register_lowering(_name, _rule)
+
+
+# ----------------------------------------------------------------------------- one row
+
+
+def _before(b, fl, descending, a, ia, c, ic):
+    """i1: (a, ia) comes before (c, ic) in the output order (stable; NaN largest)."""
+    if descending:
+        a, c = c, a  # a before c  <=>  c < a as keys
+    if fl:
+        less = b.or_(b.fcmp_ordered("<", a, c),
+                     b.and_(b.fcmp_unordered("uno", c, c), b.fcmp_ordered("ord", a, a)))
+        same = b.or_(b.fcmp_ordered("==", a, c),
+                     b.and_(b.fcmp_unordered("uno", a, a), b.fcmp_unordered("uno", c, c)))
+    else:
+        less, same = b.icmp_signed("<", a, c), b.icmp_signed("==", a, c)
+    first = b.icmp_signed("<", ia, ic)
+    return b.or_(less, b.and_(same, first))
+
+
+class _Row:
+    """The output row being sorted: element j at ``base + j * stride`` of both outputs."""
+
+    def __init__(self, ctx, k, vals, idxs, base, stride):
+        self.ctx, self.b, self.k = ctx, ctx.b, k
+        self.vals, self.idxs, self.base, self.stride = vals, idxs, base, stride
+        self.fl = not k.out_dtype.is_integer
+
+    def _at(self, j):
+        return self.b.add(self.base, self.b.mul(j, self.stride))
+
+    def load(self, j):
+        b, at = self.b, self._at(j)
+        v = L.to_compute(b, b.load(b.gep(self.vals, [at])), self.k.out_dtype)
+        return v, b.load(b.gep(self.idxs, [at]))
+
+    def store(self, j, v, i):
+        b, at = self.b, self._at(j)
+        b.store(L.to_storage(b, v, self.k.out_dtype), b.gep(self.vals, [at]))
+        b.store(i, b.gep(self.idxs, [at]))
+
+    def before(self, a, ia, c, ic):
+        return _before(self.b, self.fl, self.k.descending, a, ia, c, ic)
+
+    def sift(self, v, i, start, end):
+        """Places (v, i) in the heap [start, end) whose root slot ``start`` is free: the
+        later child moves up while it comes after (v, i)."""
+        b, fn = self.b, self.ctx.fn
+        entry = b.block
+        head = fn.append_basic_block("sift.head")
+        check = fn.append_basic_block("sift.check")
+        move = fn.append_basic_block("sift.move")
+        done = fn.append_basic_block("sift.done")
+        b.branch(head)
+        b.position_at_end(head)
+        pos = b.phi(I64, "pos")
+        pos.add_incoming(start, entry)
+        c = b.add(b.mul(pos, _c(2)), _c(1))
+        b.cbranch(b.icmp_signed("<", c, end), check, done)
+        b.position_at_end(check)
+        cv, ci = self.load(c)
+        c1 = b.add(c, _c(1))
+        two = b.icmp_signed("<", c1, end)
+        dv, di = self.load(b.select(two, c1, c))  # the second child only if it exists
+        pick = b.and_(two, self.before(cv, ci, dv, di))
+        sel = b.select(pick, c1, c)
+        sv, si = b.select(pick, dv, cv), b.select(pick, di, ci)
+        b.cbranch(self.before(v, i, sv, si), move, done)
+        b.position_at_end(move)
+        self.store(pos, sv, si)
+        pos.add_incoming(sel, move)
+        b.branch(head)
+        b.position_at_end(done)
+        self.store(pos, v, i)
+
+
+def sort_row(ctx, k, row, vals, idxs):
+    """Sorts row ``row`` (an i64 index over the dims other than the axis) of SortKernel
+    ``k`` into the outputs ``vals``/``idxs``: used by the cpu kernel and the GPU's (a thread
+    per row)."""
+    b = ctx.b
+    a = k.axis
+    others = k.dims[:a] + k.dims[a + 1:]
+    odims = k.dims[:a] + [k.k] + k.dims[a + 1:]
+    n = ctx.q(k.dims[a])
+    kk = S.intrinsic(b, "smin", [ctx.q(k.k), n])
+    idx = _unravel(ctx, row, others) if others else []
+    base = _c(0)
+    for d, i in enumerate(idx):  # row-major offset of the row's first output element
+        dim = d if d < a else d + 1
+        base = b.add(base, b.mul(i, _product(ctx, odims[dim + 1:])))
+    rw = _Row(ctx, k, vals, idxs, base, _product(ctx, odims[a + 1:]))
+
+    def element(j):
+        return L.Evaluator(ctx, idx[:a] + [j] + idx[a:])(k.body), b.trunc(j, I32)
+
+    L.for_range(ctx, _c(0), kk, lambda j: rw.store(j, *element(j)), name="fill")
+    half = b.sdiv(kk, _c(2))
+
+    def heapify(t):
+        s = b.sub(b.sub(half, _c(1)), t)
+        rw.sift(*rw.load(s), s, kk)
+
+    L.for_range(ctx, _c(0), half, heapify, name="heapify")
+
+    def offer(j):
+        v, i = element(j)
+        with b.if_then(rw.before(v, i, *rw.load(_c(0)))):
+            rw.sift(v, i, _c(0), kk)
+
+    # the rest of the row (nothing to offer to an empty heap: k = 0)
+    rest_end = b.select(b.icmp_signed(">", kk, _c(0)), n, kk)
+    L.for_range(ctx, kk, rest_end, offer, name="offer")
+
+    def extract(t):
+        e = b.sub(b.sub(kk, _c(1)), t)
+        v, i = rw.load(e)
+        rw.store(e, *rw.load(_c(0)))
+        rw.sift(v, i, _c(0), e)
+
+    L.for_range(ctx, _c(0), b.sub(kk, _c(1)), extract, name="extract")
+
+
+def _rows(k):
+    rows = 1
+    for s in k.dims[:k.axis] + k.dims[k.axis + 1:]:
+        rows = L._qmul(rows, s)
+    return rows
+
+
+def emit_sort_kernel(module, k, layout, static_index):
+    """The cpu function of SortKernel ``k`` over rows [lo, hi); returns (fn, info) like
+    loops.emit_kernel. A row costs about log k operations per element, so rows go to the
+    worker pool from a smaller size than maps do."""
+    fn, ctx, lo, hi = L.row_function(module, k, layout, static_index)
+    vals = ctx.ptr(k.out, k.out_dtype)
+    idxs = ctx.ptr(k.index_out, dtypes.int32)
+    L.for_range(ctx, lo, hi, lambda row: sort_row(ctx, k, row, vals, idxs), name="row")
+    ctx.b.ret_void()
+    ctx.finalize()
+    rows = _rows(k)
+    work = L._qmul(L._qmul(rows, k.dims[k.axis]), 8)
+    return fn, {"variant": "sort", "outer": rows, "total": work, "parallel": True,
+                "count": 1}
+
+
+def emit_sort_ptx(module, k):
+    """SortKernel ``k`` for the GPU: a thread per row (grid-stride), each running
+    ``sort_row``; fine for many rows, slow for a few long ones."""
+    from . import ptx as P
+
+    keys = P._keys(k)
+    if P.slot_key(k.index_out) not in keys:
+        keys.append(P.slot_key(k.index_out))
+    fn, ctx, _, _ = P._new_kernel(module, f"kernel_{k.name}", keys)
+    pb = ctx.pb
+    vals = ctx.ptr(k.out, k.out_dtype)
+    idxs = ctx.ptr(k.index_out, dtypes.int32)
+    others = k.dims[:k.axis] + k.dims[k.axis + 1:]
+    start = pb.add(pb.mul(P._sreg(pb, "ctaid.x"), P._sreg(pb, "ntid.x")), P._sreg(pb, "tid.x"))
+    step = pb.mul(P._sreg(pb, "nctaid.x"), P._sreg(pb, "ntid.x"))
+    P.stride_loop(ctx, start, P._prod(ctx, others), step,
+                  lambda row: sort_row(ctx, k, row, vals, idxs), "row")
+    ctx.b.ret_void()
+    ctx.finalize()
+    return P.Launch(fn.name, "sort", keys, (P._qprod(others), k.dims[k.axis]))
+
+
+__all__ = ["emit_sort_kernel", "emit_sort_ptx", "sort_row"]
