@@ -173,7 +173,9 @@ def _compiled_sort(kind, rank, dtype, axis, descending):
 
 
 def _sort_arrays(draw, dtype):
-    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12))
+    shape = draw(st.one_of(  # rows of up to 12 and of up to 80: runs of 16 and their merges
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12),
+        hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=80)))
     if np.dtype(dtype).kind == "f":
         elems = st.one_of(st.sampled_from(_SPECIAL), st.floats(-3, 3, width=32))
     else:

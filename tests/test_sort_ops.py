@@ -189,3 +189,14 @@ def test_in_top_k_follows_tensorflow():
     np.testing.assert_array_equal(f(t, p).numpy(), want)
     with pytest.raises(errors.InvalidArgumentError, match="in_top_k: predictions must be"):
         jg.math.in_top_k(t, t, 1)
+
+
+def test_rows_longer_than_the_merge_sort_takes():
+    from jitgraph.codegen import sorting
+
+    n = sorting.MERGE_MAX + 5  # a full sort of such rows uses the heap
+    x = np.random.RandomState(2).randint(0, 1000, (2, n)).astype(np.float64)
+    for direction in ("ASCENDING", "DESCENDING"):
+        f = jg.function(lambda t, d=direction: jg.argsort(t, direction=d))
+        want = np.argsort(x if direction == "ASCENDING" else -x, -1, kind="stable")
+        np.testing.assert_array_equal(f(x).numpy(), want)
