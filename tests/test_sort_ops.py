@@ -89,6 +89,13 @@ def test_top_k_result_and_aliases():
     out = f(x)
     np.testing.assert_array_equal(out.indices.numpy(), [[1, 3]])
     assert not hasattr(jg, "top_k")  # tf.math.top_k / tf.nn.top_k only, as in TensorFlow
+    wide = jg.math.top_k(x, k=jg.Variable(2), index_type=jg.int64)
+    assert wide.indices.dtype == jg.int64
+    np.testing.assert_array_equal(wide.indices.numpy(), [[1, 3]])
+    with pytest.raises(errors.InvalidArgumentError, match="index_type must be int32 or int64"):
+        jg.math.top_k(x, index_type=jg.float32)
+    with pytest.raises(errors.InvalidArgumentError, match=r"in_top_k: k must be >= 0"):
+        jg.math.in_top_k([0], x, -1)
 
 
 def test_argsort_is_stable_and_ignores_the_flag():

@@ -220,10 +220,12 @@ def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
     return _sorted("argsort", values, axis, direction)[1]
 
 
-def _static_k(k):
-    if hasattr(k, "_jg_read") or getattr(k, "_symbolic", False):
+def _static_k(k, name):
+    read = getattr(k, "_jg_read", None)
+    k = read() if read is not None else k
+    if getattr(k, "_symbolic", False):
         raise errors.InvalidArgumentError(errors.at_user_line(
-            "top_k: k must be known when tracing (a Python int or an eager tensor), got a "
+            f"{name}: k must be known when tracing (a Python int or an eager tensor), got a "
             "symbolic tensor; pass k as a Python int"))
     try:
         kv = np.asarray(k.numpy() if hasattr(k, "numpy") else k)
@@ -231,27 +233,34 @@ def _static_k(k):
         kv = np.asarray(None)
     if kv.shape != () or kv.dtype.kind not in "iu":
         raise errors.InvalidArgumentError(errors.at_user_line(
-            f"top_k: k must be a scalar integer, got {k!r}"))
+            f"{name}: k must be a scalar integer, got {k!r}"))
     if int(kv) < 0:
         raise errors.InvalidArgumentError(errors.at_user_line(
-            f"top_k: k must be >= 0, got {int(kv)}"))
+            f"{name}: k must be >= 0, got {int(kv)}"))
     return int(kv)
 
 
-def top_k(input, k=1, sorted=True, name=None):  # noqa: A002 - TensorFlow's names
-    """The ``k`` largest entries along the last axis and their int32 indices, largest
-    first; on ties the lower index comes first (NaN counts as the largest). The result
-    has ``.values`` and ``.indices`` and unpacks as a pair. ``sorted=False`` returns them
-    sorted too.
+def top_k(input, k=1, sorted=True, index_type=_dt.int32, name=None):  # noqa: A002 - TF's names
+    """The ``k`` largest entries along the last axis and their indices (``index_type``,
+    int32 or int64), largest first; on ties the lower index comes first (NaN counts as the
+    largest). The result has ``.values`` and ``.indices`` and unpacks as a pair.
+    ``sorted=False`` returns them sorted too.
 
     >>> values, indices = jg.math.top_k([1., 5., 3.], k=2)  # [5., 3.], [1, 2]
     """
-    kk = _static_k(k)
+    kk = _static_k(k, "top_k")
+    index_type = _dt.as_dtype(index_type)
+    if index_type not in (_dt.int32, _dt.int64):
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"top_k: index_type must be int32 or int64, got {index_type.name}"))
     x = as_tensor(input, "top_k")
     try:
-        return TopKV2(*apply("top_k", x, k=kk))
+        values, indices = apply("top_k", x, k=kk)
     except errors.InvalidArgumentError as e:
         raise type(e)(errors.at_user_line(str(e))) from None
+    if index_type is _dt.int64:
+        indices = apply("cast", indices, dtype=_dt.int64)
+    return TopKV2(values, indices)
 
 
 def in_top_k(targets, predictions, k, name=None):
@@ -274,7 +283,7 @@ def in_top_k(targets, predictions, k, name=None):
         raise errors.InvalidArgumentError(errors.at_user_line(
             f"in_top_k: targets must be an int vector [batch], got "
             f"{t.dtype.name}{fmt_shape(t.shape)}"))
-    kk = _static_k(k)
+    kk = _static_k(k, "in_top_k")
     n = p.shape[1]
     if n is None:
         from .shape import shape
