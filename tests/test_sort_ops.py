@@ -207,3 +207,34 @@ def test_rows_longer_than_the_merge_sort_takes():
         f = jg.function(lambda t, d=direction: jg.argsort(t, direction=d))
         want = np.argsort(x if direction == "ASCENDING" else -x, -1, kind="stable")
         np.testing.assert_array_equal(f(x).numpy(), want)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_gradients_of_large_sorts_scatter_in_parallel(backend):
+    from jitgraph.codegen import cuda_driver
+
+    before = cuda_driver.use("emulator")
+    try:
+        rows, n = (600, 700) if backend == "cpu" else (70, 90)
+        x = np.random.RandomState(3).standard_normal((rows, n))
+        w = np.random.RandomState(4).standard_normal((rows, n))
+
+        @jg.function(backend=backend)
+        def grads(v, u):
+            with jg.GradientTape() as tape:
+                tape.watch(v)
+                y = jg.reduce_sum(jg.sort(v, axis=0) * u) + \
+                    jg.reduce_sum(jg.math.top_k(v, 5).values * u[:, :5])
+            return tape.gradient(y, v)
+
+        got = grads(x, w).numpy()
+        want = np.zeros_like(x)
+        np.put_along_axis(want, np.argsort(x, 0), w, 0)
+        top = np.argsort(-x, -1)[:, :5]
+        t = np.zeros_like(x)
+        np.put_along_axis(t, top, w[:, :5], -1)
+        np.testing.assert_allclose(got, want + t, rtol=1e-12)
+        graph = grads.get_concrete_function(x, w).graph
+        assert {"sort", "top_k"} <= {op.type for op in graph.get_operations()}
+    finally:
+        cuda_driver.use(before)

@@ -197,6 +197,7 @@ class Kernel:
     out_offset: object = 0
     out_index: object = None  # scatter: element index expression (runs serially, in order)
     accumulate: bool = False  # scatter-add: out[index] += body
+    unique_index: bool = False  # out_index hits each element once: the scatter may run in parallel
     # elementwise kernels over the same dims computed in this one's loop (a full reduction
     # only; codegen/siblings.py): each reads its inputs at the element the reduction reads
     siblings: list = field(default_factory=list)

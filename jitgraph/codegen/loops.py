@@ -663,7 +663,8 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         kept = [d for d in loops if not nest.red[d]]
         outer = nest.sizes[kept[0]] if kept else 1
     info = {"variant": variant, "outer": outer, "total": 1 if total is None else total,
-            "parallel": variant != "outacc" and bool(nest.sizes) and k.out_index is None,
+            "parallel": variant != "outacc" and bool(nest.sizes) and (k.out_index is None
+                                                                        or k.unique_index),
             "count": nest_count(nest)}
     return fn, info
 

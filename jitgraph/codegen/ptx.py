@@ -283,13 +283,15 @@ class Launch:
 
 def emit_map(module, k):
     """Grid-stride map; a scatter (``out_index``: duplicates apply in order) runs as one
-    thread ("serial"), a strided store (``out_strides``) writes through its strides."""
+    thread ("serial") unless its indices are unique (``unique_index``), a strided store
+    (``out_strides``) writes through its strides."""
     nest = L.make_nest(k, list(range(len(k.dims))))
     keys = _keys(k)
     fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
     b, pb = ctx.b, ctx.pb
     total = _prod(ctx, nest.sizes)
-    serial = k.out_index is not None
+    scatter = k.out_index is not None
+    serial = scatter and not k.unique_index
     if serial:
         gid, step = ir.Constant(S.I64, 0), ir.Constant(S.I64, 1)
     else:
@@ -300,7 +302,7 @@ def emit_map(module, k):
     def body(t):
         ev = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))
         v = ev(nest.body)
-        if serial:
+        if scatter:
             p = b.gep(out, [ev(k.out_index)])
             if k.accumulate:
                 v = S.emit(b, "add", [L.to_compute(b, b.load(p), k.out_dtype), v],

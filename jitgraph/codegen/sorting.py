@@ -94,7 +94,8 @@ def _take_along_axis_grad(lw, op, steps):
             index = _i("add", index, _i("multiply", K.Iota(d), K.QExpr(_cs(qs, out, d))))
     body = K.Load(lw.st(g), g.dtype, [_cs(qs, g, d) for d in range(r)])
     k = K.Kernel(op.name, [qs.dim(g, d) for d in range(r)], body, lw.st(out), out.dtype,
-                 loc=op.loc, text=op.name, out_index=index, accumulate=True)
+                 loc=op.loc, text=op.name, out_index=index, accumulate=True,
+                 unique_index=op.attrs.get("unique", False))
     lw.p.kernels += [zeros, k]
     steps += [("kernel", zeros), ("kernel", k)]
 

@@ -109,13 +109,13 @@ def _top_k_infer(types, k):
 
 def _sort_grad(i, o, g, axis, descending):
     return [None if g[0] is None else
-            apply("take_along_axis_grad", g[0], o[1], i[0], axis=axis)]
+            apply("take_along_axis_grad", g[0], o[1], i[0], axis=axis, unique=True)]
 
 
 def _top_k_grad(i, o, g, k):
     x = i[0]
     return [None if g[0] is None else
-            apply("take_along_axis_grad", g[0], o[1], x, axis=len(x.shape) - 1)]
+            apply("take_along_axis_grad", g[0], o[1], x, axis=len(x.shape) - 1, unique=True)]
 
 
 register(Op("sort", _sort_infer, _sort_impl, grad=_sort_grad, kind="shape", unify=(),
@@ -156,13 +156,13 @@ def _taa_impl(x, idx, axis):
     return np.take_along_axis(x, idx.astype(np.int64), axis)
 
 
-def _taag_infer(types, axis):
+def _taag_infer(types, axis, unique=False):
     g, idx, like = types
     _taa_check("take_along_axis_grad", like, idx, axis)
     return Type(g.dtype, like.shape)
 
 
-def _taag_impl(g, idx, like, axis):
+def _taag_impl(g, idx, like, axis, unique=False):
     _check_range("take_along_axis_grad", idx, like.shape[axis])
     out = np.zeros(like.shape, g.dtype)
     grid = list(np.indices(idx.shape, sparse=True))
@@ -176,9 +176,10 @@ register(Op("take_along_axis", _taa_infer, _taa_impl, kind="shape", unify=(),
                                               axis=axis), None],
             doc="x at indices along an axis (np.take_along_axis); sort's gradients use it"))
 register(Op("take_along_axis_grad", _taag_infer, _taag_impl, kind="shape", unify=(),
-            grad=lambda i, o, g, axis: [apply("take_along_axis", g[0], i[1], axis=axis),
-                                        None, None],
-            doc="g added into zeros shaped like input 2 at indices along an axis"))
+            grad=lambda i, o, g, axis, unique=False: [
+                apply("take_along_axis", g[0], i[1], axis=axis), None, None],
+            doc="g added into zeros shaped like input 2 at indices along an axis; "
+                "unique: no index repeats along the axis (sort's), so rows scatter in parallel"))
 
 
 # ----------------------------------------------------------------------------- public API
