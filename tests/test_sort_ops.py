@@ -198,6 +198,15 @@ def test_in_top_k_follows_tensorflow():
         jg.math.in_top_k(t, t, 1)
 
 
+def test_rows_of_the_longest_merge_sort_on_the_worker_pool():
+    from jitgraph.codegen import sorting
+
+    x = np.random.RandomState(5).randint(0, 99, (40, sorting.MERGE_MAX)).astype(np.float64)
+    values, order = jg.function(lambda t: (jg.sort(t), jg.argsort(t)))(x)
+    np.testing.assert_array_equal(order.numpy(), np.argsort(x, -1, kind="stable"))
+    np.testing.assert_array_equal(values.numpy(), np.sort(x, -1))
+
+
 def test_rows_longer_than_the_merge_sort_takes():
     from jitgraph.codegen import sorting
 

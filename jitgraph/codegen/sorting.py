@@ -237,15 +237,16 @@ def sort_row(ctx, k, row, vals, idxs):
 
 # ----------------------------------------------------------------------------- merge sort
 # A full sort on the cpu (k = n) of a row of at most MERGE_MAX elements runs a bottom-up merge
-# sort in a scratch buffer on the stack (2n keys and 2n indices, at most 384 KiB): runs of
+# sort in a scratch buffer on the stack (2n keys and 2n indices, at most 192 KiB: well inside
+# the 2-8 MiB stacks of glibc's threads, the worker pool's included): runs of
 # RUN elements by insertion sort, then merge passes between the buffer's halves, then the
 # values read back at the sorted indices into the outputs. Keys are integers in sort order
 # (``_int_key``), so a comparison is one integer compare. Runs are ranges of input
 # positions, so comparing keys alone keeps the order stable (an equal key from the right run
 # never overtakes one from the left).
-# Longer rows, top_k and the GPU use the heap (no scratch). 1000x1000 float32: ~3x faster
+# Longer rows, top_k and the GPU use the heap (no scratch). 1000x1000 float32: ~2.5x faster
 # than the heap.
-MERGE_MAX = 1 << 14
+MERGE_MAX = 1 << 13
 RUN = 16
 
 

@@ -70,10 +70,31 @@ def _sort_impl(x, axis, descending):
 
 
 def _top_k_impl(x, k):
-    if k > x.shape[-1]:
+    n = x.shape[-1]
+    if k > n:
         raise errors.InvalidArgumentError(_k_too_large(k, x.shape))
-    idx = _stable_order(x, x.ndim - 1, True)[..., :k]
+    if 0 < 4 * k < n:  # a partition, then a sort of the k: O(n + k log k)
+        idx = _top_k_partition(x, k)
+    else:
+        idx = _stable_order(x, x.ndim - 1, True)[..., :k]
     return np.take_along_axis(x, idx, -1), idx.astype(np.int32)
+
+
+def _top_k_partition(x, k):
+    """The stable descending order of each row's k first: every element above the row's
+    k-th largest, then the lowest-index ties with it (np.partition puts NaN last too)."""
+    n = x.shape[-1]
+    t = np.partition(x, n - k, axis=-1)[..., n - k:n - k + 1]
+    if x.dtype.kind == "f":
+        nx, nt = np.isnan(x), np.isnan(t)
+        above, tie = (x > t) | (nx & ~nt), (x == t) | (nx & nt)
+    else:
+        above, tie = x > t, x == t
+    room = k - above.sum(-1, keepdims=True)
+    keep = above | (tie & (np.cumsum(tie, -1) <= room))
+    cols = np.nonzero(keep.reshape(-1, n))[1].reshape(x.shape[:-1] + (k,))
+    return np.take_along_axis(cols, _stable_order(np.take_along_axis(x, cols, -1),
+                                                  x.ndim - 1, True), -1)
 
 
 # ----------------------------------------------------------------------------- type rules
