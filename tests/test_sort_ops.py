@@ -247,3 +247,19 @@ def test_gradients_of_large_sorts_scatter_in_parallel(backend):
         assert {"sort", "top_k"} <= {op.type for op in graph.get_operations()}
     finally:
         cuda_driver.use(before)
+
+
+def test_float16_on_every_backend():
+    from jitgraph.codegen import cuda_driver
+
+    x = np.array([[3, -0.0, np.nan, 0.0, 1, -np.inf, 1]], np.float16)
+    want = [np.sort(x, -1, kind="stable"), [[2, 0, 4, 6, 1, 3, 5]], [[2, 0, 4]]]
+    before = cuda_driver.use("emulator")
+    try:
+        for backend in ("cpu", "cuda", "interpreter"):
+            f = jg.function(lambda t: (jg.sort(t), jg.argsort(t, direction="DESCENDING"),
+                                       jg.math.top_k(t, 3).indices), backend=backend)
+            for got, w in zip(f(x), want):
+                np.testing.assert_array_equal(got.numpy(), w)
+    finally:
+        cuda_driver.use(before)
