@@ -195,7 +195,7 @@ class Kernel:
     text: str = ""  # the op this kernel comes from, for error messages and explain
     out_strides: list | None = None  # strided store (slice_update); None: contiguous
     out_offset: object = 0
-    out_index: object = None  # scatter: element index expression (runs serially, in order)
+    out_index: object = None  # scatter: element index expression (serial, in order, unless unique)
     accumulate: bool = False  # scatter-add: out[index] += body
     unique_index: bool = False  # out_index hits each element once: the scatter may run in parallel
     # elementwise kernels over the same dims computed in this one's loop (a full reduction
