@@ -201,16 +201,18 @@ def test_in_top_k_follows_tensorflow():
 def test_rows_of_the_longest_merge_sort_on_the_worker_pool():
     from jitgraph.codegen import sorting
 
-    x = np.random.RandomState(5).randint(0, 99, (40, sorting.MERGE_MAX)).astype(np.float64)
-    values, order = jg.function(lambda t: (jg.sort(t), jg.argsort(t)))(x)
-    np.testing.assert_array_equal(order.numpy(), np.argsort(x, -1, kind="stable"))
-    np.testing.assert_array_equal(values.numpy(), np.sort(x, -1))
+    for dtype in (np.float64, np.int32):
+        n = sorting.merge_max(jg.as_dtype(dtype))
+        x = np.random.RandomState(5).randint(0, 99, (40, n)).astype(dtype)
+        values, order = jg.function(lambda t: (jg.sort(t), jg.argsort(t)))(x)
+        np.testing.assert_array_equal(order.numpy(), np.argsort(x, -1, kind="stable"))
+        np.testing.assert_array_equal(values.numpy(), np.sort(x, -1))
 
 
 def test_rows_longer_than_the_merge_sort_takes():
     from jitgraph.codegen import sorting
 
-    n = sorting.MERGE_MAX + 5  # a full sort of such rows uses the heap
+    n = sorting.merge_max(jg.float64) + 5  # a full sort of such rows uses the heap
     x = np.random.RandomState(2).randint(0, 1000, (2, n)).astype(np.float64)
     for direction in ("ASCENDING", "DESCENDING"):
         f = jg.function(lambda t, d=direction: jg.argsort(t, direction=d))

@@ -12,7 +12,7 @@ each later element that comes before the root replaces it; then the heap is sort
 place (heap sort). That is O(n log k): O(n log n) for a full sort, O(n) for a small top_k.
 Comparing (key, index) pairs, indices unique, gives exactly the stable order, whatever
 the heap does. NaN is the largest key; -0.0 and 0.0 are equal keys. On the cpu a full sort
-of a row of at most MERGE_MAX elements is a merge sort instead (``merge_sort_row``, about
+of a row of at most ``merge_max`` elements is a merge sort instead (``merge_sort_row``, about
 2.5x faster than the heap; it needs a scratch buffer, which the GPU's thread per row does
 not get).
 
@@ -236,18 +236,25 @@ def sort_row(ctx, k, row, vals, idxs):
 
 
 # ----------------------------------------------------------------------------- merge sort
-# A full sort on the cpu (k = n) of a row of at most MERGE_MAX elements runs a bottom-up merge
-# sort in a scratch buffer on the stack (2n keys and 2n indices, at most 192 KiB: well inside
-# the 2-8 MiB stacks of glibc's threads, the worker pool's included): runs of
+# A full sort on the cpu (k = n) of a row of at most ``merge_max(dtype)`` elements runs a
+# bottom-up merge sort in a scratch buffer on the stack (2n keys and 2n indices, at most
+# MERGE_BYTES: well inside the 2-8 MiB stacks of glibc's threads, the worker pool's): runs of
 # RUN elements by insertion sort, then merge passes between the buffer's halves, then the
 # values read back at the sorted indices into the outputs. Keys are integers in sort order
-# (``_int_key``), so a comparison is one integer compare. Runs are ranges of input
+# (``_int_key``), so a comparison is one integer compare; 32-bit keys travel with their
+# index in one 64-bit word (``_Packed``). Runs are ranges of input
 # positions, so comparing keys alone keeps the order stable (an equal key from the right run
 # never overtakes one from the left).
 # Longer rows, top_k and the GPU use the heap (no scratch). 1000x1000 float32: ~2.5x faster
 # than the heap.
-MERGE_MAX = 1 << 13
+MERGE_BYTES = 256 << 10
 RUN = 16
+
+
+def merge_max(dtype):
+    """The longest row the merge sort takes: 16K elements with 32-bit keys, 10K with 64."""
+    entry = 8 if _key_type(dtype).width == 32 else 12
+    return MERGE_BYTES // (2 * entry)
 
 
 def _int_key(b, v, dtype, descending):
@@ -304,20 +311,44 @@ class _Scratch:
         b.store(i, b.gep(self.ids, [j]))
 
 
+class _Packed:
+    """32-bit keys: key (offset to unsigned) and index in one i64, ``key << 32 | index``,
+    so the merge sort moves and compares one word per element (unsigned; no two equal)."""
+
+    def __init__(self, ctx, words):
+        self.b, self.words = ctx.b, words
+
+    def load(self, j):
+        b = self.b
+        w = b.load(b.gep(self.words, [j]))
+        return w, b.trunc(w, I32)
+
+    def store(self, j, w, i=None):
+        self.b.store(w, self.b.gep(self.words, [j]))
+
+    def pack(self, key, i):
+        b = self.b
+        high = b.zext(b.xor(key, ir.Constant(I32, -(1 << 31))), I64)
+        return b.or_(b.shl(high, _c(32)), b.zext(i, I64))
+
+
 def merge_sort_row(ctx, k, idx, n, rw, sc, var):
     """Sorts the row at outer index ``idx`` (n elements) into ``rw`` (the outputs) through
     scratch ``sc`` (2n entries); ``var(name)`` gives a reusable i64 alloca."""
     b = ctx.b
     a = k.axis
 
+    packed = isinstance(sc, _Packed)
+
     def before(x, y):
-        return b.icmp_signed("<", x, y)
+        return b.icmp_unsigned("<", x, y) if packed else b.icmp_signed("<", x, y)
 
     def x_at(j):
         return L.Evaluator(ctx, idx[:a] + [j] + idx[a:])(k.body)
 
     def load_x(j):
-        sc.store(j, _int_key(b, x_at(j), k.out_dtype, k.descending), b.trunc(j, I32))
+        key, i = _int_key(b, x_at(j), k.out_dtype, k.descending), b.trunc(j, I32)
+        sc.store(j, sc.pack(key, i) if packed else key, i)
 
     L.for_range(ctx, _c(0), n, load_x, name="load")
     p = var("p")
@@ -422,10 +453,11 @@ def emit_sort_kernel(module, k, layout, static_index):
     if k.k is k.dims[k.axis] or k.k == k.dims[k.axis]:  # a full sort: merge short rows
         pb, b = ctx.pb, ctx.b
         n = ctx.q(k.dims[k.axis])
-        small = pb.icmp_signed("<=", n, _c(MERGE_MAX))
+        small = pb.icmp_signed("<=", n, _c(merge_max(k.out_dtype)))
         count = pb.select(small, pb.add(n, n), _c(1))
-        sc = _Scratch(ctx, pb.alloca(_key_type(k.out_dtype), count),
-                      pb.alloca(I32, count))
+        kt = _key_type(k.out_dtype)
+        sc = _Packed(ctx, pb.alloca(I64, count)) if kt.width == 32 else \
+            _Scratch(ctx, pb.alloca(kt, count), pb.alloca(I32, count))
         allocas = {}
 
         def var(name):
