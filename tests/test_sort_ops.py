@@ -198,26 +198,14 @@ def test_in_top_k_follows_tensorflow():
         jg.math.in_top_k(t, t, 1)
 
 
-def test_rows_of_the_longest_merge_sort_on_the_worker_pool():
-    from jitgraph.codegen import sorting
-
-    for dtype in (np.float64, np.int32):
-        n = sorting.merge_max(jg.as_dtype(dtype))
-        x = np.random.RandomState(5).randint(0, 99, (40, n)).astype(dtype)
+def test_long_rows_and_one_long_vector():
+    rng = np.random.RandomState(5)
+    for dtype, shape in [(np.float64, (8, 40000)), (np.int32, (3, 50000)),
+                         (np.float32, (300_000,))]:
+        x = rng.randint(0, 999, shape).astype(dtype)
         values, order = jg.function(lambda t: (jg.sort(t), jg.argsort(t)))(x)
         np.testing.assert_array_equal(order.numpy(), np.argsort(x, -1, kind="stable"))
         np.testing.assert_array_equal(values.numpy(), np.sort(x, -1))
-
-
-def test_rows_longer_than_the_merge_sort_takes():
-    from jitgraph.codegen import sorting
-
-    n = sorting.merge_max(jg.float64) + 5  # a full sort of such rows uses the heap
-    x = np.random.RandomState(2).randint(0, 1000, (2, n)).astype(np.float64)
-    for direction in ("ASCENDING", "DESCENDING"):
-        f = jg.function(lambda t, d=direction: jg.argsort(t, direction=d))
-        want = np.argsort(x if direction == "ASCENDING" else -x, -1, kind="stable")
-        np.testing.assert_array_equal(f(x).numpy(), want)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "cuda"])

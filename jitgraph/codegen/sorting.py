@@ -12,9 +12,8 @@ each later element that comes before the root replaces it; then the heap is sort
 place (heap sort). That is O(n log k): O(n log n) for a full sort, O(n) for a small top_k.
 Comparing (key, index) pairs, indices unique, gives exactly the stable order, whatever
 the heap does. NaN is the largest key; -0.0 and 0.0 are equal keys. On the cpu a full sort
-of a row of at most ``merge_max`` elements is a merge sort instead (``merge_sort_row``, about
-2.5x faster than the heap; it needs a scratch buffer, which the GPU's thread per row does
-not get).
+is a merge sort instead (``merge_sort_row``, about 2.5x faster than the heap; it needs a
+scratch buffer, which the GPU's thread per row does not get).
 
 Every access is in bounds: the loops run to min(k, n) (the type rule also checks k <= n,
 again with the run-time shapes), the second child is read only when it exists, and the
@@ -236,25 +235,36 @@ def sort_row(ctx, k, row, vals, idxs):
 
 
 # ----------------------------------------------------------------------------- merge sort
-# A full sort on the cpu (k = n) of a row of at most ``merge_max(dtype)`` elements runs a
-# bottom-up merge sort in a scratch buffer on the stack (2n keys and 2n indices, at most
-# MERGE_BYTES: well inside the 2-8 MiB stacks of glibc's threads, the worker pool's): runs of
-# RUN elements by insertion sort, then merge passes between the buffer's halves, then the
-# values read back at the sorted indices into the outputs. Keys are integers in sort order
-# (``_int_key``), so a comparison is one integer compare; 32-bit keys travel with their
-# index in one 64-bit word (``_Packed``). Runs are ranges of input
+# A full sort on the cpu (k = n) runs a bottom-up merge sort in a scratch buffer of 2n keys
+# and 2n indices, malloc'ed per kernel call (per chunk of rows on the worker pool; the heap
+# if malloc fails): runs of RUN elements by insertion sort, then merge passes between the
+# buffer's halves, then the values read back at the sorted indices into the outputs. Keys are
+# integers in sort order (``_int_key``), so a comparison is one integer compare; 32-bit keys
+# travel with their index in one 64-bit word (``_Packed``). Runs are ranges of input
 # positions, so comparing keys alone keeps the order stable (an equal key from the right run
-# never overtakes one from the left).
-# Longer rows, top_k and the GPU use the heap (no scratch). 1000x1000 float32: ~2.5x faster
-# than the heap.
-MERGE_BYTES = 256 << 10
+# never overtakes one from the left). top_k and the GPU use the heap (no scratch).
 RUN = 16
+_LIBC = []
 
 
-def merge_max(dtype):
-    """The longest row the merge sort takes: 16K elements with 32-bit keys, 10K with 64."""
-    entry = 8 if _key_type(dtype).width == 32 else 12
-    return MERGE_BYTES // (2 * entry)
+def _libc(module):
+    """``malloc`` and ``free`` declared in ``module`` (and resolvable by llvmlite's JIT)."""
+    if not _LIBC:
+        import ctypes
+        import ctypes.util
+
+        import llvmlite.binding as llvm
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        for name in ("malloc", "free"):
+            llvm.add_symbol(name, ctypes.cast(getattr(libc, name), ctypes.c_void_p).value)
+        _LIBC.append(libc)
+    i8p = ir.IntType(8).as_pointer()
+    malloc = module.globals.get("malloc") or ir.Function(
+        module, ir.FunctionType(i8p, [I64]), "malloc")
+    free = module.globals.get("free") or ir.Function(
+        module, ir.FunctionType(ir.VoidType(), [i8p]), "free")
+    return malloc, free
 
 
 def _int_key(b, v, dtype, descending):
@@ -452,12 +462,18 @@ def emit_sort_kernel(module, k, layout, static_index):
     idxs = ctx.ptr(k.index_out, dtypes.int32)
     if k.k is k.dims[k.axis] or k.k == k.dims[k.axis]:  # a full sort: merge short rows
         pb, b = ctx.pb, ctx.b
+        malloc, free = _libc(module)
         n = ctx.q(k.dims[k.axis])
-        small = pb.icmp_signed("<=", n, _c(merge_max(k.out_dtype)))
-        count = pb.select(small, pb.add(n, n), _c(1))
         kt = _key_type(k.out_dtype)
-        sc = _Packed(ctx, pb.alloca(I64, count)) if kt.width == 32 else \
-            _Scratch(ctx, pb.alloca(kt, count), pb.alloca(I32, count))
+        entry = 8 if kt.width == 32 else kt.width // 8
+        raw = pb.call(malloc, [pb.mul(pb.add(n, _c(1)), _c(2 * (entry + 4)))])
+        small = pb.icmp_unsigned("!=", raw, ir.Constant(raw.type, None))
+        if kt.width == 32:
+            sc = _Packed(ctx, pb.bitcast(raw, I64.as_pointer()))
+        else:
+            ids = pb.gep(raw, [pb.mul(pb.add(n, n), _c(entry))])
+            sc = _Scratch(ctx, pb.bitcast(raw, kt.as_pointer()),
+                          pb.bitcast(ids, I32.as_pointer()))
         allocas = {}
 
         def var(name):
@@ -474,6 +490,7 @@ def emit_sort_kernel(module, k, layout, static_index):
                     sort_row(ctx, k, r, vals, idxs)
 
         L.for_range(ctx, lo, hi, row, name="row")
+        b.call(free, [raw])
     else:
         L.for_range(ctx, lo, hi, lambda row: sort_row(ctx, k, row, vals, idxs), name="row")
     ctx.b.ret_void()
