@@ -1,8 +1,9 @@
 """Sorting: jg.sort and jg.math.top_k (k=10) of a 1000x1000 float32 matrix along the last
 axis, against np.sort / np.argpartition, tf.function and jax.jit where installed.
 
-jitgraph sorts each row with a heap over (key, index) pairs (codegen/sorting.py): O(n log n)
-for a full sort, O(n log k) for top_k; rows run on the worker pool.
+jitgraph (codegen/sorting.py) sorts each row with a merge sort of integer keys (a full sort
+on the cpu) or a heap over (key, index) pairs kept k long (top_k: O(n log k)); rows run on
+the worker pool.
 
     python benchmarks/bench_sort.py [--quick]
 """
