@@ -12,3 +12,4 @@ from .ops.manip import (  # noqa: F401
     unsorted_segment_prod,
 )
 from .ops.mathx import erfc, polyval, rint  # noqa: F401
+from .ops.sort import in_top_k, top_k  # noqa: F401

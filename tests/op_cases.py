@@ -515,6 +515,81 @@ case("assert", lambda x, y: (jg.debugging.assert_less(x, y), jg.debugging.check_
      lambda x, y: x * 2.0)
 
 
+# ----------------------------------------------------------------------------- sorting
+
+
+def _np_order(x, axis=-1, descending=False):
+    """Stable order along ``axis``; descending keeps equal keys in input order too."""
+    if not descending:
+        return np.argsort(x, axis, kind="stable")
+    n = x.shape[axis]
+    return (n - 1) - np.flip(np.argsort(np.flip(x, axis), axis, kind="stable"), axis)
+
+
+def _np_sorted(x, axis=-1, descending=False):
+    return np.take_along_axis(x, _np_order(x, axis, descending), axis)
+
+
+def _np_top_k(x, k):
+    idx = _np_order(x, -1, True)[..., :k]
+    return np.take_along_axis(x, idx, -1), idx.astype(np.int32)
+
+
+def _ties(*shape):
+    return _r.randint(0, 4, shape).astype(np.float64) / 2
+
+
+case("sort", jg.sort, [f64(3, 5)], lambda x: np.sort(x, -1))
+case("sort:axis0_descending", lambda x: jg.sort(x, axis=0, direction="DESCENDING"),
+     [f64(6, 3)], lambda x: _np_sorted(x, 0, True))
+case("sort:middle_axis", lambda x: jg.sort(x, axis=1), [f64(2, 7, 3)], lambda x: np.sort(x, 1))
+case("sort:long_rows", lambda x: jg.sort(x, direction="DESCENDING"), [f64(3, 1000)],
+     lambda x: _np_sorted(x, -1, True))
+case("sort:length_1", lambda x: jg.sort(x, axis=0), [f64(1, 4)], lambda x: x)
+case("sort:int_ties", lambda x: jg.sort(x, axis=-2), [ints(9, 4)], lambda x: np.sort(x, -2),
+     grad=False)
+case("sort:int64_descending", lambda x: jg.sort(x, direction="DESCENDING"),
+     [ints(4, 6, dtype=np.int64)], lambda x: _np_sorted(x, -1, True), grad=False)
+case("sort:f32_nan_inf", jg.sort,
+     [np.array([[1.0, np.nan, -np.inf, -0.0, 0.0, np.inf, np.nan, -3.0]], np.float32)],
+     lambda x: np.sort(x, -1, kind="stable"), grad=False)
+case("sort:argsort_ties", lambda x: jg.argsort(x, axis=0), [_ties(12, 3)],
+     lambda x: np.argsort(x, 0, kind="stable").astype(np.int32), grad=False)
+case("sort:argsort_descending_ties", lambda x: jg.argsort(x, direction="DESCENDING"),
+     [_ties(3, 40)], lambda x: _np_order(x, -1, True).astype(np.int32), grad=False)
+case("sort:argsort_long_int", lambda x: jg.argsort(x, axis=1), [ints(2, 1000, 2, lo=-50, hi=50)],
+     lambda x: np.argsort(x, 1, kind="stable").astype(np.int32), grad=False)
+case("top_k", lambda x: jg.math.top_k(x, k=3).values, [f64(4, 7)], lambda x: _np_top_k(x, 3)[0])
+case("top_k:indices_ties", lambda x: jg.math.top_k(x, 4).indices, [_ties(5, 9)],
+     lambda x: _np_top_k(x, 4)[1], grad=False)
+case("top_k:k1_3d", lambda x: jg.nn.top_k(x).values, [f64(2, 3, 5)], lambda x: _np_top_k(x, 1)[0])
+case("top_k:k_n", lambda x: jg.math.top_k(x, 6)[0], [f64(3, 6)], lambda x: _np_top_k(x, 6)[0])
+case("top_k:long_rows", lambda x: jg.math.top_k(x, 10).values, [f64(4, 1000)],
+     lambda x: _np_top_k(x, 10)[0])
+case("top_k:int_indices", lambda x: jg.math.top_k(x, 5).indices, [ints(3, 1000, lo=-9, hi=9)],
+     lambda x: _np_top_k(x, 5)[1], grad=False)
+case("top_k:length_1", lambda x: jg.math.top_k(x, 1).values, [ints(4, 1)], lambda x: x,
+     grad=False)
+case("take_along_axis", lambda x, i: jg.ops.apply("take_along_axis", x, i, axis=1),
+     [f64(2, 4), np.array([[3, 3, 0], [1, 2, 1]], np.int32)],
+     lambda x, i: np.take_along_axis(x, i, 1))
+case("take_along_axis_grad",
+     lambda g, i, x: jg.ops.apply("take_along_axis_grad", g, i, x, axis=0),
+     [f64(2, 3), np.array([[1, 0, 1], [1, 2, 0]], np.int64), f64(3, 3)],
+     lambda g, i, x: _np_scatter_along(g, i, x.shape))
+case("logical_and:in_top_k", lambda p, t: jg.math.in_top_k(t, p, 2),
+     [np.array([[0.1, 0.5, 0.5, 0.2], [1.0, np.nan, 0.0, 0.0], [3.0, 2.0, 1.0, 0.0]]),
+      np.array([2, 0, 3], np.int32)], lambda p, t: np.array([True, False, False]), grad=False)
+
+
+def _np_scatter_along(g, i, shape):
+    out = np.zeros(shape)
+    for a in range(i.shape[0]):
+        for b in range(i.shape[1]):
+            out[i[a, b], b] += g[a, b]
+    return out
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -3,7 +3,7 @@ and size-1 dims, negative axes, keepdims) and dtypes (float32, float64)."""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -152,3 +152,76 @@ def test_expand_squeeze_with_unknown_dims_that_are_one_at_run_time():
         for shape in [(1, 1), (2, 1), (1, 3), (2, 3)]:
             x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
             np.testing.assert_array_equal(g(x).numpy(), x[:, None, :])
+
+
+# ----------------------------------------------------------------------------- sorting
+
+_SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, 2.5]
+_SORTS = {}
+
+
+def _compiled_sort(kind, rank, dtype, axis, descending):
+    """One jg.function per signature, over unknown dims (so examples do not recompile)."""
+    key = (kind, rank, dtype, axis, descending)
+    if key not in _SORTS:
+        direction = "DESCENDING" if descending else "ASCENDING"
+        fn = {"sort": lambda t: jg.sort(t, axis=axis, direction=direction),
+              "argsort": lambda t: jg.argsort(t, axis=axis, direction=direction)}[kind]
+        _SORTS[key] = jg.function(fn, input_signature=[
+            jg.TensorSpec([None] * rank, jg.as_dtype(dtype))])
+    return _SORTS[key]
+
+
+def _sort_arrays(draw, dtype):
+    shape = draw(st.one_of(  # rows of up to 12 and of up to 80: runs of 16 and their merges
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12),
+        hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=80)))
+    if np.dtype(dtype).kind == "f":
+        elems = st.one_of(st.sampled_from(_SPECIAL), st.floats(-3, 3, width=32))
+    else:
+        info = np.iinfo(dtype)
+        elems = st.one_of(st.integers(-3, 3), st.sampled_from([int(info.min), int(info.max)]))
+    return draw(hnp.arrays(dtype, shape, elements=elems))
+
+
+def _np_stable(a, axis, descending):
+    if not descending:
+        return np.argsort(a, axis, kind="stable")
+    n = a.shape[axis]
+    return (n - 1) - np.flip(np.argsort(np.flip(a, axis), axis, kind="stable"), axis)
+
+
+def _bits(a):
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
+
+
+SORT_DTYPES = st.sampled_from([np.float32, np.float64, np.int32, np.int64])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), SORT_DTYPES, st.booleans())
+def test_compiled_sort_is_numpys_stable_sort(data, dtype, descending):
+    a = _sort_arrays(data.draw, dtype)
+    axis = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    got = _compiled_sort("sort", a.ndim, dtype, axis, descending)(a).numpy()
+    order = _np_stable(a, axis, descending)
+    want = np.take_along_axis(a, order, axis)
+    if not descending:  # NaN last, -0.0 and 0.0 in input order: np.sort's stable result
+        np.testing.assert_array_equal(_bits(want), _bits(np.sort(a, axis, kind="stable")))
+    np.testing.assert_array_equal(_bits(got), _bits(want))
+    idx = _compiled_sort("argsort", a.ndim, dtype, axis, descending)(a).numpy()
+    assert idx.dtype == np.int32
+    np.testing.assert_array_equal(idx, order)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), SORT_DTYPES)
+def test_compiled_top_k_is_the_stable_descending_prefix(data, dtype):
+    a = _sort_arrays(data.draw, dtype)
+    k = data.draw(st.integers(0, a.shape[-1]))
+    f = jg.function(lambda t: tuple(jg.math.top_k(t, k)))
+    order = _np_stable(a, a.ndim - 1, True)[..., :k]
+    for values, indices in (f(a), jg.math.top_k(a, k)):  # compiled, eager
+        np.testing.assert_array_equal(indices.numpy(), order)
+        np.testing.assert_array_equal(_bits(values.numpy()),
+                                      _bits(np.take_along_axis(a, order, -1)))

@@ -171,7 +171,7 @@ class CudaExecutable:
                 warps = bs // 32
                 return (min((n_out + warps - 1) // warps, cap), 1, 1), (bs, 1, 1), 0, None, 0
             return (min(n_out, cap * 8), 1, 1), (bs, 1, 1), 1, None, 0
-        if launch.kind in ("arg", "scan"):  # a thread per output row
+        if launch.kind in ("arg", "scan", "sort"):  # a thread per output row
             return (min((n_out + bs - 1) // bs, cap), 1, 1), (bs, 1, 1), 0, None, 0
         if launch.kind == "thread":
             # few outputs over many rows: split the rows over blockIdx.y until the grid

@@ -195,13 +195,19 @@ class Kernel:
     text: str = ""  # the op this kernel comes from, for error messages and explain
     out_strides: list | None = None  # strided store (slice_update); None: contiguous
     out_offset: object = 0
-    out_index: object = None  # scatter: element index expression (runs serially, in order)
+    out_index: object = None  # scatter: element index expression (serial, in order, unless unique)
     accumulate: bool = False  # scatter-add: out[index] += body
+    unique_index: bool = False  # out_index hits each element once: the scatter may run in parallel
     # elementwise kernels over the same dims computed in this one's loop (a full reduction
     # only; codegen/siblings.py): each reads its inputs at the element the reduction reads
     siblings: list = field(default_factory=list)
 
     plain = True  # False for kernels that are neither maps nor reductions (ScanKernel)
+
+    @property
+    def stores(self):
+        """The Storages this kernel writes (buffer planning's liveness)."""
+        return [self.out] + [sk.out for sk in self.siblings]
 
     @property
     def is_reduction(self):
@@ -226,6 +232,24 @@ class ScanKernel(Kernel):
     exclusive: bool = False
     reverse: bool = False
     plain = False
+
+
+@dataclass(eq=False)
+class SortKernel(Kernel):
+    """A stable sort of ``body`` along ``axis`` for each index of the other dims, keeping
+    the first ``k`` (a quantity, at most the axis length) in ``descending`` or ascending
+    order: values into ``out``, their int32 positions along the axis into ``index_out``
+    (both contiguous, ``k`` long on the axis). codegen/sorting.py emits it."""
+
+    axis: int = 0
+    descending: bool = False
+    k: object = 0
+    index_out: Storage | None = None
+    plain = False
+
+    @property
+    def stores(self):
+        return [self.out, self.index_out]
 
 
 def dtype_of_expr(x):
@@ -324,8 +348,8 @@ def unimplemented(op, why=""):
         f"use backend='interpreter' for this function meanwhile:\n{format_op(op)}")
 
 
-__all__ = ["RowValue", "Phase", "RowKernel", "ScanKernel", "Dyn", "Param", "Env", "Quantities",
-           "Storage",
+__all__ = ["RowValue", "Phase", "RowKernel", "ScanKernel", "SortKernel", "Dyn", "Param", "Env",
+           "Quantities", "Storage",
            "Load", "Const", "Apply", "Iota",
            "Kernel", "QExpr", "Guard", "broadcast_strides", "contiguous_stride", "expr_of_subgraph",
            "subexpressions",

@@ -35,6 +35,7 @@ from .kernels import (
     Param,
     QExpr,
     ScanKernel,
+    SortKernel,
     dtype_of_expr,  # noqa: E402
 )
 
@@ -524,6 +525,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         from .scans import emit_scan_kernel
 
         return emit_scan_kernel(module, k, layout, static_index)
+    if isinstance(k, SortKernel):
+        from .sorting import emit_sort_kernel
+
+        return emit_sort_kernel(module, k, layout, static_index)
     variant = _variant(k)
     rank = len(k.dims)
     red = set(k.reduce_axes)
@@ -658,7 +663,8 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         kept = [d for d in loops if not nest.red[d]]
         outer = nest.sizes[kept[0]] if kept else 1
     info = {"variant": variant, "outer": outer, "total": 1 if total is None else total,
-            "parallel": variant != "outacc" and bool(nest.sizes) and k.out_index is None,
+            "parallel": variant != "outacc" and bool(nest.sizes) and (k.out_index is None
+                                                                        or k.unique_index),
             "count": nest_count(nest)}
     return fn, info
 

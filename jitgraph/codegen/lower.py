@@ -338,7 +338,7 @@ def _shared_stacks(graph, stacks):
 # ops whose lowering writes the whole result through Lowerer.fresh (so into the caller's
 # output array when the result is a function output)
 CLAIMS_OUTPUT = {"fusion", "transpose", "matmul", "random_uniform", "random_normal",
-                 "random_truncated_normal"}
+                 "random_truncated_normal", "sort", "top_k"}
 
 
 def _claim_outputs(p, graph):

@@ -29,6 +29,7 @@ Kernel kinds (``Launch.kind``):
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
   scan    cumsum/cumprod: a thread per row scanning along the axis (emit_scan)
+  sort    sort/top_k: a thread per row sorting it (sorting.emit_sort_ptx)
   row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
           reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
   gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
@@ -58,7 +59,7 @@ import llvmlite.ir as ir
 from .. import errors
 from . import loops as L
 from . import scalar as S
-from .kernels import Apply, Phase, RowKernel, ScanKernel, dtype_of_expr, subexpressions
+from .kernels import Apply, Phase, RowKernel, ScanKernel, SortKernel, dtype_of_expr, subexpressions
 
 TRIPLE = "nvptx64-nvidia-cuda"
 BLOCK = 256  # threads per block of map and reduction kernels on a GPU (any multiple of 32
@@ -281,13 +282,15 @@ class Launch:
 
 def emit_map(module, k):
     """Grid-stride map; a scatter (``out_index``: duplicates apply in order) runs as one
-    thread ("serial"), a strided store (``out_strides``) writes through its strides."""
+    thread ("serial") unless its indices are unique (``unique_index``), a strided store
+    (``out_strides``) writes through its strides."""
     nest = L.make_nest(k, list(range(len(k.dims))))
     keys = _keys(k)
     fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
     b, pb = ctx.b, ctx.pb
     total = _prod(ctx, nest.sizes)
-    serial = k.out_index is not None
+    scatter = k.out_index is not None
+    serial = scatter and not k.unique_index
     if serial:
         gid, step = ir.Constant(S.I64, 0), ir.Constant(S.I64, 1)
     else:
@@ -298,7 +301,7 @@ def emit_map(module, k):
     def body(t):
         ev = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))
         v = ev(nest.body)
-        if serial:
+        if scatter:
             p = b.gep(out, [ev(k.out_index)])
             if k.accumulate:
                 v = S.emit(b, "add", [L.to_compute(b, b.load(p), k.out_dtype), v],
@@ -605,6 +608,12 @@ def emit_scan(module, k):
     return Launch(fn.name, "scan", keys, (_qprod(others), k.dims[k.axis]))
 
 
+def _emit_sort(module, k):
+    from .sorting import emit_sort_ptx
+
+    return emit_sort_ptx(module, k)
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -838,6 +847,7 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                     k.name = prefix + k.name
                 emit = emit_row if isinstance(k, RowKernel) else \
                     emit_scan if isinstance(k, ScanKernel) else \
+                    _emit_sort if isinstance(k, SortKernel) else \
                     emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":

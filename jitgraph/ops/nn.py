@@ -20,6 +20,7 @@ from .elementwise import (
     where,
 )
 from .reduce import reduce_max, reduce_mean, reduce_sum
+from .sort import in_top_k, top_k  # noqa: F401 - tf.nn names
 from .state import stop_gradient
 
 

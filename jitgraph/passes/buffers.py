@@ -25,7 +25,7 @@ def _accesses(step):
             _loads(k.out_index, reads)
         for sk in k.siblings:
             _loads(sk.body, reads)
-        return reads, [k.out] + [sk.out for sk in k.siblings], []
+        return reads, k.stores, []
     if kind == "copy":
         return [step[1]], [step[2]], []
     if kind == "call":
