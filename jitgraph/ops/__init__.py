@@ -18,6 +18,7 @@ from . import nn, random  # noqa: F401 - namespaces (jg.nn.*, jg.random.*), not 
 from .io import *  # noqa: F401,F403
 from .control import *  # noqa: F401,F403
 from .composite import *  # noqa: F401,F403
+from . import conv  # noqa: F401 - jg.nn.conv2d, pooling (composites, in jg.nn only)
 from .scan import *  # noqa: F401,F403
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
