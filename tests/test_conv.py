@@ -32,6 +32,8 @@ LAYERS = [
     (lambda: L.Conv1D(5, 3), (2, 10, 3)),
     (lambda: L.Conv1D(5, 3, strides=2, padding="same"), (2, 9, 3)),
     (lambda: L.Conv1D(2, 2, padding="causal", dilation_rate=2), (2, 7, 3)),
+    (lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), (2, 6, 5, 3)),
+    (lambda: L.DepthwiseConv2D((2, 3), strides=2, use_bias=False), (2, 6, 5, 3)),
     (lambda: L.MaxPooling2D(), (2, 7, 6, 3)),
     (lambda: L.MaxPooling2D(3, strides=2, padding="same"), (2, 7, 6, 3)),
     (lambda: L.AveragePooling2D((2, 3), padding="same"), (2, 7, 6, 3)),
@@ -348,6 +350,8 @@ def test_keras_layers_match_tf_keras_with_copied_weights(tf):
               (2, 9, 8, 3)),
              (L.Conv1D(3, 3, padding="causal", dilation_rate=2),
               tk.Conv1D(3, 3, padding="causal", dilation_rate=2), (2, 10, 4)),
+             (L.DepthwiseConv2D(3, 2, "same", 2), tk.DepthwiseConv2D(3, 2, "same", 2),
+              (2, 9, 8, 3)),
              (L.MaxPooling2D(3, 2, "same"), tk.MaxPooling2D(3, 2, "same"), (2, 9, 8, 3)),
              (L.AveragePooling2D(3, 2, "same"), tk.AveragePooling2D(3, 2, "same"),
               (2, 9, 8, 3)),
@@ -363,8 +367,14 @@ def test_keras_layers_match_tf_keras_with_copied_weights(tf):
         ours(x)
         assert [tuple(w.shape) for w in ours.get_weights()] == \
             [tuple(w.shape) for w in theirs.get_weights()]
+        for a, b in zip(ours.weights, theirs.weights, strict=True):  # Keras 3 renamed
+            assert _short(a.name) in (_short(b.name), "depthwise_" + _short(b.name))  # one
         ours.set_weights(theirs.get_weights())
         np.testing.assert_allclose(ours(x).numpy(), want, rtol=1e-4, atol=1e-5)
         assert tuple(ours.compute_output_shape(jg.TensorShape(shape))) == \
             tuple(theirs.compute_output_shape(shape))
         assert re.sub(r"_\d+$", "", ours.name) == re.sub(r"_\d+$", "", theirs.name)
+
+
+def _short(name):
+    return name.split("/")[-1].split(":")[0]  # "conv2d/kernel:0" (TF 2) or "kernel" (Keras 3)

@@ -1,8 +1,8 @@
-"""Convolution and pooling layers: Conv1D, Conv2D, MaxPooling1D/2D, AveragePooling1D/2D,
-GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D, ZeroPadding1D/2D, UpSampling1D/2D and
-Cropping1D/2D, channels last only (``data_format="channels_last"``), with Keras' arguments,
-weight shapes and names (``kernel`` [kh, kw, in, filters], ``bias`` [filters]), so weights
-copy over from tf.keras with ``set_weights``.
+"""Convolution and pooling layers: Conv1D, Conv2D, DepthwiseConv2D, MaxPooling1D/2D,
+AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D, ZeroPadding1D/2D,
+UpSampling1D/2D and Cropping1D/2D, channels last only (``data_format="channels_last"``),
+with Keras' arguments, weight shapes and names (``kernel`` [kh, kw, in, filters], ``bias``
+[filters], ``depthwise_kernel``), so weights copy over from tf.keras with ``set_weights``.
 
 >>> model = jg.keras.Sequential([
 ...     jg.keras.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
@@ -197,6 +197,89 @@ class Conv1D(_Conv):
 
     rank = 1
     _layout = "(batch, steps, channels)"
+
+
+class DepthwiseConv2D(_KerasNamed):
+    """Each input channel convolved with its own ``depth_multiplier`` filters
+    (``jg.nn.depthwise_conv2d``): ``depthwise_kernel`` has shape ``kernel_size +
+    (in_channels, depth_multiplier)``, the output in_channels * depth_multiplier
+    channels."""
+
+    rank = 2
+    _layout = "(batch, height, width, channels)"
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        who = type(self).__name__
+        self.kernel_size = _tuple(kernel_size, 2, "kernel_size", who)
+        self.strides = _tuple(strides, 2, "strides", who)
+        self.dilation_rate = _tuple(dilation_rate, 2, "dilation_rate", who)
+        self.padding = _padding(padding, ("valid", "same"), who)
+        self.data_format = _channels_last(data_format, who)
+        if int(depth_multiplier) <= 0:
+            raise ValueError(f"{who}: depth_multiplier must be a positive integer, got "
+                             f"{depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        self._check_rank(shape, 2, self._layout)
+        if shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} layer {self.name!r}: the channels (last "
+                             f"dim) of its input must be known, got shape {shape}")
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (shape[-1], self.depth_multiplier),
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (shape[-1] * self.depth_multiplier,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.built = True
+
+    def call(self, inputs):
+        self._check_rank(inputs, 2, self._layout)
+        y = jg.nn.depthwise_conv2d(inputs, self.depthwise_kernel, self.strides,
+                                   self.padding.upper(), dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        s = tuple(input_shape)
+        spatial = tuple(_out_length(d, k, self.padding, st, dl) for d, k, st, dl in zip(
+            s[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        c = None if s[-1] is None else s[-1] * self.depth_multiplier
+        return jg.TensorShape((s[0],) + spatial + (c,))
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding,
+                "depth_multiplier": self.depth_multiplier, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "depthwise_initializer": _ser(self.depthwise_initializer),
+                "bias_initializer": _ser(self.bias_initializer),
+                "depthwise_regularizer": _ser(self.depthwise_regularizer),
+                "bias_regularizer": _ser(self.bias_regularizer),
+                "activity_regularizer": _ser(self.activity_regularizer),
+                "depthwise_constraint": _ser(self.depthwise_constraint),
+                "bias_constraint": _ser(self.bias_constraint)}
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -470,8 +553,8 @@ class UpSampling1D(UpSampling2D):
         return {**super().get_config(), "size": self.size[0]}
 
 
-CLASSES = [Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
-           GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D,
+CLASSES = [Conv1D, Conv2D, DepthwiseConv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,
+           AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D,
            GlobalAveragePooling2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D,
            UpSampling1D, UpSampling2D]
 # Keras' aliases
