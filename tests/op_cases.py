@@ -509,6 +509,9 @@ case("reduce_max:max_pool2d_f32", lambda x: jg.nn.max_pool(x, [3, 2], 1, "SAME")
 case("reduce_max:max_pool2d_int", lambda x: jg.nn.max_pool2d(x, 3, 2, "SAME"),
      [ints(1, 5, 4, 2, lo=-9, hi=-2)], lambda x: _np_pool2d(x, (3, 3), (2, 2), "SAME", np.max),
      grad=False)
+case("reduce_max:max_pool_channels", lambda x: jg.nn.max_pool(x, [1, 1, 1, 3], [1, 1, 1, 3],
+                                                           "VALID"),
+     [f64(2, 3, 2, 6)], lambda x: x.reshape(2, 3, 2, 2, 3).max(-1))
 case("reduce_max:max_pool1d", lambda x: jg.nn.max_pool1d(x, 3, 1, "VALID"), [f64(2, 7, 3)],
      lambda x: _np_1d(_np_pool2d, x, (1, 3), (1, 1), "VALID", np.max))
 case("reduce_mean:avg_pool2d", lambda x: jg.nn.avg_pool2d(x, [3, 2], [1, 2], "VALID"),

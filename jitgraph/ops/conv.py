@@ -16,9 +16,10 @@ Padding as TensorFlow: "SAME" gives ceil(in / stride) outputs and pads (total //
 the rest after; "VALID" keeps full windows only; explicit pairs
 ``[[0, 0], [top, bottom], [left, right], [0, 0]]`` for conv2d, depthwise_conv2d and
 max_pool2d. Max pooling pads with -inf (padding never wins), average pooling divides by the
-number of input elements in each window (padding is not counted). Where a window has
-several equal maxima, max pooling's gradient is shared among them (``reduce_max``'s rule);
-TensorFlow's goes to one of them.
+number of input elements in each window (padding is not counted); ``ksize = strides =
+[1, 1, 1, k]`` max-pools over channels (TensorFlow's depthwise max pooling). Where a window
+has several equal maxima, max pooling's gradient is shared among them (``reduce_max``'s
+rule); TensorFlow's goes to one of them.
 
 >>> jg.nn.conv2d(jg.ones([1, 5, 5, 1]), jg.ones([3, 3, 1, 2]), strides=2, padding="SAME")
 """
@@ -337,11 +338,31 @@ def _pool_input(value, op, n, kind):
 def _pool2d(op, kind, input, ksize, strides, padding, data_format):  # noqa: A002
     _check_format(op, data_format, 2)
     x = _pool_input(input, op, 2, kind)
+    if kind == "max" and _is_depth_window(ksize):
+        return _depth_max_pool(op, x, ksize, strides)
     k = _ints(ksize, 2, op, "ksize")
     s = _ints(strides, 2, op, "strides")
     p = _padding(padding, 2, op, explicit=kind == "max")
     _check_pool_padding(op, p, k)
     return _pool(op, x, k, s, p, kind)
+
+
+def _is_depth_window(ksize):
+    return not isinstance(ksize, (int, np.integer)) and len(ksize) == 4 and int(ksize[3]) != 1
+
+
+def _depth_max_pool(op, x, ksize, strides):
+    """TensorFlow's depthwise max pooling: ksize = strides = [1, 1, 1, k] takes the maximum
+    of each k consecutive channels."""
+    k = [int(a) for a in ksize]
+    s = None if isinstance(strides, (int, np.integer)) else [int(a) for a in strides]
+    c = int(x.shape[3])
+    if k[:3] != [1, 1, 1] or s != k or c % k[3]:
+        raise _fail(f"{op}: pooling over channels (ksize {k}) needs ksize = strides = "
+                    f"[1, 1, 1, k] with k dividing the {c} channels of {_desc(x)}; got "
+                    f"strides {strides}")
+    h, w = (int(v) for v in x.shape[1:3])
+    return reduce_max(reshape(x, [_batch(x), h, w, c // k[3], k[3]]), axis=-1)
 
 
 def _check_pool_padding(op, padding, ksize):
