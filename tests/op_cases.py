@@ -443,6 +443,23 @@ def _np_conv2d(x, w, s=(1, 1), pad="VALID", d=(1, 1)):
     return out
 
 
+def _np_conv2d_transpose(y, w, out_hw, s, pad, d=(1, 1)):
+    """Scatters every input element through the filters into the output (padding cut)."""
+    kh, kw, c, _ = w.shape
+    if pad == "SAME":
+        before = [_np_same(n, k, st, dl)[1] for n, k, st, dl in zip(out_hw, (kh, kw), s, d)]
+    else:
+        before = [0, 0] if pad == "VALID" else [p[0] for p in pad]
+    big = np.zeros((y.shape[0], out_hw[0] + 2 * kh * d[0] + 4, out_hw[1] + 2 * kw * d[1] + 4,
+                    c), y.dtype)
+    for a in range(y.shape[1]):
+        for b in range(y.shape[2]):
+            for i in range(kh):
+                for j in range(kw):
+                    big[:, a * s[0] + i * d[0], b * s[1] + j * d[1], :] += y[:, a, b] @ w[i, j].T
+    return big[:, before[0]:before[0] + out_hw[0], before[1]:before[1] + out_hw[1]]
+
+
 def _np_depthwise(x, w, s, pad, d=(1, 1)):
     c, m = w.shape[2:]
     outs = [_np_conv2d(x[..., ci:ci + 1], w[:, :, ci:ci + 1, :], s, pad, d) for ci in range(c)]
@@ -495,6 +512,19 @@ case("matmul:conv1d", lambda x, w: jg.nn.conv1d(x, w, 2, "SAME"),
 case("matmul:conv1d_dilated_valid", lambda x, w: jg.nn.conv1d(x, w, 1, "VALID", dilations=3),
      [f64(1, 8, 2), f64(2, 2, 3)],
      lambda x, w: _np_1d(_np_conv2d, x, w[None], (1, 1), "VALID", (1, 3)))
+case("matmul:conv2d_transpose",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [2, 7, 6, 2], 2, "SAME"),
+     [f64(2, 4, 3, 3), f64(3, 3, 2, 3)],
+     lambda y, w: _np_conv2d_transpose(y, w, (7, 6), (2, 2), "SAME"))
+case("matmul:conv2d_transpose_valid_dilated",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [1, 7, 5, 2], 1, "VALID", dilations=[2, 1]),
+     [f64(1, 3, 4, 2), f64(3, 2, 2, 2)],
+     lambda y, w: _np_conv2d_transpose(y, w, (7, 5), (1, 1), "VALID", (2, 1)))
+case("matmul:conv2d_transpose_explicit",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [1, 8, 5, 3], [3, 2],
+                                         [[0, 0], [2, 1], [0, 3], [0, 0]]),
+     [f64(1, 4, 3, 2), f64(2, 3, 3, 2)],
+     lambda y, w: _np_conv2d_transpose(y, w, (8, 5), (3, 2), ((2, 1), (0, 3))))
 case("reduce_sum:depthwise_conv2d",
      lambda x, w: jg.nn.depthwise_conv2d(x, w, [1, 2, 2, 1], "SAME"),
      [f64(1, 6, 5, 2), f64(3, 3, 2, 2)], lambda x, w: _np_depthwise(x, w, (2, 2), "SAME"))

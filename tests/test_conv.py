@@ -32,6 +32,8 @@ LAYERS = [
     (lambda: L.Conv1D(5, 3), (2, 10, 3)),
     (lambda: L.Conv1D(5, 3, strides=2, padding="same"), (2, 9, 3)),
     (lambda: L.Conv1D(2, 2, padding="causal", dilation_rate=2), (2, 7, 3)),
+    (lambda: L.Conv2DTranspose(4, 3, strides=2), (2, 3, 4, 5)),
+    (lambda: L.Conv2DTranspose(2, (2, 3), (2, 1), "same", output_padding=(1, 0)), (2, 3, 4, 5)),
     (lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), (2, 6, 5, 3)),
     (lambda: L.DepthwiseConv2D((2, 3), strides=2, use_bias=False), (2, 6, 5, 3)),
     (lambda: L.MaxPooling2D(), (2, 7, 6, 3)),
@@ -280,6 +282,31 @@ def test_errors_inside_a_function_point_at_the_users_line():
             "float32[3, 2, 4]", HERE)
 
 
+def test_conv2d_transpose_output_shape_must_fit():
+    _raises(lambda: jg.nn.conv2d_transpose(np.zeros((1, 3, 3, 2), np.float32),
+                                           np.zeros((3, 3, 4, 2), np.float32), [1, 9, 6, 4],
+                                           2, "SAME"),
+            "conv2d_transpose", "[None, 9, 6, 4]", "5x3", "float32[1, 3, 3, 2]", HERE)
+    _raises(lambda: jg.nn.conv2d_transpose(np.zeros((1, 3, 3, 2), np.float32),
+                                           np.zeros((3, 3, 4, 2), np.float32), [1, 6, 6, 5],
+                                           2, "SAME"),
+            "conv2d_transpose", "5 channels", "output_channels")
+
+
+def test_conv_autoencoder_fits():
+    jg.random.set_seed(3)
+    x = (_bars(64)[0] > 0.75).astype(np.float32)  # the bars, nearly without the noise
+    model = keras.Sequential([
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+        L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu"),
+        L.Conv2DTranspose(1, 3, strides=2, padding="same")])
+    assert model.predict(x, verbose=0).shape == (64, 8, 8, 1)
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01))
+    hist = model.fit(x, x, epochs=12, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0], hist.history["loss"]
+
+
 def test_other_argument_errors():
     x = np.zeros((1, 4, 4, 2), np.float32)
     w = np.zeros((2, 2, 2, 1), np.float32)
@@ -352,6 +379,9 @@ def test_keras_layers_match_tf_keras_with_copied_weights(tf):
               tk.Conv1D(3, 3, padding="causal", dilation_rate=2), (2, 10, 4)),
              (L.DepthwiseConv2D(3, 2, "same", 2), tk.DepthwiseConv2D(3, 2, "same", 2),
               (2, 9, 8, 3)),
+             (L.Conv2DTranspose(4, 3, 2), tk.Conv2DTranspose(4, 3, 2), (2, 3, 4, 5)),
+             (L.Conv2DTranspose(2, 4, 3, output_padding=2, activation="relu"),
+              tk.Conv2DTranspose(2, 4, 3, output_padding=2, activation="relu"), (2, 3, 4, 5)),
              (L.MaxPooling2D(3, 2, "same"), tk.MaxPooling2D(3, 2, "same"), (2, 9, 8, 3)),
              (L.AveragePooling2D(3, 2, "same"), tk.AveragePooling2D(3, 2, "same"),
               (2, 9, 8, 3)),

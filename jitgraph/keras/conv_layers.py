@@ -1,8 +1,9 @@
-"""Convolution and pooling layers: Conv1D, Conv2D, DepthwiseConv2D, MaxPooling1D/2D,
-AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D, ZeroPadding1D/2D,
-UpSampling1D/2D and Cropping1D/2D, channels last only (``data_format="channels_last"``),
-with Keras' arguments, weight shapes and names (``kernel`` [kh, kw, in, filters], ``bias``
-[filters], ``depthwise_kernel``), so weights copy over from tf.keras with ``set_weights``.
+"""Convolution and pooling layers: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D,
+MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D,
+ZeroPadding1D/2D, UpSampling1D/2D and Cropping1D/2D, channels last only
+(``data_format="channels_last"``), with Keras' arguments, weight shapes and names
+(``kernel`` [kh, kw, in, filters], ``bias`` [filters], ``depthwise_kernel``), so weights
+copy over from tf.keras with ``set_weights``.
 
 >>> model = jg.keras.Sequential([
 ...     jg.keras.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
@@ -130,9 +131,8 @@ class _Conv(_KerasNamed):
                              f"{shape[-1]} channels are not a multiple of groups "
                              f"({self.groups})")
         self.kernel = self.add_weight(
-            "kernel", self.kernel_size + (shape[-1] // self.groups, self.filters),
-            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint)
+            "kernel", self._kernel_shape(shape[-1]), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,),
@@ -140,6 +140,9 @@ class _Conv(_KerasNamed):
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
         self.built = True
+
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (in_channels // self.groups, self.filters)
 
     def _convolve(self, x, kernel):
         if self.rank == 1:
@@ -197,6 +200,67 @@ class Conv1D(_Conv):
 
     rank = 1
     _layout = "(batch, steps, channels)"
+
+
+def _transposed_length(size, k, padding, stride, dilation, output_padding):
+    """Keras' deconv_output_length."""
+    if size is None:
+        return None
+    span = (k - 1) * dilation + 1
+    if output_padding is None:
+        return size * stride + (max(span - stride, 0) if padding == "valid" else 0)
+    pad = span // 2 if padding == "same" else 0
+    return (size - 1) * stride + span - 2 * pad + output_padding
+
+
+class Conv2DTranspose(_Conv):
+    """The transpose of Conv2D (``jg.nn.conv2d_transpose``; "deconvolution"): ``kernel`` has
+    shape ``kernel_size + (filters, in_channels)``; with ``padding="same"`` the output is
+    ``strides`` times the input's size, with "valid" ``max(kernel - stride, 0)`` more;
+    ``output_padding`` (less than the strides) sets the extra rows and columns instead."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+                 use_bias=True, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias, **kwargs)
+        self.output_padding = None
+        if output_padding is not None:
+            who = type(self).__name__
+            self.output_padding = tuple(
+                int(v) for v in ((output_padding,) * 2 if isinstance(output_padding, int)
+                                 else output_padding))
+            if len(self.output_padding) != 2 or any(
+                    not 0 <= p < st for p, st in zip(self.output_padding, self.strides)):
+                raise ValueError(f"{who}: output_padding must be 2 ints, each >= 0 and less "
+                                 f"than the stride {self.strides}, got {output_padding!r}")
+
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (self.filters, in_channels)
+
+    def call(self, inputs):
+        self._check_rank(inputs, 2, self._layout)
+        out = self.compute_output_shape(inputs.shape)
+        y = jg.nn.conv2d_transpose(inputs, self.kernel, [None, out[1], out[2], self.filters],
+                                   self.strides, self.padding.upper(),
+                                   dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        s = tuple(input_shape)
+        ops = self.output_padding or (None, None)
+        spatial = tuple(_transposed_length(d, k, self.padding, st, dl, op) for d, k, st, dl, op
+                        in zip(s[1:-1], self.kernel_size, self.strides, self.dilation_rate,
+                               ops))
+        return jg.TensorShape((s[0],) + spatial + (self.filters,))
+
+    def get_config(self):
+        cfg = {**super().get_config(), "output_padding": self.output_padding}
+        cfg.pop("groups")
+        return cfg
 
 
 class DepthwiseConv2D(_KerasNamed):
@@ -553,21 +617,22 @@ class UpSampling1D(UpSampling2D):
         return {**super().get_config(), "size": self.size[0]}
 
 
-CLASSES = [Conv1D, Conv2D, DepthwiseConv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,
-           AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D,
-           GlobalAveragePooling2D, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D,
-           UpSampling1D, UpSampling2D]
+CLASSES = [Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, MaxPooling1D, MaxPooling2D,
+           AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+           GlobalAveragePooling1D, GlobalAveragePooling2D, ZeroPadding1D, ZeroPadding2D,
+           Cropping1D, Cropping2D, UpSampling1D, UpSampling2D]
 # Keras' aliases
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, \
     AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
-Convolution1D, Convolution2D = Conv1D, Conv2D
+Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
 ALIASES = {"MaxPool1D": MaxPool1D, "MaxPool2D": MaxPool2D, "AvgPool1D": AvgPool1D,
            "AvgPool2D": AvgPool2D, "GlobalMaxPool1D": GlobalMaxPool1D,
            "GlobalMaxPool2D": GlobalMaxPool2D, "GlobalAvgPool1D": GlobalAvgPool1D,
            "GlobalAvgPool2D": GlobalAvgPool2D, "Convolution1D": Conv1D,
-           "Convolution2D": Conv2D}
+           "Convolution2D": Conv2D, "Conv2DTranspose": Conv2DTranspose,
+           "Convolution2DTranspose": Conv2DTranspose}
 
 __all__ = [c.__name__ for c in CLASSES] + list(ALIASES)
 

@@ -32,7 +32,7 @@ from .core import as_tensor
 from .indexing import _getitem, gather
 from .linalg import matmul
 from .reduce import reduce_max, reduce_mean, reduce_sum
-from .shape import reshape
+from .shape import reshape, transpose
 
 _LAYOUT = {1: "NWC", 2: "NHWC"}
 _SPATIAL = {1: "[batch, width, channels]", 2: "[batch, height, width, channels]"}
@@ -120,7 +120,7 @@ def _input(value, op, n):
     return x
 
 
-def _filters(value, x, op, n, what="filters", layout=None):
+def _filters(value, x, op, n, what="filters", layout=None, channels_dim=None):
     w = as_tensor(value, op, x.dtype)
     layout = layout or ("[width, in_channels, out_channels]" if n == 1 else
                         "[height, width, in_channels, out_channels]")
@@ -134,11 +134,12 @@ def _filters(value, x, op, n, what="filters", layout=None):
                     f"and {what}")
     if any(d is None for d in w.shape):
         raise _fail(f"{op}: needs the {what}' shape known when tracing, got {_desc(w)}")
-    if w.shape[n] != x.shape[-1]:
+    cd = n if channels_dim is None else channels_dim
+    if w.shape[cd] != x.shape[-1]:
         want = list(w.shape)
-        want[n] = x.shape[-1]
+        want[cd] = x.shape[-1]
         raise _fail(f"{op}: input has {x.shape[-1]} channels (last dim of {_desc(x)}) but "
-                    f"{what} {_desc(w)} expect {w.shape[n]} (their dim {n}, in_channels); "
+                    f"{what} {_desc(w)} expect {w.shape[cd]} (their dim {cd}, in_channels); "
                     f"give {what} of shape {want}")
     return w
 
@@ -279,6 +280,80 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None,  # noqa:
     y = reduce_sum(patches * reshape(w, [kh * kw, c, m]), axis=2)
     return reshape(y, [n, oh, ow, c * m])
 
+
+
+def _output_hw(output_shape, op):
+    """(height, width, channels) from conv2d_transpose's output_shape: 4 entries, the batch
+    entry ignored (it may be a tensor or None, as Keras passes it)."""
+    from ..tensor import Tensor
+
+    if isinstance(output_shape, Tensor):
+        if output_shape._symbolic:
+            raise _fail(f"{op}: output_shape must be known when tracing (a Python list); "
+                        f"the batch entry may be a tensor or None")
+        output_shape = output_shape.numpy().tolist()
+    dims = list(output_shape)
+    if len(dims) != 4:
+        raise _fail(f"{op}: output_shape must have 4 entries [batch, height, width, "
+                    f"channels], got {dims}")
+    try:
+        return tuple(int(np.asarray(d.numpy() if hasattr(d, "numpy") else d)) for d in dims[1:])
+    except (TypeError, ValueError):
+        raise _fail(f"{op}: the height, width and channels of output_shape must be known "
+                    f"ints, got {dims}") from None
+
+
+def _pad_or_crop(x, pairs):
+    """Pads the spatial dims of NHWC ``x`` by (before, after) pairs; negative entries crop."""
+    if any(b < 0 or a < 0 for b, a in pairs):
+        x = _getitem(x, (slice(None),) + tuple(
+            slice(max(-b, 0), (a if a < 0 else None)) for b, a in pairs))
+    return _pad_spatial(x, [(None, max(b, 0), max(a, 0)) for b, a in pairs], 0)
+
+
+def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",  # noqa: A002
+                     data_format="NHWC", dilations=None, name=None):
+    """The transpose (gradient with respect to the input) of conv2d: ``input`` [batch, h, w,
+    in_channels], ``filters`` [height, width, output_channels, in_channels], ``output_shape``
+    [batch, height, width, output_channels], the shape of the conv2d input that, with these
+    ``strides``, ``padding`` and ``dilations``, gives an output of ``input``'s size.
+
+    Computed as TensorFlow defines it: ``input`` with strides - 1 zeros between its elements,
+    padded, and correlated with the filters flipped in space."""
+    op = "conv2d_transpose"
+    _check_format(op, data_format, 2)
+    x = _input(input, op, 2)
+    w = _filters(filters, x, op, 2, layout="[height, width, output_channels, in_channels]",
+                 channels_dim=3)
+    s = _ints(strides, 2, op, "strides")
+    d = _ints(dilations, 2, op, "dilations")
+    p = _padding(padding, 2, op)
+    h_out, w_out, c_out = _output_hw(output_shape, op)
+    kh, kw, c, _ = (int(v) for v in w.shape)
+    if c_out != c:
+        raise _fail(f"{op}: output_shape has {c_out} channels but filters {_desc(w)} make "
+                    f"{c} (their dim 2, output_channels)")
+    shapes = f"output_shape {[None, h_out, w_out, c_out]}, filters {_desc(w)}"
+    plans = _plans(op, [h_out, w_out], (kh, kw), s, d, p, shapes)
+    got = [out for out, _, _ in plans]
+    if got != [int(v) for v in x.shape[1:3]]:
+        raise _fail(f"{op}: a conv2d of output_shape {[None, h_out, w_out, c_out]} with "
+                    f"strides {list(s)} and padding {p if isinstance(p, str) else list(p)} "
+                    f"gives {got[0]}x{got[1]}, but the input {_desc(x)} is "
+                    f"{x.shape[1]}x{x.shape[2]}; give an output_shape consistent with them")
+    n, (h, wd) = _batch(x), (int(v) for v in x.shape[1:3])
+    if s != (1, 1):  # strides - 1 zeros after every element: (h * sh, w * sw)
+        x = reshape(x, [n, h, 1, wd, 1, int(x.shape[3])])
+        x = pad(x, [[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1], [0, 0]])
+        x = reshape(x, [n, h * s[0], wd * s[1], int(x.shape[5])])
+    pairs = []
+    for (_, before, _), size, target, k, st, dl in zip(plans, (h, wd), (h_out, w_out),
+                                                       (kh, kw), s, d):
+        left = (k - 1) * dl - before  # the VALID correlation below reads target + span - 1
+        pairs.append((left, target + (k - 1) * dl - left - size * st))
+    flipped = transpose(_getitem(w, (slice(None, None, -1), slice(None, None, -1))),
+                        [0, 1, 3, 2])
+    return _conv(op, _pad_or_crop(x, pairs), flipped, (1, 1), d, "VALID", shapes)
 
 # ----------------------------------------------------------------------------- pooling
 
@@ -433,5 +508,5 @@ def avg_pool(input, ksize, strides, padding, data_format=None, name=None):  # no
                     data_format)
 
 
-__all__ = ["conv1d", "conv2d", "depthwise_conv2d", "max_pool1d", "max_pool2d", "avg_pool1d",
-           "avg_pool2d", "max_pool", "avg_pool"]
+__all__ = ["conv1d", "conv2d", "conv2d_transpose", "depthwise_conv2d", "max_pool1d",
+           "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool", "avg_pool"]
