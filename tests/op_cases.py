@@ -590,6 +590,151 @@ def _np_scatter_along(g, i, shape):
     return out
 
 
+# ----------------------------------------------------------------------------- convolutions
+# ops/conv.py's composites, named after their main op; the references loop over the output
+# positions and window offsets directly (no patches)
+
+
+def _np_same(size, k, s, d=1):
+    """TensorFlow's SAME: (out, pad before)."""
+    out = -(-size // s)
+    return out, max((out - 1) * s + (k - 1) * d + 1 - size, 0) // 2
+
+
+def _np_conv2d(x, w, s=(1, 1), pad="VALID", d=(1, 1)):
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    if pad == "SAME":
+        (oh, t), (ow, left) = _np_same(h, kh, s[0], d[0]), _np_same(wd, kw, s[1], d[1])
+        pads = ((t, kh * d[0]), (left, kw * d[1]))  # enough after: reads stay in range
+    elif pad == "VALID":
+        pads = ((0, 0), (0, 0))
+    else:
+        pads = pad
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    if pad != "SAME":
+        oh = (h + sum(pads[0]) - (kh - 1) * d[0] - 1) // s[0] + 1
+        ow = (wd + sum(pads[1]) - (kw - 1) * d[1] - 1) // s[1] + 1
+    out = np.zeros((n, oh, ow, o), x.dtype)
+    for y in range(oh):
+        for z in range(ow):
+            for i in range(kh):
+                for j in range(kw):
+                    out[:, y, z, :] += xp[:, y * s[0] + i * d[0], z * s[1] + j * d[1], :] @ w[i, j]
+    return out
+
+
+def _np_conv2d_transpose(y, w, out_hw, s, pad, d=(1, 1)):
+    """Scatters every input element through the filters into the output (padding cut)."""
+    kh, kw, c, _ = w.shape
+    if pad == "SAME":
+        before = [_np_same(n, k, st, dl)[1] for n, k, st, dl in zip(out_hw, (kh, kw), s, d)]
+    else:
+        before = [0, 0] if pad == "VALID" else [p[0] for p in pad]
+    big = np.zeros((y.shape[0], out_hw[0] + 2 * kh * d[0] + 4, out_hw[1] + 2 * kw * d[1] + 4,
+                    c), y.dtype)
+    for a in range(y.shape[1]):
+        for b in range(y.shape[2]):
+            for i in range(kh):
+                for j in range(kw):
+                    big[:, a * s[0] + i * d[0], b * s[1] + j * d[1], :] += y[:, a, b] @ w[i, j].T
+    return big[:, before[0]:before[0] + out_hw[0], before[1]:before[1] + out_hw[1]]
+
+
+def _np_depthwise(x, w, s, pad, d=(1, 1)):
+    c, m = w.shape[2:]
+    outs = [_np_conv2d(x[..., ci:ci + 1], w[:, :, ci:ci + 1, :], s, pad, d) for ci in range(c)]
+    return np.concatenate(outs, axis=-1)
+
+
+def _np_pool2d(x, k, s, pad, reduce):
+    """Windows clipped to the input (padding never counts), as TensorFlow pools."""
+    n, h, wd, c = x.shape
+    if pad == "SAME":
+        (oh, t), (ow, left) = _np_same(h, k[0], s[0]), _np_same(wd, k[1], s[1])
+    else:
+        oh, ow, t, left = (h - k[0]) // s[0] + 1, (wd - k[1]) // s[1] + 1, 0, 0
+    out = np.zeros((n, oh, ow, c), x.dtype)
+    for y in range(oh):
+        for z in range(ow):
+            r0, c0 = y * s[0] - t, z * s[1] - left
+            win = x[:, max(r0, 0):min(r0 + k[0], h), max(c0, 0):min(c0 + k[1], wd), :]
+            out[:, y, z, :] = reduce(win, axis=(1, 2))
+    return out
+
+
+def _np_1d(fn, x, *args):
+    return fn(x[:, None], *args)[:, 0]
+
+
+case("matmul:conv2d_valid", lambda x, w: jg.nn.conv2d(x, w, 1, "VALID"),
+     [f64(2, 5, 6, 3), f64(3, 3, 3, 4)], _np_conv2d)
+case("matmul:conv2d_same_stride2_odd", lambda x, w: jg.nn.conv2d(x, w, 2, "SAME"),
+     [f64(1, 7, 5, 2), f64(3, 3, 2, 3)], lambda x, w: _np_conv2d(x, w, (2, 2), "SAME"))
+case("matmul:conv2d_same_even_kernel", lambda x, w: jg.nn.conv2d(x, w, [1, 1], "SAME"),
+     [f64(2, 6, 4, 2), f64(2, 2, 2, 3)], lambda x, w: _np_conv2d(x, w, (1, 1), "SAME"))
+case("matmul:conv2d_same_stride2_even", lambda x, w: jg.nn.conv2d(x, w, [1, 2, 2, 1], "SAME"),
+     [f64(1, 6, 8, 2), f64(3, 3, 2, 2)], lambda x, w: _np_conv2d(x, w, (2, 2), "SAME"))
+case("matmul:conv2d_dilated", lambda x, w: jg.nn.conv2d(x, w, 1, "SAME", dilations=2),
+     [f64(1, 7, 6, 2), f64(3, 2, 2, 3)],
+     lambda x, w: _np_conv2d(x, w, (1, 1), "SAME", (2, 2)))
+case("matmul:conv2d_1x1", lambda x, w: jg.nn.conv2d(x, w, 1, "VALID"),
+     [f64(2, 4, 5, 3), f64(1, 1, 3, 2)], _np_conv2d)
+case("matmul:conv2d_1x1_stride2", lambda x, w: jg.nn.conv2d(x, w, 2, "SAME"),
+     [f64(1, 5, 4, 3), f64(1, 1, 3, 2)], lambda x, w: _np_conv2d(x, w, (2, 2), "SAME"))
+case("matmul:conv2d_explicit_padding",
+     lambda x, w: jg.nn.conv2d(x, w, (2, 1), [[0, 0], [1, 2], [0, 1], [0, 0]]),
+     [f64(1, 5, 4, 2), f64(2, 3, 2, 2)],
+     lambda x, w: _np_conv2d(x, w, (2, 1), ((1, 2), (0, 1))))
+case("matmul:conv2d_f32", lambda x, w: jg.nn.conv2d(x, w, 2, "SAME"),
+     [f32(2, 6, 5, 3), f32(3, 3, 3, 4)], lambda x, w: _np_conv2d(x, w, (2, 2), "SAME"))
+case("matmul:conv1d", lambda x, w: jg.nn.conv1d(x, w, 2, "SAME"),
+     [f64(2, 9, 3), f64(3, 3, 2)], lambda x, w: _np_1d(_np_conv2d, x, w[None], (1, 2), "SAME"))
+case("matmul:conv1d_dilated_valid", lambda x, w: jg.nn.conv1d(x, w, 1, "VALID", dilations=3),
+     [f64(1, 8, 2), f64(2, 2, 3)],
+     lambda x, w: _np_1d(_np_conv2d, x, w[None], (1, 1), "VALID", (1, 3)))
+case("matmul:conv2d_transpose",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [2, 7, 6, 2], 2, "SAME"),
+     [f64(2, 4, 3, 3), f64(3, 3, 2, 3)],
+     lambda y, w: _np_conv2d_transpose(y, w, (7, 6), (2, 2), "SAME"))
+case("matmul:conv2d_transpose_valid_dilated",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [1, 7, 5, 2], 1, "VALID", dilations=[2, 1]),
+     [f64(1, 3, 4, 2), f64(3, 2, 2, 2)],
+     lambda y, w: _np_conv2d_transpose(y, w, (7, 5), (1, 1), "VALID", (2, 1)))
+case("matmul:conv2d_transpose_explicit",
+     lambda y, w: jg.nn.conv2d_transpose(y, w, [1, 8, 5, 3], [3, 2],
+                                         [[0, 0], [2, 1], [0, 3], [0, 0]]),
+     [f64(1, 4, 3, 2), f64(2, 3, 3, 2)],
+     lambda y, w: _np_conv2d_transpose(y, w, (8, 5), (3, 2), ((2, 1), (0, 3))))
+case("reduce_sum:depthwise_conv2d",
+     lambda x, w: jg.nn.depthwise_conv2d(x, w, [1, 2, 2, 1], "SAME"),
+     [f64(1, 6, 5, 2), f64(3, 3, 2, 2)], lambda x, w: _np_depthwise(x, w, (2, 2), "SAME"))
+case("reduce_max:max_pool2d", lambda x: jg.nn.max_pool2d(x, 2, 2, "VALID"),
+     [f64(2, 4, 7, 3)], lambda x: _np_pool2d(x, (2, 2), (2, 2), "VALID", np.max))
+case("reduce_max:max_pool2d_same_odd", lambda x: jg.nn.max_pool2d(x, 2, 2, "SAME"),
+     [f64(1, 5, 7, 2)], lambda x: _np_pool2d(x, (2, 2), (2, 2), "SAME", np.max))
+case("reduce_max:max_pool2d_overlapping_same", lambda x: jg.nn.max_pool2d(x, 3, 2, "SAME"),
+     [f64(1, 6, 5, 2)], lambda x: _np_pool2d(x, (3, 3), (2, 2), "SAME", np.max))
+case("reduce_max:max_pool2d_f32", lambda x: jg.nn.max_pool(x, [3, 2], 1, "SAME"),
+     [f32(2, 4, 5, 2)], lambda x: _np_pool2d(x, (3, 2), (1, 1), "SAME", np.max))
+case("reduce_max:max_pool2d_int", lambda x: jg.nn.max_pool2d(x, 3, 2, "SAME"),
+     [ints(1, 5, 4, 2, lo=-9, hi=-2)], lambda x: _np_pool2d(x, (3, 3), (2, 2), "SAME", np.max),
+     grad=False)
+case("reduce_max:max_pool_channels", lambda x: jg.nn.max_pool(x, [1, 1, 1, 3], [1, 1, 1, 3],
+                                                           "VALID"),
+     [f64(2, 3, 2, 6)], lambda x: x.reshape(2, 3, 2, 2, 3).max(-1))
+case("reduce_max:max_pool1d", lambda x: jg.nn.max_pool1d(x, 3, 1, "VALID"), [f64(2, 7, 3)],
+     lambda x: _np_1d(_np_pool2d, x, (1, 3), (1, 1), "VALID", np.max))
+case("reduce_mean:avg_pool2d", lambda x: jg.nn.avg_pool2d(x, [3, 2], [1, 2], "VALID"),
+     [f64(2, 5, 4, 2)], lambda x: _np_pool2d(x, (3, 2), (1, 2), "VALID", np.mean))
+case("reduce_sum:avg_pool2d_same", lambda x: jg.nn.avg_pool2d(x, 3, 2, "SAME"),
+     [f64(1, 5, 6, 2)], lambda x: _np_pool2d(x, (3, 3), (2, 2), "SAME", np.mean))
+case("reduce_sum:avg_pool2d_same_tiled", lambda x: jg.nn.avg_pool(x, 2, 2, "SAME"),
+     [f64(1, 5, 5, 2)], lambda x: _np_pool2d(x, (2, 2), (2, 2), "SAME", np.mean))
+case("reduce_sum:avg_pool1d_same", lambda x: jg.nn.avg_pool1d(x, 2, 1, "SAME"),
+     [f32(2, 7, 3)], lambda x: _np_1d(_np_pool2d, x, (1, 2), (1, 1), "SAME", np.mean))
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -659,3 +659,6 @@ def deserialize(config, custom_objects=None):
     table = {**TABLE, "Sequential": models.Sequential, "Model": models.Model,
              "Functional": models.Functional}
     return serialization.deserialize(config, table, custom_objects, "layer")
+
+
+from .conv_layers import *  # noqa: E402,F401,F403 - Conv1D/2D, pooling, padding (in TABLE)

@@ -18,6 +18,7 @@ from . import nn, random  # noqa: F401 - namespaces (jg.nn.*, jg.random.*), not 
 from .io import *  # noqa: F401,F403
 from .control import *  # noqa: F401,F403
 from .composite import *  # noqa: F401,F403
+from . import conv  # noqa: F401 - jg.nn.conv2d, pooling (composites, in jg.nn only)
 from .scan import *  # noqa: F401,F403
 from .functional_ops import *  # noqa: F401,F403
 from .mathx import *  # noqa: F401,F403

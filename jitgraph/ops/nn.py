@@ -4,6 +4,8 @@ They need no op records of their own; relu, sigmoid, tanh and softplus are eleme
 
 from .. import errors
 from .composite import embedding_lookup, l2_normalize  # noqa: F401 - tf.nn names
+from .conv import *  # noqa: F401,F403 - conv2d, conv1d, depthwise_conv2d, pooling
+from .conv import __all__ as _conv_names
 from .core import as_tensor
 from .elementwise import abs as _abs
 from .elementwise import (
@@ -164,6 +166,6 @@ def bias_add(value, bias, data_format=None, name=None):
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax",
            "log_softmax", "softplus", "silu", "swish", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup"]
+           "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup", *_conv_names]
 
 from .nnx import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nnx.py)
