@@ -14,6 +14,8 @@ import jitgraph as jg
 from . import activations, constraints, initializers, regularizers, serialization
 from .base_layer import Layer
 from .functional import Input, InputLayer  # noqa: F401 (re-exported)
+from .recurrent import *  # noqa: F403 (SimpleRNN, LSTM, GRU, their cells, RNN, wrappers)
+from .recurrent import CLASSES as _RECURRENT
 
 
 def _ser(obj):
@@ -629,7 +631,7 @@ def minimum(inputs, **kwargs):
 _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, GaussianNoise,
             LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate, ReLU,
             LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
-            Minimum, Normalization]
+            Minimum, Normalization] + _RECURRENT
 TABLE = {c.__name__: c for c in _CLASSES}
 
 
