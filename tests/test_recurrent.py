@@ -134,6 +134,20 @@ def test_initial_state_and_backends(kind):
         _close(_np(f(x, init)), want)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_wide_inputs_projected_before_the_loop(kind):
+    """Inputs at least as wide as the gates are projected with one GEMM before the loop
+    (narrower ones step by step): both paths give the same numbers."""
+    make, step, n = KINDS[kind]
+    layer = make(return_sequences=True)
+    x = _x((B, T, 4 * U + 1))
+    layer(x)
+    w = _randomize(layer)
+    want = _expected(step, x, w, n, return_sequences=True)
+    _close(_np(layer(x)), want)
+    _close(_np(jg.function(lambda x: layer(x))(x)), want)
+
+
 def test_unknown_batch_and_time_inside_function():
     layer = L.LSTM(U, return_sequences=True)
     f = jg.function(lambda x: layer(x), input_signature=[jg.TensorSpec([None, None, F])])

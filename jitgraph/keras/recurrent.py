@@ -7,9 +7,12 @@ copied from a tf.keras model give the same outputs: LSTM ``kernel`` is ``[in, 4 
 with the gates i, f, c, o; GRU gates are z, r, h and ``reset_after=True`` (the default) has a
 ``bias`` of shape ``[2, 3 * units]`` (input bias, recurrent bias).
 
-The time loop: the input projection ``x @ kernel + bias`` of a built-in cell is one matmul
-over all time steps; the recurrence is a ``jg.while_loop`` over the steps (``unroll=True``:
-a Python loop, unrolled into the traced graph). Inside ``jg.function`` the loop compiles to
+The time loop: the recurrence is a ``jg.while_loop`` over the steps (``unroll=True``: a
+Python loop, unrolled into the traced graph). The input projection ``x @ kernel + bias`` of
+a built-in cell is one matmul over all steps when unrolled or when the input is at least as
+wide as the gates; otherwise each step projects its own input, because the gradient of the
+loop's per-step read of a captured sequence is a dense tensor of the sequence's shape per
+step, and the raw input is the narrower sequence. Inside ``jg.function`` the loop compiles to
 one native loop: tracing and compiling stay fast however long the sequence, while an
 unrolled 50-step LSTM training step takes tens of seconds to compile. Gradients through
 ``jg.while_loop`` keep per-step state the cuda backend cannot run yet: train recurrent
@@ -337,6 +340,15 @@ def _check_cell(cell):
 
 
 # ----------------------------------------------------------------------------- the time loop
+def _project_first(cell, x, unroll):
+    """Whether to project all steps with one GEMM before the loop. A while loop reading step
+    t of a captured sequence gets, per step, a gradient of the whole sequence's shape, so it
+    should read the narrower of the raw input and the projection (gates * units wide)."""
+    if not isinstance(cell, _Cell):
+        return False
+    return unroll or x.shape[2] is None or x.shape[2] >= cell.kernel.shape[1]
+
+
 def _zeros(like, size, dtype):
     """Zeros [batch, size] with like's batch dim, which may be unknown while tracing."""
     if like.shape[0] is not None:
@@ -470,12 +482,13 @@ class RNN(Layer):
         if self.go_backwards:
             x = jg.reverse(x, [1])
         cell = self.cell
-        if isinstance(cell, _Cell):
+        if _project_first(cell, x, self.unroll):
             seq = cell._project(x)
 
             def step(x_t, s):
                 return cell._step(x_t, s)
         else:
+            seq = x
             seq = x
 
             def step(x_t, s):
