@@ -534,3 +534,26 @@ def test_matches_tf_keras_with_copied_weights(case):
     ours_bi(x)
     ours_bi.set_weights(theirs_bi.get_weights())
     _close(_np(ours_bi(x)), want, tol=1e-5)
+
+
+# ----------------------------------------------------------------------------- cuda
+def test_cuda_backend_on_the_emulator():
+    """The while-loop forward pass runs on the cuda backend; training there needs
+    unroll=True (gradients through jg.while_loop keep host-side stacks)."""
+    from jitgraph.codegen import cuda_driver
+
+    before = cuda_driver.use("emulator")
+    try:
+        x = _x((2, 3, F))
+        layer = L.LSTM(3, return_sequences=True)
+        _close(_np(jg.function(lambda x: layer(x), backend="cuda")(x)), _np(layer(x)))
+        unrolled = L.LSTM(3, unroll=True)
+
+        def grads(x):
+            with jg.GradientTape() as tape:
+                loss = jg.reduce_sum(unrolled(x))
+            return tape.gradient(loss, unrolled.trainable_weights)
+
+        _close(_np(jg.function(grads, backend="cuda")(x)), _np(grads(jg.constant(x))))
+    finally:
+        cuda_driver.use(before)

@@ -1,7 +1,7 @@
 """Built-in layers: Dense, Embedding, Normalization, Lambda, Flatten, Reshape, Permute, Dropout,
 GaussianNoise, Activation, ReLU, LeakyReLU, ELU, Softmax, LayerNormalization,
 BatchNormalization, InputLayer, and the merges Add, Subtract, Multiply, Average, Maximum,
-Minimum, Concatenate.
+Minimum, Concatenate; the recurrent layers come from recurrent.py.
 
 >>> layer = jg.keras.layers.Dense(3, activation="relu")
 >>> layer(jg.ones((2, 4))).shape   # (2, 3); the kernel (4, 3) was built on this call

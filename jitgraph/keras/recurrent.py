@@ -660,9 +660,9 @@ class Bidirectional(Layer):
         return out if self.merge_mode is None else out[0]
 
     def get_config(self):
-        cfg = {**Layer.get_config(self), "merge_mode": self.merge_mode,
-               "layer": _ser(_clone(self.forward_layer,
-                                    name=self.forward_layer.name[len("forward_"):]))}
+        inner = _ser(self.forward_layer)
+        inner["config"]["name"] = self.forward_layer.name[len("forward_"):]
+        cfg = {**Layer.get_config(self), "merge_mode": self.merge_mode, "layer": inner}
         if self._custom_backward:
             cfg["backward_layer"] = _ser(self.backward_layer)
         return cfg
