@@ -309,6 +309,47 @@ def test_time_distributed():
     assert layer.compute_output_shape((None, T, F)) == (None, T, 3)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_dropout(kind):
+    """Inference ignores dropout; training draws one input mask and one recurrent-state mask
+    per call, the same at every step, and compiles."""
+    make, step, n = KINDS[kind]
+    layer = make(dropout=0.5, recurrent_dropout=0.5, return_sequences=True)
+    plain = make(return_sequences=True)
+    x = _x()
+    layer(x), plain(x)
+    plain.set_weights(layer.get_weights())
+    _close(_np(layer(x)), _np(plain(x)))
+    _close(_np(layer(x, training=False)), _np(plain(x)))
+    jg.random.set_seed(3)
+    a = _np(layer(x, training=True))
+    assert np.abs(a - _np(plain(x))).max() > 1e-3
+    assert np.abs(a - _np(layer(x, training=True))).max() > 1e-3  # fresh masks per call
+    got = _np(jg.function(lambda x: layer(x, training=True))(x))
+    assert got.shape == (B, T, U) and np.all(np.isfinite(got))
+    # only input dropout, 0 on whole features: those features do not matter for a sample
+    only_inputs = make(dropout=0.5, return_sequences=True)
+    only_inputs(x)
+    only_inputs.set_weights(layer.get_weights())
+    cell = only_inputs.cell
+    cell._set_masks(jg.constant(x[:, 0]), True)
+    mask = cell._masks[0].numpy()
+    w = [v.astype(np.float64) for v in only_inputs.get_weights()]
+    want = _expected(step, x * mask[:, None, :], w, n, return_sequences=True)
+    _close(_np(only_inputs._run(jg.constant(x), [jg.zeros((B, U))] * n)), want)
+    cell._masks = (None, None)
+
+
+def test_dropout_in_fit():
+    jg.random.set_seed(1)
+    x, y = _memory_task(n=64)
+    model = jg.keras.Sequential([L.Input((8, 2)), L.GRU(8, dropout=0.1, recurrent_dropout=0.1),
+                                 L.Dense(1)])
+    model.compile(optimizer=jg.keras.optimizers.Adam(0.02), loss="mse")
+    hist = model.fit(x, y, batch_size=32, epochs=3, verbose=0)
+    assert all(np.isfinite(hist.history["loss"]))
+
+
 # ----------------------------------------------------------------------------- gradients
 def _fd_check(layer_factory, seed):
     """Tape gradients (eager, and of a jg.function on cpu) w.r.t. inputs and weights match
@@ -497,8 +538,8 @@ def test_other_errors():
     layer(_x())
     with pytest.raises(ValueError, match="'g'.*built for 4 features"):
         layer(_x((B, T, F + 1)))
-    with pytest.raises(NotImplementedError, match="dropout"):
-        L.LSTM(U, dropout=0.2)
+    with pytest.raises(ValueError, match="recurrent_dropout must be in"):
+        L.LSTM(U, recurrent_dropout=1.0)
     with pytest.raises(NotImplementedError, match="stateful"):
         L.LSTM(U, stateful=True)
     with pytest.raises(ValueError, match="merge_mode"):

@@ -18,8 +18,12 @@ unrolled 50-step LSTM training step takes tens of seconds to compile. Gradients 
 ``jg.while_loop`` keep per-step state the cuda backend cannot run yet: train recurrent
 layers on the cuda backend with ``unroll=True``.
 
-Not supported (clear errors): ``dropout``/``recurrent_dropout`` other than 0, ``stateful``,
-``time_major``; masking is not implemented (no ``mask`` argument).
+``dropout`` and ``recurrent_dropout``: in training, one mask per call for the inputs and one
+for the recurrent state (multiplying ``h`` where it enters the recurrent matmul), the same at
+every step and shared by the gates. (tf.keras draws a mask per gate when recurrent_dropout
+is on; the random draws cannot match TensorFlow's anyway.)
+Not supported (clear errors): ``stateful``, ``time_major``; masking is not implemented (no
+``mask`` argument).
 
 >>> model = jg.keras.Sequential([jg.keras.Input((20, 8)), jg.keras.layers.LSTM(32),
 ...                              jg.keras.layers.Dense(1)])
@@ -73,11 +77,10 @@ class _Cell(Layer):
         if int(units) <= 0:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer, got "
                              f"{units!r}")
-        if dropout or recurrent_dropout:
-            raise NotImplementedError(
-                f"{type(self).__name__}: dropout and recurrent_dropout are not supported "
-                f"(got dropout={dropout}, recurrent_dropout={recurrent_dropout}); leave them "
-                "at 0 and put a Dropout layer before or after the recurrent layer")
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= float(rate) < 1.0:
+                raise ValueError(f"{type(self).__name__}: {arg} must be in [0, 1), got "
+                                 f"{rate!r}")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -91,7 +94,8 @@ class _Cell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout, self.recurrent_dropout = 0.0, 0.0
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self._masks = (None, None)  # (inputs, recurrent state) dropout masks of this call
 
     @property
     def state_size(self):
@@ -133,8 +137,20 @@ class _Cell(Layer):
     def _input_bias(self):
         return self.bias
 
+    def _set_masks(self, like, training):
+        """Draws this call's dropout masks (batch rows like ``like``'s) when training."""
+        rates = (self.dropout, self.recurrent_dropout) if training else (0.0, 0.0)
+        widths = (self.kernel.shape[0], self.units)
+        self._masks = tuple(_dropout_mask(like, w, r) if r else None
+                            for w, r in zip(widths, rates, strict=True))
+
+    def _recurrent_input(self, h):
+        return h if self._masks[1] is None else h * self._masks[1]
+
     def _project(self, x):
         """``x @ kernel + input bias`` on the last axis of a [batch, (time,) features] x."""
+        if self._masks[0] is not None:
+            x = x * (self._masks[0] if len(x.shape) == 2 else jg.expand_dims(self._masks[0], 1))
         shape = tuple(x.shape)
         if len(shape) == 3 and None not in shape:  # one GEMM over batch * time rows
             y = jg.matmul(jg.reshape(x, (-1, shape[2])), self.kernel)
@@ -146,7 +162,14 @@ class _Cell(Layer):
 
     def call(self, inputs, states, training=None):
         single = not isinstance(states, (list, tuple))
-        out, new = self._step(self._project(inputs), _as_list(states))
+        outside = all(m is None for m in self._masks)  # called directly, not by an RNN
+        if outside:
+            self._set_masks(inputs, training)
+        try:
+            out, new = self._step(self._project(inputs), _as_list(states))
+        finally:
+            if outside:
+                self._masks = (None, None)
         return out, (new[0] if single and len(new) == 1 else new)
 
     def get_config(self):
@@ -172,7 +195,8 @@ class SimpleRNNCell(_Cell):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
 
     def _step(self, xz, states):
-        h = self.activation(xz + jg.matmul(states[0], self.recurrent_kernel))
+        h = self.activation(xz + jg.matmul(self._recurrent_input(states[0]),
+                                           self.recurrent_kernel))
         return h, [h]
 
 
@@ -206,7 +230,7 @@ class LSTMCell(_Cell):
 
     def _step(self, xz, states):
         h_prev, c_prev = states[0], states[1]
-        z = xz + jg.matmul(h_prev, self.recurrent_kernel)
+        z = xz + jg.matmul(self._recurrent_input(h_prev), self.recurrent_kernel)
         zi, zf, zc, zo = jg.split(z, 4, axis=-1)
         act, rec = self.activation, self.recurrent_activation
         c = rec(zf) * c_prev + rec(zi) * act(zc)
@@ -244,20 +268,21 @@ class GRUCell(_Cell):
 
     def _step(self, xz, states):
         h_prev, u = states[0], self.units
+        h_rec = self._recurrent_input(h_prev)
         xz_z, xz_r, xz_h = jg.split(xz, 3, axis=-1)
         rec, act = self.recurrent_activation, self.activation
         if self.reset_after:
-            inner = jg.matmul(h_prev, self.recurrent_kernel)
+            inner = jg.matmul(h_rec, self.recurrent_kernel)
             if self.bias is not None:
                 inner = inner + self.bias[1]
             rz, rr, rh = jg.split(inner, 3, axis=-1)
             z, r = rec(xz_z + rz), rec(xz_r + rr)
             hh = act(xz_h + r * rh)
         else:
-            rzr = jg.matmul(h_prev, self.recurrent_kernel[:, :2 * u])
+            rzr = jg.matmul(h_rec, self.recurrent_kernel[:, :2 * u])
             rz, rr = jg.split(rzr, 2, axis=-1)
             z, r = rec(xz_z + rz), rec(xz_r + rr)
-            hh = act(xz_h + jg.matmul(r * h_prev, self.recurrent_kernel[:, 2 * u:]))
+            hh = act(xz_h + jg.matmul(r * h_rec, self.recurrent_kernel[:, 2 * u:]))
         h = z * h_prev + (1.0 - z) * hh
         return h, [h]
 
@@ -337,6 +362,18 @@ def _check_cell(cell):
     if not (hasattr(cell, "call") and hasattr(cell, "state_size")):
         raise ValueError(f"RNN: a cell needs a call(inputs, states) method and a state_size "
                          f"attribute; got {cell!r}")
+
+
+def _dropout_mask(like, width, rate):
+    """[batch, width]: 0 with probability ``rate``, else 1 / (1 - rate)."""
+    rows = _zeros(like, width, like.dtype)
+    shape = tuple(rows.shape) if rows.shape[0] is not None else jg.shape(rows)
+    keep = jg.random.uniform(shape, dtype=like.dtype) >= rate
+    return jg.cast(keep, like.dtype) / (1.0 - rate)
+
+
+def _cells(cell):
+    return [c for c in getattr(cell, "cells", [cell]) if isinstance(c, _Cell)]
 
 
 # ----------------------------------------------------------------------------- the time loop
@@ -481,6 +518,16 @@ class RNN(Layer):
         states = self._initial_states(x, given)
         if self.go_backwards:
             x = jg.reverse(x, [1])
+        cells = _cells(self.cell)
+        for c in cells:
+            c._set_masks(x[:, 0], training)
+        try:
+            return self._run(x, states, training)
+        finally:
+            for c in cells:
+                c._masks = (None, None)
+
+    def _run(self, x, states, training=None):
         cell = self.cell
         if _project_first(cell, x, self.unroll):
             seq = cell._project(x)
@@ -488,7 +535,6 @@ class RNN(Layer):
             def step(x_t, s):
                 return cell._step(x_t, s)
         else:
-            seq = x
             seq = x
 
             def step(x_t, s):
