@@ -10,8 +10,14 @@ steady-state median and, in its note, the first call (trace + compile + one step
 with an empty on-disk compile cache). Speedups are against tf.function.
 
     python benchmarks/bench_lstm.py [--quick]
+    python benchmarks/bench_lstm.py --strategy   # the time loop: while_loop vs unrolled
+
+``--strategy`` measures the jg.function[cpu] step with the time loop as one jg.while_loop
+(the default) and unrolled (``unroll=True``) for 20 and 50 steps: first call (trace +
+compile, empty disk cache) and steady state. Unrolled 50 steps take minutes to compile.
 """
 
+import contextlib
 import os
 import tempfile
 import time
@@ -45,11 +51,11 @@ def init_weights(seed=1):
             np.zeros(1, np.float32)]
 
 
-def jg_step(weights, backend=None, unroll=False):
+def jg_step(weights, backend=None, unroll=False, steps=STEPS):
     """The train step with jg.keras layers; ``backend=None`` runs it eagerly."""
     lstm = jg.keras.layers.LSTM(UNITS, unroll=unroll)
     head = jg.keras.layers.Dense(1)
-    lstm(np.zeros((1, STEPS, FEATURES), np.float32))
+    lstm(np.zeros((1, steps, FEATURES), np.float32))
     head(np.zeros((1, UNITS), np.float32))
     lstm.set_weights(weights[:3])
     head.set_weights(weights[3:])
@@ -109,6 +115,29 @@ def jax_step(jax):
     return step
 
 
+@contextlib.contextmanager
+def _empty_disk_cache():
+    """First calls compile from scratch: a fresh, empty jitgraph compile cache."""
+    old = os.environ.get("JITGRAPH_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["JITGRAPH_CACHE_DIR"] = cache
+        try:
+            yield
+        finally:
+            if old is None:
+                del os.environ["JITGRAPH_CACHE_DIR"]
+            else:
+                os.environ["JITGRAPH_CACHE_DIR"] = old
+
+
+def _jg_maker(weights, xt, yt, backend=None, unroll=False, steps=STEPS):
+    def make():
+        step = jg_step(weights, backend, unroll, steps)
+        return lambda: step(xt, yt)
+
+    return make
+
+
 def _timed_first(fn):
     t0 = time.perf_counter()
     value = float(np.asarray(fn()))
@@ -135,24 +164,14 @@ def run(quick=False):
     repeat = 5 if quick else 15
     rows, losses = [], {}
     xt, yt = jg.constant(x), jg.constant(y)
-    with tempfile.TemporaryDirectory() as cache:  # cold first calls: nothing on disk
-        old = os.environ.get("JITGRAPH_CACHE_DIR")
-        os.environ["JITGRAPH_CACHE_DIR"] = cache
-        try:
-            _add(rows, losses, "jitgraph eager",
-                 lambda: (lambda s: lambda: s(xt, yt))(jg_step(weights)), 3 if quick else 7)
-            variants = [(b, False) for b in jg_backends()]
-            if not quick and "cpu" in jg_backends():
-                variants.insert(1, ("cpu", True))
-            for backend, unroll in variants:
-                impl = "jg.function[%s]%s" % (backend, " unroll=True" if unroll else "")
-                _add(rows, losses, impl, lambda b=backend, u=unroll: (
-                    lambda s: lambda: s(xt, yt))(jg_step(weights, b, u)), repeat)
-        finally:
-            if old is None:
-                del os.environ["JITGRAPH_CACHE_DIR"]
-            else:
-                os.environ["JITGRAPH_CACHE_DIR"] = old
+    with _empty_disk_cache():
+        _add(rows, losses, "jitgraph eager", _jg_maker(weights, xt, yt), 3 if quick else 7)
+        variants = [(b, False) for b in jg_backends()]
+        if not quick and "cpu" in jg_backends():
+            variants.insert(1, ("cpu", True))
+        for backend, unroll in variants:
+            impl = "jg.function[%s]%s" % (backend, " unroll=True" if unroll else "")
+            _add(rows, losses, impl, _jg_maker(weights, xt, yt, backend, unroll), repeat)
     tf = peer("tensorflow")
     if tf:
         xf, yf = tf.constant(x), tf.constant(y)
@@ -196,8 +215,30 @@ def _ratios(rows):
     return "\n".join(lines) + "\n"
 
 
+def strategy(quick=False):
+    """First call and steady state of the cpu step, time loop as while_loop vs unrolled."""
+    weights = init_weights()
+    rows = []
+    for steps in (20, 50):
+        x = np.random.default_rng(0).standard_normal((BATCH, steps, FEATURES))
+        xt, yt = jg.constant(x.astype(np.float32)), jg.constant(make_data()[1])
+        for unroll in (False, True):
+            impl = "%d steps, %s" % (steps, "unroll=True" if unroll else "while_loop")
+            with _empty_disk_cache():
+                _add(rows, {}, impl, _jg_maker(weights, xt, yt, "cpu", unroll, steps),
+                     5 if quick else 15)
+    return table("jg.function[cpu] LSTM training step: the time loop, batch 32, 32 "
+                 "features, 64 units", rows, "20 steps, while_loop")
+
+
 if __name__ == "__main__":
-    main_for(run)
+    import sys
+
+    if "--strategy" in sys.argv:
+        sys.argv.remove("--strategy")
+        main_for(strategy)
+    else:
+        main_for(run)
 
 
 __all__ = ["Row"]
