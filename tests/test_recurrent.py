@@ -31,38 +31,40 @@ def _sig(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def np_simple(x, h, w):
+def np_simple(x, h, w, rm=1.0):
+    """rm: the recurrent dropout mask, applied where h enters the recurrent matmul."""
     k, rk, b = w
-    h = np.tanh(x @ k + h[0] @ rk + b)
+    h = np.tanh(x @ k + (h[0] * rm) @ rk + b)
     return h, [h]
 
 
-def np_lstm(x, s, w):
+def np_lstm(x, s, w, rm=1.0):
     k, rk, b = w
-    i, f, g, o = np.split(x @ k + s[0] @ rk + b, 4, axis=-1)
+    i, f, g, o = np.split(x @ k + (s[0] * rm) @ rk + b, 4, axis=-1)
     c = _sig(f) * s[1] + _sig(i) * np.tanh(g)
     h = _sig(o) * np.tanh(c)
     return h, [h, c]
 
 
-def np_gru(x, s, w, reset_after=True):
+def np_gru(x, s, w, rm=1.0, reset_after=True):
     k, rk, b = w
     h, u = s[0], rk.shape[0]
+    hr = h * rm
     if reset_after:
         xz, xr, xh = np.split(x @ k + b[0], 3, axis=-1)
-        rz, rr, rh = np.split(h @ rk + b[1], 3, axis=-1)
+        rz, rr, rh = np.split(hr @ rk + b[1], 3, axis=-1)
         z, r = _sig(xz + rz), _sig(xr + rr)
         hh = np.tanh(xh + r * rh)
     else:
         xz, xr, xh = np.split(x @ k + b, 3, axis=-1)
-        z, r = _sig(xz + h @ rk[:, :u]), _sig(xr + h @ rk[:, u:2 * u])
-        hh = np.tanh(xh + (r * h) @ rk[:, 2 * u:])
+        z, r = _sig(xz + hr @ rk[:, :u]), _sig(xr + hr @ rk[:, u:2 * u])
+        hh = np.tanh(xh + (r * hr) @ rk[:, 2 * u:])
     h = z * h + (1 - z) * hh
     return h, [h]
 
 
-def np_gru_v1(x, s, w):
-    return np_gru(x, s, w, reset_after=False)
+def np_gru_v1(x, s, w, rm=1.0):
+    return np_gru(x, s, w, rm, reset_after=False)
 
 
 def np_run(step, x, states, weights, go_backwards=False):
@@ -327,17 +329,20 @@ def test_dropout(kind):
     assert np.abs(a - _np(layer(x, training=True))).max() > 1e-3  # fresh masks per call
     got = _np(jg.function(lambda x: layer(x, training=True))(x))
     assert got.shape == (B, T, U) and np.all(np.isfinite(got))
-    # only input dropout, 0 on whole features: those features do not matter for a sample
-    only_inputs = make(dropout=0.5, return_sequences=True)
-    only_inputs(x)
-    only_inputs.set_weights(layer.get_weights())
-    cell = only_inputs.cell
+    # with the masks of one call: NumPy with the inputs masked and h masked where it enters
+    # the recurrent matmul
+    cell = layer.cell
     cell._set_masks(jg.constant(x[:, 0]), True)
-    mask = cell._masks[0].numpy()
-    w = [v.astype(np.float64) for v in only_inputs.get_weights()]
-    want = _expected(step, x * mask[:, None, :], w, n, return_sequences=True)
-    _close(_np(only_inputs._run(jg.constant(x), [jg.zeros((B, U))] * n)), want)
-    cell._masks = (None, None)
+    try:
+        masks = [m.numpy().astype(np.float64) for m in cell._masks]
+        got = _np(layer._run(jg.constant(x), [jg.zeros((B, U))] * n))
+    finally:
+        cell._masks = (None, None)
+    w = [v.astype(np.float64) for v in layer.get_weights()]
+    want, _ = np_run(lambda xt, st, w: step(xt, st, w, masks[1]),
+                     x.astype(np.float64) * masks[0][:, None, :], [np.zeros((B, U))] * n, w)
+    assert set(np.unique(masks[0])) == {0.0, 2.0}
+    _close(got, want)
 
 
 def test_dropout_in_fit():
