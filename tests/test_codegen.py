@@ -324,6 +324,22 @@ def test_loop_gradients_keep_their_stacks_in_native_code():
     both(lambda x: jg.grad(jg.grad(f))(x), [S([], jg.float64)], [np.array(0.8)])
 
 
+def test_loop_gradient_with_equal_initial_loop_vars():
+    # two loop vars start from the same value (an LSTM's zero h and c): CSE merges their
+    # stack_allocs into one Value carried twice, and each loop var still needs its own stack
+    xs = np.random.default_rng(0).standard_normal((3, 2, 2))
+
+    def f(r):
+        def body(t, h, c):
+            z = jg.gather(jg.constant(xs), t) + h * r
+            return t + 1, jg.tanh(c + z), c + z
+
+        z0 = jg.ones((2, 2), dtype=jg.float64) * 0.3
+        return jg.reduce_sum(jg.while_loop(lambda t, h, c: t < 3, body, (0, z0, z0))[1])
+
+    both(lambda r: jg.grad(f)(r), [S([2, 2], jg.float64)], [xs[0] * 0.5])
+
+
 def test_stack_rows_are_checked_and_writes_keep_value_semantics():
     from jitgraph.ops import loop_state as ls
 

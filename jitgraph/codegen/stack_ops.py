@@ -84,9 +84,12 @@ def _check_uses(graph, stacks):
 
 def sole_use(lw, v, user):
     """Whether ``user`` may take over ``v``'s block: no other use of ``v`` comes after it
-    (reads earlier in the same graph are done by then) and no other Value shares the block."""
+    (reads earlier in the same graph are done by then), ``user`` takes ``v`` once, and no
+    other Value shares the block."""
     if v in lw.p.shared_stacks:
         return False
+    if sum(x is v for x in user.inputs) > 1:  # e.g. one stack_alloc (merged by CSE) carried
+        return False  # as two loop vars: each needs its own block
     order = {id(o): i for i, o in enumerate(user.graph.ops)}
     at = order.get(id(user))
     for op, _ in lw.p.stack_uses.get(v, ()):

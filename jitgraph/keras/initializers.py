@@ -182,22 +182,46 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+class Orthogonal(Initializer):
+    """A random orthogonal matrix (QR of a normal draw, signs fixed as Keras does) times
+    ``gain``; shapes of rank > 2 are flattened to (prod(shape[:-1]), shape[-1])."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializer needs a shape of rank >= 2, got {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = _numpy_rng(self.seed).normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return _as_tensor(self.gain * q.reshape(shape), dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
-            LecunUniform, Identity]
+            LecunUniform, Identity, Orthogonal]
 _TABLE = {c.__name__: c for c in _CLASSES}
 _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
             "random_uniform": RandomUniform, "uniform": RandomUniform,
             "normal": RandomNormal, "truncated_normal": TruncatedNormal,
             "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
             "he_normal": HeNormal, "he_uniform": HeUniform, "lecun_normal": LecunNormal,
-            "lecun_uniform": LecunUniform, "identity": Identity,
+            "lecun_uniform": LecunUniform, "identity": Identity, "orthogonal": Orthogonal,
             "variance_scaling": VarianceScaling}
 # lower-case Keras aliases: jg.keras.initializers.glorot_uniform(seed=1)
 zeros, ones, constant = Zeros, Ones, Constant
 glorot_uniform, glorot_normal, he_normal, he_uniform = (GlorotUniform, GlorotNormal, HeNormal,
                                                         HeUniform)
 random_normal, random_uniform, lecun_normal = RandomNormal, RandomUniform, LecunNormal
+orthogonal = Orthogonal
 
 
 def get(identifier):

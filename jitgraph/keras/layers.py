@@ -1,7 +1,7 @@
 """Built-in layers: Dense, Embedding, Normalization, Lambda, Flatten, Reshape, Permute, Dropout,
 GaussianNoise, Activation, ReLU, LeakyReLU, ELU, Softmax, LayerNormalization,
 BatchNormalization, InputLayer, and the merges Add, Subtract, Multiply, Average, Maximum,
-Minimum, Concatenate.
+Minimum, Concatenate; the recurrent layers come from recurrent.py.
 
 >>> layer = jg.keras.layers.Dense(3, activation="relu")
 >>> layer(jg.ones((2, 4))).shape   # (2, 3); the kernel (4, 3) was built on this call
@@ -29,6 +29,8 @@ from .layers_extra import (  # noqa: F401 (re-exported)
     SpatialDropout1D,
     UnitNormalization,
 )
+from .recurrent import *  # noqa: F403 (SimpleRNN, LSTM, GRU, their cells, RNN, wrappers)
+from .recurrent import CLASSES as _RECURRENT
 
 
 def _ser(obj):
@@ -644,7 +646,7 @@ def minimum(inputs, **kwargs):
 _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, GaussianNoise,
             LayerNormalization, BatchNormalization, InputLayer, Add, Concatenate, ReLU,
             LeakyReLU, ELU, Softmax, Embedding, Permute, Subtract, Multiply, Average, Maximum,
-            Minimum, Normalization]
+            Minimum, Normalization] + _RECURRENT
 TABLE = {c.__name__: c for c in _CLASSES}
 TABLE.update({c.__name__: c for c in _ATTENTION_LAYERS + _EXTRA_LAYERS})
 
