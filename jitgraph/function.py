@@ -68,6 +68,8 @@ class Function:
                                 f"{len(self._spec_keys)} entries but the function takes "
                                 f"{len(self._params)} arguments")
         functools.update_wrapper(self, python_function)
+        if not hasattr(self, "__name__"):  # a callable object (a Keras layer or model)
+            self.__name__ = self.__qualname__ = type(python_function).__name__
 
     # -- public API
     @property

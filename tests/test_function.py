@@ -329,3 +329,28 @@ def test_zero_dim_numpy_arguments_keep_rank_zero():
     out = f(np.array(3, np.int32))
     assert out.shape == () and int(out) == 4
     assert f(np.float32(2.0)).shape == ()
+
+
+def test_callable_objects_compile_like_functions():
+    """jg.function(obj) for an object with __call__ (a Keras layer or model, a user class),
+    as tf.function(obj): named after the class, __call__ converted by AutoGraph."""
+    class Scale:
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, x):
+            if jg.reduce_sum(x) > 0:
+                return x * self.k
+            return x
+
+    f = jg.function(Scale(3.0))
+    assert "Scale" in repr(f)
+    x = jg.constant([1.0, 2.0])
+    np.testing.assert_allclose(f(x).numpy(), [3.0, 6.0])
+    np.testing.assert_allclose(f(-x).numpy(), [-1.0, -2.0])
+    assert f.experimental_get_tracing_count() == 1
+
+    layer = jg.keras.layers.Dense(3)
+    g = jg.function(layer)
+    y = jg.ones([2, 4])
+    np.testing.assert_allclose(g(y).numpy(), layer(y).numpy(), rtol=1e-6)
