@@ -42,8 +42,8 @@ def convert(fn):
         conv = convert(fn.__func__)
         return fn if conv is fn.__func__ else types.MethodType(conv, fn.__self__)
     if not isinstance(fn, (types.FunctionType, type)) and callable(fn):
-        call = type(fn).__dict__.get("__call__") or next(  # a callable object: its __call__
-            (c.__dict__["__call__"] for c in type(fn).__mro__ if "__call__" in c.__dict__), None)
+        call = next((c.__dict__["__call__"] for c in type(fn).__mro__  # a callable object
+                     if "__call__" in c.__dict__), None)
         if isinstance(call, types.FunctionType):
             conv = convert(call)
             return fn if conv is call else types.MethodType(conv, fn)
