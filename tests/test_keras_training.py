@@ -227,3 +227,19 @@ def test_compiled_fit_with_dropout():
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     # in inference Dropout passes inputs through: predictions are repeatable
     np.testing.assert_array_equal(model.predict(X), model.predict(X))
+
+
+def test_fit_again_with_labels_of_another_shape_traces_again():
+    """A second fit with labels of another rank compiles a step for that signature (it
+    failed the first step's input_signature); the first one is kept."""
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4)).astype("float32")
+    y = rng.integers(0, 3, 64)
+    model = jg.keras.Sequential([jg.keras.layers.Dense(3)])
+    model.compile(loss=jg.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  optimizer="sgd")
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    h = model.fit(x, y[:, None], epochs=2, batch_size=32, verbose=0)
+    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"]).all()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert model._train_function.experimental_get_tracing_count() == 2

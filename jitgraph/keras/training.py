@@ -69,8 +69,28 @@ def make_function(model, step, sample):
     if model.run_eagerly or not hasattr(jg, "function"):
         return fn
     if all(isinstance(a, np.ndarray) for a in args):
-        return _GeneralOrSpecialized(fn, [_spec(a) for a in args])
+        return _BySignature(fn)
     return jg.function(fn, reduce_retracing=True)
+
+
+class _BySignature:
+    """One compiled step per data signature (dtypes and shapes past the batch dim): a later
+    ``fit`` with labels of another shape traces again, as in Keras, instead of failing the
+    first signature's check."""
+
+    def __init__(self, fn):
+        self._fn = fn
+        self._by_key = {}
+
+    def __call__(self, *args):
+        key = tuple((a.dtype.str, a.shape[1:]) for a in args)
+        f = self._by_key.get(key)
+        if f is None:
+            f = self._by_key[key] = _GeneralOrSpecialized(self._fn, [_spec(a) for a in args])
+        return f(*args)
+
+    def experimental_get_tracing_count(self):
+        return sum(f.experimental_get_tracing_count() for f in self._by_key.values())
 
 
 class _GeneralOrSpecialized:
