@@ -547,6 +547,21 @@ def test_assert_and_assert_shapes_in_compiled_functions(backend):
         f(np.ones((2, 3), np.float32), -np.ones(2, np.float32))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_first_failed_check_is_reported(backend, emulator):
+    """Several failing checks in one call: every backend reports the first, in program
+    order, as the interpreter (and TensorFlow) do."""
+    @jg.function(backend=backend)
+    def f(x, i):
+        jg.debugging.assert_positive(x, message="first check")
+        y = jg.gather(x, i)  # out of range as well
+        jg.debugging.assert_less(x, -5.0, message="third check")
+        return y
+
+    with pytest.raises(errors.InvalidArgumentError, match="first check"):
+        f(jg.constant([-1.0, 2.0]), jg.constant([7]))
+
+
 def test_control_dependencies_is_accepted():
     f = jg.function(lambda x: _with_deps(x), backend="cpu")
     with pytest.raises(errors.InvalidArgumentError, match="assert_positive"):

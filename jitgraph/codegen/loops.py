@@ -240,8 +240,14 @@ def _guard(self, e):
     bad = b.or_(b.icmp_signed("<", i, ir.Constant(S.I64, 0)),
                 b.icmp_signed(">=", i, self.ctx.q(e.size)))
     with b.if_then(bad, likely=False):
-        b.store(ir.Constant(S.I32, e.code), self.ctx.ptr(Storage("status", 0), dtypes.int32))
+        set_status(b, self.ctx.ptr(Storage("status", 0), dtypes.int32), e.code)
     return b.select(bad, ir.Constant(S.I64, 0), i)
+
+
+def set_status(b, ptr, code):
+    """Stores error ``code`` in the status slot unless an earlier failure stored one: the
+    call reports the first failed check, in program order, as the interpreter does."""
+    b.cmpxchg(ptr, ir.Constant(S.I32, 0), ir.Constant(S.I32, code), "monotonic", "monotonic")
 
 
 Evaluator._guard = _guard

@@ -21,6 +21,7 @@ import llvmlite.ir as ir
 
 from .. import dtypes
 from . import kernels as K
+from . import loops as L
 from . import scalar as S
 from .lower import HANDLE_BYTES, register_lowering
 
@@ -124,7 +125,7 @@ class StackCall:
 
     def _status(self, em, code):
         b = em.ctx.b
-        b.store(ir.Constant(S.I32, code), em.ctx.ptr(K.Storage("status", 0), dtypes.int32))
+        L.set_status(b, em.ctx.ptr(K.Storage("status", 0), dtypes.int32), code)
 
     def _row_ok(self, em, i, n):
         b = em.ctx.b
@@ -181,8 +182,6 @@ class StackCall:
         _copy(em, rows, src, em.ctx.b.mul(n, em.qval(self.row_bytes)))
 
     def _map(self, em):
-        from . import loops as L
-
         b = em.ctx.b
         _, _, n = self._handle(em, self.stacks[0])
         for h in self.stacks[1:]:
