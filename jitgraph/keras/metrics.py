@@ -176,29 +176,14 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return jg.cast(jg.equal(jg.cast(labels, pred.dtype), pred), jg.float32)
 
 
-def in_top_k(targets, predictions, k):
-    """For each row of ``predictions`` (batch, classes), whether the score of class
-    ``targets[i]`` is among the ``k`` largest: fewer than ``k`` scores are strictly greater
-    (so ties at the boundary all count as in the top k, TensorFlow's rule); a non-finite
-    target score is never in the top k."""
-    predictions = _tensor(predictions)
-    targets = _tensor(targets)
-    targets = targets if targets.dtype == jg.int32 else jg.cast(targets, jg.int32)
-    hot = jg.one_hot(targets, predictions.shape[-1], on_value=True, off_value=False,
-                     dtype=jg.bool)
-    target = jg.reduce_sum(jg.where(hot, predictions, jg.zeros_like(predictions)), axis=-1,
-                           keepdims=True)
-    above = jg.reduce_sum(jg.cast(predictions > target, jg.int32), axis=-1)
-    return jg.logical_and(above < k, jg.is_finite(jg.squeeze(target, -1)))
-
-
 def _top_k_matches(labels, y_pred, k):
     y_pred = _tensor(y_pred)
     shape = tuple(labels.shape)
     if len(y_pred.shape) > 2:
         y_pred = jg.reshape(y_pred, (-1, y_pred.shape[-1]))
     flat = jg.reshape(labels, (-1,)) if len(shape) > 1 else labels
-    matches = jg.cast(in_top_k(flat, y_pred, k), jg.float32)
+    flat = flat if flat.dtype == jg.int32 else jg.cast(flat, jg.int32)
+    matches = jg.cast(jg.math.in_top_k(flat, y_pred, k), jg.float32)
     if len(shape) <= 1:
         return matches
     if None in shape[1:]:
