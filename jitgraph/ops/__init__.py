@@ -26,9 +26,10 @@ from .manip import *  # noqa: F401,F403
 from .check import *  # noqa: F401,F403 - the assert op (jg.debugging.*)
 from .pyfunc import *  # noqa: F401,F403
 from .sort import *  # noqa: F401,F403
+from .dynamic import *  # noqa: F401,F403
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
          "control", "composite", "scan", "functional_ops", "mathx", "manip", "pyfunc", "check",
-         "sort")
+         "sort", "dynamic")
 __all__ = [n for m in _FLAT for n in _sys.modules[f"{__name__}.{m}"].__all__]

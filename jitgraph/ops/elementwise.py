@@ -429,11 +429,17 @@ truediv = divide
 
 
 def where(condition, x=None, y=None, name=None):
-    """Elementwise select: ``x`` where ``condition`` is True, else ``y`` (broadcasting)."""
+    """Elementwise select: ``x`` where ``condition`` is True, else ``y`` (broadcasting).
+    With ``condition`` alone: the int64 coordinates of its True elements (eager only, see
+    ops/dynamic.py)."""
     if x is None and y is None:
-        raise errors.UnimplementedError(
-            "jg.where(condition) with one argument (indices of True values) has a data-"
-            "dependent shape and is not supported; pass x and y")
+        from .dynamic import where_indices
+
+        return where_indices(condition)
+    if x is None or y is None:
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            "where: pass both x and y (elementwise select) or neither (the coordinates of "
+            "the True elements)"))
     return apply("where", condition, x, y)
 
 
