@@ -321,3 +321,25 @@ def test_model_inside_function_builds_eagerly():
     y = f(jg.constant(X))
     assert len(model.weights) == 4
     close(y, model(X))
+
+
+def test_input_and_output_shapes_keep_unknown_dims():
+    """model/layer .input_shape and .output_shape (and summary) as Keras reports them: the
+    batch and any dim declared None (or seen with different sizes) are None."""
+    L = jg.keras.layers
+    model = jg.keras.Sequential([L.Input(shape=(None, 8)), L.LSTM(4, return_sequences=True),
+                                 L.GlobalAveragePooling1D(), L.Dense(2)])
+    model(np.zeros((3, 5, 8), np.float32))
+    assert model.input_shape == (None, None, 8) and model.output_shape == (None, 2)
+    assert model.layers[0].output_shape == (None, None, 4)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "(None, None, 4)" in lines[0]
+    inp = L.Input(shape=(10, 8))
+    functional = jg.keras.Model(inp, L.Dense(2)(L.Flatten()(inp)))
+    assert functional.input_shape == (None, 10, 8) and functional.output_shape == (None, 2)
+    dense = L.Dense(3)
+    with pytest.raises(AttributeError, match="never been called"):
+        _ = dense.output_shape
+    dense(np.zeros((2, 4), np.float32))
+    assert dense.input_shape == (None, 4) and dense.output_shape == (None, 3)

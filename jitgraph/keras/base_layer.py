@@ -39,6 +39,27 @@ def snake_case(name):
     return out if not out.startswith("_") else "private" + out
 
 
+def _batch_free(values):
+    return map_structure(lambda t: (None,) + tuple(t.shape)[1:] if hasattr(t, "shape") and
+                         len(t.shape) else None, values)
+
+
+def _merge_shapes(old, new):
+    """The output shape a layer reports (summary, output_shape): the new call's, with the
+    dims that differed between calls as None (a sequence length that varies)."""
+    if old is None or new is None or type(old) is not type(new):
+        return new
+    if isinstance(new, tuple) and all(d is None or isinstance(d, int) for d in new):
+        if len(old) != len(new) or not all(d is None or isinstance(d, int) for d in old):
+            return new
+        return tuple(a if a == b else None for a, b in zip(old, new))
+    if isinstance(new, (list, tuple)) and len(old) == len(new):
+        return type(new)(_merge_shapes(a, b) for a, b in zip(old, new))
+    if isinstance(new, dict) and old.keys() == new.keys():
+        return {k: _merge_shapes(old[k], v) for k, v in new.items()}
+    return new
+
+
 def map_structure(fn, x):
     """Applies ``fn`` to the leaves of nested lists, tuples and dicts."""
     if isinstance(x, (list, tuple)):
@@ -116,7 +137,7 @@ class Layer:
         self._trainable_weights, self._non_trainable_weights = [], []
         self._losses, self._callable_losses = [], []
         self._build_input_shape = None
-        self._output_shape = None
+        self._output_shape = self._input_shape = None
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -209,9 +230,8 @@ class Layer:
         if self.activity_regularizer is not None:
             for o in flatten(outputs):
                 self.add_loss(self.activity_regularizer(o) / jg.cast(jg.shape(o)[0], o.dtype))
-        self._output_shape = map_structure(
-            lambda t: (None,) + tuple(t.shape)[1:] if hasattr(t, "shape") and len(t.shape)
-            else None, outputs)
+        self._input_shape = _merge_shapes(self._input_shape, _batch_free(inputs))
+        self._output_shape = _merge_shapes(self._output_shape, _batch_free(outputs))
         return outputs
 
     def call(self, inputs, *args, **kwargs):
@@ -276,8 +296,8 @@ class Layer:
     # -- tracking
     def _tracked_values(self):
         for key, value in self.__dict__.items():
-            if key in ("_auto_config", "_output_shape", "_build_input_shape", "_inbound_nodes",
-                       "inputs", "outputs", "_nodes", "history", "optimizer"):
+            if key in ("_auto_config", "_output_shape", "_input_shape", "_build_input_shape",
+                       "_inbound_nodes", "inputs", "outputs", "_nodes", "history", "optimizer"):
                 continue
             yield from _leaves(value)
 
@@ -368,6 +388,30 @@ class Layer:
                 raise ValueError(f"set_weights on layer {self.name!r}: weight {v.name} has "
                                  f"shape {tuple(v.shape)}, got an array of shape {w.shape}")
             v.assign(w.astype(v.dtype.as_numpy_dtype))
+
+    @property
+    def output_shape(self):
+        """The shape of the layer's output (batch dim None; a list for several outputs), as
+        Keras reports it once the layer has been called."""
+        if self._output_shape is None:
+            raise AttributeError(f"the layer {self.name!r} has never been called and thus has "
+                                 f"no defined output shape: call it (or build the model) first")
+        shape = self._output_shape
+        if isinstance(shape, list) and len(shape) == 1:
+            return shape[0]
+        return shape
+
+    @property
+    def input_shape(self):
+        """The shape of the layer's input (batch dim None, dims that varied between calls
+        None; a list for several inputs), as Keras reports it."""
+        if self._input_shape is None:
+            raise AttributeError(f"the layer {self.name!r} has never been called and thus has "
+                                 f"no defined input shape: call it (or build the model) first")
+        shape = self._input_shape
+        if isinstance(shape, list) and len(shape) == 1:
+            return shape[0]
+        return shape
 
     def count_params(self):
         return int(sum(int(np.prod(tuple(v.shape))) for v in self.weights))

@@ -289,6 +289,11 @@ def unpack(data):
     return data[0], data[1], data[2]
 
 
+def _shapes_of(tensors):
+    shapes = [tuple(t.shape) for t in flatten(tensors)]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
 class Sequential(Model):
     """A plain stack of layers, each feeding the next.
 
@@ -310,6 +315,7 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {layer!r}")
         self._layers.append(layer)
+        self._output_shape = None  # another model: its output shape is recorded anew
         first = self._layers[0]
         if first._batch_input_shape is not None:
             self._run_on_zeros(first._batch_input_shape, first._dtype)
@@ -319,6 +325,7 @@ class Sequential(Model):
             raise TypeError("Sequential.pop: there are no layers to remove")
         removed = [lay for lay in self._layers if not isinstance(lay, InputLayer)][-1]
         self._layers.remove(removed)
+        self._output_shape = None
         return removed
 
     @property
@@ -363,6 +370,15 @@ class Functional(Model):
     @property
     def layers(self):
         return list(self._layers)
+
+    @property
+    def input_shape(self):
+        """The shapes of the model's Inputs (a list for several)."""
+        return _shapes_of(self.inputs)
+
+    @property
+    def output_shape(self):
+        return _shapes_of(self.outputs)
 
     def call(self, inputs, training=None):
         if not isinstance(self.inputs, (list, tuple)) and isinstance(inputs, (list, tuple)) \
