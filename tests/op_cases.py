@@ -514,6 +514,65 @@ case("assert", lambda x, y: (jg.debugging.assert_less(x, y), jg.debugging.check_
     x, "x") * 2.0)[1], [f64(3, 4, lo=-2.0, hi=0.0), f64(4, lo=0.5, hi=1.0)],
      lambda x, y: x * 2.0)
 
+# linalg factorizations and solves (ops/linalg_ops.py): matrices made well conditioned in
+# fn and ref alike (a a^T + n I for Cholesky, a / 2 + 3 I for LU)
+
+
+def _spd(a, xp):
+    n = a.shape[-1]
+    at = xp.swapaxes(a, -1, -2) if xp is np else jg.linalg.matrix_transpose(a)
+    return a @ at + n * np.eye(n, dtype=a.dtype.as_numpy_dtype if xp is jg else a.dtype)
+
+
+def _wc(a, dt=np.float64):
+    return a * 0.5 + 3.0 * np.eye(a.shape[-1], dtype=dt)
+
+
+def _np_tri(a, b, lower=True, adjoint=False):
+    t = np.tril(a) if lower else np.triu(a)
+    return np.linalg.solve(np.swapaxes(t, -1, -2) if adjoint else t, b)
+
+
+case("cholesky", lambda a: jg.linalg.cholesky(_spd(a, jg)), [f64(2, 4, 4)],
+     lambda a: np.linalg.cholesky(_spd(a, np)))
+case("cholesky:f32", lambda a: jg.linalg.cholesky(_spd(a, jg)), [f32(3, 3)],
+     lambda a: np.linalg.cholesky(_spd(a, np)))
+case("cholesky:cholesky_solve",
+     lambda a, b: jg.linalg.cholesky_solve(jg.linalg.cholesky(_spd(a, jg)), b),
+     [f64(2, 4, 4), f64(2, 4, 3)], lambda a, b: np.linalg.solve(_spd(a, np), b))
+case("cholesky:logdet", lambda a: jg.linalg.logdet(_spd(a, jg)), [f64(2, 3, 3)],
+     lambda a: np.linalg.slogdet(_spd(a, np))[1])
+case("matrix_triangular_solve",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b), [f64(2, 4, 4), f64(2, 4, 3)],
+     lambda a, b: _np_tri(_wc(a), b))
+case("matrix_triangular_solve:upper_adjoint",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b, lower=False, adjoint=True),
+     [f64(4, 4), f64(4, 2)], lambda a, b: _np_tri(_wc(a), b, False, True))
+case("matrix_triangular_solve:lower_adjoint_bcast",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b, adjoint=True),
+     [f64(3, 3), f64(2, 3, 2)], lambda a, b: _np_tri(_wc(a), b, True, True))
+case("matrix_solve", lambda a, b: jg.linalg.solve(_wc(a), b), [f64(2, 4, 4), f64(2, 4, 3)],
+     lambda a, b: np.linalg.solve(_wc(a), b))
+case("matrix_solve:adjoint", lambda a, b: jg.linalg.solve(_wc(a), b, adjoint=True),
+     [f64(5, 5), f64(5, 1)], lambda a, b: np.linalg.solve(_wc(a).T, b))
+case("matrix_solve:f32", lambda a, b: jg.linalg.solve(_wc(a, np.float32), b),
+     [f32(2, 3, 3), f32(2, 3, 2)], lambda a, b: np.linalg.solve(_wc(a, np.float32), b))
+case("matrix_solve:lstsq", lambda a, b: jg.linalg.lstsq(a, b), [f64(6, 3), f64(6, 2)],
+     lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0])
+case("matrix_inverse", lambda a: jg.linalg.inv(_wc(a)), [f64(2, 4, 4)],
+     lambda a: np.linalg.inv(_wc(a)))
+case("matrix_inverse:adjoint", lambda a: jg.linalg.inv(_wc(a), adjoint=True), [f64(3, 3)],
+     lambda a: np.linalg.inv(_wc(a)).T)
+case("matrix_determinant", jg.linalg.det, [f64(3, 4, 4)], np.linalg.det)
+case("matrix_determinant:f32", jg.linalg.det, [f32(3, 3)], np.linalg.det)
+case("log_matrix_determinant", lambda a: jg.linalg.slogdet(a)[1], [f64(2, 4, 4)],
+     lambda a: np.linalg.slogdet(a)[1])
+case("log_matrix_determinant:sign", lambda a: jg.linalg.slogdet(a)[0] * 2.0, [f64(3, 3, 3)],
+     lambda a: np.linalg.slogdet(a)[0] * 2.0, grad=False)
+case("multiply:linalg_diag", jg.linalg.diag, [f64(2, 3)], lambda d: d[..., None] * np.eye(3))
+case("transpose:matrix_transpose", jg.linalg.adjoint, [f64(2, 3, 4)],
+     lambda a: np.swapaxes(a, -1, -2))
+
 
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""

@@ -24,6 +24,7 @@ from .mathx import *  # noqa: F401,F403
 from .manip import *  # noqa: F401,F403
 from .check import *  # noqa: F401,F403 - the assert op (jg.debugging.*)
 from .pyfunc import *  # noqa: F401,F403
+from . import linalg_ops  # noqa: F401 - jg.linalg.cholesky, solve, ... (not flattened)
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
