@@ -16,11 +16,12 @@ Storages are contiguous: the matrix ``a`` [batch, n, n], the right-hand side ``r
 (the factorization overwrites it). ``body`` only lists them as Loads, so buffer planning
 and the GPU's slot list see what the kernel reads; it is never evaluated.
 
-Checks: a Cholesky diagonal that is not > 0 (or NaN) and an exactly zero LU pivot of a
+Checks: a Cholesky diagonal <= 0 and an exactly zero LU pivot of a
 solve or inverse store the op's status code (lower.index_code); the entry point returns it
 and runtime.status_error raises InvalidArgumentError with the op's message
 (runtime.CHECKED_OPS). The kernel still finishes, with only in-bounds accesses; its
 outputs are never returned. A singular determinant is 0 (log-determinant: sign 0, -inf).
+NaN passes the checks and propagates, as in NumPy and TensorFlow (Eigen).
 """
 
 from dataclasses import dataclass
@@ -175,7 +176,7 @@ class _Task:
             b.store(A.get(j, j), acc)
             dot_into(j, j)
             s = b.load(acc)
-            with b.if_then(b.fcmp_unordered("<=", s, self.f(0.0)), likely=False):
+            with b.if_then(b.fcmp_ordered("<=", s, self.f(0.0)), likely=False):
                 self.fail()
             d = self.emit("sqrt", s)
             Lm.put(j, j, d)

@@ -48,9 +48,6 @@ def _check_matrix(name, t, arg="matrix"):
 
 def _check_rhs(name, a, b):
     _check_matrix(name, a)
-    if b.dtype != a.dtype:
-        raise _fail(name, f"matrix is {a.dtype.name} but rhs is {b.dtype.name}; jg.cast one "
-                          "of them")
     if len(b.shape) < 2:
         raise _fail(name, f"rhs must have rank >= 2 (one column per right-hand side), got "
                           f"shape {fmt_shape(b.shape)}; for a vector use jg.expand_dims(rhs, "
@@ -271,11 +268,19 @@ def _batched(name, a, b):
     from .core import as_tensor, broadcast_shapes
     from .shape import broadcast_to
 
-    a, b = as_tensor(a, name), as_tensor(b, name)
+    a = as_tensor(a, name)
+    b = as_tensor(b, name, a.dtype)  # Python lists take the matrix's dtype
+    if a.dtype != b.dtype:
+        raise _fail(name, f"matrix is {a.dtype.name} but rhs is {b.dtype.name}; jg.cast one "
+                          "of them")
     sa, sb = tuple(a.shape), tuple(b.shape)
     if len(sa) < 2 or len(sb) < 2 or sa[:-2] == sb[:-2] or None in sa + sb:
         return a, b
-    batch = broadcast_shapes(name, sa[:-2], sb[:-2])
+    try:
+        batch = broadcast_shapes(name, sa[:-2], sb[:-2])
+    except errors.InvalidArgumentError:
+        raise _fail(name, f"the batch axes of matrix {fmt_shape(sa)} and rhs {fmt_shape(sb)} "
+                          "do not broadcast; make them equal or 1") from None
     if sa[:-2] != batch:
         a = broadcast_to(a, batch + sa[-2:])
     if sb[:-2] != batch:
