@@ -26,6 +26,10 @@ from .ops.linalg_ops import (  # noqa: F401
     inv,
     logdet,
     lstsq,
+    lu,
+    lu_matrix_inverse,
+    lu_reconstruct,
+    lu_solve,
     matrix_transpose,
     slogdet,
     solve,
@@ -47,5 +51,5 @@ def trace(x, name=None):
 __all__ = ["matmul", "matvec", "norm", "eye", "transpose", "l2_normalize", "trace", "einsum",
            "tensordot", "global_norm", "band_part", "diag_part", "set_diag", "cholesky",
            "triangular_solve", "cholesky_solve", "solve", "inv", "det", "slogdet", "logdet",
-           "lstsq", "diag",
+           "lstsq", "diag", "lu", "lu_solve", "lu_reconstruct", "lu_matrix_inverse",
            "matrix_transpose", "adjoint"]

@@ -569,6 +569,32 @@ case("log_matrix_determinant", lambda a: jg.linalg.slogdet(a)[1], [f64(2, 4, 4)]
      lambda a: np.linalg.slogdet(a)[1])
 case("log_matrix_determinant:sign", lambda a: jg.linalg.slogdet(a)[0] * 2.0, [f64(3, 3, 3)],
      lambda a: np.linalg.slogdet(a)[0] * 2.0, grad=False)
+
+
+def _np_lu(a):
+    """Doolittle LU with partial pivoting (the first largest |pivot|), one matrix at a time."""
+    out = []
+    for m in a.reshape(-1, *a.shape[-2:]):
+        w, n = m.copy(), m.shape[-1]
+        perm = np.arange(n)
+        for j in range(n):
+            p = j + int(np.argmax(np.abs(w[j:, j])))
+            w[[j, p]], perm[[j, p]] = w[[p, j]], perm[[p, j]]
+            if w[j, j] != 0:
+                w[j + 1:, j] /= w[j, j]
+                w[j + 1:, j + 1:] -= np.outer(w[j + 1:, j], w[j, j + 1:])
+        out.append(np.concatenate([w, perm[:, None]], 1))
+    return np.array(out).reshape(a.shape[:-1] + (a.shape[-1] + 1,))
+
+
+case("lu", lambda a: jg.linalg.lu(a)[0], [f64(2, 5, 5)], lambda a: _np_lu(a)[..., :-1],
+     grad=False)
+case("lu:perm", lambda a: jg.linalg.lu(a)[1], [f32(4, 4)],
+     lambda a: _np_lu(a)[..., -1].astype(np.int32), grad=False)
+case("lu:lu_solve", lambda a, b: jg.linalg.lu_solve(*jg.linalg.lu(_wc(a)), b),
+     [f64(2, 4, 4), f64(2, 4, 3)], lambda a, b: np.linalg.solve(_wc(a), b), grad=False)
+case("lu:reconstruct", lambda a: jg.linalg.lu_reconstruct(*jg.linalg.lu(a)), [f64(3, 3, 3)],
+     lambda a: a, grad=False)
 case("multiply:linalg_diag", jg.linalg.diag, [f64(2, 3)], lambda d: d[..., None] * np.eye(3))
 case("transpose:matrix_transpose", jg.linalg.adjoint, [f64(2, 3, 4)],
      lambda a: np.swapaxes(a, -1, -2))

@@ -48,6 +48,7 @@ JG = {
     "logdet": lambda a, b: jg.linalg.slogdet(a)[1],
     "cholesky_solve": lambda a, b: jg.linalg.cholesky_solve(jg.linalg.cholesky(a), b),
     "triangular_solve": lambda a, b: jg.linalg.triangular_solve(a, b),
+    "lu_solve": lambda a, b: jg.linalg.lu_solve(*jg.linalg.lu(a), b),
 }
 NP = {
     "cholesky": lambda a, b: np.linalg.cholesky(a),
@@ -57,6 +58,7 @@ NP = {
     "logdet": lambda a, b: np.linalg.slogdet(a)[1],
     "cholesky_solve": np.linalg.solve,
     "triangular_solve": lambda a, b: np.linalg.solve(np.tril(a), b),
+    "lu_solve": np.linalg.solve,
 }
 
 
@@ -113,6 +115,21 @@ def test_pivoting_handles_a_zero_leading_entry():
         np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-12)
         np.testing.assert_allclose(d.numpy(), np.linalg.det(a), rtol=1e-12)
         assert sign.numpy() == np.sign(np.linalg.det(a))
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_lu_matches_scipy_and_keeps_singular_columns(backend):
+    sla = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 6, 6))
+    a[1, :, 2] = 0.0  # no pivot in column 2: no error, a zero on U's diagonal
+    lower_upper, perm = _run(jg.linalg.lu, a, backend=backend)
+    assert perm.dtype == jg.int32
+    for m, lu_m, p_m in zip(a, lower_upper.numpy(), perm.numpy()):
+        p, ll, u = sla.lu(m)  # m == p @ ll @ u
+        np.testing.assert_allclose(np.tril(lu_m, -1) + np.eye(6), ll, atol=1e-12)
+        np.testing.assert_allclose(np.triu(lu_m), u, atol=1e-12)
+        np.testing.assert_allclose(m[p_m], ll @ u, atol=1e-12)
 
 
 def test_unknown_batch_and_size():

@@ -1,5 +1,6 @@
 """Per-matrix kernels (MatrixKernel) for the ops of ops/linalg_ops.py: Cholesky, triangular
-solve, and LU with partial pivoting for solve, inverse, determinant and log-determinant.
+solve, and LU with partial pivoting for lu, solve, inverse, determinant and
+log-determinant.
 
     steps = []; _lower(lowerer, op, steps)             # the rule of each of those ops
     fn, info = emit_matrix_kernel(module, k, layout, static_index)     # cpu
@@ -37,7 +38,7 @@ from .lower import register_lowering
 
 ALGO = {"cholesky": "cholesky", "matrix_triangular_solve": "trsm", "matrix_solve": "solve",
         "matrix_inverse": "inverse", "matrix_determinant": "det",
-        "log_matrix_determinant": "slogdet"}
+        "log_matrix_determinant": "slogdet", "lu": "lu"}
 LU_ALGOS = ("solve", "inverse", "det", "slogdet")
 runtime.CHECKED_OPS.update({
     "cholesky": "Cholesky decomposition was not successful. The input might not be valid "
@@ -49,7 +50,7 @@ runtime.CHECKED_OPS.update({
 
 @dataclass(eq=False)
 class MatrixKernel(K.Kernel):
-    """``algo`` ('cholesky' | 'trsm' | 'solve' | 'inverse' | 'det' | 'slogdet') on each of
+    """``algo`` ('cholesky' | 'trsm' | 'lu' | 'solve' | 'inverse' | 'det' | 'slogdet') on each of
     ``dims[0]`` matrices of size ``n``; ``cols``: columns of the rhs (and output)."""
 
     algo: str = ""
@@ -72,7 +73,8 @@ def _lower(lw, op, steps):
                  lambda e: int(np.prod(e.shape(x)[:-2], dtype=np.int64)))
     n = qs.dim(x, r - 1)
     rhs = op.inputs[1] if len(op.inputs) > 1 else None
-    cols = qs.dim(rhs, r - 1) if rhs is not None else n
+    cols = qs.dim(rhs, r - 1) if rhs is not None else \
+        qs.dim(out, r - 1) if len(out.shape) == r else n
     work = None
     if algo in LU_ALGOS:
         work = lw.p.new_arena()
@@ -216,8 +218,12 @@ class _Task:
         b, k, n, c, algo = self.b, self.k, self.n, self.c, self.k.algo
         pb, dt = self.ctx.pb, self.dt
         zero, one = self.i64(0), self.i64(1)
-        W = _Mat(self.ctx, self.ctx.ptr(k.work, dt), b.mul(self.m, self.nn), n)
         X = None
+        if algo == "lu":  # in place in the output: [n, n + 1], the last column the perm
+            W = _Mat(self.ctx, self.ctx.ptr(k.out, dt), b.mul(self.m, self.nc), c)
+            self.loop(zero, n, lambda i: W.put(i, n, b.sitofp(i, self.ft)), "perm")
+        else:
+            W = _Mat(self.ctx, self.ctx.ptr(k.work, dt), b.mul(self.m, self.nn), n)
         if algo in ("solve", "inverse"):
             X = _Mat(self.ctx, self.ctx.ptr(k.out, dt), b.mul(self.m, self.nc), c)
         self.loop(zero, n, lambda i: self.loop(zero, n, lambda j: W.put(
@@ -264,7 +270,7 @@ class _Task:
                     b.store(self.f(-np.inf), logabs)
                 with regular:
                     with b.if_then(b.icmp_signed("!=", p, j)):
-                        swap(W, p, j, n)
+                        swap(W, p, j, c if algo == "lu" else n)
                         if X is not None:
                             swap(X, p, j, c)
                         b.store(b.fneg(b.load(det)), det)
@@ -286,6 +292,8 @@ class _Task:
                     self.loop(b.add(j, one), n, eliminate, "elim")
 
         self.loop(zero, n, column, "col")
+        if algo == "lu":
+            return
         if X is not None:
             def back(i):
                 self.loop(b.add(i, one), n, lambda q: self.axpy(X, i, q, W.get(i, q), zero, c),

@@ -236,6 +236,36 @@ def _slogdet_grad(i, o, g):
     return [expand_dims(expand_dims(glog, -1), -1) * _inv_t(i[0])]
 
 
+def _lu_infer(types):
+    (x,) = types
+    _check_matrix("lu", x)
+    n = x.shape[-1]
+    return Type(x.dtype, x.shape[:-1] + (None if n is None else n + 1,))
+
+
+def _lu_impl(x):
+    """Gaussian elimination with partial pivoting (the first largest |pivot|; an exactly
+    zero pivot column is left as it is), vectorized over the batch, as the kernel does it:
+    [..., n, n + 1] holding L (unit diagonal, below) and U, then the permutation."""
+    n = x.shape[-1]
+    w = np.concatenate([x, np.broadcast_to(np.arange(n, dtype=x.dtype)[:, None],
+                                           x.shape[:-1] + (1,))], -1).reshape(-1, n, n + 1)
+    rows = np.arange(w.shape[0])
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            p = j + np.argmax(np.abs(w[:, j:, j]), axis=1)
+            top = w[rows, j].copy()
+            w[rows, j] = w[rows, p]
+            w[rows, p] = top
+            piv = w[:, j, j]
+            ok = (piv != 0)[:, None]
+            f = np.where(ok, w[:, j + 1:, j] / np.where(ok[:, 0], piv, 1)[:, None],
+                         w[:, j + 1:, j])
+            w[:, j + 1:, j] = f
+            w[:, j + 1:, j + 1:n] -= np.where(ok, f, 0)[:, :, None] * w[:, j, None, j + 1:n]
+    return w.reshape(x.shape[:-1] + (n + 1,))
+
+
 _DOC = "(ops/linalg_ops.py; kernels in codegen/linalg_kernels.py)"
 register(Op("cholesky", _square("cholesky"), _cholesky_impl, grad=_cholesky_grad,
             kind="linalg", lower="matrix", doc=f"Cholesky factor {_DOC}"))
@@ -249,6 +279,8 @@ register(Op("matrix_inverse", _square("matrix_inverse"), _inverse_impl, grad=_in
             kind="linalg", lower="matrix", doc=f"inverse {_DOC}"))
 register(Op("matrix_determinant", _det_infer, _det_impl, grad=_det_grad, kind="linalg",
             lower="matrix", doc=f"determinant {_DOC}"))
+register(Op("lu", _lu_infer, _lu_impl, kind="linalg", lower="matrix",
+            doc=f"[L\\U | permutation] of partial-pivoting LU {_DOC}"))
 register(Op("log_matrix_determinant", _slogdet_infer, _slogdet_impl, grad=_slogdet_grad,
             kind="linalg", lower="matrix", doc=f"[sign, log|det|] {_DOC}"))
 
@@ -343,6 +375,69 @@ def slogdet(input, name=None):  # noqa: A002
 
     both = apply("log_matrix_determinant", _matrix(input, "slogdet"))
     return _getitem(both, (Ellipsis, 0)), _getitem(both, (Ellipsis, 1))
+
+
+def lu(input, output_idx_type=None, name=None):  # noqa: A002
+    """``(lower_upper, perm)``: the LU factorization with partial pivoting, TensorFlow's
+    layout: ``lower_upper`` holds U on and above the diagonal and the unit-diagonal L below
+    it; ``input[..., perm, :] == L @ U``. Not differentiable (TensorFlow's LU gradient is
+    not implemented); a singular matrix gives zeros on U's diagonal, no error.
+
+    >>> lower_upper, perm = jg.linalg.lu([[1.0, 2.0], [3.0, 4.0]])  # perm [1, 0]
+    """
+    from .. import dtypes
+    from .elementwise import cast
+    from .indexing import _getitem
+
+    x = _matrix(input, "lu")
+    both = apply("lu", x)
+    n = both.shape[-1] - 1 if both.shape[-1] is not None else None
+    idx = dtypes.as_dtype(output_idx_type or dtypes.int32)
+    lower_upper = _getitem(both, (Ellipsis, slice(0, n)))
+    return lower_upper, cast(_getitem(both, (Ellipsis, -1)), idx)
+
+
+def _lu_parts(lower_upper, perm, name):
+    from .composite import matrix_band_part, set_diag
+    from .indexing import one_hot
+    from .shape import ones_like
+
+    lu_ = _matrix(lower_upper, name)
+    _check_matrix(name, lu_)
+    n = lu_.shape[-1]
+    if n is None:
+        raise _fail(name, f"needs a known matrix size, got shape {fmt_shape(lu_.shape)}")
+    unit_lower = set_diag(matrix_band_part(lu_, -1, 0), ones_like(lu_[..., 0]))
+    p = one_hot(perm, int(n), dtype=lu_.dtype)  # p @ x == x[..., perm, :]
+    return lu_, unit_lower, p
+
+
+def lu_solve(lower_upper, perm, rhs, validate_args=False, name=None):
+    """``X`` with ``A @ X == rhs`` given ``lower_upper, perm = jg.linalg.lu(A)``."""
+    from .linalg import matmul
+
+    lu_, unit_lower, p = _lu_parts(lower_upper, perm, "lu_solve")
+    y = triangular_solve(unit_lower, matmul(p, rhs), lower=True)
+    return triangular_solve(lu_, y, lower=False)
+
+
+def lu_reconstruct(lower_upper, perm, validate_args=False, name=None):
+    """The matrix ``A`` that ``jg.linalg.lu`` factored: ``P^T @ L @ U``."""
+    from .composite import matrix_band_part
+    from .linalg import matmul
+
+    lu_, unit_lower, p = _lu_parts(lower_upper, perm, "lu_reconstruct")
+    return matmul(p, matmul(unit_lower, matrix_band_part(lu_, 0, -1)), transpose_a=True)
+
+
+def lu_matrix_inverse(lower_upper, perm, validate_args=False, name=None):
+    """The inverse of ``A`` given ``lower_upper, perm = jg.linalg.lu(A)``."""
+    from .assemble import eye
+    from .shape import zeros_like
+
+    lu_ = _matrix(lower_upper, "lu_matrix_inverse")
+    _check_matrix("lu_matrix_inverse", lu_)
+    return lu_solve(lu_, perm, zeros_like(lu_) + eye(int(lu_.shape[-1]), dtype=lu_.dtype))
 
 
 def logdet(matrix, name=None):
