@@ -17,6 +17,24 @@ from .ops import matrix_band_part as band_part
 from .ops import reduce_sum as _reduce_sum
 from .ops import squeeze as _squeeze
 from .ops.core import as_tensor as _as_tensor
+from .ops.linalg_ops import (  # noqa: F401
+    adjoint,
+    cholesky,
+    cholesky_solve,
+    det,
+    diag,
+    inv,
+    logdet,
+    lstsq,
+    lu,
+    lu_matrix_inverse,
+    lu_reconstruct,
+    lu_solve,
+    matrix_transpose,
+    slogdet,
+    solve,
+    triangular_solve,
+)
 
 
 def matvec(a, b, transpose_a=False, name=None):
@@ -31,4 +49,7 @@ def trace(x, name=None):
 
 
 __all__ = ["matmul", "matvec", "norm", "eye", "transpose", "l2_normalize", "trace", "einsum",
-           "tensordot", "global_norm", "band_part", "diag_part", "set_diag"]
+           "tensordot", "global_norm", "band_part", "diag_part", "set_diag", "cholesky",
+           "triangular_solve", "cholesky_solve", "solve", "inv", "det", "slogdet", "logdet",
+           "lstsq", "diag", "lu", "lu_solve", "lu_reconstruct", "lu_matrix_inverse",
+           "matrix_transpose", "adjoint"]

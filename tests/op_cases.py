@@ -514,6 +514,91 @@ case("assert", lambda x, y: (jg.debugging.assert_less(x, y), jg.debugging.check_
     x, "x") * 2.0)[1], [f64(3, 4, lo=-2.0, hi=0.0), f64(4, lo=0.5, hi=1.0)],
      lambda x, y: x * 2.0)
 
+# linalg factorizations and solves (ops/linalg_ops.py): matrices made well conditioned in
+# fn and ref alike (a a^T + n I for Cholesky, a / 2 + 3 I for LU)
+
+
+def _spd(a, xp):
+    n = a.shape[-1]
+    at = xp.swapaxes(a, -1, -2) if xp is np else jg.linalg.matrix_transpose(a)
+    return a @ at + n * np.eye(n, dtype=a.dtype.as_numpy_dtype if xp is jg else a.dtype)
+
+
+def _wc(a, dt=np.float64):
+    return a * 0.5 + 3.0 * np.eye(a.shape[-1], dtype=dt)
+
+
+def _np_tri(a, b, lower=True, adjoint=False):
+    t = np.tril(a) if lower else np.triu(a)
+    return np.linalg.solve(np.swapaxes(t, -1, -2) if adjoint else t, b)
+
+
+case("cholesky", lambda a: jg.linalg.cholesky(_spd(a, jg)), [f64(2, 4, 4)],
+     lambda a: np.linalg.cholesky(_spd(a, np)))
+case("cholesky:f32", lambda a: jg.linalg.cholesky(_spd(a, jg)), [f32(3, 3)],
+     lambda a: np.linalg.cholesky(_spd(a, np)))
+case("cholesky:cholesky_solve",
+     lambda a, b: jg.linalg.cholesky_solve(jg.linalg.cholesky(_spd(a, jg)), b),
+     [f64(2, 4, 4), f64(2, 4, 3)], lambda a, b: np.linalg.solve(_spd(a, np), b))
+case("cholesky:logdet", lambda a: jg.linalg.logdet(_spd(a, jg)), [f64(2, 3, 3)],
+     lambda a: np.linalg.slogdet(_spd(a, np))[1])
+case("matrix_triangular_solve",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b), [f64(2, 4, 4), f64(2, 4, 3)],
+     lambda a, b: _np_tri(_wc(a), b))
+case("matrix_triangular_solve:upper_adjoint",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b, lower=False, adjoint=True),
+     [f64(4, 4), f64(4, 2)], lambda a, b: _np_tri(_wc(a), b, False, True))
+case("matrix_triangular_solve:lower_adjoint_bcast",
+     lambda a, b: jg.linalg.triangular_solve(_wc(a), b, adjoint=True),
+     [f64(3, 3), f64(2, 3, 2)], lambda a, b: _np_tri(_wc(a), b, True, True))
+case("matrix_solve", lambda a, b: jg.linalg.solve(_wc(a), b), [f64(2, 4, 4), f64(2, 4, 3)],
+     lambda a, b: np.linalg.solve(_wc(a), b))
+case("matrix_solve:adjoint", lambda a, b: jg.linalg.solve(_wc(a), b, adjoint=True),
+     [f64(5, 5), f64(5, 1)], lambda a, b: np.linalg.solve(_wc(a).T, b))
+case("matrix_solve:f32", lambda a, b: jg.linalg.solve(_wc(a, np.float32), b),
+     [f32(2, 3, 3), f32(2, 3, 2)], lambda a, b: np.linalg.solve(_wc(a, np.float32), b))
+case("matrix_solve:lstsq", lambda a, b: jg.linalg.lstsq(a, b), [f64(6, 3), f64(6, 2)],
+     lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0])
+case("matrix_inverse", lambda a: jg.linalg.inv(_wc(a)), [f64(2, 4, 4)],
+     lambda a: np.linalg.inv(_wc(a)))
+case("matrix_inverse:adjoint", lambda a: jg.linalg.inv(_wc(a), adjoint=True), [f64(3, 3)],
+     lambda a: np.linalg.inv(_wc(a)).T)
+case("matrix_determinant", jg.linalg.det, [f64(3, 4, 4)], np.linalg.det)
+case("matrix_determinant:f32", jg.linalg.det, [f32(3, 3)], np.linalg.det)
+case("log_matrix_determinant", lambda a: jg.linalg.slogdet(a)[1], [f64(2, 4, 4)],
+     lambda a: np.linalg.slogdet(a)[1])
+case("log_matrix_determinant:sign", lambda a: jg.linalg.slogdet(a)[0] * 2.0, [f64(3, 3, 3)],
+     lambda a: np.linalg.slogdet(a)[0] * 2.0, grad=False)
+
+
+def _np_lu(a):
+    """Doolittle LU with partial pivoting (the first largest |pivot|), one matrix at a time."""
+    out = []
+    for m in a.reshape(-1, *a.shape[-2:]):
+        w, n = m.copy(), m.shape[-1]
+        perm = np.arange(n)
+        for j in range(n):
+            p = j + int(np.argmax(np.abs(w[j:, j])))
+            w[[j, p]], perm[[j, p]] = w[[p, j]], perm[[p, j]]
+            if w[j, j] != 0:
+                w[j + 1:, j] /= w[j, j]
+                w[j + 1:, j + 1:] -= np.outer(w[j + 1:, j], w[j, j + 1:])
+        out.append(np.concatenate([w, perm[:, None]], 1))
+    return np.array(out).reshape(a.shape[:-1] + (a.shape[-1] + 1,))
+
+
+case("lu", lambda a: jg.linalg.lu(a)[0], [f64(2, 5, 5)], lambda a: _np_lu(a)[..., :-1],
+     grad=False)
+case("lu:perm", lambda a: jg.linalg.lu(a)[1], [f32(4, 4)],
+     lambda a: _np_lu(a)[..., -1].astype(np.int32), grad=False)
+case("lu:lu_solve", lambda a, b: jg.linalg.lu_solve(*jg.linalg.lu(_wc(a)), b),
+     [f64(2, 4, 4), f64(2, 4, 3)], lambda a, b: np.linalg.solve(_wc(a), b), grad=False)
+case("lu:reconstruct", lambda a: jg.linalg.lu_reconstruct(*jg.linalg.lu(a)), [f64(3, 3, 3)],
+     lambda a: a, grad=False)
+case("multiply:linalg_diag", jg.linalg.diag, [f64(2, 3)], lambda d: d[..., None] * np.eye(3))
+case("transpose:matrix_transpose", jg.linalg.adjoint, [f64(2, 3, 4)],
+     lambda a: np.swapaxes(a, -1, -2))
+
 
 # ----------------------------------------------------------------------------- sorting
 
@@ -543,7 +628,15 @@ case("sort", jg.sort, [f64(3, 5)], lambda x: np.sort(x, -1))
 case("sort:axis0_descending", lambda x: jg.sort(x, axis=0, direction="DESCENDING"),
      [f64(6, 3)], lambda x: _np_sorted(x, 0, True))
 case("sort:middle_axis", lambda x: jg.sort(x, axis=1), [f64(2, 7, 3)], lambda x: np.sort(x, 1))
-case("sort:long_rows", lambda x: jg.sort(x, direction="DESCENDING"), [f64(3, 1000)],
+def _spread(*shape):
+    """Distinct values 4/n apart along the last axis (finite differences on a sort must not
+    cross a tie); draws f64(*shape) all the same, so later cases keep their inputs."""
+    f64(*shape)
+    order = np.random.RandomState(7).uniform(size=shape).argsort(-1)
+    return order * (4.0 / shape[-1]) - 2.0
+
+
+case("sort:long_rows", lambda x: jg.sort(x, direction="DESCENDING"), [_spread(3, 1000)],
      lambda x: _np_sorted(x, -1, True))
 case("sort:length_1", lambda x: jg.sort(x, axis=0), [f64(1, 4)], lambda x: x)
 case("sort:int_ties", lambda x: jg.sort(x, axis=-2), [ints(9, 4)], lambda x: np.sort(x, -2),

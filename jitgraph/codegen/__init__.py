@@ -20,7 +20,16 @@ import numpy as np
 from .. import backends, errors
 from ..passes import buffers as _buffers
 from ..passes.fusion import fuse
-from . import check_ops, io_ops, random_ops, scans, shape_ops, sorting, stack_ops  # noqa: F401 - register their lowerings
+from . import (  # noqa: F401 - register their lowerings
+    check_ops,
+    io_ops,
+    linalg_kernels,
+    random_ops,
+    scans,
+    shape_ops,
+    sorting,
+    stack_ops,
+)
 
 STAGES = ("fused", "llvm", "llvm-unoptimized", "asm")
 IN_PLACE = True  # buffer planning lets elementwise kernels overwrite dying inputs

@@ -535,6 +535,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         from .sorting import emit_sort_kernel
 
         return emit_sort_kernel(module, k, layout, static_index)
+    if getattr(k, "algo", None):  # MatrixKernel
+        from .linalg_kernels import emit_matrix_kernel
+
+        return emit_matrix_kernel(module, k, layout, static_index)
     variant = _variant(k)
     rank = len(k.dims)
     red = set(k.reduce_axes)

@@ -28,7 +28,8 @@ Kernel kinds (``Launch.kind``):
           (``aux`` = 0; shuffles only)
   full    every dim reduced: blocks write partial results to scratch, a second
           one-block kernel (``Launch.final``) combines them (``aux`` = partial count)
-  scan    cumsum/cumprod: a thread per row scanning along the axis (emit_scan)
+  scan    cumsum/cumprod: a thread per row scanning along the axis (emit_scan); also
+          the linalg kernels, a thread per matrix (emit_matrix)
   sort    sort/top_k: a thread per row sorting it (sorting.emit_sort_ptx)
   row     a row fusion (softmax, layer norm): a warp or a block per row runs the phases'
           reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
@@ -102,7 +103,7 @@ def target_machine(arch="sm_80"):
 def _screen_applies(k, bodies):
     for body in bodies:
         for a in subexpressions(body):
-            if isinstance(a, Apply) and a.lower not in SELECTABLE:
+            if isinstance(a, Apply) and a.lower not in SELECTABLE and a.lower != "group":
                 why = NOT_SELECTABLE_WHY.get(a.lower, "the NVPTX target has no lowering")
                 raise errors.UnimplementedError(
                     f"the cuda backend cannot compile {a.lower!r} {_where(k)}: {why}; "
@@ -111,6 +112,8 @@ def _screen_applies(k, bodies):
 
 def has_guard(k):
     """True when kernel ``k`` may store an error code in the status slot."""
+    if getattr(k, "status_code", None) is not None:  # MatrixKernel
+        return True
     return any(type(x).__name__ == "Guard" for x in subexpressions(k.body)) or (
         k.out_index is not None and any(type(x).__name__ == "Guard"
                                         for x in subexpressions(k.out_index)))
@@ -614,6 +617,24 @@ def _emit_sort(module, k):
     return emit_sort_ptx(module, k)
 
 
+def emit_matrix(module, k):
+    """A MatrixKernel (cholesky, solves, LU): a thread per matrix running the cpu
+    backend's per-matrix code (linalg_kernels.matrix_task) in a grid-stride loop."""
+    from .linalg_kernels import matrix_task
+
+    keys = _keys(k)
+    fn, ctx, _, _ = _new_kernel(module, f"kernel_{k.name}", keys)
+    pb = ctx.pb
+    acc = pb.alloca(S.storage_type(k.out_dtype))
+    start = pb.add(pb.mul(_sreg(pb, "ctaid.x"), _sreg(pb, "ntid.x")), _sreg(pb, "tid.x"))
+    step = pb.mul(_sreg(pb, "nctaid.x"), _sreg(pb, "ntid.x"))
+    stride_loop(ctx, start, ctx.q(k.dims[0]), step,
+                lambda m: matrix_task(ctx, k, m, acc), "matrix")
+    ctx.b.ret_void()
+    ctx.finalize()
+    return Launch(fn.name, "scan", keys, (k.dims[0], k.n))
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -848,6 +869,7 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                 emit = emit_row if isinstance(k, RowKernel) else \
                     emit_scan if isinstance(k, ScanKernel) else \
                     _emit_sort if isinstance(k, SortKernel) else \
+                    emit_matrix if getattr(k, "algo", None) else \
                     emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
             elif kind == "call":

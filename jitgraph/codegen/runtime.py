@@ -22,6 +22,9 @@ from . import kernels as K
 from . import outputs
 from .kernels import Env
 
+# ops whose kernels check their values (op type -> message; codegen/linalg_kernels.py):
+# a failed check raises InvalidArgumentError, like a failed assert
+CHECKED_OPS = {}
 STATUS_MESSAGES = {
     1: "gather: an index is out of range",
     2: "pow: integers to negative integer powers are not allowed; cast to float",
@@ -112,6 +115,8 @@ def status_message(program, code):
         where = f" ({errors.format_location(op.loc)})" if op.loc else ""
         if op.type == "assert":  # codegen/check_ops.py; the message names the line
             return op.attrs["message"]
+        if op.type in CHECKED_OPS:
+            return f"{op.type}{where}: {CHECKED_OPS[op.type]}"
         return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
                 "indices must lie in [0, size) of their dimension")
     return STATUS_MESSAGES.get(int(code), f"native error code {code}")
@@ -124,7 +129,8 @@ def status_error(program, code):
 
     ops = getattr(program, "index_ops", ())
     i = int(code) - FIRST_INDEX_CODE
-    failed_assert = 0 <= i < len(ops) and ops[i].type == "assert"
+    failed_assert = 0 <= i < len(ops) and (ops[i].type == "assert"
+                                           or ops[i].type in CHECKED_OPS)
     cls = errors.InvalidArgumentError if failed_assert else errors.OutOfRangeError
     return cls(status_message(program, code))
 

@@ -1,0 +1,268 @@
+"""jg.linalg factorizations and solves (ops/linalg_ops.py, codegen/linalg_kernels.py):
+batches, float32 accuracy against numpy.linalg, sizes from hypothesis, singular and
+non-positive-definite inputs eagerly and compiled (cpu, interpreter, cuda emulator), user
+errors, gradients through jg.function. op_cases.py holds the differential cases."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jitgraph as jg
+from jitgraph import errors
+from jitgraph.codegen import cuda_driver
+
+BACKENDS = ["cpu", "interpreter", "cuda"]
+
+
+@pytest.fixture(autouse=True)
+def _emulated_gpu():
+    before = cuda_driver.use("emulator")
+    yield
+    cuda_driver.use(before)
+
+
+def _spd(rng, *shape, dtype=np.float64):
+    a = rng.standard_normal(shape)
+    n = shape[-1]
+    return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).astype(dtype)
+
+
+def _wc(rng, *shape, dtype=np.float64):
+    n = shape[-1]
+    return (rng.standard_normal(shape) + 2 * np.sqrt(n) * np.eye(n)).astype(dtype)
+
+
+def _run(fn, *args, backend):
+    if backend == "eager":
+        return fn(*args)
+    return jg.function(fn, backend=backend)(*args)
+
+
+# one lambda a line: AutoGraph finds a lambda's source by its line
+JG = {
+    "cholesky": lambda a, b: jg.linalg.cholesky(a),
+    "solve": lambda a, b: jg.linalg.solve(a, b),
+    "inv": lambda a, b: jg.linalg.inv(a),
+    "det": lambda a, b: jg.linalg.det(a),
+    "logdet": lambda a, b: jg.linalg.slogdet(a)[1],
+    "cholesky_solve": lambda a, b: jg.linalg.cholesky_solve(jg.linalg.cholesky(a), b),
+    "triangular_solve": lambda a, b: jg.linalg.triangular_solve(a, b),
+    "lu_solve": lambda a, b: jg.linalg.lu_solve(*jg.linalg.lu(a), b),
+}
+NP = {
+    "cholesky": lambda a, b: np.linalg.cholesky(a),
+    "solve": np.linalg.solve,
+    "inv": lambda a, b: np.linalg.inv(a),
+    "det": lambda a, b: np.linalg.det(a),
+    "logdet": lambda a, b: np.linalg.slogdet(a)[1],
+    "cholesky_solve": np.linalg.solve,
+    "triangular_solve": lambda a, b: np.linalg.solve(np.tril(a), b),
+    "lu_solve": np.linalg.solve,
+}
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("op", sorted(JG))
+def test_batched_float32_matches_numpy(op, backend):
+    rng = np.random.default_rng(0)
+    a = _spd(rng, 2, 3, 8, 8, dtype=np.float32)
+    b = rng.standard_normal((2, 3, 8, 5)).astype(np.float32)
+    fn, ref = JG[op], NP[op]
+    got = _run(fn, a, b, backend=backend).numpy()
+    want = ref(a.astype(np.float64), b.astype(np.float64))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_many_matrices_run_in_parallel_and_agree(backend):
+    # 64 matrices of 32x32: above the worker pool's threshold on the cpu
+    rng = np.random.default_rng(1)
+    a, b = _wc(rng, 64, 32, 32), rng.standard_normal((64, 32, 4))
+    s = _spd(rng, 64, 32, 32)
+    f = jg.function(lambda a, b, s: (jg.linalg.solve(a, b), jg.linalg.inv(a),
+                                      jg.linalg.cholesky(s), jg.linalg.det(a)), backend=backend)
+    x, ainv, ll, d = f(a, b, s)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ainv.numpy(), np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ll.numpy(), np.linalg.cholesky(s), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(d.numpy(), np.linalg.det(a), rtol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 32), k=st.integers(1, 4), batch=st.integers(1, 3),
+       seed=st.integers(0, 2**16))
+def test_sizes_solve_inv_cholesky(n, k, batch, seed):
+    rng = np.random.default_rng(seed)
+    a, s = _wc(rng, batch, n, n), _spd(rng, batch, n, n)
+    b = rng.standard_normal((batch, n, k))
+    f = jg.function(lambda a, b, s: (jg.linalg.solve(a, b), jg.linalg.inv(a),
+                                      jg.linalg.cholesky(s)))
+    x, ainv, ll = f(a, b, s)
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(ainv.numpy(), np.linalg.inv(a), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(ll.numpy(), np.linalg.cholesky(s), rtol=1e-9, atol=1e-11)
+
+
+def test_pivoting_handles_a_zero_leading_entry():
+    a = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [4.0, -3.0, 8.0]])
+    b = np.arange(6.0).reshape(3, 2)
+    for backend in BACKENDS:
+        f = jg.function(lambda a, b: (jg.linalg.solve(a, b), jg.linalg.det(a),
+                                      jg.linalg.slogdet(a)[0]), backend=backend)
+        x, d, sign = f(a, b)
+        np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), rtol=1e-12)
+        np.testing.assert_allclose(d.numpy(), np.linalg.det(a), rtol=1e-12)
+        assert sign.numpy() == np.sign(np.linalg.det(a))
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_lu_matches_scipy_and_keeps_singular_columns(backend):
+    sla = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 6, 6))
+    a[1, :, 2] = 0.0  # no pivot in column 2: no error, a zero on U's diagonal
+    lower_upper, perm = _run(jg.linalg.lu, a, backend=backend)
+    assert perm.dtype == jg.int32
+    for m, lu_m, p_m in zip(a, lower_upper.numpy(), perm.numpy()):
+        p, ll, u = sla.lu(m)  # m == p @ ll @ u
+        np.testing.assert_allclose(np.tril(lu_m, -1) + np.eye(6), ll, atol=1e-12)
+        np.testing.assert_allclose(np.triu(lu_m), u, atol=1e-12)
+        np.testing.assert_allclose(m[p_m], ll @ u, atol=1e-12)
+
+
+def test_unknown_batch_and_size():
+    rng = np.random.default_rng(2)
+    spec = jg.TensorSpec([None, None, None], jg.float64)
+    f = jg.function(lambda a, b: jg.linalg.solve(a, b), input_signature=[spec, spec])
+    for batch, n in [(1, 3), (4, 7), (2, 1)]:
+        a, b = _wc(rng, batch, n, n), rng.standard_normal((batch, n, 2))
+        np.testing.assert_allclose(f(a, b).numpy(), np.linalg.solve(a, b), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_empty_matrices(backend):
+    a = np.zeros((2, 0, 0))
+    d = _run(lambda a: jg.linalg.det(a), a, backend=backend).numpy()
+    np.testing.assert_array_equal(d, [1.0, 1.0])
+    assert _run(lambda a: jg.linalg.inv(a), a, backend=backend).shape == (2, 0, 0)
+    assert _run(lambda a: jg.linalg.cholesky(a), np.zeros((0, 3, 3)),
+                backend=backend).shape == (0, 3, 3)
+
+
+# ----------------------------------------------------------------------------- failures
+
+SINGULAR = np.array([[[1.0, 2.0], [2.0, 4.0]], [[1.0, 0.0], [0.0, 1.0]]])
+NOT_PD = np.array([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]])
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("what", ["inv", "solve", "cholesky"])
+def test_singular_and_not_positive_definite_raise(what, backend):
+    fn, arg, text = {
+        "inv": (jg.linalg.inv, SINGULAR, "matrix_inverse.*Input is not invertible"),
+        "solve": (lambda a: jg.linalg.solve(a, np.ones((2, 2, 1))), SINGULAR,
+                  "matrix_solve.*Input matrix is not invertible"),
+        "cholesky": (jg.linalg.cholesky, NOT_PD, "cholesky.*not successful"),
+    }[what]
+    with pytest.raises(errors.InvalidArgumentError, match=text):
+        _run(fn, arg, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_nan_propagates_without_error(backend):
+    # as numpy.linalg and TensorFlow (Eigen's checks compare with 0, false for NaN)
+    x = np.full((2, 2), np.nan)
+    assert np.isnan(_run(jg.linalg.cholesky, x, backend=backend).numpy()[1, 1])
+    assert np.isnan(_run(jg.linalg.inv, x, backend=backend).numpy()).all()
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_singular_determinant_is_zero(backend):
+    d = _run(jg.linalg.det, SINGULAR, backend=backend).numpy()
+    sign, logabs = _run(jg.linalg.slogdet, SINGULAR, backend=backend)
+    np.testing.assert_array_equal(d, [0.0, 1.0])
+    np.testing.assert_array_equal(sign.numpy(), [0.0, 1.0])
+    np.testing.assert_array_equal(logabs.numpy(), [-np.inf, 0.0])
+
+
+def test_compiled_error_names_the_user_line_and_next_call_succeeds():
+    f = jg.function(lambda a: jg.linalg.inv(a) * 2.0)
+    with pytest.raises(errors.InvalidArgumentError, match=r"test_linalg.py:\d+"):
+        f(SINGULAR)
+    np.testing.assert_allclose(f(np.eye(2)[None] * [[[2.0]]]).numpy(), [np.eye(2)])
+
+
+@pytest.mark.parametrize("fn, args, text", [
+    (jg.linalg.cholesky, [np.ones((2, 3))], r"cholesky: matrix must be square.*\[2,3\]"),
+    (jg.linalg.inv, [np.ones(3)], r"matrix_inverse: matrix must have rank >= 2.*\[3\]"),
+    (jg.linalg.det, [np.ones((3, 3), np.int32)], r"must be float32 or float64.*jg.cast"),
+    (jg.linalg.solve, [np.eye(3), np.ones((4, 1))], r"rhs needs 3 rows"),
+    (jg.linalg.solve, [np.eye(3), np.ones(3)], r"rhs must have rank >= 2.*expand_dims"),
+    (jg.linalg.solve, [np.eye(3), np.ones((3, 1), np.float32)],
+     r"solve: matrix is float64 but rhs is float32; jg.cast"),
+    (jg.linalg.triangular_solve, [np.ones((2, 3, 3)), np.ones((4, 3, 1))],
+     r"triangular_solve: the batch axes of matrix \[2,3,3\] and rhs \[4,3,1\] do not"),
+])
+def test_user_errors_name_op_shapes_and_line(fn, args, text):
+    for run in (fn, jg.function(fn)):
+        with pytest.raises(errors.InvalidArgumentError, match=text) as e:
+            run(*args)
+        assert "test_linalg.py:" in str(e.value)
+
+
+# ----------------------------------------------------------------------------- gradients
+
+
+def _fd(f, x, v, eps=1e-6):
+    return (f(x + eps * v) - f(x - eps * v)) / (2 * eps)
+
+
+@pytest.mark.parametrize("which", ["cholesky", "inv", "det", "logdet", "solve"])
+def test_gradients_compiled_match_finite_differences(which):
+    rng = np.random.default_rng(3)
+    a0 = rng.standard_normal((2, 4, 4))
+    b = rng.standard_normal((2, 4, 2))
+    w = rng.standard_normal((2, 4, 4))
+    body = {
+        "cholesky": lambda a: jg.reduce_sum(jg.linalg.cholesky(
+            a @ jg.linalg.adjoint(a) + 4 * np.eye(4)) * w),
+        "inv": lambda a: jg.reduce_sum(jg.linalg.inv(a + 4 * np.eye(4)) * w),
+        "det": lambda a: jg.reduce_sum(jg.linalg.det(a) * [1.0, -2.0]),
+        "logdet": lambda a: jg.reduce_sum(jg.linalg.slogdet(a)[1]),
+        "solve": lambda a: jg.reduce_sum(jg.linalg.solve(a + 4 * np.eye(4), b) * w[..., :2]),
+    }[which]
+    grad = jg.function(jg.grad(body))
+    v = rng.standard_normal(a0.shape)
+    numeric = _fd(lambda x: float(body(jg.constant(x)).numpy()), a0, v)
+    analytic = float(np.sum(grad(a0).numpy() * v))
+    assert abs(numeric - analytic) <= 1e-6 * max(1.0, abs(numeric))
+
+
+def test_second_order_gradient_of_inverse():
+    a = jg.constant(np.array([[3.0, 1.0], [0.5, 2.0]]))
+    with jg.GradientTape() as outer:
+        outer.watch(a)
+        with jg.GradientTape() as inner:
+            inner.watch(a)
+            y = jg.reduce_sum(jg.linalg.inv(a))
+        g = jg.reduce_sum(inner.gradient(y, a) ** 2)
+    h = outer.gradient(g, a).numpy()
+
+    def g_np(x):
+        inv = np.linalg.inv(x)
+        return np.sum((-inv.T @ np.ones((2, 2)) @ inv.T) ** 2)
+
+    v = np.array([[0.3, -0.2], [0.1, 0.4]])
+    assert abs(_fd(g_np, a.numpy(), v) - np.sum(h * v)) < 1e-6
+
+
+def test_diag_transpose_and_adjoint():
+    d = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(jg.linalg.diag(d).numpy(),
+                                  d[..., None] * np.eye(3))
+    x = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(jg.linalg.matrix_transpose(x).numpy(),
+                                  np.swapaxes(x, -1, -2))
+    np.testing.assert_array_equal(jg.linalg.adjoint(x).numpy(), np.swapaxes(x, -1, -2))
