@@ -135,3 +135,38 @@ def test_symbolic_tensor_outside_its_trace_still_raises():
     f(jg.ones([2]))
     with pytest.raises(jg.errors.TracingError, match="used outside"):
         kept[0] + 1.0
+
+
+def test_tape_skips_matmul_gradients_nobody_watches(monkeypatch):
+    op = core.REGISTRY["matmul"]
+    calls = []
+    impl = op.impl
+    monkeypatch.setattr(op, "impl", lambda *a, **k: calls.append(1) or impl(*a, **k))
+    rng = np.random.RandomState(0)
+    x = jg.constant(rng.randn(5, 4).astype(np.float32))
+    w = jg.Variable(rng.randn(4, 3).astype(np.float32))
+    with jg.GradientTape(persistent=True) as tape:
+        y = jg.reduce_sum(jg.matmul(x, w))
+    calls.clear()
+    (gw,) = tape.gradient(y, [w])
+    assert len(calls) == 1  # the gradient for w only; x is not watched
+    np.testing.assert_allclose(gw.numpy(), np.broadcast_to(x.numpy().sum(0)[:, None], (4, 3)),
+                               rtol=1e-5)
+    with jg.GradientTape() as tape:
+        tape.watch(x)
+        y = jg.reduce_sum(jg.matmul(x, w, transpose_b=False))
+    calls.clear()
+    gx, gw2 = tape.gradient(y, [x, w])
+    assert len(calls) == 2
+    np.testing.assert_allclose(gw2.numpy(), gw.numpy())
+    np.testing.assert_allclose(gx.numpy(), np.broadcast_to(w.numpy().sum(1), (5, 4)), rtol=1e-5)
+
+
+def test_non_persistent_tape_keeps_watched_variables_after_gradient():
+    w = jg.Variable([1.0, 2.0])
+    with jg.GradientTape() as tape:
+        y = jg.reduce_sum(w * w)
+    assert np.allclose(tape.gradient(y, w).numpy(), [2.0, 4.0])
+    assert tape.watched_variables() == (w,)
+    with pytest.raises(RuntimeError, match="non-persistent"):
+        tape.gradient(y, w)
