@@ -185,6 +185,17 @@ def convert_args(op, args):
         return [args[0]]
     if len(args) == 2 and op.unify == "all":  # hot path: binary ops
         a, b = args
+        a_weak = _is_weak(a)
+        if not a_weak and not isinstance(a, Tensor):
+            read = getattr(a, "_jg_read", None)  # a Variable: read it, as as_tensor would
+            if read is not None:
+                a = read()
+        if (a_weak or isinstance(a, Tensor)) and not isinstance(b, Tensor) \
+                and not _is_weak(b):
+            read = getattr(b, "_jg_read", None)  # after a, so reads keep argument order
+            if read is not None:
+                b = read()
+        args = (a, b)
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
                 if a.dtype is not b.dtype:
