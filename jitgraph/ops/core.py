@@ -446,6 +446,8 @@ def unbroadcast(g, shape):
         gd = gshape[lead + i]
         if d == 1 and gd != 1:
             axes.append(lead + i)
+    if lead and len(axes) == lead:  # only leading axes go: one reduction, no squeeze
+        return reduce_sum(g, axis=axes)
     if axes:
         g = reduce_sum(g, axis=axes, keepdims=True)
     if lead:
