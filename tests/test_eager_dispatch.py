@@ -170,3 +170,29 @@ def test_non_persistent_tape_keeps_watched_variables_after_gradient():
     assert tape.watched_variables() == (w,)
     with pytest.raises(RuntimeError, match="non-persistent"):
         tape.gradient(y, w)
+
+
+def test_variable_operands_are_read_in_argument_order():
+    v = jg.Variable([1.0, 2.0])
+    a = np.array([3.0, 4.0], np.float32)
+
+    @jg.function(backend="interpreter")
+    def f():
+        return jg.multiply(a, v), jg.multiply(v, a), v * 2.0, 2.0 * v
+
+    out = f()
+    assert [o.numpy().tolist() for o in out] == [[3.0, 8.0]] * 2 + [[2.0, 4.0]] * 2
+    types = [op.type for op in f.get_concrete_function().graph.get_operations()]
+    assert types[:3] == ["constant", "read_variable", "multiply"]
+    assert types[3:6] == ["read_variable", "constant", "multiply"]
+    assert (a * v).numpy().tolist() == (v * a).numpy().tolist() == [3.0, 8.0]
+
+
+def test_binary_ops_on_variables_are_recorded_by_the_tape():
+    v = jg.Variable([1.0, 2.0])
+    w = jg.Variable([3.0, 4.0])
+    with jg.GradientTape() as tape:
+        y = jg.reduce_sum(v * w + jg.multiply(w, 1.5))
+    gv, gw = tape.gradient(y, [v, w])
+    assert gv.numpy().tolist() == [3.0, 4.0]
+    assert gw.numpy().tolist() == [2.5, 3.5]
