@@ -113,6 +113,7 @@ class TensorSpec:
         return f"TensorSpec(shape={self.shape}, dtype=jg.{self.dtype.name}, name={self.name!r})"
 
 
+_new_shape = object.__new__
 _ops = []  # the jitgraph.ops module, bound on first use (it imports this module)
 
 
@@ -146,7 +147,9 @@ class Tensor:
 
     @property
     def shape(self):
-        return TensorShape(self._value.shape)
+        s = _new_shape(TensorShape)  # a NumPy shape is already a tuple of ints
+        s._dims = self._value.shape
+        return s
 
     @property
     def ndim(self):

@@ -8,9 +8,19 @@ import numpy as np
 
 from .. import errors
 from ..ops.core import REGISTRY
+from ..tensor import Tensor
 
 ACTIVE = False  # True while any tape records: apply() checks this before calling record()
 _tapes = []  # recording tapes, innermost last
+_ops = []  # the jitgraph.ops module, bound on first use (it imports this one)
+
+
+def _jops():
+    if not _ops:
+        from .. import ops
+
+        _ops.append(ops)
+    return _ops[0]
 
 
 def _refresh():
@@ -111,8 +121,6 @@ class GradientTape:
         return False
 
     def watch(self, tensor):
-        from ..tensor import Tensor
-
         for t in _flatten(tensor):
             if hasattr(t, "_jg_read"):
                 self._watched_vars[id(t)] = t
@@ -149,9 +157,7 @@ class GradientTape:
         to ``sources`` (a tensor, variable, or nested list/tuple/dict of them); the result
         has the structure of ``sources``, with None for sources ``target`` does not depend
         on."""
-        from .. import ops
-        from ..tensor import Tensor
-
+        ops = _jops()
         if self._used and not self._persistent:
             raise RuntimeError(
                 "A non-persistent GradientTape can only be used to compute one set of "
@@ -179,26 +185,40 @@ class GradientTape:
                                                                          t.dtype)
                 _accumulate(grads, t, g)
             self._backprop(grads)
-            return _map_structure(lambda s: self._source_grad(s, grads, unconnected_gradients),
-                                  sources)
+            result = _map_structure(
+                lambda s: self._source_grad(s, grads, unconnected_gradients), sources)
+            if not self._persistent:  # used up: let go of the recorded tensors
+                self._entries, self._watched, self._var_reads = [], {}, {}
+            return result
         finally:
             self._recording = was
             _refresh()
 
     def _backprop(self, grads):
-        from .. import ops
-
+        ops = _jops()
+        watched = self._watched
         for e in reversed(self._entries):
-            if not any(_key(o) in grads for o in e.outputs):
-                continue
-            out_grads = [grads.get(_key(o)) for o in e.outputs]
-            if len(out_grads) > 1:
+            outputs = e.outputs
+            if len(outputs) == 1:
+                g = grads.get(_key(outputs[0]))
+                if g is None:
+                    continue
+                out_grads = [g]
+            else:
+                out_grads = [grads.get(_key(o)) for o in outputs]
+                if all(g is None for g in out_grads):
+                    continue
                 out_grads = [ops.zeros_like(o) if g is None and _differentiable(o) else g
-                             for o, g in zip(e.outputs, out_grads)]
+                             for o, g in zip(outputs, out_grads)]
             if e.grad_fn is not None:
                 in_grads = e.grad_fn(*out_grads)
+            elif e.op.extra.get("grad_needs") and not outputs[0]._symbolic:
+                # eager: the rule skips the gradients no watched input takes (a traced graph
+                # keeps them, as traced; dead-code elimination drops them there)
+                needs = tuple(_key(x) in watched and _differentiable(x) for x in e.inputs)
+                in_grads = e.op.grad(e.inputs, outputs, out_grads, needs=needs, **e.attrs)
             else:
-                in_grads = e.op.grad(e.inputs, e.outputs, out_grads, **e.attrs)
+                in_grads = e.op.grad(e.inputs, outputs, out_grads, **e.attrs)
             if not isinstance(in_grads, (list, tuple)):
                 in_grads = [in_grads]
             if len(in_grads) != len(e.inputs):
@@ -206,13 +226,12 @@ class GradientTape:
                     f"the gradient of {e.op.name} returned {len(in_grads)} values for "
                     f"{len(e.inputs)} inputs")
             for x, g in zip(e.inputs, in_grads):
-                if g is not None and _key(x) in self._watched and _differentiable(x):
+                if g is not None and _key(x) in watched and _differentiable(x):
                     g = ops.core.as_tensor(g, e.op.name, x.dtype)
                     _accumulate(grads, x, g)
 
     def _source_grad(self, s, grads, unconnected):
-        from .. import ops
-
+        ops = _jops()
         if hasattr(s, "_jg_read"):
             reads = self._var_reads.get(id(s), [])
             gs = [grads[_key(t)] for t in reads if _key(t) in grads]
@@ -257,10 +276,9 @@ class GradientTape:
 
 
 def _accumulate(grads, t, g):
-    from .. import ops
-
     k = _key(t)
-    grads[k] = g if k not in grads else ops.add(grads[k], g)
+    prev = grads.get(k)
+    grads[k] = g if prev is None else _jops().add(prev, g)
 
 
 def _flatten(x):

@@ -102,7 +102,13 @@ def as_tensor(x, op_name="op", dtype=None):
         # hot path of `t + 1`: a Python number that fits the tensor's dtype as it is
         if (tx is float or tx is int) and dtype.is_floating or tx is int and dtype.is_integer \
                 and _INT_RANGE[dtype.name][0] <= x <= _INT_RANGE[dtype.name][1]:
-            return _const(np.array(x, dtype.np))
+            arr = np.array(x, dtype.np)
+            if (_late.get("tracing") or _module("tracing")).ACTIVE_SCOPES:
+                return _const(arr)
+            arr.setflags(write=False)
+            t = _new_tensor(Tensor)
+            t._value = arr
+            return t
     read = getattr(x, "_jg_read", None)
     if read is not None:
         return read()
@@ -175,8 +181,21 @@ def _const(arr):
 
 def convert_args(op, args):
     """Tensors for an op's positional arguments, applying the weak-scalar rule to op.unify."""
+    if len(args) == 1 and isinstance(args[0], Tensor):  # hot path: unary ops
+        return [args[0]]
     if len(args) == 2 and op.unify == "all":  # hot path: binary ops
         a, b = args
+        a_weak = _is_weak(a)
+        if not a_weak and not isinstance(a, Tensor):
+            read = getattr(a, "_jg_read", None)  # a Variable: read it, as as_tensor would
+            if read is not None:
+                a = read()
+        if (a_weak or isinstance(a, Tensor)) and not isinstance(b, Tensor) \
+                and not _is_weak(b):
+            read = getattr(b, "_jg_read", None)  # after a, so reads keep argument order
+            if read is not None:
+                b = read()
+        args = (a, b)
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
                 if a.dtype is not b.dtype:
@@ -233,6 +252,31 @@ def apply_tensors(op, tensors, attrs):
     """``apply`` after argument conversion: ``tensors`` are Tensors. The eager path is the hot
     path of eager mode: keep it lean (see benchmarks/eager_overhead.py)."""
     tracing = _late.get("tracing") or _module("tracing")
+    if not tracing.ACTIVE_SCOPES or tracing.current_graph() is None:
+        values = [t._value for t in tensors]
+        for v in values:
+            if v is None:  # a SymbolicTensor outside its trace: the general path raises
+                return _apply_general(op, tensors, attrs)
+        out_types = _infer_eager(op, values, tensors, attrs)
+        res = op.impl(*values, **attrs)
+        if isinstance(out_types, list):
+            outs = [_wrap(r, t) for r, t in zip(res, out_types)]
+            tape = _late.get("autodiff.tape") or _module("autodiff.tape")
+            if tape.ACTIVE and op.grad is not None:
+                tape.record(op, tensors, outs, attrs)
+            return outs
+        out = _wrap(res, out_types)
+        tape = _late.get("autodiff.tape") or _module("autodiff.tape")
+        if tape.ACTIVE and op.grad is not None:
+            tape.record(op, tensors, [out], attrs)
+        return out
+    return _apply_general(op, tensors, attrs)
+
+
+def _apply_general(op, tensors, attrs):
+    """``apply_tensors`` for every case: tracing, eager, and symbolic tensors used outside
+    their trace (an error)."""
+    tracing = _late.get("tracing") or _module("tracing")
     out_types = op.infer([type_of(t) for t in tensors], **attrs)
     multi = isinstance(out_types, list)
     graph = tracing.current_graph()
@@ -254,17 +298,83 @@ def apply_tensors(op, tensors, attrs):
     return outs
 
 
+# Eager type-rule results by (op, attrs, input dtypes and shapes). A type rule is a pure
+# function of those, so its result can be reused; errors are never cached (the rule runs
+# again and raises again, from the same user line). Attributes that are not plain values
+# (arrays, tensors, variables, callables) make a call uncacheable.
+_INFER_CACHE = {}
+_INFER_CACHE_MAX = 4096
+_PLAIN = frozenset({bool, int, float, str, type(None), _dt.DType})
+
+
+def _attr_key(v):
+    """``v`` as part of a cache key, told apart by type (1, 1.0 and True are equal in
+    Python but not to a type rule); None where ``v`` is not a plain value."""
+    tv = type(v)
+    if tv in _PLAIN:
+        return tv, v
+    if tv is tuple or tv is list:
+        for e in v:
+            if type(e) is not int:
+                break
+        else:  # the common case, axes or a shape: no nested keys needed
+            return tv, tuple(v)
+        parts = []
+        for e in v:
+            k = _attr_key(e)
+            if k is None:
+                return None
+            parts.append(k)
+        return tv, tuple(parts)
+    return None
+
+
+def _infer_eager(op, values, tensors, attrs):
+    if not attrs and len(values) == 2:
+        a, b = values
+        key = (op, a.dtype, a.shape, b.dtype, b.shape)
+    elif not attrs and len(values) == 1:
+        a = values[0]
+        key = (op, a.dtype, a.shape)
+    else:
+        key = [op]
+        for k, v in attrs.items():
+            ak = _attr_key(v)
+            if ak is None:
+                return op.infer([type_of(t) for t in tensors], **attrs)
+            key.append(k)
+            key.append(ak)
+        for v in values:
+            key.append(v.dtype)
+            key.append(v.shape)
+        key = tuple(key)
+    out = _INFER_CACHE.get(key)
+    if out is None:
+        out = op.infer([Type(_BY_NP[v.dtype], v.shape) for v in values], **attrs)
+        if len(_INFER_CACHE) >= _INFER_CACHE_MAX:
+            _INFER_CACHE.clear()
+        _INFER_CACHE[key] = tuple(out) if isinstance(out, list) else out
+        return out
+    return list(out) if type(out) is tuple else out  # several outputs (a Type is no tuple)
+
+
 def _wrap(r, ty):
     """An eager output as a Tensor of the inferred dtype, C-contiguous (views of transposes,
-    slices and broadcasts are copied)."""
+    slices and broadcasts are copied) and read-only."""
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     want = ty.dtype.np
     if r.dtype != want:
         r = r.astype(want)
-    elif not r.flags.c_contiguous:
+    if not r.flags.c_contiguous:
         r = r.copy()
-    return Tensor(r)
+    r.setflags(write=False)  # cheaper than flags.writeable = False
+    t = _new_tensor(Tensor)
+    t._value = r
+    return t
+
+
+_new_tensor = object.__new__
 
 
 # ----------------------------------------------------------------------------- helpers for rules
@@ -325,17 +435,19 @@ def broadcast_shapes(op_name, *shapes):
 
 def unbroadcast(g, shape):
     """Sums gradient ``g`` down to ``shape`` (the shape of the input it flows to)."""
+    gshape = type_of(g).shape
+    if gshape == shape or tuple(gshape) == tuple(shape):
+        return g
     from . import reduce_sum, squeeze
 
-    gshape = type_of(g).shape
-    if tuple(gshape) == tuple(shape):
-        return g
     lead = len(gshape) - len(shape)
     axes = list(range(lead))
     for i, d in enumerate(shape):
         gd = gshape[lead + i]
         if d == 1 and gd != 1:
             axes.append(lead + i)
+    if lead and len(axes) == lead:  # only leading axes go: one reduction, no squeeze
+        return reduce_sum(g, axis=axes)
     if axes:
         g = reduce_sum(g, axis=axes, keepdims=True)
     if lead:

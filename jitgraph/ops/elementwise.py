@@ -8,7 +8,17 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import errors
-from .core import Op, Type, apply, broadcast_shapes, register, unbroadcast
+from .core import (
+    Op,
+    Type,
+    apply,
+    as_tensor,
+    broadcast_shapes,
+    convert_args,
+    get_op,
+    register,
+    unbroadcast,
+)
 
 # ----------------------------------------------------------------------------- type rules
 
@@ -417,8 +427,6 @@ logical_xor = _binary_fn("logical_xor")
 
 def divide(x, y, name=None):
     """``x / y``; integer tensors are converted to float64 (int32 → float64, as TensorFlow)."""
-    from .core import convert_args, get_op
-
     x, y = convert_args(get_op("add"), [x, y])
     if x.dtype.is_integer:
         x, y = cast(x, _dt.float64), cast(y, _dt.float64)
@@ -446,8 +454,6 @@ def where(condition, x=None, y=None, name=None):
 def cast(x, dtype, name=None):
     """Converts ``x`` to ``dtype``; floats to ints truncate toward zero."""
     dtype = _dt.as_dtype(dtype)
-    from .core import as_tensor
-
     x = as_tensor(x, "cast")
     if x.dtype is dtype:
         return x

@@ -34,7 +34,7 @@ def _matmul_impl(a, b, transpose_a, transpose_b):
     return np.matmul(a, b)
 
 
-def _g_matmul(i, o, g, transpose_a, transpose_b):
+def _g_matmul(i, o, g, transpose_a, transpose_b, needs=(True, True)):
     a, b = i
     g = g[0]
 
@@ -42,18 +42,21 @@ def _g_matmul(i, o, g, transpose_a, transpose_b):
         return apply("matmul", x, y, transpose_a=ta, transpose_b=tb)
 
     if not transpose_a and not transpose_b:
-        ga, gb = mm(g, b, tb=True), mm(a, g, ta=True)
+        ga, gb = (lambda: mm(g, b, tb=True)), (lambda: mm(a, g, ta=True))
     elif not transpose_a:
-        ga, gb = mm(g, b), mm(g, a, ta=True)
+        ga, gb = (lambda: mm(g, b)), (lambda: mm(g, a, ta=True))
     elif not transpose_b:
-        ga, gb = mm(b, g, tb=True), mm(a, g)
+        ga, gb = (lambda: mm(b, g, tb=True)), (lambda: mm(a, g))
     else:
-        ga, gb = mm(b, g, ta=True, tb=True), mm(g, a, ta=True, tb=True)
-    return [unbroadcast(ga, tuple(a.shape)), unbroadcast(gb, tuple(b.shape))]
+        ga, gb = (lambda: mm(b, g, ta=True, tb=True)), (lambda: mm(g, a, ta=True, tb=True))
+    return [unbroadcast(ga(), tuple(a.shape)) if needs[0] else None,
+            unbroadcast(gb(), tuple(b.shape)) if needs[1] else None]
 
 
+# extra["grad_needs"]: the eager tape passes needs= (which inputs want a gradient), so a
+# step does not pay for the gradient of its input batch
 register(Op("matmul", _matmul_infer, _matmul_impl, grad=_g_matmul, kind="linalg",
-            lower="matmul"))
+            lower="matmul", extra={"grad_needs": True}))
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
