@@ -81,9 +81,44 @@ class FnCtx:
         self.slots, self.params = slots, params
         self.layout, self.static_index = layout, static_index
         self.qcache, self.pcache = {}, {}
+        self.flags = {}  # status code -> i1 alloca: an index check of that code failed
 
     def finalize(self):
         self.pb.branch(self.start)
+        if self.flags:
+            self._report_flags()
+
+    def guard_flag(self, code):
+        """The flag that index checks of status ``code`` set (``flag |= bad``): a reduction
+        the loop vectorizer keeps in registers, where a store of the code in the loop (a
+        branch per element) kept the loop scalar. The function reports it on return."""
+        flag = self.flags.get(code)
+        if flag is None:
+            from .. import dtypes
+            from .kernels import Storage
+
+            self.status_ptr = self.ptr(Storage("status", 0), dtypes.int32)
+            flag = self.flags[code] = self.pb.alloca(S.I1, name=f"bad{code}")
+            self.pb.store(ir.Constant(S.I1, 0), flag)
+        return flag
+
+    def _report_flags(self):
+        """Before each return: the status code of every check that failed (the first
+        stored wins, see set_status)."""
+        rets = [(blk, ins) for blk in self.fn.blocks for ins in blk.instructions
+                if isinstance(ins, ir.Ret)]
+        for blk, ret in rets:
+            blk.instructions.remove(ret)
+            blk.terminator = None
+            b = ir.IRBuilder(blk)
+            for code, flag in self.flags.items():
+                with b.if_then(b.load(flag), likely=False):
+                    set_status(b, self.status_ptr, code)
+            value = ret.return_value
+            if value is None:
+                b.ret_void()
+            else:  # the entry returns the status: load it again
+                b.ret(b.load(value.operands[0]) if isinstance(value, ir.LoadInstr) else value)
 
     def q(self, x):
         if isinstance(x, Param):
@@ -232,15 +267,13 @@ Evaluator._invariant = _invariant
 
 
 def _guard(self, e):
-    from .. import dtypes
-    from .kernels import Storage
 
     b = self.ctx.b
     i = self(e.index)
     bad = b.or_(b.icmp_signed("<", i, ir.Constant(S.I64, 0)),
                 b.icmp_signed(">=", i, self.ctx.q(e.size)))
-    with b.if_then(bad, likely=False):
-        set_status(b, self.ctx.ptr(Storage("status", 0), dtypes.int32), e.code)
+    flag = self.ctx.guard_flag(e.code)
+    b.store(b.or_(b.load(flag), bad), flag)
     return b.select(bad, ir.Constant(S.I64, 0), i)
 
 
@@ -405,6 +438,29 @@ def make_nest(k, order):
     return Nest(sizes, [g[0] in red for g in groups], body)
 
 
+def _row_invariant_indices(nest, loops):
+    """The index expressions of the body's Loads that do not depend on the last loop."""
+    if len(loops) < 2:
+        return []
+    last = loops[-1]
+
+    def invariant(e):
+        if isinstance(e, Load):
+            s = e.strides[last] if last < len(e.strides) else 0
+            return isinstance(s, int) and s == 0 and (e.index is None or invariant(e.index))
+        if isinstance(e, Iota):
+            return e.dim != last
+        if isinstance(e, Guard):
+            return invariant(e.index)
+        if isinstance(e, Apply):
+            return all(invariant(a) for a in e.args)
+        return isinstance(e, (Const, QExpr))
+
+    loads = []
+    _collect_loads(nest.body, loads, set())
+    return [ld.index for ld in loads if ld.index is not None and invariant(ld.index)]
+
+
 def _variant(k):
     if not k.is_reduction:
         return "map"
@@ -419,14 +475,17 @@ def _variant(k):
     return "acc"
 
 
-def _nest_loops(ctx, nest, loops, lo, hi, inner):
-    """Emits loops ``loops`` (indices into nest.sizes), the first over [lo, hi)."""
+def _nest_loops(ctx, nest, loops, lo, hi, inner, before_last=None):
+    """Emits loops ``loops`` (indices into nest.sizes), the first over [lo, hi);
+    ``before_last(idx)`` runs in the body of the next-to-last loop, before the last."""
     idx = {}
 
     def level(j):
         if j == len(loops):
             inner(idx)
             return
+        if before_last is not None and j == len(loops) - 1:
+            before_last(idx)
         d = loops[j]
         start = lo if j == 0 and lo is not None else ir.Constant(S.I64, 0)
         end = hi if j == 0 and hi is not None else ctx.q(nest.sizes[d])
@@ -561,8 +620,24 @@ def emit_kernel(module, k, layout, static_index, twin=False):
     loops = list(range(len(nest.sizes)))
     out_ptr = ctx.ptr(k.out, k.out_dtype)
 
+    hoisted = _row_invariant_indices(nest, loops)
+    memo = {}
+
     def value(idx):
-        return Evaluator(ctx, [idx[d] for d in loops])(nest.body)
+        ev = Evaluator(ctx, [idx[d] for d in loops])
+        ev.memo.update(memo)
+        return ev(nest.body)
+
+    def hoist(idx):
+        """Gather/scatter indices that do not change along the last loop (a gather's
+        index of a row of contiguous elements) are loaded and checked once per row, so the
+        last loop is a plain copy LLVM vectorizes; in it, the reload of the index (which
+        the output store may alias, as far as LLVM knows) kept the loop scalar."""
+        ev = Evaluator(ctx, [idx.get(d) for d in loops])
+        for e in hoisted:
+            ev(e)
+        memo.clear()
+        memo.update(ev.memo)
 
     count = None
     if k.mean:
@@ -597,7 +672,7 @@ def emit_kernel(module, k, layout, static_index, twin=False):
             mid = _stream_split(ctx, k, lo, hi)
             b.call(nt, [slots, params, lo, mid, partial])
             lo = mid
-        _nest_loops(ctx, nest, loops, lo, hi, store)
+        _nest_loops(ctx, nest, loops, lo, hi, store, hoist if hoisted else None)
         if twin:
             sfence(b)
     elif variant in ("acc", "full"):
