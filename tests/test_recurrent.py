@@ -593,7 +593,7 @@ def test_cuda_backend_on_the_emulator():
         x = _x((2, 3, F))
         layer = L.LSTM(3, return_sequences=True)
         _close(_np(jg.function(lambda x: layer(x), backend="cuda")(x)), _np(layer(x)))
-        for lay in (L.LSTM(3), L.GRU(3), L.LSTM(3, unroll=True)):
+        for lay in (L.LSTM(3), L.GRU(3), L.SimpleRNN(3), L.LSTM(3, unroll=True)):
 
             def grads(x, lay=lay):
                 with jg.GradientTape() as tape:
