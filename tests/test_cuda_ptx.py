@@ -151,6 +151,51 @@ def test_control_flow_and_training_step_ptx(tmp_path):
     _check_module(module, tmp_path)
 
 
+def test_loop_stack_steps_become_ptx_that_assembles(tmp_path):
+    """Gradients through while_loop (stack_alloc/write/read, clones of shared stacks) and
+    second derivatives (elementwise kernels over whole stacks) pass the screen and
+    assemble; alloc and clone stay on the host, reads and writes are kernels."""
+    from jitgraph.codegen.stack_ops import StackCall
+
+    def grad(x, n):
+        with jg.GradientTape() as t:
+            t.watch(x)
+            _, s = jg.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, jg.sin(s) * x),
+                                 (jg.constant(0), x))
+            loss = jg.reduce_sum(s)
+        return t.gradient(loss, x)
+
+    def second(x):
+        with jg.GradientTape() as t2:
+            t2.watch(x)
+            with jg.GradientTape() as t1:
+                t1.watch(x)
+                _, s = jg.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * s * x),
+                                     (jg.constant(0), x))
+                y = jg.reduce_sum(s)
+            g = t1.gradient(y, x)
+        return t2.gradient(g, x)
+
+    module = ir.Module("stacks")
+    builds = [cuda.Build(_graph(grad, S([None]), S([], jg.int32)), module, prefix="g_"),
+              cuda.Build(_graph(second, S([3])), module, prefix="s_")]
+    kinds = set()
+
+    def walk(steps):
+        for st in steps:
+            if st[0] == "call" and isinstance(st[1], StackCall):
+                kinds.add(st[1].kind)
+            elif st[0] in ("cond", "while"):
+                walk(st[2])
+                walk(st[3])
+
+    for b in builds:
+        walk(b.program.steps)
+    assert {"alloc", "write", "read", "clone", "map"} <= kinds
+    assert {"stack_row", "stack_map"} <= {la.kind for b in builds for la in b.launches.values()}
+    _check_module(module, tmp_path)
+
+
 def _unselectable_atan2(monkeypatch):
     """Every lowering selects today; the screen is checked with atan2 marked as one that
     does not (as it was while it called libm)."""

@@ -276,3 +276,222 @@ def test_gather_out_of_range_is_an_error_like_cpu():
     with pytest.raises(type(cpu_err.value)):
         jg.function(g, backend="cuda")(x, i)
     _close(jg.function(g, backend="cuda")(x, np.array([4, 0], np.int32)).numpy(), x[[4, 0]])
+
+
+# ----------------------------------------------------------------------------- loop stacks
+# Gradients through jg.while_loop keep per-iteration state in loop stacks (stack_ops.py on
+# the cpu, cuda_stacks.py here): device blocks the host allocates per call, bounds-checked
+# row kernels, elementwise kernels over whole stacks for second derivatives.
+
+
+def _flat(r):
+    if isinstance(r, (list, tuple)):
+        return [a for x in r for a in _flat(x)]
+    return [np.asarray(r)]
+
+
+def _three_way(f, *args, tol=2e-5):
+    """cuda == cpu == interpreter for ``f`` (a plain function) on ``args``."""
+    want = _flat(jg.function(f, backend="interpreter")(*args))
+    cpu = _flat(jg.function(f, backend="cpu")(*args))
+    got = _flat(jg.function(f, backend="cuda")(*args))
+    assert len(got) == len(want) == len(cpu)
+    for a, b, c in zip(got, cpu, want, strict=True):
+        _close(a, c, tol)
+        _close(a, b, tol)
+    return got
+
+
+def _grad_of(loss):
+    def grad(x, *rest):
+        with jg.GradientTape() as tape:
+            tape.watch(x)
+            y = loss(x, *rest)
+        return tape.gradient(y, x)
+
+    return grad
+
+
+def test_while_loop_gradient_data_dependent_trip_count():
+    def loss(x, n):
+        _, s = jg.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, jg.sin(s) * x + 0.5),
+                             (jg.constant(0), x))
+        return jg.reduce_sum(s * s)
+
+    x = np.random.RandomState(3).randn(7).astype(np.float32)
+    f = jg.function(_grad_of(loss), backend="cuda")
+    for n in (0, 1, 5):
+        want = jg.function(_grad_of(loss), backend="interpreter")(x, jg.constant(n))
+        _close(f(x, jg.constant(n)).numpy(), want.numpy())
+    _three_way(_grad_of(loss), x, jg.constant(4))
+
+
+def test_nested_while_loop_gradient():
+    def loss(x, n):
+        def outer(i, s):
+            _, t = jg.while_loop(lambda j, t: j < i + 1, lambda j, t: (j + 1, jg.tanh(t) * x),
+                                 (jg.constant(0), s))
+            return i + 1, t + s * 0.5
+
+        _, s = jg.while_loop(lambda i, s: i < n, outer, (jg.constant(0), x))
+        return jg.reduce_sum(s)
+
+    x = np.random.RandomState(4).randn(2, 3).astype(np.float32)
+    for n in (0, 3):
+        _three_way(_grad_of(loss), x, jg.constant(n))
+
+
+def test_while_loop_gradient_inside_cond():
+    def loss(x, flag):
+        def looped():
+            _, s = jg.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s * x + 1.0),
+                                 (jg.constant(0), x))
+            return s
+
+        return jg.reduce_sum(jg.cond(flag, looped, lambda: x * 3.0))
+
+    x = np.random.RandomState(5).randn(5).astype(np.float32) * 0.5
+    for flag in (True, False):
+        _three_way(_grad_of(loss), x, jg.constant(flag))
+
+
+def test_second_derivative_through_while_loop():
+    def second(x):
+        with jg.GradientTape() as t2:
+            t2.watch(x)
+            with jg.GradientTape() as t1:
+                t1.watch(x)
+                _, s = jg.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * s * x),
+                                     (jg.constant(0), x))
+                y = jg.reduce_sum(s)
+            g = t1.gradient(y, x)
+        return t2.gradient(g, x)
+
+    x = np.array([0.3, -0.5, 0.8, 0.1], np.float64)
+    _three_way(second, x)
+
+
+def test_scan_map_fn_and_tensor_array_gradients():
+    def loss_scan(x):
+        s = jg.scan(lambda a, r: jg.tanh(a * r + 0.5), x, initializer=jg.ones([3]))
+        return jg.reduce_sum(s * s)
+
+    def loss_map(x):
+        return jg.reduce_sum(jg.map_fn(lambda r: jg.sin(r) * r[0], x))
+
+    def loss_ta(x):
+        ta = jg.TensorArray(jg.float32, size=4)
+        for i in jg.range(4):
+            ta = ta.write(i, jg.tanh(x[i] * x[3 - i]))
+        return jg.reduce_sum(ta.stack() ** 2) + jg.reduce_sum(ta.read(2) * x[0])
+
+    x = np.random.RandomState(6).randn(4, 3).astype(np.float32) * 0.5
+    for loss in (loss_scan, loss_map, loss_ta):
+        _three_way(_grad_of(loss), x)
+
+
+def _recurrent_step(kind, backend, x, y):
+    """A recurrent model (the default while_loop over time) and one SGD step."""
+    jg.random.set_seed(7)
+    layers = jg.keras.layers
+    model = jg.keras.Sequential([kind(4), layers.Dense(1)])
+    model(x)
+    opt = jg.keras.optimizers.SGD(0.1)
+
+    @jg.function(backend=backend)
+    def step(x, y):
+        with jg.GradientTape() as tape:
+            loss = jg.reduce_mean(jg.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    return model, step
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_training_step_with_the_time_loop(kind):
+    rng = np.random.RandomState(8)
+    x = rng.randn(3, 5, 2).astype(np.float32)
+    y = rng.randn(3, 1).astype(np.float32)
+    layer = getattr(jg.keras.layers, kind)
+    runs = {b: _recurrent_step(layer, b, x, y) for b in ("cuda", "cpu", "interpreter")}
+    weights = runs["cpu"][0].get_weights()
+    for model, _ in runs.values():
+        model.set_weights(weights)
+    for _ in range(2):
+        losses = {b: float(step(x, y).numpy()) for b, (_, step) in runs.items()}
+        np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-4)
+        np.testing.assert_allclose(losses["cuda"], losses["interpreter"], rtol=1e-4)
+    for b in ("cpu", "interpreter"):
+        for w, v in zip(runs["cuda"][0].get_weights(), runs[b][0].get_weights(), strict=True):
+            _close(w, v, 1e-4)
+
+
+def test_lstm_fit_on_the_cuda_backend(monkeypatch):
+    rng = np.random.RandomState(9)
+    x = rng.randn(8, 4, 2).astype(np.float32)
+    y = rng.randn(8, 1).astype(np.float32)
+    history, compiled = {}, []
+    cuda_backend = backends.get("cuda")
+    real = type(cuda_backend).compile
+    monkeypatch.setattr(type(cuda_backend), "compile",
+                        lambda self, g: compiled.append(g) or real(self, g))
+    for backend in ("cpu", "cuda"):
+        monkeypatch.setenv("JITGRAPH_BACKEND", backend)
+        jg.random.set_seed(10)
+        model = jg.keras.Sequential([jg.keras.layers.LSTM(3), jg.keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer=jg.keras.optimizers.SGD(0.05))
+        history[backend] = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
+    assert compiled  # fit's train step ran on the cuda backend
+    np.testing.assert_allclose(history["cuda"], history["cpu"], rtol=1e-4)
+
+
+def _stack_fn(i_write, i_read):
+    from jitgraph.ops.loop_state import stack_alloc, stack_read, stack_write
+
+    def f(x, n):
+        s = stack_alloc(n, x)
+        s = stack_write(s, jg.constant(i_write), x)
+        return stack_read(s, jg.constant(i_read)) + 1.0
+
+    return f
+
+
+def test_loop_stack_rows_out_of_range_are_errors_like_cpu():
+    x = np.arange(3, dtype=np.float32)
+    _close(jg.function(_stack_fn(1, 1), backend="cuda")(x, jg.constant(2)).numpy(), x + 1)
+    _close(jg.function(_stack_fn(1, 0), backend="cuda")(x, jg.constant(2)).numpy(),
+           np.ones(3, np.float32))  # rows nobody wrote read as zeros
+    for fn, n in ((_stack_fn(2, 0), 2), (_stack_fn(0, -1), 2), (_stack_fn(0, 0), -1)):
+        with pytest.raises(Exception) as cpu_err:
+            jg.function(fn, backend="cpu")(x, jg.constant(n))
+        assert isinstance(cpu_err.value, errors.OutOfRangeError)
+        f = jg.function(fn, backend="cuda")
+        with pytest.raises(type(cpu_err.value), match=str(cpu_err.value)[:20]):
+            f(x, jg.constant(n))
+    # the status is cleared: the next good call runs
+    _close(jg.function(_stack_fn(1, 1), backend="cuda")(x, jg.constant(3)).numpy(), x + 1)
+
+
+def test_repeated_loop_gradient_calls_do_not_leak_device_memory():
+    def loss(x, n):
+        _, s = jg.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, jg.sin(s) * x),
+                             (jg.constant(0), x))
+        return jg.reduce_sum(s)
+
+    f = jg.function(_grad_of(loss), backend="cuda")
+    x = np.random.RandomState(11).randn(16).astype(np.float32)
+    pool = cuda_driver.get().pool
+    for _ in range(2):
+        f(x, jg.constant(6))
+    import gc
+
+    gc.collect()
+    before = pool.stats()
+    for _ in range(4):
+        f(x, jg.constant(6))
+    gc.collect()
+    after = pool.stats()
+    assert after["misses"] == before["misses"]
+    assert after["cached_bytes"] == before["cached_bytes"]

@@ -584,8 +584,8 @@ def test_matches_tf_keras_with_copied_weights(case):
 
 # ----------------------------------------------------------------------------- cuda
 def test_cuda_backend_on_the_emulator():
-    """The while-loop forward pass runs on the cuda backend; training there needs
-    unroll=True (gradients through jg.while_loop keep host-side stacks)."""
+    """The while-loop forward pass and its gradient (loop stacks on the device) run on the
+    cuda backend, as does the unrolled layer's."""
     from jitgraph.codegen import cuda_driver
 
     before = cuda_driver.use("emulator")
@@ -593,13 +593,13 @@ def test_cuda_backend_on_the_emulator():
         x = _x((2, 3, F))
         layer = L.LSTM(3, return_sequences=True)
         _close(_np(jg.function(lambda x: layer(x), backend="cuda")(x)), _np(layer(x)))
-        unrolled = L.LSTM(3, unroll=True)
+        for lay in (L.LSTM(3), L.GRU(3), L.SimpleRNN(3), L.LSTM(3, unroll=True)):
 
-        def grads(x):
-            with jg.GradientTape() as tape:
-                loss = jg.reduce_sum(unrolled(x))
-            return tape.gradient(loss, unrolled.trainable_weights)
+            def grads(x, lay=lay):
+                with jg.GradientTape() as tape:
+                    loss = jg.reduce_sum(lay(x))
+                return tape.gradient(loss, lay.trainable_weights)
 
-        _close(_np(jg.function(grads, backend="cuda")(x)), _np(grads(jg.constant(x))))
+            _close(_np(jg.function(grads, backend="cuda")(x)), _np(grads(jg.constant(x))))
     finally:
         cuda_driver.use(before)

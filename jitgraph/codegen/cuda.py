@@ -10,11 +10,13 @@ same steps and kernel IR) -> arena planning -> ptx.build_module -> PTX for the d
 arch -> one CUmodule per compiled graph.
 
 Execution: the host walks the Program's steps: kernels and matmuls are launches on the
-default stream, copies are device-to-device memcpys, and ``cond``/``while_loop`` run on
-the host: the predicate (one byte) is copied back and decides which steps run next (a
-synchronizing 1-byte read per branch or iteration). Intermediates live in one device
-arena per executable (offsets from buffers.py, as on the cpu); constants are uploaded
-once; quantities (dims, strides, offsets) live in a per-plan device array.
+default stream, copies are device-to-device memcpys, loop stacks (the state of while_loop
+gradients) are device blocks the host allocates per call (cuda_stacks.py), and
+``cond``/``while_loop`` run on the host: the predicate (one byte) is copied back and
+decides which steps run next (a synchronizing 1-byte read per branch or iteration).
+Intermediates live in one device arena per executable (offsets from buffers.py, as on the
+cpu); constants are uploaded once; quantities (dims, strides, offsets) live in a per-plan
+device array.
 
 ``run(arrays)`` keeps the backend contract (NumPy in, fresh NumPy out); ``run_device``
 takes and returns DeviceTensors (cuda_device.py: ``device_function``, ``to_device``,
@@ -34,6 +36,7 @@ from . import cuda_driver
 from . import kernels as K
 from . import ptx as P
 from .cuda_device import MIRRORS, DeviceTensor
+from .cuda_stacks import StackHost, is_stack_call
 
 STAGES = ("fused", "llvm", "ptx")
 DEFAULT_ARCH = "sm_80"  # explain() without a device
@@ -105,7 +108,9 @@ class CudaExecutable:
         self.scratch = drv.alloc(self.scratch_size)
         self.status = drv.alloc(8)
         drv.htod(self.status, np.zeros(2, np.int32))
-        self._guarded = any(("status", 0) in la.slots for la in build.launches.values())
+        self._guarded = any(("status", 0) in la.slots for la in build.launches.values()) \
+            or bool(p.heaps)  # stack steps set statuses from the host too
+        self.stacks = StackHost(self) if p.heaps else None
         self.arena, self.arena_size = None, -1
         self._inputs = [(v.op.name, v.dtype.np, tuple(v.shape)) for v in graph.inputs]
         self._dyn = any(d is None for _, _, s in self._inputs for d in s)
@@ -157,6 +162,11 @@ class CudaExecutable:
             t = P.GEMM_TILE
             return (((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)),
                     (P.GEMM_THREADS, 1, 1), 0, None, 0)
+        if launch.kind == "stack_row":  # at least one block: it checks the row index
+            blocks = max(1, min((work[0] + bs - 1) // bs, cap))
+            return (blocks, 1, 1), (bs, 1, 1), 0, None, 0
+        if launch.kind == "stack_map":  # sized per call from the stacks' rows
+            return None
         if launch.kind == "serial":
             return ((1, 1, 1), (1, 1, 1), 0, None, 0) if work[0] else None
         if launch.kind == "map":
@@ -254,7 +264,11 @@ class CudaExecutable:
             slots[("const", i)] = int(c)
         for j, var in enumerate(self.graph.variables):
             slots[("var", j)] = MIRRORS.pointer(var, upload=True)
-        self._steps(self.program.steps, slots, plan)
+        try:
+            self._steps(self.program.steps, slots, plan)
+        finally:
+            if self.stacks is not None:
+                self.stacks.release()
         if self._guarded:
             self._check_status()
         if not MIRRORS.resident:
@@ -297,6 +311,9 @@ class CudaExecutable:
             self._launch(launch.final, launch, cfg[3] + (cfg[2],), slots, plan)
 
     def _step_call(self, step, slots, plan):
+        if is_stack_call(step[1]):
+            self.stacks.run(step[1], slots, plan)
+            return
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
         if cfg is not None:  # None: an empty result, nothing to write
             self._launch(launch.name, launch, cfg, slots, plan)

@@ -180,6 +180,10 @@ class Driver:
         if nbytes:
             self.cuda.memcpy_dtod(int(dst), int(src), int(nbytes))
 
+    def memset_zero(self, dst, nbytes):
+        if nbytes:
+            self.cuda.memset_d8(int(dst), 0, int(nbytes))
+
     def synchronize(self):
         self.cuda.Context.synchronize()
 

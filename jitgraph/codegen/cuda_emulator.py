@@ -446,6 +446,11 @@ class EmulatedDriver:
             self._check(int(dst), nbytes, "device-to-device copy (destination)")
             ctypes.memmove(int(dst), int(src), int(nbytes))
 
+    def memset_zero(self, dst, nbytes):
+        if nbytes:
+            self._check(int(dst), nbytes, "memset")
+            ctypes.memset(int(dst), 0, int(nbytes))
+
     def synchronize(self):
         pass
 

@@ -35,6 +35,8 @@ Kernel kinds (``Launch.kind``):
           reductions and the final map in one kernel (emit_row; ``aux`` = 0 warp, 1 block)
   gemm    float matmul: 64x64 tiles of C per block, 4x4 register tiles per thread, A and
           B staged through shared memory 16 deep (emit_gemm); grid z over the batch
+  stack_row / stack_map  loop stacks (cuda_stacks.py): one bounds-checked row copied a
+          byte a thread; an elementwise body over whole stacks (``aux`` elements)
 
 Accuracy: the GPU runs the cpu backend's scalar code, so results match it: vecmath's
 polynomials with their measured ulp bounds (vecmath.ACCURACY) for exp/log/tanh/...;
@@ -46,7 +48,7 @@ then a tree), so sums differ from the cpu's by rounding, as any two summation or
 Screening: LLVM's NVPTX backend aborts the process on operations it cannot select and
 leaves calls to libm unresolved, so ``screen(program)`` rejects, before any LLVM code is
 generated, every scalar lowering not in ``SELECTABLE`` and every host call other than
-matmul, with an UnimplementedError naming the op and the user's line.
+matmul and the loop stacks' steps, with an UnimplementedError naming the op and the user's line.
 
     mod, launches = build_module(program, qs, "sm_80")
     ptx = to_ptx(mod, "sm_80")
@@ -154,6 +156,11 @@ def screen(steps):
         elif kind == "call":
             if type(step[1]).__name__ == "MatmulCall":
                 continue
+            if type(step[1]).__name__ == "StackCall":
+                from .cuda_stacks import screen as screen_stack
+
+                screen_stack(step[1])
+                continue
             raise errors.UnimplementedError(
                 f"the cuda backend cannot run host call {type(step[1]).__name__} on the "
                 f"device; use backend='cpu' for this function")
@@ -169,7 +176,10 @@ def screen(steps):
 
 
 def slot_key(storage):
-    """The kernel parameter a storage is reached through (all arena buffers share one)."""
+    """The kernel parameter a storage is reached through (all arena buffers share one; a
+    loop stack's rows, the handle's)."""
+    if storage.kind == "rows":
+        return slot_key(storage.offset)
     return ("arena", 0) if storage.kind == "arena" else (storage.kind, storage.index)
 
 
@@ -183,6 +193,9 @@ class KernelCtx(L.FnCtx):
     def raw(self, storage):
         key = id(storage)
         v = self.pcache.get(key)
+        if v is None and storage.kind == "rows":  # a loop stack's rows (cuda_stacks.py)
+            h = self.pb.bitcast(self.raw(storage.offset), L.I64P)
+            v = self.pcache[key] = self.pb.inttoptr(self.pb.load(h), L.I8P)
         if v is None:
             v = self.args[slot_key(storage)]
             if storage.kind == "arena" and not (isinstance(storage.offset, int)
@@ -872,6 +885,13 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                     emit_matrix if getattr(k, "algo", None) else \
                     emit_reduce if k.is_reduction else emit_map
                 launches[id(k)] = emit(m, k)
+            elif kind == "call" and type(step[1]).__name__ == "StackCall":
+                from .cuda_stacks import emit as emit_stack
+
+                counter[0] += 1
+                la = emit_stack(m, step[1], f"{prefix}stack_{step[1].kind}_{counter[0]}")
+                if la is not None:
+                    launches[id(step[1])] = la
             elif kind == "call":
                 counter[0] += 1
                 launches[id(step[1])] = emit_gemm(m, step[1], f"{prefix}gemm_{counter[0]}")

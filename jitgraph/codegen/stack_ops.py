@@ -15,6 +15,9 @@ Stacks flow only into stack ops, loops and elementwise kernels (zeros_like(stack
 stack + stack: the gradients of stack ops); other uses raise UnimplementedError. Row
 indices are checked: an out-of-range row sets status 3 (OutOfRangeError) and touches no
 memory.
+
+The cuda backend runs the same steps (cuda_stacks.py): alloc and clone on the host with
+device blocks, reads, writes and whole-stack maps as kernels with the same bounds checks.
 """
 
 import llvmlite.ir as ir

@@ -15,8 +15,7 @@ loop's per-step read of a captured sequence is a dense tensor of the sequence's 
 step, and the raw input is the narrower sequence. Inside ``jg.function`` the loop compiles to
 one native loop: tracing and compiling stay fast however long the sequence, while an
 unrolled 50-step LSTM training step takes tens of seconds to compile. Gradients through
-``jg.while_loop`` keep per-step state the cuda backend cannot run yet: train recurrent
-layers on the cuda backend with ``unroll=True``.
+the loop keep per-step state in loop stacks, which every backend (cuda included) runs.
 
 ``dropout`` and ``recurrent_dropout``: in training, one mask per call for the inputs and one
 for the recurrent state (multiplying ``h`` where it enters the recurrent matmul), the same at
