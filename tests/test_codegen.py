@@ -359,6 +359,25 @@ def test_stack_rows_are_checked_and_writes_keep_value_semantics():
             exe.run([x, np.array(bad, np.int32)])
 
 
+def test_arithmetic_on_stacks_of_different_lengths_is_an_error_not_an_overread():
+    """Whole-stack elementwise ops (second derivatives) on stacks whose row counts differ
+    at run time: OutOfRangeError, and only the rows both have are read."""
+    from jitgraph.ops import loop_state as ls
+
+    def f(x, n, m):
+        s = ls.stack_write(ls.stack_alloc(n, x), 0, x)
+        t = ls.stack_write(ls.stack_alloc(m, x), 0, x * 3.0)
+        return ls.stack_read(s + t, 0)
+
+    exe = compiled(f, S([4], jg.float32), S([], jg.int32), S([], jg.int32))
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(exe.run([x, np.array(2, np.int32), np.array(2, np.int32)])[0],
+                                  x * 4.0)
+    for n, m in ((1, 1000), (1000, 1)):
+        with pytest.raises(errors.OutOfRangeError):
+            exe.run([x, np.array(n, np.int32), np.array(m, np.int32)])
+
+
 _CACHE_SCRIPT = """
 import numpy as np, jitgraph as jg
 from jitgraph.codegen import llvm_cpu

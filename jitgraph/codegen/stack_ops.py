@@ -187,9 +187,11 @@ class StackCall:
     def _map(self, em):
         b = em.ctx.b
         _, _, n = self._handle(em, self.stacks[0])
-        for h in self.stacks[1:]:
-            with b.if_then(b.icmp_signed("!=", self._handle(em, h)[2], n), likely=False):
+        for h in self.stacks[1:]:  # stacks of different lengths: an error, and only the
+            m = self._handle(em, h)[2]  # rows all of them have are read
+            with b.if_then(b.icmp_signed("!=", m, n), likely=False):
                 self._status(em, ROW_STATUS)
+            n = b.select(b.icmp_signed("<", m, n), m, n)
         self._new(em, n, self.out)
         fn, _ = L.emit_kernel(em.m, self.kernel, em.layout, em.static_index)
         total = b.mul(n, em.qval(self.row_elems))
