@@ -391,27 +391,20 @@ class Layer:
 
     @property
     def output_shape(self):
-        """The shape of the layer's output (batch dim None; a list for several outputs), as
-        Keras reports it once the layer has been called."""
-        if self._output_shape is None:
-            raise AttributeError(f"the layer {self.name!r} has never been called and thus has "
-                                 f"no defined output shape: call it (or build the model) first")
-        shape = self._output_shape
-        if isinstance(shape, list) and len(shape) == 1:
-            return shape[0]
-        return shape
+        """The shape of the layer's output (batch dim None, dims that varied between calls
+        None; a list for several outputs), as Keras reports it once the layer was called."""
+        return self._seen_shape(self._output_shape, "output")
 
     @property
     def input_shape(self):
-        """The shape of the layer's input (batch dim None, dims that varied between calls
-        None; a list for several inputs), as Keras reports it."""
-        if self._input_shape is None:
+        """The shape of the layer's input, in the same form as ``output_shape``."""
+        return self._seen_shape(self._input_shape, "input")
+
+    def _seen_shape(self, shape, what):
+        if shape is None:
             raise AttributeError(f"the layer {self.name!r} has never been called and thus has "
-                                 f"no defined input shape: call it (or build the model) first")
-        shape = self._input_shape
-        if isinstance(shape, list) and len(shape) == 1:
-            return shape[0]
-        return shape
+                                 f"no defined {what} shape: call it (or build the model) first")
+        return shape[0] if isinstance(shape, list) and len(shape) == 1 else shape
 
     def count_params(self):
         return int(sum(int(np.prod(tuple(v.shape))) for v in self.weights))
