@@ -828,6 +828,28 @@ case("reduce_sum:avg_pool1d_same", lambda x: jg.nn.avg_pool1d(x, 2, 1, "SAME"),
      [f32(2, 7, 3)], lambda x: _np_1d(_np_pool2d, x, (1, 2), (1, 1), "SAME", np.mean))
 
 
+# ----------------------------------------------------------------------------- indexed accumulate
+
+
+def _np_gga(acc, g, i, axis):
+    out = acc.copy()
+    np.add.at(np.moveaxis(out, axis, 0), i.ravel(),
+              np.moveaxis(g.reshape(g.shape[:axis] + (-1,) + g.shape[axis + i.ndim:]), axis, 0))
+    return out
+
+
+case("gather_grad_add", lambda a, g, i: jg.ops.apply("gather_grad_add", a, g, i, axis=0),
+     [f64(2, 2), f64(3, 2), np.array([1, 1, 0], np.int32)],
+     lambda a, g, i: _np_gga(a, g, i, 0))
+case("gather_grad_add:axis1_scalar_index",
+     lambda a, g, i: jg.ops.apply("gather_grad_add", a, g, i, axis=1),
+     [f64(2, 4, 3), f64(2, 3), np.array(2, np.int32)], lambda a, g, i: _np_gga(a, g, i, 1))
+case("gather_grad_add:index_matrix_f32",
+     lambda a, g, i: jg.ops.apply("gather_grad_add", a, g, i, axis=1),
+     [f32(3, 5), f32(3, 2, 2), np.array([[4, 0], [4, 4]], np.int64)],
+     lambda a, g, i: _np_gga(a, g, i, 1))
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -8,10 +8,12 @@ the whole tensor first. A TensorArray written in a loop (``ta = ta.write(i, row)
 
 "Dies" means, conservatively: ``t`` lives in the arena (not an argument, constant,
 variable or output slot), is defined in the update's own graph (an op output there, or a
-loop-carried variable of the ``while_loop`` body the update is in; never a loop's
-condition graph, nor a value captured from an enclosing graph, which every iteration
-reads again), and neither ``t`` nor any Value sharing its buffer (views such as reshape)
-is used by the update's later ops, their sub-graphs, or the graph's results.
+loop-carried variable of the ``while_loop`` body the update is in, or an op output there
+that an earlier in-place update left in that variable's buffer (two updates of one
+iteration); never a loop's condition graph, nor a value captured from an enclosing graph,
+which every iteration reads again), and neither ``t`` nor any Value sharing its buffer
+(views such as reshape) is used by the update's later ops, their sub-graphs, or the graph's
+results.
 """
 
 
@@ -20,9 +22,8 @@ def dies_at(lw, op, t):
     if s is None or s.kind != "arena" or t in lw.p.stack_values:
         return False
     g = op.graph
-    loop = None
+    loop = _owning_loop(g)  # a body's loop-carried buffer is also the loop's outputs
     if t.op is not None and t.op.type == "placeholder":
-        loop = _owning_loop(g)
         if t not in g.inputs or loop is None:
             return False
     elif t.op is None or t.op.graph is not g:

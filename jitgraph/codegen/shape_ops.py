@@ -316,9 +316,26 @@ def _tensor_scatter(lw, op, steps):
 
 def _gather_grad(lw, op, steps):
     g, idx, like = op.inputs
+    _zero_fill(lw, op, steps)
+    _gather_grad_into(lw, op, steps, g, idx, like)
+
+
+def _gather_grad_add(lw, op, steps):
+    from .scatter_in_place import dies_at
+
+    acc, g, idx = op.inputs
+    if dies_at(lw, op, acc):  # a loop's gradient accumulator: add the slices over it
+        lw.p.storage[op.outputs[0]] = lw.st(acc)
+    else:
+        dst = lw.fresh(op.outputs[0])
+        steps.append(("copy", lw.st(acc), dst, lw.qs.nbytes(acc)))
+    _gather_grad_into(lw, op, steps, g, idx, acc)
+
+
+def _gather_grad_into(lw, op, steps, g, idx, like):
+    """Adds ``g``'s elements into the output at ``idx`` on the op's axis."""
     out, axis = op.outputs[0], op.attrs["axis"]
     qs = lw.qs
-    _zero_fill(lw, op, steps)
     r, ni = len(g.shape), len(idx.shape)
     istr = [0] * r
     for d in range(axis, axis + ni):
@@ -342,5 +359,5 @@ def _gather_grad(lw, op, steps):
 
 for _name, _rule in {"gather_nd": _gather_nd, "scatter_nd": _scatter_nd,
                      "tensor_scatter_nd_update": _tensor_scatter,
-                     "gather_grad": _gather_grad}.items():
+                     "gather_grad": _gather_grad, "gather_grad_add": _gather_grad_add}.items():
     register_lowering(_name, _rule)

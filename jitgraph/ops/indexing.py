@@ -252,7 +252,11 @@ register(Op("gather", _gather_infer, _gather_impl, grad=_g_gather, kind="shape",
 
 
 def _gg_impl(g, idx, like, axis):
-    out = np.zeros(like.shape, g.dtype)
+    return _gga_impl(np.zeros(like.shape, g.dtype), g, idx, axis)
+
+
+def _gga_impl(acc, g, idx, axis):
+    out = np.array(acc, copy=True)
     moved = np.moveaxis(out, axis, 0)
     gm = np.moveaxis(g.reshape(g.shape[:axis] + (-1,) + g.shape[axis + idx.ndim:]), axis, 0)
     np.add.at(moved, idx.ravel(), gm)
@@ -263,6 +267,28 @@ register(Op("gather_grad", lambda types, axis: Type(types[0].dtype, types[2].sha
             grad=lambda i, o, g, axis: [apply("gather", g[0], i[1], axis=axis), None, None],
             kind="shape", unify=(),
             doc="the gradient of gather: g summed into zeros shaped like input 2 at indices"))
+
+
+def _gga_infer(types, axis):
+    acc, g, i = types
+    want = acc.shape[:axis] + i.shape + acc.shape[axis + 1:]
+    if g.dtype is not acc.dtype or len(g.shape) != len(want) or any(
+            a is not None and b is not None and a != b for a, b in zip(g.shape, want)):
+        raise errors.InvalidArgumentError(
+            f"gather_grad_add: updates {g.dtype.name}{fmt_shape(g.shape)} do not fit "
+            f"{acc.dtype.name}{fmt_shape(acc.shape)} at indices {fmt_shape(i.shape)} on axis "
+            f"{axis} (expected {acc.dtype.name}{fmt_shape(want)})")
+    return Type(acc.dtype, acc.shape)
+
+
+# ``acc + gather_grad(g, idx, acc, axis)`` as one op (passes/indexed_accumulate.py forms it
+# from a loop's gradient accumulator): only the indexed slices change, in place when ``acc``
+# dies at it (codegen/shape_ops.py), instead of a dense zeros-and-slice tensor added to acc.
+register(Op("gather_grad_add", _gga_infer, _gga_impl,
+            grad=lambda i, o, g, axis: [g[0], apply("gather", g[0], i[2], axis=axis), None],
+            kind="shape", unify=(),
+            doc="a copy of input 0 with g (input 1) summed into it at indices (input 2): "
+                "acc + gather_grad(g, indices, acc)"))
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):

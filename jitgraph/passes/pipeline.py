@@ -16,6 +16,7 @@ from .canonicalize import canonicalize
 from .constant_fold import constant_fold
 from .cse import cse
 from .dce import dce
+from .indexed_accumulate import indexed_accumulate
 from .simplify import simplify
 
 PIPELINE = [
@@ -23,6 +24,7 @@ PIPELINE = [
     ("constant_fold", constant_fold),
     ("cse", cse),
     ("simplify", simplify),
+    ("indexed_accumulate", indexed_accumulate),  # a loop's x[i] gradient adds one slice
     ("cse", cse),  # again: simplified forms may coincide (two x**2 become two square(x): one)
     ("dce", dce),
 ]
