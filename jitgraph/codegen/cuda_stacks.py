@@ -91,8 +91,7 @@ def _emit_row(module, call, name):
                           lambda t: b.store(b.load(b.gep(src, [t])), b.gep(dst, [t])), "byte")
         with bad:
             with b.if_then(b.icmp_unsigned("==", gid, ir.Constant(S.I64, 0))):
-                b.store(ir.Constant(S.I32, ROW_STATUS), ctx.ptr(K.Storage("status", 0),
-                                                                dtypes.int32))
+                L.set_status(b, ctx.ptr(K.Storage("status", 0), dtypes.int32), ROW_STATUS)
     b.ret_void()
     ctx.finalize()
     return P.Launch(fn.name, "stack_row", keys, (call.row_bytes,))
@@ -152,7 +151,11 @@ class StackHost:
         return int(h[0]), int(h[1])
 
     def _status(self, code):
-        self.drv.htod(self.exe.status, np.array([code], np.int32))
+        """Stores ``code`` unless an earlier failure of the call stored one (the first
+        failed check is reported, as on the cpu); only on error paths, so the read-back's
+        synchronization costs nothing otherwise."""
+        if int(self.drv.dtoh(np.zeros(1, np.int32), self.exe.status)[0]) == 0:
+            self.drv.htod(self.exe.status, np.array([code], np.int32))
 
     def _new(self, n, row_bytes, out, slots, plan):
         """Points handle ``out`` at a fresh zeroed block of ``n`` rows (status 4 and no rows

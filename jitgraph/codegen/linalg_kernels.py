@@ -147,8 +147,8 @@ class _Task:
     def fail(self):
         from .. import dtypes
 
-        self.b.store(ir.Constant(S.I32, self.k.status_code),
-                     self.ctx.ptr(K.Storage("status", 0), dtypes.int32))
+        L.set_status(self.b, self.ctx.ptr(K.Storage("status", 0), dtypes.int32),
+                     self.k.status_code)
 
     def emit(self, name, *args):
         return S.emit(self.b, name, list(args), [self.dt] * len(args), self.dt, {})
