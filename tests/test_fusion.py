@@ -81,6 +81,36 @@ def test_value_used_outside_the_kernel_is_materialized():
     assert ops.count("fusion") == 2 and "matmul" in ops
 
 
+def test_transcendentals_are_recomputed_in_at_most_two_kernels():
+    """A cheap op read by several kernels is recomputed in each; an op calling exp/tanh/...
+    in at most MAX_COSTLY_COPIES of them, else it is written once and read back."""
+    from jitgraph.passes.fusion import MAX_COSTLY_COPIES
+
+    def users(op_fn, n):
+        def f(x):
+            y = op_fn(x)
+            outs = [jg.reduce_sum(y * 2.0, axis=0), jg.reduce_max(y + 1.0, axis=0),
+                    jg.reduce_min(y - 1.0, axis=0), jg.reduce_sum(y * y, axis=0)]
+            return outs[:n]
+        return f
+
+    def tanh_kernel_count(g):
+        return sum(op.type == "tanh" for f in g.ops if f.type == "fusion"
+                   for op in f.subgraphs[0].ops)
+
+    spec = S([16, 4], jg.float32)
+    assert MAX_COSTLY_COPIES == 2
+    assert tanh_kernel_count(fused(users(jg.tanh, 2), spec)) == 2  # recomputed in both
+    g = fused(users(jg.tanh, 4), spec)
+    assert count_kernels(g) == 5 and tanh_kernel_count(g) == 1  # written once, read 4x
+    g = fused(users(lambda x: x * 3.0, 4), spec)
+    assert count_kernels(g) == 4  # cheap: recomputed in each reduction
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    for got, want in zip(interpret(g, [x]), [np.sum(x * 6.0, 0), np.max(x * 3.0 + 1.0, 0),
+                                           np.min(x * 3.0 - 1.0, 0), np.sum((x * 3) ** 2, 0)]):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
 def test_fusion_inside_control_flow():
     def f(x):
         return jg.while_loop(lambda v: jg.reduce_sum(v) < 50.0, lambda v: v * 2.0 + 1.0, [x])

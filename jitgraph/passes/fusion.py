@@ -13,7 +13,8 @@ How groups form (each graph level separately, cond/while bodies included):
   to memory) when all its users are fusible ops of the same graph level and it is not a
   graph output; when its users sit in several groups it is duplicated into each, up to a
   chain of ``MAX_DUP`` duplicated ops (softmax's ``exp(x - max)`` is recomputed by the
-  sum kernel and the divide kernel rather than written and read back);
+  sum kernel and the divide kernel rather than written and read back), and ops calling a
+  transcendental (exp, tanh, sigmoid, ...) into at most ``MAX_COSTLY_COPIES`` groups;
 - scalar constants are inlined as immediates.
 So ``reduce_sum(x + y*z)`` and the Huber loss are one kernel each.
 
@@ -33,6 +34,10 @@ from ..ops.core import REGISTRY, Op, register
 from .rewrite import Rewriter
 
 MAX_DUP = 8  # longest chain of ops recomputed in more than one kernel
+# An op calling a transcendental (vecmath) is recomputed in at most this many kernels; with
+# more it is written once and read back: an LSTM step's gate activations were recomputed by
+# each of the five kernels that read them (benchmarks/bench_lstm.py: ~15% of the step).
+MAX_COSTLY_COPIES = 2
 ROW_FUSION = True  # merge row reductions into their consumers (False: the kernels apart)
 
 
@@ -58,6 +63,12 @@ def scalar_lowerings():
     from ..codegen.scalar import EMITTERS
 
     return set(EMITTERS)
+
+
+def _costly():
+    from ..codegen.vecmath import NAMES
+
+    return frozenset(NAMES)
 
 
 def is_elementwise(op, known):
@@ -119,7 +130,8 @@ class _Analysis:
                 depth = 0
                 if len(gs) > 1:
                     depth = 1 + max(dup.get(id(u), 0) for u in us)
-                if depth <= MAX_DUP:
+                if depth <= MAX_DUP and (len(gs) <= MAX_COSTLY_COPIES or
+                                         REGISTRY[op.type].lower not in _costly()):
                     self.inline.add(id(op))
                     groups[id(op)], dup[id(op)] = gs, depth
                     continue
