@@ -7,17 +7,15 @@
 With no argument it runs them all (~1 minute).
 """
 
-import contextlib
-import os
 import statistics
 import sys
-import tempfile
 import time
 import timeit
 
 import numpy as np
 from bench_w4_newton import newton_jg as newton
 from bench_w8_huber import huber_jg as huber
+from common import empty_compile_cache
 
 import jitgraph as jg
 from jitgraph import codegen
@@ -175,21 +173,6 @@ def page_offsets():
           f"offset 64 {a:.2f} ms, rotating offsets {b:.2f} ms ({a / b:.2f}x)")
 
 
-@contextlib.contextmanager
-def _private_cache():
-    """An empty on-disk compile cache for the block (first calls compile for real)."""
-    old = os.environ.get("JITGRAPH_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as d:
-        os.environ["JITGRAPH_CACHE_DIR"] = d
-        try:
-            yield
-        finally:
-            if old is None:
-                del os.environ["JITGRAPH_CACHE_DIR"]
-            else:
-                os.environ["JITGRAPH_CACHE_DIR"] = old
-
-
 def vector_math():
     """vecmath through vector variants (llvm_cpu.vector_math, here for every kernel: the
     threshold set to 1) against inlined: W6's first call (a new constant each time, so
@@ -210,7 +193,7 @@ def vector_math():
     first = {True: [], False: []}
     fns = {}
     min_calls = llvm_cpu.VECTOR_MATH_MIN_CALLS
-    with _private_cache():
+    with empty_compile_cache():
         try:
             jg.function(fifty(jg, 0.1))(x1)
             for i in range(5):
@@ -279,7 +262,7 @@ def math_text():
 
     x = np.random.default_rng(0).random(1 << 20, np.float32)
     first = {True: [], False: []}
-    with _private_cache():
+    with empty_compile_cache():
         jg.function(fifty(jg, 0.1))(x)
         for i in range(12):
             for reuse in (True, False):

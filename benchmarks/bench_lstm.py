@@ -17,13 +17,19 @@ with an empty on-disk compile cache). Speedups are against tf.function.
 compile, empty disk cache) and steady state. Unrolled 50 steps take minutes to compile.
 """
 
-import contextlib
-import os
-import tempfile
 import time
 
 import numpy as np
-from common import Row, guarded, jg_backends, main_for, peer, table, unavailable
+from common import (
+    Row,
+    empty_compile_cache,
+    guarded,
+    jg_backends,
+    main_for,
+    peer,
+    table,
+    unavailable,
+)
 
 import jitgraph as jg
 
@@ -115,21 +121,6 @@ def jax_step(jax):
     return step
 
 
-@contextlib.contextmanager
-def _empty_disk_cache():
-    """First calls compile from scratch: a fresh, empty jitgraph compile cache."""
-    old = os.environ.get("JITGRAPH_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["JITGRAPH_CACHE_DIR"] = cache
-        try:
-            yield
-        finally:
-            if old is None:
-                del os.environ["JITGRAPH_CACHE_DIR"]
-            else:
-                os.environ["JITGRAPH_CACHE_DIR"] = old
-
-
 def _jg_maker(weights, xt, yt, backend=None, unroll=False, steps=STEPS):
     def make():
         step = jg_step(weights, backend, unroll, steps)
@@ -164,7 +155,7 @@ def run(quick=False):
     repeat = 5 if quick else 15
     rows, losses = [], {}
     xt, yt = jg.constant(x), jg.constant(y)
-    with _empty_disk_cache():
+    with empty_compile_cache():
         _add(rows, losses, "jitgraph eager", _jg_maker(weights, xt, yt), 3 if quick else 7)
         variants = [(b, False) for b in jg_backends()]
         if not quick and "cpu" in jg_backends():
@@ -224,7 +215,7 @@ def strategy(quick=False):
         xt, yt = jg.constant(x.astype(np.float32)), jg.constant(make_data()[1])
         for unroll in (False, True):
             impl = "%d steps, %s" % (steps, "unroll=True" if unroll else "while_loop")
-            with _empty_disk_cache():
+            with empty_compile_cache():
                 _add(rows, {}, impl, _jg_maker(weights, xt, yt, "cpu", unroll, steps),
                      5 if quick else 15)
     return table("jg.function[cpu] LSTM training step: the time loop, batch 32, 32 "

@@ -9,12 +9,14 @@ noise. These machines are shared: the header records the load average, and a
 spread above ~10% means the figure is not trustworthy.
 """
 
+import contextlib
 import datetime
 import importlib
 import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -82,6 +84,22 @@ def first_call(make_and_call):
 
 
 # ---------------------------------------------------------------- peers and backends
+@contextlib.contextmanager
+def empty_compile_cache():
+    """An empty on-disk jitgraph compile cache for the block, so first calls compile from
+    scratch."""
+    old = os.environ.get("JITGRAPH_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as d:
+        os.environ["JITGRAPH_CACHE_DIR"] = d
+        try:
+            yield
+        finally:
+            if old is None:
+                del os.environ["JITGRAPH_CACHE_DIR"]
+            else:
+                os.environ["JITGRAPH_CACHE_DIR"] = old
+
+
 def peer(name):
     """The imported peer module, or None when it is not installed."""
     try:
