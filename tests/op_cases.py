@@ -850,6 +850,22 @@ case("gather_grad_add:index_matrix_f32",
      lambda a, g, i: _np_gga(a, g, i, 1))
 
 
+
+# ----------------------------------------------------------------------------- searchsorted
+def _np_searchsorted(seq, v, side):
+    return np.stack([np.searchsorted(a, b, side=side) for a, b in
+                     zip(seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1]))]
+                    ).reshape(v.shape).astype(np.int32)
+
+
+_SORTED = np.sort(ints(3, 6, lo=-4, hi=5), axis=-1).astype(np.float64)  # with ties
+case("reduce_sum:searchsorted_left", lambda s, v: jg.searchsorted(s, v), [_SORTED, ints(
+    3, 4, lo=-5, hi=6).astype(np.float64)], lambda s, v: _np_searchsorted(s, v, "left"),
+     grad=False)
+case("reduce_sum:searchsorted_right", lambda s, v: jg.searchsorted(s, v, side="right"),
+     [_SORTED[:1, :].ravel(), ints(5, lo=-5, hi=6).astype(np.float64)],
+     lambda s, v: _np_searchsorted(s, v, "right"), grad=False)
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

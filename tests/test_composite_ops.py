@@ -102,3 +102,11 @@ def test_scans_errors_and_large_rows():
                                                          axis), rtol=1e-4)
     g = jg.function(jg.grad(lambda t: jg.reduce_sum(jg.cumsum(t) * jg.range(5.0))))
     np.testing.assert_allclose(g(np.ones(5, np.float32)).numpy(), [10, 10, 9, 7, 4])
+
+
+def test_searchsorted_errors_name_the_shapes_and_the_fix():
+    with pytest.raises(errors.InvalidArgumentError, match=r"sorted_sequence \[2, 3\] and "
+                                                          r"values \[4\].*jg.expand_dims"):
+        jg.searchsorted(np.zeros((2, 3)), np.zeros(4))
+    with pytest.raises(errors.InvalidArgumentError, match="side must be 'left' or 'right'"):
+        jg.searchsorted([1.0], [1.0], side="middle")

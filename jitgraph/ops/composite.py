@@ -95,6 +95,27 @@ def count_nonzero(input, axis=None, keepdims=False, dtype=_dt.int64, name=None):
     return reduce_sum(cast(nz, _dt.as_dtype(dtype)), axis=axis, keepdims=keepdims)
 
 
+def searchsorted(sorted_sequence, values, side="left", out_type=_dt.int32, name=None):
+    """For each of ``values[..., j]`` the index in ``sorted_sequence[...]`` (sorted along the
+    last axis, same leading dims) where it would be inserted to keep the order: the number
+    of elements ``< v`` (side "left") or ``<= v`` ("right"). One comparison per pair,
+    fused into one reduction, so it compiles everywhere: O(len(values) * len(sequence))."""
+    seq = as_tensor(sorted_sequence, "searchsorted")
+    v = as_tensor(values, "searchsorted")
+    if side not in ("left", "right"):
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"searchsorted: side must be 'left' or 'right', got {side!r}"))
+    if len(seq.shape) == 0 or len(seq.shape) != len(v.shape) or \
+            tuple(seq.shape[:-1]) != tuple(v.shape[:-1]):
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"searchsorted: sorted_sequence {list(seq.shape)} and values {list(v.shape)} "
+            f"must have the same rank and leading dims (the search runs along the last "
+            f"axis); add a leading axis with jg.expand_dims if you search one sequence"))
+    s, x = expand_dims(seq, -2), expand_dims(v, -1)
+    before = s < x if side == "left" else s <= x
+    return reduce_sum(cast(before, _dt.as_dtype(out_type)), axis=-1)
+
+
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):  # noqa: A002
     """Vector norms (``ord`` "euclidean"/2, 1, np.inf) over ``axis`` (None: all elements);
     the Frobenius norm ("fro"/"euclidean") over a pair of axes."""
@@ -501,4 +522,4 @@ __all__ = ["add_n", "reduce_logsumexp", "reduce_variance", "reduce_std",
            "l2_normalize", "sequence_mask", "reverse", "tensordot", "einsum", "name_scope",
            "device", "tensor_scatter_nd_add", "tensor_scatter_nd_sub", "unsorted_segment_sum",
            "unsorted_segment_mean", "segment_sum", "segment_mean", "confusion_matrix",
-           "embedding_lookup", "matrix_band_part", "diag_part", "set_diag"]
+           "embedding_lookup", "matrix_band_part", "diag_part", "set_diag", "searchsorted"]
