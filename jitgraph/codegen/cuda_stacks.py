@@ -23,8 +23,7 @@ CudaExecutable._check_status raises them as the cpu backend does.
 import llvmlite.ir as ir
 import numpy as np
 
-from .. import dtypes, errors
-from . import kernels as K
+from .. import errors
 from . import loops as L
 from . import ptx as P
 from . import scalar as S
@@ -91,7 +90,7 @@ def _emit_row(module, call, name):
                           lambda t: b.store(b.load(b.gep(src, [t])), b.gep(dst, [t])), "byte")
         with bad:
             with b.if_then(b.icmp_unsigned("==", gid, ir.Constant(S.I64, 0))):
-                L.set_status(b, ctx.ptr(K.Storage("status", 0), dtypes.int32), ROW_STATUS)
+                ctx.set_status(b, ROW_STATUS)
     b.ret_void()
     ctx.finalize()
     return P.Launch(fn.name, "stack_row", keys, (call.row_bytes,))

@@ -145,10 +145,7 @@ class _Task:
         self.loop(self.i64(0), hi, lambda r: body(b.sub(b.sub(hi, self.i64(1)), r)), name)
 
     def fail(self):
-        from .. import dtypes
-
-        L.set_status(self.b, self.ctx.ptr(K.Storage("status", 0), dtypes.int32),
-                     self.k.status_code)
+        self.ctx.set_status(self.b, self.k.status_code)
 
     def emit(self, name, *args):
         return S.emit(self.b, name, list(args), [self.dt] * len(args), self.dt, {})

@@ -88,16 +88,27 @@ class FnCtx:
         if self.flags:
             self._report_flags()
 
+    def status_ptr(self):
+        """The i32 status slot (its pointer is loaded in the prologue, once)."""
+        from .. import dtypes
+        from .kernels import Storage
+
+        v = self.pcache.get("status")
+        if v is None:
+            v = self.pcache["status"] = self.ptr(Storage("status", 0), dtypes.int32)
+        return v
+
+    def set_status(self, b, code):
+        """At ``b``: stores error ``code`` unless an earlier failure of the call stored one."""
+        set_status(b, self.status_ptr(), code)
+
     def guard_flag(self, code):
         """The flag that index checks of status ``code`` set (``flag |= bad``): a reduction
         the loop vectorizer keeps in registers, where a store of the code in the loop (a
         branch per element) kept the loop scalar. The function reports it on return."""
         flag = self.flags.get(code)
         if flag is None:
-            from .. import dtypes
-            from .kernels import Storage
-
-            self.status_ptr = self.ptr(Storage("status", 0), dtypes.int32)
+            self.status_ptr()  # loaded in the prologue, before it is closed
             flag = self.flags[code] = self.pb.alloca(S.I1, name=f"bad{code}")
             self.pb.store(ir.Constant(S.I1, 0), flag)
         return flag
@@ -113,7 +124,7 @@ class FnCtx:
             b = ir.IRBuilder(blk)
             for code, flag in self.flags.items():
                 with b.if_then(b.load(flag), likely=False):
-                    set_status(b, self.status_ptr, code)
+                    self.set_status(b, code)
             value = ret.return_value
             if value is None:
                 b.ret_void()
@@ -267,7 +278,6 @@ Evaluator._invariant = _invariant
 
 
 def _guard(self, e):
-
     b = self.ctx.b
     i = self(e.index)
     bad = b.or_(b.icmp_signed("<", i, ir.Constant(S.I64, 0)),

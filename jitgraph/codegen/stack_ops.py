@@ -22,7 +22,6 @@ device blocks, reads, writes and whole-stack maps as kernels with the same bound
 
 import llvmlite.ir as ir
 
-from .. import dtypes
 from . import kernels as K
 from . import loops as L
 from . import scalar as S
@@ -128,7 +127,7 @@ class StackCall:
 
     def _status(self, em, code):
         b = em.ctx.b
-        L.set_status(b, em.ctx.ptr(K.Storage("status", 0), dtypes.int32), code)
+        em.ctx.set_status(b, code)
 
     def _row_ok(self, em, i, n):
         b = em.ctx.b

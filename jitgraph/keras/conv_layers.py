@@ -64,7 +64,9 @@ def _out_length(size, k, padding, stride, dilation=1):
     return (size + stride - 1) // stride
 
 
-class _KerasNamed(Layer):
+class _SpatialLayer(Layer):
+    """A layer over (batch, spatial..., channels) inputs."""
+
     def _check_rank(self, inputs, rank, what):
         shape = tuple(inputs.shape if hasattr(inputs, "shape") else inputs)
         if len(shape) != rank + 2:
@@ -77,7 +79,7 @@ class _KerasNamed(Layer):
 # ----------------------------------------------------------------------------- convolutions
 
 
-class _Conv(_KerasNamed):
+class _Conv(_SpatialLayer):
     rank = 2
     _layout = "(batch, height, width, channels)"
 
@@ -253,7 +255,7 @@ class Conv2DTranspose(_Conv):
         return cfg
 
 
-class DepthwiseConv2D(_KerasNamed):
+class DepthwiseConv2D(_SpatialLayer):
     """Each input channel convolved with its own ``depth_multiplier`` filters
     (``jg.nn.depthwise_conv2d``): ``depthwise_kernel`` has shape ``kernel_size +
     (in_channels, depth_multiplier)``, the output in_channels * depth_multiplier
@@ -339,7 +341,7 @@ class DepthwiseConv2D(_KerasNamed):
 # ----------------------------------------------------------------------------- pooling
 
 
-class _Pooling(_KerasNamed):
+class _Pooling(_SpatialLayer):
     rank, kind = 2, "max"
     _layout = "(batch, height, width, channels)"
 
@@ -393,7 +395,7 @@ class AveragePooling1D(MaxPooling1D):
     kind = "avg"
 
 
-class _GlobalPooling(_KerasNamed):
+class _GlobalPooling(_SpatialLayer):
     rank, kind = 2, "max"
     _layout = "(batch, height, width, channels)"
 
@@ -463,7 +465,7 @@ def _add(d, k):
     return None if d is None else d + k
 
 
-class ZeroPadding2D(_KerasNamed):
+class ZeroPadding2D(_SpatialLayer):
     """Zeros added around the height and width: ``padding`` an int, (sym_height, sym_width)
     or ((top, bottom), (left, right))."""
 
@@ -506,7 +508,7 @@ class ZeroPadding1D(ZeroPadding2D):
         return {**super().get_config(), "padding": self.padding[0]}
 
 
-class UpSampling2D(_KerasNamed):
+class UpSampling2D(_SpatialLayer):
     """Each row repeated ``size[0]`` times and each column ``size[1]`` times (nearest
     neighbour)."""
 
