@@ -2,7 +2,8 @@
 (interleaved rounds, medians), for the "what changed" table of RESULTS.md.
 
     python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
-                                        vector_math|output_pool|dispatch|siblings]...
+                                        vector_math|output_pool|dispatch|siblings|
+                                        math_text|loop_grad]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -279,9 +280,47 @@ def math_text():
           f"{c:.1f} ms (best {e:.1f}): {c / a:.2f}x")
 
 
+def loop_grad():
+    """The gradient of a while_loop: (a) the saving loop stands for the forward loop (the body
+    runs forward once, not twice), (b) it also stacks the body's matmul results (the reverse
+    loop does not recompute them). An LSTM training step (bench_lstm.py's), each setting
+    compiled in one process, interleaved rounds."""
+    import bench_lstm as b
+
+    from jitgraph.autodiff import control
+
+    configs = [("LSTM(64), batch 32, 100 steps x 32", dict(steps=100)),
+               ("LSTM(256), batch 256, 20 steps x 128", dict(steps=20, batch=256, units=256,
+                                                             features=128))]
+    print("| step | neither ms | (a) ms | (a)+(b) ms | ratio |\n|---|---|---|---|---|")
+    for title, cfg in configs:
+        saved = (b.BATCH, b.UNITS, b.FEATURES)
+        b.BATCH, b.UNITS, b.FEATURES = (cfg.get("batch", b.BATCH), cfg.get("units", b.UNITS),
+                                        cfg.get("features", b.FEATURES))
+        rng = np.random.default_rng(0)
+        x = jg.constant(rng.standard_normal((b.BATCH, cfg["steps"], b.FEATURES), np.float32))
+        y = jg.constant(rng.standard_normal((b.BATCH, 1), np.float32))
+        fns, forward, residuals = {}, control._forward_from_save_loop, control._RESIDUAL_OPS
+        try:
+            for name, fwd, res in (("neither", False, set()), ("a", True, set()),
+                                   ("ab", True, residuals)):
+                control._forward_from_save_loop = forward if fwd else (lambda *a: False)
+                control._RESIDUAL_OPS = res
+                f = b.jg_step(b.init_weights(), backend="cpu", steps=cfg["steps"])
+                f(x, y)
+                fns[name] = f
+        finally:
+            control._forward_from_save_loop, control._RESIDUAL_OPS = forward, residuals
+            b.BATCH, b.UNITS, b.FEATURES = saved
+        med = _rounds(fns, (x, y), rounds=15)
+        n, a, ab = (med[k] * 1e3 for k in ("neither", "a", "ab"))
+        print(f"| {title} | {n:.2f} | {a:.2f} | {ab:.2f} | {n / ab:.2f}x |")
+
+
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
        "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
-       "dispatch": dispatch, "siblings": siblings, "math_text": math_text}
+       "dispatch": dispatch, "siblings": siblings, "math_text": math_text,
+       "loop_grad": loop_grad}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ALL):

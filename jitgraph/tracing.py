@@ -181,6 +181,9 @@ def value_of(graph, t):
     enclosing one are used as they are; eager tensors become constants."""
     if t._symbolic:
         v = t._ir
+        forwarded = graph.root.__dict__.get("forwarded")
+        if forwarded:  # a Value another now stands for (autodiff/control.py)
+            v = forwarded.get(v, v)
         if not _is_visible(v, graph):
             raise errors.TracingError(_user_loc_message(
                 f"the tensor {v.name} belongs to another graph (a different jg.function trace "

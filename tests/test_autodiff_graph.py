@@ -546,6 +546,95 @@ def test_loop_gradient_graphs_survive_the_passes(name):
     assert {"stack_write", "stack_read"} <= {op.type for op in optimized.walk()}
 
 
+def _rnn(x, w):
+    """tanh(h @ w + x[i]) over the rows of x: a loop body with a matmul."""
+    def body(i, h):
+        return i + 1, jg.tanh(jg.matmul(h, w) + x[i])
+
+    h0 = jg.zeros_like(x[0])
+    return jg.while_loop(lambda i, h: i < x.shape[0], body, [jg.constant(0), h0])[1]
+
+
+def _loops(graph):
+    return [op for op in graph.ops if op.type == "while_loop"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loop_gradient_runs_the_body_forward_once_and_keeps_its_matmuls(backend):
+    """The saving loop stands for the forward loop, which keeps only its trip count; the
+    reverse loop reads the body's matmul results from a stack instead of recomputing them:
+    one forward matmul and the two of its gradient, where there were five."""
+    args = [_rng(2).standard_normal((5, 2, 3)), _rng(3).standard_normal((3, 3)) * 0.5]
+    check_traced(_rnn, args, backend)
+    graph = tape_in_function(_rnn, backend).get_concrete_function(
+        _t(np.ones((2, 3))), *[_t(a) for a in args]).graph
+    optimized = passes.optimize(graph, verify=True)
+    forward, saving, reverse = _loops(optimized)
+    assert not [op for op in forward.subgraphs[1].walk() if op.type not in
+                ("placeholder", "add", "constant")]  # a counter
+    matmuls = [op for op in optimized.walk() if op.type == "matmul"]
+    assert len(matmuls) == 3
+    assert "stack_read" in {op.type for op in reverse.subgraphs[1].ops}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loop_gradient_keeps_a_forward_loop_with_effects(backend):
+    """A body that draws random numbers: the replays would draw others, so the forward loop
+    stays the forward pass (and the gradient the replays' derivative)."""
+    def fn(x):
+        def body(i, h):
+            return i + 1, h * x + jg.random.uniform([2], dtype=jg.float64) * 0.0
+        return jg.while_loop(lambda i, h: i < 3, body, [jg.constant(0), x])[1]
+
+    x = np.array([0.5, -1.5])
+    y, (g,) = tape_in_function(fn, backend)(jg.constant(np.ones(2)), _t(x))
+    np.testing.assert_allclose(y.numpy(), x ** 4)
+    np.testing.assert_allclose(g.numpy(), 4 * x ** 3)
+    graph = tape_in_function(fn, backend).get_concrete_function(
+        _t(np.ones(2)), _t(x)).graph
+    forward = _loops(passes.optimize(graph, verify=True))[0]
+    assert "random_uniform" in {op.type for op in forward.subgraphs[1].walk()}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cond_gradient_with_a_random_op_in_a_branch(backend):
+    """The random generator's state is read in the branch: it gets no gradient (it used to
+    be summed as one)."""
+    def fn(x):
+        return jg.cond(jg.reduce_sum(x) > 0.0,
+                       lambda: x * x + jg.random.normal([2], dtype=jg.float64) * 0.0,
+                       lambda: -x)
+
+    x = np.array([0.5, 1.5])
+    y, (g,) = tape_in_function(fn, backend)(jg.constant(np.ones(2)), _t(x))
+    np.testing.assert_allclose(y.numpy(), x * x)
+    np.testing.assert_allclose(g.numpy(), 2 * x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_persistent_tape_takes_two_loop_gradients(backend):
+    @jg.function(backend=backend)
+    def f(x, w):
+        with jg.GradientTape(persistent=True) as tape:
+            tape.watch([x, w])
+            y = jg.reduce_sum(_rnn(x, w))
+            z = jg.reduce_sum(jg.square(_rnn(x, w)))
+        return y, z, tape.gradient(y, w), tape.gradient(z, [x, w])
+
+    x, w = _rng(4).standard_normal((4, 2, 3)), _rng(5).standard_normal((3, 3)) * 0.5
+    y, z, gy, (gzx, gzw) = f(_t(x), _t(w))
+    for fn, got in ((lambda x, w: jg.reduce_sum(_rnn(x, w)), [None, gy]),
+                    (lambda x, w: jg.reduce_sum(jg.square(_rnn(x, w))), [gzx, gzw])):
+        with jg.GradientTape() as tape:
+            xt, wt = _t(x), _t(w)
+            tape.watch([xt, wt])
+            out = fn(xt, wt)
+        for g, e in zip(got, tape.gradient(out, [xt, wt]), strict=True):
+            if g is not None:
+                np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(y.numpy(), float(jg.reduce_sum(_rnn(_t(x), _t(w)))))
+
+
 # ----------------------------------------------------------------------------- loop stacks
 
 

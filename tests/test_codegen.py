@@ -325,8 +325,8 @@ def test_loop_gradients_keep_their_stacks_in_native_code():
 
 
 def test_loop_gradient_with_equal_initial_loop_vars():
-    # two loop vars start from the same value (an LSTM's zero h and c): CSE merges their
-    # stack_allocs into one Value carried twice, and each loop var still needs its own stack
+    # two loop vars start from the same value (an LSTM's zero h and c): their stack_allocs
+    # are equal ops, which CSE keeps apart (each loop var needs its own block)
     xs = np.random.default_rng(0).standard_normal((3, 2, 2))
 
     def f(r):
@@ -357,6 +357,23 @@ def test_stack_rows_are_checked_and_writes_keep_value_semantics():
     for bad in (3, -1):
         with pytest.raises(errors.OutOfRangeError, match="row index is out of range"):
             exe.run([x, np.array(bad, np.int32)])
+
+
+def test_stack_blocks_are_reused_across_calls_and_zeroed_again():
+    from jitgraph.ops import loop_state as ls
+
+    def f(x, n):
+        s = ls.stack_alloc(n, x)
+        before = ls.stack_read(s, 0)  # a fresh stack's rows are zeros
+        return before, ls.stack_read(ls.stack_write(s, 0, x), 0)
+
+    exe = compiled(f, S([3], jg.float32), S([], jg.int32))
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    for n in (4, 4, 9, 4):
+        before, after = exe.run([x * n, np.array(n, np.int32)])
+        np.testing.assert_array_equal(before, np.zeros(3, np.float32))
+        np.testing.assert_array_equal(after, x * n)
+        assert sum(len(v) for v in exe._spare.values()) == 1  # kept for the next call
 
 
 def test_arithmetic_on_stacks_of_different_lengths_is_an_error_not_an_overread():

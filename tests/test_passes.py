@@ -242,6 +242,16 @@ def test_cse_never_merges_stateful_ops():
     assert types.count("assign_variable") == 2
 
 
+def test_cse_keeps_equal_stack_allocations_apart():
+    from jitgraph.ops import loop_state as ls
+
+    def f(x):  # two loops carry these: each writes its own block in place
+        return ls.stack_alloc(3, x), ls.stack_alloc(3, x), x + 1.0, x + 1.0
+
+    types = [op.type for op in cse.cse(trace(f, X)).ops]
+    assert types.count("stack_alloc") == 2 and types.count("add") == 1
+
+
 # ----------------------------------------------------------------------------- dce
 
 

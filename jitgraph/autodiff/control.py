@@ -83,14 +83,28 @@ def tape_inputs(operation, tensors):
 # ----------------------------------------------------------------------------- replay
 
 
-def replay(graph, args, env=None):
+def replay(graph, args, env=None, given=None):
     """Emits ``graph``'s ops into the current graph with its inputs bound to ``args``; returns
-    the tensors standing for its outputs. Values from enclosing graphs are used as they are."""
+    the tensors standing for its outputs. Values from enclosing graphs are used as they are.
+    ``env`` (a dict) receives each of ``graph``'s Values' tensor. An op whose outputs are all
+    in ``given`` (Value -> tensor, computed elsewhere) is not emitted: its outputs are those
+    tensors, recorded on the active tapes as the op's results, so gradients flow through it."""
     env = {} if env is None else env
     env.update(zip(graph.inputs, args, strict=True))
     for op in graph.ops:
-        _replay_op(op, env)
+        if given and op.outputs and all(v in given for v in op.outputs):
+            _replay_given(op, env, given)
+        else:
+            _replay_op(op, env)
     return [_lookup(env, v) for v in graph.outputs]
+
+
+def _replay_given(op, env, given):
+    outs = [given[v] for v in op.outputs]
+    od = REGISTRY[op.type]
+    if _tape.ACTIVE and od.grad is not None:
+        _tape.record(od, [_lookup(env, v) for v in op.inputs], outs, dict(op.attrs))
+    env.update(zip(op.outputs, outs, strict=True))
 
 
 def _lookup(env, v):
@@ -133,13 +147,14 @@ def _replay_nested(op, od, ins, env):
     return outs
 
 
-def _vjp(graph, args, out_grads, wrt):
+def _vjp(graph, args, out_grads, wrt, given=None):
     """Replays ``graph`` on ``args`` and returns the gradients of its outputs (weighted by
     ``out_grads``, None = no gradient) w.r.t. ``wrt`` (tensors among ``args``, captured
-    tensors, Variables); unconnected floating entries are zeros, others None."""
+    tensors, Variables); unconnected floating entries are zeros, others None. ``given``: as
+    for ``replay``."""
     with _tape.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch([w for w in wrt if _differentiable(w)])
-        outs = replay(graph, args)
+        outs = replay(graph, args, given=given)
     pairs = [(o, g) for o, g in zip(outs, out_grads, strict=True)
              if g is not None and _differentiable(o)]
     if not pairs:
@@ -205,7 +220,8 @@ def _cond_grad(inputs, outputs, grads, **attrs):
     values, variables = captured(op)
     caps = inputs[1:1 + len(values)]
     used = set().union(*(_depends(sg, values) for sg in op.subgraphs))
-    keep = [c for c in caps if _differentiable(c) and c._ir in used] + variables
+    keep = [c for c in caps if _differentiable(c) and c._ir in used] + \
+        [w for w in variables if _differentiable(w)]  # not a random generator's state
     if not keep:
         return [None] * len(inputs)
 
@@ -241,7 +257,8 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     n = len(outputs)  # the loop vars (op may since have gained a trip counter)
     init, caps = list(inputs[:n]), inputs[n:n + len(values)]
     used = _depends(body_g, values)
-    keep = [c for c in caps if _differentiable(c) and c._ir in used] + variables
+    keep = [c for c in caps if _differentiable(c) and c._ir in used] + \
+        [w for w in variables if _differentiable(w)]  # not a random generator's state
     dif = [k for k in range(n) if _differentiable(init[k])]
     if not dif:
         return [None] * len(inputs)
@@ -249,22 +266,17 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
 
     trips = _trip_count(op)  # the body now also takes the iteration number i, last
 
-    def save_body(i, *state):
-        vs, stacks = state[:n], state[n:]
-        stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs, strict=True)]
-        return [i + 1] + replay(body_g, list(vs) + [i])[:n] + stacks
-
-    stacks = [loop_state.stack_alloc(trips, v) for v in init]
-    stacks = while_loop(lambda i, *state: i < trips, save_body,
-                        [_int(0)] + init + stacks)[1 + n:]
+    kept = _residuals(body_g)  # body values the saving loop stacks for the reverse loop
+    stacks, kept_stacks = _saving_loop(op, init, trips, kept)
 
     def reverse_body(i, *state):
         dvs, acc = state[:len(dif)], state[len(dif):]
         vs = [loop_state.stack_read(s, i) for s in stacks]
+        given = {v: loop_state.stack_read(s, i) for v, s in zip(kept, kept_stacks, strict=True)}
         out_grads = [None] * (n + 1)
         for k, g in zip(dif, dvs, strict=True):
             out_grads[k] = g
-        res = _vjp(body_g, vs + [i], out_grads, [vs[k] for k in dif] + keep)
+        res = _vjp(body_g, vs + [i], out_grads, [vs[k] for k in dif] + keep, given)
         return [i - 1] + res[:len(dif)] + [a + g for a, g in zip(acc, res[len(dif):], strict=True)]
 
     seeds = [grads[k] if grads[k] is not None else _zeros(outputs[k]) for k in dif]
@@ -274,6 +286,87 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     for k, g in zip(dif, res[1:1 + len(dif)], strict=True):
         d_init[k] = g
     return d_init + _scatter(inputs, values, variables, keep, res[1 + len(dif):])[n:]
+
+
+def _saving_loop(op, init, trips, kept):
+    """Step (b): a loop running ``op``'s body ``trips`` times from ``init``, stacking each
+    iteration's loop vars and the ``kept`` body values; returns the two lists of stacks. When
+    it stands for the forward loop (``_forward_from_save_loop``) a later gradient of the same
+    loop (a persistent tape) reuses it."""
+    from ..ops.control import while_loop
+
+    saves = op.graph.root.__dict__.setdefault("_loop_saves", {})
+    if id(op) in saves:
+        return saves[id(op)]
+    body_g, n = op.subgraphs[1], len(init)
+
+    def save_body(i, *state):
+        vs, stacks, kept_stacks = state[:n], state[n:2 * n], state[2 * n:]
+        stacks = [loop_state.stack_write(s, i, v) for s, v in zip(stacks, vs, strict=True)]
+        env = {}
+        outs = replay(body_g, list(vs) + [i], env)[:n]
+        kept_stacks = [loop_state.stack_write(s, i, env[v])
+                       for s, v in zip(kept_stacks, kept, strict=True)]
+        return [i + 1] + outs + stacks + kept_stacks
+
+    g, start = current_graph(), len(current_graph().ops)
+    stacks = [loop_state.stack_alloc(trips, v) for v in init]
+    stacks += [loop_state.stack_alloc(trips, _zeros(SymbolicTensor(v))) for v in kept]
+    saved = while_loop(lambda i, *state: i < trips, save_body, [_int(0)] + init + stacks)
+    result = saved[1 + n:1 + 2 * n], saved[1 + 2 * n:]
+    if _forward_from_save_loop(op, g, start, saved[1:1 + n]):
+        saves[id(op)] = result
+    return result
+
+
+def _forward_from_save_loop(op, g, start, saved):
+    """Lets the saving loop (b) stand for the forward loop: it runs the same body from the
+    same values, so its final loop vars are the forward loop's. The ops building it (from
+    ``g.ops[start:]``) move to just after ``op`` and every later use of ``op``'s loop vars
+    reads them instead; ``op`` is then left computing what its condition needs (its trip
+    count), and DCE drops the rest of it, so the forward body runs once, not twice.
+
+    Tensors the user still holds stand for ``op``'s Values: ``tracing.value_of`` maps them
+    to the saving loop's from now on (the graph's ``forwarded`` table), so ops built later
+    and the function's results read the saving loop too.
+
+    Only when the gradient is built in the forward loop's own graph and the loop has no
+    effects (random numbers or variable writes would make the replay differ from the
+    forward pass; a write must also happen once). Returns whether it did."""
+    from ..passes.rewrite import has_effects
+
+    if g is not op.graph or op not in g.ops or has_effects(op):
+        return False
+    built = g.ops[start:]
+    del g.ops[start:]
+    at = g.ops.index(op) + 1
+    g.ops[at:at] = built
+    repl = {v: t._ir for v, t in zip(op.outputs, saved)}
+    for later in g.ops[at + len(built):]:
+        _redirect(later, repl)
+    g.root.__dict__.setdefault("forwarded", {}).update(repl)  # for ops and results to come
+    return True
+
+
+def _redirect(op, repl):
+    op.inputs = [repl.get(v, v) for v in op.inputs]
+    for sg in op.subgraphs:
+        sg.outputs = [repl.get(v, v) for v in sg.outputs]
+        for inner in sg.ops:
+            _redirect(inner, repl)
+
+
+_RESIDUAL_OPS = {"matmul"}
+
+
+def _residuals(body):
+    """The values of ``body`` the saving loop stacks rather than the reverse loop recomputing
+    them: results of its top-level matmuls (of static shape). A row costs a write and a read of
+    the result; recomputing it costs the product. The reverse body reads them where its replay
+    would emit the op (``replay(given=...)``); a stack the gradient does not read is dropped by
+    DCE with its writes."""
+    return [o.outputs[0] for o in body.ops if o.type in _RESIDUAL_OPS
+            and o.outputs[0].dtype.is_floating and None not in tuple(o.outputs[0].shape)]
 
 
 def _trip_count(op):

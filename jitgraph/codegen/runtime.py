@@ -169,7 +169,8 @@ class Executable:
                                            lambda: self._shapes)
             self._static[program.static_index(K.Storage("ext", 0))] = ctypes.cast(
                 self._callback, ctypes.c_void_p).value
-        self._blocks = []  # heap blocks of loop stacks: zeroed arrays, dropped after each call
+        self._blocks = []  # heap blocks of loop stacks: zeroed arrays, alive during a call
+        self._spare = {}  # size -> blocks of earlier calls, zeroed again for reuse
         self._alloc = None
         if program.heaps:
             self._alloc = ALLOC_CALLBACK(self._new_block)
@@ -249,7 +250,8 @@ class Executable:
         n_in = len(self._specs)
         ins = [f"a{i}" for i in range(n_in)]
         env = {"slow": self._run, "alloc": outputs.empty, "nd": np.ndarray, "fn": self._fn,
-               "static": self._static_addr, "blocks": self._blocks, "fail": self._fail,
+               "static": self._static_addr, "blocks": self._blocks, "keep": self._keep_blocks,
+               "fail": self._fail,
                "plans": self._plans}
         types, shapes = [], []
         for i, (dt, shape, strides) in enumerate(self._specs):
@@ -294,7 +296,7 @@ class Executable:
             env[f"v{k}"] = v
             var_args.append(f"v{k}._buffer_for_write()" if w else f"v{k}._value")
         lines.append(f"    rc = fn(static, {params}, {', '.join(ins + outs + var_args)})")
-        lines += ["    if blocks:", "        blocks.clear()", "    if rc:", "        fail(rc)",
+        lines += ["    if blocks:", "        keep()", "    if rc:", "        fail(rc)",
                   f"    return [{', '.join(outs)}]"]
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
              env)
@@ -331,7 +333,7 @@ class Executable:
         else:
             rc = self._fn(self._static_addr, plan.params_addr, *args, *outs)
         if self._blocks:
-            self._blocks.clear()
+            self._keep_blocks()
         if rc:
             self._fail(rc)
         return outs
@@ -343,13 +345,33 @@ class Executable:
 
     def _new_block(self, nbytes):
         """The stack allocation callback: a zeroed block alive until the call returns (no
-        stack outlives a call: they are never function results), or NULL."""
-        try:
-            a = np.zeros(max(int(nbytes), 1) + 63, np.uint8)
-        except (MemoryError, ValueError):
-            return None
+        stack outlives a call: they are never function results), or NULL. Blocks of the
+        previous call are reused (zeroed again): a fresh large block costs a page fault per
+        page touched, each call, while memset streams through pages already mapped."""
+        size = max(int(nbytes), 1) + 63
+        spare = self._spare.get(size)
+        if spare:
+            a = spare.pop()
+            a.fill(0)
+        else:
+            try:
+                a = np.zeros(size, np.uint8)
+            except (MemoryError, ValueError):
+                return None
         self._blocks.append(a)
         return (a.ctypes.data + 63) // 64 * 64
+
+    def _keep_blocks(self):
+        """After a call: its blocks become the spares of the next (at most SPARE_BYTES)."""
+        self._spare, kept = {}, 0
+        for a in self._blocks:
+            if kept + a.nbytes <= SPARE_BYTES:
+                self._spare.setdefault(a.nbytes, []).append(a)
+                kept += a.nbytes
+        self._blocks.clear()
+
+
+SPARE_BYTES = 1 << 28  # loop-stack blocks an Executable keeps between calls
 
 
 __all__ = ["Executable", "infer_shapes", "Plan", "STATUS_MESSAGES", "status_message",

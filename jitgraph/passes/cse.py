@@ -3,7 +3,9 @@ attributes compute the same thing; the second uses the first one's results.
 
 Attributes are compared by value (NumPy arrays by dtype, shape and bytes, up to
 ``MAX_ATTR_BYTES``; larger arrays only when they are the same object), so equal constants
-merge too. Never merged: ops with effects, ops with sub-graphs, and ``read_variable`` across a
+merge too. Never merged: ops with effects, ops with sub-graphs, allocations of loop stacks
+(``stack_alloc``: each is a block its loop writes in place; two loops sharing one would each
+need a copy), and ``read_variable`` across a
 write of its variable — each write (including one inside a ``cond``/``while_loop``) starts a
 new "version" of the variable and reads only merge within one version. An op inside a
 sub-graph may reuse an equal op of an enclosing graph (its value is in scope there), never the
@@ -17,6 +19,7 @@ import numpy as np
 from .rewrite import Rewriter, has_effects, written_variables
 
 MAX_ATTR_BYTES = 1 << 16
+_FRESH = {"stack_alloc"}
 
 
 def attr_key(v):
@@ -53,6 +56,8 @@ class _CSE:
             return self._control(rw, op, inputs)
         if has_effects(op):
             self._bump(written_variables(op))
+            return None
+        if op.type in _FRESH:
             return None
         key = self._key(op, inputs)
         for scope in reversed(self.scopes):
