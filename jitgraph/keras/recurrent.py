@@ -397,22 +397,44 @@ def _zeros(like, size, dtype):
     return jg.zeros_like(like[:, :1]) + jg.zeros((size,), dtype=dtype)
 
 
-def _masked_step(out, new, last, states, m_t, zero_output):
-    """A step under its mask m_t (batch,): masked rows keep their states and output the
-    previous output (or zeros)."""
-    m = jg.expand_dims(m_t, -1)
-    out = jg.where(m, out, jg.zeros_like(out) if zero_output else last)
-    return out, [jg.where(m, n, s) for n, s in zip(new, states, strict=True)]
+def _time_major_masks(mask, widths):
+    """The (batch, time) mask as (time, batch, width) bools, one per state/output width: a
+    select whose condition has the operands' shape stays a vectorized kernel inside the loop
+    (a (batch, 1) condition broadcast in the kernel is many times slower)."""
+    ms = jg.expand_dims(jg.transpose(mask, (1, 0)), -1)
+    return {w: jg.logical_and(ms, jg.ones((w,), jg.bool)) for w in sorted(set(widths))}
+
+
+def _masked_step(out, new, last, states, mask_of, zero_output):
+    """A step under its mask (``mask_of(width)``: (batch, width) bools): masked rows keep
+    their states and output the previous output (or zeros, with ``zero_output``;
+    ``zero_output=None``: the output is the first state, and the previous output is the
+    previous first state, so the masked state is the masked output and one select serves
+    both)."""
+    kept = [jg.where(mask_of(n.shape[-1]), n, s) for n, s in zip(new, states, strict=True)]
+    if zero_output is None and out is new[0]:
+        return kept[0], kept
+    fill = jg.zeros_like(out) if zero_output else last
+    return jg.where(mask_of(out.shape[-1]), out, fill), kept
+
+
+def _widths(states, out_size):
+    return [int(s.shape[-1]) for s in states] + [out_size]
 
 
 def _unrolled(step, seq, states, collect, out_size, mask=None, zero_output=False):
     outs = []
-    masks = [None] * seq.shape[1] if mask is None else jg.unstack(mask, axis=1)
+    steps = seq.shape[1]
+    per_step = [None] * steps
+    if mask is not None:
+        full = {w: jg.unstack(m, axis=0)
+                for w, m in _time_major_masks(mask, _widths(states, out_size)).items()}
+        per_step = [{w: full[w][t] for w in full} for t in range(steps)]
     last = _zeros(seq[:, 0], out_size, seq.dtype)
-    for x_t, m_t in zip(jg.unstack(seq, axis=1), masks, strict=True):
+    for x_t, m_t in zip(jg.unstack(seq, axis=1), per_step, strict=True):
         out, new = step(x_t, states)
         if m_t is not None:
-            out, new = _masked_step(out, new, last, states, m_t, zero_output)
+            out, new = _masked_step(out, new, last, states, m_t.__getitem__, zero_output)
         outs.append(out)
         last, states = out, new
     return outs[-1], jg.stack(outs, axis=1) if collect else None, states
@@ -422,7 +444,7 @@ def _looped(step, seq, states, collect, out_size, mask=None, zero_output=False):
     """The steps as one ``jg.while_loop``; per-step outputs go into a [time, batch, out]
     buffer (one row written per step). A mask (batch, time) is read one step at a time."""
     xs = jg.transpose(seq, (1, 0, 2))
-    ms = None if mask is None else jg.transpose(mask, (1, 0))
+    full = None if mask is None else _time_major_masks(mask, _widths(states, out_size))
     steps = seq.shape[1] if seq.shape[1] is not None else jg.shape(seq)[1]
     last = _zeros(xs[0], out_size, seq.dtype)
     loop_vars = [jg.constant(0), last, list(states)]
@@ -431,8 +453,9 @@ def _looped(step, seq, states, collect, out_size, mask=None, zero_output=False):
 
     def body(t, last, states, *buf):
         out, new = step(jg.gather(xs, t), states)
-        if ms is not None:
-            out, new = _masked_step(out, new, last, states, jg.gather(ms, t), zero_output)
+        if full is not None:
+            out, new = _masked_step(out, new, last, states,
+                                    lambda w: jg.gather(full[w], t), zero_output)
         if collect:
             buf = (jg.tensor_scatter_nd_update(buf[0], jg.reshape(t, (1, 1)),
                                                jg.expand_dims(out, 0)),)
@@ -556,12 +579,12 @@ class RNN(Layer):
         for c in cells:
             c._set_masks(x[:, 0], training)
         try:
-            return self._run(x, states, training, mask)
+            return self._run(x, states, training, mask, zero_states=not given)
         finally:
             for c in cells:
                 c._masks = (None, None)
 
-    def _run(self, x, states, training=None, mask=None):
+    def _run(self, x, states, training=None, mask=None, zero_states=True):
         cell = self.cell
         if _project_first(cell, x, self.unroll):
             seq = cell._project(x)
@@ -573,17 +596,19 @@ class RNN(Layer):
 
             def step(x_t, s):
                 return _call_cell(cell, x_t, s, training)
+        # the previous output starts as zeros (Keras); so does the first state unless given,
+        # and then a masked output is the masked first state
+        zero_output = self.zero_output_for_mask or (None if zero_states else False)
         if self.unroll:
             if x.shape[1] is None:
                 raise ValueError(f"{type(self).__name__} layer {self.name!r}: unroll=True "
                                  "needs a known number of timesteps; give the input a fixed "
                                  "time dimension or use unroll=False")
             last, outputs, states = _unrolled(step, seq, states, self.return_sequences,
-                                              _output_size(cell), mask,
-                                              self.zero_output_for_mask)
+                                              _output_size(cell), mask, zero_output)
         else:
             last, outputs, states = _looped(step, seq, states, self.return_sequences,
-                                            _output_size(cell), mask, self.zero_output_for_mask)
+                                            _output_size(cell), mask, zero_output)
         output = outputs if self.return_sequences else last
         return [output] + list(states) if self.return_state else output
 
