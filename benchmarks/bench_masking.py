@@ -99,9 +99,11 @@ def main():
         ours, theirs = by.get(f"jg.function[cpu] {kind}"), by.get(f"tf.function {kind}")
         if ours and theirs:
             print(f"  {kind}: jitgraph / tf.function = {ours / theirs:.2f}x time")
-    print(f"  mask cost: jitgraph {by['jg.function[cpu] masked'] / by['jg.function[cpu] no mask']:.2f}x"
-          + (f", tf.function {by['tf.function masked'] / by['tf.function no mask']:.2f}x"
-             if tf else ""))
+    cost = by["jg.function[cpu] masked"] / by["jg.function[cpu] no mask"]
+    line = f"  mask cost (masked / unmasked step): jitgraph {cost:.2f}x"
+    if tf:
+        line += f", tf.function {by['tf.function masked'] / by['tf.function no mask']:.2f}x"
+    print(line)
 
 
 if __name__ == "__main__":

@@ -260,6 +260,45 @@ def test_masked_fit_matches_tf_keras():
     _close(float(mse(y, pred)), err[valid].mean())
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_initial_state_with_left_padding_matches_tf_keras(kind):
+    """Given initial states, masked first steps keep them while the output is the zero
+    previous output (the output and the first state differ): as tf.keras."""
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    mask = np.arange(5)[None, :] >= np.array([[0], [2], [4]])  # left padding
+    n_states = 2 if kind == "LSTM" else 1
+    init = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(n_states)]
+    theirs = getattr(tf.keras.layers, kind)(4, return_sequences=True, return_state=True)
+    ours = getattr(L, kind)(4, return_sequences=True, return_state=True)
+    want = [t.numpy() for t in theirs(x, initial_state=init, mask=mask)]
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    _close(_np(ours(x, initial_state=init, mask=mask)), want)
+    fn = jg.function(lambda x, m, *s: ours(x, initial_state=list(s), mask=m))
+    _close(_np(fn(x, mask, *init)), want)
+
+
+def test_time_distributed_passes_the_mask_per_step():
+    seen = {}
+
+    class Probe(jg.keras.layers.Layer):
+        supports_masking = True
+
+        def call(self, inputs, mask=None):
+            seen["mask"] = mask
+            return inputs * 2.0
+
+    tok = _tokens(LENS)
+    x = L.Embedding(VOCAB, 4, mask_zero=True)(tok)
+    y = L.TimeDistributed(Probe())(x)
+    np.testing.assert_array_equal(_np(seen["mask"]), (tok != 0).reshape(-1))
+    np.testing.assert_array_equal(_np(y._keras_mask), tok != 0)
+    with pytest.raises(ValueError, match=r"TimeDistributed.*mask has shape \(6, 5\)"):
+        L.TimeDistributed(L.Dense(2))(x, mask=np.ones((6, 5), bool))
+
+
 # ----------------------------------------------------------------------------- the loop itself
 def _reference_per_sequence(layer, x, lens):
     """Each sample run alone on its unpadded steps: the last output and the final states."""

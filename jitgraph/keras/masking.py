@@ -139,6 +139,8 @@ def before_call(layer, inputs, args, kwargs):
 def after_call(layer, inputs, outputs, previous_mask):
     """Attaches ``layer.compute_mask(inputs, previous_mask)`` to outputs that have no mask;
     warns when a layer that does not support masking drops one."""
+    if previous_mask is None and type(layer).compute_mask is Layer.compute_mask:
+        return  # the common case: no mask in, and the default rule passes None on
     if layer.supports_masking:
         outs = flatten(outputs)
         if all(get_mask(o) is not None for o in outs):
