@@ -426,3 +426,25 @@ def test_mask_shape_errors_name_both_shapes():
     with pytest.raises(ValueError, match=r"mask of y_pred has shape \(2, 4\).*losses have "
                                          r"shape \(2, 5\)"):
         jg.keras.losses.MeanSquaredError()(np.zeros((2, 5, 1), np.float32), pred)
+
+
+# ----------------------------------------------------------------------------- cuda
+def test_masked_loop_and_gradient_on_the_cuda_emulator():
+    from jitgraph.codegen import cuda_driver
+
+    before = cuda_driver.use("emulator")
+    try:
+        layer = L.LSTM(3, return_sequences=True)
+        x = np.random.default_rng(0).standard_normal((2, 4, 2)).astype(np.float32)
+        mask = np.array([[True, True, False, False], [True, True, True, True]])
+        layer(x)
+
+        def grads(x, m):
+            with jg.GradientTape() as tape:
+                loss = jg.reduce_sum(layer(x, mask=m))
+            return tape.gradient(loss, layer.trainable_weights)
+
+        _close(_np(jg.function(grads, backend="cuda")(x, mask)),
+               _np(grads(jg.constant(x), jg.constant(mask))))
+    finally:
+        cuda_driver.use(before)
