@@ -117,6 +117,20 @@ def test_lambda_and_softmax_masks_as_keras():
            tf.keras.layers.Softmax()(scores, mask=mask).numpy())
 
 
+def test_batch_normalization_statistics_of_unmasked_steps():
+    tf = pytest.importorskip("tensorflow")
+    x = (np.random.default_rng(0).standard_normal((3, 5, 4)) * 3 + 1).astype(np.float32)
+    mask = np.arange(5)[None, :] < np.array([[5], [2], [3]])
+    theirs, ours = tf.keras.layers.BatchNormalization(), L.BatchNormalization()
+    want = theirs(x, training=True, mask=mask).numpy()
+    ours(x)
+    _close(_np(ours(x, training=True, mask=mask)), want)
+    _close([ours.moving_mean.numpy(), ours.moving_variance.numpy()],
+           [theirs.moving_mean.numpy(), theirs.moving_variance.numpy()])
+    with pytest.raises(ValueError, match=r"mask.shape=\(3, 5, 4\), inputs.shape=\(3, 5, 4\)"):
+        ours(x, training=True, mask=np.ones((3, 5, 4), bool))
+
+
 # ----------------------------------------------------------------------------- against tf.keras
 def _embedded(mod, head, t=None):
     inp = mod.Input(shape=(t,), dtype="int32")

@@ -578,6 +578,14 @@ class BatchNormalization(Layer):
             "moving_variance", (dim,), trainable=False,
             initializer=get(self._inits["moving_variance"]))
 
+    def _masked_moments(self, inputs, mask, axes, rank):
+        keep = jg.logical_and(jg.expand_dims(mask, -1), jg.ones_like(inputs) > 0)
+        count = jg.reduce_sum(jg.cast(keep, inputs.dtype), axis=axes) + 1e-7
+        zeros = jg.zeros_like(inputs)
+        mean = jg.reduce_sum(jg.where(keep, inputs, zeros), axis=axes) / count
+        diff = jg.where(keep, inputs - self._bcast(mean, rank), zeros)
+        return mean, jg.reduce_sum(jg.square(diff), axis=axes) / count
+
     def _bcast(self, w, rank):
         if self._axis == rank - 1:
             return w
@@ -585,12 +593,19 @@ class BatchNormalization(Layer):
         shape[self._axis] = -1
         return jg.reshape(w, shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         rank = len(inputs.shape)
+        if mask is not None and len(mask.shape) != rank - 1:
+            raise ValueError(f"BatchNormalization layer {self.name!r}: the mask must have one "
+                             f"dimension less than the inputs, got mask.shape="
+                             f"{tuple(mask.shape)}, inputs.shape={tuple(inputs.shape)}")
         if training and self.trainable:
             axes = [a for a in range(rank) if a != self._axis]
-            mean = jg.reduce_mean(inputs, axis=axes)
-            var = jg.reduce_mean(jg.square(inputs - self._bcast(mean, rank)), axis=axes)
+            if mask is None:
+                mean = jg.reduce_mean(inputs, axis=axes)
+                var = jg.reduce_mean(jg.square(inputs - self._bcast(mean, rank)), axis=axes)
+            else:  # Keras: the statistics of the unmasked steps only
+                mean, var = self._masked_moments(inputs, as_bool(mask), axes, rank)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
             self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
