@@ -95,7 +95,8 @@ def _accepts(fn, name):
 
 class Layer:
     """Base class of layers: override ``build(input_shape)`` and ``call(inputs, training=None)``
-    and, for saving, ``get_config``.
+    and, for saving, ``get_config``. Masks (masking.py): ``call`` may take ``mask=None``;
+    ``supports_masking`` and ``compute_mask(inputs, mask)`` say which mask the outputs carry.
 
     >>> class MyDense(jg.keras.layers.Layer):
     ...     def __init__(self, units, **kwargs):
