@@ -132,7 +132,9 @@ class Tensor:
     __array_priority__ = 100
     _symbolic = False
 
-    __slots__ = ("_value", "__weakref__")
+    # _keras_mask: the boolean mask jg.keras layers attach to their outputs (as TensorFlow
+    # does); unset on most tensors, read with getattr(t, "_keras_mask", None)
+    __slots__ = ("_value", "_keras_mask", "__weakref__")
 
     def __init__(self, value):
         # value: a NumPy array of a supported dtype; it is made read-only (tensors are immutable)

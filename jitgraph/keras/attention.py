@@ -17,6 +17,7 @@ import jitgraph as jg
 
 from . import constraints, initializers, regularizers, serialization
 from .base_layer import Layer
+from .masking import as_bool, get_mask, set_mask
 
 _LARGE_NEGATIVE = -1e9  # Keras' masked-score value for float32 and float64
 
@@ -170,8 +171,17 @@ class MultiHeadAttention(Layer):
                              "pass a key with the value's sequence length")
 
     # -- calling
+    supports_masking = True
+
     def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
-             training=None, use_causal_mask=False):
+             training=None, use_causal_mask=False, query_mask=None, value_mask=None,
+             key_mask=None):
+        """The Keras masks of query, value and key (attached by Embedding(mask_zero=True),
+        Masking, ..., or given as ``*_mask``) join ``attention_mask``: query position t may
+        attend to value position s where both are unmasked; the output carries the query's
+        mask."""
+        if query_mask is None:
+            query_mask = get_mask(query)
         q = _as_tensor(query, self._dtype)
         v = _as_tensor(value, self._dtype)
         k = v if key is None else _as_tensor(key, self._dtype)
@@ -185,6 +195,8 @@ class MultiHeadAttention(Layer):
                                  f"{arg} with last dimension {want}, got {arg} of shape "
                                  f"{tuple(t.shape)}; create a new layer for other sizes")
         t_dims, s_dims = tuple(q.shape)[1:-1], tuple(v.shape)[1:-1]
+        attention_mask = self._with_input_masks(attention_mask, query_mask, value_mask,
+                                                key_mask, q, v)
         mask = self._attention_mask(attention_mask, use_causal_mask, t_dims, s_dims)
         q, k, v = (self._flatten_positions(x, dims) for x, dims in
                    ((q, t_dims), (k, s_dims), (v, s_dims)))
@@ -208,6 +220,8 @@ class MultiHeadAttention(Layer):
                     "more than one dimension needs a known query length, got query shape "
                     f"{tuple(query.shape)}; give the sequence length in the input shape")
             out = jg.reshape(out, (-1,) + t_dims + out_shape)
+        if query_mask is not None:
+            set_mask(out, as_bool(query_mask))
         if return_attention_scores:
             if len(t_dims) != 1 or len(s_dims) != 1:
                 probs = jg.reshape(probs, (-1, self.num_heads) + t_dims + s_dims)
@@ -230,6 +244,32 @@ class MultiHeadAttention(Layer):
         and sequence axes, which may both be unknown)."""
         y = jg.matmul(jg.expand_dims(x, 1), jg.transpose(kernel, (1, 0, 2)))
         return y if bias is None else y + jg.expand_dims(bias, 1)
+
+    def _with_input_masks(self, attention_mask, query_mask, value_mask, key_mask, q, v):
+        """``attention_mask & query_mask[:, :, None] & value_mask[:, None, :] & key_mask[:,
+        None, :]`` (Keras' rule), each mask checked against its input's positions."""
+        auto = None
+        for arg, m, x, axis in (("query", query_mask, q, -1), ("value", value_mask, v, -2),
+                                ("key", key_mask, v, -2)):
+            if m is None:
+                continue
+            m = as_bool(m)
+            want = tuple(x.shape)[:-1]
+            got = tuple(m.shape)
+            if len(got) != 2 or len(want) != 2 or any(
+                    a is not None and b is not None and a != b for a, b in zip(got, want)):
+                raise ValueError(
+                    f"MultiHeadAttention layer {self.name!r}: the {arg} mask has shape {got} "
+                    f"but {arg} has shape {tuple(x.shape)}; a {arg} mask must have shape "
+                    f"(batch, positions) = {want} (inputs of rank 3; for more position axes "
+                    "pass attention_mask instead)")
+            m = jg.expand_dims(m, axis)
+            auto = m if auto is None else jg.logical_and(auto, m)
+        if auto is None:
+            return attention_mask
+        if attention_mask is None:
+            return auto
+        return jg.logical_and(_as_bool_mask(attention_mask), auto)
 
     def _attention_mask(self, attention_mask, use_causal_mask, t_dims, s_dims):
         mask = None
@@ -369,6 +409,12 @@ class Attention(Layer):
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in self._inputs(input_shape)]
         return jg.TensorShape(shapes[0][:-1] + shapes[1][-1:])
+
+    def compute_mask(self, inputs, mask=None):
+        """The output keeps the query's mask."""
+        if mask is None or mask[0] is None:
+            return None
+        return as_bool(mask[0])
 
     def get_config(self):
         return {**super().get_config(), "use_scale": self.use_scale,

@@ -95,7 +95,8 @@ def _accepts(fn, name):
 
 class Layer:
     """Base class of layers: override ``build(input_shape)`` and ``call(inputs, training=None)``
-    and, for saving, ``get_config``.
+    and, for saving, ``get_config``. Masks (masking.py): ``call`` may take ``mask=None``;
+    ``supports_masking`` and ``compute_mask(inputs, mask)`` say which mask the outputs carry.
 
     >>> class MyDense(jg.keras.layers.Layer):
     ...     def __init__(self, units, **kwargs):
@@ -222,11 +223,13 @@ class Layer:
         if not stack:
             self._clear_losses()
         self._maybe_build(inputs)
+        previous_mask = masking.before_call(self, inputs, args, kwargs)
         stack.append(training)
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             stack.pop()
+        masking.after_call(self, inputs, outputs, previous_mask)
         if self.activity_regularizer is not None:
             for o in flatten(outputs):
                 self.add_loss(self.activity_regularizer(o) / jg.cast(jg.shape(o)[0], o.dtype))
@@ -236,6 +239,26 @@ class Layer:
 
     def call(self, inputs, *args, **kwargs):
         return inputs
+
+    # -- masking (see masking.py)
+    @property
+    def supports_masking(self):
+        """Whether the layer attaches ``compute_mask``'s mask to its outputs; by default True
+        when a subclass overrides ``compute_mask``. Settable (``self.supports_masking =
+        True`` passes masks through unchanged)."""
+        own = self.__dict__.get("_supports_masking")
+        if own is not None:
+            return own
+        return type(self).compute_mask is not Layer.compute_mask
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs given the inputs and their mask (default: the input's
+        mask, for layers that keep the sequence axis)."""
+        return mask
 
     def _autocast(self, inputs):
         target = self._dtype
@@ -253,7 +276,9 @@ class Layer:
                 return jg.constant(arr)
             if jg.is_tensor(x) and x.dtype.is_floating and target.is_floating \
                     and x.dtype != target:
-                return jg.cast(x, target)
+                y = jg.cast(x, target)
+                masking.set_mask(y, masking.get_mask(x))  # the cast keeps the mask
+                return y
             return x
 
         return map_structure(cast, inputs)
@@ -448,5 +473,7 @@ def _unique(items):
             out.append(x)
     return out
 
+
+from . import masking  # noqa: E402 - masking's Masking layer subclasses Layer
 
 __all__ = ["Layer", "activations", "unique_name", "map_structure", "flatten"]

@@ -17,6 +17,7 @@ import jitgraph as jg
 
 from . import activations, constraints, initializers, regularizers, serialization
 from .base_layer import Layer
+from .masking import check_mask
 
 
 def _ser(obj):
@@ -436,7 +437,24 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(GlobalMaxPooling1D):
+    """The mean over the steps: (batch, channels). With a mask (batch, steps), the mean of
+    the unmasked steps (as tf.keras; GlobalMaxPooling1D ignores masks, as tf.keras does)."""
+
     kind = "avg"
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        self._check_rank(inputs, self.rank, self._layout)
+        mask = jg.expand_dims(check_mask(self, mask, inputs, "(batch, steps)"), -1)
+        total = jg.reduce_sum(jg.where(mask, inputs, jg.zeros_like(inputs)), axis=1,
+                              keepdims=self.keepdims)
+        return total / jg.reduce_sum(jg.cast(mask, inputs.dtype), axis=1,
+                                     keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 # ----------------------------------------------------------------------------- reshaping

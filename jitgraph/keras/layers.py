@@ -7,6 +7,8 @@ Minimum, Concatenate; the recurrent layers come from recurrent.py.
 >>> layer(jg.ones((2, 4))).shape   # (2, 3); the kernel (4, 3) was built on this call
 """
 
+import inspect
+
 import numpy as np
 
 import jitgraph as jg
@@ -29,6 +31,7 @@ from .layers_extra import (  # noqa: F401 (re-exported)
     SpatialDropout1D,
     UnitNormalization,
 )
+from .masking import Masking, as_bool, concat_masks, masked_extremum, masked_product, merge_masks
 from .recurrent import *  # noqa: F403 (SimpleRNN, LSTM, GRU, their cells, RNN, wrappers)
 from .recurrent import CLASSES as _RECURRENT
 
@@ -39,6 +42,8 @@ def _ser(obj):
 
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)`` on the last axis."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -102,6 +107,8 @@ class Dense(Layer):
 
 
 class Activation(Layer):
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -119,6 +126,8 @@ class Activation(Layer):
 class ReLU(Layer):
     """``min(max(x, threshold), max_value)`` above the threshold, ``negative_slope * (x -
     threshold)`` below it (Keras' ReLU layer)."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -145,6 +154,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """``x`` where positive, ``alpha * x`` elsewhere (default alpha 0.3, as tf.keras)."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha if negative_slope is None else negative_slope)
@@ -160,6 +171,8 @@ class LeakyReLU(Layer):
 
 
 class ELU(Layer):
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
@@ -180,8 +193,21 @@ class Softmax(Layer):
         super().__init__(**kwargs)
         self.axis = axis
 
-    def call(self, inputs):
-        return jg.nn.softmax(inputs, axis=self.axis)
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        """With a mask (broadcastable to the inputs), masked positions get probability 0."""
+        if mask is None:
+            return jg.nn.softmax(inputs, axis=self.axis)
+        mask = as_bool(mask)
+        ms, xs = tuple(mask.shape), tuple(inputs.shape)
+        if len(ms) > len(xs) or any(m not in (1, None) and x is not None and m != x
+                                    for m, x in zip(ms[::-1], xs[::-1])):
+            raise ValueError(f"Softmax layer {self.name!r}: the mask must be broadcastable to "
+                             f"the inputs, got inputs.shape={xs}, mask.shape={ms}")
+        low = jg.cast(-3e4 if inputs.dtype == jg.float16 else -1e9, inputs.dtype)
+        out = jg.nn.softmax(jg.where(mask, inputs, low), axis=self.axis)
+        return jg.where(mask, out, jg.zeros_like(out))  # a fully masked row is all zeros
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -193,13 +219,15 @@ class Softmax(Layer):
 class Embedding(Layer):
     """Rows of an ``(input_dim, output_dim)`` table picked by integer indices: inputs of
     shape ``s`` give ``s + (output_dim,)``. Indices outside ``[0, input_dim)`` are an
-    error (``jg.gather``'s)."""
+    error (``jg.gather``'s). ``mask_zero=True``: index 0 is padding, and the output carries
+    the mask ``inputs != 0`` for the layers after it (RNNs, pooling, attention, losses)."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, input_length=None,
-                 **kwargs):
-        kwargs.pop("mask_zero", None)
+                 mask_zero=False, **kwargs):
         super().__init__(**kwargs)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
         if int(input_dim) <= 0 or int(output_dim) <= 0:
             raise ValueError(f"Embedding: input_dim and output_dim must be positive, got "
                              f"{input_dim}, {output_dim}")
@@ -222,6 +250,12 @@ class Embedding(Layer):
             x = jg.cast(x, jg.int32)
         return jg.gather(self.embeddings, x)
 
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        x = jg.convert_to_tensor(inputs)
+        return jg.not_equal(x, jg.zeros((), x.dtype))
+
     def compute_output_shape(self, input_shape):
         return jg.TensorShape(tuple(input_shape) + (self.output_dim,))
 
@@ -231,7 +265,7 @@ class Embedding(Layer):
                 "embeddings_initializer": _ser(self.embeddings_initializer),
                 "embeddings_regularizer": _ser(self.embeddings_regularizer),
                 "embeddings_constraint": _ser(self.embeddings_constraint),
-                "input_length": self.input_length}
+                "input_length": self.input_length, "mask_zero": self.mask_zero}
 
 
 class Permute(Layer):
@@ -259,6 +293,8 @@ class Normalization(Layer):
     """``(x - mean) / sqrt(variance)`` per feature along ``axis`` (-1: the last; None: one
     mean and variance for everything); ``adapt(data)`` computes them from data, or pass
     ``mean`` and ``variance``. ``invert=True`` maps normalized values back."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
@@ -328,14 +364,28 @@ class Lambda(Layer):
     """Wraps a function of the inputs: ``Lambda(lambda x: jg.exp(x))``. Saved by name only:
     loading needs the function in ``custom_objects`` unless it is a built-in activation."""
 
-    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+    supports_masking = True
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         self.function = function
         self.arguments = dict(arguments or {})
         self._fixed_output_shape = output_shape
+        self.mask = mask  # the output mask: a function (inputs, mask) -> mask, or a value
+        try:
+            self._fn_takes_mask = "mask" in inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            self._fn_takes_mask = False
 
-    def call(self, inputs, training=None):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras' rule: the ``mask`` argument decides (None by default: no output mask)."""
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
     def compute_output_shape(self, input_shape):
         if self._fixed_output_shape is None:
@@ -401,6 +451,8 @@ class Dropout(Layer):
     """In training, zeros a fraction ``rate`` of the inputs and scales the rest by
     1 / (1 - rate); otherwise passes the inputs through."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(rate) < 1.0:
@@ -421,6 +473,8 @@ class Dropout(Layer):
 
 
 class GaussianNoise(Layer):
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev, self.seed = float(stddev), seed
@@ -441,6 +495,8 @@ def _axes(axis, rank):
 
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (the last by default), then scales and shifts."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", **kwargs):
@@ -491,6 +547,8 @@ class BatchNormalization(Layer):
     """Normalizes with the batch's statistics in training (and updates the moving mean and
     variance, non-trainable weights), with the moving statistics otherwise."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
@@ -520,6 +578,14 @@ class BatchNormalization(Layer):
             "moving_variance", (dim,), trainable=False,
             initializer=get(self._inits["moving_variance"]))
 
+    def _masked_moments(self, inputs, mask, axes, rank):
+        keep = jg.logical_and(jg.expand_dims(mask, -1), jg.ones_like(inputs) > 0)
+        count = jg.reduce_sum(jg.cast(keep, inputs.dtype), axis=axes) + 1e-7
+        zeros = jg.zeros_like(inputs)
+        mean = jg.reduce_sum(jg.where(keep, inputs, zeros), axis=axes) / count
+        diff = jg.where(keep, inputs - self._bcast(mean, rank), zeros)
+        return mean, jg.reduce_sum(jg.square(diff), axis=axes) / count
+
     def _bcast(self, w, rank):
         if self._axis == rank - 1:
             return w
@@ -527,12 +593,19 @@ class BatchNormalization(Layer):
         shape[self._axis] = -1
         return jg.reshape(w, shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         rank = len(inputs.shape)
+        if mask is not None and len(mask.shape) != rank - 1:
+            raise ValueError(f"BatchNormalization layer {self.name!r}: the mask must have one "
+                             f"dimension less than the inputs, got mask.shape="
+                             f"{tuple(mask.shape)}, inputs.shape={tuple(inputs.shape)}")
         if training and self.trainable:
             axes = [a for a in range(rank) if a != self._axis]
-            mean = jg.reduce_mean(inputs, axis=axes)
-            var = jg.reduce_mean(jg.square(inputs - self._bcast(mean, rank)), axis=axes)
+            if mask is None:
+                mean = jg.reduce_mean(inputs, axis=axes)
+                var = jg.reduce_mean(jg.square(inputs - self._bcast(mean, rank)), axis=axes)
+            else:  # Keras: the statistics of the unmasked steps only
+                mean, var = self._masked_moments(inputs, as_bool(mask), axes, rank)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
             self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
@@ -556,6 +629,8 @@ class BatchNormalization(Layer):
 
 
 class Add(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
         out = inputs[0]
         for x in inputs[1:]:
@@ -564,6 +639,8 @@ class Add(Layer):
 
 
 class Subtract(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
         if len(inputs) != 2:
             raise ValueError(f"Subtract layer {self.name!r}: needs exactly 2 inputs, got "
@@ -572,14 +649,15 @@ class Subtract(Layer):
 
 
 class Multiply(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = out * x
-        return out
+        return masked_product(inputs)
 
 
 class Average(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
         out = inputs[0]
         for x in inputs[1:]:
@@ -588,19 +666,17 @@ class Average(Layer):
 
 
 class Maximum(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = jg.maximum(out, x)
-        return out
+        return masked_extremum(jg.maximum, inputs)
 
 
 class Minimum(Layer):
+    compute_mask = merge_masks  # valid where any input is valid
+
     def call(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = jg.minimum(out, x)
-        return out
+        return masked_extremum(jg.minimum, inputs)
 
 
 class Concatenate(Layer):
@@ -610,6 +686,8 @@ class Concatenate(Layer):
 
     def call(self, inputs):
         return jg.concat(list(inputs), axis=self.axis)
+
+    compute_mask = concat_masks
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -649,6 +727,7 @@ _CLASSES = [Layer, Dense, Activation, Lambda, Flatten, Reshape, Dropout, Gaussia
             Minimum, Normalization] + _RECURRENT
 TABLE = {c.__name__: c for c in _CLASSES}
 TABLE.update({c.__name__: c for c in _ATTENTION_LAYERS + _EXTRA_LAYERS})
+TABLE["Masking"] = Masking
 
 
 def serialize(layer):

@@ -2,8 +2,7 @@
 Cropping2D, ActivityRegularization, SpatialDropout1D, GroupNormalization, Identity,
 UnitNormalization, with Keras' arguments, weights and numerics.
 
-(Keras' ``Masking`` is left out: jg.keras layers do not carry masks from layer to layer, so
-it could only zero the masked steps, which would silently differ from Keras.)
+(``Masking`` lives in masking.py with the rest of mask propagation.)
 
 >>> jg.keras.layers.RepeatVector(3)(jg.ones((2, 4))).shape   # (2, 3, 4)
 """
@@ -34,6 +33,8 @@ def _rank_error(layer, want, shape, fix):
 class Identity(Layer):
     """Returns its inputs unchanged (a placeholder in a model)."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def call(self, inputs):
         return inputs
 
@@ -44,6 +45,8 @@ class Identity(Layer):
 class Rescaling(Layer):
     """``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` for pixel values); integer
     inputs become float."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -178,6 +181,8 @@ class ActivityRegularization(Layer):
     """Passes its inputs through and adds ``l1 * sum(|x|) + l2 * sum(x^2)`` of them to the
     layer's losses."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, l1=0.0, l2=0.0, **kwargs):  # noqa: E741 - Keras' argument names
         kwargs.pop("activity_regularizer", None)
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
@@ -199,6 +204,8 @@ class SpatialDropout1D(Layer):
     """Dropout of whole feature channels of (batch, steps, features): in training each
     channel of each sample is zeroed (at every step) with probability ``rate``, the rest
     scaled by 1 / (1 - rate)."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -228,6 +235,11 @@ class Dot(Layer):
     """The dot product of two inputs along ``axes`` (an int or a pair), per sample:
     (batch, d) . (batch, d) -> (batch, 1); (batch, t, d) . (batch, s, d) with axes=2 ->
     (batch, t, s). ``normalize=True`` L2-normalizes both first (cosine similarity)."""
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # Keras' Dot: the result has no mask
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
@@ -301,6 +313,8 @@ class Dot(Layer):
 class UnitNormalization(Layer):
     """Scales each sample to unit L2 norm along ``axis`` (an int or a list)."""
 
+    supports_masking = True  # keeps the sequence axis: passes masks on
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else int(axis)
@@ -323,6 +337,8 @@ class GroupNormalization(Layer):
     split into ``groups`` groups, each normalized over its channels and all non-batch axes,
     then scaled by ``gamma`` and shifted by ``beta`` (per channel). ``groups=-1`` gives
     instance normalization; ``groups=1`` normalizes over everything but the batch."""
+
+    supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,

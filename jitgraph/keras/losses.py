@@ -3,7 +3,9 @@
 A ``Loss`` object's ``call(y_true, y_pred)`` returns per-sample (or per-element) losses;
 ``__call__`` applies the sample weights and the reduction: ``"sum_over_batch_size"`` (the
 default, alias ``"auto"``: the sum divided by the number of elements), ``"sum"`` or
-``"none"``.
+``"none"``. A mask on ``y_pred`` (a model output carrying ``_keras_mask``, see masking.py)
+weighs masked entries 0, and the mean then runs over the unmasked entries (Keras'
+``apply_mask``).
 
 >>> mse = jg.keras.losses.MeanSquaredError()
 >>> mse([0.0, 1.0], [1.0, 1.0])   # 0.5
@@ -52,8 +54,15 @@ def prepare(y_true, y_pred):
     return y_true, y_pred
 
 
-def reduce_weighted(losses, sample_weight=None, reduction=Reduction.SUM_OVER_BATCH_SIZE):
-    """Applies sample weights (broadcast from the batch axis) and the reduction."""
+def reduce_weighted(losses, sample_weight=None, reduction=Reduction.SUM_OVER_BATCH_SIZE,
+                    mask=None):
+    """Applies the mask and sample weights (broadcast from the batch axis) and the
+    reduction."""
+    if mask is not None:
+        from .masking import mask_weights
+
+        _check_mask_fits(mask, losses)
+        sample_weight = mask_weights(sample_weight, mask, losses.dtype, reduction)
     if sample_weight is not None:
         sw = _tensor(sample_weight, losses.dtype)
         while len(sw.shape) > len(losses.shape) and sw.shape[-1] == 1:
@@ -67,6 +76,24 @@ def reduce_weighted(losses, sample_weight=None, reduction=Reduction.SUM_OVER_BAT
     if reduction == Reduction.SUM:
         return total
     return total / jg.cast(jg.size(losses), losses.dtype)
+
+
+def _check_mask_fits(mask, losses):
+    ms, ls = tuple(mask.shape), tuple(losses.shape)
+    while len(ms) > len(ls) and ms[-1] == 1:
+        ms = ms[:-1]
+    if len(ms) > len(ls) or any(a is not None and b is not None and a != b
+                                for a, b in zip(ms, ls)):
+        raise ValueError(f"loss: the mask of y_pred has shape {tuple(mask.shape)} but the "
+                         f"per-sample losses have shape {ls}; the mask must cover the "
+                         "leading axes of the losses (e.g. (batch, timesteps) for losses of "
+                         "a sequence output); drop the mask of the model output if it does "
+                         "not describe its steps")
+
+
+def output_mask(y_pred):
+    """The Keras mask attached to a model's output (None if it has none)."""
+    return getattr(y_pred, "_keras_mask", None)
 
 
 # --------------------------------------------------------------------- per-sample functions
@@ -187,16 +214,20 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = output_mask(y_pred)
         y_pred = _tensor(y_pred)
         y_true = _tensor(y_true)
         if y_true.dtype != y_pred.dtype and y_pred.dtype.is_floating and not self._int_labels:
             y_true = jg.cast(y_true, y_pred.dtype)
         losses = self.call(y_true, y_pred)
+        out_mask = output_mask(losses)
         if not jg.is_tensor(losses):
             losses = _tensor(losses)
         reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == "auto" \
             else self.reduction
-        return reduce_weighted(losses, sample_weight, reduction)
+        mask = in_mask if out_mask is None else out_mask if in_mask is None \
+            else jg.logical_and(in_mask, out_mask)
+        return reduce_weighted(losses, sample_weight, reduction, mask)
 
     _int_labels = False
 

@@ -137,7 +137,12 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = losses.output_mask(y_pred)  # a masked model output: masked steps weigh 0
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            from .masking import mask_weights
+
+            sample_weight = mask_weights(sample_weight, mask, self.dtype, "sum")
         return super().update_state(values, sample_weight)
 
     def get_config(self):

@@ -12,7 +12,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from . import functional, losses, optimizers, serialization, training
+from . import functional, losses, masking, optimizers, serialization, training
 from . import metrics as metrics_mod
 from .base_layer import Layer, flatten
 from .functional import InputLayer, KerasTensor
@@ -46,6 +46,12 @@ class Model(Layer):
         self.stop_training = False
         self.history = None
         self._lazy_building = False
+
+    # the outputs carry the masks their layers attached (masking.py); the model adds none
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def _reset_functions(self):
         self._train_function = self._test_function = self._predict_function = None
@@ -154,7 +160,8 @@ class Model(Layer):
             if isinstance(self._loss_fn, losses.Loss):
                 total = self._loss_fn(y_true, y_pred, sample_weight=sample_weight)
             else:
-                total = losses.reduce_weighted(self._loss_fn(y_true, y_pred), sample_weight)
+                total = losses.reduce_weighted(self._loss_fn(y_true, y_pred), sample_weight,
+                                               mask=losses.output_mask(y_pred))
         extra = self.losses
         if extra:
             reg = extra[0]
@@ -380,10 +387,14 @@ class Functional(Model):
     def output_shape(self):
         return _shapes_of(self.outputs)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not isinstance(self.inputs, (list, tuple)) and isinstance(inputs, (list, tuple)) \
                 and len(inputs) == 1:
             inputs = inputs[0]
+        if mask is not None:  # masks for the inputs, as Keras' Model(x, mask=...)
+            for x, m in zip(flatten(inputs), flatten(mask)):
+                if m is not None:
+                    masking.set_mask(x, masking.as_bool(m))
         return functional.run_nodes(self.inputs, self.outputs, inputs, training)
 
     def get_config(self):

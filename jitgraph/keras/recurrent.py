@@ -21,8 +21,12 @@ the loop keep per-step state in loop stacks, which every backend (cuda included)
 for the recurrent state (multiplying ``h`` where it enters the recurrent matmul), the same at
 every step and shared by the gates. (tf.keras draws a mask per gate when recurrent_dropout
 is on; the random draws cannot match TensorFlow's anyway.)
-Not supported (clear errors): ``stateful``, ``time_major``; masking is not implemented (no
-``mask`` argument).
+Masks (``mask=`` or the mask an ``Embedding(mask_zero=True)`` or ``Masking`` attached to the
+input): a masked step leaves the states unchanged and outputs the previous step's output
+(zeros with ``zero_output_for_mask=True``, which Bidirectional sets when returning
+sequences), as tf.keras; the step's mask is read inside the one loop (a ``jg.where`` per
+state), so padded batches of any lengths share one compiled loop.
+Not supported (clear errors): ``stateful``, ``time_major``.
 
 >>> model = jg.keras.Sequential([jg.keras.Input((20, 8)), jg.keras.layers.LSTM(32),
 ...                              jg.keras.layers.Dense(1)])
@@ -34,7 +38,8 @@ import re
 import jitgraph as jg
 
 from . import activations, constraints, initializers, regularizers, serialization
-from .base_layer import Layer, unique_name
+from .base_layer import Layer, flatten, unique_name
+from .masking import check_mask
 
 
 def _ser(obj):
@@ -392,18 +397,54 @@ def _zeros(like, size, dtype):
     return jg.zeros_like(like[:, :1]) + jg.zeros((size,), dtype=dtype)
 
 
-def _unrolled(step, seq, states, collect):
+def _time_major_masks(mask, widths):
+    """The (batch, time) mask as (time, batch, width) bools, one per state/output width: a
+    select whose condition has the operands' shape stays a vectorized kernel inside the loop
+    (a (batch, 1) condition broadcast in the kernel is many times slower)."""
+    ms = jg.expand_dims(jg.transpose(mask, (1, 0)), -1)
+    return {w: jg.logical_and(ms, jg.ones((w,), jg.bool)) for w in sorted(set(widths))}
+
+
+def _masked_step(out, new, last, states, mask_of, zero_output):
+    """A step under its mask (``mask_of(width)``: (batch, width) bools): masked rows keep
+    their states and output the previous output (or zeros, with ``zero_output``;
+    ``zero_output=None``: the output is the first state, and the previous output is the
+    previous first state, so the masked state is the masked output and one select serves
+    both)."""
+    kept = [jg.where(mask_of(n.shape[-1]), n, s) for n, s in zip(new, states, strict=True)]
+    if zero_output is None and out is new[0]:
+        return kept[0], kept
+    fill = jg.zeros_like(out) if zero_output else last
+    return jg.where(mask_of(out.shape[-1]), out, fill), kept
+
+
+def _widths(states, out_size):
+    return [int(s.shape[-1]) for s in states] + [out_size]
+
+
+def _unrolled(step, seq, states, collect, out_size, mask=None, zero_output=False):
     outs = []
-    for x_t in jg.unstack(seq, axis=1):
-        out, states = step(x_t, states)
+    steps = seq.shape[1]
+    per_step = [None] * steps
+    if mask is not None:
+        full = {w: jg.unstack(m, axis=0)
+                for w, m in _time_major_masks(mask, _widths(states, out_size)).items()}
+        per_step = [{w: full[w][t] for w in full} for t in range(steps)]
+    last = _zeros(seq[:, 0], out_size, seq.dtype)
+    for x_t, m_t in zip(jg.unstack(seq, axis=1), per_step, strict=True):
+        out, new = step(x_t, states)
+        if m_t is not None:
+            out, new = _masked_step(out, new, last, states, m_t.__getitem__, zero_output)
         outs.append(out)
+        last, states = out, new
     return outs[-1], jg.stack(outs, axis=1) if collect else None, states
 
 
-def _looped(step, seq, states, collect, out_size):
+def _looped(step, seq, states, collect, out_size, mask=None, zero_output=False):
     """The steps as one ``jg.while_loop``; per-step outputs go into a [time, batch, out]
-    buffer (one row written per step)."""
+    buffer (one row written per step). A mask (batch, time) is read one step at a time."""
     xs = jg.transpose(seq, (1, 0, 2))
+    full = None if mask is None else _time_major_masks(mask, _widths(states, out_size))
     steps = seq.shape[1] if seq.shape[1] is not None else jg.shape(seq)[1]
     last = _zeros(xs[0], out_size, seq.dtype)
     loop_vars = [jg.constant(0), last, list(states)]
@@ -412,6 +453,9 @@ def _looped(step, seq, states, collect, out_size):
 
     def body(t, last, states, *buf):
         out, new = step(jg.gather(xs, t), states)
+        if full is not None:
+            out, new = _masked_step(out, new, last, states,
+                                    lambda w: jg.gather(full[w], t), zero_output)
         if collect:
             buf = (jg.tensor_scatter_nd_update(buf[0], jg.reshape(t, (1, 1)),
                                                jg.expand_dims(out, 0)),)
@@ -433,8 +477,8 @@ class RNN(Layer):
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, time_major=False, **kwargs):
-        kwargs.pop("zero_output_for_mask", None)
+                 stateful=False, unroll=False, time_major=False, zero_output_for_mask=False,
+                 **kwargs):
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         _check_cell(cell)
@@ -450,6 +494,15 @@ class RNN(Layer):
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
         self.stateful, self.time_major = False, False
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """The input's mask for the output sequence (none for the last output or states)."""
+        mask = flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(_state_sizes(self.cell)) if self.return_state else out
 
     @property
     def states(self):
@@ -507,7 +560,7 @@ class RNN(Layer):
             out.append(s)
         return out
 
-    def call(self, inputs, initial_state=None, training=None):
+    def call(self, inputs, initial_state=None, mask=None, training=None):
         if isinstance(inputs, (list, tuple)):
             inputs, given = inputs[0], list(inputs[1:])
         else:
@@ -515,18 +568,23 @@ class RNN(Layer):
         x = jg.convert_to_tensor(inputs)
         self._check_input(x.shape)
         states = self._initial_states(x, given)
+        if isinstance(mask, (list, tuple)):  # the masks of [inputs, *initial_state]
+            mask = flatten(mask)[0]
+        if mask is not None:
+            mask = check_mask(self, mask, x)
         if self.go_backwards:
             x = jg.reverse(x, [1])
+            mask = None if mask is None else jg.reverse(mask, [1])
         cells = _cells(self.cell)
         for c in cells:
             c._set_masks(x[:, 0], training)
         try:
-            return self._run(x, states, training)
+            return self._run(x, states, training, mask, zero_states=not given)
         finally:
             for c in cells:
                 c._masks = (None, None)
 
-    def _run(self, x, states, training=None):
+    def _run(self, x, states, training=None, mask=None, zero_states=True):
         cell = self.cell
         if _project_first(cell, x, self.unroll):
             seq = cell._project(x)
@@ -538,15 +596,19 @@ class RNN(Layer):
 
             def step(x_t, s):
                 return _call_cell(cell, x_t, s, training)
+        # the previous output starts as zeros (Keras); so does the first state unless given,
+        # and then a masked output is the masked first state
+        zero_output = self.zero_output_for_mask or (None if zero_states else False)
         if self.unroll:
             if x.shape[1] is None:
                 raise ValueError(f"{type(self).__name__} layer {self.name!r}: unroll=True "
                                  "needs a known number of timesteps; give the input a fixed "
                                  "time dimension or use unroll=False")
-            last, outputs, states = _unrolled(step, seq, states, self.return_sequences)
+            last, outputs, states = _unrolled(step, seq, states, self.return_sequences,
+                                              _output_size(cell), mask, zero_output)
         else:
             last, outputs, states = _looped(step, seq, states, self.return_sequences,
-                                            _output_size(cell))
+                                            _output_size(cell), mask, zero_output)
         output = outputs if self.return_sequences else last
         return [output] + list(states) if self.return_state else output
 
@@ -563,7 +625,8 @@ class RNN(Layer):
     def _rnn_config(self):
         return {"return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful,
-                "unroll": self.unroll, "time_major": self.time_major}
+                "unroll": self.unroll, "time_major": self.time_major,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
     def get_config(self):
         return {**Layer.get_config(self), "cell": _ser(self.cell), **self._rnn_config()}
@@ -663,6 +726,8 @@ class Bidirectional(Layer):
             backward_layer = _clone(layer, name="backward_" + layer.name,
                                     go_backwards=not layer.go_backwards)
         self.backward_layer = backward_layer
+        for sub in (self.forward_layer, self.backward_layer):  # as tf.keras: masked steps
+            sub.zero_output_for_mask = sub.return_sequences    # output zeros in both halves
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -675,12 +740,28 @@ class Bidirectional(Layer):
     def build(self, input_shape):
         self.built = True
 
-    def call(self, inputs, training=None):
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        mask = flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        if self.return_sequences:
+            out = [mask, mask] if self.merge_mode is None else [mask]
+        else:
+            out = [None, None] if self.merge_mode is None else [None]
+        if self.return_state:
+            out = out + [None] * (2 * len(_state_sizes(self.forward_layer.cell)))
+        return out if len(out) > 1 else out[0]
+
+    def call(self, inputs, mask=None, training=None):
         states = []
         if isinstance(inputs, (list, tuple)):
             inputs, states = inputs[0], list(inputs[1:])
+        if isinstance(mask, (list, tuple)):
+            mask = flatten(mask)[0]
         half = len(states) // 2
         kw = {} if training is None else {"training": training}
+        if mask is not None:
+            kw["mask"] = mask
         fw = self.forward_layer(inputs, initial_state=states[:half] or None, **kw)
         bw = self.backward_layer(inputs, initial_state=states[half:] or None, **kw)
         fw_states, bw_states = [], []
@@ -739,13 +820,19 @@ class TimeDistributed(Layer):
                              f">= 3 (batch, time, ...), got shape {_shape_text(shape)}")
         self.built = True
 
-    def call(self, inputs, training=None):
+    supports_masking = True
+
+    def call(self, inputs, training=None, mask=None):
         x = jg.convert_to_tensor(inputs)
         shape = tuple(x.shape)
         if None in shape[1:]:
             raise ValueError(f"TimeDistributed layer {self.name!r}: all dimensions but the "
                              f"batch must be known, got input shape {_shape_text(shape)}")
         kw = {} if training is None else {"training": training}
+        if mask is not None:
+            mask = check_mask(self, mask, x)
+            if "mask" in inspect.signature(self.layer.call).parameters:
+                kw["mask"] = jg.reshape(mask, (-1,))  # one mask entry per (sample, step)
         y = self.layer(jg.reshape(x, (-1,) + shape[2:]), **kw)
         return jg.reshape(y, (-1, shape[1]) + tuple(y.shape[1:]))
 
