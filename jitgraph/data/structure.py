@@ -1,0 +1,164 @@
+"""Elements of a dataset: nests of arrays and their ``jg.TensorSpec`` structure.
+
+Inside a pipeline an element travels as a flat tuple of NumPy arrays (one per leaf, in
+``jg.nest.flatten`` order); its structure is the dataset's ``element_spec``. Tuples, dicts
+and namedtuples are structure; a list is a value (converted to one array), as in tf.data.
+Values convert as ``jg.constant`` converts them: NumPy arrays keep their dtype (float64 stays
+float64), Python floats become float32, Python ints int32.
+"""
+
+import numpy as np
+
+from .. import nest
+from ..tensor import Tensor, TensorShape, TensorSpec, to_numpy
+from ..tracing import is_symbolic
+
+
+def _is_structure(x):
+    return isinstance(x, tuple) or isinstance(x, dict)
+
+
+def normalize(value, what):
+    """``value`` with every leaf a NumPy array (lists become arrays)."""
+    if _is_structure(value):
+        return nest.map_structure(lambda v: leaf_array(v, what), _lists_as_leaves(value))
+    return leaf_array(value, what)
+
+
+class _Leaf:
+    """Keeps a list whole while jg.nest walks the structure around it."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+
+def _lists_as_leaves(value):
+    if isinstance(value, list):
+        return _Leaf(value)
+    if isinstance(value, dict):
+        return type(value)((k, _lists_as_leaves(v)) for k, v in value.items()) \
+            if type(value) is not dict else {k: _lists_as_leaves(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        items = [_lists_as_leaves(v) for v in value]
+        return type(value)(*items) if hasattr(type(value), "_fields") else type(value)(items)
+    return value
+
+
+def leaf_array(v, what):
+    if isinstance(v, _Leaf):
+        v = v.v
+    if is_symbolic(v):
+        raise TypeError(f"{what}: got a symbolic tensor of a jg.function being traced; "
+                        "build datasets outside jg.function and pass the batches in")
+    if _is_dataset(v):
+        raise TypeError(f"{what}: got a jg.data.Dataset where a tensor value was expected; "
+                        "to combine datasets use Dataset.zip or concatenate")
+    read = getattr(v, "_jg_read", None)
+    if read is not None:  # a Variable: its current value
+        v = read()
+    a = to_numpy(v)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)  # 0-d stays 0-d
+
+
+def _is_dataset(v):
+    from .dataset import Dataset
+
+    return isinstance(v, Dataset)
+
+
+def spec_of(arrays, batch_dim=None):
+    """The TensorSpec structure of a structure of arrays (``batch_dim``: drop the first
+    axis, as the slices of the arrays)."""
+    def one(a):
+        return TensorSpec(a.shape[1:] if batch_dim else a.shape, a.dtype)
+
+    return nest.map_structure(one, arrays)
+
+
+def flat_specs(spec):
+    return nest.flatten(spec)
+
+
+def pack(spec, flat):
+    """A structure of jg Tensors (the form iteration yields)."""
+    tensors = [Tensor(a if isinstance(a, np.ndarray) else np.asarray(a)) for a in flat]
+    if len(tensors) == 1 and not nest.is_nested(spec):
+        return tensors[0]
+    return nest.pack_sequence_as(spec, tensors)
+
+
+def pack_numpy(spec, flat):
+    if len(flat) == 1 and not nest.is_nested(spec):
+        return _numpy_value(flat[0])
+    return nest.pack_sequence_as(spec, [_numpy_value(a) for a in flat])
+
+
+def _numpy_value(a):
+    a = np.asarray(a)
+    return a[()] if a.ndim == 0 else a
+
+
+def flatten_value(value, what):
+    """The flat arrays of an element given in user form (tensors, arrays, scalars)."""
+    return [leaf_array(v, what) for v in nest.flatten(_lists_as_leaves(value))]
+
+
+def lists_to_tuples(value):
+    """A function's output: lists are structure there (tf.data turns them into tuples)."""
+    if isinstance(value, list):
+        return tuple(lists_to_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: lists_to_tuples(v) for k, v in value.items()}
+    if isinstance(value, tuple) and not hasattr(type(value), "_fields"):
+        return tuple(lists_to_tuples(v) for v in value)
+    if isinstance(value, tuple):
+        return type(value)(*[lists_to_tuples(v) for v in value])
+    return value
+
+
+def batched_spec(spec, size):
+    """The spec of a batch of ``size`` elements (None: unknown)."""
+    return nest.map_structure(lambda s: TensorSpec([size] + _dims(s.shape), s.dtype), spec)
+
+
+def unbatched_spec(spec, what):
+    def one(s):
+        if s.shape.rank is None or s.shape.rank == 0:
+            raise ValueError(f"{what}: every component must have at least one dimension, got "
+                             f"{s}")
+        return TensorSpec(_dims(s.shape)[1:], s.dtype)
+
+    return nest.map_structure(one, spec)
+
+
+def _dims(shape):
+    return list(TensorShape(shape).dims)
+
+
+def merge_shapes(a, b):
+    """The most specific shape compatible with both (None where they differ)."""
+    a, b = TensorShape(a), TensorShape(b)
+    if a.rank is None or b.rank is None or a.rank != b.rank:
+        return TensorShape(None)
+    return TensorShape([x if x == y else None for x, y in zip(a.dims, b.dims)])
+
+
+def same_structure(a, b, what):
+    try:
+        nest.assert_same_structure(a, b)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{what}: the elements have different structures: {e}") from None
+
+
+def check_dtypes(a, b, what):
+    for x, y in zip(nest.flatten(a), nest.flatten(b)):
+        if x.dtype is not y.dtype:
+            raise TypeError(f"{what}: component dtypes differ ({x.dtype.name} vs "
+                            f"{y.dtype.name}); use map with jg.cast to make them agree")
+
+
+def pack_specs(spec, flat):
+    """Flat TensorSpecs in the structure of ``spec``."""
+    return nest.pack_sequence_as(spec, list(flat)) if nest.is_nested(spec) else flat[0]
