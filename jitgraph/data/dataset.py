@@ -13,12 +13,13 @@ Seeds: ``shuffle(seed=s)`` gives the same orders in every run. Pass k over the d
 k-th ``iter``, or the k-th repetition inside ``repeat``) uses the random stream (s, k) when
 ``reshuffle_each_iteration`` (the default), else (s, 0) every time. Without ``seed`` the
 global seed of ``jg.random.set_seed`` and the shuffle's creation index in the program are
-used; with neither, every dataset draws fresh entropy.
+used (the k-th shuffle created since ``set_seed``); with neither, every dataset draws
+fresh entropy.
 """
 
 import numpy as np
 
-from .. import nest, tracing
+from .. import tracing
 from ..ops import random as _random
 from ..tensor import Tensor
 from . import structure
@@ -362,20 +363,13 @@ def make_rng(seed, counter):
                                                                       [counter])))
 
 
-_created = [0]
-
-
 def shuffle_seed(seed):
     """The (global, op) seed pair of a new shuffle."""
     gs = _random.get_global_generator_seed()
     if seed is not None:
         return (_random.DEFAULT_GLOBAL_SEED if gs is None else gs) & 0xFFFFFFFF, \
             int(seed) & 0xFFFFFFFF
-    if gs is not None:
-        _created[0] += 1
-        return gs & 0xFFFFFFFF, 0x5EED0000 + _created[0]
+    if gs is not None:  # the k-th shuffle since set_seed
+        k = _random._state["shuffles"] = _random._state.get("shuffles", 0) + 1
+        return gs & 0xFFFFFFFF, 0x5EED0000 + k
     return tuple(np.random.SeedSequence().generate_state(2).tolist())
-
-
-def flat_leaves(x):
-    return nest.flatten(x)
