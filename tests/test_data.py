@@ -259,6 +259,36 @@ def test_shuffle_global_seed():
     assert sorted(a) == list(range(30)) and a == b
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 40), buffer=st.integers(1, 12), cuts=st.lists(st.integers(0, 40)),
+       seed=st.integers(0, 2**31))
+def test_chunked_shuffle_is_the_buffer_algorithm(n, buffer, cuts, seed):
+    """The NumPy form over index chunks outputs exactly what the one-item-at-a-time buffer
+    does with the same slot draws (the final drain of both is a uniform permutation)."""
+    from jitgraph.data import streams
+
+    bounds = sorted({0, n} | {c for c in cuts if c <= n})
+    chunks = [np.arange(a, b, dtype=np.int64) for a, b in zip(bounds, bounds[1:])]
+    got = list(streams.shuffle_chunks(iter(chunks), buffer, np.random.default_rng(seed)))
+    rng = np.random.default_rng(seed)  # replay the same draws with a plain loop
+    buf, want, pos = [], [], 0
+    for c in chunks:
+        for v in c.tolist():
+            if len(buf) < buffer:
+                buf.append(v)
+                continue
+        take = max(0, min(len(c), buffer - pos))
+        rest = c[take:].tolist()
+        pos += len(c)
+        for v, j in zip(rest, rng.integers(0, buffer, len(rest)).tolist() if rest else []):
+            want.append(buf[j])
+            buf[j] = v
+    flat = np.concatenate(got).tolist() if got else []
+    assert flat[:len(want)] == want
+    assert sorted(flat[len(want):]) == sorted(buf)
+    assert sorted(flat) == list(range(n))
+
+
 def test_shuffle_then_batch_keeps_rows_together():
     ds = D.from_tensor_slices((_X, _Y)).shuffle(12, seed=0).batch(5)
     rows = [(tuple(x), y) for xb, yb in ds.as_numpy_iterator() for x, y in zip(xb, yb)]

@@ -128,20 +128,32 @@ def buffer_shuffle(items, buffer_size, rng):
 _END = object()
 
 
-def shuffle_chunks(chunks, buffer_size, rng, known_total):
-    """An index stream shuffled with ``buffer_shuffle``'s semantics; when the buffer holds
-    the whole stream (``known_total`` <= ``buffer_size``) that is a uniform permutation,
-    drawn in one call."""
-    if known_total is not None and known_total <= buffer_size:
-        parts = list(chunks)
-        if not parts:
-            return
-        idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        yield idx[rng.permutation(len(idx))]
-        return
-    shuffled = buffer_shuffle((i for c in chunks for i in c.tolist()), buffer_size, rng)
-    while True:
-        block = list(itertools.islice(shuffled, ROW_CHUNK))
-        if not block:
-            return
-        yield np.array(block, np.int64)
+def shuffle_chunks(chunks, buffer_size, rng):
+    """An index stream shuffled with ``buffer_shuffle``'s semantics, a chunk at a time in
+    NumPy: step k of a chunk outputs the slot ``j[k]`` drawn for it, which holds the input
+    of the chunk's last earlier step that drew the same slot, or else what the buffer held
+    when the chunk began (a stable sort by slot finds those steps)."""
+    buf = np.empty(0, np.int64)
+    for c in chunks:
+        if len(buf) < buffer_size:
+            take = buffer_size - len(buf)
+            buf, c = np.concatenate([buf, c[:take]]), c[take:]
+        if len(c):
+            out, buf = _buffer_steps(buf, c, rng.integers(0, buffer_size, len(c)))
+            yield out
+    if len(buf):
+        yield buf[rng.permutation(len(buf))]
+
+
+def _buffer_steps(buf, inputs, slots):
+    order = np.argsort(slots, kind="stable")
+    by_slot = slots[order]
+    same = by_slot[1:] == by_slot[:-1]  # consecutive steps (in time) that drew one slot
+    prev = np.full(len(slots), -1, np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    out = np.where(prev >= 0, inputs[prev], buf[slots])
+    last = np.ones(len(slots), bool)
+    last[:-1] = ~same
+    buf = buf.copy()
+    buf[by_slot[last]] = inputs[order[last]]
+    return out, buf

@@ -280,18 +280,17 @@ def _batch_cardinality(c, size, drop_remainder):
     return c // size if drop_remainder else -(-c // size)
 
 
-def _stack(elements, spec, what):
-    cols = list(zip(*elements))
+def _stack(elements, what):
     out = []
-    for k, col in enumerate(cols):
+    for k, col in enumerate(zip(*elements)):
         first = col[0].shape
-        for j, a in enumerate(col):
-            if a.shape != first:
-                raise ValueError(f"{what}: cannot batch tensors of different shapes in "
-                                 f"component {k}: the first element has shape "
-                                 f"{list(first)} and element {j} has shape {list(a.shape)}; "
-                                 "use padded_batch, or map them to one shape first")
-        out.append(np.stack(col))
+        if len({a.shape for a in col}) != 1:
+            j = next(j for j, a in enumerate(col) if a.shape != first)
+            raise ValueError(f"{what}: cannot batch tensors of different shapes in "
+                             f"component {k}: the first element has shape {list(first)} and "
+                             f"element {j} has shape {list(col[j].shape)}; use padded_batch, "
+                             "or map them to one shape first")
+        out.append(np.array(col))  # equal shapes: one stacked array (faster than np.stack)
     return out
 
 
@@ -309,13 +308,13 @@ class Batch(_Unary):
         if plan is not None:
             yield from plan.batches(self._size, self._drop)
             return
-        size, spec = self._size, self._input.element_spec
+        size = self._size
         it = self._input._elements()
         while True:
             chunk = list(itertools.islice(it, size))
             if not chunk or (self._drop and len(chunk) < size):
                 return
-            yield _stack(chunk, spec, "Dataset.batch")
+            yield _stack(chunk, "Dataset.batch")
 
     def _cardinality(self):
         return _batch_cardinality(self._input._cardinality(), self._size, self._drop)
@@ -447,10 +446,7 @@ class Shuffle(_Unary):
         plan = self._input._plan()
         if plan is None:
             return None
-        total = self._input._cardinality()
-        total = total if total >= 0 else None
-        return plan.derive(lambda up: streams.shuffle_chunks(up, self._buffer, self._rng(),
-                                                             total))
+        return plan.derive(lambda up: streams.shuffle_chunks(up, self._buffer, self._rng()))
 
     def _flat_iter(self):
         return streams.buffer_shuffle(self._input._elements(), self._buffer, self._rng())
