@@ -120,6 +120,13 @@ PIPELINES = {
         2, 0).skip(1).take(4).batch(3),
     "filter_batch_map": lambda m: m.data.Dataset.from_tensor_slices((_X, _Y)).filter(
         lambda x, y: y > 1).batch(3).map(lambda x, y: (x - 1.0, y)),
+    "window": lambda m: m.data.Dataset.range(7).window(3).flat_map(lambda w: w.batch(3)),
+    "window_shift_stride_drop": lambda m: m.data.Dataset.range(9).window(
+        3, 2, 2, drop_remainder=True).flat_map(lambda w: w.batch(3)),
+    "window_shift_past_size": lambda m: m.data.Dataset.range(8).window(2, 3).flat_map(
+        lambda w: w.batch(2)),
+    "window_zip": lambda m: m.data.Dataset.from_tensor_slices((_X, _Y)).window(4, 3).flat_map(
+        lambda a, b: m.data.Dataset.zip((a.batch(4), b.batch(4)))),
     "prefetch": lambda m: m.data.Dataset.range(5).batch(2).prefetch(m.data.AUTOTUNE),
     "apply": lambda m: m.data.Dataset.range(5).apply(lambda d: d.map(lambda v: v + 1)),
 }
@@ -382,6 +389,16 @@ def test_argument_errors():
         D.range(3).shard(2, 2)
     with pytest.raises(TypeError, match="must return a jg.data.Dataset"):
         D.range(3).flat_map(lambda v: v)
+
+
+def test_window_elements_are_datasets():
+    w = D.range(6).window(2, drop_remainder=True)
+    assert w.element_spec == jg.data.DatasetSpec(jg.TensorSpec([], jg.int64))
+    assert len(w) == 3 and [list(d.as_numpy_iterator()) for d in w] == [[0, 1], [2, 3], [4, 5]]
+    with pytest.raises(TypeError, match="flat_map"):
+        w.map(lambda d: d)
+    with pytest.raises(TypeError, match="flat_map"):
+        w.batch(2)
 
 
 def test_from_generator_checks_the_signature():

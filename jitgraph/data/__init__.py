@@ -6,11 +6,20 @@
 
 from types import SimpleNamespace as _Namespace
 
-from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, Iterator, Options
+from .dataset import (
+    AUTOTUNE,
+    INFINITE_CARDINALITY,
+    UNKNOWN_CARDINALITY,
+    Dataset,
+    DatasetSpec,
+    Iterator,
+    Options,
+)
 
 experimental = _Namespace(AUTOTUNE=AUTOTUNE, INFINITE_CARDINALITY=INFINITE_CARDINALITY,
                           UNKNOWN_CARDINALITY=UNKNOWN_CARDINALITY,
                           cardinality=lambda dataset: dataset.cardinality())
 
-__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Iterator",
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset",
+           "DatasetSpec", "Iterator",
            "Options", "experimental"]

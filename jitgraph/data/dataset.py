@@ -61,6 +61,28 @@ class _Bag:
         return None
 
 
+class DatasetSpec:
+    """The ``element_spec`` entry of an element that is itself a dataset (``window``)."""
+
+    def __init__(self, element_spec):
+        self.element_spec = element_spec
+
+    def placeholder(self):
+        """An empty dataset of these elements (to find what a function makes of it)."""
+        from .transforms import _Rows
+
+        return _Rows([], self.element_spec)
+
+    def __eq__(self, other):
+        return isinstance(other, DatasetSpec) and other.element_spec == self.element_spec
+
+    def __hash__(self):
+        return hash(repr(self.element_spec))
+
+    def __repr__(self):
+        return f"DatasetSpec({self.element_spec!r})"
+
+
 class Iterator:
     """What ``iter(dataset)`` returns: ``next(it)``, ``it.get_next()``, ``element_spec``."""
 
@@ -257,6 +279,14 @@ class Dataset:
 
     def enumerate(self, start=0, name=None):
         return Dataset.zip((Dataset.range(start, np.iinfo(np.int64).max), self))
+
+    def window(self, size, shift=None, stride=1, drop_remainder=False, name=None):
+        """Elements that are datasets of ``size`` elements, one every ``shift``; take them
+        apart with flat_map: ``ds.window(3, 1, drop_remainder=True).flat_map(lambda w:
+        w.batch(3))``."""
+        from .transforms import Window
+
+        return Window(self, size, shift, stride, drop_remainder)
 
     def take_while(self, predicate, name=None):
         from .transforms import TakeWhile

@@ -46,6 +46,7 @@ class Traced:
         if not callable(fn):
             raise TypeError(f"Dataset.{kind}: expected a function, got {type(fn).__name__}")
         self.kind, self.name = kind, function_name(fn)
+        structure.require_tensors(in_spec, f"Dataset.{kind}")
         self.in_spec = in_spec
         self.out_spec = None
         self.state_spec = state_spec  # a leading state argument (scan, reduce)

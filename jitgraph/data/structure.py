@@ -83,7 +83,8 @@ def flat_specs(spec):
 
 def pack(spec, flat):
     """A structure of jg Tensors (the form iteration yields)."""
-    tensors = [Tensor(a if isinstance(a, np.ndarray) else np.asarray(a)) for a in flat]
+    tensors = [Tensor(a) if isinstance(a, np.ndarray) else
+               a if _is_dataset(a) else Tensor(np.asarray(a)) for a in flat]
     if len(tensors) == 1 and not nest.is_nested(spec):
         return tensors[0]
     return nest.pack_sequence_as(spec, tensors)
@@ -162,3 +163,12 @@ def check_dtypes(a, b, what):
 def pack_specs(spec, flat):
     """Flat TensorSpecs in the structure of ``spec``."""
     return nest.pack_sequence_as(spec, list(flat)) if nest.is_nested(spec) else flat[0]
+
+
+def require_tensors(spec, what):
+    """Raises when elements hold datasets (from ``window``), which only flat_map and
+    interleave can take apart."""
+    if any(not isinstance(s, TensorSpec) for s in nest.flatten(spec)):
+        raise TypeError(f"{what}: the elements are datasets ({spec}), as window() makes "
+                        "them; take them apart with flat_map or interleave first, e.g. "
+                        "ds.window(5).flat_map(lambda w: w.batch(5))")

@@ -13,6 +13,7 @@ from .dataset import (
     INFINITE_CARDINALITY,
     UNKNOWN_CARDINALITY,
     Dataset,
+    DatasetSpec,
     _check_count,
     make_rng,
     shuffle_seed,
@@ -112,7 +113,8 @@ class _DatasetFunction:
             lambda a, b: TensorSpec(structure.merge_shapes(a.shape, b.shape), a.dtype), *specs)
 
     def _probe(self, unknown_dim):
-        flat = [np.zeros([unknown_dim if d is None else d for d in s.shape], s.dtype.np)
+        flat = [s.placeholder() if isinstance(s, DatasetSpec) else
+                np.zeros([unknown_dim if d is None else d for d in s.shape], s.dtype.np)
                 for s in structure.flat_specs(self.in_spec)]
         return self(flat)
 
@@ -297,6 +299,7 @@ def _stack(elements, what):
 class Batch(_Unary):
     def __init__(self, input_dataset, batch_size, drop_remainder):
         super().__init__(input_dataset)
+        structure.require_tensors(self._spec, "Dataset.batch")
         self._size = _check_count(batch_size, "batch", "batch_size")
         if self._size < 1:
             raise ValueError(f"Dataset.batch: batch_size must be >= 1, got {batch_size}")
@@ -324,6 +327,7 @@ class PaddedBatch(_Unary):
     def __init__(self, input_dataset, batch_size, padded_shapes, padding_values,
                  drop_remainder):
         super().__init__(input_dataset)
+        structure.require_tensors(self._spec, "Dataset.padded_batch")
         self._size = _check_count(batch_size, "padded_batch", "batch_size")
         if self._size < 1:
             raise ValueError(f"Dataset.padded_batch: batch_size must be >= 1, got {batch_size}")
@@ -403,6 +407,7 @@ def _shape_leaves(spec, padded_shapes):
 class Unbatch(_Unary):
     def __init__(self, input_dataset):
         super().__init__(input_dataset)
+        structure.require_tensors(self._spec, "Dataset.unbatch")
         specs = structure.flat_specs(self._spec)
         self._batch_dim = None
         dims = {s.shape[0] for s in specs if s.shape.rank}
@@ -544,3 +549,64 @@ class Cache(_Unary):
             seen.append(x)
             yield x
         self._done = seen
+
+
+class Window(_Unary):
+    """Elements that are datasets of ``size`` consecutive input elements (every
+    ``stride``-th), starting every ``shift`` elements: one dataset per component, in the
+    element's structure (``DatasetSpec`` in ``element_spec``)."""
+
+    def __init__(self, input_dataset, size, shift, stride, drop_remainder):
+        super().__init__(input_dataset)
+        self._size = _check_count(size, "window", "size")
+        self._shift = self._size if shift is None else _check_count(shift, "window", "shift")
+        self._stride = _check_count(stride, "window", "stride")
+        if min(self._size, self._shift, self._stride) < 1:
+            raise ValueError("Dataset.window: size, shift and stride must be >= 1")
+        self._drop = bool(drop_remainder)
+        self._specs = structure.flat_specs(self._spec)
+        self._spec = nest.map_structure(DatasetSpec, self._spec)
+
+    def _flat_iter(self):
+        it = self._input._elements()
+        buf, base, start, ended = [], 0, 0, False  # buf[i] is input element base + i
+        span = (self._size - 1) * self._stride + 1
+        while True:
+            while not ended and base + len(buf) < start + span:
+                e = next(it, None)
+                if e is None:
+                    ended = True
+                elif base + len(buf) < start:  # between windows (shift > span)
+                    base += 1
+                else:
+                    buf.append(e)
+            rows = buf[start - base:start - base + span:self._stride]
+            if not rows or (self._drop and len(rows) < self._size):
+                return
+            yield [_Rows([[r[k]] for r in rows], s) for k, s in enumerate(self._specs)]
+            start += self._shift
+            gone = min(len(buf), start - base)
+            del buf[:gone]
+            base += gone
+
+    def _cardinality(self):
+        c = self._input._cardinality()
+        if c < 0:
+            return c
+        if self._drop:
+            span = (self._size - 1) * self._stride + 1
+            return 0 if c < span else (c - span) // self._shift + 1
+        return -(-c // self._shift)
+
+
+class _Rows(Dataset):
+    """A window's component: the rows it holds."""
+
+    def __init__(self, rows, spec):
+        self._rows, self._spec = rows, spec
+
+    def _flat_iter(self):
+        return iter(self._rows)
+
+    def _cardinality(self):
+        return len(self._rows)
