@@ -419,6 +419,13 @@ def test_dataset_is_not_a_tensor_and_not_iterable_inside_jg_function():
         D.from_tensor_slices((ds,))
 
     @jg.function
+    def step(v):
+        return v * 2.0
+
+    with pytest.raises(TypeError, match="is a jg.data.Dataset, not a tensor"):
+        step(ds)
+
+    @jg.function
     def loop(v):
         for x in ds:
             v = v + x

@@ -370,6 +370,13 @@ class Dataset:
         raise TypeError("a jg.data.Dataset is not a tensor: iterate it (`for x in ds`), "
                         "pass it to model.fit, or take elements with ds.take(n)")
 
+    def _not_a_tensor(self, *args):
+        raise TypeError(f"{self!r} is a jg.data.Dataset, not a tensor: iterate it (`for x in "
+                        "ds`) and pass the batches to ops or to a jg.function")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_a_tensor
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __neg__ = __pow__ = _not_a_tensor
+
     def __repr__(self):
         return f"<{type(self).__name__}Dataset element_spec={self.element_spec}>"
 
