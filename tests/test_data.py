@@ -524,7 +524,19 @@ def test_fit_errors_and_unknown_length_progress_bar(capsys):
         warnings.simplefilter("always")
         h = m.fit(ds, steps_per_epoch=3, epochs=3, verbose=0)  # runs out in epoch 2
     assert any("ran out of data" in str(w.message) for w in caught)
-    assert len(h.history["loss"]) == 2
+    assert len(h.history["loss"]) == 3  # epoch 3 is a new pass, as in Keras
+
+    def two_batches():
+        yield x[:16], y[:16]
+        yield x[16:32], y[16:32]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h = m.fit(two_batches(), steps_per_epoch=3, epochs=3, verbose=0)
+    assert any("ran out of data" in str(w.message) for w in caught)
+    assert len(h.history["loss"]) == 1  # a generator cannot start again: training ends
+    np.testing.assert_allclose(m.evaluate(ds, steps=2, verbose=0),
+                               m.evaluate(x[:32], y[:32], verbose=0), rtol=1e-6)
 
 
 def test_custom_training_loop_over_dataset():

@@ -61,7 +61,8 @@ class Batches:
 
     A dataset is iterated afresh each epoch (a shuffle reshuffles) unless ``steps`` is
     given: then one iterator runs on across epochs, ``steps`` batches an epoch, as in
-    Keras. An iterator that runs out before ``steps`` batches ends training with a warning.
+    Keras; when it runs out the epoch ends early with a warning and the next epoch starts
+    a new pass. A generator that runs out ends training.
     """
 
     def __init__(self, data, steps, what, steps_arg):
@@ -115,10 +116,11 @@ class Batches:
             n += 1
             yield b
         if self.steps is not None and n < self.steps:
-            self.exhausted = True
             warnings.warn(f"{self.what}: the input ran out of data after {n} of "
-                          f"{self.steps} batches; interrupting. Make sure the dataset "
+                          f"{self.steps} batches; this epoch ends here. Make sure the data "
                           "yields at least steps * epochs batches (e.g. use repeat())",
                           stacklevel=3)
+            self._it = None  # a dataset starts a new pass next epoch, as in Keras
+            self.exhausted = n == 0 or not self.is_dataset  # nothing more will come
         if not self.persistent:
             self._it = None
