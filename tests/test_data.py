@@ -191,6 +191,9 @@ def test_len_and_iterator_protocol():
     assert int(it.get_next()) == 0
     with pytest.raises(jg.errors.OutOfRangeError):
         it.get_next()
+    assert int(ds.skip(4).get_single_element()) == 4
+    with pytest.raises(jg.errors.InvalidArgumentError, match="more than one"):
+        ds.get_single_element()
     assert jg.data.experimental.AUTOTUNE == jg.data.AUTOTUNE
     opts = jg.data.Options()
     opts.experimental_deterministic = True

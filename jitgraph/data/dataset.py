@@ -339,6 +339,19 @@ class Dataset:
 
         return reduce(self, initial_state, reduce_func)
 
+    def get_single_element(self, name=None):
+        """The only element of a dataset of one element."""
+        from ..errors import InvalidArgumentError
+
+        it = self._elements()
+        first = next(it, None)
+        if first is None:
+            raise InvalidArgumentError("Dataset.get_single_element: the dataset is empty")
+        if next(it, None) is not None:
+            raise InvalidArgumentError("Dataset.get_single_element: the dataset has more "
+                                       "than one element; use take(1) for the first")
+        return structure.pack(self.element_spec, first)
+
     def as_numpy_iterator(self):
         spec = self.element_spec
         return (structure.pack_numpy(spec, flat) for flat in self._elements())
