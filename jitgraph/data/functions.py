@@ -19,13 +19,15 @@ def function_name(fn):
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
-def _with_arity(body, n):
-    """``body(*flat)`` as a function of ``n`` named parameters (jg.function matches
-    signatures by parameter)."""
+def _with_arity(body, n, name):
+    """``body(*flat)`` as a function ``name`` of ``n`` named parameters (jg.function
+    matches signatures by parameter). It is compiled under this file's name, so errors
+    point past it to the user's function."""
     names = ", ".join(f"c{i}" for i in range(n))
+    src = f"def {name}({names}):\n    return body({names}{',' if n == 1 else ''})"
     scope = {"body": body}
-    exec(f"def element({names}):\n    return body({names}{',' if n == 1 else ''})", scope)
-    return scope["element"]
+    exec(compile(src, __file__, "exec"), scope)
+    return scope[name]
 
 
 def call_with_element(fn, element):
@@ -68,7 +70,9 @@ class Traced:
             return tuple(leaves)
 
         exact = all(s.shape.is_fully_defined() for s in flat_in)
-        self._compiled = function(_with_arity(body, len(flat_in)), autograph=False,
+        short = getattr(py, "__name__", "")
+        label = f"{kind}_{short if short.isidentifier() else 'function'}"
+        self._compiled = function(_with_arity(body, len(flat_in), label), autograph=False,
                                   input_signature=None if exact else flat_in)
         try:
             self._compiled.get_concrete_function(*flat_in)
