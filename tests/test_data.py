@@ -180,6 +180,19 @@ def test_float_and_int_conversion_follow_tf():
     assert y.dtype == jg.float32 and z.dtype == jg.int64
 
 
+def test_datasets_copy_their_arrays_and_widen_narrow_ints_per_batch():
+    x = np.arange(12, dtype=np.uint8).reshape(6, 2)
+    a = np.ones(3)
+    ds, single = D.from_tensor_slices(x), D.from_tensors(a)
+    assert ds.element_spec == jg.TensorSpec([2], jg.int64)  # as jg.constant converts uint8
+    x[0, 0] = 99
+    list(single)
+    a[0] = 5.0  # still writable: the dataset holds its own copy
+    first = next(iter(ds.batch(4)))
+    assert first.dtype == jg.int64 and first.numpy()[0, 0] == 0
+    assert next(iter(single)).numpy()[0] == 1.0
+
+
 def test_len_and_iterator_protocol():
     ds = D.range(5)
     assert len(ds) == 5 and len(ds.batch(2)) == 3

@@ -12,7 +12,7 @@ from .dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, _check_
 
 class TensorSlices(Dataset):
     def __init__(self, tensors):
-        value = structure.normalize(tensors, "Dataset.from_tensor_slices")
+        value = structure.normalize(tensors, "Dataset.from_tensor_slices", keep_narrow=True)
         flat = nest.flatten(value)
         if not flat:
             raise ValueError("Dataset.from_tensor_slices: got an empty structure")
@@ -26,10 +26,13 @@ class TensorSlices(Dataset):
                              f"size in their first dimension, got sizes {sizes}")
         self._arrays, self._n = flat, sizes[0]
         self._spec = structure.spec_of(value, batch_dim=True)
+        self._dtypes = [None if a.dtype == s.dtype.np else s.dtype.np
+                        for a, s in zip(flat, structure.flat_specs(self._spec))]
 
     def _plan(self):
         n = self._n
-        return streams.Plan(self._arrays, lambda: iter([np.arange(n, dtype=np.int64)]))
+        return streams.Plan(self._arrays, lambda: iter([np.arange(n, dtype=np.int64)]),
+                            self._dtypes)
 
     def _cardinality(self):
         return self._n

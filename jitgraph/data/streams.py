@@ -19,30 +19,38 @@ _DRAW_BLOCK = 1024  # random slot draws made at once while the shuffle buffer is
 
 class Plan:
     """Rows ``arrays[k][i]`` in the order of the index chunks ``chunks()`` yields (a fresh
-    iterator per iteration of the dataset)."""
+    iterator per iteration of the dataset). ``dtypes[k]``, when not None, is the NumPy
+    dtype that array's gathered rows are converted to (arrays of narrow integers stay
+    small and are widened a batch at a time)."""
 
-    __slots__ = ("arrays", "chunks")
+    __slots__ = ("arrays", "chunks", "dtypes")
 
-    def __init__(self, arrays, chunks):
+    def __init__(self, arrays, chunks, dtypes=None):
         self.arrays, self.chunks = arrays, chunks
+        self.dtypes = dtypes or [None] * len(arrays)
 
     def derive(self, transform):
         """The same arrays, with ``transform(upstream chunk iterator)`` as the index
         stream."""
         up = self.chunks
-        return Plan(self.arrays, lambda: transform(up()))
+        return Plan(self.arrays, lambda: transform(up()), self.dtypes)
+
+    def with_chunks(self, chunks):
+        return Plan(self.arrays, chunks, self.dtypes)
+
+    def _gather(self, idx):
+        return [a[idx] if d is None else a[idx].astype(d)
+                for a, d in zip(self.arrays, self.dtypes)]
 
     def rows(self):
-        arrays = self.arrays
         for idx in rechunk(self.chunks(), ROW_CHUNK, False):
-            cols = [a[idx] for a in arrays]
+            cols = self._gather(idx)
             for i in range(len(idx)):
                 yield [c[i, ...] for c in cols]
 
     def batches(self, size, drop_remainder):
-        arrays = self.arrays
         for idx in rechunk(self.chunks(), size, drop_remainder):
-            yield [a[idx] for a in arrays]
+            yield self._gather(idx)
 
 
 def rechunk(chunks, size, drop_remainder):

@@ -9,6 +9,7 @@ float64), Python floats become float32, Python ints int32.
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .. import nest
 from ..tensor import Tensor, TensorShape, TensorSpec, to_numpy
 from ..tracing import is_symbolic
@@ -18,11 +19,12 @@ def _is_structure(x):
     return isinstance(x, tuple) or isinstance(x, dict)
 
 
-def normalize(value, what):
+def normalize(value, what, keep_narrow=False):
     """``value`` with every leaf a NumPy array (lists become arrays)."""
     if _is_structure(value):
-        return nest.map_structure(lambda v: leaf_array(v, what), _lists_as_leaves(value))
-    return leaf_array(value, what)
+        return nest.map_structure(lambda v: leaf_array(v, what, keep_narrow),
+                                  _lists_as_leaves(value))
+    return leaf_array(value, what, keep_narrow)
 
 
 class _Leaf:
@@ -46,9 +48,14 @@ def _lists_as_leaves(value):
     return value
 
 
-def leaf_array(v, what):
+def leaf_array(v, what, keep_narrow=False):
+    """``v`` as a NumPy array the dataset owns (a user's array is copied, as jg.constant
+    copies it: tensors are immutable). ``keep_narrow``: integer arrays of a width jitgraph
+    widens (uint8, int16, ...) stay narrow here; see ``narrow_dtype``."""
     if isinstance(v, _Leaf):
         v = v.v
+    if keep_narrow and isinstance(v, np.ndarray) and narrow_dtype(v.dtype) is not None:
+        return np.array(v, order="C")
     if is_symbolic(v):
         raise TypeError(f"{what}: got a symbolic tensor of a jg.function being traced; "
                         "build datasets outside jg.function and pass the batches in")
@@ -59,7 +66,18 @@ def leaf_array(v, what):
     if read is not None:  # a Variable: its current value
         v = read()
     a = to_numpy(v)
+    if a is v or (isinstance(v, np.ndarray) and np.shares_memory(a, v)):
+        return np.array(a, order="C")
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)  # 0-d stays 0-d
+
+
+def narrow_dtype(np_dtype):
+    """The jitgraph dtype an integer array of an unsupported width becomes (uint8 -> int64,
+    as jg.constant converts it), or None when the array is fine as it is."""
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype.kind not in "iu" or np_dtype in _dt._BY_NP:
+        return None
+    return _dt.from_numpy(np_dtype)
 
 
 def _is_dataset(v):
@@ -72,7 +90,8 @@ def spec_of(arrays, batch_dim=None):
     """The TensorSpec structure of a structure of arrays (``batch_dim``: drop the first
     axis, as the slices of the arrays)."""
     def one(a):
-        return TensorSpec(a.shape[1:] if batch_dim else a.shape, a.dtype)
+        return TensorSpec(a.shape[1:] if batch_dim else a.shape,
+                          narrow_dtype(a.dtype) or a.dtype)
 
     return nest.map_structure(one, arrays)
 

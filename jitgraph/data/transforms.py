@@ -468,8 +468,7 @@ class Repeat(_Unary):
         plan = self._input._plan()
         if plan is None:
             return None
-        return streams.Plan(plan.arrays, lambda: streams.repeat_stream(plan.chunks,
-                                                                       self._count))
+        return plan.with_chunks(lambda: streams.repeat_stream(plan.chunks, self._count))
 
     def _flat_iter(self):
         return streams.repeat_stream(self._input._elements, self._count)
@@ -535,7 +534,7 @@ class Cache(_Unary):
         plan = self._input._plan()
         if plan is None:
             return None
-        return streams.Plan(plan.arrays, lambda: self._replay(plan.chunks))
+        return plan.with_chunks(lambda: self._replay(plan.chunks))
 
     def _flat_iter(self):
         return self._replay(self._input._elements)
