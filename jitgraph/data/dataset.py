@@ -69,7 +69,7 @@ class DatasetSpec:
 
     def placeholder(self):
         """An empty dataset of these elements (to find what a function makes of it)."""
-        from .transforms import _Rows
+        from .batching import _Rows
 
         return _Rows([], self.element_spec)
 
@@ -216,18 +216,18 @@ class Dataset:
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
               deterministic=None, name=None):
-        from .transforms import Batch
+        from .batching import Batch
 
         return Batch(self, batch_size, drop_remainder)
 
     def padded_batch(self, batch_size, padded_shapes=None, padding_values=None,
                      drop_remainder=False, name=None):
-        from .transforms import PaddedBatch
+        from .batching import PaddedBatch
 
         return PaddedBatch(self, batch_size, padded_shapes, padding_values, drop_remainder)
 
     def unbatch(self, name=None):
-        from .transforms import Unbatch
+        from .batching import Unbatch
 
         return Unbatch(self)
 
@@ -236,32 +236,32 @@ class Dataset:
         return self.unbatch().batch(batch_size, drop_remainder)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None):
-        from .transforms import Shuffle
+        from .order import Shuffle
 
         return Shuffle(self, buffer_size, seed, reshuffle_each_iteration)
 
     def repeat(self, count=None, name=None):
-        from .transforms import Repeat
+        from .order import Repeat
 
         return Repeat(self, count)
 
     def take(self, count, name=None):
-        from .transforms import Slice
+        from .order import Slice
 
         return Slice(self, "take", count)
 
     def skip(self, count, name=None):
-        from .transforms import Slice
+        from .order import Slice
 
         return Slice(self, "skip", count)
 
     def shard(self, num_shards, index, name=None):
-        from .transforms import Slice
+        from .order import Slice
 
         return Slice(self, "shard", num_shards, index)
 
     def cache(self, filename="", name=None):
-        from .transforms import Cache
+        from .order import Cache
 
         if filename:
             raise NotImplementedError(
@@ -284,7 +284,7 @@ class Dataset:
         """Elements that are datasets of ``size`` elements, one every ``shift``; take them
         apart with flat_map: ``ds.window(3, 1, drop_remainder=True).flat_map(lambda w:
         w.batch(3))``."""
-        from .transforms import Window
+        from .batching import Window
 
         return Window(self, size, shift, stride, drop_remainder)
 
