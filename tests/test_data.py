@@ -127,6 +127,13 @@ PIPELINES = {
         lambda w: w.batch(2)),
     "window_zip": lambda m: m.data.Dataset.from_tensor_slices((_X, _Y)).window(4, 3).flat_map(
         lambda a, b: m.data.Dataset.zip((a.batch(4), b.batch(4)))),
+    "choose_from_datasets": lambda m: m.data.Dataset.choose_from_datasets(
+        [m.data.Dataset.range(3), m.data.Dataset.range(10, 11), m.data.Dataset.range(20, 25)],
+        m.data.Dataset.from_tensor_slices(np.array([0, 1, 1, 0, 2, 2, 0], np.int64))),
+    "choose_skip_empty": lambda m: m.data.Dataset.choose_from_datasets(
+        [m.data.Dataset.range(3), m.data.Dataset.range(10, 11)],
+        m.data.Dataset.from_tensor_slices(np.array([1, 1, 0, 1, 0], np.int64)),
+        stop_on_empty_dataset=False),
     "prefetch": lambda m: m.data.Dataset.range(5).batch(2).prefetch(m.data.AUTOTUNE),
     "apply": lambda m: m.data.Dataset.range(5).apply(lambda d: d.map(lambda v: v + 1)),
 }
@@ -310,6 +317,23 @@ def test_chunked_shuffle_is_the_buffer_algorithm(n, buffer, cuts, seed):
     assert flat[:len(want)] == want
     assert sorted(flat[len(want):]) == sorted(buf)
     assert sorted(flat) == list(range(n))
+
+
+def test_sample_from_datasets():
+    def sample(seed, weights=None, stop=False):
+        return D.sample_from_datasets([D.range(5), D.range(100, 103)], weights=weights,
+                                      seed=seed, stop_on_empty_dataset=stop)
+
+    a = list(sample(4).as_numpy_iterator())
+    assert sorted(a) == [0, 1, 2, 3, 4, 100, 101, 102]
+    assert [v for v in a if v < 100] == [0, 1, 2, 3, 4]  # each input keeps its order
+    assert list(sample(4).as_numpy_iterator()) == a
+    # a dataset of weight 0 is never drawn (as in tf.data)
+    assert list(sample(4, weights=[0.0, 1.0]).as_numpy_iterator()) == [100, 101, 102]
+    stopped = list(sample(4, stop=True).as_numpy_iterator())
+    assert stopped == a[:len(stopped)] and len(stopped) >= 3  # ends at the first empty draw
+    with pytest.raises(ValueError, match="weights"):
+        sample(1, weights=[1.0])
 
 
 def test_shuffle_then_batch_keeps_rows_together():

@@ -2,8 +2,9 @@
 
 A Dataset is an immutable description; every ``iter(ds)`` starts a fresh pass. Elements are
 nests (tuples, dicts, namedtuples) of jg Tensors; ``element_spec`` gives their
-``jg.TensorSpec`` structure. Transformations return new datasets (sources.py and
-transforms.py hold the classes, streams.py the iteration machinery).
+``jg.TensorSpec`` structure. Transformations return new datasets (the classes are in
+sources.py, transforms.py, batching.py and order.py; streams.py has the iteration
+machinery).
 
 >>> ds = jg.data.Dataset.from_tensor_slices((x, y)).shuffle(1000, seed=1).batch(32)
 >>> ds = ds.map(lambda x, y: (x / 255.0, y)).prefetch(jg.data.AUTOTUNE)
@@ -181,9 +182,21 @@ class Dataset:
         return Zip(datasets)
 
     @staticmethod
-    def sample_from_datasets(*args, **kwargs):
-        raise NotImplementedError("jg.data.Dataset.sample_from_datasets is not implemented; "
-                                  "use interleave or concatenate")
+    def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False,
+                             rerandomize_each_iteration=None):
+        """Each element from a dataset drawn with probability ``weights`` (uniform when
+        None); an exhausted dataset leaves the draw (or ends it: stop_on_empty_dataset)."""
+        from .sources import Sample
+
+        return Sample(datasets, weights, seed, stop_on_empty_dataset,
+                      rerandomize_each_iteration)
+
+    @staticmethod
+    def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True):
+        """The next element of ``datasets[c]`` for each int64 ``c`` of ``choice_dataset``."""
+        from .sources import Choose
+
+        return Choose(datasets, choice_dataset, stop_on_empty_dataset)
 
     # -- transformations
     def concatenate(self, dataset, name=None):

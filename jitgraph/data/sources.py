@@ -1,13 +1,22 @@
 """Datasets that start a pipeline (slices, tensors, range, generators) and those that
 combine pipelines (zip, concatenate)."""
 
+import itertools
+
 import numpy as np
 
 from .. import dtypes as _dt
 from .. import nest
 from ..tensor import TensorShape, TensorSpec
 from . import streams, structure
-from .dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, _check_count
+from .dataset import (
+    INFINITE_CARDINALITY,
+    UNKNOWN_CARDINALITY,
+    Dataset,
+    _check_count,
+    make_rng,
+    shuffle_seed,
+)
 
 
 class TensorSlices(Dataset):
@@ -198,3 +207,83 @@ class Concatenate(Dataset):
         if UNKNOWN_CARDINALITY in (a, b):
             return UNKNOWN_CARDINALITY
         return a + b
+
+
+def _common_spec(datasets, what):
+    if not datasets or not all(isinstance(d, Dataset) for d in datasets):
+        raise TypeError(f"{what}: expected a non-empty list of datasets")
+    spec = datasets[0].element_spec
+    for d in datasets[1:]:
+        structure.same_structure(spec, d.element_spec, what)
+        structure.check_dtypes(spec, d.element_spec, what)
+        spec = nest.map_structure(
+            lambda x, y: TensorSpec(structure.merge_shapes(x.shape, y.shape), x.dtype), spec,
+            d.element_spec)
+    return spec
+
+
+class Sample(Dataset):
+    def __init__(self, datasets, weights, seed, stop_on_empty, rerandomize):
+        self._datasets = list(datasets)
+        self._spec = _common_spec(self._datasets, "Dataset.sample_from_datasets")
+        n = len(self._datasets)
+        w = np.full(n, 1.0 / n) if weights is None else np.asarray(
+            structure.leaf_array(weights, "sample_from_datasets"), np.float64)
+        if w.shape != (n,) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"Dataset.sample_from_datasets: weights must be {n} non-negative "
+                             f"numbers, not all 0; got {weights!r}")
+        self._weights, self._stop = w, bool(stop_on_empty)
+        self._seed, self._passes = shuffle_seed(seed), itertools.count()
+        self._rerandomize = rerandomize is None or bool(rerandomize)
+
+    def _inputs(self):
+        return self._datasets
+
+    def _flat_iter(self):
+        k = next(self._passes)
+        rng = make_rng(self._seed, k if self._rerandomize else 0)
+        its = [d._elements() for d in self._datasets]
+        w = self._weights.copy()
+        while w.sum() > 0:
+            i = int(rng.choice(len(w), p=w / w.sum()))
+            e = next(its[i], None)
+            if e is None:
+                if self._stop:
+                    return
+                w[i] = 0.0
+                continue
+            yield e
+
+    def _cardinality(self):
+        cs = [d._cardinality() for d in self._datasets]
+        if all(c == INFINITE_CARDINALITY for c in cs):
+            return INFINITE_CARDINALITY
+        return UNKNOWN_CARDINALITY
+
+
+class Choose(Dataset):
+    def __init__(self, datasets, choice_dataset, stop_on_empty):
+        self._datasets = list(datasets)
+        self._spec = _common_spec(self._datasets, "Dataset.choose_from_datasets")
+        cs = choice_dataset.element_spec if isinstance(choice_dataset, Dataset) else None
+        if cs is None or nest.is_nested(cs) or cs.shape != [] or cs.dtype.name != "int64":
+            raise TypeError(f"Dataset.choose_from_datasets: choice_dataset must be a dataset "
+                            f"of int64 scalars, got {cs}")
+        self._choices, self._stop = choice_dataset, bool(stop_on_empty)
+
+    def _inputs(self):
+        return self._datasets + [self._choices]
+
+    def _flat_iter(self):
+        its = [d._elements() for d in self._datasets]
+        for (c,) in self._choices._elements():
+            c = int(c)
+            if not 0 <= c < len(its):
+                raise ValueError(f"Dataset.choose_from_datasets: choice {c} is not the index "
+                                 f"of one of the {len(its)} datasets")
+            e = next(its[c], None)
+            if e is None:
+                if self._stop:
+                    return
+                continue
+            yield e
