@@ -283,8 +283,10 @@ class Dataset:
         return Cache(self)
 
     def prefetch(self, buffer_size, name=None):
-        """Accepted for tf.data compatibility; elements are produced on demand in the
-        consumer's thread, so this returns an equivalent dataset."""
+        """Accepted for tf.data compatibility and returns an equivalent dataset: elements
+        are produced on demand in the consumer's thread. (A producer thread would not
+        overlap with the consumer's compiled steps, which hold the GIL while they run, and
+        a pipeline over held arrays is mostly one gather per batch.)"""
         from .transforms import Passthrough
 
         _check_count(buffer_size, "prefetch", "buffer_size", allow_autotune=True)
