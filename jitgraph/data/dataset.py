@@ -89,6 +89,7 @@ class Iterator:
 
     def __init__(self, dataset):
         self._spec = dataset.element_spec
+        self._pack = structure.packer(self._spec)
         self._flat = dataset._elements()
 
     @property
@@ -99,7 +100,7 @@ class Iterator:
         return self
 
     def __next__(self):
-        return structure.pack(self._spec, next(self._flat))
+        return self._pack(next(self._flat))
 
     def get_next(self):
         from ..errors import OutOfRangeError

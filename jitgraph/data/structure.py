@@ -102,11 +102,21 @@ def flat_specs(spec):
 
 def pack(spec, flat):
     """A structure of jg Tensors (the form iteration yields)."""
-    tensors = [Tensor(a) if isinstance(a, np.ndarray) else
-               a if _is_dataset(a) else Tensor(np.asarray(a)) for a in flat]
-    if len(tensors) == 1 and not nest.is_nested(spec):
-        return tensors[0]
-    return nest.pack_sequence_as(spec, tensors)
+    return packer(spec)(flat)
+
+
+def packer(spec):
+    """``pack`` for elements of ``spec``, with the common shapes (one tensor, a plain tuple
+    of tensors) packed without walking the structure."""
+    def tensors(flat):
+        return [Tensor(a) if isinstance(a, np.ndarray) else
+                a if _is_dataset(a) else Tensor(np.asarray(a)) for a in flat]
+
+    if not nest.is_nested(spec):
+        return lambda flat: tensors(flat)[0]
+    if type(spec) is tuple and not any(nest.is_nested(s) for s in spec):
+        return lambda flat: tuple(tensors(flat))
+    return lambda flat: nest.pack_sequence_as(spec, tensors(flat))
 
 
 def pack_numpy(spec, flat):
