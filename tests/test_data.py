@@ -236,6 +236,18 @@ def test_map_is_traced_once_per_signature_and_after_batch_once():
     assert len(calls) == 2
 
 
+def test_map_needing_static_shapes_is_traced_per_batch_shape():
+    ds = D.from_tensor_slices(np.ones((10, 3), np.float32)).batch(4)
+    noisy = ds.map(lambda x: (x + jg.random.uniform(x.shape), x[:1]))
+    assert noisy.element_spec == (jg.TensorSpec([None, 3], jg.float32),
+                                  jg.TensorSpec([1, 3], jg.float32))
+    got = [(a.shape, b.shape) for a, b in noisy]
+    assert got == [((4, 3), (1, 3)), ((4, 3), (1, 3)), ((2, 3), (1, 3))]
+    drop = jg.keras.layers.Dropout(0.5)
+    out = np.concatenate([b.numpy() for b in ds.map(lambda x: drop(x, training=True))])
+    assert out.shape == (10, 3) and set(np.unique(out)) <= {0.0, 2.0}
+
+
 def test_map_accepts_a_jg_function():
     @jg.function
     def scale(v):

@@ -72,12 +72,33 @@ class Traced:
         exact = all(s.shape.is_fully_defined() for s in flat_in)
         short = getattr(py, "__name__", "")
         label = f"{kind}_{short if short.isidentifier() else 'function'}"
-        self._compiled = function(_with_arity(body, len(flat_in), label), autograph=False,
+        element_fn = _with_arity(body, len(flat_in), label)
+        self._compiled = function(element_fn, autograph=False,
                                   input_signature=None if exact else flat_in)
         try:
             self._compiled.get_concrete_function(*flat_in)
         except Exception as e:  # the user's error, with where it happened
-            raise _traced_error(e, self) from e
+            if exact:
+                raise _traced_error(e, self) from e
+            try:
+                self._per_shape(element_fn, flat_in)
+            except Exception as e2:
+                raise _traced_error(e2, self) from e2
+
+    def _per_shape(self, element_fn, flat_in):
+        """When the function cannot be traced for the unknown dims of the elements (e.g.
+        it draws random numbers of the batch's static shape, ``x.shape``), it is traced per
+        element shape instead, as jg.function traces without a signature (the last, smaller
+        batch costs one more trace). ``out_spec`` comes from two probe shapes (1 and 2 for
+        every unknown dim; dims that differ between them are unknown)."""
+        self._compiled = function(element_fn, autograph=False)
+        specs = []
+        for d in (1, 2):
+            self._compiled.get_concrete_function(*[
+                TensorSpec([d if n is None else n for n in s.shape], s.dtype) for s in flat_in])
+            specs.append(self.out_spec)
+        self.out_spec = nest.map_structure(
+            lambda a, b: TensorSpec(structure.merge_shapes(a.shape, b.shape), a.dtype), *specs)
 
     def _invoke(self, user, flat):
         n = self._n_state
