@@ -151,7 +151,9 @@ def _find_lambda(src, fn, first):
                 expr = ast.parse("(" + src[i:j] + ")", mode="eval").body
             except SyntaxError:
                 continue
-            if isinstance(expr, ast.Lambda) and [a.arg for a in expr.args.args] == want:
+            if not isinstance(expr, ast.Lambda):
+                continue  # `lambda: a).f(lambda: b` parses as a call: look shorter
+            if [a.arg for a in expr.args.args] == want:
                 ast.increment_lineno(expr, line)
                 found.append(expr)
             break

@@ -157,12 +157,15 @@ class ProgbarLogger(Callback):
         stream = self.stream or sys.stdout
         stream.write(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
         self._bar = Progbar(self.params.get("steps"), verbose=self.verbose, stream=stream)
+        self._seen = 0
 
     def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         self._bar.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bar.update(self.params.get("steps") or 0, logs, finalize=True)
+        # steps is None for data of unknown length: the bar ends at the batches seen
+        self._bar.update(self.params.get("steps") or self._seen, logs, finalize=True)
 
 
 class EarlyStopping(Callback):

@@ -213,20 +213,22 @@ class Model(Layer):
     # -- the loops
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            initial_epoch=0, **kwargs):
-        """Trains for ``epochs`` epochs; returns a History (``history.history["loss"]``)."""
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, **kwargs):
+        """Trains for ``epochs`` epochs; returns a History (``history.history["loss"]``).
+        ``x`` may be a jg.data.Dataset (or generator) of ``(x, y)`` batches."""
         return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
                             validation_split, validation_data, shuffle, sample_weight,
-                            initial_epoch)
+                            initial_epoch, steps_per_epoch, validation_steps)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
-                 return_dict=False, **kwargs):
+                 return_dict=False, steps=None, **kwargs):
         """The loss (and metrics) on the data: a float, a list, or a dict."""
-        return training.evaluate(self, x, y, batch_size, verbose, return_dict, sample_weight)
+        return training.evaluate(self, x, y, batch_size, verbose, return_dict, sample_weight,
+                                 steps)
 
-    def predict(self, x, batch_size=None, verbose=0, **kwargs):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
         """The model's outputs as NumPy arrays, computed batch by batch."""
-        return training.predict(self, x, batch_size, verbose)
+        return training.predict(self, x, batch_size, verbose, steps)
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(inputs, *args, **kwargs)

@@ -8,6 +8,7 @@ import numpy as np
 import jitgraph as jg
 
 from . import callbacks as cbks
+from . import data_adapter
 from .base_layer import flatten, map_structure
 from .initializers import _numpy_rng
 
@@ -141,27 +142,58 @@ def prepare_first_batch(model, x, y):
         model.optimizer.build(model.trainable_variables)
 
 
+class _ArrayBatches:
+    """NumPy data cut into batches of ``batch_size``, in a new order each epoch when
+    ``shuffle``; the same interface as data_adapter.Batches."""
+
+    exhausted = False
+
+    def __init__(self, data, batch_size, shuffle):
+        self.data, self.batch_size, self.shuffle = data, batch_size or 32, shuffle
+        self.n = num_samples(tuple(a for a in data if a is not None))
+        self.steps = -(-self.n // self.batch_size)
+        self.rng = _numpy_rng(None) if shuffle else None
+
+    def first(self):
+        return take(self.data, slice(0, min(self.batch_size, self.n)))
+
+    def epoch(self):
+        for idx in batches(self.n, self.batch_size, self.shuffle, self.rng):
+            yield take(self.data, idx)
+
+
+def _no_steps(steps, arg, what):
+    if steps is not None:
+        raise ValueError(f"{what}: `{arg}` is supported only when the data is a "
+                         "jg.data.Dataset or a generator of batches; with arrays, set "
+                         "batch_size (or batch them with jg.data.Dataset.from_tensor_slices)")
+
+
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-        validation_data, shuffle, sample_weight, initial_epoch):
+        validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch=None,
+        validation_steps=None):
     if model.optimizer is None:
         raise RuntimeError("You must compile your model before training: call "
                            "model.compile(optimizer=..., loss=...)")
-    x, y, sw = to_numpy_data(x), to_numpy_data(y), to_numpy_data(sample_weight)
-    if validation_data is None and validation_split:
-        n = num_samples((x, y))
-        cut = int(n * (1.0 - validation_split))
-        validation_data = (take(x, slice(cut, None)), take(y, slice(cut, None)))
-        x, y = take(x, slice(0, cut)), take(y, slice(0, cut))
-        sw = take(sw, slice(0, cut))
-    n = num_samples((x, y) if sw is None else (x, y, sw))
-    batch_size = batch_size or 32
-    rng = _numpy_rng(None)
-    first = take((x, y, sw), slice(0, min(batch_size, n)))
+    if data_adapter.is_batch_source(x):
+        data_adapter.check_arguments(x, y, batch_size, sample_weight, validation_split, "fit")
+        source = data_adapter.Batches(x, steps_per_epoch, "fit", "steps_per_epoch")
+    else:
+        _no_steps(steps_per_epoch, "steps_per_epoch", "fit")
+        x, y, sw = to_numpy_data(x), to_numpy_data(y), to_numpy_data(sample_weight)
+        if validation_data is None and validation_split:
+            n = num_samples((x, y))
+            cut = int(n * (1.0 - validation_split))
+            validation_data = (take(x, slice(cut, None)), take(y, slice(cut, None)))
+            x, y = take(x, slice(0, cut)), take(y, slice(0, cut))
+            sw = take(sw, slice(0, cut))
+        source = _ArrayBatches((x, y, sw), batch_size, shuffle)
+    first = source.first()
     prepare_first_batch(model, first[0], first[1])
     if model._train_function is None:
         model._train_function = make_function(model, model._train_step_fn, first)
     history = cbks.History()
-    steps = -(-n // batch_size)
+    steps = source.steps
     cb_list = [history] + list(callbacks or [])
     if verbose:
         cb_list.insert(1, cbks.ProgbarLogger(verbose))
@@ -173,8 +205,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         model.reset_metrics()
         calls.on_epoch_begin(epoch)
         logs = {}
-        for step, idx in enumerate(batches(n, batch_size, shuffle, rng)):
-            bx, by, bsw = take((x, y, sw), idx)
+        for step, (bx, by, bsw) in enumerate(source.epoch()):
             calls.on_train_batch_begin(step)
             logs = _results(model, _call(model._train_function, (bx, by, bsw)))
             model._clear_losses()
@@ -182,9 +213,17 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             if model.stop_training:  # e.g. TerminateOnNaN
                 break
         logs = dict(logs)
+        if source.exhausted:
+            model.stop_training = True
         if validation_data is not None:
-            vx, vy = validation_data[0], validation_data[1]
-            val = evaluate(model, vx, vy, batch_size, verbose=0, return_dict=True)
+            if data_adapter.is_batch_source(validation_data):
+                val = evaluate(model, validation_data, None, None, verbose=0,
+                               return_dict=True, steps=validation_steps)
+            else:
+                vx, vy = validation_data[0], validation_data[1]
+                vsw = validation_data[2] if len(validation_data) > 2 else None
+                val = evaluate(model, vx, vy, batch_size, verbose=0, return_dict=True,
+                               sample_weight=vsw)
             logs.update({f"val_{k}": v for k, v in val.items()})
         calls.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -196,45 +235,53 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     return history
 
 
-def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None):
+def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
+             steps=None):
     if model._loss_fn is None:
         raise RuntimeError("You must compile your model before evaluating it: call "
                            "model.compile(loss=...)")
-    x, y, sw = to_numpy_data(x), to_numpy_data(y), to_numpy_data(sample_weight)
-    n = num_samples((x, y))
-    batch_size = batch_size or 32
-    first = take((x, y, sw), slice(0, min(batch_size, n)))
+    if data_adapter.is_batch_source(x):
+        data_adapter.check_arguments(x, y, batch_size, sample_weight, None, "evaluate")
+        source = data_adapter.Batches(x, steps, "evaluate", "steps")
+    else:
+        _no_steps(steps, "steps", "evaluate")
+        x, y, sw = to_numpy_data(x), to_numpy_data(y), to_numpy_data(sample_weight)
+        source = _ArrayBatches((x, y, sw), batch_size, False)
+    first = source.first()
     if not model._metrics_resolved:
         prepare_first_batch(model, first[0], first[1])
     if model._test_function is None:
         model._test_function = make_function(model, model._test_step_fn, first)
     model.reset_metrics()
-    steps = -(-n // batch_size)
-    bar = cbks.Progbar(steps, verbose=verbose) if verbose else None
-    logs = {}
-    for step, idx in enumerate(batches(n, batch_size, False, None)):
-        logs = _results(model, _call(model._test_function, take((x, y, sw), idx)))
+    bar = cbks.Progbar(source.steps, verbose=verbose) if verbose else None
+    logs, done = {}, 0
+    for step, batch in enumerate(source.epoch()):
+        logs = _results(model, _call(model._test_function, batch))
         model._clear_losses()
+        done = step + 1
         if bar:
-            bar.update(step + 1, logs)
+            bar.update(done, logs)
     if bar:
-        bar.update(steps, logs, finalize=True)
+        bar.update(done, logs, finalize=True)
     if return_dict:
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size, verbose):
-    x = to_numpy_data(x)
-    n = num_samples(x)
-    batch_size = batch_size or 32
+def predict(model, x, batch_size, verbose, steps=None):
+    if data_adapter.is_batch_source(x):
+        data_adapter.check_arguments(x, None, batch_size, None, None, "predict")
+        source = data_adapter.Batches(x, steps, "predict", "steps")
+    else:
+        _no_steps(steps, "steps", "predict")
+        source = _ArrayBatches((to_numpy_data(x), None, None), batch_size, False)
     if model._predict_function is None:
-        sample = (take(x, slice(0, min(batch_size, n))),)
+        sample = (source.first()[0],)
         model._predict_function = make_function(model, model._predict_step_fn, sample)
     outs = []
-    for idx in batches(n, batch_size, False, None):
-        out = model._predict_function(take(x, idx))
+    for bx, _, _ in source.epoch():
+        out = model._predict_function(bx)
         model._clear_losses()
         outs.append(map_structure(lambda t: np.asarray(t), out))
     if isinstance(outs[0], (list, tuple)):

@@ -144,6 +144,7 @@ def set_seed(seed):
     _state["global"] = None if seed is None else int(seed)
     _state["eager"] = 0
     _state["sites"] = 0
+    _state["shuffles"] = 0  # jg.data shuffles created since (their op seeds, data/dataset.py)
 
 
 def get_global_generator_seed():
