@@ -44,6 +44,7 @@ from .debugging import Assert, assert_equal, assert_greater, assert_less, assert
 #    jg.keras: the Keras API; jg.cuda: device placement for backend="cuda" (DeviceTensor,
 #    to_device, device_function, resident_variables; see codegen/cuda_device.py)
 _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
+_LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
 
 
 def __getattr__(name):
