@@ -115,9 +115,18 @@ def _attributes(obj, only=None):
     items = sorted(((k, v) for k, v in vars(obj).items() if k not in _SKIP),
                    key=lambda kv: kv[0])
     for k, v in items:
-        kd = kind(v)
-        if kd is not None and (only is None or kd in only):
+        if kind(v) is not None and (only is None or _holds(v, only)):
             yield k, v
+
+
+def _holds(v, only):
+    """True when ``v`` is of a kind in ``only``, or a container holding one."""
+    kd = kind(v)
+    if kd == "list":
+        return any(_holds(x, only) for x in v)
+    if kd == "dict":
+        return any(_holds(x, only) for x in v.values())
+    return kd in only
 
 
 def children(obj):
@@ -134,8 +143,7 @@ def children(obj):
         own = list(obj._trainable_weights) + list(obj._non_trainable_weights)
         out = _local_names(obj, own)
         ids = {id(v) for v in own}
-        out += [(k, v) for k, v in _attributes(obj, ("layer", "variable", "module", "list",
-                                                      "dict"))
+        out += [(k, v) for k, v in _attributes(obj, ("layer", "variable", "module"))
                 if id(v) not in ids]
         return out
     if kd == "metric":
@@ -208,6 +216,7 @@ def write_checkpoint(prefix, root):
             arr = np.asarray(obj.numpy())
             node["dtype"], node["shape"] = obj.dtype.name, list(arr.shape)
             node["name"] = obj.name
+            node["trainable"] = bool(obj.trainable)
             arrays[f"n{i}"] = arr
         if i in graph.slots:
             node["slots"] = graph.slots[i]
