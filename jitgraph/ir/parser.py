@@ -36,7 +36,7 @@ _NAME = r"[\w.\-/]+"
 _TYPE_RE = re.compile(r"(\w+)\[([^\]]*)\]")
 _REF_RE = re.compile(rf"%({_NAME}?)(?::(\d+))?(?=$|[\s,)])")
 _DEF_RE = re.compile(rf"%({_NAME}?)(?::(\d+))?: (\w+\[[^\]]*\])")
-_HEAD_RE = re.compile(rf"^graph ({_NAME})\((.*)\) -> \((.*)\)$")
+_HEAD_RE = re.compile(r"^graph ([^\s(]+)\((.*)\) -> \((.*)\)$")
 _LABEL_RE = re.compile(r"^(\w+)\((.*)\):$")
 _LOC_RE = re.compile(r"^#\s*(.+):(\d+)$")
 _BARE = {"True": True, "False": False, "None": None, "Ellipsis": Ellipsis,
