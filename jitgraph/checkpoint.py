@@ -38,7 +38,6 @@ never a half-written one that readers would take as complete.
 import json
 import os
 import uuid
-import weakref
 
 import numpy as np
 
@@ -295,7 +294,11 @@ def load_arrays(data_path, what="restore"):
 
 # ----------------------------------------------------------------------------- restoring
 
-_ACTIVE = []  # weakrefs to restore statuses that still hold deferred values
+# restore statuses that still hold deferred values. Held strongly, as TensorFlow's objects
+# hold their deferred dependencies: the program usually drops the status right away
+# (`ckpt.restore(path)`), and the values must still arrive when the objects are created.
+# A status leaves when everything matched or a newer restore into the same root replaces it.
+_ACTIVE = []
 
 
 def notify_created(obj=None):
@@ -303,10 +306,9 @@ def notify_created(obj=None):
     statuses apply the values they hold for objects that now exist."""
     if not _ACTIVE:
         return
-    for ref in list(_ACTIVE):
-        status = ref()
-        if status is None or not status._resolve():
-            _ACTIVE.remove(ref)
+    for status in list(_ACTIVE):
+        if not status._resolve() and status in _ACTIVE:
+            _ACTIVE.remove(status)
 
 
 def _assign(var, arr, path):
@@ -339,8 +341,9 @@ class CheckpointLoadStatus:
         self._partial = False
         self._match(0, root)
         self._resolve()
+        _ACTIVE[:] = [st for st in _ACTIVE if st._root is not root]
         if self._pending or self._pending_slots:
-            _ACTIVE.append(weakref.ref(self))
+            _ACTIVE.append(self)
 
     def _match(self, nid, obj):
         if nid in self._matched or id(obj) in self._bound:
