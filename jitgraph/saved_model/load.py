@@ -207,7 +207,8 @@ class LoadedFunction(Function):
         if tracing.in_graph_mode():  # inside another trace: inline the saved graph
             outs = replay(cf.graph, leaves)
             return _map_struct(cf._out, lambda i: outs[i])
-        arrays = [np.ascontiguousarray(t._value) for t in leaves]
+        arrays = [t._value if t._value.flags.c_contiguous else t._value.copy(order="C")
+                  for t in leaves]
         flat = [Tensor(a) for a in (cf._exe or cf._compile()).run(arrays)]
         if _tape.ACTIVE:
             self._record(cf, leaves, arrays, flat)
@@ -285,6 +286,7 @@ class SignatureFunction:
     def __init__(self, key, cf, inputs, outputs):
         self._key, self._cf = key, cf
         self._inputs, self._outputs = list(inputs), dict(outputs)
+        self._specs = [k for k in cf._key if k[0] == "T"]  # Python arguments were fixed
 
     @property
     def graph(self):
@@ -293,7 +295,7 @@ class SignatureFunction:
     @property
     def structured_input_signature(self):
         return (), {n: TensorSpec(k[2], k[1], name=n) for n, k in zip(self._inputs,
-                                                                        self._cf._key)}
+                                                                        self._specs)}
 
     @property
     def structured_outputs(self):
@@ -312,7 +314,7 @@ class SignatureFunction:
                             f"{', '.join(self._inputs)}; missing {missing}, unexpected "
                             f"{sorted(unknown)}")
         leaves = []
-        for name, want in zip(self._inputs, self._cf._key):
+        for name, want in zip(self._inputs, self._specs):
             value = kwargs[name]
             if not isinstance(value, (Tensor, np.ndarray, np.generic, Variable)):
                 value = constant(value, dtype=want[1])

@@ -261,16 +261,18 @@ def _out_json(s, label):
 
 def _signature_json(key, cf, cf_index):
     label = f"signature {key!r}"
-    for k in cf._key:
-        if k[0] != "T":
-            raise ValueError(f"saved_model.save: {label}: every argument of a signature must "
-                             f"be one tensor; {cf.name} takes {k[0]!r}-kind arguments (use "
-                             "an input_signature of TensorSpecs)")
+    for name, k in zip(cf._names, cf._key):
+        if k[0] not in ("T", "P"):
+            raise ValueError(f"saved_model.save: {label}: argument {name!r} of {cf.name} is "
+                             f"{'a structure' if k[0] in 'SM' else 'not a tensor'}; a "
+                             "signature takes one tensor per argument (Python values are "
+                             "fixed at trace time): use an input_signature of TensorSpecs")
     names = list(cf._names)
     specs = cf._function._input_signature
     if specs is not None:
         names = [s.name if isinstance(s, TensorSpec) and s.name else n
                  for s, n in zip(specs, names)] + names[len(specs):]
+    names = [n for n, k in zip(names, cf._key) if k[0] == "T"]
     out = cf._out
     if type(out) is _Out:
         outputs = {"output_0": out.i}

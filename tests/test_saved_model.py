@@ -1,0 +1,360 @@
+"""jg.saved_model: traced graphs and variables saved without the Python code. Loaded objects
+run in a fresh process that never imports the defining module, dispatch over the saved
+traces, give the original's numbers and gradients, and compile with the backends."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph import errors
+from jitgraph.ir.parser import SerializationError
+
+keras = jg.keras
+S = jg.TensorSpec
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class MLP(jg.Module):
+    def __init__(self, seed=0):
+        super().__init__()
+        r = np.random.RandomState(seed)
+        self.w1 = jg.Variable(r.randn(3, 8).astype(np.float32), name="w1")
+        self.b1 = jg.Variable(np.zeros(8, np.float32), name="b1")
+        self.w2 = jg.Variable(r.randn(8, 2).astype(np.float32), name="w2")
+        self.steps = jg.Variable(0, trainable=False, name="steps")
+
+    @jg.function(input_signature=[S([None, 3], jg.float32, name="features")])
+    def __call__(self, x):
+        return jg.nn.relu(x @ self.w1 + self.b1) @ self.w2
+
+    @jg.function
+    def loop(self, x, n, scale=2.0):
+        i = jg.constant(0)
+        while i < n:
+            x = jg.tanh(x @ self.w1[:, :3]) + 0.5
+            i += 1
+        if jg.reduce_sum(x) > 0:
+            x = x * scale
+        else:
+            x = -x
+        return {"y": x, "total": jg.reduce_sum(x)}
+
+
+def _x(n=5, seed=1):
+    return np.random.RandomState(seed).randn(n, 3).astype(np.float32)
+
+
+def _saved_mlp(path):
+    m = MLP()
+    m.loop(_x(), jg.constant(3))
+    m.loop(_x(7), jg.constant(2), scale=-1.0)
+    jg.saved_model.save(m, str(path), signatures={
+        "serving_default": m.__call__,
+        "loop": m.loop.get_concrete_function(S([None, 3]), S([], jg.int32))})
+    return m
+
+
+def test_mlp_and_control_flow_in_a_fresh_process(tmp_path):
+    m = _saved_mlp(tmp_path / "model")
+    x, x7 = _x(4, seed=3), _x(7, seed=4)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "x7.npy", x7)
+    script = textwrap.dedent(f"""
+        import sys, numpy as np, jitgraph as jg
+        loaded = jg.saved_model.load({str(tmp_path / "model")!r})
+        x = np.load({str(tmp_path / "x.npy")!r})
+        x7 = np.load({str(tmp_path / "x7.npy")!r})
+        out = {{"mlp": loaded(x).numpy(),
+               "loop": loaded.loop(x, jg.constant(3))["y"].numpy(),
+               "loop_neg": loaded.loop(x7, jg.constant(2), scale=-1.0)["total"].numpy(),
+               "sig": loaded.signatures["serving_default"](features=x)["output_0"].numpy(),
+               "sig_loop": loaded.signatures["loop"](x=x, n=np.int32(3))["y"].numpy()}}
+        np.savez({str(tmp_path / "out.npz")!r}, **out)
+        assert not any("test_saved_model" in k for k in sys.modules), "imported the module"
+    """)
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       cwd=str(tmp_path), env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = np.load(tmp_path / "out.npz")
+    np.testing.assert_allclose(out["mlp"], m(x).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["sig"], m(x).numpy(), rtol=1e-5, atol=1e-6)
+    want = m.loop(x, jg.constant(3))["y"].numpy()
+    np.testing.assert_allclose(out["loop"], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["sig_loop"], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["loop_neg"],
+                               m.loop(x7, jg.constant(2), scale=-1.0)["total"].numpy(),
+                               rtol=1e-5)
+
+
+def test_the_saved_files_hold_graphs_not_code(tmp_path):
+    _saved_mlp(tmp_path)
+    meta = json.loads((tmp_path / "saved_model.json").read_text())
+    assert meta["format"] == "jitgraph.saved_model"
+    names = sorted(f["name"] for f in meta["functions"])
+    assert names == ["__call__", "loop"]
+    texts = [p.read_text() for p in (tmp_path / "functions").glob("*.jgir")]
+    assert any("while_loop" in t and "cond %" in t for t in texts)
+    assert all(t.startswith("graph ") and "def " not in t for t in texts)
+    assert (tmp_path / "variables" / "variables.index").exists()
+
+
+@pytest.mark.parametrize("backend", ["interpreter", "cpu"])
+def test_loaded_functions_dispatch_by_signature_on_each_backend(tmp_path, backend):
+    m = _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path), backend=backend)
+    x5, x7 = _x(5), _x(7)
+    np.testing.assert_allclose(loaded.loop(x5, jg.constant(3))["total"].numpy(),
+                               m.loop(x5, jg.constant(3))["total"].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(loaded.loop(x7, jg.constant(2), scale=-1.0)["y"].numpy(),
+                               m.loop(x7, jg.constant(2), scale=-1.0)["y"].numpy(), rtol=1e-5,
+                               atol=1e-6)
+    # the signature's general trace ([None, 3]) serves other batch sizes too
+    x9 = _x(9)
+    np.testing.assert_allclose(loaded.loop(x9, jg.constant(1))["y"].numpy(),
+                               m.loop(x9, jg.constant(1))["y"].numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(errors.InvalidArgumentError, match=r"no saved graph for arguments .*"
+                                                          r"scale.*|saved signatures are"):
+        loaded.loop(x5, jg.constant(3), scale=5.0)
+    with pytest.raises(errors.InvalidArgumentError, match="does not match the input_signature"):
+        loaded(np.ones((2, 4), np.float32))
+
+
+def test_loaded_variables_are_variables_and_assignments_change_results(tmp_path):
+    _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path))
+    assert all(isinstance(v, jg.Variable) for v in loaded.variables)
+    assert sorted(v.name for v in loaded.trainable_variables) == ["b1:0", "w1:0", "w2:0"]
+    assert [v.name for v in loaded.non_trainable_variables] == ["steps:0"]
+    x = _x()
+    before = loaded(x).numpy()
+    loaded.b1.assign(np.ones(8, np.float32))
+    after = loaded(x).numpy()
+    assert not np.allclose(before, after)
+    ref = MLP()
+    ref.b1.assign(np.ones(8, np.float32))
+    np.testing.assert_allclose(after, ref(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_through_a_loaded_function(tmp_path):
+    m = _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path))
+    x = jg.constant(_x())
+    results = []
+    for obj in (m, loaded):
+        with jg.GradientTape() as tape:
+            tape.watch(x)
+            y = jg.reduce_sum(obj(x) ** 2) + obj.loop(x, jg.constant(3))["total"]
+        vs = sorted(obj.trainable_variables, key=lambda v: v.name)
+        results.append(tape.gradient(y, [x] + vs))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_loaded_gradient_matches_finite_differences_in_float64(tmp_path):
+    class Poly(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = jg.Variable(np.array([0.5, -1.0, 2.0]), name="c")
+
+        @jg.function(input_signature=[S([3], jg.float64)])
+        def f(self, x):
+            i, acc = jg.constant(0), jg.zeros([3], jg.float64)
+            while i < 3:
+                acc = acc * x + self.c
+                i += 1
+            return jg.reduce_sum(jg.sin(acc))
+
+    jg.saved_model.save(Poly(), str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    x = np.array([0.3, -0.7, 1.1])
+    with jg.GradientTape() as tape:
+        tx = jg.constant(x)
+        tape.watch(tx)
+        y = loaded.f(tx)
+    gx, gc = tape.gradient(y, [tx, loaded.c])
+    rng = np.random.RandomState(0)
+    for value, grad, set_ in ((x, gx, None), (loaded.c.numpy(), gc, loaded.c)):
+        d = rng.randn(3)
+        eps = 1e-6
+
+        def at(v, set_=set_):
+            if set_ is None:
+                return float(loaded.f(jg.constant(v)))
+            set_.assign(v)
+            return float(loaded.f(jg.constant(x)))
+
+        fd = (at(value + eps * d) - at(value - eps * d)) / (2 * eps)
+        if set_ is not None:
+            set_.assign(value)
+        np.testing.assert_allclose(np.dot(grad.numpy(), d), fd, rtol=1e-6)
+
+
+def test_a_loaded_function_inlines_into_another_trace(tmp_path):
+    m = _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path))
+
+    @jg.function
+    def twice(x):
+        return loaded(x) * 2.0 + loaded.loop(x, jg.constant(3))["total"]
+
+    x = _x()
+    want = m(x).numpy() * 2.0 + m.loop(x, jg.constant(3))["total"].numpy()
+    np.testing.assert_allclose(twice(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    graph = twice.get_concrete_function(x).graph
+    assert any(op.type == "while_loop" for op in graph.ops)
+
+
+def test_a_loaded_object_saves_again(tmp_path):
+    m = _saved_mlp(tmp_path / "a")
+    loaded = jg.saved_model.load(str(tmp_path / "a"))
+    jg.saved_model.save(loaded, str(tmp_path / "b"), signatures=loaded.signatures["loop"]._cf)
+    again = jg.saved_model.load(str(tmp_path / "b"))
+    x = _x()
+    np.testing.assert_allclose(again(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-6)
+    out = again.signatures["serving_default"](x=x, n=jg.constant(3))
+    np.testing.assert_allclose(out["total"].numpy(), m.loop(x, jg.constant(3))["total"].numpy(),
+                               rtol=1e-5)
+
+
+def test_nested_modules_and_plain_function_attributes(tmp_path):
+    class Inner(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = jg.Variable(3.0)
+
+        @jg.function(input_signature=[S([], jg.float32)])
+        def mul(self, x):
+            return x * self.k
+
+    class Outer(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = [Inner()]
+            self.add_one = jg.function(lambda x: x + 1.0, input_signature=[S([2])])
+
+    jg.saved_model.save(Outer(), str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    assert float(loaded.inner[0].mul(jg.constant(2.0))) == 6.0
+    assert loaded.add_one(jg.constant([1.0, 2.0])).numpy().tolist() == [2.0, 3.0]
+    assert loaded.signatures == {}
+
+
+# ----------------------------------------------------------------------------- keras
+
+
+def _keras_model():
+    jg.random.set_seed(0)
+    return keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                             keras.layers.LayerNormalization(), keras.layers.Dense(2)])
+
+
+@pytest.mark.parametrize("how", ["export", "save"])
+def test_keras_model_export_and_load(tmp_path, how):
+    model = _keras_model()
+    x = _x(6)
+    want = model(x).numpy()
+    if how == "export":
+        model.export(str(tmp_path))
+    else:
+        jg.saved_model.save(model, str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    np.testing.assert_allclose(loaded.serve(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded(_x(3)).numpy(), model(_x(3)).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    out = loaded.signatures["serving_default"](inputs=x)
+    np.testing.assert_allclose(out["output_0"].numpy(), want, rtol=1e-5, atol=1e-6)
+    assert len(loaded.trainable_variables) == len(model.trainable_variables)
+
+
+def test_keras_load_model_keeps_its_own_format(tmp_path):
+    model = _keras_model()
+    model(_x())
+    model.save(str(tmp_path / "m.keras"))
+    again = keras.models.load_model(str(tmp_path / "m.keras"))
+    np.testing.assert_allclose(again(_x()).numpy(), model(_x()).numpy(), rtol=1e-6)
+
+
+def test_an_unbuilt_keras_model_cannot_be_exported(tmp_path):
+    with pytest.raises(ValueError, match="is not built; call it on data"):
+        _keras_model().export(str(tmp_path))
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_a_function_never_traced_without_input_signature_is_named(tmp_path):
+    class M(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = jg.Variable(1.0)
+
+        @jg.function
+        def scale(self, x):
+            return x * self.v
+
+    with pytest.raises(ValueError, match="jg.function 'scale' was never traced and has no "
+                                         "input_signature.*get_concrete_function"):
+        jg.saved_model.save(M(), str(tmp_path))
+    assert not (tmp_path / "saved_model.json").exists()
+
+
+def test_an_untracked_variable_is_named(tmp_path):
+    hidden = jg.Variable(2.0, name="hidden")
+
+    class M(jg.Module):
+        @jg.function(input_signature=[S([])])
+        def f(self, x):
+            return x * hidden
+
+    with pytest.raises(ValueError, match="uses the variable 'hidden:0', which the saved object "
+                                         "does not track"):
+        jg.saved_model.save(M(), str(tmp_path))
+
+
+def test_py_function_cannot_be_saved(tmp_path):
+    class M(jg.Module):
+        @jg.function(input_signature=[S([3])])
+        def f(self, x):
+            return jg.py_function(np.sin, [x], jg.float32)
+
+    with pytest.raises(errors.UnimplementedError, match=r"py_function\(sin\)"):
+        jg.saved_model.save(M(), str(tmp_path))
+
+
+def test_an_op_holding_a_python_object_is_named(tmp_path):
+    class M(jg.Module):
+        @jg.function(input_signature=[S([3])])
+        def f(self, x):
+            return jg.tanh(x)
+
+    m = M()
+    cf = m.f.get_concrete_function()
+    op = next(op for op in cf.graph.ops if op.type == "tanh")
+    op.attrs["callback"] = print  # what an op carrying Python would look like
+    with pytest.raises(SerializationError, match=r"jg.function 'f': op 'tanh' \(tanh\) .*"
+                                                 r"attribute 'callback' holds a "
+                                                 r"builtin_function_or_method"):
+        jg.saved_model.save(m, str(tmp_path))
+
+
+def test_signature_errors(tmp_path):
+    m = _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path))
+    sig = loaded.signatures["serving_default"]
+    with pytest.raises(TypeError, match="keyword arguments only: features"):
+        sig(_x())
+    with pytest.raises(TypeError, match=r"missing \['features'\], unexpected \['x'\]"):
+        sig(x=_x())
+    with pytest.raises(errors.InvalidArgumentError, match="'features' expected float32"):
+        sig(features=np.ones((2, 5), np.float32))
+    with pytest.raises(ValueError, match="without an input_signature"):
+        jg.saved_model.save(m, str(tmp_path / "b"), signatures=m.loop)
+    with pytest.raises(errors.NotFoundError, match="holds no saved model"):
+        jg.saved_model.load(str(tmp_path / "nothing"))
