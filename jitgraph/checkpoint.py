@@ -28,11 +28,14 @@ File format (``write(prefix)``), documented for other tools:
                                     "data": "<data file name>", "nodes": [...]}; node 0 is
                                     the root; each node has "kind", "path", "children"
                                     ({name: node id}), variables "dtype" and "shape",
-                                    optimizers "slots" ([{"var", "slot", "value"}] node ids)
-  ``<prefix>.data-<token>.npz``     the values, one array per variable node, key ``n<id>``
+                                    optimizers "slots" ([{"var", "slot", "value"}] node ids);
+                                    variable nodes also "offset" and "nbytes" in the data file
+  ``<prefix>.data-<token>``         the values: each variable's bytes, C order, little endian,
+                                    at a 64-byte aligned offset ("data_bytes" is the total)
 The data file is written first under a fresh name, then the index is renamed into place
 (``os.replace`` is atomic), so a crash mid-save leaves the previous checkpoint intact and
-never a half-written one that readers would take as complete.
+never a half-written one that readers would take as complete. A data file shorter than the
+index says is reported as corrupt (there are no per-value checksums).
 """
 
 import json
@@ -208,7 +211,7 @@ def write_checkpoint(prefix, root):
     prefix = os.fspath(prefix)
     graph = ObjectGraph(root)
     nodes = []
-    arrays = {}
+    arrays = []
     for i, obj in enumerate(graph.objects):
         node = {"kind": kind(obj), "path": graph.paths[i], "children": graph.edges[i]}
         if node["kind"] == "variable":
@@ -216,7 +219,7 @@ def write_checkpoint(prefix, root):
             node["dtype"], node["shape"] = obj.dtype.name, list(arr.shape)
             node["name"] = obj.name
             node["trainable"] = bool(obj.trainable)
-            arrays[f"n{i}"] = arr
+            arrays.append((node, arr))
         if i in graph.slots:
             node["slots"] = graph.slots[i]
         nodes.append(node)
@@ -224,15 +227,35 @@ def write_checkpoint(prefix, root):
     if folder:
         os.makedirs(folder, exist_ok=True)
     old = _data_file(prefix)
-    data = f"{os.path.basename(prefix)}.data-{uuid.uuid4().hex[:12]}.npz"
+    data = f"{os.path.basename(prefix)}.data-{uuid.uuid4().hex[:12]}"
     data_path = os.path.join(folder, data)
-    _atomic_write(data_path, lambda f: np.savez(f, **arrays))
-    index = {"format": FORMAT, "version": VERSION, "data": data, "nodes": nodes}
+    end = 0
+    for node, arr in arrays:
+        node["offset"], node["nbytes"] = end, int(arr.nbytes)
+        end = -(-(end + arr.nbytes) // _ALIGN) * _ALIGN
+    _atomic_write(data_path, lambda f: _write_values(f, arrays))
+    index = {"format": FORMAT, "version": VERSION, "data": data, "data_bytes": end,
+             "nodes": nodes}
     text = json.dumps(index, indent=1).encode()
     _atomic_write(_index_path(prefix), lambda f: f.write(text))
     if old is not None and old != data_path and os.path.exists(old):
         os.remove(old)  # the data of the checkpoint this one replaced at the same prefix
     return prefix
+
+
+_ALIGN = 64
+
+
+def _write_values(f, arrays):
+    pos = 0
+    for node, arr in arrays:
+        if node["offset"] > pos:
+            f.write(b"\0" * (node["offset"] - pos))
+        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        f.write(memoryview(arr.reshape(-1)).cast("B"))
+        pos = node["offset"] + arr.nbytes
+    if pos % _ALIGN:
+        f.write(b"\0" * (_ALIGN - pos % _ALIGN))
 
 
 def _atomic_write(path, write):
@@ -283,11 +306,28 @@ def read_index(prefix, what="restore"):
     return index, os.path.join(os.path.dirname(prefix), index["data"])
 
 
-def load_arrays(data_path, what="restore"):
+def load_arrays(index, data_path, what="restore", only=None):
+    """{"n<id>": array} of the variable nodes (those in ``only``, when given)."""
     try:
-        with np.load(data_path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except Exception as e:  # numpy raises several types for damaged archives
+        size = os.path.getsize(data_path)
+        if size < index.get("data_bytes", 0):
+            raise ValueError(f"it has {size} bytes where the index says "
+                             f"{index['data_bytes']}")
+        out = {}
+        with open(data_path, "rb") as f:
+            for i, node in enumerate(index["nodes"]):
+                if node["kind"] != "variable" or (only is not None and i not in only):
+                    continue
+                dtype = np.dtype(_dt.as_dtype(node["dtype"]).np).newbyteorder("<")
+                count = int(np.prod(node["shape"], dtype=np.int64))
+                f.seek(node["offset"])
+                arr = np.fromfile(f, dtype=dtype, count=count)
+                if arr.size != count:
+                    raise ValueError(f"{node['path']!r} is cut short")
+                out[f"n{i}"] = arr.astype(dtype.newbyteorder("="), copy=False).reshape(
+                    node["shape"])
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise errors.DataLossError(f"{what}: the checkpoint data {data_path} is missing or "
                                    f"corrupt ({e})") from e
 
@@ -569,7 +609,7 @@ class Checkpoint:
         index, data = read_index(save_path)
         if "save_counter" in index["nodes"][0]["children"]:
             self._ensure_save_counter()
-        return CheckpointLoadStatus(self, save_path, index, load_arrays(data))
+        return CheckpointLoadStatus(self, save_path, index, load_arrays(index, data))
 
     def read(self, save_path, options=None):
         """Restores a checkpoint written with ``write`` (the same as ``restore``)."""
@@ -589,17 +629,12 @@ class CheckpointReader:
 
     def __init__(self, prefix):
         index, data = read_index(prefix, "load_checkpoint")
-        self._prefix, self._data, self._arrays = prefix, data, None
+        self._prefix, self._data, self._index = prefix, data, index
         self._names = {}
         for i, node in enumerate(index["nodes"]):
             if node["kind"] == "variable":
                 self._names[f"{node['path']}/.ATTRIBUTES/VARIABLE_VALUE"] = (
                     i, node["dtype"], tuple(node["shape"]))
-
-    def _values(self):
-        if self._arrays is None:
-            self._arrays = load_arrays(self._data, "load_checkpoint")
-        return self._arrays
 
     def get_variable_to_shape_map(self):
         return {k: list(s) for k, (_, _, s) in self._names.items()}
@@ -614,7 +649,8 @@ class CheckpointReader:
         if name not in self._names:
             raise errors.NotFoundError(f"checkpoint {self._prefix} has no value named "
                                        f"{name!r}; it has: {_few(sorted(self._names))}")
-        return self._values()[f"n{self._names[name][0]}"].copy()
+        i = self._names[name][0]
+        return load_arrays(self._index, self._data, "load_checkpoint", only={i})[f"n{i}"]
 
 
 def _resolve_prefix(ckpt_dir_or_file):

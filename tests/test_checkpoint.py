@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import jitgraph as jg
+from jitgraph import checkpoint as checkpoint_module
 from jitgraph import errors
 from jitgraph.checkpoint import InitializationOnlyStatus
 
@@ -232,10 +233,11 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_as_latest(tmp_path, mon
     manager = jg.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=3)
     first = manager.save()
 
-    def crash(*args, **kwargs):
+    def crash(f, arrays):  # half the bytes reach the disk, then the write fails
+        f.write(b"\1" * 3)
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(checkpoint_module, "_write_values", crash)
     with pytest.raises(OSError, match="disk full"):
         manager.save()
     monkeypatch.undo()
@@ -282,6 +284,16 @@ def test_mismatched_shapes_dtypes_and_kinds_name_the_path(tmp_path):
     with pytest.raises(errors.InvalidArgumentError, match="a variable at 'net/w' but the "
                                                           "program has a Net"):
         jg.train.Checkpoint(net=bad).restore(path)
+
+
+def test_a_truncated_data_file_is_reported(tmp_path):
+    path = jg.train.Checkpoint(v=jg.Variable(np.ones(100, np.float32))).write(
+        str(tmp_path / "t"))
+    data = checkpoint_module.checkpoint_files(path)[0]
+    with open(data, "r+b") as f:
+        f.truncate(40)
+    with pytest.raises(errors.DataLossError, match="is missing or corrupt .*has 40 bytes"):
+        jg.train.Checkpoint(v=jg.Variable(np.zeros(100, np.float32))).restore(path)
 
 
 def test_missing_or_foreign_files_and_untrackable_values(tmp_path):

@@ -65,7 +65,7 @@ def load(export_dir, tags=None, options=None, backend=None):
         raise errors.DataLossError(f"saved_model.load: {path} is not a jitgraph saved model")
     index, data = read_index(os.path.join(export_dir, "variables", "variables"),
                              "saved_model.load")
-    objects = _build_objects(index["nodes"], load_arrays(data, "saved_model.load"))
+    objects = _build_objects(index["nodes"], load_arrays(index, data, "saved_model.load"))
     with np.load(os.path.join(export_dir, "functions", "constants.npz"),
                  allow_pickle=False) as z:
         constants = {k: z[k] for k in z.files}
