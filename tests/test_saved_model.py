@@ -358,3 +358,16 @@ def test_signature_errors(tmp_path):
         jg.saved_model.save(m, str(tmp_path / "b"), signatures=m.loop)
     with pytest.raises(errors.NotFoundError, match="holds no saved model"):
         jg.saved_model.load(str(tmp_path / "nothing"))
+
+
+def test_loaded_functions_compile_for_the_cuda_backend_on_the_emulator(tmp_path):
+    from jitgraph.codegen import cuda_driver
+
+    m = _saved_mlp(tmp_path)
+    before = cuda_driver.use("emulator")
+    try:
+        loaded = jg.saved_model.load(str(tmp_path), backend="cuda")
+        x = _x(4)
+        np.testing.assert_allclose(loaded(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-5)
+    finally:
+        cuda_driver.use(before)
