@@ -20,8 +20,8 @@ Nodes and their named children:
 
 Deferred restoration: a value whose object does not exist yet (an optimizer slot before the
 first ``apply_gradients``, the weights of a Keras model built later) is kept by the restore
-status and applied the moment the object is created (Keras ``add_weight`` and the
-optimizer's slot creation call ``notify_created``).
+status and applied the moment the object is created (Keras ``add_weight``, the optimizer's
+slot creation and attribute assignment on a ``jg.Module`` call ``notify_created``).
 
 File format (``write(prefix)``), documented for other tools:
   ``<prefix>.index``                JSON: {"format": "jitgraph.checkpoint", "version": 1,
@@ -150,7 +150,9 @@ def children(obj):
         return out
     if kd == "metric":
         return _local_names(obj, obj._metric_variables)
-    if kd in ("module", "optimizer"):
+    if kd == "optimizer":  # the learning rate under its public name, as in Keras
+        return [("learning_rate" if k == "_lr" else k, v) for k, v in _attributes(obj)]
+    if kd == "module":
         return list(_attributes(obj))
     return []
 
@@ -394,7 +396,7 @@ class CheckpointLoadStatus:
                 raise errors.InvalidArgumentError(
                     f"restore: the checkpoint has a variable at {node['path']!r} but the "
                     f"program has a {type(obj).__name__} there")
-            _assign(obj, self._arrays[f"n{nid}"], node["path"])
+            _assign(obj, self._arrays.pop(f"n{nid}"), node["path"])  # held until applied
         self._matched[nid] = obj
         self._bound[id(obj)] = nid
         edges = dict(children(obj))

@@ -307,3 +307,32 @@ def test_missing_or_foreign_files_and_untrackable_values(tmp_path):
         jg.train.Checkpoint(lr=0.1)
     with pytest.raises(AttributeError, match="dependencies are \\['v'\\]"):
         ckpt.nope  # noqa: B018
+
+
+def test_a_module_creating_its_variables_later_gets_their_values(tmp_path):
+    class Lazy(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = None
+
+        def __call__(self, x):
+            if self.w is None:
+                self.w = jg.Variable(jg.ones([x.shape[-1], 2]))
+            return x @ self.w
+
+    a = Lazy()
+    a(jg.ones([1, 3]))
+    a.w.assign(np.arange(6, dtype=np.float32).reshape(3, 2))
+    path = jg.train.Checkpoint(m=a).write(str(tmp_path / "lazy"))
+    b = Lazy()
+    status = jg.train.Checkpoint(m=b).restore(path)
+    b(jg.ones([1, 3]))
+    np.testing.assert_array_equal(b.w.numpy(), a.w.numpy())
+    status.assert_consumed()
+
+
+def test_optimizer_state_is_named_as_in_keras(tmp_path):
+    opt = keras.optimizers.Adam(0.5)
+    path = jg.train.Checkpoint(optimizer=opt).write(str(tmp_path / "o"))
+    assert float(jg.train.load_variable(path, "optimizer/learning_rate")) == 0.5
+    assert int(jg.train.load_variable(path, "optimizer/iterations")) == 0

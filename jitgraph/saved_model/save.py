@@ -62,18 +62,26 @@ def save(obj, export_dir, signatures=None, options=None):
         if id(cf._function) not in owners:
             owners[id(cf._function)] = len(functions)
             functions.append((None, None, cf._function))
-    os.makedirs(os.path.join(export_dir, "functions"), exist_ok=True)
-    arrays, saved, cf_index = {}, [], {}
+    arrays, saved, cf_index, texts = {}, [], {}, {}
     done = {}
     for fi, (nid, name, fn) in enumerate(functions):
         if id(fn) in done:  # one function under two names (a Keras model's serve/__call__)
             saved.append({**saved[done[id(fn)]], "owner": nid, "name": name})
             continue
         done[id(fn)] = fi
-        saved.append(_save_function(fn, fi, nid, name, graph, export_dir, arrays, cf_index))
+        saved.append(_save_function(fn, fi, nid, name, graph, texts, arrays, cf_index))
     sigs = {}
     for key, cf in sig_entries:
         sigs[key] = _signature_json(key, cf, cf_index)
+    # everything is serialized: only now are files touched
+    folder = os.path.join(export_dir, "functions")
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):  # graphs of an earlier save into the same folder
+        if name.endswith(".jgir"):
+            os.remove(os.path.join(folder, name))
+    for name, text in texts.items():
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text + "\n")
     np.savez(os.path.join(export_dir, "functions", "constants.npz"), **arrays)
     write_checkpoint(os.path.join(export_dir, "variables", "variables"), obj)
     meta = {"format": FORMAT, "version": VERSION, "functions": saved, "signatures": sigs}
@@ -154,7 +162,7 @@ def _concretes(fn):
     return out
 
 
-def _save_function(fn, fi, nid, name, graph, export_dir, arrays, cf_index):
+def _save_function(fn, fi, nid, name, graph, texts, arrays, cf_index):
     label = name or fn.__name__
     cfs = _concretes(fn)
     if not cfs:
@@ -187,8 +195,7 @@ def _save_function(fn, fi, nid, name, graph, export_dir, arrays, cf_index):
         fname = f"{fi}_{ci}"
         for k, a in enumerate(tables):
             arrays[f"{fname}_{k}"] = a
-        with open(os.path.join(export_dir, "functions", f"{fname}.jgir"), "w") as f:
-            f.write(text + "\n")
+        texts[f"{fname}.jgir"] = text
         entry["concrete"].append({
             "graph": f"{fname}.jgir", "n_arrays": len(tables), "variables": nodes,
             "key": [_key_json(k, label) for k in cf._key], "names": list(cf._names),
