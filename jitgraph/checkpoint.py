@@ -158,15 +158,16 @@ def children(obj):
 
 
 class ObjectGraph:
-    """The dependency graph reachable from ``root``, nodes numbered breadth first."""
+    """The dependency graph reachable from ``root``, nodes numbered breadth first;
+    ``extra`` adds (name, object) edges to the root."""
 
-    def __init__(self, root):
+    def __init__(self, root, extra=()):
         self.objects, self.paths, self.edges, self.slots = [root], [""], [{}], {}
         self.index = {id(root): 0}
         i = 0
         while i < len(self.objects):
             obj = self.objects[i]
-            for name, child in children(obj):
+            for name, child in children(obj) + (list(extra) if i == 0 else []):
                 self.edges[i][name] = self._add(child, _join(self.paths[i], name))
             i += 1
         for i, obj in enumerate(list(self.objects)):  # slots after every variable has a node
@@ -208,10 +209,11 @@ def _index_path(prefix):
     return f"{prefix}.index"
 
 
-def write_checkpoint(prefix, root):
-    """Writes the graph of ``root`` at ``prefix`` (atomically); returns ``prefix``."""
+def write_checkpoint(prefix, root, extra=()):
+    """Writes the graph of ``root`` (plus ``extra`` edges) at ``prefix`` (atomically);
+    returns ``prefix``."""
     prefix = os.fspath(prefix)
-    graph = ObjectGraph(root)
+    graph = ObjectGraph(root, extra)
     nodes = []
     arrays = []
     for i, obj in enumerate(graph.objects):

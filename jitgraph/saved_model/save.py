@@ -20,9 +20,9 @@ import os
 
 import numpy as np
 
-from .. import errors
 from ..checkpoint import ObjectGraph, _atomic_write, kind, write_checkpoint
 from ..concrete import ConcreteFunction, _Out
+from ..dtypes import as_dtype
 from ..function import Function
 from ..ir.parser import SerializationError, serialize
 from ..tensor import TensorSpec
@@ -62,6 +62,17 @@ def save(obj, export_dir, signatures=None, options=None):
         if id(cf._function) not in owners:
             owners[id(cf._function)] = len(functions)
             functions.append((None, None, cf._function))
+    # jitgraph's own state the graphs use (random-number counters) is saved with the object
+    captured = []
+    for _, name, fn in functions:
+        for cf in _concretes(fn, name):
+            for v in cf.graph.variables:
+                if getattr(v, "_internal", False) and id(v) not in graph.index and \
+                        not any(v is c for c in captured):
+                    captured.append(v)
+    extra = [("_jg_captured", captured)] if captured else []
+    if extra:
+        graph = ObjectGraph(obj, extra)
     arrays, saved, cf_index, texts = {}, [], {}, {}
     done = {}
     for fi, (nid, name, fn) in enumerate(functions):
@@ -83,7 +94,7 @@ def save(obj, export_dir, signatures=None, options=None):
         with open(os.path.join(folder, name), "w") as f:
             f.write(text + "\n")
     np.savez(os.path.join(export_dir, "functions", "constants.npz"), **arrays)
-    write_checkpoint(os.path.join(export_dir, "variables", "variables"), obj)
+    write_checkpoint(os.path.join(export_dir, "variables", "variables"), obj, extra)
     meta = {"format": FORMAT, "version": VERSION, "functions": saved, "signatures": sigs}
     text = json.dumps(meta, indent=1).encode()
     _atomic_write(os.path.join(export_dir, "saved_model.json"), lambda f: f.write(text))
@@ -105,29 +116,51 @@ def _functions_of(obj):
 
 
 def _keras_serving_function(model):
+    """A jg.function running ``model(inputs, training=False)``, one TensorSpec per input
+    (from a functional model's Inputs, else from the shape the model was built with)."""
+    import re
+
     import jitgraph as jg
 
+    specs, as_list = _keras_input_specs(model)
+    names = []
+    for i, spec in enumerate(specs):
+        name = re.sub(r"\W", "_", spec.name or "")
+        names.append(name if name.isidentifier() and name not in names else f"inputs_{i}")
+    specs = [TensorSpec(sp.shape, sp.dtype, name=n) for sp, n in zip(specs, names)]
+
+    def serve(*xs):
+        return model(list(xs) if as_list else xs[0], training=False)
+
+    serve.__signature__ = inspect.Signature(  # one parameter per input, by name
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    fn = jg.function(serve, input_signature=specs, autograph=False)
+    fn.get_concrete_function()
+    return fn
+
+
+def _keras_input_specs(model):
+    """([TensorSpec], whether the model takes a list)."""
+    inputs = getattr(model, "inputs", None)
+    listed = isinstance(inputs, (list, tuple))
+    kts = list(inputs) if listed else [inputs]
+    if inputs is not None and all(hasattr(t, "_keras_history") for t in kts):
+        return [TensorSpec(t.shape, t.dtype, name="inputs" if len(kts) == 1 else t.name)
+                for t in kts], listed
     shape = getattr(model, "_build_input_shape", None)
     if shape is None or not model.built:
         raise ValueError(f"saved_model.save: the Keras model {model.name!r} is not built; "
                          "call it on data (or model.build(input_shape)) before saving")
-    if hasattr(shape, "as_list"):
-        shape = shape.as_list()
-    elif shape and (isinstance(shape[0], (list, tuple)) or hasattr(shape[0], "as_list")):
-        raise errors.UnimplementedError(
-            f"saved_model.save: the Keras model {model.name!r} takes several inputs; save a "
-            "jg.Module whose jg.function (with an input_signature) calls the model instead")
-    shape = list(shape)
     dtypes = getattr(model, "_build_input_dtype", None) or ["float32"]
-    dtype = jg.as_dtype(dtypes[0] if isinstance(dtypes, (list, tuple)) else dtypes)
-    spec = TensorSpec([None] + list(shape[1:]), dtype, name="inputs")
-
-    def serve(inputs):
-        return model(inputs, training=False)
-
-    fn = jg.function(serve, input_signature=[spec])
-    fn.get_concrete_function()
-    return fn
+    dtypes = list(dtypes) if isinstance(dtypes, (list, tuple)) else [dtypes]
+    listed = not hasattr(shape, "as_list") and bool(shape) and (
+        isinstance(shape[0], (list, tuple)) or hasattr(shape[0], "as_list"))
+    shapes = [s.as_list() if hasattr(s, "as_list") else list(s)
+              for s in (shape if listed else [shape])]
+    dtypes += [dtypes[-1]] * (len(shapes) - len(dtypes))
+    return [TensorSpec([None] + list(sh[1:]), as_dtype(d),
+                       name="inputs" if not listed else f"inputs_{i}")
+            for i, (sh, d) in enumerate(zip(shapes, dtypes))], listed
 
 
 def _signature_entries(signatures):
@@ -151,9 +184,16 @@ def _signature_entries(signatures):
     return out
 
 
-def _concretes(fn):
+def _concretes(fn, name=None):
     if fn._input_signature is not None and not fn._traces:
         fn.get_concrete_function()
+    if not fn._traces:
+        label = name or fn.__name__
+        raise ValueError(
+            f"saved_model.save: jg.function {label!r} was never traced and has no "
+            f"input_signature, so there is no graph to save; call it once, call "
+            f"{label}.get_concrete_function(jg.TensorSpec(...)), or give it an "
+            "input_signature")
     seen, out = set(), []
     for cf in list(fn._exact.values()) + fn._general:
         if id(cf) not in seen:
@@ -164,13 +204,7 @@ def _concretes(fn):
 
 def _save_function(fn, fi, nid, name, graph, texts, arrays, cf_index):
     label = name or fn.__name__
-    cfs = _concretes(fn)
-    if not cfs:
-        raise ValueError(
-            f"saved_model.save: jg.function {label!r} was never traced and has no "
-            f"input_signature, so there is no graph to save; call it once, call "
-            f"{label}.get_concrete_function(jg.TensorSpec(...)), or give it an "
-            "input_signature")
+    cfs = _concretes(fn, name)
     params = list(fn._sig.parameters.values())[1 if fn._instance is not None else 0:]
     entry = {"owner": nid, "name": name, "python_name": fn.__name__,
              "params": [_param_json(p, label) for p in params],
