@@ -135,7 +135,8 @@ def children(obj):
     """[(edge name, child)] of a node, in a stable order."""
     kd = kind(obj)
     if kd == "checkpoint":
-        deps = list(obj._jg_deps.items())
+        root = obj.__dict__.get("_jg_root")
+        deps = (children(root) if root is not None else []) + list(obj._jg_deps.items())
         return [(k, v) for k, v in deps if kind(v) is not None]
     if kd == "list":
         return [(str(i), v) for i, v in enumerate(obj) if kind(v) is not None]
@@ -540,10 +541,19 @@ class Checkpoint:
     def __init__(self, root=None, **kwargs):
         object.__setattr__(self, "_jg_deps", {})
         object.__setattr__(self, "_save_counter", None)
-        if root is not None:
-            kwargs = {"root": root, **kwargs}
+        if root is not None and kind(root) not in ("module", "layer", "checkpoint",
+                                                   "optimizer", "metric"):
+            raise ValueError(f"jg.train.Checkpoint: root must be a jg.Module, Keras object or "
+                             f"Checkpoint (its dependencies become the checkpoint's), got "
+                             f"{type(root).__name__}")
+        object.__setattr__(self, "_jg_root", root)
         for name, value in sorted(kwargs.items()):
             setattr(self, name, value)
+
+    @property
+    def root(self):
+        """The ``root`` object whose dependencies are saved at the top level (or self)."""
+        return self._jg_root if self._jg_root is not None else self
 
     def __setattr__(self, name, value):
         if name.startswith("_"):

@@ -336,3 +336,34 @@ def test_optimizer_state_is_named_as_in_keras(tmp_path):
     path = jg.train.Checkpoint(optimizer=opt).write(str(tmp_path / "o"))
     assert float(jg.train.load_variable(path, "optimizer/learning_rate")) == 0.5
     assert int(jg.train.load_variable(path, "optimizer/iterations")) == 0
+
+
+def test_restoring_into_a_traced_training_step_takes_effect(tmp_path):
+    model, opt = _model(5), keras.optimizers.Adam(0.05)
+    step = _step_fn(model, opt, compiled=True)
+    for _ in range(2):
+        step()
+    ckpt = jg.train.Checkpoint(model=model, optimizer=opt)
+    path = ckpt.write(str(tmp_path / "t"))
+    after_save = [float(step()) for _ in range(3)]
+    for _ in range(4):  # more training moves weights, slots and the step count
+        step()
+    ckpt.restore(path).assert_consumed()  # the same objects: the compiled step reads them
+    assert int(opt.iterations.numpy()) == 2
+    np.testing.assert_allclose([float(step()) for _ in range(3)], after_save, rtol=1e-6)
+
+
+def test_a_root_object_s_dependencies_are_saved_at_the_top(tmp_path):
+    net = Net(0)
+    path = jg.train.Checkpoint(root=net, extra=jg.Variable(1.0)).write(str(tmp_path / "r"))
+    names = dict(jg.train.list_variables(path))
+    assert "w/.ATTRIBUTES/VARIABLE_VALUE" in names and "extra/.ATTRIBUTES/VARIABLE_VALUE" in names
+    other = Net(1)
+    ckpt = jg.train.Checkpoint(root=other, extra=jg.Variable(0.0))
+    ckpt.restore(path).assert_consumed()
+    assert ckpt.root is other
+    np.testing.assert_array_equal(other.w.numpy(), net.w.numpy())
+    # a checkpoint of the module itself reads the same file
+    third = Net(2)
+    jg.train.Checkpoint(root=third).restore(path).assert_existing_objects_matched()
+    np.testing.assert_array_equal(third.w.numpy(), net.w.numpy())
