@@ -367,3 +367,24 @@ def test_a_root_object_s_dependencies_are_saved_at_the_top(tmp_path):
     third = Net(2)
     jg.train.Checkpoint(root=third).restore(path).assert_existing_objects_matched()
     np.testing.assert_array_equal(third.w.numpy(), net.w.numpy())
+
+
+def test_value_names_match_tensorflow_for_the_same_objects(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+
+    def build(mod, base):
+        class Holder(base):
+            def __init__(self):
+                super().__init__()
+                self.w = mod.Variable(np.ones((3, 4), np.float32))
+                self.blocks = [mod.Variable(np.ones(4, np.float32)), {"scale": mod.Variable(1.0)}]
+
+        return Holder()
+
+    theirs = tf.train.Checkpoint(net=build(tf, tf.Module), step=tf.Variable(1)).write(
+        str(tmp_path / "tf"))
+    ours = jg.train.Checkpoint(net=build(jg, jg.Module), step=jg.Variable(1)).write(
+        str(tmp_path / "jg"))
+    want = sorted((n, s) for n, s in tf.train.list_variables(theirs)
+                  if not n.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    assert jg.train.list_variables(ours) == want
