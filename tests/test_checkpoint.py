@@ -388,3 +388,22 @@ def test_value_names_match_tensorflow_for_the_same_objects(tmp_path):
     want = sorted((n, s) for n, s in tf.train.list_variables(theirs)
                   if not n.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"))
     assert jg.train.list_variables(ours) == want
+
+
+def test_manager_restore_or_initialize_and_checkpoint_interval(tmp_path):
+    step = jg.Variable(0, dtype=jg.int64)
+    ckpt = jg.train.Checkpoint(step=step)
+    calls = []
+    manager = jg.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=5, step_counter=step,
+                                         checkpoint_interval=10,
+                                         init_fn=lambda: calls.append("init"))
+    assert manager.restore_or_initialize() is None and calls == ["init"]
+    saved = []
+    for _ in range(25):
+        saved.append(manager.save())
+        step.assign_add(1)
+    assert [p is not None for p in saved].count(True) == 3  # steps 0, 10 and 20
+    step.assign(99)
+    again = jg.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=5)
+    assert again.restore_or_initialize() == again.latest_checkpoint
+    assert int(step.numpy()) == 20

@@ -34,8 +34,8 @@ from .printer import format_attr, format_graph
 
 _NAME = r"[\w.\-/]+"
 _TYPE_RE = re.compile(r"(\w+)\[([^\]]*)\]")
-_REF_RE = re.compile(rf"%({_NAME}?)(?::(\d+))?(?=$|[\s,)])")
-_DEF_RE = re.compile(rf"%({_NAME}?)(?::(\d+))?: (\w+\[[^\]]*\])")
+_REF_RE = re.compile(rf"%({_NAME})(?::(\d+))?(?=$|[\s,)])")
+_DEF_RE = re.compile(rf"%({_NAME})(?::(\d+))?: (\w+\[[^\]]*\])")
 _HEAD_RE = re.compile(r"^graph ([^\s(]+)\((.*)\) -> \((.*)\)$")
 _LABEL_RE = re.compile(r"^(\w+)\((.*)\):$")
 _LOC_RE = re.compile(r"^#\s*(.+):(\d+)$")
@@ -210,7 +210,7 @@ class _Parser:
                 raise self.error(f"expected indentation {indent}, found {ind}", n)
             self.i += 1
             if text == "return" or text.startswith("return "):
-                graph.outputs = [self._ref(r, n) for r in _split_refs(text[6:], n, self)]
+                graph.outputs = [self._ref(r, n) for r in _split_refs(text[6:])]
                 return
             op = self._op(graph, text, n)
             labels = []
@@ -365,7 +365,7 @@ def _find_top(text, needle):
     return -1
 
 
-def _split_refs(text, n, parser):
+def _split_refs(text):
     text = text.strip()
     return [t.strip() for t in text.split(",")] if text else []
 
