@@ -399,3 +399,33 @@ def test_random_draws_continue_their_stream_after_loading(tmp_path):
     loaded = jg.saved_model.load(str(tmp_path))
     for _ in range(2):  # the counter was saved: the loaded object draws what m draws next
         np.testing.assert_array_equal(loaded.f(x).numpy(), m.f(x).numpy())
+
+
+def test_a_loaded_model_fine_tunes_in_a_compiled_step(tmp_path):
+    m = _saved_mlp(tmp_path)
+    loaded = jg.saved_model.load(str(tmp_path))
+    x, y = _x(), np.ones((5, 2), np.float32)
+
+    def make(obj):
+        @jg.function
+        def step():
+            with jg.GradientTape() as tape:
+                loss = jg.reduce_mean((obj(x) - y) ** 2)
+            vs = sorted(obj.trainable_variables, key=lambda v: v.name)
+            for g, v in zip(tape.gradient(loss, vs), vs):
+                v.assign_sub(0.05 * g)
+            return loss
+
+        return step
+
+    original, resumed = make(m), make(loaded)
+    np.testing.assert_allclose([float(resumed()) for _ in range(3)],
+                               [float(original()) for _ in range(3)], rtol=1e-5)
+
+
+def test_keras_load_model_points_at_saved_model_load(tmp_path):
+    model = _keras_model()
+    model(_x())
+    model.export(str(tmp_path))
+    with pytest.raises(ValueError, match="jg.saved_model.load"):
+        keras.models.load_model(str(tmp_path))
