@@ -352,7 +352,7 @@ def notify_created(obj=None):
     if not _ACTIVE:
         return
     for status in list(_ACTIVE):
-        if not status._resolve() and status in _ACTIVE:
+        if not status._resolve(obj) and status in _ACTIVE:
             _ACTIVE.remove(status)
 
 
@@ -412,16 +412,27 @@ class CheckpointLoadStatus:
         for s in node.get("slots", ()):
             self._pending_slots.append((obj, s["var"], s["slot"], s["value"]))
 
-    def _resolve(self):
-        """Matches what became available; True while something is still deferred."""
+    def _resolve(self, created=None):
+        """Matches what became available; True while something is still deferred. When
+        ``created`` (the object that just gained state) is waiting for values itself, only
+        its entries are looked at (a model built layer by layer stays linear); otherwise
+        every waiting object is looked at again."""
+        focus = created if created is not None and any(
+            p is created for p, _, _ in self._pending) else None
         progress = True
         while progress:
             progress = False
             pending, self._pending = self._pending, []
+            edges = {}  # id(parent) -> its children now, computed once a pass
             for parent, name, cid in pending:
                 if cid in self._matched:
                     continue
-                child = dict(children(parent)).get(name)
+                if focus is not None and parent is not focus:
+                    self._pending.append((parent, name, cid))
+                    continue
+                if id(parent) not in edges:
+                    edges[id(parent)] = dict(children(parent))
+                child = edges[id(parent)].get(name)
                 if child is None:
                     self._pending.append((parent, name, cid))
                 else:

@@ -407,3 +407,23 @@ def test_manager_restore_or_initialize_and_checkpoint_interval(tmp_path):
     again = jg.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=5)
     assert again.restore_or_initialize() == again.latest_checkpoint
     assert int(step.numpy()) == 20
+
+
+def test_layers_created_inside_build_get_their_values(tmp_path):
+    class Tower(keras.Model):
+        def build(self, input_shape):
+            self.blocks = [keras.layers.Dense(4, activation="tanh") for _ in range(3)]
+            self.head = keras.layers.Dense(1)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.head(x)
+
+    a = Tower()
+    a(X)
+    path = jg.train.Checkpoint(model=a).write(str(tmp_path / "tower"))
+    b = Tower()
+    status = jg.train.Checkpoint(model=b).restore(path)
+    np.testing.assert_allclose(b(X).numpy(), a(X).numpy(), rtol=1e-6)
+    status.assert_consumed()
