@@ -429,3 +429,25 @@ def test_keras_load_model_points_at_saved_model_load(tmp_path):
     model.export(str(tmp_path))
     with pytest.raises(ValueError, match="jg.saved_model.load"):
         keras.models.load_model(str(tmp_path))
+
+
+def test_jg_grad_of_a_loaded_function(tmp_path):
+    class Energy(jg.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = jg.Variable(np.array([[1.0, -2.0], [0.5, 3.0]]))
+
+        @jg.function(input_signature=[S([2], jg.float64)])
+        def f(self, x):
+            y = jg.reshape(self.w @ jg.reshape(x, [2, 1]), [2])
+            return jg.cond(jg.reduce_sum(y) > 0, lambda: jg.reduce_sum(jg.tanh(y)),
+                           lambda: jg.reduce_sum(y ** 2))
+
+    m = Energy()
+    jg.saved_model.save(m, str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    for x in (np.array([0.3, 0.4]), np.array([-1.0, -0.2])):  # both branches
+        want = jg.grad(lambda x: m.f(x))(jg.constant(x)).numpy()
+        np.testing.assert_allclose(jg.grad(loaded.f)(x).numpy(), want, rtol=1e-12)
+        outer = jg.function(lambda x: loaded.f(x) * 3.0)
+        np.testing.assert_allclose(jg.grad(outer)(x).numpy(), 3 * want, rtol=1e-12)

@@ -171,7 +171,9 @@ class LoadedFunction(Function):
 
     def __init__(self, name, pysig, input_signature, backend):
         def saved_function(*args, **kwargs):
-            raise errors.UnimplementedError(f"{name}: a loaded function has no Python code")
+            """Runs the saved graph that fits (``python_function``: what jg.grad and
+            other transforms call in place of the Python code, which is not saved)."""
+            return self._run_python(args, kwargs)
 
         saved_function.__name__ = saved_function.__qualname__ = name
         saved_function.__signature__ = pysig
