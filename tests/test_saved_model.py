@@ -451,3 +451,27 @@ def test_jg_grad_of_a_loaded_function(tmp_path):
         np.testing.assert_allclose(jg.grad(loaded.f)(x).numpy(), want, rtol=1e-12)
         outer = jg.function(lambda x: loaded.f(x) * 3.0)
         np.testing.assert_allclose(jg.grad(outer)(x).numpy(), 3 * want, rtol=1e-12)
+
+
+def test_second_derivatives_through_a_loaded_function_with_a_cond(tmp_path):
+    class Curve(jg.Module):
+        @jg.function(input_signature=[S([2], jg.float64)])
+        def f(self, x):
+            return jg.cond(jg.reduce_sum(x) > 0, lambda: jg.reduce_sum(jg.sin(x) * x),
+                           lambda: jg.reduce_sum(x ** 3))
+
+    m = Curve()
+    jg.saved_model.save(m, str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    for value in ([0.3, 0.5], [-0.3, -0.5]):
+        x = jg.constant(value, jg.float64)
+        results = []
+        for obj in (m, loaded):
+            with jg.GradientTape() as outer:
+                outer.watch(x)
+                with jg.GradientTape() as inner:
+                    inner.watch(x)
+                    y = obj.f(x)
+                g = inner.gradient(y, x)
+            results.append(outer.gradient(g, x).numpy())
+        np.testing.assert_allclose(results[1], results[0], rtol=1e-12)

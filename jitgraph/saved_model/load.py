@@ -26,6 +26,7 @@ from ..dtypes import as_dtype
 from ..function import Function
 from ..ir.parser import parse
 from ..module import Module
+from ..ops.core import REGISTRY, apply_tensors
 from ..tensor import Tensor, TensorSpec, constant
 from ..variables import Variable
 from .save import FORMAT
@@ -209,14 +210,18 @@ class LoadedFunction(Function):
         if tracing.in_graph_mode():  # inside another trace: inline the saved graph
             outs = replay(cf.graph, leaves)
             return _map_struct(cf._out, lambda i: outs[i])
+        if sum(t._recording for t in _tape._tapes) > 1:
+            # nested tapes (higher derivatives): every op of the graph on the tapes
+            outs = _eager_replay(cf.graph, leaves, {})
+            return _map_struct(cf._out, lambda i: outs[i])
         arrays = [t._value if t._value.flags.c_contiguous else t._value.copy(order="C")
                   for t in leaves]
         flat = [Tensor(a) for a in (cf._exe or cf._compile()).run(arrays)]
         if _tape.ACTIVE:
-            self._record(cf, leaves, arrays, flat)
+            self._record(cf, leaves, flat)
         return _map_struct(cf._out, lambda i: flat[i])
 
-    def _record(self, cf, leaves, arrays, flat):
+    def _record(self, cf, leaves, flat):
         variables = [v for v in cf.graph.variables if v.trainable]
         reads = [v._jg_read() for v in variables]  # the tape routes their gradient to v
         vjp = self._vjps.get(id(cf))
@@ -227,7 +232,7 @@ class LoadedFunction(Function):
         def grad_fn(*dys):
             seeds = [dys[i] if dys[i] is not None else Tensor(np.zeros_like(flat[i]._value))
                      for i in floats]
-            return list(vjp(*arrays, *seeds))
+            return list(vjp(*leaves, *seeds))
 
         _tape.record(_tape._CUSTOM, list(leaves) + reads, flat, {}, grad_fn=grad_fn)
 
@@ -253,6 +258,40 @@ def _encode(x, leaves, spec=None):
         keys = sorted(x, key=repr)
         return ("M", tuple(keys), tuple(_encode(x[k], leaves) for k in keys))
     return ("P", type(x), x)
+
+
+def _eager_replay(graph, args, env):
+    """Runs ``graph`` op by op on eager tensors, so active GradientTapes record every op
+    (cond and while_loop run their sub-graphs in Python, as eager jitgraph does)."""
+    env.update(zip(graph.inputs, args))
+    for op in graph.ops:
+        if op.type == "placeholder":
+            continue
+        if op.type == "read_variable":
+            env[op.outputs[0]] = op.attrs["var"]._jg_read()
+            continue
+        if op.type == "constant":
+            env[op.outputs[0]] = Tensor(op.attrs["value"])
+            continue
+        od = REGISTRY[op.type]
+        ins = [env[v] for v in op.inputs]
+        if op.type == "cond":
+            outs = _eager_replay(op.subgraphs[0 if bool(ins[0]) else 1], ins[1:], env)
+        elif op.type == "while_loop":
+            vals, limit, i = ins, op.attrs.get("maximum_iterations"), 0
+            while (limit is None or i < limit) and \
+                    bool(_eager_replay(op.subgraphs[0], vals, env)[0]):
+                vals, i = _eager_replay(op.subgraphs[1], vals, env), i + 1
+            outs = vals
+        elif op.subgraphs:
+            raise errors.UnimplementedError(
+                f"loaded function: nested GradientTapes cannot run the {op.type!r} op "
+                f"({op.name}) op by op; take first derivatives only, or jg.grad of jg.grad")
+        else:
+            outs = apply_tensors(od, ins, dict(op.attrs))
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        env.update(zip(op.outputs, outs))
+    return [env[v] for v in graph.outputs]
 
 
 def _vjp_function(cf, variables, backend):
