@@ -7,7 +7,9 @@ with the saved graphs, so calls dispatch by signature exactly as the original di
 compile with jitgraph's backends; a call no saved graph accepts raises an error listing the
 saved signatures. Under a GradientTape a loaded function runs its compiled graph and records
 one tape entry whose gradient is the graph's own reverse-mode derivative (replayed under a
-tape inside a compiled function); inside another jg.function its graph is inlined.
+tape inside a compiled function); under nested tapes (higher derivatives) it runs the graph
+op by op so every tape sees each op; inside another jg.function its graph is inlined, and
+``python_function`` runs the saved graphs, so ``jg.grad(loaded.f)`` works.
 """
 
 import inspect
