@@ -99,10 +99,34 @@ def test_the_saved_files_hold_graphs_not_code(tmp_path):
     assert meta["format"] == "jitgraph.saved_model"
     names = sorted(f["name"] for f in meta["functions"])
     assert names == ["__call__", "loop"]
-    texts = [p.read_text() for p in (tmp_path / "functions").glob("*.jgir")]
+    texts = [p.read_text() for p in (tmp_path / "functions" / meta["token"]).glob("*.jgir")]
     assert any("while_loop" in t and "cond %" in t for t in texts)
     assert all(t.startswith("graph ") and "def " not in t for t in texts)
-    assert (tmp_path / "variables" / "variables.index").exists()
+    assert (tmp_path / "variables" / f"{meta['token']}.index").exists()
+
+
+def test_saving_again_replaces_the_earlier_save_and_a_failed_save_keeps_it(tmp_path,
+                                                                            monkeypatch):
+    m = _saved_mlp(tmp_path)
+    m.b1.assign(np.full(8, 0.5, np.float32))
+    jg.saved_model.save(m, str(tmp_path))
+    assert len(os.listdir(tmp_path / "functions")) == 1
+    assert len([f for f in os.listdir(tmp_path / "variables") if f.endswith(".index")]) == 1
+    x = _x()
+    np.testing.assert_allclose(jg.saved_model.load(str(tmp_path))(x).numpy(), m(x).numpy(),
+                               rtol=1e-6)
+    save_module = sys.modules["jitgraph.saved_model.save"]  # the module, not the function
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(save_module, "write_checkpoint", crash)
+    m.b1.assign(np.zeros(8, np.float32))
+    with pytest.raises(OSError, match="disk full"):
+        jg.saved_model.save(m, str(tmp_path))
+    monkeypatch.undo()
+    loaded = jg.saved_model.load(str(tmp_path))  # the previous save, complete
+    np.testing.assert_allclose(loaded.b1.numpy(), np.full(8, 0.5, np.float32))
 
 
 @pytest.mark.parametrize("backend", ["interpreter", "cpu"])

@@ -66,10 +66,11 @@ def load(export_dir, tags=None, options=None, backend=None):
         meta = json.load(f)
     if meta.get("format") != FORMAT:
         raise errors.DataLossError(f"saved_model.load: {path} is not a jitgraph saved model")
-    index, data = read_index(os.path.join(export_dir, "variables", "variables"),
-                             "saved_model.load")
+    token = meta["token"]
+    index, data = read_index(os.path.join(export_dir, "variables", token), "saved_model.load")
     objects = _build_objects(index["nodes"], load_arrays(index, data, "saved_model.load"))
-    with np.load(os.path.join(export_dir, "functions", "constants.npz"),
+    folder = os.path.join(export_dir, "functions", token)
+    with np.load(os.path.join(folder, "constants.npz"),
                  allow_pickle=False) as z:
         constants = {k: z[k] for k in z.files}
     loaded = []
@@ -77,7 +78,7 @@ def load(export_dir, tags=None, options=None, backend=None):
         same = next((j for j in range(fi) if meta["functions"][j]["concrete"] ==
                      entry["concrete"]), None)
         fn = loaded[same] if same is not None else _load_function(
-            entry, fi, export_dir, constants, objects, backend)
+            entry, fi, folder, constants, objects, backend)
         loaded.append(fn)
         if entry["owner"] is not None:
             objects[entry["owner"]].__dict__[entry["name"]] = fn
@@ -149,7 +150,7 @@ def _spec(key, name):
     return [_spec(k, None) for k in key[2]]
 
 
-def _load_function(entry, fi, export_dir, constants, objects, backend):
+def _load_function(entry, fi, folder, constants, objects, backend):
     params = []
     for p in entry["params"]:
         kw = {"default": p["default"]} if "default" in p else {}
@@ -160,7 +161,7 @@ def _load_function(entry, fi, export_dir, constants, objects, backend):
         specs = [_spec(_key(k), n) for k, n in zip(entry["input_signature"], names)]
     fn = LoadedFunction(entry["python_name"], inspect.Signature(params), specs, backend)
     for ci, c in enumerate(entry["concrete"]):
-        with open(os.path.join(export_dir, "functions", c["graph"])) as f:
+        with open(os.path.join(folder, c["graph"])) as f:
             text = f.read()
         arrays = [constants[f"{fi}_{ci}_{k}"] for k in range(c["n_arrays"])]
         graph = parse(text, arrays=arrays, variables=[objects[n] for n in c["variables"]])

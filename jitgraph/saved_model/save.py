@@ -7,20 +7,25 @@ What is written to ``export_dir``:
                             parameters, its input_signature, and its concrete functions: call
                             key, parameter names, output structure, graph file, the object-graph
                             nodes of the Variables it reads
-  functions/<f>_<c>.jgir    each concrete function's traced graph as IR text
+  functions/<token>/<f>_<c>.jgir    each concrete function's traced graph as IR text
                             (ir/parser.py's ``serialize``: arrays and Variables by table index)
-  functions/constants.npz   the graphs' arrays, ``<f>_<c>_<n>``
-  variables/variables.*     a jg.train checkpoint of the object (the object graph and values)
-saved_model.json is written last, so a folder without it is an incomplete save.
+  functions/<token>/constants.npz   the graphs' arrays, ``<f>_<c>_<n>``
+  variables/<token>.*       a jg.train checkpoint of the object (the object graph and values)
+saved_model.json (with the save's "token") is replaced atomically after everything else is
+written, and only then are the files of an earlier save into the same folder removed: a
+crash mid-save leaves the previous saved model loadable, and a folder without
+saved_model.json is an incomplete first save.
 """
 
 import inspect
 import json
 import os
+import shutil
+import uuid
 
 import numpy as np
 
-from ..checkpoint import ObjectGraph, _atomic_write, kind, write_checkpoint
+from ..checkpoint import ObjectGraph, _atomic_write, checkpoint_files, kind, write_checkpoint
 from ..concrete import ConcreteFunction, _Out
 from ..dtypes import as_dtype
 from ..function import Function
@@ -84,20 +89,34 @@ def save(obj, export_dir, signatures=None, options=None):
     sigs = {}
     for key, cf in sig_entries:
         sigs[key] = _signature_json(key, cf, cf_index)
-    # everything is serialized: only now are files touched
-    folder = os.path.join(export_dir, "functions")
-    os.makedirs(folder, exist_ok=True)
-    for name in os.listdir(folder):  # graphs of an earlier save into the same folder
-        if name.endswith(".jgir"):
-            os.remove(os.path.join(folder, name))
+    # everything is serialized: only now are files touched, under a fresh token
+    token = uuid.uuid4().hex[:12]
+    folder = os.path.join(export_dir, "functions", token)
+    os.makedirs(folder)
     for name, text in texts.items():
         with open(os.path.join(folder, name), "w") as f:
             f.write(text + "\n")
-    np.savez(os.path.join(export_dir, "functions", "constants.npz"), **arrays)
-    write_checkpoint(os.path.join(export_dir, "variables", "variables"), obj, extra)
-    meta = {"format": FORMAT, "version": VERSION, "functions": saved, "signatures": sigs}
+    np.savez(os.path.join(folder, "constants.npz"), **arrays)
+    write_checkpoint(os.path.join(export_dir, "variables", token), obj, extra)
+    meta = {"format": FORMAT, "version": VERSION, "token": token, "functions": saved,
+            "signatures": sigs}
     text = json.dumps(meta, indent=1).encode()
     _atomic_write(os.path.join(export_dir, "saved_model.json"), lambda f: f.write(text))
+    _remove_other_saves(export_dir, token)
+
+
+def _remove_other_saves(export_dir, token):
+    """Deletes the graphs and variables of earlier saves into ``export_dir``."""
+    functions = os.path.join(export_dir, "functions")
+    for name in os.listdir(functions):
+        if name != token and os.path.isdir(os.path.join(functions, name)):
+            shutil.rmtree(os.path.join(functions, name), ignore_errors=True)
+    variables = os.path.join(export_dir, "variables")
+    for name in os.listdir(variables):
+        if name.endswith(".index") and name[:-len(".index")] != token:
+            for f in checkpoint_files(os.path.join(variables, name[:-len(".index")])):
+                if os.path.exists(f):
+                    os.remove(f)
 
 
 def _functions_of(obj):
