@@ -18,7 +18,7 @@ import os
 import re
 import time
 
-from . import checkpoint as _ckpt
+from . import checkpoint_format as _ckpt
 from . import errors
 
 STATE_FILE = "checkpoint"
@@ -111,7 +111,9 @@ class CheckpointManager:
     def __init__(self, checkpoint, directory, max_to_keep, keep_checkpoint_every_n_hours=None,
                  checkpoint_name="ckpt", step_counter=None, checkpoint_interval=None,
                  init_fn=None):
-        if not isinstance(checkpoint, _ckpt.Checkpoint):
+        from .checkpoint import Checkpoint
+
+        if not isinstance(checkpoint, Checkpoint):
             raise TypeError(f"CheckpointManager: checkpoint must be a jg.train.Checkpoint, got "
                             f"{type(checkpoint).__name__}")
         if max_to_keep is not None and max_to_keep <= 0:

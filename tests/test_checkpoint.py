@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import jitgraph as jg
-from jitgraph import checkpoint as checkpoint_module
-from jitgraph import errors
+from jitgraph import checkpoint_format, errors
 from jitgraph.checkpoint import InitializationOnlyStatus
 
 keras = jg.keras
@@ -237,7 +236,7 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_as_latest(tmp_path, mon
         f.write(b"\1" * 3)
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_module, "_write_values", crash)
+    monkeypatch.setattr(checkpoint_format, "_write_values", crash)
     with pytest.raises(OSError, match="disk full"):
         manager.save()
     monkeypatch.undo()
@@ -289,7 +288,7 @@ def test_mismatched_shapes_dtypes_and_kinds_name_the_path(tmp_path):
 def test_a_truncated_data_file_is_reported(tmp_path):
     path = jg.train.Checkpoint(v=jg.Variable(np.ones(100, np.float32))).write(
         str(tmp_path / "t"))
-    data = checkpoint_module.checkpoint_files(path)[0]
+    data = checkpoint_format.checkpoint_files(path)[0]
     with open(data, "r+b") as f:
         f.truncate(40)
     with pytest.raises(errors.DataLossError, match="is missing or corrupt .*has 40 bytes"):

@@ -22,7 +22,7 @@ from .. import errors, tracing
 from .. import signature as sig
 from ..autodiff import tape as _tape
 from ..autodiff.control import replay
-from ..checkpoint import load_arrays, read_index
+from ..checkpoint_format import load_arrays, read_index
 from ..concrete import ConcreteFunction, _map_struct, _Out
 from ..dtypes import as_dtype
 from ..function import Function

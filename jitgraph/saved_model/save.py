@@ -25,7 +25,13 @@ import uuid
 
 import numpy as np
 
-from ..checkpoint import ObjectGraph, _atomic_write, checkpoint_files, kind, write_checkpoint
+from ..checkpoint_format import (
+    ObjectGraph,
+    _atomic_write,
+    checkpoint_files,
+    kind,
+    write_checkpoint,
+)
 from ..concrete import ConcreteFunction, _Out
 from ..dtypes import as_dtype
 from ..function import Function
