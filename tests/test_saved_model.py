@@ -499,3 +499,24 @@ def test_second_derivatives_through_a_loaded_function_with_a_cond(tmp_path):
                 g = inner.gradient(y, x)
             results.append(outer.gradient(g, x).numpy())
         np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
+def test_decorated_methods_of_a_keras_model_are_saved(tmp_path):
+    class Scorer(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        @jg.function(input_signature=[S([None, 3])])
+        def score(self, x):
+            return jg.reduce_sum(self(x), axis=1)
+
+    model = Scorer()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(_x(8), np.ones((8, 1), np.float32), epochs=1, verbose=0)  # its own steps: not saved
+    jg.saved_model.save(model, str(tmp_path))
+    loaded = jg.saved_model.load(str(tmp_path))
+    np.testing.assert_allclose(loaded.score(_x()).numpy(), model.score(_x()).numpy(), rtol=1e-6)

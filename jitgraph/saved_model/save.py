@@ -63,8 +63,8 @@ def save(obj, export_dir, signatures=None, options=None):
             functions.append((nid, name, fn))
     if kind(obj) == "layer":
         serve = _keras_serving_function(obj)
+        owners[id(serve)] = len(functions)
         for name in ("serve", "__call__"):
-            owners.setdefault(id(serve), len(functions))
             functions.append((0, name, serve))
         if signatures is None:
             signatures = serve
@@ -126,17 +126,21 @@ def _remove_other_saves(export_dir, token):
 
 
 def _functions_of(obj):
-    """(attribute name, jg.function) pairs of a Module-like node, sorted by name."""
-    if kind(obj) not in ("module", "checkpoint"):
+    """(attribute name, jg.function) pairs of a node, sorted by name: a Module's (decorated
+    methods and jg.function attributes) and a Keras layer's decorated methods (its instance
+    attributes hold Keras' own compiled steps, which are not saved)."""
+    k = kind(obj)
+    if k not in ("module", "checkpoint", "layer"):
         return []
     found = {}
     for name in dir(type(obj)):
         attr = inspect.getattr_static(type(obj), name, None)
         if isinstance(attr, Function):
             found[name] = getattr(obj, name)
-    for name, value in vars(obj).items():
-        if isinstance(value, Function):
-            found[name] = value
+    if k != "layer":
+        for name, value in vars(obj).items():
+            if isinstance(value, Function):
+                found[name] = value
     return sorted(found.items())
 
 
