@@ -45,6 +45,7 @@ from .debugging import Assert, assert_equal, assert_greater, assert_less, assert
 #    to_device, device_function, resident_variables; see codegen/cuda_device.py)
 _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
 _LAZY["data"] = ".data"  # jg.data: input pipelines (data/)
+_LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
 
 
 def __getattr__(name):

@@ -62,3 +62,11 @@ def at_user_line(message):
     """Appends ' (file.py:12)' for the user's innermost frame to a message."""
     loc = user_location()
     return f"{message} ({format_location(loc)})" if loc else message
+
+
+class NotFoundError(JitgraphError, FileNotFoundError):
+    """A file or an entry (a checkpoint, a saved model, a value in them) does not exist."""
+
+
+class DataLossError(JitgraphError):
+    """A file that should hold saved state is corrupt or of another format."""

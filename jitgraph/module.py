@@ -25,6 +25,7 @@ access (no registration), and ``name`` defaults to the class name in snake_case.
 """
 
 import re
+import sys
 
 from .variables import Variable
 
@@ -89,6 +90,12 @@ class Module:
             raise ValueError(f"Module name {name!r} is not a valid name: use letters, digits, "
                              f"'_', '.' and '-', starting with a letter or '_'")
         self._name = name if name is not None else _snake(type(self).__name__)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        ckpt = sys.modules.get("jitgraph.checkpoint")
+        if ckpt is not None and ckpt._ACTIVE:  # a restore waits for objects created later
+            ckpt.notify_created(self)
 
     @property
     def name(self):

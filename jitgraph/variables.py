@@ -53,6 +53,7 @@ class Variable:
         self._name = (name or "Variable") + ":0" if name is None or ":" not in str(name) \
             else name
         self._unique_id = uid
+        self._internal = bool(_internal)  # jitgraph's own state (saved models keep it too)
 
     # -- metadata
     @property

@@ -29,12 +29,15 @@ def format_attr(v):
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def format_op(op, indent="  ", with_loc=True):
+def format_op(op, indent="  ", with_loc=True, attr_text=None):
+    """One operation (and its sub-graphs). ``attr_text(value)``, when given, writes every
+    attribute, "_" ones included (ir/parser.py's ``serialize`` uses it to refer to arrays
+    and Variables by table index)."""
     outs = ", ".join(f"{v.ref}: {v.type}" for v in op.outputs)
     args = ", ".join(v.ref for v in op.inputs)
     # attributes starting with "_" are annotations for the printer and passes, not semantics
-    attrs = ", ".join(f"{k}={format_attr(op.attrs[k])}" for k in sorted(op.attrs)
-                      if not k.startswith("_"))
+    attrs = ", ".join(f"{k}={(attr_text or format_attr)(op.attrs[k])}" for k in sorted(op.attrs)
+                      if attr_text is not None or not k.startswith("_"))
     rhs = op.type + (" " + args if args else "") + (" {" + attrs + "}" if attrs else "")
     line = f"{indent}{outs} = {rhs}" if outs else f"{indent}{rhs}"
     if with_loc and op.loc:
@@ -45,18 +48,19 @@ def format_op(op, indent="  ", with_loc=True):
                              else ("cond", "body"))[i] if len(op.subgraphs) <= 2 else f"g{i}"
         params = ", ".join(f"{v.ref}: {v.type}" for v in sg.inputs)
         lines.append(f"{indent}  {label}({params}):")
-        lines.extend(_body(sg, indent + "    ", with_loc))
+        lines.extend(_body(sg, indent + "    ", with_loc, attr_text))
     return "\n".join(lines)
 
 
-def _body(graph, indent, with_loc):
-    lines = [format_op(op, indent, with_loc) for op in graph.ops if op.type != "placeholder"]
+def _body(graph, indent, with_loc, attr_text=None):
+    lines = [format_op(op, indent, with_loc, attr_text) for op in graph.ops
+             if op.type != "placeholder"]
     lines.append(f"{indent}return " + ", ".join(v.ref for v in graph.outputs))
     return lines
 
 
-def format_graph(graph, with_loc=True):
+def format_graph(graph, with_loc=True, attr_text=None):
     params = ", ".join(f"{v.ref}: {v.type}" for v in graph.inputs)
     results = ", ".join(str(v.type) for v in graph.outputs)
     head = f"graph {graph.name}({params}) -> ({results})"
-    return "\n".join([head] + _body(graph, "  ", with_loc))
+    return "\n".join([head] + _body(graph, "  ", with_loc, attr_text))

@@ -8,6 +8,7 @@ lists, tuples and dicts) are found when weights or losses are collected.
 
 import inspect
 import re
+import sys
 import threading
 
 import numpy as np
@@ -199,6 +200,7 @@ class Layer:
                               name=f"{self.name}/{name or 'weight'}",
                               constraint=constraints.get(constraint))
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        _checkpoint_created(self)
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._callable_losses.append(lambda: reg(var))
@@ -452,6 +454,13 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _checkpoint_created(obj):
+    """Lets a pending checkpoint restore give a new weight its saved value (deferred
+    restoration); free when no checkpoint module was ever loaded."""
+    if "jitgraph.train" in sys.modules:
+        jg.train._notify_created(obj)
 
 
 def _leaves(value):

@@ -248,6 +248,13 @@ class Model(Layer):
 
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def export(self, filepath, format="tf_saved_model", verbose=True):  # noqa: A002
+        """Writes the model as a saved model (its call traced as graphs, no Python code):
+        ``jg.saved_model.load(filepath).serve(x)`` runs it."""
+        if format not in ("tf_saved_model", "jitgraph"):
+            raise ValueError(f"export: format must be 'tf_saved_model', got {format!r}")
+        jg.saved_model.save(self, filepath)
+
     def save_weights(self, filepath):
         from .saving import save_weights
 

@@ -14,6 +14,7 @@ import numpy as np
 import jitgraph as jg
 
 from . import schedules, serialization
+from .base_layer import _checkpoint_created
 
 
 class Optimizer:
@@ -71,6 +72,7 @@ class Optimizer:
     # -- state
     def build(self, var_list):
         """Creates the slots of every variable in ``var_list`` that has none yet."""
+        created = False
         with jg.init_scope():
             for v in var_list:
                 if id(v) not in self._slots:
@@ -79,6 +81,9 @@ class Optimizer:
                                        trainable=False, name=f"{_base(v.name)}/{s}")
                         for s in self._slot_names}
                     self._init_slots(v, self._slots[id(v)])
+                    created = True
+        if created:
+            _checkpoint_created(self)
 
     def _init_slots(self, var, slots):
         pass

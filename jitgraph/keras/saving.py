@@ -72,8 +72,12 @@ def _read(path):
         for name in ("config.json", "weights.npz"):
             p = os.path.join(path, name)
             if not os.path.exists(p):
+                hint = ""
+                if os.path.exists(os.path.join(path, "saved_model.json")):
+                    hint = (" (it is a saved model, from model.export or jg.saved_model.save: "
+                            "load it with jg.saved_model.load)")
                 raise ValueError(f"load_model: {path} is not a saved jitgraph.keras model: "
-                                 f"{name} is missing")
+                                 f"{name} is missing{hint}")
             with open(p, "rb") as f:
                 files[name] = f.read()
         return files["config.json"], files["weights.npz"]
