@@ -35,6 +35,7 @@ from .autodiff.control import attach as _attach  # noqa: E402
 _attach()  # control ops register after the tape is imported: attach their rules now
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
+from . import image  # noqa: E402,F401
 from . import nest  # noqa: E402,F401
 from . import debugging  # noqa: E402,F401
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: E402,F401

@@ -1,0 +1,8 @@
+"""``jg.image``: TensorFlow's image ops, composed from jitgraph ops (so every backend compiles
+them and autodiff differentiates them): resizing with TensorFlow's kernels, crops, pads,
+flips, colour-space conversions and adjustments, random augmentations, quality metrics.
+
+>>> jg.image.resize(jg.random.uniform([8, 32, 32, 3]), [64, 64], method="bicubic")
+"""
+
+from .sizing import *  # noqa: F401,F403
