@@ -5,4 +5,5 @@ flips, colour-space conversions and adjustments, random augmentations, quality m
 >>> jg.image.resize(jg.random.uniform([8, 32, 32, 3]), [64, 64], method="bicubic")
 """
 
+from .color import *  # noqa: F401,F403
 from .sizing import *  # noqa: F401,F403
