@@ -6,6 +6,7 @@ flips, colour-space conversions and adjustments, random augmentations, quality m
 """
 
 from .color import *  # noqa: F401,F403
+from .projective import *  # noqa: F401,F403
 from .quality import *  # noqa: F401,F403
 from .random_ops import *  # noqa: F401,F403
 from .sizing import *  # noqa: F401,F403
