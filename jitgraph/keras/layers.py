@@ -664,3 +664,4 @@ def deserialize(config, custom_objects=None):
 
 
 from .conv_layers import *  # noqa: E402,F401,F403 - Conv1D/2D, pooling, padding (in TABLE)
+from .preprocessing import *  # noqa: E402,F401,F403 - image preprocessing (in TABLE)
