@@ -663,5 +663,6 @@ def deserialize(config, custom_objects=None):
     return serialization.deserialize(config, table, custom_objects, "layer")
 
 
+from .categorical import *  # noqa: E402,F401,F403 - Discretization, CategoryEncoding, IntegerLookup
 from .conv_layers import *  # noqa: E402,F401,F403 - Conv1D/2D, pooling, padding (in TABLE)
 from .preprocessing import *  # noqa: E402,F401,F403 - image preprocessing (in TABLE)
