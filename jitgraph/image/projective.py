@@ -123,7 +123,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
 
     flat = reshape(x, [-1, int(c)])
     if n is not None:
-        base = np.arange(int(n), dtype=np.int32).reshape(-1, 1, 1) * (h * w)
+        base = as_tensor(np.arange(int(n), dtype=np.int32).reshape(-1, 1, 1) * (h * w))
     else:
         ones = _getitem(x, (slice(None), 0, 0, 0))
         base = reshape((cumsum(ones_like(ones, dtype=_dt.int32)) - 1) * (h * w), [-1, 1, 1])
