@@ -20,7 +20,7 @@ from ..ops.assemble import stack, tile
 from ..ops.composite import reduce_std
 from ..ops.core import as_tensor
 from ..ops.elementwise import abs as _abs
-from ..ops.elementwise import cast, clip_by_value, maximum, pow, where
+from ..ops.elementwise import cast, clip_by_value, floor, maximum, pow, where
 from ..ops.indexing import _getitem
 from ..ops.linalg import matmul
 from ..ops.reduce import reduce_max, reduce_mean, reduce_min, reduce_sum
@@ -227,7 +227,8 @@ def adjust_hue(image, delta, name=None):
         raise fail(f"{op}: delta must be in [-1, 1], got {delta!r}")
     x, orig = _to_float(image, op)
     h, s, v = _channels(rgb_to_hsv(x))
-    h = (h + _scalar_like(d, x, op, "delta")) % 1.0
+    h = h + _scalar_like(d, x, op, "delta")
+    h = h - floor(h)  # h mod 1, written so that it has a gradient (jg's mod has none)
     return _back(hsv_to_rgb(stack([h, s, v], axis=-1)), orig)
 
 
