@@ -36,19 +36,21 @@ def encode(x, mode, depth, dtype, count_weights=None):
             x = jg.squeeze(x, [-1])
         return jg.one_hot(x, depth, dtype=dtype)
     hot = jg.one_hot(x, depth, dtype=dtype)
+    axis = 1 if x.ndim > 1 else 0   # Keras reduces the axis after the batch
     if mode == "multi_hot":
-        return jg.reduce_max(hot, axis=-2)
+        return jg.reduce_max(hot, axis=axis)
     if count_weights is not None:
         w = jg.convert_to_tensor(count_weights)
         w = jg.cast(w, dtype) if w.dtype != dtype else w
         hot = hot * jg.expand_dims(w, -1)
-    return jg.reduce_sum(hot, axis=-2)
+    return jg.reduce_sum(hot, axis=axis)
 
 
 class CategoryEncoding(Layer):
     """Integer category ids in [0, num_tokens) to "one_hot" vectors (a last axis of size 1
-    is replaced), "multi_hot" (1 for every id present along the last axis) or "count"
-    (how often, weighted by ``count_weights`` if given) vectors of size num_tokens."""
+    is replaced), "multi_hot" (1 for every id present along axis 1, the one after the
+    batch, as Keras) or "count" (how often, weighted by ``count_weights`` if given) vectors
+    of size num_tokens."""
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)
