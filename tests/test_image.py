@@ -193,6 +193,31 @@ def test_affine_transform_matches_tensorflow(interpolation, fill_mode):
     _close(jg.image.affine_transform(x, TRANSFORMS, interpolation, fill_mode, 0.5), want, 1e-5)
 
 
+BOXES = np.array([[0.1, 0.2, 0.8, 0.9], [-0.2, 0.0, 1.3, 0.5], [0.5, 0.5, 0.5, 0.5],
+                  [0.9, 0.8, 0.1, 0.2]], np.float32)
+BOX_INDICES = np.array([0, 2, 1, 1], np.int32)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "nearest"])
+@pytest.mark.parametrize("crop_size", [[4, 5], [1, 3], [6, 1]])
+def test_crop_and_resize_matches_tensorflow(method, crop_size):
+    x = _img(3, 7, 9, 2)
+    want = tf.image.crop_and_resize(x, BOXES, BOX_INDICES, crop_size, method, 0.5)
+    _close(jg.image.crop_and_resize(x, BOXES, BOX_INDICES, crop_size, method, 0.5), want)
+
+
+def test_crop_and_resize_compiles_and_differentiates_the_boxes():
+    x = _img(3, 7, 9, 2)
+    f = jg.function(lambda a, b, i: jg.image.crop_and_resize(a, b, i, [4, 5]),
+                    input_signature=[jg.TensorSpec([None, 7, 9, 2]), jg.TensorSpec([None, 4]),
+                                     jg.TensorSpec([None], jg.int32)])
+    _close(f(x, BOXES, BOX_INDICES),
+           tf.image.crop_and_resize(x, BOXES, BOX_INDICES, [4, 5]))
+    boxes = np.array([[0.13, 0.21, 0.77, 0.93]])
+    _check_grad(lambda b: jg.image.crop_and_resize(x.astype(np.float64), b, [1], [3, 4]),
+                boxes)
+
+
 # ----------------------------------------------------------------------------- backends
 
 
@@ -291,9 +316,10 @@ def _check_grad(fn, x, eps=1e-6, tol=1e-6):
     lambda x: jg.image.sobel_edges(x),
     lambda x: jg.image.total_variation(x),
     lambda x: jg.image.affine_transform(x, TRANSFORMS[2], "bilinear", "reflect"),
+    lambda x: jg.image.crop_and_resize(x, BOXES, [0, 1, 1, 0], [3, 4]),
 ], ids=["bilinear", "bicubic", "area", "lanczos3_aa", "resize_with_pad", "contrast", "gamma",
         "saturation", "hue", "grayscale", "yuv", "standardization", "ssim", "sobel", "tv",
-        "affine"])
+        "affine", "crop_and_resize"])
 def test_gradients_match_finite_differences(fn):
     _check_grad(fn, RNG.random((2, 5, 6, 3)))
 

@@ -157,4 +157,63 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     return unbatch(out, batched)
 
 
-__all__ = ["affine_transform"]
+def _box_coords(lo, hi, size, n):
+    """TensorFlow's sampling positions [boxes, n] along one axis of crop_and_resize."""
+    if n > 1:
+        step = (hi - lo) * float(size - 1) / float(n - 1)
+        return lo * float(size - 1) + step * np.arange(n, dtype=lo.dtype.np).reshape(1, n)
+    return reshape((lo + hi) * (0.5 * (size - 1)), [-1, 1])
+
+
+def crop_and_resize(image, boxes, box_indices, crop_size, method="bilinear",
+                    extrapolation_value=0.0, name=None):
+    """Crops boxes [num_boxes, 4] = (y1, x1, y2, x2) in normalized coordinates (0 and 1 are
+    the first and last pixel centers) from the images [batch, h, w, c] picked by
+    box_indices, and resizes each to crop_size = [crop_h, crop_w], as TensorFlow's
+    CropAndResize: samples outside the image are ``extrapolation_value``. The result is
+    float32 (float64 for float64 images); gradients reach the images and the boxes."""
+    op = "crop_and_resize"
+    method = str(method).lower()
+    if method not in INTERPOLATIONS:
+        raise fail(f"{op}: method must be 'bilinear' or 'nearest', got {method!r}")
+    x, batched = image4(image, op, ranks=(4,))
+    h, w, c = int(x.shape[1]), int(x.shape[2]), x.shape[3]
+    if c is None:
+        raise fail(f"{op}: needs the channel dim of {desc(x)} known when tracing")
+    from .sizing import _size_pair
+
+    ch, cw = _size_pair(crop_size, op)
+    fdt = x.dtype if x.dtype is _dt.float64 else _dt.float32
+    b = as_tensor(boxes, op)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise fail(f"{op}: boxes must be [num_boxes, 4] (y1, x1, y2, x2), got {desc(b)}")
+    b = b if b.dtype is fdt else cast(b, fdt)
+    bi = as_tensor(box_indices, op)
+    if bi.ndim != 1 or not bi.dtype.is_integer:
+        raise fail(f"{op}: box_indices must be a 1-D integer tensor, got {desc(bi)}")
+    cols = [_getitem(b, (slice(None), k)) for k in range(4)]
+    y1, x1, y2, x2 = (reshape(v, [-1, 1]) for v in cols)
+    ys = expand_dims(_box_coords(y1, y2, h, ch), 2)      # [boxes, ch, 1]
+    xs = expand_dims(_box_coords(x1, x2, w, cw), 1)      # [boxes, 1, cw]
+    inside = logical_and(logical_and(ys >= 0, ys <= h - 1), logical_and(xs >= 0, xs <= w - 1))
+    flat = reshape(x if x.dtype is fdt else cast(x, fdt), [-1, int(c)])
+    base = reshape(cast(bi, _dt.int32) * (h * w), [-1, 1, 1])
+
+    def read(iy, ix):
+        yi = cast(clip_by_value(iy, 0.0, float(h - 1)), _dt.int32)
+        xi = cast(clip_by_value(ix, 0.0, float(w - 1)), _dt.int32)
+        return gather(flat, base + yi * w + xi)
+
+    if method == "nearest":
+        out = read(_round_away(ys), _round_away(xs))
+    else:
+        y0, x0 = floor(ys), floor(xs)
+        y1_, x1_ = y0 + 1.0, x0 + 1.0
+        ly, lx = expand_dims(ys - y0, -1), expand_dims(xs - x0, -1)
+        top = read(y0, x0) + (read(y0, x1_) - read(y0, x0)) * lx
+        bottom = read(y1_, x0) + (read(y1_, x1_) - read(y1_, x0)) * lx
+        out = top + (bottom - top) * ly
+    return where(expand_dims(inside, -1), out, out * 0.0 + float(extrapolation_value))
+
+
+__all__ = ["affine_transform", "crop_and_resize"]
