@@ -35,7 +35,6 @@ from .autodiff.control import attach as _attach  # noqa: E402
 _attach()  # control ops register after the tape is imported: attach their rules now
 # -- namespaces
 from . import math, linalg  # noqa: E402,F401
-from . import image  # noqa: E402,F401
 from . import nest  # noqa: E402,F401
 from . import debugging  # noqa: E402,F401
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: E402,F401
@@ -45,6 +44,7 @@ from .debugging import Assert, assert_equal, assert_greater, assert_less, assert
 #    jg.keras: the Keras API; jg.cuda: device placement for backend="cuda" (DeviceTensor,
 #    to_device, device_function, resident_variables; see codegen/cuda_device.py)
 _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
+_LAZY["image"] = ".image"  # jg.image: resizing, colour, augmentation (image/)
 
 
 def __getattr__(name):
