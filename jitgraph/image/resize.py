@@ -21,6 +21,8 @@ TensorFlow's kernels, one per method:
              antialias (so every input pixel contributes).
 """
 
+import functools
+
 import numpy as np
 
 from .. import errors
@@ -179,8 +181,17 @@ METHODS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "ga
            "mitchellcubic")
 
 
+@functools.lru_cache(maxsize=256)
 def taps(in_size, out_size, method, antialias):
-    """The tap table of one axis for a TensorFlow resize method."""
+    """The tap table of one axis for a TensorFlow resize method, read-only and cached (eager
+    calls would otherwise rebuild it every time)."""
+    idx, w = _table(in_size, out_size, method, antialias)
+    idx.setflags(write=False)
+    w.setflags(write=False)
+    return idx, w
+
+
+def _table(in_size, out_size, method, antialias):
     if method == "nearest":
         return nearest_taps(in_size, out_size)
     if method == "area":
