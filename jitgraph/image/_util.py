@@ -7,7 +7,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .. import errors
 from ..ops.core import as_tensor
-from ..ops.shape import expand_dims, reshape, squeeze
+from ..ops.shape import expand_dims, squeeze
 from ..tensor import Tensor
 
 _SMALL_INTS = (np.uint8, np.int8, np.uint16, np.int16)
@@ -83,11 +83,3 @@ def floating(x, op):
     if x.dtype.is_bool:
         raise fail(f"{op}: needs numeric images, got bool {desc(x)}")
     return cast(x, _dt.float32)
-
-
-def batch_dim(x):
-    return -1 if x.shape[0] is None else int(x.shape[0])
-
-
-def reshape_known(x, dims):
-    return reshape(x, [-1 if d is None else int(d) for d in dims])
