@@ -42,6 +42,17 @@ def test_resize_matches_tensorflow(method, antialias, h, w, oh, ow, batched):
     _close(got, want, 2e-6 if method not in ("lanczos5", "mitchellcubic") else 5e-6)
 
 
+@pytest.mark.parametrize("method", ["bilinear", "area", "bicubic", "lanczos3"])
+def test_halving_matches_tensorflow_eager_and_compiled(method):
+    # bilinear and area halving take the one-reduction path (sizing._resize_blocks)
+    x = _img(3, 10, 14, 2)
+    want = tf.image.resize(x, [5, 7], method).numpy()
+    _close(jg.image.resize(x, [5, 7], method), want)
+    f = jg.function(lambda a: jg.image.resize(a, [5, 7], method),
+                    input_signature=[jg.TensorSpec([None, 10, 14, 2])])
+    _close(f(x), want)
+
+
 def test_resize_dtypes():
     xi = (RNG.random((5, 6, 3)) * 255).astype(np.int32)
     for m in ("bilinear", "nearest", "area"):
@@ -303,6 +314,7 @@ def _check_grad(fn, x, eps=1e-6, tol=1e-6):
     lambda x: jg.image.resize(x, [7, 4]),
     lambda x: jg.image.resize(x, [3, 8], "bicubic"),
     lambda x: jg.image.resize(x, [2, 3], "area"),
+    lambda x: jg.image.resize(x[:, :4], [2, 3]),
     lambda x: jg.image.resize(x, [3, 2], "lanczos3", antialias=True),
     lambda x: jg.image.resize_with_pad(x, 7, 3),
     lambda x: jg.image.adjust_contrast(x, 1.7),
@@ -317,8 +329,8 @@ def _check_grad(fn, x, eps=1e-6, tol=1e-6):
     lambda x: jg.image.total_variation(x),
     lambda x: jg.image.affine_transform(x, TRANSFORMS[2], "bilinear", "reflect"),
     lambda x: jg.image.crop_and_resize(x, BOXES, [0, 1, 1, 0], [3, 4]),
-], ids=["bilinear", "bicubic", "area", "lanczos3_aa", "resize_with_pad", "contrast", "gamma",
-        "saturation", "hue", "grayscale", "yuv", "standardization", "ssim", "sobel", "tv",
+], ids=["bilinear", "bicubic", "area", "halving", "lanczos3_aa", "resize_with_pad", "contrast",
+        "gamma", "saturation", "hue", "grayscale", "yuv", "standardization", "ssim", "sobel", "tv",
         "affine", "crop_and_resize"])
 def test_gradients_match_finite_differences(fn):
     _check_grad(fn, RNG.random((2, 5, 6, 3)))

@@ -101,6 +101,35 @@ def apply_taps(x, axis, idx, w):
     return reduce_sum(g * w.astype(x.dtype.np).reshape((out, k) + tail), axis=axis + 1)
 
 
+def _block_weights(idx, w, size):
+    """[out, 2] weights when ``size`` = 2 * out and every output element reads only its own
+    pair of inputs (halving with bilinear or area), else None. (Larger factors measured
+    slower this way than with tap tables: 9 vs 6 ms for bilinear 224 -> 56.)"""
+    out, k = idx.shape
+    if size != 2 * out:
+        return None
+    s = 2
+    rel = idx - (np.arange(out) * s)[:, None]
+    used = w != 0
+    if ((rel < 0) | (rel >= s))[used].any():
+        return None
+    block = np.zeros((out, s))
+    rows = np.broadcast_to(np.arange(out)[:, None], idx.shape)
+    np.add.at(block, (rows[used], rel[used]), w[used])
+    return block
+
+
+def _resize_blocks(x, bh, bw):
+    """Both axes halved: one reshape and one weighted sum, which fuse into a single
+    reduction kernel reading each input once (32x224x224x3 -> 112x112 bilinear: 1.5-4 ms
+    against 8.6-12 ms with tap tables on this machine)."""
+    (oh, sh), (ow, sw) = bh.shape, bw.shape
+    n, c = -1 if x.shape[0] is None else int(x.shape[0]), int(x.shape[3])
+    blocks = reshape(x, [n, oh, sh, ow, sw, c])
+    weights = (bh[:, :, None, None] * bw[None, None, :, :]).astype(x.dtype.np)
+    return reduce_sum(blocks * weights[..., None], axis=[2, 4])
+
+
 def _resize4(x, height, width, method, antialias):
     """x: [batch, h, w, c] (checked)."""
     h, w = int(x.shape[1]), int(x.shape[2])
@@ -110,6 +139,10 @@ def _resize4(x, height, width, method, antialias):
             x = cast(x, _dt.float32)
     ty = _taps.taps(h, height, method, antialias)
     tx = _taps.taps(w, width, method, antialias)
+    if method != "nearest":
+        bh, bw = _block_weights(*ty, h), _block_weights(*tx, w)
+        if bh is not None and bw is not None:
+            return _resize_blocks(x, bh, bw)
     # the axis that shrinks the data most goes first
     if height * w <= width * h:
         return apply_taps(apply_taps(x, 1, *ty), 2, *tx)
