@@ -46,6 +46,7 @@ from .debugging import Assert, assert_equal, assert_greater, assert_less, assert
 _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
 _LAZY["data"] = ".data"  # jg.data: input pipelines (data/)
 _LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
+_LAZY["image"] = ".image"  # jg.image: resizing, colour, augmentation (image/)
 
 
 def __getattr__(name):

@@ -305,14 +305,20 @@ class Normalization(Layer):
         self._init_mean = None if mean is None else np.asarray(mean, np.float32)
         self._init_var = None if variance is None else np.asarray(variance, np.float32)
 
-    def _feature_shape(self, input_shape):
+    def _axes(self, rank):
+        """The kept (per-feature) axes, non-negative: Keras' axis is an int or a tuple."""
         if self.axis is None:
             return ()
-        d = tuple(input_shape)[self.axis]
-        if d is None:
+        axes = (self.axis,) if isinstance(self.axis, int) else tuple(self.axis)
+        return tuple(sorted(a % rank for a in axes))
+
+    def _feature_shape(self, input_shape):
+        shape = tuple(input_shape)
+        axes = self._axes(len(shape))
+        if any(shape[a] is None for a in axes):
             raise ValueError(f"Normalization layer {self.name!r}: the normalized axis "
-                             f"{self.axis} of input shape {tuple(input_shape)} must be known")
-        return (int(d),)
+                             f"{self.axis} of input shape {shape} must be known")
+        return tuple(int(shape[a]) for a in axes)
 
     def build(self, input_shape):
         shape = self._feature_shape(input_shape)
@@ -329,20 +335,18 @@ class Normalization(Layer):
         x = np.asarray(data.numpy() if hasattr(data, "numpy") else data, np.float64)
         if not self.built:
             self.build(x.shape)
-        if self.axis is None:
-            mean, var = x.mean(), x.var()
-        else:
-            a = self.axis % x.ndim
-            axes = tuple(i for i in range(x.ndim) if i != a)
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
+        kept = self._axes(x.ndim)
+        axes = tuple(i for i in range(x.ndim) if i not in kept)
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
         self.mean.assign(np.asarray(mean, np.float32).reshape(tuple(self.mean.shape)))
         self.variance.assign(np.asarray(var, np.float32).reshape(tuple(self.variance.shape)))
 
     def _broadcast(self, v, rank):
         if self.axis is None or rank == 0:
             return v
-        a = self.axis % rank
-        return jg.reshape(v, [-1 if i == a else 1 for i in range(rank)])
+        kept = self._axes(rank)
+        return jg.reshape(v, [int(v.shape[kept.index(i)]) if i in kept else 1
+                              for i in range(rank)])
 
     def call(self, inputs):
         x = jg.convert_to_tensor(inputs)
@@ -357,7 +361,8 @@ class Normalization(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "invert": self.invert}
+        axis = list(self.axis) if isinstance(self.axis, (tuple, list)) else self.axis
+        return {**super().get_config(), "axis": axis, "invert": self.invert}
 
 
 class Lambda(Layer):
@@ -742,4 +747,6 @@ def deserialize(config, custom_objects=None):
     return serialization.deserialize(config, table, custom_objects, "layer")
 
 
+from .categorical import *  # noqa: E402,F401,F403 - Discretization, CategoryEncoding, IntegerLookup
 from .conv_layers import *  # noqa: E402,F401,F403 - Conv1D/2D, pooling, padding (in TABLE)
+from .preprocessing import *  # noqa: E402,F401,F403 - image preprocessing (in TABLE)
