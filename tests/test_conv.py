@@ -408,3 +408,41 @@ def test_keras_layers_match_tf_keras_with_copied_weights(tf):
 
 def _short(name):
     return name.split("/")[-1].split(":")[0]  # "conv2d/kernel:0" (TF 2) or "kernel" (Keras 3)
+
+
+def _fully_convolutional(layers):
+    inp = layers.Input(shape=(None, None, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(6, 3, strides=2)(x)
+    return layers.Input, inp, x, layers.GlobalAveragePooling2D()(x)
+
+
+def test_functional_model_with_unknown_spatial_dims_matches_tf_keras(tf):
+    """Input(shape=(None, None, 3)): the model builds (its unknown dims stay None), and runs
+    and trains on images of any size, with tf.keras's numbers."""
+    _, inp, mid, out = _fully_convolutional(L)
+    model = jg.keras.Model(inp, L.Dense(2)(out))
+    assert tuple(mid.shape) == (None, None, None, 6) and tuple(out.shape) == (None, 6)
+    assert model.output_shape == (None, 2)
+    _, tinp, _, tout = _fully_convolutional(tf.keras.layers)
+    theirs = tf.keras.Model(tinp, tf.keras.layers.Dense(2)(tout))
+    model.set_weights(theirs.get_weights())
+    for shape in ((2, 16, 16, 3), (1, 21, 13, 3)):
+        x = _x(*shape)
+        np.testing.assert_allclose(model(x).numpy(), theirs(x).numpy(), rtol=1e-4, atol=1e-5)
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(_x(4, 12, 12, 3), _x(4, 2), epochs=1, verbose=0)
+    assert model.predict(_x(3, 24, 20, 3), verbose=0).shape == (3, 2)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("(None, None, None, 6)" in ln for ln in lines)
+
+
+def test_sequence_length_unknown_at_build_stays_none():
+    inp = L.Input(shape=(None,), dtype="int32")
+    x = L.Embedding(20, 4)(inp)
+    seq = L.LSTM(3, return_sequences=True)(x)
+    assert tuple(x.shape) == (None, None, 4) and tuple(seq.shape) == (None, None, 3)
+    model = jg.keras.Model(inp, L.GlobalAveragePooling1D()(seq))
+    assert model(np.array([[1, 2, 3, 4, 5]], np.int32)).shape == (1, 3)

@@ -14,6 +14,7 @@ builds it; the batch dimension of the result is reported as None.
 import numpy as np
 
 import jitgraph as jg
+from jitgraph import errors
 
 from .base_layer import Layer, flatten, map_structure
 
@@ -60,30 +61,61 @@ def is_symbolic_input(inputs):
     return any(isinstance(x, KerasTensor) for x in flatten(inputs))
 
 
-def _dummy(kt):
-    shape = tuple(1 if d is None else d for d in kt.shape)
+# a dim unknown when the model is built (not the batch) is probed at two sizes; larger pairs
+# when a layer cannot take the smaller (a VALID window larger than what is left after pooling)
+PROBE_SIZES = ((8, 16), (32, 64), (128, 256))
+
+
+def _dummy(kt, size):
+    """Zeros for ``kt``: batch 1, ``size`` for its other unknown dims."""
+    shape = tuple((1 if k == 0 else size) if d is None else d for k, d in enumerate(kt.shape))
     return jg.zeros(shape, dtype=kt.dtype)
 
 
 def call_layer_symbolically(layer, inputs, args, kwargs):
+    """Calls ``layer`` on zeros standing for the KerasTensors among its arguments and
+    records the call as a Node; returns KerasTensors for its results. A dim other than the
+    batch that is unknown (``Input(shape=(None, None, 3))``, a sequence length) is probed at
+    two sizes (PROBE_SIZES): result dims that differ between the two calls are unknown too,
+    the others are what the layer makes of any size (a global pooling's, Dense's units)."""
     nodes = layer.__dict__.setdefault("_inbound_nodes", [])
+    kts = [x for x in flatten([inputs, list(args), kwargs]) if isinstance(x, KerasTensor)]
     batch_unknown = any(isinstance(x, KerasTensor) and x.shape.rank and x.shape[0] is None
                         for x in flatten(inputs))
+    varying = any(d is None for x in kts for d in tuple(x.shape)[1:])
 
-    def concrete(x):  # KerasTensors anywhere in the arguments become zeros of their shape
-        return map_structure(lambda t: _dummy(t) if isinstance(t, KerasTensor) else t, x)
+    def call(size):
+        def concrete(x):  # KerasTensors anywhere in the arguments become zeros
+            return map_structure(lambda t: _dummy(t, size) if isinstance(t, KerasTensor)
+                                 else t, x)
 
-    with jg.init_scope():
-        outputs = layer(concrete(inputs), *concrete(list(args)), **concrete(kwargs))
-    layer._clear_losses()
+        with jg.init_scope():
+            out = layer(concrete(inputs), *concrete(list(args)), **concrete(kwargs))
+        layer._clear_losses()
+        return out
+
+    unknown = {}  # leaf number -> dims that changed with the probe size
+    if not varying:
+        outputs = call(1)
+    for k, (small, large) in enumerate(PROBE_SIZES if varying else ()):
+        try:
+            outputs, other = call(small), call(large)
+        except (errors.InvalidArgumentError, ValueError):
+            if k == len(PROBE_SIZES) - 1:
+                raise
+            continue
+        for j, (a, b) in enumerate(zip(flatten(outputs), flatten(other), strict=True)):
+            unknown[j] = {d for d, (m, n) in enumerate(zip(a.shape, b.shape)) if m != n}
+        break
     index = len(nodes)
     counter = iter(range(10**9))
 
     def symbolic(t):
-        shape = tuple(t.shape)
+        k = next(counter)
+        shape = tuple(None if d in unknown.get(k, ()) else n for d, n in enumerate(t.shape))
         if batch_unknown and shape:
             shape = (None,) + shape[1:]
-        return KerasTensor(shape, t.dtype, layer, index, next(counter))
+        return KerasTensor(shape, t.dtype, layer, index, k)
 
     outs = map_structure(symbolic, outputs)
     nodes.append(Node(layer, inputs, dict(kwargs), outs, extra_args=args))
