@@ -363,9 +363,10 @@ def function(func=None, input_signature=None, autograph=True, reduce_retracing=F
         reduce_retracing = True
 
     def decorate(f):
-        if isinstance(f, Function):
-            f = f.python_function
-        return Function(f, input_signature, autograph, reduce_retracing, backend)
+        instance = None
+        if isinstance(f, Function):  # a method reached through its object stays bound to it
+            f, instance = f.python_function, f._instance
+        return Function(f, input_signature, autograph, reduce_retracing, backend, instance)
 
     return decorate if func is None else decorate(func)
 
