@@ -133,3 +133,60 @@ def test_print_to_stderr_and_in_compiled_function(capsys):
     cap = capsys.readouterr()
     assert cap.err == "err\n"
     assert cap.out == "value 2\nvalue 8\n"
+
+
+# ----------------------------------------------------------------------------- shape tensors
+
+_SHAPE_FNS = {
+    "uniform": lambda x: jg.random.uniform(jg.shape(x), seed=3),
+    "normal": lambda x: jg.random.normal(jg.shape(x), seed=3),
+    "stateless": lambda x: jg.random.stateless_uniform(jg.shape(x), seed=[1, 2]),
+    "zeros": lambda x: jg.zeros(jg.shape(x)) + x,
+    "ones": lambda x: jg.ones(jg.shape(x), jg.int32),
+    "fill": lambda x: jg.fill(jg.shape(x), 2.5),
+    "fill_tensor": lambda x: jg.fill(jg.shape(x), jg.reduce_sum(x)),
+    "stacked": lambda x: jg.random.uniform(jg.stack([jg.shape(x)[0] * 2, jg.size(x)]), seed=3),
+    "list": lambda x: jg.random.normal([jg.shape(x)[1] + 1, 2], seed=3),
+    "reshape": lambda x: jg.reshape(x, [jg.shape(x)[0], -1]),
+    "broadcast_to": lambda x: jg.broadcast_to(x[:1], jg.shape(x)),
+}
+
+
+@pytest.mark.parametrize("backend", ["interpreter", "cpu"])
+@pytest.mark.parametrize("name", list(_SHAPE_FNS))
+def test_shape_tensors_known_when_tracing_are_folded(name, backend):
+    fn = _SHAPE_FNS[name]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    want = fn(jg.constant(x)).numpy()
+    got = jg.function(fn, backend=backend)(x).numpy()
+    assert got.shape == want.shape and got.dtype == want.dtype
+    if not name.startswith(("uniform", "normal", "stacked", "list")):  # fresh numbers per call
+        np.testing.assert_array_equal(got, want)
+
+
+def test_zeros_ones_fill_of_a_shape_unknown_when_tracing_run_with_any_size():
+    @jg.function(input_signature=[jg.TensorSpec([None, 3], jg.float32)])
+    def f(x):
+        return jg.zeros(jg.shape(x)) + x, jg.ones(jg.shape(x), jg.bool), jg.fill(jg.shape(x), 7)
+
+    for n in (1, 4):
+        z, o, s = f(np.ones((n, 3), np.float32))
+        np.testing.assert_array_equal(z.numpy(), np.ones((n, 3)))
+        assert o.numpy().all() and o.shape == (n, 3)
+        np.testing.assert_array_equal(s.numpy(), np.full((n, 3), 7, np.int32))
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("fn, op", [
+    (lambda x: jg.random.uniform(jg.shape(x)), "random_uniform"),
+    (lambda x: jg.random.normal([jg.shape(x)[0], 3]), "random_normal"),
+    (lambda x: jg.ones(jg.stack([jg.shape(x)[0], 2])), "ones"),
+    (lambda x: jg.reshape(x, [jg.shape(x)[0] * 3]), "reshape"),
+])
+def test_shape_tensors_unknown_when_tracing_are_a_clear_error(fn, op):
+    f = jg.function(fn, input_signature=[jg.TensorSpec([None, 3], jg.float32)])
+    with pytest.raises(jg.errors.UnimplementedError) as e:
+        f(np.ones((2, 3), np.float32))
+    msg = str(e.value)
+    assert msg.startswith(op) and "known when tracing" in msg and "[?,3]" in msg
+    assert "input_signature" in msg and "test_ops_random.py" in msg
