@@ -190,3 +190,35 @@ def test_shape_tensors_unknown_when_tracing_are_a_clear_error(fn, op):
     msg = str(e.value)
     assert msg.startswith(op) and "known when tracing" in msg and "[?,3]" in msg
     assert "input_signature" in msg and "test_ops_random.py" in msg
+
+
+# ----------------------------------------------------------------------------- dims unknown
+
+def test_dropout_noise_shape_none_dims_come_from_x():
+    jg.random.set_seed(4)
+    x = np.ones((50, 4, 3), np.float32)
+    y = jg.nn.dropout(x, 0.5, noise_shape=[None, 1, None]).numpy()
+    assert (y == y[:, :1, :]).all()  # one mask for every step of axis 1
+    assert 0.3 < (y[:, 0] != 0).mean() < 0.7
+    y = jg.function(lambda x: jg.nn.dropout(x, 0.5, noise_shape=(None, 1, 3)))(x).numpy()
+    assert (y == y[:, :1, :]).all() and 0.3 < (y[:, 0] != 0).mean() < 0.7
+    with pytest.raises(jg.errors.InvalidArgumentError, match="one entry per dim"):
+        jg.nn.dropout(x, 0.5, noise_shape=[None, 1])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: jg.random.uniform(x.shape),
+    lambda x: jg.random.stateless_normal(x.shape, seed=[1, 2]),
+    lambda x: jg.nn.dropout(x, 0.5),
+    lambda x: jg.nn.dropout(x, 0.5, noise_shape=[None, 1, 3]),
+])
+def test_random_shapes_unknown_when_tracing_are_a_clear_error(fn):
+    f = jg.function(fn, input_signature=[jg.TensorSpec([None, 5, 3], jg.float32)])
+    with pytest.raises(jg.errors.UnimplementedError) as e:
+        f(np.ones((2, 5, 3), np.float32))
+    msg = str(e.value)
+    assert msg.startswith(("random_", "stateless_")) and "unknown when tracing" in msg
+    assert ("[None, 5, 3]" in msg or "[?,5,3]" in msg) and "input_signature" in msg
+    assert "test_ops_random.py" in msg
+    with pytest.raises(jg.errors.InvalidArgumentError, match=r"\[-1, 3\] must be fully known"):
+        jg.random.uniform([-1, 3])

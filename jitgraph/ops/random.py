@@ -159,15 +159,30 @@ def _key(op_seed, explicit):
     return (gs & 0xFFFFFFFF, op_seed & 0xFFFFFFFF)
 
 
-def _draw(op_name, shape, dtype, seed, **params):
+def static_random_shape(shape, what):
+    """A random op's output shape as ints: lists, TensorShapes and tensors tracing can fold
+    (``jg.shape(x)`` of a static shape); dims unknown when tracing raise, saying what to do
+    (the ops draw a shape fixed in the graph)."""
     from ..tensor import TensorShape
     from .shape import _static_shape
 
-    shape = tuple(_static_shape(shape if not isinstance(shape, TensorShape) else
-                                shape.as_list(), op_name))
+    shape = tuple(_static_shape(shape.as_list() if isinstance(shape, TensorShape) else shape,
+                                what))
     if any(d < 0 for d in shape):
-        raise errors.InvalidArgumentError(
-            f"{op_name}: the shape {list(shape)} must be fully known (no -1/None)")
+        if tracing.current_graph() is not None:
+            raise errors.UnimplementedError(errors.at_user_line(
+                f"{what}: the shape {[None if d < 0 else d for d in shape]} has dims unknown "
+                "when tracing (None, e.g. a batch dim left open by the input_signature); "
+                "random numbers are drawn with a shape fixed when tracing: pass the dims as "
+                "Python ints, or trace with them known (no None in the input_signature; each "
+                "new size then traces once)"))
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"{what}: the shape {list(shape)} must be fully known (no -1/None)"))
+    return shape
+
+
+def _draw(op_name, shape, dtype, seed, **params):
+    shape = static_random_shape(shape, op_name)
     if tracing.current_graph() is None:
         n = _state["eager"]
         _state["eager"] += 1
