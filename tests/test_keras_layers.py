@@ -359,3 +359,4 @@ def test_dropout_noise_shape_shares_the_mask_and_fits_with_any_batch():
     model.compile(loss="mse", optimizer="sgd")
     hist = model.fit(x[:21], np.ones((21, 1), np.float32), batch_size=4, epochs=2, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
+    assert model._train_function.experimental_get_tracing_count() == 1  # any batch size

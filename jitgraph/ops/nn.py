@@ -4,7 +4,6 @@ They need no op records of their own; relu, sigmoid, tanh and softplus are eleme
 
 from .. import errors
 from ..tensor import Tensor, TensorShape
-from .assemble import stack as _stack
 from .composite import embedding_lookup, l2_normalize  # noqa: F401 - tf.nn names
 from .conv import *  # noqa: F401,F403 - conv2d, conv1d, depthwise_conv2d, pooling
 from .conv import __all__ as _conv_names
@@ -175,9 +174,7 @@ def _noise_shape(x, noise_shape):
             f"(shape {x.shape.as_list()})"))
     known = x.shape.as_list()
     dims = [known[i] if d is None else d for i, d in enumerate(dims)]
-    if None in dims:
-        return _stack([_shape(x)[i] if d is None else d for i, d in enumerate(dims)])
-    return dims
+    return [_shape(x)[i] if d is None else d for i, d in enumerate(dims)]
 
 
 def bias_add(value, bias, data_format=None, name=None):

@@ -100,8 +100,9 @@ def _seed_pair(seed, what):
 
 def _stateless(op_name, what, shape, seed, dtype, **params):
     key = _seed_pair(seed, what)
-    shape = _r().static_random_shape(shape, what)
-    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), key=key, shape=shape,
+    shape, like, extra = _r().random_shape(shape, what)
+    params.update(extra)
+    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), *like, key=key, shape=shape,
                  dtype=dtype, **params)
 
 
@@ -176,9 +177,10 @@ class Generator:
         return cls.from_seed(int.from_bytes(os.urandom(8), "little"))
 
     def _draw(self, op_name, what, shape, dtype, **params):
-        shape = _r().static_random_shape(shape, what)
+        shape, like, extra = _r().random_shape(shape, what)
+        params.update(extra)
         c = self.state._jg_read()
-        out = apply(op_name, c, key=self._key, shape=shape, dtype=dtype, **params)
+        out = apply(op_name, c, *like, key=self._key, shape=shape, dtype=dtype, **params)
         self.state.assign(c + 1)
         return out
 

@@ -39,6 +39,11 @@ _LIKE_HINT = dict.fromkeys(
     ("zeros", "ones", "fill"), "; for exactly x's shape, jg.zeros(jg.shape(x)), "
     "jg.ones(jg.shape(x)) and jg.fill(jg.shape(x), v) work for any size")
 _LIKE_HINT["reshape"] = "; jg.reshape(x, [-1, 4]) leaves one dim to be computed at run time"
+_LIKE_HINT.update(dict.fromkeys(
+    ("random_uniform", "random_normal", "random_truncated_normal", "stateless_uniform",
+     "stateless_normal", "stateless_truncated_normal"),
+    "; random ops draw with a run-time shape given as jg.shape(x), or a list of ints and "
+    "jg.shape(x)[i] of one tensor x, unchanged"))
 
 
 def _folded(t, op_name):

@@ -43,6 +43,53 @@ def static_value(t, depth=0):
         return None
 
 
+def _dim_of(t):
+    """(x, i) when the symbolic scalar ``t`` is ``jg.shape(x)[i]``, else None."""
+    op = t._ir.op
+    if op.type != "strided_slice" or op.inputs[0].op.type != "shape":
+        return None
+    key = op.attrs["key"]
+    if len(key) != 1 or not isinstance(key[0], int):
+        return None
+    x = op.inputs[0].op.inputs[0]
+    return x, key[0] % len(x.shape)
+
+
+def run_time_dims(shape):
+    """For a shape known only at run time made of dims of ONE tensor x (``jg.shape(x)``, or
+    a list of ints and ``jg.shape(x)[i]``): (x, dims) with dims[d] an int or ("dim", i) for
+    dim i of x; else None (a static shape, or one of another form)."""
+    from ..tracing import SymbolicTensor
+
+    if isinstance(shape, Tensor):
+        op = shape._symbolic and shape._ir.op
+        if not op or op.type != "shape" or static_value(shape) is not None:
+            return None
+        x = op.inputs[0]
+        return SymbolicTensor(x), tuple(("dim", i) if d is None else d
+                                        for i, d in enumerate(x.shape))
+    if not isinstance(shape, (list, tuple)):
+        return None
+    like, dims = None, []
+    for d in shape:
+        v = static_value(d) if isinstance(d, Tensor) else None
+        if not isinstance(d, Tensor) or v is not None:
+            if d is None or int(d if v is None else v) < 0:
+                return None
+            dims.append(int(d if v is None else v))
+            continue
+        if not d._symbolic or d.shape.rank != 0:
+            return None
+        found = _dim_of(d)
+        if found is None or (like is not None and found[0] is not like):
+            return None
+        like = found[0]
+        dims.append(("dim", found[1]))
+    if like is None:
+        return None
+    return SymbolicTensor(like), tuple(dims)
+
+
 def dynamic_origin(t, depth=0):
     """Where a symbolic tensor whose value tracing cannot know comes from, for error
     messages: the unknown dims of a ``jg.shape``, else the op that computes it."""
