@@ -42,13 +42,23 @@ class Function:
 
     def __init__(self, python_function, input_signature=None, autograph=True,
                  reduce_retracing=False, backend=None, instance=None):
+        # first, so that the error messages below can name the function, and so that the
+        # attributes set below win over those update_wrapper copies from a callable object
+        functools.update_wrapper(self, python_function)
+        if not hasattr(self, "__name__"):  # a callable object (a Keras layer or model)
+            self.__name__ = self.__qualname__ = type(python_function).__name__
         self._python_function = python_function
         self._input_signature = None if input_signature is None else list(input_signature)
         self._autograph = autograph
         self._reduce_retracing = reduce_retracing
         self._backend = backend
         self._instance = instance  # weakref to `self` of a bound method, or None
-        self._sig = inspect.signature(python_function)
+        try:
+            self._sig = inspect.signature(python_function)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"jg.function {self.__name__!r}: cannot read the parameters of "
+                            f"{python_function!r} ({e}); wrap it in a Python function "
+                            "(def f(x): ...) and decorate that") from None
         self._params = list(self._sig.parameters)[1 if instance is not None else 0:]
         self._converted = None
         self._fast = {}  # flat fast key -> ConcreteFunction
@@ -61,15 +71,14 @@ class Function:
         self._bound_by_id = {}
         self._spec_keys = None
         if self._input_signature is not None:
-            self._spec_keys = [sig.spec_key(s, f"input_signature[{i}]")
+            self._spec_keys = [sig.spec_key(s, f"jg.function {self.__name__!r}: "
+                                            f"input_signature[{i}]")
                                for i, s in enumerate(self._input_signature)]
             if len(self._spec_keys) > len(self._params):
                 raise TypeError(f"jg.function {self.__name__!r}: input_signature has "
                                 f"{len(self._spec_keys)} entries but the function takes "
-                                f"{len(self._params)} arguments")
-        functools.update_wrapper(self, python_function)
-        if not hasattr(self, "__name__"):  # a callable object (a Keras layer or model)
-            self.__name__ = self.__qualname__ = type(python_function).__name__
+                                f"{len(self._params)} arguments ({', '.join(self._params)}); "
+                                "give one jg.TensorSpec per parameter")
 
     # -- public API
     @property
@@ -354,9 +363,10 @@ def function(func=None, input_signature=None, autograph=True, reduce_retracing=F
         reduce_retracing = True
 
     def decorate(f):
-        if isinstance(f, Function):
-            f = f.python_function
-        return Function(f, input_signature, autograph, reduce_retracing, backend)
+        instance = None
+        if isinstance(f, Function):  # a method reached through its object stays bound to it
+            f, instance = f.python_function, f._instance
+        return Function(f, input_signature, autograph, reduce_retracing, backend, instance)
 
     return decorate if func is None else decorate(func)
 

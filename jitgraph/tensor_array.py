@@ -41,40 +41,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import errors, tracing
+from .ops.static import static_value
 from .tensor import Tensor, TensorShape
-
-_MAX_FOLD_DEPTH = 32
-_FOLDABLE_KINDS = ("elementwise", "shape", "reduce")
-
-
-def static_value(t, depth=0):
-    """The NumPy value of ``t`` when tracing can know it (an eager tensor, a Python number,
-    or a symbolic tensor computed from constants and static shapes); else None."""
-    if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
-        return np.asarray(t)
-    if not isinstance(t, Tensor):
-        return None
-    if not t._symbolic:
-        return np.asarray(t.numpy())
-    from .ops.core import REGISTRY
-
-    op = t._ir.op
-    if op.type == "constant":
-        return np.asarray(op.attrs["value"])
-    od = REGISTRY.get(op.type)
-    if depth > _MAX_FOLD_DEPTH or od is None or op.subgraphs or \
-            od.kind not in _FOLDABLE_KINDS or len(op.outputs) != 1:
-        return None
-    vals = []
-    for v in op.inputs:
-        x = static_value(tracing.SymbolicTensor(v), depth + 1)
-        if x is None:
-            return None
-        vals.append(x)
-    try:
-        return np.asarray(od.impl(*vals, **op.attrs))
-    except Exception:  # noqa: BLE001 - not foldable: the op checks its inputs at run time
-        return None
 
 
 def _static_int(x):

@@ -137,7 +137,7 @@ case("divide:int", jg.divide, [ints(4), ints(4, lo=1)], lambda x, y: x / y, grad
 case("floordiv", jg.math.floordiv, [f64(3, 4) * 4, pos(4)], np.floor_divide, grad=False)
 case("floordiv:int", lambda x, y: x // y, [ints(6), ints(6, lo=1)], np.floor_divide,
      grad=False)
-case("mod", jg.math.mod, [f64(5) * 4, pos(5)], np.mod, grad=False)
+case("mod", jg.math.mod, [f64(5) * 4, pos(5)], np.mod)
 case("mod:int", lambda x, y: x % y, [ints(6), ints(6, lo=1)], np.mod, grad=False)
 case("pow", jg.pow, [pos(3, 2), f64(2)], np.power)
 case("pow:int", lambda x, y: x ** y, [ints(4), ints(4, lo=0, hi=4)], np.power, grad=False)
@@ -865,6 +865,14 @@ case("reduce_sum:searchsorted_left", lambda s, v: jg.searchsorted(s, v), [_SORTE
 case("reduce_sum:searchsorted_right", lambda s, v: jg.searchsorted(s, v, side="right"),
      [_SORTED[:1, :].ravel(), ints(5, lo=-5, hi=6).astype(np.float64)],
      lambda s, v: _np_searchsorted(s, v, "right"), grad=False)
+
+# ----------------------------------------------------------------------------- remainders
+case("mod:negative_divisor", jg.math.floormod, [f64(3, 4) * 4, -pos(4)], np.mod)
+case("truncatemod", jg.math.truncatemod, [f64(3, 4) * 4, pos(4) * np.array([1, -1, 1, -1])],
+     np.fmod)
+case("truncatemod:int", jg.truncatemod, [ints(7), np.array([3, -3, 2, -2, 1, -1, 4],
+                                                           np.int32)], np.fmod, grad=False)
+
 
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""

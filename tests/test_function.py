@@ -358,3 +358,24 @@ def test_callable_objects_compile_like_functions():
     g = jg.function(layer)
     y = jg.ones([2, 4])
     np.testing.assert_allclose(g(y).numpy(), layer(y).numpy(), rtol=1e-6)
+
+
+def test_decoration_errors_name_the_function():
+    def two(x, y):
+        return x + y
+
+    with pytest.raises(TypeError, match=r"'two'.*3 entries.*takes 2 arguments \(x, y\)"):
+        jg.function(two, input_signature=[S([2], jg.float32)] * 3)
+    with pytest.raises(TypeError, match=r"'two': input_signature\[1\].*jg.TensorSpec.*int"):
+        jg.function(two, input_signature=[S([2], jg.float32), 3])
+    with pytest.raises(ValueError, match=r"'two': input_signature\[0\].*known rank"):
+        jg.function(two, input_signature=[S(None, jg.float32), S([2], jg.float32)])
+
+    class Model:
+        @jg.function(input_signature=[S([2], jg.float32)] * 2)
+        def f(self, x):
+            return x
+
+    with pytest.raises(TypeError, match=r"'f'.*2 entries.*takes 1 arguments \(x\)"):
+        Model().f  # noqa: B018  (self is not a parameter of the signature)
+

@@ -343,3 +343,20 @@ def test_input_and_output_shapes_keep_unknown_dims():
         _ = dense.output_shape
     dense(np.zeros((2, 4), np.float32))
     assert dense.input_shape == (None, 4) and dense.output_shape == (None, 3)
+
+
+def test_dropout_noise_shape_shares_the_mask_and_fits_with_any_batch():
+    layer = keras.layers.Dropout(0.5, noise_shape=(None, 1, 3), seed=2)
+    x = np.ones((40, 5, 3), np.float32)
+    for y in (layer(x, training=True), jg.function(lambda x: layer(x, training=True))(x)):
+        y = y.numpy()
+        assert (y == y[:, :1, :]).all() and 0.3 < (y[:, 0] != 0).mean() < 0.7
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+    again = keras.layers.Dropout.from_config(layer.get_config())
+    assert again.noise_shape == (None, 1, 3)
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.Dropout(0.3, noise_shape=(
+        None, 1, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    hist = model.fit(x[:21], np.ones((21, 1), np.float32), batch_size=4, epochs=2, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    assert model._train_function.experimental_get_tracing_count() == 1  # any batch size

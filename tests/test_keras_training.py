@@ -243,3 +243,64 @@ def test_fit_again_with_labels_of_another_shape_traces_again():
     assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"]).all()
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     assert model._train_function.experimental_get_tracing_count() == 2
+
+
+def _weighted_eval_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(10, 3)).astype(np.float32)
+    y = rng.normal(size=(10, 1)).astype(np.float32)
+    w = rng.uniform(0.1, 1.0, size=10).astype(np.float32)
+    return x, y, w
+
+
+def _linear_model(keras_module, weighted_metrics=None):
+    model = keras_module.Sequential([keras_module.Input((3,)), keras_module.layers.Dense(
+        1, kernel_initializer="ones", bias_initializer="zeros")])
+    model.compile(loss="mse", optimizer="sgd", metrics=["mae"],
+                  weighted_metrics=weighted_metrics)
+    return model
+
+
+@pytest.mark.parametrize("run_eagerly", [False, True])
+def test_evaluate_with_sample_weight_after_evaluate_without(run_eagerly):
+    x, y, w = _weighted_eval_data()
+    model = _linear_model(keras)
+    model.run_eagerly = run_eagerly
+    r = (x.sum(1, keepdims=True) - y)[:, 0]
+    plain = model.evaluate(x, y, verbose=0, batch_size=4)
+    np.testing.assert_allclose(plain, [(r ** 2).mean(), np.abs(r).mean()], rtol=1e-5)
+    # Keras: each batch's loss is sum(w * l) / batch size, batches averaged by size;
+    # `metrics` ignore the weights
+    weighted = model.evaluate(x, y, sample_weight=w, verbose=0, batch_size=4)
+    np.testing.assert_allclose(weighted, [np.mean(w * r ** 2), np.abs(r).mean()], rtol=1e-5)
+    assert model.evaluate(x, y, verbose=0, batch_size=4) == plain
+    model.fit(x, y, sample_weight=w, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    assert model.predict(x, batch_size=4).shape == (10, 1)
+    if not run_eagerly:
+        assert model._test_function.experimental_get_tracing_count() == 2
+
+
+def test_weighted_metrics_receive_the_sample_weights():
+    x, y, w = _weighted_eval_data()
+    model = _linear_model(keras, weighted_metrics=["mae", "mse"])
+    r = (x.sum(1, keepdims=True) - y)[:, 0]
+    got = model.evaluate(x, y, sample_weight=w, verbose=0, batch_size=4, return_dict=True)
+    assert list(got) == ["loss", "mae", "weighted_mae", "mse"]
+    np.testing.assert_allclose(list(got.values()), [
+        np.mean(w * r ** 2), np.abs(r).mean(), (w * np.abs(r)).sum() / w.sum(),
+        (w * r ** 2).sum() / w.sum()], rtol=1e-5)
+    config = model.get_compile_config()
+    assert config["weighted_metrics"] == ["mae", "mse"]
+
+
+def test_weighted_evaluate_matches_tf_keras():
+    tf = pytest.importorskip("tensorflow")
+    x, y, w = _weighted_eval_data()
+    ours = _linear_model(keras, weighted_metrics=["mae"])
+    ref = _linear_model(tf.keras, weighted_metrics=["mae"])
+    for kwargs in ({}, {"sample_weight": w}):
+        got = ours.evaluate(x, y, batch_size=4, verbose=0, return_dict=True, **kwargs)
+        want = ref.evaluate(x, y, batch_size=4, verbose=0, return_dict=True, **kwargs)
+        assert list(got) == list(want)
+        np.testing.assert_allclose(list(got.values()), list(want.values()), rtol=1e-5)

@@ -133,3 +133,118 @@ def test_print_to_stderr_and_in_compiled_function(capsys):
     cap = capsys.readouterr()
     assert cap.err == "err\n"
     assert cap.out == "value 2\nvalue 8\n"
+
+
+# ----------------------------------------------------------------------------- shape tensors
+
+_SHAPE_FNS = {
+    "uniform": lambda x: jg.random.uniform(jg.shape(x), seed=3),
+    "normal": lambda x: jg.random.normal(jg.shape(x), seed=3),
+    "stateless": lambda x: jg.random.stateless_uniform(jg.shape(x), seed=[1, 2]),
+    "zeros": lambda x: jg.zeros(jg.shape(x)) + x,
+    "ones": lambda x: jg.ones(jg.shape(x), jg.int32),
+    "fill": lambda x: jg.fill(jg.shape(x), 2.5),
+    "fill_tensor": lambda x: jg.fill(jg.shape(x), jg.reduce_sum(x)),
+    "stacked": lambda x: jg.random.uniform(jg.stack([jg.shape(x)[0] * 2, jg.size(x)]), seed=3),
+    "list": lambda x: jg.random.normal([jg.shape(x)[1] + 1, 2], seed=3),
+    "reshape": lambda x: jg.reshape(x, [jg.shape(x)[0], -1]),
+    "broadcast_to": lambda x: jg.broadcast_to(x[:1], jg.shape(x)),
+}
+
+
+@pytest.mark.parametrize("backend", ["interpreter", "cpu"])
+@pytest.mark.parametrize("name", list(_SHAPE_FNS))
+def test_shape_tensors_known_when_tracing_are_folded(name, backend):
+    fn = _SHAPE_FNS[name]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    want = fn(jg.constant(x)).numpy()
+    got = jg.function(fn, backend=backend)(x).numpy()
+    assert got.shape == want.shape and got.dtype == want.dtype
+    if not name.startswith(("uniform", "normal", "stacked", "list")):  # fresh numbers per call
+        np.testing.assert_array_equal(got, want)
+
+
+def test_zeros_ones_fill_of_a_shape_unknown_when_tracing_run_with_any_size():
+    @jg.function(input_signature=[jg.TensorSpec([None, 3], jg.float32)])
+    def f(x):
+        return jg.zeros(jg.shape(x)) + x, jg.ones(jg.shape(x), jg.bool), jg.fill(jg.shape(x), 7)
+
+    for n in (1, 4):
+        z, o, s = f(np.ones((n, 3), np.float32))
+        np.testing.assert_array_equal(z.numpy(), np.ones((n, 3)))
+        assert o.numpy().all() and o.shape == (n, 3)
+        np.testing.assert_array_equal(s.numpy(), np.full((n, 3), 7, np.int32))
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("fn, op", [
+    (lambda x: jg.random.uniform(jg.shape(x) * 2), "random_uniform"),
+    (lambda x: jg.random.normal([jg.shape(x)[0] + 1, 3]), "random_normal"),
+    (lambda x: jg.ones(jg.stack([jg.shape(x)[0], 2])), "ones"),
+    (lambda x: jg.reshape(x, [jg.shape(x)[0] * 3]), "reshape"),
+])
+def test_shape_tensors_unknown_when_tracing_are_a_clear_error(fn, op):
+    f = jg.function(fn, input_signature=[jg.TensorSpec([None, 3], jg.float32)])
+    with pytest.raises(jg.errors.UnimplementedError) as e:
+        f(np.ones((2, 3), np.float32))
+    msg = str(e.value)
+    assert msg.startswith(op) and "known when tracing" in msg and "[?,3]" in msg
+    assert "input_signature" in msg and "test_ops_random.py" in msg
+
+
+# ----------------------------------------------------------------------------- dims unknown
+
+def test_dropout_noise_shape_none_dims_come_from_x():
+    jg.random.set_seed(4)
+    x = np.ones((50, 4, 3), np.float32)
+    y = jg.nn.dropout(x, 0.5, noise_shape=[None, 1, None]).numpy()
+    assert (y == y[:, :1, :]).all()  # one mask for every step of axis 1
+    assert 0.3 < (y[:, 0] != 0).mean() < 0.7
+    y = jg.function(lambda x: jg.nn.dropout(x, 0.5, noise_shape=(None, 1, 3)))(x).numpy()
+    assert (y == y[:, :1, :]).all() and 0.3 < (y[:, 0] != 0).mean() < 0.7
+    with pytest.raises(jg.errors.InvalidArgumentError, match="one entry per dim"):
+        jg.nn.dropout(x, 0.5, noise_shape=[None, 1])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: jg.random.uniform(x.shape),  # the None dim does not say where it comes from
+    lambda x: jg.random.stateless_normal(x.shape, seed=[1, 2]),
+])
+def test_random_shapes_unknown_when_tracing_are_a_clear_error(fn):
+    f = jg.function(fn, input_signature=[jg.TensorSpec([None, 5, 3], jg.float32)])
+    with pytest.raises(jg.errors.UnimplementedError) as e:
+        f(np.ones((2, 5, 3), np.float32))
+    msg = str(e.value)
+    assert msg.startswith(("random_", "stateless_")) and "unknown when tracing" in msg
+    assert "[None, 5, 3]" in msg and "jg.shape(x)" in msg
+    assert "test_ops_random.py" in msg
+    with pytest.raises(jg.errors.InvalidArgumentError, match=r"\[-1, 3\] must be fully known"):
+        jg.random.uniform([-1, 3])
+
+
+@pytest.mark.parametrize("backend", ["interpreter", "cpu"])
+def test_random_shapes_from_dims_unknown_when_tracing_draw_at_run_time(backend):
+    @jg.function(input_signature=[jg.TensorSpec([None, 3], jg.float32)], backend=backend)
+    def f(x):
+        return (jg.random.uniform(jg.shape(x), seed=1),
+                jg.random.normal([jg.shape(x)[0], 2], seed=2),
+                jg.random.stateless_uniform([3, jg.shape(x)[-2]], seed=[1, 2]),
+                jg.nn.dropout(x, 0.5, noise_shape=[None, 1], seed=3),
+                jg.nn.dropout(x, 0.5, seed=4))
+
+    for n in (5, 40, 5):
+        u, z, s, d1, d2 = (t.numpy() for t in f(np.ones((n, 3), np.float32)))
+        assert u.shape == d1.shape == d2.shape == (n, 3) and z.shape == (n, 2)
+        assert ((u >= 0) & (u < 1)).all() and np.isfinite(z).all()
+        np.testing.assert_array_equal(s, jg.random.stateless_uniform([3, n], seed=[1, 2]))
+        assert (d1 == d1[:, :1]).all() and set(np.unique(d2)) <= {0.0, 2.0}
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_random_shapes_from_dims_unknown_when_tracing_agree_across_backends():
+    sig = [jg.TensorSpec([None, 2], jg.float32)]
+    fs = [jg.function(lambda x: jg.random.normal(jg.shape(x), seed=5) + x, input_signature=sig,
+                      backend=b) for b in ("interpreter", "cpu")]
+    x = np.zeros((6, 2), np.float32)
+    got = [f(x).numpy() for f in fs]  # each has its own counter: the same first draw
+    np.testing.assert_array_equal(got[0], got[1])

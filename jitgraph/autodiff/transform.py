@@ -10,6 +10,7 @@ Every op's gradient rule is written with jitgraph ops, so nesting gives higher d
 """
 
 import functools
+import types
 
 from .. import errors
 from .tape import GradientTape, _flatten, _map_structure
@@ -75,7 +76,8 @@ def _is_function(f):
 
 def _python_fn(f):
     """The Python body to run under the tape: a jg.function's (AutoGraph-converted when the
-    function converts) python_function, else ``f`` itself."""
+    function converts) python_function, bound to its object for a method reached through
+    an instance (``jg.grad(model.f)``), else ``f`` itself."""
     try:
         is_fn = _is_function(f)
     except ImportError:  # function.py not present: only plain functions exist
@@ -87,6 +89,8 @@ def _python_fn(f):
         from .. import autograph
 
         py = autograph.convert(py)
+    if f._instance is not None:  # argnums then count the arguments after `self`
+        py = types.MethodType(py, f._self())
     return py
 
 

@@ -12,7 +12,6 @@ vectorizes uniform and normal kernels; the truncated normal's redraws are a shor
 import math
 
 import llvmlite.ir as ir
-import numpy as np
 
 from .. import dtypes
 from . import kernels as K
@@ -146,8 +145,8 @@ S.EMITTERS.update(EMITTERS)
 
 def _random(lw, op, steps):
     counter, out = op.inputs[0], op.outputs[0]
-    n = int(np.prod(out.shape, dtype=np.int64))
-    attrs = {k: v for k, v in op.attrs.items() if k not in ("shape", "dtype")}
+    n = lw.qs.size(out)  # a run-time quantity when dims come from a second input
+    attrs = {k: v for k, v in op.attrs.items() if k not in ("shape", "dtype", "like_dims")}
     attrs["in_dtypes"] = [dtypes.int64, dtypes.int64]
     body = K.Apply(op.type, out.dtype, [K.Iota(0), K.Load(lw.st(counter), dtypes.int64, [0])],
                    attrs)

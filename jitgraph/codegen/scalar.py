@@ -174,6 +174,16 @@ def _mod(b, args, dtypes, out, attrs):
     return f(b, *args)[1]
 
 
+def _truncatemod(b, args, dtypes, out, attrs):
+    """C's fmod: LLVM's frem / srem (y == 0 and y == -1 give 0, as the NumPy rows')."""
+    x, y = args
+    if _fl(dtypes[0]):
+        return b.frem(x, y)
+    zero, one, m1 = (ir.Constant(x.type, v) for v in (0, 1, -1))
+    bad = b.or_(b.icmp_signed("==", y, zero), b.icmp_signed("==", y, m1))
+    return b.srem(x, b.select(bad, one, y))
+
+
 def _ipow(b, x, y):
     """x ** y for integers by squaring (y < 0 is rejected before the kernel runs)."""
     one = ir.Constant(x.type, 1)
@@ -305,6 +315,7 @@ EMITTERS = {
     "divide": _arith("fdiv", "sdiv"),
     "floordiv": _floordiv,
     "mod": _mod,
+    "truncatemod": _truncatemod,
     "pow": _pow,
     "maximum": lambda b, a, d, o, at: _max(b, a[0], a[1], d[0]),
     "minimum": lambda b, a, d, o, at: _max(b, a[0], a[1], d[0], "minimum"),

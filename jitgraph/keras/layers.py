@@ -463,10 +463,16 @@ class Dropout(Layer):
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
         self.rate, self.seed = float(rate), seed
+        # the keep mask's shape; None dims are the inputs' (noise_shape=(None, 1, d): one mask
+        # for every step of a sequence)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
             return inputs
+        if self.noise_shape is not None:
+            return jg.nn.dropout(inputs, self.rate, noise_shape=self.noise_shape,
+                                 seed=self.seed)
         keep = _random_like(inputs, "uniform", seed=self.seed) >= self.rate
         return jg.where(keep, inputs / (1.0 - self.rate), jg.zeros_like(inputs))
 
@@ -474,7 +480,8 @@ class Dropout(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}
 
 
 class GaussianNoise(Layer):

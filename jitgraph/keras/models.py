@@ -39,6 +39,8 @@ class Model(Layer):
         self._loss_fn = None
         self.compiled_metrics = []
         self._metric_specs = []
+        self._weighted_metric_specs = []
+        self._weighted_ids = set()  # compiled metrics that receive the sample weights
         self._metrics_resolved = False
         self._loss_tracker = None
         self._run_eagerly = False
@@ -90,12 +92,16 @@ class Model(Layer):
 
     # -- compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                run_eagerly=False, steps_per_execution=None, jit_compile=None, **kwargs):
-        """Sets the optimizer, the loss and the metrics (objects or names) for fit."""
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=None,
+                jit_compile=None, **kwargs):
+        """Sets the optimizer, the loss and the metrics (objects or names) for fit.
+        ``metrics`` ignore the sample weights; ``weighted_metrics`` receive them (a name
+        also in ``metrics`` reports as "weighted_<name>"), as in Keras."""
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._loss_fn = losses.get(loss)
         self._metric_specs = list(metrics or [])
+        self._weighted_metric_specs = list(weighted_metrics or [])
         self.compiled_metrics = []
         self._metrics_resolved = False
         self._loss_tracker = metrics_mod.Mean(name="loss")
@@ -116,8 +122,16 @@ class Model(Layer):
         fits the loss (or the shapes of targets and predictions)."""
         if self._metrics_resolved:
             return
-        self.compiled_metrics = [self._resolve_metric(m, y_true, y_pred)
-                                 for m in self._metric_specs]
+        plain = [self._resolve_metric(m, y_true, y_pred) for m in self._metric_specs]
+        names = {m.name for m in plain}
+        weighted = []
+        for spec in self._weighted_metric_specs:
+            m = self._resolve_metric(spec, y_true, y_pred)
+            if m.name in names:
+                m.name = f"weighted_{m.name}"
+            weighted.append(m)
+        self.compiled_metrics = plain + weighted
+        self._weighted_ids = {id(m) for m in weighted}
         self._metrics_resolved = True
 
     def _resolve_metric(self, spec, y_true, y_pred):
@@ -172,7 +186,8 @@ class Model(Layer):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         for m in self.compiled_metrics:
-            m.update_state(_match_rank(y, y_pred), y_pred, sample_weight=sample_weight)
+            w = sample_weight if id(m) in self._weighted_ids else None
+            m.update_state(_match_rank(y, y_pred), y_pred, sample_weight=w)
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
@@ -272,6 +287,8 @@ class Model(Layer):
                 "loss": _serialize_loss(self.loss),
                 "metrics": [metrics_mod.serialize(m) if not isinstance(m, str) else m
                             for m in self._metric_specs],
+                "weighted_metrics": [metrics_mod.serialize(m) if not isinstance(m, str) else m
+                                     for m in self._weighted_metric_specs],
                 "run_eagerly": self._run_eagerly}
 
 

@@ -125,6 +125,7 @@ def load_model(path, custom_objects=None, compile=True):  # noqa: A002
             model.compile(optimizer=optimizers.deserialize(cc["optimizer"]),
                           loss=_loss(cc["loss"]),
                           metrics=[_metric(m) for m in cc.get("metrics", [])],
+                          weighted_metrics=[_metric(m) for m in cc.get("weighted_metrics", [])],
                           run_eagerly=cc.get("run_eagerly", False))
             names = config.get("optimizer_weight_names") or []
             if names:

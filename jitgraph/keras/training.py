@@ -52,26 +52,49 @@ def _spec(a):
     return jg.TensorSpec((None,) + tuple(a.shape[1:]), jg.as_dtype(a.dtype))
 
 
-def _step_with_arity(step, n):
-    """``step`` (taking one tuple) as a function of ``n`` named tensors, the form
-    jg.function's signature matching needs."""
-    if n == 1:
-        return lambda x: step((x,))
-    if n == 2:
-        return lambda x, y: step((x, y))
-    return lambda x, y, sample_weight: step((x, y, sample_weight))
+# ``step`` (taking one tuple) as a function of the batch entries present (x; x, y;
+# x, y, sample_weight; x, sample_weight), with named tensor parameters, the form
+# jg.function's signature matching needs
+_STEP_BY_PRESENCE = {
+    (True,): lambda step: lambda x: step((x,)),
+    (True, False, False): lambda step: lambda x: step((x,)),
+    (True, True, False): lambda step: lambda x, y: step((x, y)),
+    (True, False, True): lambda step: lambda x, sample_weight: step((x, None, sample_weight)),
+    (True, True, True): lambda step: lambda x, y, sample_weight: step((x, y, sample_weight)),
+}
 
 
-def make_function(model, step, sample):
-    """``step`` compiled with a signature whose batch dim is unknown, or ``step`` itself
-    when the model runs eagerly (or jg.function is not available)."""
-    args = [a for a in sample if a is not None]
-    fn = _step_with_arity(step, len(args))
-    if model.run_eagerly or not hasattr(jg, "function"):
-        return fn
-    if all(isinstance(a, np.ndarray) for a in args):
-        return _BySignature(fn)
-    return jg.function(fn, reduce_retracing=True)
+def make_function(model, step):
+    """``step`` compiled per pattern of present batch entries (a later ``evaluate`` with
+    sample weights after one without needs a step with one more argument), each with a
+    signature whose batch dim is unknown; ``step`` itself when the model runs eagerly."""
+    return _ByPresence(model, step)
+
+
+class _ByPresence:
+    def __init__(self, model, step):
+        self._model, self._step = model, step
+        self._by_presence = {}
+
+    def __call__(self, *batch):
+        present = tuple(a is not None for a in batch)
+        args = [a for a in batch if a is not None]
+        fn = self._by_presence.get(present)
+        if fn is None:
+            if present not in _STEP_BY_PRESENCE:
+                raise ValueError("fit/evaluate/predict: the inputs `x` are missing (None)")
+            fn = _STEP_BY_PRESENCE[present](self._step)
+            if not self._model.run_eagerly and hasattr(jg, "function"):
+                if all(isinstance(a, np.ndarray) for a in args):
+                    fn = _BySignature(fn)
+                else:
+                    fn = jg.function(fn, reduce_retracing=True)
+            self._by_presence[present] = fn
+        return fn(*args)
+
+    def experimental_get_tracing_count(self):
+        return sum(f.experimental_get_tracing_count() for f in self._by_presence.values()
+                   if hasattr(f, "experimental_get_tracing_count"))
 
 
 class _BySignature:
@@ -119,10 +142,6 @@ class _GeneralOrSpecialized:
 
     def experimental_get_tracing_count(self):
         return self._compiled.experimental_get_tracing_count()
-
-
-def _call(fn, args):
-    return fn(*[a for a in args if a is not None])
 
 
 def _results(model, values):
@@ -191,7 +210,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     first = source.first()
     prepare_first_batch(model, first[0], first[1])
     if model._train_function is None:
-        model._train_function = make_function(model, model._train_step_fn, first)
+        model._train_function = make_function(model, model._train_step_fn)
     history = cbks.History()
     steps = source.steps
     cb_list = [history] + list(callbacks or [])
@@ -207,7 +226,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         logs = {}
         for step, (bx, by, bsw) in enumerate(source.epoch()):
             calls.on_train_batch_begin(step)
-            logs = _results(model, _call(model._train_function, (bx, by, bsw)))
+            logs = _results(model, model._train_function(bx, by, bsw))
             model._clear_losses()
             calls.on_train_batch_end(step, logs)
             if model.stop_training:  # e.g. TerminateOnNaN
@@ -251,12 +270,12 @@ def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
     if not model._metrics_resolved:
         prepare_first_batch(model, first[0], first[1])
     if model._test_function is None:
-        model._test_function = make_function(model, model._test_step_fn, first)
+        model._test_function = make_function(model, model._test_step_fn)
     model.reset_metrics()
     bar = cbks.Progbar(source.steps, verbose=verbose) if verbose else None
     logs, done = {}, 0
     for step, batch in enumerate(source.epoch()):
-        logs = _results(model, _call(model._test_function, batch))
+        logs = _results(model, model._test_function(*batch))
         model._clear_losses()
         done = step + 1
         if bar:
@@ -277,8 +296,7 @@ def predict(model, x, batch_size, verbose, steps=None):
         _no_steps(steps, "steps", "predict")
         source = _ArrayBatches((to_numpy_data(x), None, None), batch_size, False)
     if model._predict_function is None:
-        sample = (source.first()[0],)
-        model._predict_function = make_function(model, model._predict_step_fn, sample)
+        model._predict_function = make_function(model, model._predict_step_fn)
     outs = []
     for bx, _, _ in source.epoch():
         out = model._predict_function(bx)

@@ -119,6 +119,23 @@ def _none2(i, o, g):
     return [None, None]
 
 
+def _g_mod(quotient):
+    """TensorFlow's rule for x - q(x, y) * y: d/dx = g, d/dy = -g * q (q floor(x / y) for
+    floormod, trunc(x / y) for truncatemod; piecewise constant, so no gradient of its own)."""
+    def rule(i, o, g):
+        x, y = i
+        q = quotient(x, y, o[0])
+        return [unbroadcast(g[0], _shape(x)), unbroadcast(-g[0] * q, _shape(y))]
+
+    return rule
+
+
+# floordiv is computed with the same division as mod (consistent when x / y rounds);
+# trunc(x / y) is (x - r) / y, an integer up to rounding
+_g_floormod = _g_mod(lambda x, y, r: _j().floordiv(x, y))
+_g_truncatemod = _g_mod(lambda x, y, r: _j().round((x - r) / y))
+
+
 _UNARY_GRADS = {
     "negative": lambda x, y, g: -g,
     "abs": lambda x, y, g: g * _j().sign(x),
@@ -242,6 +259,13 @@ def _np_mod(x, y):
         return np.mod(x, y)
 
 
+def _np_truncatemod(x, y):
+    with np.errstate(all="ignore"):
+        if x.dtype.kind in "iu":
+            return np.fmod(x, np.where(y == 0, 1, y))
+        return np.fmod(x, y)
+
+
 def _np_truediv(x, y):
     with np.errstate(all="ignore"):
         if x.dtype.kind in "iu":
@@ -264,7 +288,8 @@ _BINARY = {
     "multiply": (np.multiply, "num", None, _g_mul),
     "divide": (_errstate(np.true_divide), "float", None, _g_div),
     "floordiv": (_np_floordiv, "num", None, _none2),
-    "mod": (_np_mod, "num", None, _none2),
+    "mod": (_np_mod, "num", None, _g_floormod),
+    "truncatemod": (_np_truncatemod, "num", None, _g_truncatemod),
     "pow": (_np_pow, "num", None, _g_pow),
     "maximum": (np.maximum, "num", None, _g_maxmin(lambda x, y: x >= y)),
     "minimum": (np.minimum, "num", None, _g_maxmin(lambda x, y: x <= y)),
@@ -409,6 +434,9 @@ floordiv = _binary_fn("floordiv")
 floor_divide = floordiv
 mod = _binary_fn("mod")
 floormod = mod
+truncatemod = _binary_fn("truncatemod")
+truncatemod.__doc__ = ("Elementwise remainder of the division rounded toward zero (C's fmod; "
+                       "the result has the sign of ``x``): ``jg.math.truncatemod(x, y)``.")
 pow = _binary_fn("pow")  # noqa: A001
 maximum = _binary_fn("maximum")
 minimum = _binary_fn("minimum")
@@ -498,6 +526,7 @@ __all__ = [
     "floor_divide",
     "mod",
     "floormod",
+    "truncatemod",
     "pow",
     "maximum",
     "minimum",

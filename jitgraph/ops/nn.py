@@ -3,6 +3,7 @@ stable forms: softmax subtracts the max, log_softmax = x - max - log(sum(exp(x -
 They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops."""
 
 from .. import errors
+from ..tensor import Tensor, TensorShape
 from .composite import embedding_lookup, l2_normalize  # noqa: F401 - tf.nn names
 from .conv import *  # noqa: F401,F403 - conv2d, conv1d, depthwise_conv2d, pooling
 from .conv import __all__ as _conv_names
@@ -22,6 +23,7 @@ from .elementwise import (
     where,
 )
 from .reduce import reduce_max, reduce_mean, reduce_sum
+from .shape import shape as _shape
 from .sort import in_top_k, top_k  # noqa: F401 - tf.nn names
 from .state import stop_gradient
 
@@ -153,9 +155,26 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         raise errors.InvalidArgumentError(f"dropout: rate must be in [0, 1), got {rate}")
     if float(rate) == 0:
         return x
-    shape = x.shape.as_list() if noise_shape is None else list(noise_shape)
-    keep = _random.uniform(shape, dtype=x.dtype, seed=seed) >= rate
+    keep = _random.uniform(_noise_shape(x, noise_shape), dtype=x.dtype, seed=seed) >= rate
     return where(keep, x / (1 - float(rate)), x * 0)
+
+
+def _noise_shape(x, noise_shape):
+    """The shape of dropout's keep mask: ``noise_shape`` with None dims taken from ``x``
+    (TensorFlow's rule); ``jg.shape(x)`` when x has dims unknown when tracing."""
+    if noise_shape is None:
+        return x.shape.as_list() if x.shape.is_fully_defined() else _shape(x)
+    dims = noise_shape.as_list() if isinstance(noise_shape, TensorShape) else noise_shape
+    if isinstance(dims, Tensor):
+        return dims
+    dims = list(dims)
+    if len(dims) != x.ndim:
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"dropout: noise_shape {dims} must have one entry per dim of x "
+            f"(shape {x.shape.as_list()})"))
+    known = x.shape.as_list()
+    dims = [known[i] if d is None else d for i, d in enumerate(dims)]
+    return [_shape(x)[i] if d is None else d for i, d in enumerate(dims)]
 
 
 def bias_add(value, bias, data_format=None, name=None):

@@ -119,18 +119,37 @@ def _truncated_impl(counter, key, shape, dtype, mean, stddev):
     return (mean + stddev * z).astype(dtype.np).reshape(shape)
 
 
-def _random_infer(types, key, shape, dtype, **params):
+def _resolve(shape, like_shape, like_dims):
+    """The output shape: attr ``shape``, its None dims taken from the optional second input
+    (``like_dims[d]`` = the dim of that input giving output dim d)."""
+    if like_dims is None:
+        return tuple(shape)
+    return tuple(d if j is None else like_shape[j] for d, j in zip(shape, like_dims))
+
+
+def _random_infer(types, key, shape, dtype, like_dims=None, **params):
     c = types[0]
     if c.dtype is not _dt.int64 or c.shape != ():
         raise errors.InvalidArgumentError("random ops take an int64 scalar counter")
-    return Type(dtype, tuple(shape))
+    if (like_dims is None) != (len(types) == 1):
+        raise errors.InvalidArgumentError("random ops take a second input exactly when "
+                                          "attr like_dims gives dims of it")
+    return Type(dtype, _resolve(shape, types[-1].shape, like_dims))
+
+
+def _with_like(impl):
+    def run(counter, *like, shape, like_dims=None, **attrs):
+        return impl(counter, shape=_resolve(shape, like and like[0].shape, like_dims), **attrs)
+
+    return run
 
 
 for _name, _impl in (("random_uniform", _uniform_impl), ("random_normal", _normal_impl),
                      ("random_truncated_normal", _truncated_impl)):
-    register(Op(_name, _random_infer, _impl, kind="random", lower=_name, stateful=True,
-                unify=(), doc="Philox4x32-10 numbers for (attr key, input counter); see "
-                              "ops/random.py"))
+    register(Op(_name, _random_infer, _with_like(_impl), kind="random", lower=_name,
+                stateful=True, unify=(),
+                doc="Philox4x32-10 numbers for (attr key, input counter); see ops/random.py. "
+                    "With a second input, the None dims of attr shape are its dims like_dims"))
 
 # ----------------------------------------------------------------------------- seeds, counters
 
@@ -159,15 +178,39 @@ def _key(op_seed, explicit):
     return (gs & 0xFFFFFFFF, op_seed & 0xFFFFFFFF)
 
 
-def _draw(op_name, shape, dtype, seed, **params):
+def random_shape(shape, what):
+    """A random op's output shape as (shape, extra inputs, extra attrs): ints from lists,
+    TensorShapes and tensors tracing can fold (``jg.shape(x)`` of a static shape); dims
+    known only at run time when they are dims of one tensor x (``jg.shape(x)``,
+    ``[jg.shape(x)[0], 3]``): then x is the op's second input. Other unknown dims raise,
+    saying what to do."""
     from ..tensor import TensorShape
     from .shape import _static_shape
+    from .static import run_time_dims
 
-    shape = tuple(_static_shape(shape if not isinstance(shape, TensorShape) else
-                                shape.as_list(), op_name))
+    if isinstance(shape, TensorShape):
+        shape = shape.as_list()
+    dyn = run_time_dims(shape) if tracing.current_graph() is not None else None
+    if dyn is not None:
+        like, dims = dyn
+        return (tuple(None if isinstance(d, tuple) else d for d in dims), (like,),
+                {"like_dims": tuple(d[1] if isinstance(d, tuple) else None for d in dims)})
+    shape = tuple(_static_shape(shape, what))
     if any(d < 0 for d in shape):
-        raise errors.InvalidArgumentError(
-            f"{op_name}: the shape {list(shape)} must be fully known (no -1/None)")
+        if tracing.current_graph() is not None:
+            raise errors.UnimplementedError(errors.at_user_line(
+                f"{what}: the shape {[None if d < 0 else d for d in shape]} has dims unknown "
+                "when tracing (None, e.g. a batch dim left open by the input_signature); "
+                "give them as jg.shape(x) or jg.shape(x)[i] of the tensor x they come from "
+                "(the numbers are then drawn with x's run-time shape), or as Python ints"))
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"{what}: the shape {list(shape)} must be fully known (no -1/None)"))
+    return shape, (), {}
+
+
+def _draw(op_name, shape, dtype, seed, **params):
+    shape, like, extra = random_shape(shape, op_name)
+    params.update(extra)
     if tracing.current_graph() is None:
         n = _state["eager"]
         _state["eager"] += 1
@@ -183,7 +226,7 @@ def _draw(op_name, shape, dtype, seed, **params):
                            _internal=True)
     key = _key(_SITE_STREAM + site if seed is None else int(seed), seed is not None)
     c = counter._jg_read()
-    out = apply(op_name, c, key=key, shape=shape, dtype=dtype, **params)
+    out = apply(op_name, c, *like, key=key, shape=shape, dtype=dtype, **params)
     counter.assign(c + 1)
     return out
 

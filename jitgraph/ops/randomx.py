@@ -99,14 +99,10 @@ def _seed_pair(seed, what):
 
 
 def _stateless(op_name, what, shape, seed, dtype, **params):
-    from .shape import _static_shape
-
     key = _seed_pair(seed, what)
-    shape = tuple(_static_shape(shape, what))
-    if any(d < 0 for d in shape):
-        raise errors.InvalidArgumentError(
-            f"{what}: the shape {list(shape)} must be fully known (no -1/None)")
-    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), key=key, shape=shape,
+    shape, like, extra = _r().random_shape(shape, what)
+    params.update(extra)
+    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), *like, key=key, shape=shape,
                  dtype=dtype, **params)
 
 
@@ -181,14 +177,10 @@ class Generator:
         return cls.from_seed(int.from_bytes(os.urandom(8), "little"))
 
     def _draw(self, op_name, what, shape, dtype, **params):
-        from .shape import _static_shape
-
-        shape = tuple(_static_shape(shape, what))
-        if any(d < 0 for d in shape):
-            raise errors.InvalidArgumentError(
-                f"{what}: the shape {list(shape)} must be fully known (no -1/None)")
+        shape, like, extra = _r().random_shape(shape, what)
+        params.update(extra)
         c = self.state._jg_read()
-        out = apply(op_name, c, key=self._key, shape=shape, dtype=dtype, **params)
+        out = apply(op_name, c, *like, key=self._key, shape=shape, dtype=dtype, **params)
         self.state.assign(c + 1)
         return out
 

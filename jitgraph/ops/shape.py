@@ -8,6 +8,7 @@ from .. import dtypes as _dt
 from .. import errors
 from ..tensor import Tensor, TensorShape
 from .core import Op, Type, apply, as_tensor, fmt_shape, normalize_axis, register, unbroadcast
+from .static import dynamic_origin, static_value
 
 
 def _j():
@@ -17,13 +18,11 @@ def _j():
 
 
 def _static_shape(shape, op_name):
-    """A tuple of ints (maybe -1) from a list/tuple/TensorShape/eager tensor."""
+    """A tuple of ints (maybe -1) from a list/tuple/TensorShape/tensor; a tensor (or a
+    tensor element of a list) traced from static shapes and constants is folded
+    (``jg.zeros(jg.shape(x))``); one known only at run time raises, saying what to do."""
     if isinstance(shape, Tensor):
-        if shape._symbolic:
-            raise errors.UnimplementedError(errors.at_user_line(
-                f"{op_name}: the shape argument must be known when tracing (a Python list or "
-                "constant); shapes computed from tensor values at run time are not supported"))
-        shape = shape.numpy().tolist()
+        shape = _folded(shape, op_name).tolist()
     if isinstance(shape, TensorShape):
         shape = shape.as_list()
     if isinstance(shape, (int, np.integer)):
@@ -31,12 +30,46 @@ def _static_shape(shape, op_name):
     out = []
     for d in shape:
         if isinstance(d, Tensor):
-            if d._symbolic:
-                raise errors.UnimplementedError(errors.at_user_line(
-                    f"{op_name}: the shape argument must be known when tracing"))
-            d = d.numpy()
+            d = _folded(d, op_name)
         out.append(-1 if d is None else int(d))
     return tuple(out)
+
+
+_LIKE_HINT = dict.fromkeys(
+    ("zeros", "ones", "fill"), "; for exactly x's shape, jg.zeros(jg.shape(x)), "
+    "jg.ones(jg.shape(x)) and jg.fill(jg.shape(x), v) work for any size")
+_LIKE_HINT["reshape"] = "; jg.reshape(x, [-1, 4]) leaves one dim to be computed at run time"
+_LIKE_HINT.update(dict.fromkeys(
+    ("random_uniform", "random_normal", "random_truncated_normal", "stateless_uniform",
+     "stateless_normal", "stateless_truncated_normal"),
+    "; random ops draw with a run-time shape given as jg.shape(x), or a list of ints and "
+    "jg.shape(x)[i] of one tensor x, unchanged"))
+
+
+def _folded(t, op_name):
+    v = static_value(t)
+    if v is None:
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{op_name}: the shape must be known when tracing, but it depends on "
+            f"{dynamic_origin(t)}. Give the shape as Python ints (x.shape gives the dims known "
+            "when tracing) or trace with that dim known (no None for it in the "
+            f"input_signature; each new size then traces once){_LIKE_HINT.get(op_name, '')}"))
+    if v.dtype.kind not in "iu" or v.ndim > 1:
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"{op_name}: the shape must be a 1-D integer tensor or a list of ints, got "
+            f"{v.dtype} of shape {list(v.shape)}"))
+    return v
+
+
+def _shape_of(t):
+    """The tensor whose ``jg.shape`` a symbolic ``t`` is (dims unknown when tracing), else
+    None: zeros/ones/fill of it become a ``full_like`` that runs with any size."""
+    if isinstance(t, Tensor) and t._symbolic and t._ir.op.type == "shape" and \
+            static_value(t) is None:
+        from ..tracing import SymbolicTensor
+
+        return SymbolicTensor(t._ir.op.inputs[0])
+    return None
 
 
 # ----------------------------------------------------------------------------- reshape
@@ -252,7 +285,14 @@ register(Op("fill", _fill_infer, lambda shape, dtype, value: np.full(shape, valu
 
 
 def fill(dims, value, name=None):
-    """``jg.fill([2, 3], 9.)``: a tensor of shape ``dims`` filled with ``value``."""
+    """``jg.fill([2, 3], 9.)``: a tensor of shape ``dims`` filled with ``value``;
+    ``jg.fill(jg.shape(x), v)`` works for any shape of ``x``."""
+    like = _shape_of(dims)
+    if like is not None:
+        value = as_tensor(value, "fill")
+        if value._symbolic:
+            return value * ones_like(like, value.dtype)
+        return apply("full_like", like, dtype=value.dtype, value=value.numpy().item())
     shape = _static_shape(dims, "fill")
     if isinstance(value, Tensor):
         if value._symbolic:
@@ -267,15 +307,21 @@ def fill(dims, value, name=None):
 def zeros(shape, dtype=_dt.float32, name=None):
     """``jg.zeros([2, 3])``: float32 zeros unless ``dtype`` says otherwise."""
     d = _dt.as_dtype(dtype)
-    return apply("fill", shape=_static_shape(shape, "zeros"), dtype=d, value=False if d.is_bool
-                 else 0)
+    value = False if d.is_bool else 0
+    like = _shape_of(shape)
+    if like is not None:
+        return apply("full_like", like, dtype=d, value=value)
+    return apply("fill", shape=_static_shape(shape, "zeros"), dtype=d, value=value)
 
 
 def ones(shape, dtype=_dt.float32, name=None):
     """``jg.ones([2, 3])``: float32 ones unless ``dtype`` says otherwise."""
     d = _dt.as_dtype(dtype)
-    return apply("fill", shape=_static_shape(shape, "ones"), dtype=d, value=True if d.is_bool
-                 else 1)
+    value = True if d.is_bool else 1
+    like = _shape_of(shape)
+    if like is not None:
+        return apply("full_like", like, dtype=d, value=value)
+    return apply("fill", shape=_static_shape(shape, "ones"), dtype=d, value=value)
 
 
 # ----------------------------------------------------------------------------- shape/size/rank
