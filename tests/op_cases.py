@@ -866,6 +866,49 @@ case("reduce_sum:searchsorted_right", lambda s, v: jg.searchsorted(s, v, side="r
      [_SORTED[:1, :].ravel(), ints(5, lo=-5, hi=6).astype(np.float64)],
      lambda s, v: _np_searchsorted(s, v, "right"), grad=False)
 
+# ----------------------------------------------------------------------------- special functions
+# lgamma, digamma, polygamma, zeta, erfinv, ndtri, bessel_i0e/i1e (ops/special.py)
+def _sp(name, *fixed):
+    def ref(*args):
+        import scipy.special
+
+        return getattr(scipy.special, name)(*fixed, *args).astype(args[-1].dtype)
+
+    return ref
+
+
+_SPEC_X = np.array([[0.3, 1.0, 1.5, 2.0], [2.7, 5.5, 14.0, 40.0], [-0.4, -1.5, -2.3, -7.8]])
+case("lgamma", jg.math.lgamma, [_SPEC_X], _sp("gammaln"))
+case("lgamma:f32", jg.math.lgamma, [f32(3, 5, lo=-6.0, hi=30.0)], _sp("gammaln"), grad=False)
+case("digamma", jg.math.digamma, [_SPEC_X], _sp("digamma"))
+case("digamma:f32", jg.math.digamma, [f32(3, 5, lo=0.1, hi=30.0)], _sp("digamma"), grad=False)
+case("polygamma", lambda x: jg.math.polygamma(2.0, x), [pos(3, 4) * 3.0], _sp("polygamma", 2))
+case("polygamma:n_tensor", jg.math.polygamma,
+     [np.array([0.0, 1.0, 3.0], np.float32), f32(2, 3, lo=0.2, hi=9.0)],
+     lambda n, x: __import__("scipy.special").special.polygamma(n.astype(int), x).astype(
+         np.float32), grad=False)
+case("zeta", lambda q: jg.math.zeta(3.0, q), [pos(2, 3) * 4.0], _sp("zeta", 3.0))
+case("zeta:s_tensor", jg.math.zeta, [np.array([2.0, 4.5]), pos(3, 2)], _sp("zeta"),
+     grad=False)
+case("erfinv", jg.math.erfinv, [f64(3, 4, lo=-0.99, hi=0.99)], _sp("erfinv"))
+case("ndtri", jg.math.ndtri, [f64(3, 4, lo=0.001, hi=0.999)], _sp("ndtri"))
+case("ndtri:f32", jg.math.ndtri, [f32(7, lo=0.0, hi=1.0)], _sp("ndtri"), grad=False)
+case("bessel_i0e", jg.math.bessel_i0e, [f64(3, 4, lo=-30.0, hi=30.0)], _sp("i0e"))
+case("bessel_i1e", jg.math.bessel_i1e, [f64(3, 4, lo=-30.0, hi=30.0)], _sp("i1e"))
+case("bessel_i1e:f32", jg.math.bessel_i1e, [f32(9, lo=-3.0, hi=3.0)], _sp("i1e"), grad=False)
+case("lgamma:lbeta", jg.math.lbeta, [pos(3, 4) * 2.0],
+     lambda x: _sp("gammaln")(x).sum(-1) - _sp("gammaln")(x.sum(-1)))
+case("divide:xdivy", jg.math.xdivy, [np.array([0.3, 1.5, -2.0, 1.0]), f64(4, lo=0.5, hi=2.0)],
+     lambda x, y: x / y)
+case("divide:xdivy_zeros", jg.math.xdivy, [np.array([0.0, 1.5, 0.0]), np.array([0.0, 0.0, 2.0])],
+     lambda x, y: np.array([0.0, np.inf, 0.0]), grad=False)
+case("log1p:xlog1py", jg.math.xlog1py, [np.array([0.2, 1.5, -2.0, 0.7]), pos(4)],
+     lambda x, y: x * np.log1p(y))
+case("log1p:xlog1py_zeros", jg.math.xlog1py, [np.array([0.0, 1.5]), np.array([-1.0, -1.0])],
+     lambda x, y: np.where(x == 0, 0.0, -np.inf), grad=False)
+case("where:angle", jg.math.angle, [f64(2, 3)], lambda x: np.angle(x), grad=False)
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY
