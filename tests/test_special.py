@@ -1,0 +1,270 @@
+"""jg.math's special functions (ops/special.py, codegen/special_math.py): accuracy against
+mpmath in float64 and float32, eager and compiled (the bounds of special_math.ACCURACY);
+special values as TensorFlow gives them; TensorFlow's gradients and second derivatives;
+the cuda emulator; errors naming the op."""
+
+import math
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph import errors
+from jitgraph.codegen import special_math as SM
+
+mp = pytest.importorskip("mpmath")
+mp.mp.dps = 30
+_rng = np.random.default_rng(7)
+
+
+def _ndtri_ref(p):
+    digits = 40 + max(0, int(-mp.log10(p))) if p > 0 else 40  # 1 - 2p exactly
+    with mp.workdps(digits):
+        return -mp.sqrt(2) * mp.erfinv(1 - 2 * p)
+
+
+def _f32(x):
+    return x.astype(np.float32).astype(np.float64)
+
+
+def _points(n):
+    """(points representable in float32, float64-only tails) per function."""
+    r = _rng
+    wide = np.exp(r.uniform(-25, 40, n))
+    return {
+        "lgamma": (_f32(np.concatenate([r.uniform(0, 4, n), wide, [1.0, 2.0, 3.0, 4.0]])),
+                   np.concatenate([1 + r.uniform(-1e-4, 1e-4, 20), 2 + r.uniform(-1e-4, 1e-4, 20),
+                                   np.exp(r.uniform(40, 700, 20))])),
+        "digamma": (_f32(np.concatenate([r.uniform(0, 12, n), wide])),
+                    SM.X0_HI + r.uniform(-1e-5, 1e-5, 20)),
+        "erfinv": (_f32(r.uniform(-1, 1, n)),
+                   np.concatenate([1 - np.exp(r.uniform(-36, -1, 30)),
+                                   np.exp(r.uniform(-200, 0, 30))])),
+        "ndtri": (_f32(r.uniform(0, 1, n)),
+                  np.concatenate([np.exp(r.uniform(-600, -1, 30)),
+                                  1 - np.exp(r.uniform(-36, -1, 30))])),
+        "bessel_i0e": (_f32(np.concatenate([r.uniform(-40, 40, n), wide])),
+                       np.exp(r.uniform(40, 70, 10))),
+        "bessel_i1e": (_f32(np.concatenate([r.uniform(-40, 40, n), -wide])),
+                       -np.exp(r.uniform(40, 70, 10))),
+    }
+
+
+_REF = {
+    "lgamma": lambda x: mp.loggamma(x),
+    "digamma": mp.digamma,
+    "erfinv": mp.erfinv,
+    "ndtri": _ndtri_ref,
+    "bessel_i0e": lambda x: mp.besseli(0, x) * mp.exp(-abs(x)),
+    "bessel_i1e": lambda x: mp.besseli(1, x) * mp.exp(-abs(x)),
+}
+_FN = {name: getattr(jg.math, name) for name in _REF}
+
+
+def _rel_err(got, want, dtype):
+    """Relative error in units of 2**-52 (float64) or ulp of float32 (2**-23)."""
+    unit = 2.0**-52 if dtype == np.float64 else 2.0**-23
+    tiny = np.finfo(dtype).tiny
+    with np.errstate(all="ignore"):
+        return np.abs(got.astype(np.float64) - want) / np.maximum(np.abs(want), tiny) / unit
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """name -> (float32 points, float64 points, exact values of both), computed once."""
+    out = {}
+    for name, (common, tails) in _points(150).items():
+        x = np.concatenate([common, tails])
+        out[name] = (common, x, np.array([float(_REF[name](mp.mpf(float(v)))) for v in x]))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(_REF))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_accuracy_against_mpmath_eager_and_compiled(name, dtype, reference):
+    common, x, want = reference[name]
+    if dtype == np.float32:  # against the float32 value of the exact result
+        x, want = common.astype(np.float32), want[:len(common)].astype(np.float32)
+        want = want.astype(np.float64)
+        ok = np.isfinite(want) & (np.abs(want) > np.finfo(np.float32).tiny)
+    else:
+        ok = np.isfinite(want)
+    bound = SM.ACCURACY[name][0 if dtype == np.float64 else 1]
+    compiled = jg.function(_FN[name])
+    for got in (_FN[name](x).numpy(), compiled(x).numpy()):
+        err = _rel_err(got[ok], want[ok], dtype)
+        worst = int(np.argmax(err))
+        assert err[worst] <= bound, (name, dtype, x[ok][worst], got[ok][worst], want[ok][worst])
+        assert np.array_equal(np.isinf(got[~ok]), np.isinf(want[~ok]))
+
+
+@pytest.mark.parametrize("name", ["lgamma", "digamma"])
+def test_negative_arguments_by_reflection(name):
+    x = -np.exp(_rng.uniform(-20, math.log(100), 400))
+    x = x[x != np.round(x)]
+    ref = (lambda v: mp.re(mp.loggamma(v))) if name == "lgamma" else mp.digamma
+    want = np.array([float(ref(mp.mpf(float(v)))) for v in x])
+    for got in (_FN[name](x).numpy(), jg.function(_FN[name])(x).numpy()):
+        err = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+        assert err.max() <= SM.ABS_ACCURACY_NEG[name], x[np.argmax(err)]
+
+
+def test_polygamma_and_zeta_against_mpmath():
+    x = np.exp(_rng.uniform(-4, 6, 300))
+    n = _rng.integers(0, 7, 300).astype(np.float64)
+    want = np.array([float(mp.polygamma(int(k), mp.mpf(v))) for k, v in zip(n, x)])
+    for got in (jg.math.polygamma(n, x).numpy(),
+                jg.function(jg.math.polygamma)(n, x).numpy()):
+        assert _rel_err(got, want, np.float64).max() <= SM.ACCURACY["polygamma"][0]
+    s = n + 1.5
+    want = np.array([float(mp.zeta(a, mp.mpf(v))) for a, v in zip(s, x)])
+    assert _rel_err(jg.function(jg.math.zeta)(s, x).numpy(), want, np.float64).max() <= \
+        SM.ACCURACY["zeta"][0]
+    xn = -_rng.uniform(0.05, 8, 100)  # trigamma by its reflection everywhere on x < 0
+    want = np.array([float(mp.polygamma(1, mp.mpf(v))) for v in xn])
+    got = jg.math.polygamma(1.0, xn).numpy()
+    assert np.max(np.abs(got - want) / np.abs(want)) < 1e-11
+
+
+# TensorFlow 2.21's values (tf.math.*, float64)
+_SPECIAL = [
+    ("lgamma", [0.0, -1.0, -0.0, 1e-30, 3.0, np.inf, -np.inf, np.nan],
+     [np.inf, np.inf, np.inf, 69.07755278982137, math.log(2), np.inf, np.inf, np.nan]),
+    ("digamma", [0.0, -1.0, -0.0, 1e-30, np.inf, -np.inf, np.nan],
+     [np.nan, np.nan, np.nan, -1e30, np.inf, np.nan, np.nan]),
+    ("erfinv", [0.0, -1.0, 1.0, 1.5, np.nan], [0.0, -np.inf, np.inf, np.nan, np.nan]),
+    ("ndtri", [0.0, 1.0, 0.5, -0.1, np.nan], [-np.inf, np.inf, 0.0, np.nan, np.nan]),
+    ("bessel_i0e", [0.0, np.inf, -np.inf, np.nan], [1.0, 0.0, 0.0, np.nan]),
+    ("bessel_i1e", [0.0, np.inf, -np.inf, np.nan], [0.0, 0.0, -0.0, np.nan]),
+]
+
+
+@pytest.mark.parametrize("name,x,want", _SPECIAL, ids=[s[0] for s in _SPECIAL])
+def test_special_values_as_tensorflow(name, x, want):
+    x = np.array(x)
+    for backend in ("interpreter", "cpu"):
+        got = jg.function(_FN[name], backend=backend)(x).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-15)
+    got = _FN[name](x.astype(np.float32)).numpy()
+    np.testing.assert_allclose(got, np.array(want, np.float32), rtol=1e-6)
+
+
+def test_polygamma_zeta_special_values():
+    n = np.array([1.0, 1.0, -1.0, 1.5, 0.0])
+    x = np.array([-1.5, 0.0, 2.0, 2.0, -1.5])
+    got = jg.function(jg.math.polygamma)(n, x).numpy()
+    np.testing.assert_allclose(got, [9.37924664, np.inf, np.nan, np.nan, 0.70315664],
+                               rtol=1e-8)
+    got = jg.math.zeta(np.array([2.0, 1.0, 0.5, 2.0]), np.array([1.0, 3.0, 1.0, -1.0])).numpy()
+    np.testing.assert_allclose(got, [math.pi**2 / 6, np.inf, np.nan, np.inf])
+
+
+def _grads(fn, x, order=1):
+    x = jg.constant(x)
+    with jg.GradientTape() as t2:
+        t2.watch(x)
+        with jg.GradientTape() as t1:
+            t1.watch(x)
+            y = fn(x)
+        g = t1.gradient(y, x)
+    return g.numpy() if order == 1 else t2.gradient(g, x).numpy()
+
+
+def test_gradients_are_tensorflows_rules():
+    x = np.array([0.3, 1.5, -2.5, 7.0])
+    np.testing.assert_allclose(_grads(jg.math.lgamma, x), jg.math.digamma(x).numpy())
+    np.testing.assert_allclose(_grads(jg.math.lgamma, x, 2),
+                               jg.math.polygamma(1.0, x).numpy())
+    np.testing.assert_allclose(_grads(jg.math.digamma, x),
+                               [float(mp.psi(1, v)) for v in x], rtol=1e-12)
+    y = np.array([-0.9, -0.2, 0.0, 0.6])
+    np.testing.assert_allclose(_grads(jg.math.erfinv, y),
+                               [float(mp.diff(mp.erfinv, v)) for v in y], rtol=1e-10)
+    p = np.array([1e-5, 0.2, 0.5, 0.97])
+    np.testing.assert_allclose(_grads(jg.math.ndtri, p),
+                               [float(mp.sqrt(2 * mp.pi) * mp.exp(_ndtri_ref(mp.mpf(v)) ** 2 / 2))
+                                for v in p], rtol=1e-12)  # 1 / phi(ndtri(p))
+    b = np.array([-3.0, 0.0, 1e-20, 2.5, 30.0])
+    np.testing.assert_allclose(_grads(jg.math.bessel_i0e, b),
+                               [float(mp.diff(_REF["bessel_i0e"], v)) for v in b],
+                               rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(_grads(jg.math.bessel_i1e, b),
+                               [float(mp.diff(_REF["bessel_i1e"], v)) for v in b],
+                               rtol=1e-10, atol=1e-15)
+
+
+def test_graph_gradient_matches_tape():
+    """jg.grad of a jg.function (the graph transform) uses the same rules."""
+    f = jg.function(lambda x: jg.reduce_sum(jg.math.lgamma(x) * jg.math.bessel_i1e(x)
+                                            + jg.math.polygamma(3.0, x)))
+    x = np.array([0.7, 2.2, 9.0])
+    with jg.GradientTape() as t:
+        xt = jg.constant(x)
+        t.watch(xt)
+        y = f.python_function(xt)
+    np.testing.assert_allclose(jg.grad(f)(x).numpy(), t.gradient(y, xt).numpy(), rtol=1e-13)
+
+
+def test_no_gradient_for_the_order_arguments():
+    n, x = jg.constant(2.0), jg.constant([1.5, 3.0])
+    with jg.GradientTape(persistent=True) as t:
+        t.watch([n, x])
+        y = jg.math.polygamma(n, x)
+        z = jg.math.zeta(n + 1.0, x)
+    assert t.gradient(y, n) is None and t.gradient(z, n) is None
+    np.testing.assert_allclose(t.gradient(z, x).numpy(),
+                               -3.0 * jg.math.zeta(4.0, [1.5, 3.0]).numpy())
+
+
+def test_cuda_emulator_runs_the_special_kernels():
+    from jitgraph.codegen import cuda_driver
+
+    before = cuda_driver.use("emulator")
+    try:
+        x = np.linspace(-3.7, 20.0, 64).astype(np.float32)
+        f = jg.function(lambda x: jg.math.lgamma(x) + jg.math.digamma(x) * jg.math.bessel_i0e(x)
+                        + jg.math.erfinv(x / 25.0), backend="cuda")
+        g = jg.function(f.python_function, backend="cpu")
+        np.testing.assert_allclose(f(x).numpy(), g(x).numpy(), rtol=1e-6, atol=1e-6)
+    finally:
+        cuda_driver.use(before)
+
+
+def test_lbeta_and_friends():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    np.testing.assert_allclose(jg.math.lbeta(a).numpy(), [-0.6931472, -4.0943446], rtol=1e-6)
+    assert np.all(np.isneginf(jg.math.lbeta(np.zeros((2, 0))).numpy()))
+    r = np.array([1.0, -2.0, -0.0])
+    assert jg.math.real(r).numpy().tolist() == r.tolist()
+    assert jg.math.imag(r).numpy().tolist() == [0.0, 0.0, 0.0]
+    assert jg.math.conj(r).numpy().tolist() == r.tolist()
+    np.testing.assert_allclose(jg.math.angle(r).numpy(), [0.0, math.pi, 0.0])
+    np.testing.assert_array_equal(jg.math.xdivy([0.0, 1.0], [0.0, 0.0]).numpy(), [0.0, np.inf])
+    x, y = jg.constant([0.0, 2.0]), jg.constant([-1.0, 0.5])
+    with jg.GradientTape() as t:
+        t.watch(y)
+        z = jg.math.xlog1py(x, y)
+    assert np.all(np.isfinite(t.gradient(z, y).numpy()))
+
+
+def test_errors_name_the_op_and_what_to_do():
+    with pytest.raises(errors.InvalidArgumentError, match=r"lgamma: .*int32.*jg\.cast"):
+        jg.math.lgamma([1, 2])
+    with pytest.raises(errors.InvalidArgumentError, match=r"polygamma: .*int32"):
+        jg.math.polygamma(1, [1, 2])
+    with pytest.raises(errors.InvalidArgumentError, match="lbeta: needs a tensor of rank >= 1"):
+        jg.math.lbeta(2.0)
+    with pytest.raises(errors.InvalidArgumentError, match="xdivy: x is float32 but y is float64"):
+        jg.math.xdivy(jg.constant([1.0]), jg.constant(np.array([1.0])))
+
+
+@pytest.mark.slow
+def test_matches_tensorflow():
+    tf = pytest.importorskip("tensorflow")
+    x = np.concatenate([_rng.uniform(-8, 8, 500), np.exp(_rng.uniform(-10, 10, 500))])
+    p = _rng.uniform(0, 1, 1000)
+    for name, arg in [("lgamma", x), ("digamma", x), ("bessel_i0e", x), ("bessel_i1e", x),
+                      ("erfinv", 2 * p - 1), ("ndtri", p)]:
+        want = getattr(tf.math, name)(arg).numpy()
+        got = _FN[name](arg).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
