@@ -909,6 +909,24 @@ case("log1p:xlog1py_zeros", jg.math.xlog1py, [np.array([0.0, 1.5]), np.array([-1
 case("where:angle", jg.math.angle, [f64(2, 3)], lambda x: np.angle(x), grad=False)
 
 
+# ----------------------------------------------------------------------------- eigh
+# (ops/linalg_eig.py): [eigenvalues; eigenvectors] of the lower triangle
+def _np_eig(a):
+    from jitgraph.ops.linalg_eig import normalize_signs
+
+    w, v = np.linalg.eigh(a, UPLO="L")
+    return np.concatenate([w[..., None, :], normalize_signs(v)], -2).astype(a.dtype)
+
+
+_EIG_A = f64(2, 4, 4) + np.diag([0.0, 3.0, 6.0, 9.0])  # distinct eigenvalues
+case("self_adjoint_eig", lambda a: jg.ops.apply("self_adjoint_eig", a), [_EIG_A], _np_eig)
+case("self_adjoint_eig:eigvalsh_f32", jg.linalg.eigvalsh, [f32(3, 3) + np.eye(3, dtype=np.float32)
+                                                          * np.float32(4.0)],
+     lambda a: np.linalg.eigvalsh(a, UPLO="L").astype(np.float32), grad=False)
+case("self_adjoint_eig:vectors", lambda a: jg.linalg.eigh(a)[1] * 2.0, [_EIG_A[0]],
+     lambda a: _np_eig(a)[1:] * 2.0)
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

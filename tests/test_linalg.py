@@ -266,3 +266,96 @@ def test_diag_transpose_and_adjoint():
     np.testing.assert_array_equal(jg.linalg.matrix_transpose(x).numpy(),
                                   np.swapaxes(x, -1, -2))
     np.testing.assert_array_equal(jg.linalg.adjoint(x).numpy(), np.swapaxes(x, -1, -2))
+
+
+# ----------------------------------------------------------------------------- eigh
+
+
+def _sym(rng, *shape, dtype=np.float64):
+    a = rng.standard_normal(shape)
+    return ((a + np.swapaxes(a, -1, -2)) / 2).astype(dtype)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eigh_batched_reconstructs_and_is_orthonormal(backend, dtype):
+    rng = np.random.default_rng(5)
+    a = _sym(rng, 3, 2, 6, 6, dtype=dtype)
+    low = np.tril(a) + np.triu(rng.standard_normal(a.shape), 1).astype(dtype)  # upper ignored
+    e, v = _run(lambda x: jg.linalg.eigh(x), low, backend=backend)
+    e, v = e.numpy(), v.numpy()
+    assert e.shape == (3, 2, 6) and v.shape == (3, 2, 6, 6) and e.dtype == dtype
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(e, np.linalg.eigvalsh(a.astype(np.float64)), atol=tol * 4)
+    assert np.all(np.diff(e, axis=-1) >= 0)  # TensorFlow's ascending order
+    np.testing.assert_allclose((v * e[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=tol * 4)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, np.broadcast_to(np.eye(6), v.shape),
+                               atol=tol)
+    big = np.take_along_axis(v, np.argmax(np.abs(v), -2)[..., None, :], -2)
+    assert np.all(big > 0)  # the documented sign convention
+
+
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(0, 9), seed=st.integers(0, 2**16))
+def test_eigh_compiled_matches_eager_for_any_size(n, seed):
+    a = _sym(np.random.default_rng(seed), 2, n, n) + np.diag(np.arange(n) * 3.0)
+    e0, v0 = jg.linalg.eigh(a)
+    e1, v1 = jg.function(lambda x: jg.linalg.eigh(x))(a)
+    np.testing.assert_allclose(e1.numpy(), e0.numpy(), atol=1e-11)
+    np.testing.assert_allclose(v1.numpy(), v0.numpy(), atol=1e-9)
+
+
+def test_eigh_repeated_eigenvalues_and_large_matrix():
+    e, v = jg.function(lambda x: jg.linalg.eigh(x))(np.eye(4) * 2.0)
+    np.testing.assert_allclose(e.numpy(), [2.0] * 4)
+    np.testing.assert_allclose(v.numpy() @ v.numpy().T, np.eye(4), atol=1e-14)
+    a = _sym(np.random.default_rng(1), 64, 64)
+    e, v = jg.function(lambda x: jg.linalg.eigh(x))(a)
+    np.testing.assert_allclose(e.numpy(), np.linalg.eigvalsh(a), atol=1e-12)
+    np.testing.assert_allclose((v.numpy() * e.numpy()) @ v.numpy().T, a, atol=1e-12)
+
+
+def test_eigh_gradient_is_tensorflows_and_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    a = _sym(rng, 5, 5) + np.diag([0.0, 2.0, 4.0, 6.0, 8.0])
+    w = rng.standard_normal((5, 5))
+
+    def loss(x):
+        e, v = jg.linalg.eigh(x)
+        return jg.reduce_sum(e * e[::-1]) + jg.reduce_sum(jg.constant(w) * v * v)  # any sign of v
+
+    g_eager = jg.grad(loss)(jg.constant(a)).numpy()
+    g_graph = jg.grad(jg.function(loss))(a).numpy()
+    np.testing.assert_allclose(g_graph, g_eager, atol=1e-10)
+    assert np.all(np.triu(g_eager, 1) == 0)  # only the lower triangle is read
+    d = np.tril(rng.standard_normal((5, 5)))
+    eps = 1e-6
+    num = (float(loss(jg.constant(a + eps * d))) -
+           float(loss(jg.constant(a - eps * d)))) / (2 * eps)
+    assert abs(num - np.sum(g_eager * d)) < 1e-6 * max(1.0, abs(num))
+    tf = pytest.importorskip("tensorflow")
+    x = tf.constant(a)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        e, v = tf.linalg.eigh(x)
+        y = tf.reduce_sum(e * e[::-1]) + tf.reduce_sum(w * v * v)
+    np.testing.assert_allclose(g_eager, t.gradient(y, x).numpy(), atol=1e-10)
+
+
+def test_eigh_degenerate_gradient_stays_finite_and_eigvalsh_gradient():
+    x = jg.constant(np.eye(3))
+    with jg.GradientTape() as t:
+        t.watch(x)
+        e, v = jg.linalg.eigh(x)
+        y = jg.reduce_sum(v) + jg.reduce_sum(e)
+    assert np.all(np.isfinite(t.gradient(y, x).numpy()))  # _SafeReciprocal: 0, not inf
+    a = _sym(np.random.default_rng(3), 4, 4)
+    g = jg.grad(lambda m: jg.reduce_sum(jg.linalg.eigvalsh(m)))(jg.constant(a)).numpy()
+    np.testing.assert_allclose(g, np.eye(4), atol=1e-12)  # d trace / dA on the lower triangle
+
+
+def test_eigh_errors_name_the_op():
+    with pytest.raises(errors.InvalidArgumentError, match="self_adjoint_eig: matrix must be squ"):
+        jg.linalg.eigh(np.zeros((2, 3)))
+    with pytest.raises(errors.InvalidArgumentError, match="self_adjoint_eig: matrix must be flo"):
+        jg.linalg.eigh(np.eye(2, dtype=np.int32))
