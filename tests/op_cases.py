@@ -927,6 +927,39 @@ case("self_adjoint_eig:vectors", lambda a: jg.linalg.eigh(a)[1] * 2.0, [_EIG_A[0
      lambda a: _np_eig(a)[1:] * 2.0)
 
 
+# ----------------------------------------------------------------------------- qr, svd
+# (ops/linalg_decomp.py): [Q; R] and [s; U; V] packed
+def _np_qr(a):
+    m, n = a.shape[-2:]
+    q, r = np.linalg.qr(a)
+    out = np.zeros(a.shape[:-2] + (m + min(m, n), n), a.dtype)
+    out[..., :m, :min(m, n)] = q
+    out[..., m:, :] = r
+    return out
+
+
+def _np_svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    sign = np.where(np.take_along_axis(u, np.argmax(np.abs(u), -2)[..., None, :], -2) < 0,
+                    -1.0, 1.0)
+    return np.concatenate([s[..., None, :], u * sign, np.swapaxes(vh, -1, -2) * sign],
+                          -2).astype(a.dtype)
+
+
+case("qr", lambda a: jg.ops.apply("qr", a), [f64(2, 5, 3)], _np_qr)
+case("qr:wide", lambda a: jg.ops.apply("qr", a), [f64(3, 5)], _np_qr)
+case("qr:square_f32", lambda a: jg.linalg.qr(a)[1], [f32(2, 4, 4)],
+     lambda a: np.linalg.qr(a)[1].astype(np.float32), grad=False)
+_SVD_A = f64(2, 5, 3) + np.eye(5, 3) * np.array([6.0, 3.0, 1.0])  # distinct singular values
+case("svd", lambda a: jg.ops.apply("svd", a), [_SVD_A], _np_svd)
+case("svd:wide", lambda a: jg.ops.apply("svd", a), [np.swapaxes(_SVD_A[0], 0, 1).copy()],
+     _np_svd)
+case("svd:values_f32", lambda a: jg.linalg.svd(a, compute_uv=False),
+     [f32(4, 3) + np.eye(4, 3, dtype=np.float32) * 4], lambda a: np.linalg.svd(
+         a, compute_uv=False).astype(np.float32), grad=False)
+case("svd:pinv", jg.linalg.pinv, [_SVD_A[0]], np.linalg.pinv)
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -1,7 +1,9 @@
 """jg.linalg factorizations and solves (ops/linalg_ops.py, codegen/linalg_kernels.py):
 batches, float32 accuracy against numpy.linalg, sizes from hypothesis, singular and
 non-positive-definite inputs eagerly and compiled (cpu, interpreter, cuda emulator), user
-errors, gradients through jg.function. op_cases.py holds the differential cases."""
+errors, gradients through jg.function; eigh, qr, svd (reconstruction, orthogonality, the
+sign conventions, TensorFlow's gradients), pinv, matrix_rank, the matrix 2-norm. op_cases.py
+holds the differential cases."""
 
 import numpy as np
 import pytest
@@ -359,3 +361,109 @@ def test_eigh_errors_name_the_op():
         jg.linalg.eigh(np.zeros((2, 3)))
     with pytest.raises(errors.InvalidArgumentError, match="self_adjoint_eig: matrix must be flo"):
         jg.linalg.eigh(np.eye(2, dtype=np.int32))
+
+
+# ----------------------------------------------------------------------------- qr, svd
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("shape", [(3, 6, 4), (2, 3, 5), (4, 4)])
+def test_qr_matches_numpy_signs_included(backend, shape):
+    a = np.random.default_rng(8).standard_normal(shape)
+    q, r = _run(lambda x: jg.linalg.qr(x), a, backend=backend)
+    qn, rn = np.linalg.qr(a)  # LAPACK, as TensorFlow: same signs
+    np.testing.assert_allclose(q.numpy(), qn, atol=1e-12)
+    np.testing.assert_allclose(r.numpy(), rn, atol=1e-12)
+    assert np.all(np.tril(r.numpy(), -1) == 0)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("shape", [(3, 6, 4), (2, 3, 5), (5, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_svd_reconstructs_with_orthonormal_vectors(backend, shape, dtype):
+    a = np.random.default_rng(9).standard_normal(shape).astype(dtype)
+    s, u, v = _run(lambda x: jg.linalg.svd(x), a, backend=backend)
+    s, u, v = s.numpy(), u.numpy(), v.numpy()
+    k = min(shape[-2:])
+    assert s.shape == shape[:-2] + (k,) and u.shape == shape[:-1] + (k,)
+    assert v.shape == shape[:-2] + (shape[-1], k) and s.dtype == dtype
+    tol = 3e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(s, np.linalg.svd(a.astype(np.float64), compute_uv=False),
+                               atol=tol)
+    assert np.all(np.diff(s, axis=-1) <= 0)
+    np.testing.assert_allclose((u * s[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=tol)
+    eye = np.broadcast_to(np.eye(k), shape[:-2] + (k, k))
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, eye, atol=tol)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, eye, atol=tol)
+    big = np.take_along_axis(u, np.argmax(np.abs(u), -2)[..., None, :], -2)
+    assert np.all(big > 0)  # the documented sign convention
+
+
+@settings(max_examples=10, deadline=None)
+@given(m=st.integers(1, 8), n=st.integers(1, 8), seed=st.integers(0, 2**16))
+def test_qr_svd_compiled_match_eager_for_any_size(m, n, seed):
+    a = np.random.default_rng(seed).standard_normal((2, m, n))
+    f = jg.function(lambda x: (jg.linalg.qr(x), jg.linalg.svd(x)))
+    (q, r), (s, u, v) = f(a)
+    (q0, r0), s0 = jg.linalg.qr(a), jg.linalg.svd(a, compute_uv=False)
+    for got, want in [(q, q0), (r, r0), (s, s0)]:
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-10)
+    np.testing.assert_allclose((u.numpy() * s.numpy()[..., None, :]) @ np.swapaxes(
+        v.numpy(), -1, -2), a, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+def test_qr_and_svd_gradients_are_tensorflows(shape):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(10)
+    k = min(shape)
+    a = rng.standard_normal(shape)
+    a[range(k), range(k)] += np.array([5.0, 3.0, 1.5, 0.7][:k])  # distinct singular values
+    w = [rng.standard_normal(x) for x in [(shape[0], k), (k, shape[1]), (k,),
+                                          (shape[0], k), (shape[1], k), (shape[0], 1)]]
+
+    def loss(lib, x, const):  # the singular vectors enter sign-invariantly
+        q, r = lib.linalg.qr(x)
+        s, u, v = lib.linalg.svd(x)
+        c = [const(z) for z in w]
+        return (lib.reduce_sum(q * c[0]) + lib.reduce_sum(r * c[1]) + lib.reduce_sum(s * c[2])
+                + lib.reduce_sum(u * u * c[3]) + lib.reduce_sum(v * v * c[4])
+                + lib.reduce_sum(u[:, :1] * v[:1, :1] * c[5]))
+
+    x = tf.constant(a)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = loss(tf, x, tf.constant)
+    want = t.gradient(y, x).numpy()
+    f = lambda x: loss(jg, x, jg.constant)  # noqa: E731
+    np.testing.assert_allclose(jg.grad(f)(jg.constant(a)).numpy(), want, atol=1e-9)
+    np.testing.assert_allclose(jg.grad(jg.function(f))(a).numpy(), want, atol=1e-9)
+
+
+def test_pinv_matrix_rank_and_the_matrix_2_norm():
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((2, 5, 3))
+    low = a[0] @ rng.standard_normal((3, 4))  # rank 3
+    for backend in ("eager", "cpu", "cuda"):
+        np.testing.assert_allclose(_run(jg.linalg.pinv, a, backend=backend).numpy(),
+                                   np.linalg.pinv(a), atol=1e-12)
+        assert int(_run(jg.linalg.matrix_rank, low, backend=backend)) == 3
+        np.testing.assert_allclose(_run(lambda x: jg.norm(x, ord=2, axis=[-2, -1]), a,
+                                        backend=backend).numpy(), np.linalg.norm(a, 2, (-2, -1)))
+
+
+def test_qr_svd_errors_say_what_to_do():
+    with pytest.raises(errors.UnimplementedError, match="qr: full_matrices=True for a tall"):
+        jg.linalg.qr(np.zeros((3, 2)), full_matrices=True)
+    with pytest.raises(errors.UnimplementedError, match="svd: full_matrices=True for a non-sq"):
+        jg.linalg.svd(np.zeros((3, 2)), full_matrices=True)
+    with pytest.raises(errors.InvalidArgumentError, match="svd: .*rank >= 2"):
+        jg.linalg.svd(np.zeros(3))
+    with pytest.raises(errors.InvalidArgumentError, match="qr: matrix must be float32"):
+        jg.linalg.qr(np.zeros((2, 2), np.int32))
+    f = jg.function(lambda x: jg.linalg.svd(x)[0],
+                    input_signature=[jg.TensorSpec([None, 3], jg.float64)])
+    with pytest.raises(errors.InvalidArgumentError, match="svd: needs the matrix size known"):
+        f.get_concrete_function()
+    s, u, v = jg.linalg.svd(np.eye(3), full_matrices=True)  # square: the same
+    np.testing.assert_allclose(s.numpy(), [1.0, 1.0, 1.0])

@@ -1,6 +1,6 @@
 """Per-matrix kernels (MatrixKernel) for the ops of ops/linalg_ops.py: Cholesky, triangular
 solve, and LU with partial pivoting for lu, solve, inverse, determinant and
-log-determinant; and cyclic Jacobi for the symmetric eigendecomposition (ops/linalg_eig.py).
+log-determinant; eigh, qr and svd (ops/linalg_decomp.py) in codegen/linalg_decomp.py.
 
     steps = []; _lower(lowerer, op, steps)             # the rule of each of those ops
     fn, info = emit_matrix_kernel(module, k, layout, static_index)     # cpu
@@ -38,10 +38,10 @@ from .lower import register_lowering
 
 ALGO = {"cholesky": "cholesky", "matrix_triangular_solve": "trsm", "matrix_solve": "solve",
         "matrix_inverse": "inverse", "matrix_determinant": "det",
-        "log_matrix_determinant": "slogdet", "lu": "lu", "self_adjoint_eig": "eigh"}
+        "log_matrix_determinant": "slogdet", "lu": "lu", "self_adjoint_eig": "eigh",
+        "qr": "qr", "svd": "svd"}
 LU_ALGOS = ("solve", "inverse", "det", "slogdet")
-WORK_ALGOS = LU_ALGOS + ("eigh",)  # a [batch, n, n] workspace in the arena
-JACOBI_SWEEPS = 60  # eigh: cyclic Jacobi sweeps at most (converged sweeps only compare)
+WORK_ALGOS = LU_ALGOS + ("eigh", "qr")  # a workspace of the input's size in the arena
 runtime.CHECKED_OPS.update({
     "cholesky": "Cholesky decomposition was not successful. The input might not be valid "
                 "(it must be symmetric positive definite)",
@@ -62,6 +62,7 @@ class MatrixKernel(K.Kernel):
     a: object = None
     rhs: object = None
     work: object = None
+    rows: object = 0  # the input's rows (qr, svd: matrices need not be square)
     lower: bool = True
     adjoint: bool = False
     status_code: int | None = None
@@ -75,6 +76,7 @@ def _lower(lw, op, steps):
     batch = qs.q(("matrix_batch", x.uid),
                  lambda e: int(np.prod(e.shape(x)[:-2], dtype=np.int64)))
     n = qs.dim(x, r - 1)
+    rows = qs.dim(x, r - 2)
     rhs = op.inputs[1] if len(op.inputs) > 1 else None
     cols = qs.dim(rhs, r - 1) if rhs is not None else \
         qs.dim(out, r - 1) if len(out.shape) == r else n
@@ -88,7 +90,7 @@ def _lower(lw, op, steps):
     code = lw.index_code(op) if op.type in runtime.CHECKED_OPS else None
     k = MatrixKernel(op.name, [batch], body, lw.fresh(out), out.dtype, loc=op.loc,
                      text=op.name, algo=algo, n=n, cols=cols, a=lw.st(x),
-                     rhs=lw.st(rhs) if rhs is not None else None, work=work,
+                     rhs=lw.st(rhs) if rhs is not None else None, work=work, rows=rows,
                      lower=op.attrs.get("lower", True), adjoint=op.attrs.get("adjoint", False),
                      status_code=code)
     lw.p.kernels.append(k)
@@ -312,133 +314,15 @@ class _Task:
             b.store(b.load(logabs), b.gep(out, [b.add(at, one)]))
 
 
-    def eigh(self):
-        """Cyclic Jacobi on ``work`` (the symmetric matrix of ``a``'s lower triangle):
-        rotations (Rutishauser's formulas) zero each a[p, q] that is not negligible
-        (|a_pq| > eps sqrt(|a_pp a_qq|), else set to 0), accumulated into V, until a sweep
-        rotates nothing (at most JACOBI_SWEEPS). Then the eigenvalues are sorted ascending
-        (selection sort, V's columns with them) and each column's sign is chosen so its
-        largest |component| (the first) is positive. Output [n + 1, n]: the eigenvalues,
-        then V."""
-        b, k, n = self.b, self.k, self.n
-        pb, dt = self.ctx.pb, self.dt
-        zero, one = self.i64(0), self.i64(1)
-        W = _Mat(self.ctx, self.ctx.ptr(k.work, dt), b.mul(self.m, self.nn), n)
-        obase = b.mul(self.m, b.mul(b.add(n, one), n))
-        V = _Mat(self.ctx, self.ctx.ptr(k.out, dt), b.add(obase, n), n)  # rows 1..n
-        E = _Mat(self.ctx, self.ctx.ptr(k.out, dt), obase, n)  # row 0
-        eps = float(np.finfo(dt.np).eps)
-        self.loop(zero, n, lambda i: self.loop(zero, n, lambda j: W.put(i, j, b.select(
-            b.icmp_signed(">=", i, j), self.A.get(i, j), self.A.get(j, i))), "copy"), "copy")
-        self.loop(zero, n, lambda i: self.loop(zero, n, lambda j: V.put(i, j, b.select(
-            b.icmp_signed("==", i, j), self.f(1.0), self.f(0.0))), "eye"), "eye")
-        rotated = pb.alloca(S.I64)
-        sweep = pb.alloca(S.I64)
-        b.store(one, rotated)
-        b.store(zero, sweep)
-
-        def rotate(p, q):
-            apq = W.get(p, q)
-            app, aqq = W.get(p, p), W.get(q, q)
-            tiny = b.fmul(self.f(eps), self.emit("sqrt", self.emit("abs", b.fmul(app, aqq))))
-            small = b.fcmp_ordered("<=", self.emit("abs", apq), tiny)
-            with b.if_else(small) as (neg, big):
-                with neg:
-                    with b.if_then(b.fcmp_ordered("!=", apq, self.f(0.0))):
-                        W.put(p, q, self.f(0.0))
-                        W.put(q, p, self.f(0.0))
-                with big:
-                    b.store(b.add(b.load(rotated), one), rotated)
-                    theta = b.fdiv(b.fsub(aqq, app), b.fmul(self.f(2.0), apq))
-                    at = self.emit("abs", theta)
-                    huge = b.fcmp_ordered(">", at, self.f(1e150))
-                    safe = b.select(huge, self.f(1.0), at)
-                    t = b.fdiv(self.f(1.0), b.fadd(safe, self.emit(
-                        "sqrt", b.fadd(b.fmul(safe, safe), self.f(1.0)))))
-                    t = b.select(huge, b.fdiv(self.f(0.5), at), t)
-                    t = b.select(b.fcmp_ordered("<", theta, self.f(0.0)), b.fneg(t), t)
-                    c = b.fdiv(self.f(1.0), self.emit("sqrt", b.fadd(b.fmul(t, t),
-                                                                      self.f(1.0))))
-                    sn = b.fmul(t, c)
-
-                    def cols(M):
-                        def one_k(r):
-                            x, y = M.get(r, p), M.get(r, q)
-                            M.put(r, p, b.fsub(b.fmul(c, x), b.fmul(sn, y)))
-                            M.put(r, q, b.fadd(b.fmul(sn, x), b.fmul(c, y)))
-                        self.loop(zero, n, one_k, "rot")
-
-                    def rows(r):
-                        x, y = W.get(p, r), W.get(q, r)
-                        W.put(p, r, b.fsub(b.fmul(c, x), b.fmul(sn, y)))
-                        W.put(q, r, b.fadd(b.fmul(sn, x), b.fmul(c, y)))
-
-                    cols(W)
-                    self.loop(zero, n, rows, "rot")
-                    cols(V)
-                    W.put(p, q, self.f(0.0))
-                    W.put(q, p, self.f(0.0))
-
-        cond_bb = b.append_basic_block("jacobi.cond")
-        body_bb = b.append_basic_block("jacobi.body")
-        done_bb = b.append_basic_block("jacobi.done")
-        b.branch(cond_bb)
-        b.position_at_end(cond_bb)
-        go = b.and_(b.icmp_signed(">", b.load(rotated), zero),
-                    b.icmp_signed("<", b.load(sweep), self.i64(JACOBI_SWEEPS)))
-        b.cbranch(go, body_bb, done_bb)
-        b.position_at_end(body_bb)
-        b.store(zero, rotated)
-        b.store(b.add(b.load(sweep), one), sweep)
-        self.loop(zero, n, lambda p: self.loop(b.add(p, one), n, lambda q: rotate(p, q),
-                                               "q"), "p")
-        b.branch(cond_bb)
-        b.position_at_end(done_bb)
-        self.loop(zero, n, lambda i: E.put(zero, i, W.get(i, i)), "diag")
-        best, where = self.acc, pb.alloca(S.I64)
-
-        def place(i):  # selection sort: the smallest of E[i:] to i
-            b.store(E.get(zero, i), best)
-            b.store(i, where)
-
-            def scan(j):
-                v = E.get(zero, j)
-                lt = b.fcmp_ordered("<", v, b.load(best))
-                b.store(b.select(lt, v, b.load(best)), best)
-                b.store(b.select(lt, j, b.load(where)), where)
-
-            self.loop(b.add(i, one), n, scan, "min")
-            j = b.load(where)
-            with b.if_then(b.icmp_signed("!=", j, i)):
-                E.put(zero, j, E.get(zero, i))
-                E.put(zero, i, b.load(best))
-
-                def swap(r):
-                    x = V.get(r, i)
-                    V.put(r, i, V.get(r, j))
-                    V.put(r, j, x)
-                self.loop(zero, n, swap, "swap")
-            b.store(self.f(-1.0), best)
-            b.store(zero, where)
-
-            def biggest(r):
-                v = self.emit("abs", V.get(r, i))
-                gt = b.fcmp_ordered(">", v, b.load(best))
-                b.store(b.select(gt, v, b.load(best)), best)
-                b.store(b.select(gt, r, b.load(where)), where)
-
-            self.loop(zero, n, biggest, "sign")
-            with b.if_then(b.fcmp_ordered("<", V.get(b.load(where), i), self.f(0.0))):
-                self.loop(zero, n, lambda r: V.put(r, i, b.fneg(V.get(r, i))), "flip")
-
-        self.loop(zero, n, place, "sort")
-
-
 def matrix_task(ctx, k, m, acc):
     """The work of MatrixKernel ``k`` on matrix ``m`` (an i64); ``acc`` a scratch slot of
     the element type. Used by the cpu kernel below and the GPU's (ptx.emit_matrix)."""
+    from . import linalg_decomp
+
     t = _Task(ctx, k, m, acc)
-    {"cholesky": t.cholesky, "trsm": t.trsm, "eigh": t.eigh}.get(k.algo, t.lu)()
+    if k.algo in linalg_decomp.ALGOS:
+        return linalg_decomp.ALGOS[k.algo](t)
+    {"cholesky": t.cholesky, "trsm": t.trsm}.get(k.algo, t.lu)()
 
 
 def emit_matrix_kernel(module, k, layout, static_index):
@@ -450,7 +334,7 @@ def emit_matrix_kernel(module, k, layout, static_index):
     ctx.b.ret_void()
     ctx.finalize()
     (batch,) = k.dims
-    work = L._qmul(L._qmul(L._qmul(batch, k.n), k.n), k.n)
+    work = L._qmul(L._qmul(L._qmul(batch, k.n), k.n), k.rows if k.algo in ("qr", "svd") else k.n)
     return fn, {"variant": "matrix", "outer": batch, "total": work, "parallel": True,
                 "count": 1}
 

@@ -6,7 +6,7 @@ returns one tensor [..., n + 1, n]: row 0 the eigenvalues in ascending order (Te
 order), rows 1.. the eigenvectors as columns; ``eigh`` splits it. Each eigenvector's sign
 is fixed so that its largest |component| (the first such) is positive: eagerly
 numpy.linalg.eigh normalized that way, compiled a cyclic Jacobi kernel per matrix
-(codegen/linalg_kernels.py, ``_Task.eigh``) normalized the same way, so the backends agree
+(codegen/linalg_decomp.py) normalized the same way, so the backends agree
 up to rounding wherever the eigenvalues are distinct (for repeated eigenvalues any
 orthonormal basis of the eigenspace is an answer; the backends may give different ones).
 
@@ -70,7 +70,7 @@ def _eig_grad(i, o, g):
 
 register(Op("self_adjoint_eig", _eig_infer, _eig_impl, grad=_eig_grad, kind="linalg",
             lower="matrix", doc="[eigenvalues; eigenvectors] of the lower triangle "
-            "(ops/linalg_eig.py; a Jacobi kernel in codegen/linalg_kernels.py)"))
+            "(ops/linalg_eig.py; a Jacobi kernel in codegen/linalg_decomp.py)"))
 
 
 def eigh(tensor, name=None):
