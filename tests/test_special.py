@@ -268,3 +268,110 @@ def test_matches_tensorflow():
         want = getattr(tf.math, name)(arg).numpy()
         got = _FN[name](arg).numpy()
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- gamma, poisson
+
+
+def _all_backends(fn):
+    """fn() eagerly and compiled on the interpreter, cpu and the cuda emulator."""
+    from jitgraph.codegen import cuda_driver
+
+    out = [fn().numpy()]
+    before = cuda_driver.use("emulator")
+    try:
+        for backend in ("interpreter", "cpu", "cuda"):
+            out.append(jg.function(fn, backend=backend)().numpy())
+    finally:
+        cuda_driver.use(before)
+    return out
+
+
+def test_stateless_samplers_agree_on_every_backend():
+    outs = _all_backends(lambda: jg.random.stateless_gamma([64], [3, 4], [0.4, 1.0, 7.5]))
+    outs += _all_backends(lambda: jg.random.stateless_poisson([64], [3, 4], [0.7, 4.0, 40.0],
+                                                              dtype=jg.float32))
+    for a, b in zip(outs[1:4], outs[5:8]):
+        assert a.shape == (64, 3) and b.shape == (64, 3)
+    for got in outs[1:4]:
+        np.testing.assert_allclose(got, outs[0], rtol=1e-6)
+    for got in outs[5:8]:
+        np.testing.assert_array_equal(got, outs[4])
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 3.5, 60.0])
+def test_gamma_distribution_ks_mean_variance(alpha):
+    stats = pytest.importorskip("scipy.stats")
+    x = jg.function(lambda: jg.random.stateless_gamma([20000], [11, 12], alpha, beta=2.0,
+                                                      dtype=jg.float64))().numpy()
+    assert stats.kstest(x, "gamma", args=(alpha, 0, 0.5)).pvalue > 1e-3
+    assert abs(x.mean() - alpha / 2) < 5 * math.sqrt(alpha / 4 / x.size)
+    assert abs(x.var() / (alpha / 4) - 1) < 5 * math.sqrt((6 / alpha + 2) / x.size)
+
+
+@pytest.mark.parametrize("lam", [0.3, 4.0, 9.9, 10.0, 55.0, 2000.0])
+def test_poisson_distribution_chi2_mean_variance(lam):
+    stats = pytest.importorskip("scipy.stats")
+    k = jg.random.stateless_poisson([20000], [5, 6], lam, dtype=jg.int64).numpy()
+    assert k.dtype == np.int64 and k.min() >= 0
+    assert abs(k.mean() - lam) < 5 * math.sqrt(lam / k.size)
+    assert abs(k.var() / lam - 1) < 0.06
+    lo, hi = stats.poisson.ppf([0.001, 0.999], lam)  # chi-square over the bulk
+    edges = np.arange(lo, hi + 2) - 0.5
+    seen, _ = np.histogram(k, edges)
+    want = np.diff(stats.poisson.cdf(edges, lam)) * k.size
+    keep = want > 5
+    chi2 = np.sum((seen[keep] - want[keep]) ** 2 / want[keep])
+    assert stats.chi2.sf(chi2, keep.sum() - 1) > 1e-3
+
+
+def test_seeded_draws_fresh_per_call_and_reproducible():
+    f = jg.function(lambda: jg.random.gamma([6], 2.0, seed=3))
+    a, b = f().numpy(), f().numpy()
+    assert not np.array_equal(a, b)
+    jg.random.set_seed(5)
+    first = [jg.random.poisson([5], 3.0, seed=1).numpy(), jg.random.gamma([3], 1.5).numpy()]
+    jg.random.set_seed(5)
+    again = [jg.random.poisson([5], 3.0, seed=1).numpy(), jg.random.gamma([3], 1.5).numpy()]
+    for x, y in zip(first, again):
+        np.testing.assert_array_equal(x, y)
+    assert jg.random.gamma([2, 3], [[1.0], [2.0]]).shape == (2, 3, 2, 1)
+    assert jg.random.poisson([4], [1.0, 2.0], dtype=jg.int32).dtype == jg.int32
+
+
+def test_special_parameters():
+    g = jg.random.stateless_gamma([3], [1, 1], [-1.0, 0.0], dtype=jg.float64).numpy()
+    assert np.all(np.isnan(g))
+    p = jg.random.stateless_poisson([3], [1, 1], [0.0, -2.0], dtype=jg.float64).numpy()
+    assert np.all(p[:, 0] == 0) and np.all(np.isnan(p[:, 1]))
+
+
+def test_gamma_gradients():
+    alpha, beta = jg.constant([2.0, 5.0]), jg.constant([1.5, 3.0])
+    with jg.GradientTape(persistent=True) as t:
+        t.watch([alpha, beta])
+        x = jg.random.stateless_gamma([4], [1, 2], alpha, beta)
+        y = jg.reduce_sum(x)
+    np.testing.assert_allclose(t.gradient(y, beta).numpy(),
+                               -np.sum(x.numpy() / beta.numpy(), 0), rtol=1e-5)
+    assert t.gradient(y, alpha) is None  # no implicit reparameterization gradient (documented)
+
+
+def test_sampler_errors():
+    with pytest.raises(errors.InvalidArgumentError, match="gamma: dtype must be floating"):
+        jg.random.gamma([2], 1.0, dtype=jg.int32)
+    with pytest.raises(errors.InvalidArgumentError, match="seed must be a pair of integers"):
+        jg.random.stateless_poisson([2], 3, 1.0)
+
+
+def test_many_special_calls_use_the_vector_variants():
+    """A kernel with many special-function calls takes llvm_cpu.vector_math's path (the
+    functions become noinline with vector variants)."""
+    def f(x):
+        y = x
+        for k in range(8):
+            y = y + jg.math.lgamma(x + k) + jg.math.digamma(x + k)
+        return y
+    x = np.linspace(0.5, 9.0, 37)
+    np.testing.assert_allclose(jg.function(f)(x).numpy(), f(jg.constant(x)).numpy(),
+                               rtol=1e-13)
