@@ -158,17 +158,17 @@ def _lgamma_pos(e, x):
     f1 = e.sel(low, x, e.sub(core, one))
     f2 = e.sel(low, e.sub(x, one), e.sub(core, two))
     small = e.mul(e.mul(f1, f2), _clenshaw(e, LGAMMA_CHEB, e.sub(core, two)))
-    xs = e.sel(low, x, one)
-    small = e.sel(low, e.sub(small, _f(e, "log", xs)), small)
-    small = e.sel(mid, e.add(small, _f(e, "log", z)), small)
+    # one log per lane: of x (low), of z (mid), of x (Stirling), else of 1
+    large = e.le(e.c(13.0), x)
+    lg = _f(e, "log", e.sel(e.or_(low, large), x, e.sel(mid, z, one)))
+    small = e.add(small, e.sel(low, e.neg(lg), e.sel(mid, lg, e.c(0.0))))
     # [13, inf): Stirling
-    xb = e.sel(e.lt(x, e.c(13.0)), e.c(13.0), x)
+    xb = e.sel(large, x, e.c(13.0))
     r = e.div(one, xb)
     r2 = e.mul(r, r)
     series = e.mul(r, e.horner(r2, _STIRLING))
-    big = e.add(e.add(e.mul(e.sub(xb, e.c(0.5)), e.sub(_f(e, "log", xb), one)),
-                      e.c(_LS2PI - 0.5)), series)
-    return e.sel(e.lt(x, e.c(13.0)), small, big)
+    big = e.add(e.add(e.mul(e.sub(xb, e.c(0.5)), e.sub(lg, one)), e.c(_LS2PI - 0.5)), series)
+    return e.sel(large, big, small)
 
 
 def lgamma(e, x):
