@@ -190,6 +190,20 @@ def _fix_signs(t, M, rows, count, others, where):
     t.loop(t.i64(0), count, one, "signs")
 
 
+class _Transposed:
+    """A _Mat stored transposed: ``get(i, j)`` reads element (j, i) of the storage, so the
+    columns the Householder steps sweep are contiguous."""
+
+    def __init__(self, mat):
+        self.mat = mat
+
+    def get(self, i, j):
+        return self.mat.get(j, i)
+
+    def put(self, i, j, v):
+        self.mat.put(j, i, v)
+
+
 def qr(t):
     """Householder QR of the m x n matrix in ``work``, LAPACK's convention (dgeqrf: R's
     diagonal -sign(a_jj) |x|, no reflection where the column below is already 0), so Q and
@@ -201,7 +215,7 @@ def qr(t):
     kk = b.select(b.icmp_signed("<", m, n), m, n)
     mn = b.mul(m, n)
     A = _mat(t, k.a, b.mul(t.m, mn), n)
-    W = _mat(t, k.work, b.mul(t.m, mn), n)
+    W = _Transposed(_mat(t, k.work, b.mul(t.m, mn), m))  # columns contiguous
     obase = b.mul(t.m, b.mul(b.add(m, kk), n))
     Q = _mat(t, k.out, obase, n)
     R = _mat(t, k.out, b.add(obase, mn), n)
