@@ -481,3 +481,17 @@ def test_qr_svd_errors_say_what_to_do():
         f.get_concrete_function()
     s, u, v = jg.linalg.svd(np.eye(3), full_matrices=True)  # square: the same
     np.testing.assert_allclose(s.numpy(), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_svd_of_rank_deficient_matrices_keeps_u_orthonormal(backend):
+    mats = [np.zeros((4, 3)), np.zeros((3, 5)), np.outer([1.0, 2.0, 3.0], [1.0, 0.0, 1.0, 2.0]),
+            np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])]
+    for a in mats:
+        s, u, v = _run(lambda x: jg.linalg.svd(x), a, backend=backend)
+        s, u, v = s.numpy(), u.numpy(), v.numpy()
+        k = min(a.shape)
+        np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-12)
+        np.testing.assert_allclose(u.T @ u, np.eye(k), atol=1e-12)
+        np.testing.assert_allclose(v.T @ v, np.eye(k), atol=1e-12)
+        np.testing.assert_allclose((u * s) @ v.T, a, atol=1e-12)

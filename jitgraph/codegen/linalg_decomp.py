@@ -277,8 +277,8 @@ def svd(t):
     column pairs of B are rotated until orthogonal (|b_p . b_q| <= eps |b_p| |b_q|), the
     rotations accumulated into the N x N matrix Q; then s_j = |b_j|, P_j = b_j / s_j
     (B = P diag(s) Q^T), sorted descending, each U column's largest |entry| positive.
-    U = P, V = Q (or U = Q, V = P for m < n). A zero singular value leaves its column of P
-    0 (no orthonormal completion)."""
+    U = P, V = Q (or U = Q, V = P for m < n). A column of P whose singular value is 0 is
+    completed to an orthonormal basis (_complete)."""
     b, k = t.b, t.k
     pb = t.ctx.pb
     zero, one = t.i64(0), t.i64(1)
@@ -331,12 +331,55 @@ def svd(t):
         t.loop(zero, big, lambda i: P.put(i, j, b.fmul(P.get(i, j), inv)), "scale")
 
     t.loop(zero, kk, norm, "sv")
+    t.loop(zero, kk, lambda j: _complete(t, P, S_, big, kk, j, where), "complete")
     _sort(t, S_, kk, [(P, big), (Qm, kk)], True, where)
     with b.if_else(wide) as (w, tall):
         with w:  # U = Q
             _fix_signs(t, Qm, kk, kk, [(P, big)], where)
         with tall:
             _fix_signs(t, P, big, kk, [(Qm, kk)], where)
+
+
+def _complete(t, P, S_, rows, cols, j, where):
+    """Column j of P (orthonormal columns, ``rows`` long) where its singular value is 0 (the
+    column is 0): e_i minus its projections on the other columns, for the i whose row of
+    P is the shortest (so the rest is largest), twice (Gram-Schmidt), normalized."""
+    b = t.b
+    zero = t.i64(0)
+    acc = t.acc
+    with b.if_then(b.fcmp_ordered("==", S_.get(zero, j), t.f(0.0))):
+        best, rest = t.ctx.pb.alloca(t.ft), t.ctx.pb.alloca(t.ft)  # entry-block slots
+        b.store(t.f(2.0), best)
+        b.store(zero, where)
+
+        def row_norm(i):
+            b.store(t.f(0.0), rest)
+            t.loop(zero, cols, lambda c: b.store(b.fadd(b.load(rest), b.fmul(
+                P.get(i, c), P.get(i, c))), rest), "rn")
+            lt = b.fcmp_ordered("<", b.load(rest), b.load(best))
+            b.store(b.select(lt, b.load(rest), b.load(best)), best)
+            b.store(b.select(lt, i, b.load(where)), where)
+
+        t.loop(zero, rows, row_norm, "rows")
+        pick = b.load(where)
+        t.loop(zero, rows, lambda i: P.put(i, j, b.select(b.icmp_signed("==", i, pick),
+                                                          t.f(1.0), t.f(0.0))), "e")
+        for _ in range(2):
+            def project(c):
+                with b.if_then(b.icmp_signed("!=", c, j)):
+                    b.store(t.f(0.0), acc)
+                    t.loop(zero, rows, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
+                        P.get(i, c), P.get(i, j))), acc), "dot")
+                    d = b.load(acc)
+                    t.loop(zero, rows, lambda i: P.put(i, j, b.fsub(P.get(i, j), b.fmul(
+                        d, P.get(i, c)))), "sub")
+
+            t.loop(zero, cols, project, "proj")
+        b.store(t.f(0.0), acc)
+        t.loop(zero, rows, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
+            P.get(i, j), P.get(i, j))), acc), "norm")
+        inv = b.fdiv(t.f(1.0), t.emit("sqrt", b.load(acc)))
+        t.loop(zero, rows, lambda i: P.put(i, j, b.fmul(P.get(i, j), inv)), "scale")
 
 
 ALGOS = {"eigh": eigh, "qr": qr, "svd": svd}

@@ -12,9 +12,10 @@ with LAPACK's signs, one-sided Jacobi SVD); eagerly numpy.linalg. QR's signs are
 (R's diagonal -sign(a_jj) |x|), as numpy and TensorFlow give them; SVD's signs are not
 defined by LAPACK, so both paths fix them: each column of U has its largest |entry| (the
 first) positive, V's column flipped with it. Where singular values repeat (or are 0), the
-singular vectors are not unique and the backends may differ (a zero singular value leaves
-the compiled U column 0: no orthonormal completion). ``full_matrices=True`` is supported
-where it changes nothing (qr: m <= n; svd: m == n), else a clear error.
+singular vectors are not unique and the backends may differ (for a zero singular value
+the compiled kernel completes U's columns to an orthonormal set its own way).
+``full_matrices=True`` is supported where it changes nothing (qr: m <= n; svd: m == n),
+else a clear error.
 
 Gradients are TensorFlow's: _QrGrad (deep/square and wide matrices), _SvdGrad
 (full_matrices=False, with its safe reciprocal for repeated singular values).
