@@ -20,6 +20,8 @@ from .ops.special import (  # noqa: F401
     conj,
     digamma,
     erfinv,
+    igamma,
+    igammac,
     imag,
     lbeta,
     lgamma,

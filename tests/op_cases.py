@@ -890,6 +890,12 @@ case("polygamma:n_tensor", jg.math.polygamma,
 case("zeta", lambda q: jg.math.zeta(3.0, q), [pos(2, 3) * 4.0], _sp("zeta", 3.0))
 case("zeta:s_tensor", jg.math.zeta, [np.array([2.0, 4.5]), pos(3, 2)], _sp("zeta"),
      grad=False)
+case("igamma", lambda x: jg.math.igamma(2.5, x), [pos(3, 4) * 3.0], _sp("gammainc", 2.5))
+case("igamma:a_tensor", jg.math.igamma, [pos(4) * 4.0, pos(3, 4) * 4.0], _sp("gammainc"),
+     grad=False)
+case("igammac", lambda x: jg.math.igammac(0.7, x), [pos(3, 4) * 3.0], _sp("gammaincc", 0.7))
+case("igammac:f32", jg.math.igammac, [f32(5, lo=0.1, hi=20.0), f32(5, lo=0.0, hi=30.0)],
+     _sp("gammaincc"), grad=False)
 case("erfinv", jg.math.erfinv, [f64(3, 4, lo=-0.99, hi=0.99)], _sp("erfinv"))
 case("ndtri", jg.math.ndtri, [f64(3, 4, lo=0.001, hi=0.999)], _sp("ndtri"))
 case("ndtri:f32", jg.math.ndtri, [f32(7, lo=0.0, hi=1.0)], _sp("ndtri"), grad=False)

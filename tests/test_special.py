@@ -126,6 +126,35 @@ def test_polygamma_and_zeta_against_mpmath():
     assert np.max(np.abs(got - want) / np.abs(want)) < 1e-11
 
 
+def test_igamma_igammac_against_mpmath():
+    a = np.exp(_rng.uniform(-5, math.log(100), 200))
+    x = a * np.exp(_rng.uniform(-3, 3, 200))
+    want_p = np.array([float(mp.gammainc(mp.mpf(u), 0, mp.mpf(v), regularized=True))
+                       for u, v in zip(a, x)])
+    for fn, want in ((jg.math.igamma, want_p), (jg.math.igammac, 1 - want_p)):
+        for got in (fn(a, x).numpy(), jg.function(fn)(a, x).numpy()):
+            assert np.max(np.abs(got - want)) < 3e-13
+    got = jg.function(jg.math.igammac)(a, x).numpy()
+    want_q = np.array([float(mp.gammainc(mp.mpf(u), mp.mpf(v), mp.inf, regularized=True))
+                       for u, v in zip(a, x)])
+    ok = want_q > 1e-300
+    assert _rel_err(got[ok], want_q[ok], np.float64).max() <= SM.ACCURACY["igammac"][0]
+    # TensorFlow's special values
+    got = jg.math.igamma([1.0, 2.0, 0.0, -1.0, 3.0, 2.0], [1.0, 0.0, 1.0, 1.0, np.inf, -1.0])
+    np.testing.assert_allclose(got.numpy(), [1 - math.exp(-1), 0, np.nan, np.nan, 1, np.nan],
+                               rtol=1e-6)
+    a = jg.constant([0.5, 3.0])
+    x = jg.constant([0.8, 2.0])
+    with jg.GradientTape(persistent=True) as t:
+        t.watch([a, x])
+        p = jg.math.igamma(a, x)
+    np.testing.assert_allclose(t.gradient(p, x).numpy(),
+                               [float(mp.diff(lambda v, u=u: mp.gammainc(u, 0, v, regularized=True),
+                                              w)) for u, w in [(0.5, 0.8), (3.0, 2.0)]],
+                               rtol=1e-5)
+    assert t.gradient(p, a) is None  # TensorFlow's igamma_grad_a: not implemented
+
+
 # TensorFlow 2.21's values (tf.math.*, float64)
 _SPECIAL = [
     ("lgamma", [0.0, -1.0, -0.0, 1e-30, 3.0, np.inf, -np.inf, np.nan],
@@ -223,7 +252,8 @@ def test_cuda_emulator_runs_the_special_kernels():
     try:
         x = np.linspace(-3.7, 20.0, 64).astype(np.float32)
         f = jg.function(lambda x: jg.math.lgamma(x) + jg.math.digamma(x) * jg.math.bessel_i0e(x)
-                        + jg.math.erfinv(x / 25.0), backend="cuda")
+                        + jg.math.erfinv(x / 25.0) + jg.math.igamma(2.5, jg.abs(x)),
+                        backend="cuda")
         g = jg.function(f.python_function, backend="cpu")
         np.testing.assert_allclose(f(x).numpy(), g(x).numpy(), rtol=1e-6, atol=1e-6)
     finally:

@@ -1,14 +1,17 @@
 """Special functions of ``tf.math``: the op records ``lgamma``, ``digamma``, ``polygamma``,
-``zeta``, ``erfinv``, ``ndtri``, ``bessel_i0e`` and ``bessel_i1e`` (elementwise, float32/
-float64; one algorithm each in codegen/special_math.py, run on NumPy arrays eagerly and
-emitted as vectorizable LLVM code by every compiled backend, cuda included), and the
-compositions ``lbeta``, ``xdivy``, ``xlog1py``, ``real``, ``imag``, ``conj``, ``angle``.
+``zeta``, ``igamma``, ``igammac``, ``erfinv``, ``ndtri``, ``bessel_i0e`` and ``bessel_i1e``
+(elementwise, float32/float64; one algorithm each in codegen/special_math.py, run on NumPy
+arrays eagerly and emitted as vectorizable LLVM code by every compiled backend, cuda
+included), and the compositions ``lbeta``, ``xdivy``, ``xlog1py``, ``real``, ``imag``,
+``conj``, ``angle``.
 
 Gradients are TensorFlow's: lgamma' = digamma, digamma' = polygamma(1, x),
 polygamma(n, x)' = polygamma(n + 1, x) (none for n), zeta(s, q) wrt q = -s zeta(s + 1, q)
-(none for s), erfinv' = sqrt(pi)/2 exp(erfinv(x)^2), ndtri' = sqrt(2 pi) exp(ndtri(x)^2 / 2),
-i0e' = i1e - sign(x) i0e, i1e' = i0e - i1e (sign(x) + 1/x) (0.5 at 0). Accuracy and
-special values: codegen/special_math.py.
+(none for s), igamma/igammac wrt x = +-exp(-x) x^(a-1) / Gamma(a) (none for a:
+TensorFlow's igamma_grad_a is not implemented), erfinv' = sqrt(pi)/2 exp(erfinv(x)^2),
+ndtri' = sqrt(2 pi) exp(ndtri(x)^2 / 2), i0e' = i1e - sign(x) i0e,
+i1e' = i0e - i1e (sign(x) + 1/x) (0.5 at 0). Accuracy and special values:
+codegen/special_math.py.
 
     >>> jg.math.lgamma([0.5, 3.0])      # [log(sqrt(pi)), log(2)]
     >>> jg.math.polygamma(1.0, 1.0)     # pi^2 / 6
@@ -84,6 +87,24 @@ def _g_zeta(i, o, g):
     return [None, unbroadcast(-g[0] * s * apply("zeta", s + 1.0, q), tuple(q.shape))]
 
 
+def _igamma_density(a, x):
+    """exp(-x) x^(a-1) / Gamma(a), the derivative of igamma w.r.t. x."""
+    ops = _j()
+    return ops.exp((a - 1.0) * ops.log(x) - x - apply("lgamma", a))
+
+
+def _g_igamma(sign):
+    def rule(i, o, g):
+        a, x = i
+        return [None, unbroadcast(sign * g[0] * _igamma_density(a, x), tuple(x.shape))]
+
+    return rule
+
+
+register(Op("igamma", _binary_infer("igamma"), _impl("igamma"), grad=_g_igamma(1.0),
+            kind="elementwise", lower="igamma", doc="codegen/special_math.py"))
+register(Op("igammac", _binary_infer("igammac"), _impl("igammac"), grad=_g_igamma(-1.0),
+            kind="elementwise", lower="igammac", doc="codegen/special_math.py"))
 register(Op("polygamma", _binary_infer("polygamma"), _impl("polygamma"), grad=_g_polygamma,
             kind="elementwise", lower="polygamma", doc="codegen/special_math.py"))
 register(Op("zeta", _binary_infer("zeta"), _impl("zeta"), grad=_g_zeta, kind="elementwise",
@@ -132,6 +153,21 @@ def zeta(x, q, name=None):
     """``jg.math.zeta(x, q)``: the Hurwitz zeta function sum_k (q + k)^-x for x > 1 (+inf at
     x = 1, NaN below); for q < 0 only integer x, q > -4."""
     return apply("zeta", x, q)
+
+
+def igamma(a, x, name=None):
+    """``jg.math.igamma(a, x)``: the regularized lower incomplete gamma function P(a, x) =
+    gamma(a, x) / Gamma(a) for a > 0, x >= 0 (NaN elsewhere, as TensorFlow). Differentiable
+    w.r.t. x; TensorFlow's gradient w.r.t. a is not implemented (None).
+
+    >>> jg.math.igamma(1.0, 1.0)  # 1 - exp(-1)
+    """
+    return apply("igamma", a, x)
+
+
+def igammac(a, x, name=None):
+    """``jg.math.igammac(a, x) = 1 - igamma(a, x)``, computed without the cancellation."""
+    return apply("igammac", a, x)
 
 
 def _float_pair(x, y, what):
