@@ -17,6 +17,8 @@ from .ops import matrix_band_part as band_part
 from .ops import reduce_sum as _reduce_sum
 from .ops import squeeze as _squeeze
 from .ops.core import as_tensor as _as_tensor
+from .ops.linalg_decomp import matrix_rank, pinv, qr, svd  # noqa: F401
+from .ops.linalg_eig import eigh, eigvalsh  # noqa: F401
 from .ops.linalg_ops import (  # noqa: F401
     adjoint,
     cholesky,
@@ -52,4 +54,5 @@ __all__ = ["matmul", "matvec", "norm", "eye", "transpose", "l2_normalize", "trac
            "tensordot", "global_norm", "band_part", "diag_part", "set_diag", "cholesky",
            "triangular_solve", "cholesky_solve", "solve", "inv", "det", "slogdet", "logdet",
            "lstsq", "diag", "lu", "lu_solve", "lu_reconstruct", "lu_matrix_inverse",
-           "matrix_transpose", "adjoint"]
+           "matrix_transpose", "adjoint", "eigh", "eigvalsh", "qr", "svd", "pinv",
+           "matrix_rank"]

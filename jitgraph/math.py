@@ -13,3 +13,22 @@ from .ops.manip import (  # noqa: F401
 )
 from .ops.mathx import erfc, polyval, rint  # noqa: F401
 from .ops.sort import in_top_k, top_k  # noqa: F401
+from .ops.special import (  # noqa: F401
+    angle,
+    bessel_i0e,
+    bessel_i1e,
+    conj,
+    digamma,
+    erfinv,
+    igamma,
+    igammac,
+    imag,
+    lbeta,
+    lgamma,
+    ndtri,
+    polygamma,
+    real,
+    xdivy,
+    xlog1py,
+    zeta,
+)

@@ -866,6 +866,105 @@ case("reduce_sum:searchsorted_right", lambda s, v: jg.searchsorted(s, v, side="r
      [_SORTED[:1, :].ravel(), ints(5, lo=-5, hi=6).astype(np.float64)],
      lambda s, v: _np_searchsorted(s, v, "right"), grad=False)
 
+# ----------------------------------------------------------------------------- special functions
+# lgamma, digamma, polygamma, zeta, erfinv, ndtri, bessel_i0e/i1e (ops/special.py)
+def _sp(name, *fixed):
+    def ref(*args):
+        import scipy.special
+
+        return getattr(scipy.special, name)(*fixed, *args).astype(args[-1].dtype)
+
+    return ref
+
+
+_SPEC_X = np.array([[0.3, 1.0, 1.5, 2.0], [2.7, 5.5, 14.0, 40.0], [-0.4, -1.5, -2.3, -7.8]])
+case("lgamma", jg.math.lgamma, [_SPEC_X], _sp("gammaln"))
+case("lgamma:f32", jg.math.lgamma, [f32(3, 5, lo=-6.0, hi=30.0)], _sp("gammaln"), grad=False)
+case("digamma", jg.math.digamma, [_SPEC_X], _sp("digamma"))
+case("digamma:f32", jg.math.digamma, [f32(3, 5, lo=0.1, hi=30.0)], _sp("digamma"), grad=False)
+case("polygamma", lambda x: jg.math.polygamma(2.0, x), [pos(3, 4) * 3.0], _sp("polygamma", 2))
+case("polygamma:n_tensor", jg.math.polygamma,
+     [np.array([0.0, 1.0, 3.0], np.float32), f32(2, 3, lo=0.2, hi=9.0)],
+     lambda n, x: __import__("scipy.special").special.polygamma(n.astype(int), x).astype(
+         np.float32), grad=False)
+case("zeta", lambda q: jg.math.zeta(3.0, q), [pos(2, 3) * 4.0], _sp("zeta", 3.0))
+case("zeta:s_tensor", jg.math.zeta, [np.array([2.0, 4.5]), pos(3, 2)], _sp("zeta"),
+     grad=False)
+case("igamma", lambda x: jg.math.igamma(2.5, x), [pos(3, 4) * 3.0], _sp("gammainc", 2.5))
+case("igamma:a_tensor", jg.math.igamma, [pos(4) * 4.0, pos(3, 4) * 4.0], _sp("gammainc"),
+     grad=False)
+case("igammac", lambda x: jg.math.igammac(0.7, x), [pos(3, 4) * 3.0], _sp("gammaincc", 0.7))
+case("igammac:f32", jg.math.igammac, [f32(5, lo=0.1, hi=20.0), f32(5, lo=0.0, hi=30.0)],
+     _sp("gammaincc"), grad=False)
+case("erfinv", jg.math.erfinv, [f64(3, 4, lo=-0.99, hi=0.99)], _sp("erfinv"))
+case("ndtri", jg.math.ndtri, [f64(3, 4, lo=0.001, hi=0.999)], _sp("ndtri"))
+case("ndtri:f32", jg.math.ndtri, [f32(7, lo=0.0, hi=1.0)], _sp("ndtri"), grad=False)
+case("bessel_i0e", jg.math.bessel_i0e, [f64(3, 4, lo=-30.0, hi=30.0)], _sp("i0e"))
+case("bessel_i1e", jg.math.bessel_i1e, [f64(3, 4, lo=-30.0, hi=30.0)], _sp("i1e"))
+case("bessel_i1e:f32", jg.math.bessel_i1e, [f32(9, lo=-3.0, hi=3.0)], _sp("i1e"), grad=False)
+case("lgamma:lbeta", jg.math.lbeta, [pos(3, 4) * 2.0],
+     lambda x: _sp("gammaln")(x).sum(-1) - _sp("gammaln")(x.sum(-1)))
+case("divide:xdivy", jg.math.xdivy, [np.array([0.3, 1.5, -2.0, 1.0]), f64(4, lo=0.5, hi=2.0)],
+     lambda x, y: x / y)
+case("divide:xdivy_zeros", jg.math.xdivy, [np.array([0.0, 1.5, 0.0]), np.array([0.0, 0.0, 2.0])],
+     lambda x, y: np.array([0.0, np.inf, 0.0]), grad=False)
+case("log1p:xlog1py", jg.math.xlog1py, [np.array([0.2, 1.5, -2.0, 0.7]), pos(4)],
+     lambda x, y: x * np.log1p(y))
+case("log1p:xlog1py_zeros", jg.math.xlog1py, [np.array([0.0, 1.5]), np.array([-1.0, -1.0])],
+     lambda x, y: np.where(x == 0, 0.0, -np.inf), grad=False)
+case("where:angle", jg.math.angle, [f64(2, 3)], lambda x: np.angle(x), grad=False)
+
+
+# ----------------------------------------------------------------------------- eigh
+# (ops/linalg_eig.py): [eigenvalues; eigenvectors] of the lower triangle
+def _np_eig(a):
+    from jitgraph.ops.linalg_eig import normalize_signs
+
+    w, v = np.linalg.eigh(a, UPLO="L")
+    return np.concatenate([w[..., None, :], normalize_signs(v)], -2).astype(a.dtype)
+
+
+_EIG_A = f64(2, 4, 4) + np.diag([0.0, 3.0, 6.0, 9.0])  # distinct eigenvalues
+case("self_adjoint_eig", lambda a: jg.ops.apply("self_adjoint_eig", a), [_EIG_A], _np_eig)
+case("self_adjoint_eig:eigvalsh_f32", jg.linalg.eigvalsh, [f32(3, 3) + np.eye(3, dtype=np.float32)
+                                                          * np.float32(4.0)],
+     lambda a: np.linalg.eigvalsh(a, UPLO="L").astype(np.float32), grad=False)
+case("self_adjoint_eig:vectors", lambda a: jg.linalg.eigh(a)[1] * 2.0, [_EIG_A[0]],
+     lambda a: _np_eig(a)[1:] * 2.0)
+
+
+# ----------------------------------------------------------------------------- qr, svd
+# (ops/linalg_decomp.py): [Q; R] and [s; U; V] packed
+def _np_qr(a):
+    m, n = a.shape[-2:]
+    q, r = np.linalg.qr(a)
+    out = np.zeros(a.shape[:-2] + (m + min(m, n), n), a.dtype)
+    out[..., :m, :min(m, n)] = q
+    out[..., m:, :] = r
+    return out
+
+
+def _np_svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    sign = np.where(np.take_along_axis(u, np.argmax(np.abs(u), -2)[..., None, :], -2) < 0,
+                    -1.0, 1.0)
+    return np.concatenate([s[..., None, :], u * sign, np.swapaxes(vh, -1, -2) * sign],
+                          -2).astype(a.dtype)
+
+
+case("qr", lambda a: jg.ops.apply("qr", a), [f64(2, 5, 3)], _np_qr)
+case("qr:wide", lambda a: jg.ops.apply("qr", a), [f64(3, 5)], _np_qr)
+case("qr:square_f32", lambda a: jg.linalg.qr(a)[1], [f32(2, 4, 4)],
+     lambda a: np.linalg.qr(a)[1].astype(np.float32), grad=False)
+_SVD_A = f64(2, 5, 3) + np.eye(5, 3) * np.array([6.0, 3.0, 1.0])  # distinct singular values
+case("svd", lambda a: jg.ops.apply("svd", a), [_SVD_A], _np_svd)
+case("svd:wide", lambda a: jg.ops.apply("svd", a), [np.swapaxes(_SVD_A[0], 0, 1).copy()],
+     _np_svd)
+case("svd:values_f32", lambda a: jg.linalg.svd(a, compute_uv=False),
+     [f32(4, 3) + np.eye(4, 3, dtype=np.float32) * 4], lambda a: np.linalg.svd(
+         a, compute_uv=False).astype(np.float32), grad=False)
+case("svd:pinv", jg.linalg.pinv, [_SVD_A[0]], np.linalg.pinv)
+
 # ----------------------------------------------------------------------------- remainders
 case("mod:negative_divisor", jg.math.floormod, [f64(3, 4) * 4, -pos(4)], np.mod)
 case("truncatemod", jg.math.truncatemod, [f64(3, 4) * 4, pos(4) * np.array([1, -1, 1, -1])],

@@ -1,7 +1,9 @@
 """jg.linalg factorizations and solves (ops/linalg_ops.py, codegen/linalg_kernels.py):
 batches, float32 accuracy against numpy.linalg, sizes from hypothesis, singular and
 non-positive-definite inputs eagerly and compiled (cpu, interpreter, cuda emulator), user
-errors, gradients through jg.function. op_cases.py holds the differential cases."""
+errors, gradients through jg.function; eigh, qr, svd (reconstruction, orthogonality, the
+sign conventions, TensorFlow's gradients), pinv, matrix_rank, the matrix 2-norm. op_cases.py
+holds the differential cases."""
 
 import numpy as np
 import pytest
@@ -266,3 +268,230 @@ def test_diag_transpose_and_adjoint():
     np.testing.assert_array_equal(jg.linalg.matrix_transpose(x).numpy(),
                                   np.swapaxes(x, -1, -2))
     np.testing.assert_array_equal(jg.linalg.adjoint(x).numpy(), np.swapaxes(x, -1, -2))
+
+
+# ----------------------------------------------------------------------------- eigh
+
+
+def _sym(rng, *shape, dtype=np.float64):
+    a = rng.standard_normal(shape)
+    return ((a + np.swapaxes(a, -1, -2)) / 2).astype(dtype)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eigh_batched_reconstructs_and_is_orthonormal(backend, dtype):
+    rng = np.random.default_rng(5)
+    a = _sym(rng, 3, 2, 6, 6, dtype=dtype)
+    low = np.tril(a) + np.triu(rng.standard_normal(a.shape), 1).astype(dtype)  # upper ignored
+    e, v = _run(lambda x: jg.linalg.eigh(x), low, backend=backend)
+    e, v = e.numpy(), v.numpy()
+    assert e.shape == (3, 2, 6) and v.shape == (3, 2, 6, 6) and e.dtype == dtype
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(e, np.linalg.eigvalsh(a.astype(np.float64)), atol=tol * 4)
+    assert np.all(np.diff(e, axis=-1) >= 0)  # TensorFlow's ascending order
+    np.testing.assert_allclose((v * e[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=tol * 4)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, np.broadcast_to(np.eye(6), v.shape),
+                               atol=tol)
+    big = np.take_along_axis(v, np.argmax(np.abs(v), -2)[..., None, :], -2)
+    assert np.all(big > 0)  # the documented sign convention
+
+
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(0, 9), seed=st.integers(0, 2**16))
+def test_eigh_compiled_matches_eager_for_any_size(n, seed):
+    a = _sym(np.random.default_rng(seed), 2, n, n) + np.diag(np.arange(n) * 3.0)
+    e0, v0 = jg.linalg.eigh(a)
+    e1, v1 = jg.function(lambda x: jg.linalg.eigh(x))(a)
+    np.testing.assert_allclose(e1.numpy(), e0.numpy(), atol=1e-11)
+    np.testing.assert_allclose(v1.numpy(), v0.numpy(), atol=1e-9)
+
+
+def test_eigh_repeated_eigenvalues_and_large_matrix():
+    e, v = jg.function(lambda x: jg.linalg.eigh(x))(np.eye(4) * 2.0)
+    np.testing.assert_allclose(e.numpy(), [2.0] * 4)
+    np.testing.assert_allclose(v.numpy() @ v.numpy().T, np.eye(4), atol=1e-14)
+    a = _sym(np.random.default_rng(1), 64, 64)
+    e, v = jg.function(lambda x: jg.linalg.eigh(x))(a)
+    np.testing.assert_allclose(e.numpy(), np.linalg.eigvalsh(a), atol=1e-12)
+    np.testing.assert_allclose((v.numpy() * e.numpy()) @ v.numpy().T, a, atol=1e-12)
+
+
+def test_eigh_gradient_matches_finite_differences_eager_and_graph():
+    rng = np.random.default_rng(2)
+    a = _sym(rng, 5, 5) + np.diag([0.0, 2.0, 4.0, 6.0, 8.0])
+    w = rng.standard_normal((5, 5))
+
+    def loss(x):
+        e, v = jg.linalg.eigh(x)
+        return jg.reduce_sum(e * e[::-1]) + jg.reduce_sum(jg.constant(w) * v * v)  # any sign of v
+
+    g_eager = jg.grad(loss)(jg.constant(a)).numpy()
+    g_graph = jg.grad(jg.function(loss))(a).numpy()
+    np.testing.assert_allclose(g_graph, g_eager, atol=1e-10)
+    assert np.all(np.triu(g_eager, 1) == 0)  # only the lower triangle is read
+    d = np.tril(rng.standard_normal((5, 5)))
+    eps = 1e-6
+    num = (float(loss(jg.constant(a + eps * d))) -
+           float(loss(jg.constant(a - eps * d)))) / (2 * eps)
+    assert abs(num - np.sum(g_eager * d)) < 1e-6 * max(1.0, abs(num))
+
+
+@pytest.mark.slow
+def test_eigh_gradient_matches_tensorflow():
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(2)
+    a = _sym(rng, 5, 5) + np.diag([0.0, 2.0, 4.0, 6.0, 8.0])
+    w = rng.standard_normal((5, 5))
+
+    def loss(x):
+        e, v = jg.linalg.eigh(x)
+        return jg.reduce_sum(e * e[::-1]) + jg.reduce_sum(jg.constant(w) * v * v)
+
+    g_eager = jg.grad(loss)(jg.constant(a)).numpy()
+    x = tf.constant(a)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        e, v = tf.linalg.eigh(x)
+        y = tf.reduce_sum(e * e[::-1]) + tf.reduce_sum(w * v * v)
+    np.testing.assert_allclose(g_eager, t.gradient(y, x).numpy(), atol=1e-10)
+
+
+def test_eigh_degenerate_gradient_stays_finite_and_eigvalsh_gradient():
+    x = jg.constant(np.eye(3))
+    with jg.GradientTape() as t:
+        t.watch(x)
+        e, v = jg.linalg.eigh(x)
+        y = jg.reduce_sum(v) + jg.reduce_sum(e)
+    assert np.all(np.isfinite(t.gradient(y, x).numpy()))  # _SafeReciprocal: 0, not inf
+    a = _sym(np.random.default_rng(3), 4, 4)
+    g = jg.grad(lambda m: jg.reduce_sum(jg.linalg.eigvalsh(m)))(jg.constant(a)).numpy()
+    np.testing.assert_allclose(g, np.eye(4), atol=1e-12)  # d trace / dA on the lower triangle
+
+
+def test_eigh_errors_name_the_op():
+    with pytest.raises(errors.InvalidArgumentError, match="self_adjoint_eig: matrix must be squ"):
+        jg.linalg.eigh(np.zeros((2, 3)))
+    with pytest.raises(errors.InvalidArgumentError, match="self_adjoint_eig: matrix must be flo"):
+        jg.linalg.eigh(np.eye(2, dtype=np.int32))
+
+
+# ----------------------------------------------------------------------------- qr, svd
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("shape", [(3, 6, 4), (2, 3, 5), (4, 4)])
+def test_qr_matches_numpy_signs_included(backend, shape):
+    a = np.random.default_rng(8).standard_normal(shape)
+    q, r = _run(lambda x: jg.linalg.qr(x), a, backend=backend)
+    qn, rn = np.linalg.qr(a)  # LAPACK, as TensorFlow: same signs
+    np.testing.assert_allclose(q.numpy(), qn, atol=1e-12)
+    np.testing.assert_allclose(r.numpy(), rn, atol=1e-12)
+    assert np.all(np.tril(r.numpy(), -1) == 0)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("shape", [(3, 6, 4), (2, 3, 5), (5, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_svd_reconstructs_with_orthonormal_vectors(backend, shape, dtype):
+    a = np.random.default_rng(9).standard_normal(shape).astype(dtype)
+    s, u, v = _run(lambda x: jg.linalg.svd(x), a, backend=backend)
+    s, u, v = s.numpy(), u.numpy(), v.numpy()
+    k = min(shape[-2:])
+    assert s.shape == shape[:-2] + (k,) and u.shape == shape[:-1] + (k,)
+    assert v.shape == shape[:-2] + (shape[-1], k) and s.dtype == dtype
+    tol = 3e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(s, np.linalg.svd(a.astype(np.float64), compute_uv=False),
+                               atol=tol)
+    assert np.all(np.diff(s, axis=-1) <= 0)
+    np.testing.assert_allclose((u * s[..., None, :]) @ np.swapaxes(v, -1, -2), a, atol=tol)
+    eye = np.broadcast_to(np.eye(k), shape[:-2] + (k, k))
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, eye, atol=tol)
+    np.testing.assert_allclose(np.swapaxes(v, -1, -2) @ v, eye, atol=tol)
+    big = np.take_along_axis(u, np.argmax(np.abs(u), -2)[..., None, :], -2)
+    assert np.all(big > 0)  # the documented sign convention
+
+
+@settings(max_examples=10, deadline=None)
+@given(m=st.integers(1, 8), n=st.integers(1, 8), seed=st.integers(0, 2**16))
+def test_qr_svd_compiled_match_eager_for_any_size(m, n, seed):
+    a = np.random.default_rng(seed).standard_normal((2, m, n))
+    f = jg.function(lambda x: (jg.linalg.qr(x), jg.linalg.svd(x)))
+    (q, r), (s, u, v) = f(a)
+    (q0, r0), s0 = jg.linalg.qr(a), jg.linalg.svd(a, compute_uv=False)
+    for got, want in [(q, q0), (r, r0), (s, s0)]:
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-10)
+    np.testing.assert_allclose((u.numpy() * s.numpy()[..., None, :]) @ np.swapaxes(
+        v.numpy(), -1, -2), a, atol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+def test_qr_and_svd_gradients_are_tensorflows(shape):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(10)
+    k = min(shape)
+    a = rng.standard_normal(shape)
+    a[range(k), range(k)] += np.array([5.0, 3.0, 1.5, 0.7][:k])  # distinct singular values
+    w = [rng.standard_normal(x) for x in [(shape[0], k), (k, shape[1]), (k,),
+                                          (shape[0], k), (shape[1], k), (shape[0], 1)]]
+
+    def loss(lib, x, const):  # the singular vectors enter sign-invariantly
+        q, r = lib.linalg.qr(x)
+        s, u, v = lib.linalg.svd(x)
+        c = [const(z) for z in w]
+        return (lib.reduce_sum(q * c[0]) + lib.reduce_sum(r * c[1]) + lib.reduce_sum(s * c[2])
+                + lib.reduce_sum(u * u * c[3]) + lib.reduce_sum(v * v * c[4])
+                + lib.reduce_sum(u[:, :1] * v[:1, :1] * c[5]))
+
+    x = tf.constant(a)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = loss(tf, x, tf.constant)
+    want = t.gradient(y, x).numpy()
+    f = lambda x: loss(jg, x, jg.constant)  # noqa: E731
+    np.testing.assert_allclose(jg.grad(f)(jg.constant(a)).numpy(), want, atol=1e-9)
+    np.testing.assert_allclose(jg.grad(jg.function(f))(a).numpy(), want, atol=1e-9)
+
+
+def test_pinv_matrix_rank_and_the_matrix_2_norm():
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((2, 5, 3))
+    low = a[0] @ rng.standard_normal((3, 4))  # rank 3
+    for backend in ("eager", "cpu", "cuda"):
+        np.testing.assert_allclose(_run(jg.linalg.pinv, a, backend=backend).numpy(),
+                                   np.linalg.pinv(a), atol=1e-12)
+        assert int(_run(jg.linalg.matrix_rank, low, backend=backend)) == 3
+        np.testing.assert_allclose(_run(lambda x: jg.norm(x, ord=2, axis=[-2, -1]), a,
+                                        backend=backend).numpy(), np.linalg.norm(a, 2, (-2, -1)))
+
+
+def test_qr_svd_errors_say_what_to_do():
+    with pytest.raises(errors.UnimplementedError, match="qr: full_matrices=True for a tall"):
+        jg.linalg.qr(np.zeros((3, 2)), full_matrices=True)
+    with pytest.raises(errors.UnimplementedError, match="svd: full_matrices=True for a non-sq"):
+        jg.linalg.svd(np.zeros((3, 2)), full_matrices=True)
+    with pytest.raises(errors.InvalidArgumentError, match="svd: .*rank >= 2"):
+        jg.linalg.svd(np.zeros(3))
+    with pytest.raises(errors.InvalidArgumentError, match="qr: matrix must be float32"):
+        jg.linalg.qr(np.zeros((2, 2), np.int32))
+    f = jg.function(lambda x: jg.linalg.svd(x)[0],
+                    input_signature=[jg.TensorSpec([None, 3], jg.float64)])
+    with pytest.raises(errors.InvalidArgumentError, match="svd: needs the matrix size known"):
+        f.get_concrete_function()
+    s, u, v = jg.linalg.svd(np.eye(3), full_matrices=True)  # square: the same
+    np.testing.assert_allclose(s.numpy(), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_svd_of_rank_deficient_matrices_keeps_u_orthonormal(backend):
+    mats = [np.zeros((4, 3)), np.zeros((3, 5)), np.outer([1.0, 2.0, 3.0], [1.0, 0.0, 1.0, 2.0]),
+            np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])]
+    for a in mats:
+        s, u, v = _run(lambda x: jg.linalg.svd(x), a, backend=backend)
+        s, u, v = s.numpy(), u.numpy(), v.numpy()
+        k = min(a.shape)
+        np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-12)
+        np.testing.assert_allclose(u.T @ u, np.eye(k), atol=1e-12)
+        np.testing.assert_allclose(v.T @ v, np.eye(k), atol=1e-12)
+        np.testing.assert_allclose((u * s) @ v.T, a, atol=1e-12)

@@ -1,6 +1,6 @@
 """Per-matrix kernels (MatrixKernel) for the ops of ops/linalg_ops.py: Cholesky, triangular
 solve, and LU with partial pivoting for lu, solve, inverse, determinant and
-log-determinant.
+log-determinant; eigh, qr and svd (ops/linalg_decomp.py) in codegen/linalg_decomp.py.
 
     steps = []; _lower(lowerer, op, steps)             # the rule of each of those ops
     fn, info = emit_matrix_kernel(module, k, layout, static_index)     # cpu
@@ -38,8 +38,10 @@ from .lower import register_lowering
 
 ALGO = {"cholesky": "cholesky", "matrix_triangular_solve": "trsm", "matrix_solve": "solve",
         "matrix_inverse": "inverse", "matrix_determinant": "det",
-        "log_matrix_determinant": "slogdet", "lu": "lu"}
+        "log_matrix_determinant": "slogdet", "lu": "lu", "self_adjoint_eig": "eigh",
+        "qr": "qr", "svd": "svd"}
 LU_ALGOS = ("solve", "inverse", "det", "slogdet")
+WORK_ALGOS = LU_ALGOS + ("eigh", "qr")  # a workspace of the input's size in the arena
 runtime.CHECKED_OPS.update({
     "cholesky": "Cholesky decomposition was not successful. The input might not be valid "
                 "(it must be symmetric positive definite)",
@@ -50,8 +52,9 @@ runtime.CHECKED_OPS.update({
 
 @dataclass(eq=False)
 class MatrixKernel(K.Kernel):
-    """``algo`` ('cholesky' | 'trsm' | 'lu' | 'solve' | 'inverse' | 'det' | 'slogdet') on each of
-    ``dims[0]`` matrices of size ``n``; ``cols``: columns of the rhs (and output)."""
+    """``algo`` ('cholesky' | 'trsm' | 'lu' | 'solve' | 'inverse' | 'det' | 'slogdet' |
+    'eigh') on each of ``dims[0]`` matrices of size ``n``; ``cols``: columns of the rhs
+    (and output)."""
 
     algo: str = ""
     n: object = 0
@@ -59,6 +62,7 @@ class MatrixKernel(K.Kernel):
     a: object = None
     rhs: object = None
     work: object = None
+    rows: object = 0  # the input's rows (qr, svd: matrices need not be square)
     lower: bool = True
     adjoint: bool = False
     status_code: int | None = None
@@ -72,11 +76,12 @@ def _lower(lw, op, steps):
     batch = qs.q(("matrix_batch", x.uid),
                  lambda e: int(np.prod(e.shape(x)[:-2], dtype=np.int64)))
     n = qs.dim(x, r - 1)
+    rows = qs.dim(x, r - 2)
     rhs = op.inputs[1] if len(op.inputs) > 1 else None
     cols = qs.dim(rhs, r - 1) if rhs is not None else \
         qs.dim(out, r - 1) if len(out.shape) == r else n
     work = None
-    if algo in LU_ALGOS:
+    if algo in WORK_ALGOS:
         work = lw.p.new_arena()
         work.size = qs.nbytes(x)
     stores = [lw.st(x)] + ([lw.st(rhs)] if rhs is not None else []) + \
@@ -85,7 +90,7 @@ def _lower(lw, op, steps):
     code = lw.index_code(op) if op.type in runtime.CHECKED_OPS else None
     k = MatrixKernel(op.name, [batch], body, lw.fresh(out), out.dtype, loc=op.loc,
                      text=op.name, algo=algo, n=n, cols=cols, a=lw.st(x),
-                     rhs=lw.st(rhs) if rhs is not None else None, work=work,
+                     rhs=lw.st(rhs) if rhs is not None else None, work=work, rows=rows,
                      lower=op.attrs.get("lower", True), adjoint=op.attrs.get("adjoint", False),
                      status_code=code)
     lw.p.kernels.append(k)
@@ -312,7 +317,11 @@ class _Task:
 def matrix_task(ctx, k, m, acc):
     """The work of MatrixKernel ``k`` on matrix ``m`` (an i64); ``acc`` a scratch slot of
     the element type. Used by the cpu kernel below and the GPU's (ptx.emit_matrix)."""
+    from . import linalg_decomp
+
     t = _Task(ctx, k, m, acc)
+    if k.algo in linalg_decomp.ALGOS:
+        return linalg_decomp.ALGOS[k.algo](t)
     {"cholesky": t.cholesky, "trsm": t.trsm}.get(k.algo, t.lu)()
 
 
@@ -325,7 +334,7 @@ def emit_matrix_kernel(module, k, layout, static_index):
     ctx.b.ret_void()
     ctx.finalize()
     (batch,) = k.dims
-    work = L._qmul(L._qmul(L._qmul(batch, k.n), k.n), k.n)
+    work = L._qmul(L._qmul(L._qmul(batch, k.n), k.n), k.rows if k.algo in ("qr", "svd") else k.n)
     return fn, {"variant": "matrix", "outer": batch, "total": work, "parallel": True,
                 "count": 1}
 

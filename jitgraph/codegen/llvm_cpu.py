@@ -361,7 +361,7 @@ def _variants(name, ty, nargs, bits):
     once per process: (vector-function-abi-variant strings, function names, their text)."""
     import llvmlite.ir as lir
 
-    from . import vecmath
+    from . import special_math, vecmath
 
     key = (name, ty, nargs, bits)
     hit = _VARIANTS.get(key)
@@ -376,7 +376,8 @@ def _variants(name, ty, nargs, bits):
             fn = lir.Function(vm, lir.FunctionType(vt, [vt] * nargs), vname)
             fn.attributes.add("nounwind")
             b = lir.IRBuilder(fn.append_basic_block("entry"))
-            b.ret(vecmath.emit(b, name, list(fn.args), "float32" if ty == "f32" else "float64"))
+            emit = special_math.emit if name in special_math.NAMES else vecmath.emit
+            b.ret(emit(b, name, list(fn.args), "float32" if ty == "f32" else "float64"))
             abi.append(f"_ZGV_LLVM_N{vf}{'v' * nargs}_jg.math.{name}.{ty}({vname})")
             vnames.append(vname)
         # the intrinsics' declarations are left out: the module may declare them already,

@@ -13,7 +13,7 @@ float -> int casts truncate, saturate and map NaN to 0.
 import llvmlite.ir as ir
 import numpy as np
 
-from . import vecmath
+from . import special_math, vecmath
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F32, F64, F16 = ir.FloatType(), ir.DoubleType(), ir.HalfType()
@@ -81,7 +81,8 @@ def _math_text(fname, name, ty, n_args):
         fn.attributes.add("alwaysinline")
         fn.attributes.add("nounwind")
         fb = ir.IRBuilder(fn.append_basic_block("entry"))
-        fb.ret(vecmath.emit(fb, name, list(fn.args), "float64" if ty == F64 else "float32"))
+        emit_fn = special_math.emit if name in special_math.NAMES else vecmath.emit
+        fb.ret(emit_fn(fb, name, list(fn.args), "float64" if ty == F64 else "float32"))
         decls = [(g.name, g.ftype) for g in scratch.globals.values()
                  if isinstance(g, ir.Function) and g is not fn]
         hit = _MATH_TEXT[fname] = (str(fn), decls)
@@ -354,6 +355,8 @@ EMITTERS = {
 for _name in vecmath.NAMES:
     if _name != "pow":  # atan2: vecmath takes (y, x) as the op does
         EMITTERS[_name] = _math(_name)
+for _name in special_math.NAMES:  # lgamma, digamma, ...: ops/special.py
+    EMITTERS[_name] = _math(_name)
 
 
 def emit(b, name, args, dtypes, out, attrs):

@@ -28,6 +28,9 @@ from .pyfunc import *  # noqa: F401,F403
 from .sort import *  # noqa: F401,F403
 from .dynamic import *  # noqa: F401,F403
 from . import linalg_ops  # noqa: F401 - jg.linalg.cholesky, solve, ... (not flattened)
+from . import special  # noqa: F401 - jg.math.lgamma, digamma, ... (not flattened)
+from . import linalg_eig  # noqa: F401 - jg.linalg.eigh, eigvalsh (not flattened)
+from . import linalg_decomp  # noqa: F401 - jg.linalg.qr, svd, pinv (not flattened)
 from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",

@@ -118,13 +118,14 @@ def searchsorted(sorted_sequence, values, side="left", out_type=_dt.int32, name=
 
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):  # noqa: A002
     """Vector norms (``ord`` "euclidean"/2, 1, np.inf) over ``axis`` (None: all elements);
-    the Frobenius norm ("fro"/"euclidean") over a pair of axes."""
+    the Frobenius norm ("fro"/"euclidean") or the 2-norm (ord=2: the largest singular
+    value) over a pair of axes."""
     x = as_tensor(tensor, "norm")
     if ord in ("euclidean", "fro", 2, 2.0):
         if ord == 2 and isinstance(axis, (list, tuple)) and len(axis) == 2:
-            raise errors.UnimplementedError(
-                "norm: the matrix 2-norm (largest singular value) is not supported; use "
-                "ord='fro' or 'euclidean'")
+            from .linalg_decomp import spectral_norm
+
+            return spectral_norm(x, axis, keepdims)
         return sqrt(reduce_sum(square(x), axis=axis, keepdims=keepdims))
     if ord in (1, 1.0):
         return reduce_sum(abs(x), axis=axis, keepdims=keepdims)

@@ -281,4 +281,5 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed=None, 
 
 __all__ = ["set_seed", "uniform", "normal", "truncated_normal"]
 
+from .random_dist import *  # noqa: E402,F401,F403 - gamma, poisson, stateless_*
 from .randomx import *  # noqa: E402,F401,F403 - categorical, shuffle, stateless, Generator

@@ -1,0 +1,387 @@
+"""Per-matrix decompositions on MatrixKernel (codegen/linalg_kernels.py): ``eigh`` (cyclic
+Jacobi), ``qr`` (Householder, LAPACK's sign convention) and ``svd`` (one-sided Jacobi), for
+the ops of ops/linalg_eig.py and ops/linalg_decomp.py. Each is ``fn(t)`` for the
+``_Task`` ``t`` of one matrix (its builder, loops, element helpers), so the cpu and GPU
+kernels share them as they share the factorizations of linalg_kernels.py.
+
+The output layouts (one tensor per op, split by the public functions):
+
+    eigh  [n + 1, n]            eigenvalues (ascending); eigenvectors as columns
+    qr    [m + k, n]            Q (m x k, zero-padded to n columns); R (k x n); k = min(m, n)
+    svd   [1 + m + n, k]        singular values (descending); U (m x k); V (n x k)
+
+Iterative ones (the Jacobi sweeps) stop after a sweep that rotates nothing, at most
+JACOBI_SWEEPS sweeps (a sweep that converged only compares).
+"""
+
+import numpy as np
+
+from . import scalar as S
+
+JACOBI_SWEEPS = 60
+
+
+def _mat(t, storage, base, ld):
+    from .linalg_kernels import _Mat
+
+    return _Mat(t.ctx, t.ctx.ptr(storage, t.dt), base, ld)
+
+
+def _sweeps(t, rotated, sweep, body):
+    """``while rotated and sweep < JACOBI_SWEEPS: rotated = 0; sweep += 1; body()``."""
+    b = t.b
+    zero, one = t.i64(0), t.i64(1)
+    b.store(one, rotated)
+    b.store(zero, sweep)
+    cond_bb = b.append_basic_block("jacobi.cond")
+    body_bb = b.append_basic_block("jacobi.body")
+    done_bb = b.append_basic_block("jacobi.done")
+    b.branch(cond_bb)
+    b.position_at_end(cond_bb)
+    go = b.and_(b.icmp_signed(">", b.load(rotated), zero),
+                b.icmp_signed("<", b.load(sweep), t.i64(JACOBI_SWEEPS)))
+    b.cbranch(go, body_bb, done_bb)
+    b.position_at_end(body_bb)
+    b.store(zero, rotated)
+    b.store(b.add(b.load(sweep), one), sweep)
+    body()
+    b.branch(cond_bb)
+    b.position_at_end(done_bb)
+
+
+def _rotation(t, app, aqq, apq):
+    """(c, s) of the Jacobi rotation zeroing apq of [[app, apq], [apq, aqq]] (Rutishauser:
+    t = sign(theta) / (|theta| + sqrt(theta^2 + 1)), theta = (aqq - app) / (2 apq))."""
+    b = t.b
+    theta = b.fdiv(b.fsub(aqq, app), b.fmul(t.f(2.0), apq))
+    at = t.emit("abs", theta)
+    huge = b.fcmp_ordered(">", at, t.f(1e150))
+    safe = b.select(huge, t.f(1.0), at)
+    tn = b.fdiv(t.f(1.0), b.fadd(safe, t.emit("sqrt", b.fadd(b.fmul(safe, safe), t.f(1.0)))))
+    tn = b.select(huge, b.fdiv(t.f(0.5), at), tn)
+    tn = b.select(b.fcmp_ordered("<", theta, t.f(0.0)), b.fneg(tn), tn)
+    c = b.fdiv(t.f(1.0), t.emit("sqrt", b.fadd(b.fmul(tn, tn), t.f(1.0))))
+    return c, b.fmul(tn, c)
+
+
+def _rotate_cols(t, M, rows, p, q, c, s):
+    """Columns p, q of M (``rows`` rows) <- (c x - s y, s x + c y)."""
+    b = t.b
+
+    def one(r):
+        x, y = M.get(r, p), M.get(r, q)
+        M.put(r, p, b.fsub(b.fmul(c, x), b.fmul(s, y)))
+        M.put(r, q, b.fadd(b.fmul(s, x), b.fmul(c, y)))
+
+    t.loop(t.i64(0), rows, one, "rot")
+
+
+def _argmax_abs(t, M, rows, col, where):
+    """The first row of max |M[r, col]| into ``where``."""
+    b = t.b
+    best = t.acc
+    b.store(t.f(-1.0), best)
+    b.store(t.i64(0), where)
+
+    def one(r):
+        v = t.emit("abs", M.get(r, col))
+        gt = b.fcmp_ordered(">", v, b.load(best))
+        b.store(b.select(gt, v, b.load(best)), best)
+        b.store(b.select(gt, r, b.load(where)), where)
+
+    t.loop(t.i64(0), rows, one, "argmax")
+    return b.load(where)
+
+
+def _sort(t, vals, count, cols, descending, where):
+    """Selection sort of ``vals`` (a row of a _Mat: vals.get(0, i)) over [0, count), swapping
+    the columns of each matrix in ``cols`` ((M, rows) pairs) with it."""
+    b = t.b
+    zero, one = t.i64(0), t.i64(1)
+    best = t.acc
+    better = "fcmp_ordered"
+
+    def place(i):
+        b.store(vals.get(zero, i), best)
+        b.store(i, where)
+
+        def scan(j):
+            v = vals.get(zero, j)
+            hit = getattr(b, better)(">" if descending else "<", v, b.load(best))
+            b.store(b.select(hit, v, b.load(best)), best)
+            b.store(b.select(hit, j, b.load(where)), where)
+
+        t.loop(b.add(i, one), count, scan, "best")
+        j = b.load(where)
+        with b.if_then(b.icmp_signed("!=", j, i)):
+            vals.put(zero, j, vals.get(zero, i))
+            vals.put(zero, i, b.load(best))
+            for M, rows in cols:
+                def swap(r, M=M):
+                    x = M.get(r, i)
+                    M.put(r, i, M.get(r, j))
+                    M.put(r, j, x)
+                t.loop(zero, rows, swap, "swap")
+
+    t.loop(zero, count, place, "sort")
+
+
+def eigh(t):
+    """Cyclic Jacobi on ``work`` (the symmetric matrix of ``a``'s lower triangle): each
+    a[p, q] that is not negligible (|a_pq| > eps sqrt(|a_pp a_qq|), else set to 0) is
+    rotated away, the rotations accumulated into V. Then the eigenvalues are sorted
+    ascending (V's columns with them) and each column's sign is chosen so its largest
+    |component| (the first) is positive."""
+    b, k, n = t.b, t.k, t.n
+    pb, dt = t.ctx.pb, t.dt
+    zero, one = t.i64(0), t.i64(1)
+    W = _mat(t, k.work, b.mul(t.m, t.nn), n)
+    obase = b.mul(t.m, b.mul(b.add(n, one), n))
+    E = _mat(t, k.out, obase, n)  # row 0
+    V = _mat(t, k.out, b.add(obase, n), n)  # rows 1..n
+    eps = float(np.finfo(dt.np).eps)
+    t.loop(zero, n, lambda i: t.loop(zero, n, lambda j: W.put(i, j, b.select(
+        b.icmp_signed(">=", i, j), t.A.get(i, j), t.A.get(j, i))), "copy"), "copy")
+    t.loop(zero, n, lambda i: t.loop(zero, n, lambda j: V.put(i, j, b.select(
+        b.icmp_signed("==", i, j), t.f(1.0), t.f(0.0))), "eye"), "eye")
+    rotated, sweep, where = pb.alloca(S.I64), pb.alloca(S.I64), pb.alloca(S.I64)
+
+    def pair(p, q):
+        apq = W.get(p, q)
+        app, aqq = W.get(p, p), W.get(q, q)
+        tiny = b.fmul(t.f(eps), t.emit("sqrt", t.emit("abs", b.fmul(app, aqq))))
+        with b.if_else(b.fcmp_ordered("<=", t.emit("abs", apq), tiny)) as (small, big):
+            with small:
+                W.put(p, q, t.f(0.0))
+                W.put(q, p, t.f(0.0))
+            with big:
+                b.store(b.add(b.load(rotated), one), rotated)
+                c, s = _rotation(t, app, aqq, apq)
+                _rotate_cols(t, W, n, p, q, c, s)
+
+                def rows(r):
+                    x, y = W.get(p, r), W.get(q, r)
+                    W.put(p, r, b.fsub(b.fmul(c, x), b.fmul(s, y)))
+                    W.put(q, r, b.fadd(b.fmul(s, x), b.fmul(c, y)))
+
+                t.loop(zero, n, rows, "rot")
+                _rotate_cols(t, V, n, p, q, c, s)
+                W.put(p, q, t.f(0.0))
+                W.put(q, p, t.f(0.0))
+
+    _sweeps(t, rotated, sweep, lambda: t.loop(zero, n, lambda p: t.loop(
+        b.add(p, one), n, lambda q: pair(p, q), "q"), "p"))
+    t.loop(zero, n, lambda i: E.put(zero, i, W.get(i, i)), "diag")
+    _sort(t, E, n, [(V, n)], False, where)
+    _fix_signs(t, V, n, n, [], where)
+
+
+def _fix_signs(t, M, rows, count, others, where):
+    """Flip column i of M (and of each (matrix, rows) in ``others``) where M's largest
+    |entry| in it is negative."""
+    b = t.b
+
+    def one(i):
+        r = _argmax_abs(t, M, rows, i, where)
+        with b.if_then(b.fcmp_ordered("<", M.get(r, i), t.f(0.0))):
+            for X, xr in [(M, rows)] + others:
+                t.loop(t.i64(0), xr, lambda q, X=X: X.put(q, i, b.fneg(X.get(q, i))), "flip")
+
+    t.loop(t.i64(0), count, one, "signs")
+
+
+class _Transposed:
+    """A _Mat stored transposed: ``get(i, j)`` reads element (j, i) of the storage, so the
+    columns the Householder steps sweep are contiguous."""
+
+    def __init__(self, mat):
+        self.mat = mat
+
+    def get(self, i, j):
+        return self.mat.get(j, i)
+
+    def put(self, i, j, v):
+        self.mat.put(j, i, v)
+
+
+def qr(t):
+    """Householder QR of the m x n matrix in ``work``, LAPACK's convention (dgeqrf: R's
+    diagonal -sign(a_jj) |x|, no reflection where the column below is already 0), so Q and
+    R match numpy.linalg.qr and TensorFlow up to rounding. Q = H_0 ... H_{k-1} I[:, :k]."""
+    b, k = t.b, t.k
+    pb = t.ctx.pb
+    zero, one = t.i64(0), t.i64(1)
+    m, n = t.ctx.q(k.rows), t.n
+    kk = b.select(b.icmp_signed("<", m, n), m, n)
+    mn = b.mul(m, n)
+    A = _mat(t, k.a, b.mul(t.m, mn), n)
+    W = _Transposed(_mat(t, k.work, b.mul(t.m, mn), m))  # columns contiguous
+    obase = b.mul(t.m, b.mul(b.add(m, kk), n))
+    Q = _mat(t, k.out, obase, n)
+    R = _mat(t, k.out, b.add(obase, mn), n)
+    acc, acc2 = t.acc, pb.alloca(t.ft)
+    t.loop(zero, m, lambda i: t.loop(zero, n, lambda j: W.put(i, j, A.get(i, j)), "copy"),
+           "copy")
+    t.loop(zero, kk, lambda i: t.loop(zero, n, lambda j: R.put(i, j, t.f(0.0)), "zr"), "zr")
+
+    def dot(j, c, X, Y):  # sum_{i >= j} X[i, j] Y[i, c]
+        b.store(t.f(0.0), acc2)
+        t.loop(j, m, lambda i: b.store(b.fadd(b.load(acc2), b.fmul(X.get(i, j), Y.get(i, c))),
+                                       acc2), "dot")
+        return b.load(acc2)
+
+    def column(j):
+        alpha = W.get(j, j)
+        b.store(t.f(0.0), acc)
+        t.loop(b.add(j, one), m, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
+            W.get(i, j), W.get(i, j))), acc), "norm")
+        xn2 = b.load(acc)
+        with b.if_else(b.fcmp_ordered("==", xn2, t.f(0.0))) as (keep, reflect):
+            with keep:  # H = I: v = 0
+                R.put(j, j, alpha)
+                t.loop(j, m, lambda i: W.put(i, j, t.f(0.0)), "v0")
+            with reflect:
+                norm = t.emit("sqrt", b.fadd(b.fmul(alpha, alpha), xn2))
+                beta = b.select(b.fcmp_ordered(">=", alpha, t.f(0.0)), b.fneg(norm), norm)
+                R.put(j, j, beta)
+                u0 = b.fsub(alpha, beta)
+                W.put(j, j, u0)
+                scale = b.fdiv(t.f(1.0), t.emit("sqrt", b.fadd(b.fmul(u0, u0), xn2)))
+                t.loop(j, m, lambda i: W.put(i, j, b.fmul(W.get(i, j), scale)), "unit")
+
+                def apply(c):  # W[j:, c] -= 2 u (u . W[j:, c])
+                    f = b.fmul(t.f(2.0), dot(j, c, W, W))
+                    t.loop(j, m, lambda i: W.put(i, c, b.fsub(W.get(i, c), b.fmul(
+                        f, W.get(i, j)))), "axpy")
+
+                t.loop(b.add(j, one), n, apply, "apply")
+        t.loop(b.add(j, one), n, lambda c: R.put(j, c, W.get(j, c)), "r")
+
+    t.loop(zero, kk, column, "col")
+    t.loop(zero, m, lambda i: t.loop(zero, n, lambda j: Q.put(i, j, b.select(
+        b.icmp_signed("==", i, j), t.f(1.0), t.f(0.0))), "eye"), "eye")
+
+    def back(j):  # Q[j:, :k] -= 2 u (u^T Q[j:, :k])
+        def col(c):
+            f = b.fmul(t.f(2.0), dot(j, c, W, Q))
+            t.loop(j, m, lambda i: Q.put(i, c, b.fsub(Q.get(i, c), b.fmul(f, W.get(i, j)))),
+                   "axpy")
+
+        t.loop(zero, kk, col, "qcol")
+
+    t.rev(kk, back, "back")
+
+
+def svd(t):
+    """One-sided Jacobi (Hestenes) on B = a (m >= n) or a^T (m < n), M x N with N = k:
+    column pairs of B are rotated until orthogonal (|b_p . b_q| <= eps |b_p| |b_q|), the
+    rotations accumulated into the N x N matrix Q; then s_j = |b_j|, P_j = b_j / s_j
+    (B = P diag(s) Q^T), sorted descending, each U column's largest |entry| positive.
+    U = P, V = Q (or U = Q, V = P for m < n). A column of P whose singular value is 0 is
+    completed to an orthonormal basis (_complete)."""
+    b, k = t.b, t.k
+    pb = t.ctx.pb
+    zero, one = t.i64(0), t.i64(1)
+    m, n = t.ctx.q(k.rows), t.n
+    wide = b.icmp_signed("<", m, n)
+    kk = b.select(wide, m, n)
+    big = b.select(wide, n, m)
+    A = _mat(t, k.a, b.mul(t.m, b.mul(m, n)), n)
+    obase = b.mul(t.m, b.mul(b.add(b.add(one, m), n), kk))
+    S_ = _mat(t, k.out, obase, kk)
+    ubase, vbase = b.add(obase, kk), b.add(obase, b.mul(b.add(one, m), kk))
+    P = _mat(t, k.out, b.select(wide, vbase, ubase), kk)  # big x k
+    Qm = _mat(t, k.out, b.select(wide, ubase, vbase), kk)  # k x k
+    eps = float(np.finfo(t.dt.np).eps)
+    t.loop(zero, big, lambda i: t.loop(zero, kk, lambda j: P.put(i, j, b.select(
+        wide, A.get(j, i), A.get(i, j))), "copy"), "copy")
+    t.loop(zero, kk, lambda i: t.loop(zero, kk, lambda j: Qm.put(i, j, b.select(
+        b.icmp_signed("==", i, j), t.f(1.0), t.f(0.0))), "eye"), "eye")
+    rotated, sweep, where = pb.alloca(S.I64), pb.alloca(S.I64), pb.alloca(S.I64)
+    sums = [pb.alloca(t.ft) for _ in range(3)]
+
+    def pair(p, q):
+        for s in sums:
+            b.store(t.f(0.0), s)
+
+        def acc(i):
+            x, y = P.get(i, p), P.get(i, q)
+            for s, v in zip(sums, (b.fmul(x, x), b.fmul(y, y), b.fmul(x, y))):
+                b.store(b.fadd(b.load(s), v), s)
+
+        t.loop(zero, big, acc, "gram")
+        alpha, beta, gamma = (b.load(s) for s in sums)
+        tiny = b.fmul(t.f(eps), t.emit("sqrt", b.fmul(alpha, beta)))
+        with b.if_then(b.fcmp_ordered(">", t.emit("abs", gamma), tiny)):
+            b.store(b.add(b.load(rotated), one), rotated)
+            c, s = _rotation(t, alpha, beta, gamma)
+            _rotate_cols(t, P, big, p, q, c, s)
+            _rotate_cols(t, Qm, kk, p, q, c, s)
+
+    _sweeps(t, rotated, sweep, lambda: t.loop(zero, kk, lambda p: t.loop(
+        b.add(p, one), kk, lambda q: pair(p, q), "q"), "p"))
+
+    def norm(j):
+        b.store(t.f(0.0), t.acc)
+        t.loop(zero, big, lambda i: b.store(b.fadd(b.load(t.acc), b.fmul(
+            P.get(i, j), P.get(i, j))), t.acc), "norm")
+        s = t.emit("sqrt", b.load(t.acc))
+        S_.put(zero, j, s)
+        inv = b.select(b.fcmp_ordered(">", s, t.f(0.0)), b.fdiv(t.f(1.0), s), t.f(0.0))
+        t.loop(zero, big, lambda i: P.put(i, j, b.fmul(P.get(i, j), inv)), "scale")
+
+    t.loop(zero, kk, norm, "sv")
+    t.loop(zero, kk, lambda j: _complete(t, P, S_, big, kk, j, where), "complete")
+    _sort(t, S_, kk, [(P, big), (Qm, kk)], True, where)
+    with b.if_else(wide) as (w, tall):
+        with w:  # U = Q
+            _fix_signs(t, Qm, kk, kk, [(P, big)], where)
+        with tall:
+            _fix_signs(t, P, big, kk, [(Qm, kk)], where)
+
+
+def _complete(t, P, S_, rows, cols, j, where):
+    """Column j of P (orthonormal columns, ``rows`` long) where its singular value is 0 (the
+    column is 0): e_i minus its projections on the other columns, for the i whose row of
+    P is the shortest (so the rest is largest), twice (Gram-Schmidt), normalized."""
+    b = t.b
+    zero = t.i64(0)
+    acc = t.acc
+    with b.if_then(b.fcmp_ordered("==", S_.get(zero, j), t.f(0.0))):
+        best, rest = t.ctx.pb.alloca(t.ft), t.ctx.pb.alloca(t.ft)  # entry-block slots
+        b.store(t.f(2.0), best)
+        b.store(zero, where)
+
+        def row_norm(i):
+            b.store(t.f(0.0), rest)
+            t.loop(zero, cols, lambda c: b.store(b.fadd(b.load(rest), b.fmul(
+                P.get(i, c), P.get(i, c))), rest), "rn")
+            lt = b.fcmp_ordered("<", b.load(rest), b.load(best))
+            b.store(b.select(lt, b.load(rest), b.load(best)), best)
+            b.store(b.select(lt, i, b.load(where)), where)
+
+        t.loop(zero, rows, row_norm, "rows")
+        pick = b.load(where)
+        t.loop(zero, rows, lambda i: P.put(i, j, b.select(b.icmp_signed("==", i, pick),
+                                                          t.f(1.0), t.f(0.0))), "e")
+        for _ in range(2):
+            def project(c):
+                with b.if_then(b.icmp_signed("!=", c, j)):
+                    b.store(t.f(0.0), acc)
+                    t.loop(zero, rows, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
+                        P.get(i, c), P.get(i, j))), acc), "dot")
+                    d = b.load(acc)
+                    t.loop(zero, rows, lambda i: P.put(i, j, b.fsub(P.get(i, j), b.fmul(
+                        d, P.get(i, c)))), "sub")
+
+            t.loop(zero, cols, project, "proj")
+        b.store(t.f(0.0), acc)
+        t.loop(zero, rows, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
+            P.get(i, j), P.get(i, j))), acc), "norm")
+        inv = b.fdiv(t.f(1.0), t.emit("sqrt", b.load(acc)))
+        t.loop(zero, rows, lambda i: P.put(i, j, b.fmul(P.get(i, j), inv)), "scale")
+
+
+ALGOS = {"eigh": eigh, "qr": qr, "svd": svd}
+
+__all__ = ["ALGOS", "JACOBI_SWEEPS"]
