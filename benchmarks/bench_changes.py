@@ -3,7 +3,7 @@
 
     python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
                                         vector_math|output_pool|dispatch|siblings|
-                                        math_text|loop_grad]...
+                                        math_text|loop_grad|row_operands]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -317,10 +317,105 @@ def loop_grad():
         print(f"| {title} | {n:.2f} | {a:.2f} | {ab:.2f} | {n / ab:.2f}x |")
 
 
+def _per_call(fns, rounds=15):
+    """Medians of seconds per call of {key: (f, args)}: each sample a batch of calls of ~3 ms
+    after one untimed call, the order shuffled each round (the first to touch a shared
+    input pays its cache misses)."""
+    import random
+
+    reps = {}
+    for k, (f, a) in fns.items():
+        t0 = time.perf_counter()
+        f(*a)
+        reps[k] = max(1, int(3e-3 / max(time.perf_counter() - t0, 1e-7)))
+    res, keys = {k: [] for k in fns}, list(fns)
+    rnd = random.Random(0)
+    for _ in range(rounds):
+        rnd.shuffle(keys)
+        for k in keys:
+            f, a = fns[k]
+            f(*a)
+            t0 = time.perf_counter()
+            for _ in range(reps[k]):
+                f(*a)
+            res[k].append((time.perf_counter() - t0) / reps[k])
+    return {k: statistics.median(v) for k, v in res.items()}
+
+
+def row_operands():
+    """Operands broadcast along the innermost loop (a (batch, 1) mask or weight against a
+    (batch, 64) state) loaded once per row (loops.invariant_loads) or, switched off, per
+    element, against the same kernel with a full-shape operand and NumPy: 2000 steps of a
+    while_loop reading the step's (32, 1) operand, and plain kernels."""
+    steps = 2000
+
+    def loop(step):
+        def f(h, w, hp):
+            def body(i, h):
+                return i + 1, step(h, jg.gather(w, i), hp)
+            return jg.while_loop(lambda i, h: i < steps, body, (0, h))[1]
+        return f
+
+    def np_loop(step):
+        def f(h, w, hp):
+            for i in range(steps):
+                h = step(h, w[i], hp)
+            return h
+        return f
+
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    rng = np.random.default_rng(0)
+    h, hp = rng.random((32, 64), np.float32), rng.random((32, 64), np.float32)
+    w = rng.random((steps, 32, 1), np.float32)
+    x, y, v = (rng.random((4096, 64), np.float32), rng.random((4096, 64), np.float32),
+               rng.random((4096, 1), np.float32))
+    cases = [  # name, jitgraph fn, NumPy fn, args with the (.., 1) operand, full-shape args
+        ("while_loop: where(mask_t, tanh(h/2 + p), h)",
+         loop(lambda h, m, p: jg.where(m, jg.tanh(h * 0.5 + p), h)),
+         np_loop(lambda h, m, p: np.where(m, np.tanh(h * 0.5 + p), h)), (h, w > 0.5, hp)),
+        ("while_loop: tanh(h/2 + p) * w_t + (1 - w_t) * h",
+         loop(lambda h, w, p: jg.tanh(h * 0.5 + p) * w + (1 - w) * h),
+         np_loop(lambda h, w, p: np.tanh(h * 0.5 + p) * w + (1 - w) * h), (h, w, hp)),
+        ("while_loop: softmax(h * w_t + p)",
+         loop(lambda h, w, p: jg.nn.softmax(h * w + p, axis=-1)),
+         np_loop(lambda h, w, p: softmax(h * w + p)), (h, w, hp)),
+        ("(4096, 64): x * w + (1 - w) * y", lambda x, w, y: x * w + (1 - w) * y,
+         lambda x, w, y: x * w + (1 - w) * y, (x, v, y)),
+        ("(4096, 64): softmax(x * w + y)", lambda x, w, y: jg.nn.softmax(x * w + y, axis=-1),
+         lambda x, w, y: softmax(x * w + y), (x, v, y)),
+    ]
+    orig = loops.invariant_loads
+    fns = {}
+    with empty_compile_cache():
+        for name, fn, ref, args in cases:
+            full = list(args)
+            full[1] = np.broadcast_to(args[1], args[1].shape[:-1] + (64,)).copy()
+            try:
+                for on in (True, False):
+                    loops.invariant_loads = orig if on else (lambda body, dims: [])
+                    fns[(name, on)] = (jg.function(fn, backend="cpu"), args)
+                    fns[(name, on)][0](*args)  # compiled now, under this setting
+            finally:
+                loops.invariant_loads = orig
+            fns[(name, "full")] = (jg.function(fn, backend="cpu"), full)
+            fns[(name, "numpy")] = (ref, args)
+            np.testing.assert_allclose(fns[(name, True)][0](*args), ref(*args), rtol=1e-4,
+                                       atol=1e-5)
+    med = _per_call(fns)
+    print("| kernel, (.., 1) operand | per element ms | once per row ms | ratio | "
+          "full-shape operand ms | NumPy ms |\n|---|---|---|---|---|---|")
+    for name, *_ in cases:
+        a, b, c, d = (med[(name, k)] * 1e3 for k in (False, True, "full", "numpy"))
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c:.3f} | {d:.3f} |")
+
+
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
        "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings, "math_text": math_text,
-       "loop_grad": loop_grad}
+       "loop_grad": loop_grad, "row_operands": row_operands}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ALL):
