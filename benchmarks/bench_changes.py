@@ -3,7 +3,8 @@
 
     python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
                                         vector_math|output_pool|dispatch|siblings|
-                                        math_text|loop_grad|row_operands]...
+                                        math_text|loop_grad|row_operands|
+                                        gather_fusion]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -412,10 +413,58 @@ def row_operands():
         print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c:.3f} | {d:.3f} |")
 
 
+def gather_fusion():
+    """Gathers loaded by the kernel that uses them (passes/fusion.GATHER_FUSION) against
+    written to memory and read back: jg.image.resize (a gather per tap and axis, summed
+    with weights) and a while_loop reading each step's rows of a table."""
+    from jitgraph.passes import fusion
+
+    steps = 2000
+
+    def masked_loop(h, table):
+        def body(i, h):
+            return i + 1, jg.where(jg.gather(table, i) > 0.5, jg.tanh(h * 0.5 + 1.0), h)
+        return jg.while_loop(lambda i, h: i < steps, body, (0, h))[1]
+
+    rng = np.random.default_rng(0)
+    img = rng.random((8, 128, 128, 3), np.float32)
+    h = rng.random((32, 64), np.float32)
+    cases = [
+        ("resize bilinear (8,128,128,3) -> 256x256",
+         lambda x: jg.image.resize(x, (256, 256)), (img,)),
+        ("resize bicubic (8,128,128,3) -> 256x256",
+         lambda x: jg.image.resize(x, (256, 256), method="bicubic"), (img,)),
+        ("resize bilinear (8,128,128,3) -> 96x96 (downscale)",
+         lambda x: jg.image.resize(x, (96, 96)), (img,)),
+        ("while_loop, 2000 steps: where(table[i] > .5, ..) (32,64)", masked_loop,
+         (h, rng.random((steps, 32, 64), np.float32))),
+        ("while_loop, 2000 steps: where(table[i] > .5, ..) (32,1) rows", masked_loop,
+         (h, rng.random((steps, 32, 1), np.float32))),
+    ]
+    fns = {}
+    with empty_compile_cache():
+        for name, fn, args in cases:
+            try:
+                for on in (True, False):
+                    fusion.GATHER_FUSION = on
+                    fns[(name, on)] = (jg.function(fn, backend="cpu"), args)
+                    fns[(name, on)][0](*args)  # traced and compiled under this setting
+            finally:
+                fusion.GATHER_FUSION = True
+            np.testing.assert_allclose(fns[(name, True)][0](*args),
+                                       fns[(name, False)][0](*args), rtol=1e-5, atol=1e-6)
+    med = _per_call(fns)
+    print("| case | gather written, read back ms | fused ms | ratio |\n|---|---|---|---|")
+    for name, *_ in cases:
+        a, b = med[(name, False)] * 1e3, med[(name, True)] * 1e3
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}x |")
+
+
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
        "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings, "math_text": math_text,
-       "loop_grad": loop_grad, "row_operands": row_operands}
+       "loop_grad": loop_grad, "row_operands": row_operands,
+       "gather_fusion": gather_fusion}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ALL):

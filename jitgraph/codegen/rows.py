@@ -18,6 +18,7 @@ from ..ops.core import REGISTRY
 from . import kernels as K
 from . import loops as L
 from . import scalar as S
+from .lower import fused_gathers
 
 
 def _is_reduce(op):
@@ -61,7 +62,8 @@ def lower_row(lw, op, steps):
         return K.Load(lw.st(v), v.dtype, K.broadcast_strides(qs, v, rank))
 
     vals = K.expr_of_subgraph(sub, loads, qs, rank,
-                              as_row_value if lw.p.row_kernels else as_kernel)
+                              as_row_value if lw.p.row_kernels else as_kernel,
+                              fused_gathers(lw, op, rank))
     dst = lw.fresh(out)
     dims = [qs.dim(space, d) for d in range(rank)]
     axes = tuple(range(r, rank)) if final_red or lw.p.row_kernels else ()
