@@ -388,18 +388,20 @@ def _collect_loads(e, out, seen):
         _collect_loads(e.index, out, seen)
 
 
-def _has_index(e):
+def _has_iota(e):
+    """Whether ``e`` reads a loop index itself (Iota), so its loops cannot merge; gather
+    indices can, as their Loads are re-indexed with the others."""
     loads = []
     _collect_loads(e, loads, set())
-    if any(ld.index is not None for ld in loads):
-        return True
-    stack = [e]
+    stack = [e] + [ld.index for ld in loads if ld.index is not None]
     while stack:
         x = stack.pop()
         if isinstance(x, Iota):
             return True
         if isinstance(x, Apply):
             stack.extend(x.args)
+        elif isinstance(x, Guard):
+            stack.append(x.index)
     return False
 
 
@@ -412,6 +414,8 @@ def _rebuild(e, strides_of, memo):
         r = Load(e.storage, e.dtype, strides_of(e), e.offset, idx)
     elif isinstance(e, Apply):
         r = Apply(e.lower, e.dtype, [_rebuild(a, strides_of, memo) for a in e.args], e.attrs)
+    elif isinstance(e, Guard):
+        r = Guard(_rebuild(e.index, strides_of, memo), e.size, e.code)
     else:
         r = e
     memo[id(e)] = r
@@ -424,7 +428,7 @@ def make_nest(k, order):
     loads = []
     _collect_loads(k.body, loads, set())
     static = all(isinstance(d, int) for d in k.dims) and all(
-        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_index(k.body) \
+        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_iota(k.body) \
         and k.out_strides is None and k.out_index is None
     groups = []  # lists of original dims
     for d in order:
