@@ -343,12 +343,20 @@ def _per_call(fns, rounds=15):
     return {k: statistics.median(v) for k, v in res.items()}
 
 
+def _gated(g, h, p, tanh):
+    return g * tanh(h + p) + (1 - g) * h
+
+
 def row_operands():
     """Operands broadcast along the innermost loop (a (batch, 1) mask or weight against a
     (batch, 64) state) loaded once per row (loops.invariant_loads) or, switched off, per
     element, against the same kernel with a full-shape operand and NumPy: 2000 steps of a
-    while_loop reading the step's (32, 1) operand, and plain kernels."""
+    while_loop reading the step's (32, 1) operand from a buffer another kernel wrote (the
+    step's gather kept apart, GATHER_FUSION off, or a matmul's gate), and plain kernels."""
+    from jitgraph.passes import fusion
+
     steps = 2000
+    u = np.random.default_rng(1).standard_normal((64, 1)).astype(np.float32) * 0.1
 
     def loop(step):
         def f(h, w, hp):
@@ -383,6 +391,10 @@ def row_operands():
         ("while_loop: softmax(h * w_t + p)",
          loop(lambda h, w, p: jg.nn.softmax(h * w + p, axis=-1)),
          np_loop(lambda h, w, p: softmax(h * w + p)), (h, w, hp)),
+        ("while_loop: g = sigmoid(h @ u); g * tanh(h + p) + (1 - g) * h",
+         loop(lambda h, w, p: _gated(jg.sigmoid(jg.matmul(h, u)), h, p, jg.tanh)),
+         np_loop(lambda h, w, p: _gated(1 / (1 + np.exp(-(h @ u))), h, p, np.tanh)),
+         (h, w, hp)),
         ("(4096, 64): x * w + (1 - w) * y", lambda x, w, y: x * w + (1 - w) * y,
          lambda x, w, y: x * w + (1 - w) * y, (x, v, y)),
         ("(4096, 64): softmax(x * w + y)", lambda x, w, y: jg.nn.softmax(x * w + y, axis=-1),
@@ -394,14 +406,17 @@ def row_operands():
         for name, fn, ref, args in cases:
             full = list(args)
             full[1] = np.broadcast_to(args[1], args[1].shape[:-1] + (64,)).copy()
+            fusion.GATHER_FUSION = False
             try:
-                for on in (True, False):
+                for on in (False, True):
                     loops.invariant_loads = orig if on else (lambda body, dims: [])
                     fns[(name, on)] = (jg.function(fn, backend="cpu"), args)
                     fns[(name, on)][0](*args)  # compiled now, under this setting
+                if "@" not in name:  # the gate has no full-shape twin
+                    fns[(name, "full")] = (jg.function(fn, backend="cpu"), full)
+                    fns[(name, "full")][0](*full)
             finally:
-                loops.invariant_loads = orig
-            fns[(name, "full")] = (jg.function(fn, backend="cpu"), full)
+                loops.invariant_loads, fusion.GATHER_FUSION = orig, True
             fns[(name, "numpy")] = (ref, args)
             np.testing.assert_allclose(fns[(name, True)][0](*args), ref(*args), rtol=1e-4,
                                        atol=1e-5)
@@ -409,8 +424,9 @@ def row_operands():
     print("| kernel, (.., 1) operand | per element ms | once per row ms | ratio | "
           "full-shape operand ms | NumPy ms |\n|---|---|---|---|---|---|")
     for name, *_ in cases:
-        a, b, c, d = (med[(name, k)] * 1e3 for k in (False, True, "full", "numpy"))
-        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c:.3f} | {d:.3f} |")
+        a, b, d = (med[(name, k)] * 1e3 for k in (False, True, "numpy"))
+        c = f"{med[(name, 'full')] * 1e3:.3f}" if (name, "full") in med else "-"
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c} | {d:.3f} |")
 
 
 def gather_fusion():
