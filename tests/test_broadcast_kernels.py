@@ -1,7 +1,8 @@
 """Kernels with operands broadcast along the innermost axis (a (batch, 1) mask or weight
 against a (batch, n) state): the cpu backend loads such an operand once per row
 (loops.invariant_loads), so the inner loop is vectorized, inside while_loops too, where the
-per-element reload kept it scalar; and compiled == interpreter == NumPy over shapes with
+per-element reload of an operand another kernel wrote (a matmul's gate, a gather kept apart)
+kept it scalar; and compiled == interpreter == NumPy over shapes with
 size-1 dims anywhere (map, reduction and row kernels, in and out of loops, cuda emulator)."""
 
 import re
@@ -15,6 +16,7 @@ import jitgraph as jg
 from jitgraph import backends
 from jitgraph.codegen import cuda_driver
 from jitgraph.interpreter import interpret
+from jitgraph.passes import fusion
 
 S = jg.TensorSpec
 VECTOR = re.compile(r"<(4|8|16) x float>")
@@ -64,6 +66,14 @@ def _softmax_loop(h, w, hp):
     return jg.while_loop(lambda i, h: i < STEPS, body, (0, h))[1]
 
 
+def _gated_loop(h, u, hp):
+    """A per-row gate from a matmul: a (batch, 1) operand another kernel wrote."""
+    def body(i, h):
+        g = jg.sigmoid(jg.matmul(h, u[0]))
+        return i + 1, g * jg.tanh(h + hp) + (1.0 - g) * h
+    return jg.while_loop(lambda i, h: i < STEPS, body, (0, h))[1]
+
+
 def _loop_args(rng, mask=False):
     h, hp = rng.random((32, 64), np.float32), rng.random((32, 64), np.float32)
     w = rng.random((STEPS, 32, 1), np.float32)
@@ -71,9 +81,14 @@ def _loop_args(rng, mask=False):
 
 
 @pytest.mark.parametrize("f,mask", [(_masked_loop, True), (_blend_loop, False),
-                                    (_softmax_loop, False)], ids=["where", "blend", "softmax"])
-def test_loop_kernel_with_a_row_operand_is_vectorized_and_exact(f, mask):
+                                    (_softmax_loop, False), (_gated_loop, False)],
+                         ids=["where", "blend", "softmax", "gate"])
+def test_loop_kernel_with_a_row_operand_is_vectorized_and_exact(f, mask, monkeypatch):
+    # the step's gather kept apart: its (32, 1) result is in the arena, as a matmul's is
+    monkeypatch.setattr(fusion, "GATHER_FUSION", False)
     args = _loop_args(np.random.default_rng(0), mask)
+    if f is _gated_loop:  # u: (64, 1) weights (indexed [0] in the loop)
+        args[1] = np.random.default_rng(1).standard_normal((1, 64, 1)).astype(np.float32)
     g = _graph(f, *[S(a.shape, jg.as_dtype(a.dtype)) for a in args])
     ir = backends.get("cpu").explain(g, "llvm")
     assert VECTOR.search(ir) and VECTOR_EXP.search(ir), "the loop body's kernel is scalar"
@@ -84,6 +99,9 @@ def test_loop_kernel_with_a_row_operand_is_vectorized_and_exact(f, mask):
             h = np.where(m[i], np.tanh(h * 0.5 + hp), h)
         elif f is _blend_loop:
             h = np.tanh(h * 0.5 + hp) * m[i] + (1 - m[i]) * h
+        elif f is _gated_loop:
+            g = 1 / (1 + np.exp(-(h @ m[0])))
+            h = g * np.tanh(h + hp) + (1 - g) * h
         else:
             z = h * m[i] + hp
             e = np.exp(z - z.max(-1, keepdims=True))
