@@ -3,7 +3,8 @@
 
     python benchmarks/bench_changes.py [streaming|page_offsets|loop_copies|rotation|
                                         vector_math|output_pool|dispatch|siblings|
-                                        math_text|loop_grad]...
+                                        math_text|loop_grad|row_operands|
+                                        gather_fusion]...
 
 With no argument it runs them all (~1 minute).
 """
@@ -317,10 +318,169 @@ def loop_grad():
         print(f"| {title} | {n:.2f} | {a:.2f} | {ab:.2f} | {n / ab:.2f}x |")
 
 
+def _per_call(fns, rounds=15):
+    """Medians of seconds per call of {key: (f, args)}: each sample a batch of calls of ~3 ms
+    after one untimed call, the order shuffled each round (the first to touch a shared
+    input pays its cache misses)."""
+    import random
+
+    reps = {}
+    for k, (f, a) in fns.items():
+        t0 = time.perf_counter()
+        f(*a)
+        reps[k] = max(1, int(3e-3 / max(time.perf_counter() - t0, 1e-7)))
+    res, keys = {k: [] for k in fns}, list(fns)
+    rnd = random.Random(0)
+    for _ in range(rounds):
+        rnd.shuffle(keys)
+        for k in keys:
+            f, a = fns[k]
+            f(*a)
+            t0 = time.perf_counter()
+            for _ in range(reps[k]):
+                f(*a)
+            res[k].append((time.perf_counter() - t0) / reps[k])
+    return {k: statistics.median(v) for k, v in res.items()}
+
+
+def _gated(g, h, p, tanh):
+    return g * tanh(h + p) + (1 - g) * h
+
+
+def row_operands():
+    """Operands broadcast along the innermost loop (a (batch, 1) mask or weight against a
+    (batch, 64) state) loaded once per row (loops.invariant_loads) or, switched off, per
+    element, against the same kernel with a full-shape operand and NumPy: 2000 steps of a
+    while_loop reading the step's (32, 1) operand from a buffer another kernel wrote (the
+    step's gather kept apart, GATHER_FUSION off, or a matmul's gate), and plain kernels."""
+    from jitgraph.passes import fusion
+
+    steps = 2000
+    u = np.random.default_rng(1).standard_normal((64, 1)).astype(np.float32) * 0.1
+
+    def loop(step):
+        def f(h, w, hp):
+            def body(i, h):
+                return i + 1, step(h, jg.gather(w, i), hp)
+            return jg.while_loop(lambda i, h: i < steps, body, (0, h))[1]
+        return f
+
+    def np_loop(step):
+        def f(h, w, hp):
+            for i in range(steps):
+                h = step(h, w[i], hp)
+            return h
+        return f
+
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    rng = np.random.default_rng(0)
+    h, hp = rng.random((32, 64), np.float32), rng.random((32, 64), np.float32)
+    w = rng.random((steps, 32, 1), np.float32)
+    x, y, v = (rng.random((4096, 64), np.float32), rng.random((4096, 64), np.float32),
+               rng.random((4096, 1), np.float32))
+    cases = [  # name, jitgraph fn, NumPy fn, args with the (.., 1) operand, full-shape args
+        ("while_loop: where(mask_t, tanh(h/2 + p), h)",
+         loop(lambda h, m, p: jg.where(m, jg.tanh(h * 0.5 + p), h)),
+         np_loop(lambda h, m, p: np.where(m, np.tanh(h * 0.5 + p), h)), (h, w > 0.5, hp)),
+        ("while_loop: tanh(h/2 + p) * w_t + (1 - w_t) * h",
+         loop(lambda h, w, p: jg.tanh(h * 0.5 + p) * w + (1 - w) * h),
+         np_loop(lambda h, w, p: np.tanh(h * 0.5 + p) * w + (1 - w) * h), (h, w, hp)),
+        ("while_loop: softmax(h * w_t + p)",
+         loop(lambda h, w, p: jg.nn.softmax(h * w + p, axis=-1)),
+         np_loop(lambda h, w, p: softmax(h * w + p)), (h, w, hp)),
+        ("while_loop: g = sigmoid(h @ u); g * tanh(h + p) + (1 - g) * h",
+         loop(lambda h, w, p: _gated(jg.sigmoid(jg.matmul(h, u)), h, p, jg.tanh)),
+         np_loop(lambda h, w, p: _gated(1 / (1 + np.exp(-(h @ u))), h, p, np.tanh)),
+         (h, w, hp)),
+        ("(4096, 64): x * w + (1 - w) * y", lambda x, w, y: x * w + (1 - w) * y,
+         lambda x, w, y: x * w + (1 - w) * y, (x, v, y)),
+        ("(4096, 64): softmax(x * w + y)", lambda x, w, y: jg.nn.softmax(x * w + y, axis=-1),
+         lambda x, w, y: softmax(x * w + y), (x, v, y)),
+    ]
+    orig = loops.invariant_loads
+    fns = {}
+    with empty_compile_cache():
+        for name, fn, ref, args in cases:
+            full = list(args)
+            full[1] = np.broadcast_to(args[1], args[1].shape[:-1] + (64,)).copy()
+            fusion.GATHER_FUSION = False
+            try:
+                for on in (False, True):
+                    loops.invariant_loads = orig if on else (lambda body, dims: [])
+                    fns[(name, on)] = (jg.function(fn, backend="cpu"), args)
+                    fns[(name, on)][0](*args)  # compiled now, under this setting
+                if "@" not in name:  # the gate has no full-shape twin
+                    fns[(name, "full")] = (jg.function(fn, backend="cpu"), full)
+                    fns[(name, "full")][0](*full)
+            finally:
+                loops.invariant_loads, fusion.GATHER_FUSION = orig, True
+            fns[(name, "numpy")] = (ref, args)
+            np.testing.assert_allclose(fns[(name, True)][0](*args), ref(*args), rtol=1e-4,
+                                       atol=1e-5)
+    med = _per_call(fns)
+    print("| kernel, (.., 1) operand | per element ms | once per row ms | ratio | "
+          "full-shape operand ms | NumPy ms |\n|---|---|---|---|---|---|")
+    for name, *_ in cases:
+        a, b, d = (med[(name, k)] * 1e3 for k in (False, True, "numpy"))
+        c = f"{med[(name, 'full')] * 1e3:.3f}" if (name, "full") in med else "-"
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.1f}x | {c} | {d:.3f} |")
+
+
+def gather_fusion():
+    """Gathers loaded by the kernel that uses them (passes/fusion.GATHER_FUSION) against
+    written to memory and read back: jg.image.resize (a gather per tap and axis, summed
+    with weights) and a while_loop reading each step's rows of a table."""
+    from jitgraph.passes import fusion
+
+    steps = 2000
+
+    def masked_loop(h, table):
+        def body(i, h):
+            return i + 1, jg.where(jg.gather(table, i) > 0.5, jg.tanh(h * 0.5 + 1.0), h)
+        return jg.while_loop(lambda i, h: i < steps, body, (0, h))[1]
+
+    rng = np.random.default_rng(0)
+    img = rng.random((8, 128, 128, 3), np.float32)
+    h = rng.random((32, 64), np.float32)
+    cases = [
+        ("resize bilinear (8,128,128,3) -> 256x256",
+         lambda x: jg.image.resize(x, (256, 256)), (img,)),
+        ("resize bicubic (8,128,128,3) -> 256x256",
+         lambda x: jg.image.resize(x, (256, 256), method="bicubic"), (img,)),
+        ("resize bilinear (8,128,128,3) -> 96x96 (downscale)",
+         lambda x: jg.image.resize(x, (96, 96)), (img,)),
+        ("while_loop, 2000 steps: where(table[i] > .5, ..) (32,64)", masked_loop,
+         (h, rng.random((steps, 32, 64), np.float32))),
+        ("while_loop, 2000 steps: where(table[i] > .5, ..) (32,1) rows", masked_loop,
+         (h, rng.random((steps, 32, 1), np.float32))),
+    ]
+    fns = {}
+    with empty_compile_cache():
+        for name, fn, args in cases:
+            try:
+                for on in (True, False):
+                    fusion.GATHER_FUSION = on
+                    fns[(name, on)] = (jg.function(fn, backend="cpu"), args)
+                    fns[(name, on)][0](*args)  # traced and compiled under this setting
+            finally:
+                fusion.GATHER_FUSION = True
+            np.testing.assert_allclose(fns[(name, True)][0](*args),
+                                       fns[(name, False)][0](*args), rtol=1e-5, atol=1e-6)
+    med = _per_call(fns)
+    print("| case | gather written, read back ms | fused ms | ratio |\n|---|---|---|---|")
+    for name, *_ in cases:
+        a, b = med[(name, False)] * 1e3, med[(name, True)] * 1e3
+        print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}x |")
+
+
 ALL = {"streaming": streaming, "page_offsets": page_offsets, "loop_copies": loop_copies_,
        "rotation": rotation, "vector_math": vector_math, "output_pool": output_pool,
        "dispatch": dispatch, "siblings": siblings, "math_text": math_text,
-       "loop_grad": loop_grad}
+       "loop_grad": loop_grad, "row_operands": row_operands,
+       "gather_fusion": gather_fusion}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ALL):

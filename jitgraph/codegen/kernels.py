@@ -308,10 +308,11 @@ def subexpressions(e):
     return out
 
 
-def expr_of_subgraph(sub, loads, qs, rank, reduced=None):
+def expr_of_subgraph(sub, loads, qs, rank, reduced=None, gathered=None):
     """Expressions for the Values of fusion sub-graph ``sub`` given the Loads of its
     placeholders (``loads[i]`` for ``sub.inputs[i]``); a reduction inside the sub-graph
-    (a row kernel's) becomes ``reduced(op, vals)`` when given."""
+    (a row kernel's) becomes ``reduced(op, vals)`` when given, a gather (passes/fusion.py)
+    ``gathered(op)``."""
     from ..ops.core import REGISTRY
 
     vals = dict(zip(sub.inputs, loads))
@@ -321,6 +322,11 @@ def expr_of_subgraph(sub, loads, qs, rank, reduced=None):
         out = op.outputs[0]
         if op.type == "constant":
             vals[out] = Const(out.dtype, op.attrs["value"].reshape(()).item())
+            continue
+        if op.type == "gather":
+            if gathered is None:
+                raise unimplemented(op, "a gather fused into this kind of kernel")
+            vals[out] = gathered(op)
             continue
         od = REGISTRY[op.type]
         if od.kind == "reduce":

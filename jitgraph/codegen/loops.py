@@ -359,7 +359,7 @@ def finish(b, k, acc, count):
 
 __all__ = ["Layout", "FnCtx", "for_range", "arg_update", "Evaluator", "to_compute", "to_storage",
            "KFN", "I8P", "I8PP", "I64P", "PAR_MIN", "N_THREADS", "DATA_OFFSET", "combine",
-           "identity", "finish", "acc_type", "ctypes"]
+           "identity", "finish", "acc_type", "invariant_loads", "ctypes"]
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -388,18 +388,20 @@ def _collect_loads(e, out, seen):
         _collect_loads(e.index, out, seen)
 
 
-def _has_index(e):
+def _has_iota(e):
+    """Whether ``e`` reads a loop index itself (Iota), so its loops cannot merge; gather
+    indices can, as their Loads are re-indexed with the others."""
     loads = []
     _collect_loads(e, loads, set())
-    if any(ld.index is not None for ld in loads):
-        return True
-    stack = [e]
+    stack = [e] + [ld.index for ld in loads if ld.index is not None]
     while stack:
         x = stack.pop()
         if isinstance(x, Iota):
             return True
         if isinstance(x, Apply):
             stack.extend(x.args)
+        elif isinstance(x, Guard):
+            stack.append(x.index)
     return False
 
 
@@ -412,6 +414,8 @@ def _rebuild(e, strides_of, memo):
         r = Load(e.storage, e.dtype, strides_of(e), e.offset, idx)
     elif isinstance(e, Apply):
         r = Apply(e.lower, e.dtype, [_rebuild(a, strides_of, memo) for a in e.args], e.attrs)
+    elif isinstance(e, Guard):
+        r = Guard(_rebuild(e.index, strides_of, memo), e.size, e.code)
     else:
         r = e
     memo[id(e)] = r
@@ -424,7 +428,7 @@ def make_nest(k, order):
     loads = []
     _collect_loads(k.body, loads, set())
     static = all(isinstance(d, int) for d in k.dims) and all(
-        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_index(k.body) \
+        isinstance(s, int) for ld in loads for s in ld.strides) and not _has_iota(k.body) \
         and k.out_strides is None and k.out_index is None
     groups = []  # lists of original dims
     for d in order:
@@ -448,18 +452,18 @@ def make_nest(k, order):
     return Nest(sizes, [g[0] in red for g in groups], body)
 
 
-def _row_invariant_indices(nest, loops):
-    """The index expressions of the body's Loads that do not depend on the last loop."""
-    if len(loops) < 2:
-        return []
-    last = loops[-1]
+def _invariant_in(body, dims):
+    """(loads, invariant): the Loads of kernel expression ``body`` and the test of an
+    expression for not changing along loops ``dims`` (positions in the Loads' strides)."""
+
+    def zero(e):
+        return all(isinstance(s, int) and s == 0 for d, s in enumerate(e.strides) if d in dims)
 
     def invariant(e):
         if isinstance(e, Load):
-            s = e.strides[last] if last < len(e.strides) else 0
-            return isinstance(s, int) and s == 0 and (e.index is None or invariant(e.index))
+            return zero(e) and (e.index is None or invariant(e.index))
         if isinstance(e, Iota):
-            return e.dim != last
+            return e.dim not in dims
         if isinstance(e, Guard):
             return invariant(e.index)
         if isinstance(e, Apply):
@@ -467,8 +471,34 @@ def _row_invariant_indices(nest, loops):
         return isinstance(e, (Const, QExpr))
 
     loads = []
-    _collect_loads(nest.body, loads, set())
+    _collect_loads(body, loads, set())
+    return loads, invariant
+
+
+def _row_invariant_indices(nest, loops):
+    """The index expressions of the body's Loads that do not depend on the last loop."""
+    if len(loops) < 2:
+        return []
+    loads, invariant = _invariant_in(nest.body, {loops[-1]})
     return [ld.index for ld in loads if ld.index is not None and invariant(ld.index)]
+
+
+def invariant_loads(body, dims):
+    """The Loads of ``body`` that do not change along loops ``dims`` and read more than one
+    element over the whole nest: an operand broadcast along the inner loops, such as a
+    (batch, 1) mask or weight against a (batch, n) state. (A Load of one element is a
+    prologue load instead, see Evaluator._invariant.) Evaluated once per row, before the
+    inner loops, they leave those loops free of reloads that the output store may alias as
+    far as LLVM knows, which kept them scalar: a (32, 1) mask against a (32, 64) state in a
+    while_loop ran 13x slower than a full-shape mask."""
+    loads, invariant = _invariant_in(body, set(dims))
+    return [ld for ld in loads if invariant(ld) and not (ld.index is None and all(
+        isinstance(s, int) and s == 0 for s in ld.strides))]
+
+
+def _row_invariant_loads(nest, loops):
+    """invariant_loads along the last loop of a nest of two or more."""
+    return invariant_loads(nest.body, {loops[-1]}) if len(loops) >= 2 else []
 
 
 def _variant(k):
@@ -630,7 +660,7 @@ def emit_kernel(module, k, layout, static_index, twin=False):
     loops = list(range(len(nest.sizes)))
     out_ptr = ctx.ptr(k.out, k.out_dtype)
 
-    hoisted = _row_invariant_indices(nest, loops)
+    hoisted = _row_invariant_indices(nest, loops) + _row_invariant_loads(nest, loops)
     memo = {}
 
     def value(idx):
@@ -639,10 +669,10 @@ def emit_kernel(module, k, layout, static_index, twin=False):
         return ev(nest.body)
 
     def hoist(idx):
-        """Gather/scatter indices that do not change along the last loop (a gather's
-        index of a row of contiguous elements) are loaded and checked once per row, so the
-        last loop is a plain copy LLVM vectorizes; in it, the reload of the index (which
-        the output store may alias, as far as LLVM knows) kept the loop scalar."""
+        """Gather/scatter indices and operands that do not change along the last loop
+        are loaded (and checked) once per row, so the last loop is one LLVM vectorizes (a
+        gather of a row of contiguous elements, a broadcast operand, see
+        invariant_loads)."""
         ev = Evaluator(ctx, [idx.get(d) for d in loops])
         for e in hoisted:
             ev(e)

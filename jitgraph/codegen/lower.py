@@ -173,12 +173,21 @@ def _fusion(lw, op, steps):
     rank = len(space.shape)
     dims = [_space_dim(lw.qs, space, d) for d in range(rank)]
     loads = [K.Load(lw.st(v), v.dtype, K.broadcast_strides(lw.qs, v, rank)) for v in op.inputs]
-    vals = K.expr_of_subgraph(sub, loads, lw.qs, rank)
+    vals = K.expr_of_subgraph(sub, loads, lw.qs, rank, gathered=fused_gathers(lw, op, rank))
     body = vals[space]
     k = K.Kernel(op.name, dims, body, dst, out.dtype, axes, comb,
                  mean=bool(axes) and root.type == "reduce_mean", loc=op.loc, text=op.name)
     lw.p.kernels.append(k)
     steps.append(("kernel", k))
+
+
+def fused_gathers(lw, op, rank):
+    """For expr_of_subgraph: the indexed Load of a gather fused into fusion ``op`` (its
+    params and indices are inputs of ``op``) over a ``rank``-dim iteration space."""
+    from .shape_ops import gather_load
+
+    outer = dict(zip(op.subgraphs[0].inputs, op.inputs))
+    return lambda g: gather_load(lw, g, outer[g.inputs[0]], outer[g.inputs[1]], rank)
 
 
 def _space_dim(qs, v, d):

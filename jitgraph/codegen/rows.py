@@ -18,6 +18,7 @@ from ..ops.core import REGISTRY
 from . import kernels as K
 from . import loops as L
 from . import scalar as S
+from .lower import fused_gathers
 
 
 def _is_reduce(op):
@@ -61,7 +62,8 @@ def lower_row(lw, op, steps):
         return K.Load(lw.st(v), v.dtype, K.broadcast_strides(qs, v, rank))
 
     vals = K.expr_of_subgraph(sub, loads, qs, rank,
-                              as_row_value if lw.p.row_kernels else as_kernel)
+                              as_row_value if lw.p.row_kernels else as_kernel,
+                              fused_gathers(lw, op, rank))
     dst = lw.fresh(out)
     dims = [qs.dim(space, d) for d in range(rank)]
     axes = tuple(range(r, rank)) if final_red or lw.p.row_kernels else ()
@@ -96,9 +98,10 @@ class RowEvaluator(L.Evaluator):
     """An Evaluator that also knows the current row's phase results (and, for ``Stored``,
     the address of the current output element)."""
 
-    def __init__(self, ctx, idx, rowvals, at=None):
+    def __init__(self, ctx, idx, rowvals, at=None, known=None):
         super().__init__(ctx, idx)
         self.rowvals, self.at = rowvals, at
+        self.memo.update(known or {})  # the row's invariant loads (emit_row_kernel)
 
     def _emit(self, e):
         if isinstance(e, K.RowValue):
@@ -195,13 +198,14 @@ def _unravel(ctx, i, sizes):
     return out[::-1]
 
 
-def _reduce_row(ctx, ph, acc, oidx, rowvals, store_at=None):
-    """Phase ``ph`` over one row; ``store_at(iidx)``: where to also store its body."""
+def _reduce_row(ctx, ph, acc, oidx, rowvals, known, store_at=None):
+    """Phase ``ph`` over one row; ``store_at(iidx)``: where to also store its body;
+    ``known``: the row's invariant loads (an Evaluator memo)."""
     b = ctx.b
     b.store(L.identity(ph), acc)
 
     def step(iidx):
-        x = RowEvaluator(ctx, oidx + iidx, rowvals)(ph.body)
+        x = RowEvaluator(ctx, oidx + iidx, rowvals, known=known)(ph.body)
         if store_at is not None:
             b.store(L.to_storage(b, x, ph.out_dtype), store_at(iidx))
         b.store(L.combine(b, ph, b.load(acc), x), acc)
@@ -222,6 +226,8 @@ def emit_row_kernel(module, k, layout, static_index):
     accs = [ctx.pb.alloca(L.acc_type(p)) for p in k.phases + ([k.final] if final_red else [])]
     n_inner = _product(ctx, inner)
     reuse = _reuse(k)
+    # operands broadcast along the row, e.g. a (batch, 1) scale: loaded once per row
+    hoisted = L.invariant_loads(k.body, set(range(r, len(k.dims))))
     same = None
     if reuse is not None:
         # the reusing phase must walk the same elements as the final map (None dims may
@@ -239,6 +245,10 @@ def emit_row_kernel(module, k, layout, static_index):
     def row_body(i, use):
         oidx = _unravel(ctx, i, outer)
         rowvals = {}
+        ev = RowEvaluator(ctx, oidx + [None] * len(inner), rowvals)
+        for e in hoisted:
+            ev(e)
+        known = ev.memo
         base = b.mul(i, n_inner)
 
         def at(iidx):
@@ -249,16 +259,16 @@ def emit_row_kernel(module, k, layout, static_index):
 
         for j, ph in enumerate(k.phases):
             store_at = at if use is not None and use[0] == j else None
-            rowvals[j] = _reduce_row(ctx, ph, accs[j], oidx, rowvals, store_at)
+            rowvals[j] = _reduce_row(ctx, ph, accs[j], oidx, rowvals, known, store_at)
         if final_red:
-            v = _reduce_row(ctx, k.final, accs[-1], oidx, rowvals)
+            v = _reduce_row(ctx, k.final, accs[-1], oidx, rowvals, known)
             b.store(L.to_storage(b, v, k.out_dtype), b.gep(out_ptr, [i]))
             return
         final = k.final if use is None else use[1]
 
         def store(iidx):
             p = at(iidx)
-            v = RowEvaluator(ctx, oidx + iidx, rowvals, p)(final)
+            v = RowEvaluator(ctx, oidx + iidx, rowvals, p, known)(final)
             b.store(L.to_storage(b, v, k.out_dtype), p)
 
         _loops(ctx, inner, store)

@@ -192,23 +192,37 @@ def _one_hot(lw, op, steps):
 
 
 def _gather(lw, op, steps):
-    p, idx = op.inputs
+    _kernel(lw, op, op.outputs[0], gather_load(lw, op, *op.inputs), steps)
+
+
+def gather_load(lw, op, p, idx, rank=None):
+    """The Load of gather ``op``'s element, reading params ``p`` at indices ``idx`` (Values
+    with storage), over its own output or, with ``rank``, over the iteration space of a
+    kernel the gather is fused into (passes/fusion.py), its result broadcast into that
+    space (right-aligned, size-1 dims read with stride 0)."""
     out, axis = op.outputs[0], op.attrs["axis"]
     qs, ni = lw.qs, len(idx.shape)
     r = len(out.shape)
-    pstr, istr = [0] * r, [0] * r
+    shift = 0 if rank is None else rank - r
+    stride = _cs if rank is None else _bs
+    pstr, istr = [0] * (r + shift), [0] * (r + shift)
     for d in range(r):
         if d < axis:
-            pstr[d] = _cs(qs, p, d)
+            pstr[d + shift] = stride(qs, p, d)
         elif d < axis + ni:
-            istr[d] = _cs(qs, idx, d - axis)
+            istr[d + shift] = stride(qs, idx, d - axis)
         else:
-            pstr[d] = _cs(qs, p, d - ni + 1)
+            pstr[d + shift] = stride(qs, p, d - ni + 1)
     i = K.Apply("cast", I64, [K.Load(lw.st(idx), idx.dtype, istr)],
                 {"in_dtypes": [idx.dtype], "dtype": I64})
     safe = K.Guard(i, qs.dim(p, axis), lw.index_code(op))
-    body = K.Load(lw.st(p), p.dtype, pstr, 0, _i("multiply", safe, K.QExpr(_cs(qs, p, axis))))
-    _kernel(lw, op, out, body, steps)
+    return K.Load(lw.st(p), p.dtype, pstr, 0, _i("multiply", safe, K.QExpr(_cs(qs, p, axis))))
+
+
+def _bs(qs, v, d):
+    """Stride of dim ``d`` of contiguous ``v`` read broadcast: 0 where that dim is 1."""
+    return qs.q(("bcstride", v.uid, d),
+                lambda e: 0 if e.dim(v, d) == 1 else K.contiguous_stride(e, v, d))
 
 
 def _arg(lw, op, steps):

@@ -398,11 +398,11 @@ def _zeros(like, size, dtype):
 
 
 def _time_major_masks(mask, widths):
-    """The (batch, time) mask as (time, batch, width) bools, one per state/output width: a
-    select whose condition has the operands' shape stays a vectorized kernel inside the loop
-    (a (batch, 1) condition broadcast in the kernel is many times slower)."""
+    """The (batch, time) mask as (time, batch, 1) bools, for every state/output width: a
+    step's (batch, 1) condition broadcasts in the select's kernel, which loads it once per
+    row and stays vectorized (codegen/loops.py, invariant_loads)."""
     ms = jg.expand_dims(jg.transpose(mask, (1, 0)), -1)
-    return {w: jg.logical_and(ms, jg.ones((w,), jg.bool)) for w in sorted(set(widths))}
+    return {w: ms for w in sorted(set(widths))}
 
 
 def _masked_step(out, new, last, states, mask_of, zero_output):

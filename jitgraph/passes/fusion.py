@@ -15,7 +15,10 @@ How groups form (each graph level separately, cond/while bodies included):
   chain of ``MAX_DUP`` duplicated ops (softmax's ``exp(x - max)`` is recomputed by the
   sum kernel and the divide kernel rather than written and read back), and ops calling a
   transcendental (exp, tanh, sigmoid, ...) into at most ``MAX_COSTLY_COPIES`` groups;
-- scalar constants are inlined as immediates.
+- scalar constants are inlined as immediates;
+- a ``gather`` whose users all sit in one group joins it as an indexed load of its params
+  (its params and indices stay inputs of the kernel): the gathered values are read where
+  they are used instead of being written to memory and read back (jg.image.resize's taps).
 So ``reduce_sum(x + y*z)`` and the Huber loss are one kernel each.
 
 Row fusion (``kind="row"``): a kernel whose inputs include the results of reductions over the
@@ -39,6 +42,7 @@ MAX_DUP = 8  # longest chain of ops recomputed in more than one kernel
 # each of the five kernels that read them (benchmarks/bench_lstm.py: ~15% of the step).
 MAX_COSTLY_COPIES = 2
 ROW_FUSION = True  # merge row reductions into their consumers (False: the kernels apart)
+GATHER_FUSION = True  # gathers join the kernel that uses them (False: written, read back)
 
 
 def _fusion_infer(types, kind, subgraphs=None, **_):
@@ -95,6 +99,7 @@ class _Analysis:
         self.root = set()  # ids of root ops
         self.inline = set()  # ids of inlined elementwise ops
         self.drop = set()  # ids of scalar constants used only inside kernels
+        self.gathered = set()  # ids of gathers loaded by the one kernel that uses them
 
     def graph(self, g):
         users = {}
@@ -119,6 +124,15 @@ class _Analysis:
                 if us and all(u is not None and (id(u) in self.inline or id(u) in self.root)
                               for u in us):
                     self.drop.add(id(op))
+                continue
+            if op.type == "gather" and GATHER_FUSION:
+                us = users.get(op.outputs[0], [])
+                if us and all(u is not None and (id(u) in self.inline or id(u) in self.root)
+                              for u in us):
+                    gs = set().union(*(groups[id(u)] for u in us))
+                    if len(gs) == 1:
+                        self.gathered.add(id(op))
+                        groups[id(op)], dup[id(op)] = gs, 0
                 continue
             if not is_elementwise(op, self.known):
                 continue
@@ -145,8 +159,9 @@ def _free_uses(graph):
     return free_values(graph)
 
 
-def _members(root, inline):
-    """The ops of root's group in program order: root plus the inlined ops it reaches."""
+def _members(root, inline, gathered=frozenset()):
+    """The ops of root's group in program order: root plus the inlined ops it reaches (a
+    gathered gather's inputs stay inputs of the kernel)."""
     seen, stack, out = set(), [root], []
     while stack:
         op = stack.pop()
@@ -154,17 +169,19 @@ def _members(root, inline):
             continue
         seen.add(id(op))
         out.append(op)
+        if id(op) in gathered:
+            continue
         for v in op.inputs:
             p = v.op
-            if p is not None and p.graph is root.graph and (id(p) in inline
-                                                             or is_scalar_constant(p)):
+            if p is not None and p.graph is root.graph and (
+                    id(p) in inline or id(p) in gathered or is_scalar_constant(p)):
                 stack.append(p)  # not a constant of an enclosing graph: it is an input
     order = {id(o): i for i, o in enumerate(root.graph.ops)}
     return sorted(out, key=lambda o: order[id(o)])
 
 
-def _build(rw, root, inline, cloned, drop=frozenset()):
-    members = _members(root, inline)
+def _build(rw, root, inline, cloned, drop=frozenset(), gathered=frozenset()):
+    members = _members(root, inline, gathered)
     inside = {id(o) for o in members}
     sub = Graph("kernel", parent=rw.graph)
     local, ext = {}, []
@@ -182,7 +199,7 @@ def _build(rw, root, inline, cloned, drop=frozenset()):
     for op in members:
         # an op recomputed in several kernels gets a fresh name in the second and later ones,
         # and so does a scalar constant that also stays outside (a nested graph uses it)
-        moved = op is root or id(op) in inline or id(op) in drop
+        moved = op is root or id(op) in inline or id(op) in drop or id(op) in gathered
         name = rw.graph.claim_name(op.name) if moved and id(op) not in cloned \
             else rw.graph.unique_name(op.name)
         cloned.add(id(op))
@@ -210,12 +227,12 @@ def fuse(graph):
     cloned = set()
 
     def rule(rw, op, inputs):
-        if id(op) in a.inline or id(op) in a.drop:
+        if id(op) in a.inline or id(op) in a.drop or id(op) in a.gathered:
             # left out of the new graph: only the kernels that inline it use it, and they
             # copy it from the old graph (mapping it to itself keeps the Rewriter happy)
             return list(op.outputs)
         if id(op) in a.root:
-            return _build(rw, op, a.inline, cloned, a.drop)
+            return _build(rw, op, a.inline, cloned, a.drop, a.gathered)
         return None
 
     out = Rewriter(rule).run(graph)
