@@ -428,6 +428,7 @@ def test_recurrent_training_step_with_the_time_loop(kind):
             _close(w, v, 1e-4)
 
 
+@pytest.mark.slow  # ~10 s on the emulator; the recurrent training steps below cover the loop
 def test_lstm_fit_on_the_cuda_backend(monkeypatch):
     rng = np.random.RandomState(9)
     x = rng.randn(8, 4, 2).astype(np.float32)

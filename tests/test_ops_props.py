@@ -198,6 +198,7 @@ def _bits(a):
 SORT_DTYPES = st.sampled_from([np.float32, np.float64, np.int32, np.int64])
 
 
+@pytest.mark.slow  # ~7 s; op cases and test_sort_ops.py check sorting by default
 @settings(max_examples=60, deadline=None)
 @given(st.data(), SORT_DTYPES, st.booleans())
 def test_compiled_sort_is_numpys_stable_sort(data, dtype, descending):

@@ -583,6 +583,7 @@ def test_matches_tf_keras_with_copied_weights(case):
 
 
 # ----------------------------------------------------------------------------- cuda
+@pytest.mark.slow  # ~8 s; test_cuda_run.py's recurrent training steps run by default
 def test_cuda_backend_on_the_emulator():
     """The while-loop forward pass and its gradient (loop stacks on the device) run on the
     cuda backend, as does the unrolled layer's."""
