@@ -184,17 +184,24 @@ def _dims(x):
     return int(x.shape[1]), int(x.shape[2])
 
 
-def crop_to_bounding_box(image, offset_height, offset_width, target_height, target_width):
-    """The [target_height, target_width] box of ``image`` whose top-left corner is at
-    (offset_height, offset_width)."""
-    op = "crop_to_bounding_box"
+def _box_args(op, image, offset_height, offset_width, target_height, target_width):
+    """(images as a batch, whether given batched, the four ints, (height, width)); offsets
+    must be >= 0."""
     x, batched = image4(image, op)
     oh, ow, th, tw = (static_int(v, op, n) for v, n in (
         (offset_height, "offset_height"), (offset_width, "offset_width"),
         (target_height, "target_height"), (target_width, "target_width")))
-    h, w = _dims(x)
     if oh < 0 or ow < 0:
         raise fail(f"{op}: offsets must be >= 0, got offset_height={oh}, offset_width={ow}")
+    return x, batched, (oh, ow, th, tw), _dims(x)
+
+
+def crop_to_bounding_box(image, offset_height, offset_width, target_height, target_width):
+    """The [target_height, target_width] box of ``image`` whose top-left corner is at
+    (offset_height, offset_width)."""
+    op = "crop_to_bounding_box"
+    x, batched, (oh, ow, th, tw), (h, w) = _box_args(
+        op, image, offset_height, offset_width, target_height, target_width)
     if th <= 0 or tw <= 0:
         raise fail(f"{op}: target_height and target_width must be > 0, got {th}, {tw}")
     if oh + th > h or ow + tw > w:
@@ -211,13 +218,8 @@ def pad_to_bounding_box(image, offset_height, offset_width, target_height, targe
     """``image`` placed at (offset_height, offset_width) in a [target_height, target_width]
     image of zeros."""
     op = "pad_to_bounding_box"
-    x, batched = image4(image, op)
-    oh, ow, th, tw = (static_int(v, op, n) for v, n in (
-        (offset_height, "offset_height"), (offset_width, "offset_width"),
-        (target_height, "target_height"), (target_width, "target_width")))
-    h, w = _dims(x)
-    if oh < 0 or ow < 0:
-        raise fail(f"{op}: offsets must be >= 0, got offset_height={oh}, offset_width={ow}")
+    x, batched, (oh, ow, th, tw), (h, w) = _box_args(
+        op, image, offset_height, offset_width, target_height, target_width)
     if th - oh - h < 0 or tw - ow - w < 0:
         raise fail(f"{op}: the {h}x{w} image at offset ({oh}, {ow}) does not fit in "
                    f"{th}x{tw}; give a target at least {oh + h}x{ow + w}")
