@@ -220,8 +220,7 @@ def _cond_grad(inputs, outputs, grads, **attrs):
     values, variables = captured(op)
     caps = inputs[1:1 + len(values)]
     used = set().union(*(_depends(sg, values) for sg in op.subgraphs))
-    keep = [c for c in caps if _differentiable(c) and c._ir in used] + \
-        [w for w in variables if _differentiable(w)]  # not a random generator's state
+    keep = _differentiated(caps, used, variables)
     if not keep:
         return [None] * len(inputs)
 
@@ -231,6 +230,13 @@ def _cond_grad(inputs, outputs, grads, **attrs):
     res = cond(inputs[0], branch(op.subgraphs[0]), branch(op.subgraphs[1]))
     res = list(res) if isinstance(res, (list, tuple)) else [res]
     return _scatter(inputs, values, variables, keep, res)
+
+
+def _differentiated(caps, used, variables):
+    """What a control op's gradient is taken w.r.t.: the floating captures its sub-graphs
+    depend on (``used``), then its floating Variables (not a random generator's state)."""
+    return [c for c in caps if _differentiable(c) and c._ir in used] + \
+        [w for w in variables if _differentiable(w)]
 
 
 def _scatter(inputs, values, variables, keep, res):
@@ -257,8 +263,7 @@ def _while_grad(inputs, outputs, grads, maximum_iterations=None, **attrs):
     n = len(outputs)  # the loop vars (op may since have gained a trip counter)
     init, caps = list(inputs[:n]), inputs[n:n + len(values)]
     used = _depends(body_g, values)
-    keep = [c for c in caps if _differentiable(c) and c._ir in used] + \
-        [w for w in variables if _differentiable(w)]  # not a random generator's state
+    keep = _differentiated(caps, used, variables)
     dif = [k for k in range(n) if _differentiable(init[k])]
     if not dif:
         return [None] * len(inputs)

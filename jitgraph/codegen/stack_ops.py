@@ -91,8 +91,8 @@ def sole_use(lw, v, user):
     other Value shares the block."""
     if v in lw.p.shared_stacks:
         return False
-    if sum(x is v for x in user.inputs) > 1:  # e.g. one stack_alloc (merged by CSE) carried
-        return False  # as two loop vars: each needs its own block
+    if sum(x is v for x in user.inputs) > 1:  # one stack carried as two loop vars (CSE
+        return False  # keeps stack_allocs apart, other graphs may not): each needs a block
     order = {id(o): i for i, o in enumerate(user.graph.ops)}
     at = order.get(id(user))
     for op, _ in lw.p.stack_uses.get(v, ()):

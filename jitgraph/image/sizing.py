@@ -184,6 +184,15 @@ def _dims(x):
     return int(x.shape[1]), int(x.shape[2])
 
 
+def _target_size(op, target_height, target_width):
+    """(target_height, target_width) as ints, each > 0."""
+    th, tw = static_int(target_height, op, "target_height"), static_int(
+        target_width, op, "target_width")
+    if th <= 0 or tw <= 0:
+        raise fail(f"{op}: target_height and target_width must be > 0, got {th}, {tw}")
+    return th, tw
+
+
 def _box_args(op, image, offset_height, offset_width, target_height, target_width):
     """(images as a batch, whether given batched, the four ints, (height, width)); offsets
     must be >= 0."""
@@ -202,8 +211,7 @@ def crop_to_bounding_box(image, offset_height, offset_width, target_height, targ
     op = "crop_to_bounding_box"
     x, batched, (oh, ow, th, tw), (h, w) = _box_args(
         op, image, offset_height, offset_width, target_height, target_width)
-    if th <= 0 or tw <= 0:
-        raise fail(f"{op}: target_height and target_width must be > 0, got {th}, {tw}")
+    _target_size(op, th, tw)
     if oh + th > h or ow + tw > w:
         raise fail(f"{op}: the box [{oh}:{oh + th}, {ow}:{ow + tw}] does not fit in the "
                    f"{h}x{w} image {desc(x if batched else unbatch(x, False))}; use "
@@ -234,10 +242,7 @@ def resize_with_crop_or_pad(image, target_height, target_width):
     target_width] (TensorFlow's offsets: the extra pixel goes after)."""
     op = "resize_with_crop_or_pad"
     x, batched = image4(image, op)
-    th, tw = static_int(target_height, op, "target_height"), static_int(
-        target_width, op, "target_width")
-    if th <= 0 or tw <= 0:
-        raise fail(f"{op}: target_height and target_width must be > 0, got {th}, {tw}")
+    th, tw = _target_size(op, target_height, target_width)
     h, w = _dims(x)
     dh, dw = th - h, tw - w
     cropped = crop_to_bounding_box(x, max(-dh // 2, 0), max(-dw // 2, 0), min(th, h),
@@ -252,10 +257,7 @@ def resize_with_pad(image, target_height, target_width, method=ResizeMethod.BILI
     [target_height, target_width]."""
     op = "resize_with_pad"
     x, batched = image4(image, op)
-    th, tw = static_int(target_height, op, "target_height"), static_int(
-        target_width, op, "target_width")
-    if th <= 0 or tw <= 0:
-        raise fail(f"{op}: target_height and target_width must be > 0, got {th}, {tw}")
+    th, tw = _target_size(op, target_height, target_width)
     h, w = (np.float32(v) for v in _dims(x))
     ratio = max(w / np.float32(tw), h / np.float32(th))
     rh, rw = h / ratio, w / ratio
