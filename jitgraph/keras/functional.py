@@ -72,6 +72,21 @@ def _dummy(kt, size):
     return jg.zeros(shape, dtype=kt.dtype)
 
 
+def _probe(call):
+    """``call(size)``'s results at the first pair of PROBE_SIZES the layer accepts, and for
+    each result leaf (by number) the dims that differ between the two sizes."""
+    for k, (small, large) in enumerate(PROBE_SIZES):
+        try:
+            outputs, other = call(small), call(large)
+        except (errors.InvalidArgumentError, ValueError):
+            if k == len(PROBE_SIZES) - 1:
+                raise
+            continue
+        return outputs, {j: {d for d, (m, n) in enumerate(zip(a.shape, b.shape)) if m != n}
+                         for j, (a, b) in enumerate(zip(flatten(outputs), flatten(other),
+                                                        strict=True))}
+
+
 def call_layer_symbolically(layer, inputs, args, kwargs):
     """Calls ``layer`` on zeros standing for the KerasTensors among its arguments and
     records the call as a Node; returns KerasTensors for its results. A dim other than the
@@ -94,19 +109,7 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
         layer._clear_losses()
         return out
 
-    unknown = {}  # leaf number -> dims that changed with the probe size
-    if not varying:
-        outputs = call(1)
-    for k, (small, large) in enumerate(PROBE_SIZES if varying else ()):
-        try:
-            outputs, other = call(small), call(large)
-        except (errors.InvalidArgumentError, ValueError):
-            if k == len(PROBE_SIZES) - 1:
-                raise
-            continue
-        for j, (a, b) in enumerate(zip(flatten(outputs), flatten(other), strict=True)):
-            unknown[j] = {d for d, (m, n) in enumerate(zip(a.shape, b.shape)) if m != n}
-        break
+    outputs, unknown = _probe(call) if varying else (call(1), {})
     index = len(nodes)
     counter = iter(range(10**9))
 
