@@ -14,6 +14,9 @@ The gradient is TensorFlow's (_SelfAdjointEigV2Grad): ``V (diag(ge) + F o (V^T g
 with ``F_ij = 1 / (e_j - e_i)`` taken as ``x / (x^2 + 1e-20)`` (TensorFlow's
 _SafeReciprocal: 0, not inf, for repeated eigenvalues, where the eigenvectors and so their
 gradient are not defined), symmetrized onto the lower triangle.
+
+A matrix with a NaN or infinite entry in its lower triangle gives NaN outputs on every path
+(TensorFlow raises InvalidArgumentError; NaN keeps the other matrices of a batch usable).
 """
 
 import numpy as np
@@ -43,10 +46,13 @@ def _eig_impl(x):
     out = np.empty(x.shape[:-2] + (n + 1, n), x.dtype)
     if n == 0:
         return out
+    bad = ~np.isfinite(np.tril(x)).all(axis=(-2, -1))  # NaN outputs, as the compiled kernels
     with np.errstate(all="ignore"):
-        w, v = np.linalg.eigh(x.astype(np.float64), UPLO="L")
+        w, v = np.linalg.eigh(np.where(bad[..., None, None], 0.0, x.astype(np.float64)),
+                              UPLO="L")
     out[..., 0, :] = w
     out[..., 1:, :] = normalize_signs(v)
+    out[bad] = np.nan
     return out
 
 
