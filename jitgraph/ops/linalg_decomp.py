@@ -8,7 +8,8 @@ returns one tensor that the public function splits (k = min(m, n)):
     svd  [..., 1 + m + n, k]    s (descending), then U (m x k), then V (n x k)
 
 Compiled, each matrix runs a per-matrix kernel (codegen/linalg_decomp.py: Householder QR
-with LAPACK's signs, one-sided Jacobi SVD); eagerly numpy.linalg. QR's signs are LAPACK's
+with LAPACK's signs, one-sided Jacobi SVD; on the cpu LAPACK's geqrf/orgqr and gesdd from
+24 / 16 columns up); eagerly numpy.linalg. QR's signs are LAPACK's
 (R's diagonal -sign(a_jj) |x|), as numpy and TensorFlow give them; SVD's signs are not
 defined by LAPACK, so both paths fix them: each column of U has its largest |entry| (the
 first) positive, V's column flipped with it. Where singular values repeat (or are 0), the

@@ -6,7 +6,8 @@ returns one tensor [..., n + 1, n]: row 0 the eigenvalues in ascending order (Te
 order), rows 1.. the eigenvectors as columns; ``eigh`` splits it. Each eigenvector's sign
 is fixed so that its largest |component| (the first such) is positive: eagerly
 numpy.linalg.eigh normalized that way, compiled a cyclic Jacobi kernel per matrix
-(codegen/linalg_decomp.py) normalized the same way, so the backends agree
+(codegen/linalg_decomp.py; on the cpu LAPACK's syevd from 16 columns up) normalized the
+same way, so the backends agree
 up to rounding wherever the eigenvalues are distinct (for repeated eigenvalues any
 orthonormal basis of the eigenspace is an answer; the backends may give different ones).
 
