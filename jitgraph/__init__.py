@@ -17,7 +17,7 @@ from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A00
 from .ops import nn, random  # noqa: F401
 from .variables import Variable
 from .module import Module
-from .autodiff import GradientTape, custom_gradient
+from .autodiff import GradientTape, UnconnectedGradients, custom_gradient
 from .tracing import init_scope
 from .tensor_array import TensorArray
 

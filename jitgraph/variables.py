@@ -91,7 +91,7 @@ class Variable:
             g.register_variable(self)
             t = tracing.record(g, REGISTRY["read_variable"], [], {"var": self},
                                [REGISTRY["read_variable"].infer([], var=self)])[0]
-        if _tape.ACTIVE:
+        if _tape.ACTIVE or _tape._read_observers:
             _tape.notify_variable_read(self, t)
         return t
 

