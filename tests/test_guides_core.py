@@ -182,3 +182,107 @@ def test_autodiff_guides_against_tensorflow():
         out[m.__name__] = [tape.jacobian(y, x), tape.batch_jacobian(y, x)]
     for a, b in zip(out["jitgraph"], out["tensorflow"]):
         _close(a, b.numpy())
+
+
+# -- "Tensor slicing"
+
+T3 = np.array([[[1, 3, 5, 7], [9, 11, 13, 15]], [[17, 19, 21, 23], [25, 27, 29, 31]]], np.int32)
+
+
+def _slicing_snippets(t3, t5, t10):
+    return [
+        jg.slice(t3, begin=[1, 1, 0], size=[1, 1, 2]),
+        jg.slice(t3, [0, 1, 1], [-1, 1, -1]),
+        jg.strided_slice(t3, [0, 0, 0], [2, 2, 4], [1, 1, 2]),
+        jg.strided_slice(t3, [1, -1, 0], [2, -3, 3], [1, -1, 1]),
+        jg.strided_slice(t3, [1, 0, 5], [0, 2, 1], [1, 1, -2], begin_mask=2, end_mask=1),
+        jg.strided_slice(t3, [0, 1, 0], [1, 2, 1], ellipsis_mask=4, new_axis_mask=2,
+                         shrink_axis_mask=1),
+        jg.gather(t5, indices=[0, 2], axis=2),
+        jg.gather(t5, [[0, 2], [1, 1]], axis=2, batch_dims=1),
+        jg.gather(t5, [[2, 0, 1], [0, 0, 1]], axis=1, batch_dims=1),
+        jg.gather_nd(t5, indices=[[[0, 0], [0, 2]], [[1, 0], [1, 2]]]),
+        jg.gather_nd(t5, [[[2], [0]], [[1], [1]]], batch_dims=1),
+        jg.tensor_scatter_nd_min(t10, [[0, 1], [0, 1], [2, 2]], [5, -3, 9]),
+        jg.tensor_scatter_nd_max(t10, [[1], [1]], [[1, 10, 1], [3, 3, 30]]),
+    ]
+
+
+def _slicing_reference(t3, t5, t10):
+    t10min = t10.copy()
+    t10min[0, 1] = min(t10[0, 1], 5, -3)
+    t10max = t10.copy()
+    t10max[1] = np.maximum(t10[1], [3, 10, 30])
+    return [
+        t3[1:2, 1:2, 0:2], t3[0:, 1:2, 1:], t3[0:2, 0:2, 0:4:2], t3[1:2, -1:-3:-1, 0:3],
+        t3[1:, :2, 5:1:-2], t3[0, None, ...],
+        t5[:, :, [0, 2]],
+        np.stack([t5[b][:, [[0, 2], [1, 1]][b]] for b in range(2)]),
+        np.stack([t5[b][[[2, 0, 1], [0, 0, 1]][b]] for b in range(2)]),
+        np.stack([t5[0, 0], t5[0, 2], t5[1, 0], t5[1, 2]]).reshape(2, 2, 3),
+        np.stack([t5[0][[2, 0]], t5[1][[1, 1]]]),
+        t10min, t10max,
+    ]
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_tensor_slicing_guide(mode):
+    t5 = np.arange(18, dtype=np.int32).reshape(2, 3, 3)
+    t10 = np.array([[2, 7, 0], [9, 0, 1], [0, 3, 8]], np.int32)
+    f = _slicing_snippets if mode == "eager" else jg.function(_slicing_snippets, backend=mode)
+    got = f(jg.constant(T3), jg.constant(t5), jg.constant(t10))
+    for i, (a, b) in enumerate(zip(got, _slicing_reference(T3, t5, t10))):
+        assert np.array_equal(np.asarray(a), b), (i, np.asarray(a), b)
+
+
+def test_tensor_slicing_guide_against_tensorflow():
+    tf = _tf()
+    t5 = np.arange(18, dtype=np.int32).reshape(2, 3, 3)
+    t10 = np.array([[2, 7, 0], [9, 0, 1], [0, 3, 8]], np.int32)
+    ours = _slicing_snippets(jg.constant(T3), jg.constant(t5), jg.constant(t10))
+    saved = {n: getattr(jg, n) for n in ("slice", "strided_slice", "gather", "gather_nd",
+                                         "tensor_scatter_nd_min", "tensor_scatter_nd_max")}
+    try:
+        for n in saved:  # the same snippets, with TensorFlow's functions
+            setattr(jg, n, getattr(tf, n))
+        theirs = _slicing_snippets(tf.constant(T3), tf.constant(t5), tf.constant(t10))
+    finally:
+        for n, fn in saved.items():
+            setattr(jg, n, fn)
+    for a, b in zip(ours, theirs):
+        assert np.array_equal(np.asarray(a), b.numpy())
+
+
+def test_batch_gather_gradient_matches_finite_differences():
+    rs = np.random.RandomState(0)
+    p = rs.randn(2, 3, 4)
+    idx = [[2, 0], [1, 1]]
+    w = rs.randn(2, 2, 4)
+    x = jg.constant(p)
+    with jg.GradientTape() as t:
+        t.watch(x)
+        y = jg.reduce_sum(jg.gather(x, idx, axis=1, batch_dims=1) * w)
+    g = np.asarray(t.gradient(y, x))
+    ref = np.zeros_like(p)
+    for b in range(2):
+        for j, k in enumerate(idx[b]):
+            ref[b, k] += w[b, j]
+    _close(g, ref, 1e-12)
+
+
+def test_slicing_errors_name_the_argument():
+    x = jg.constant(T3)
+    with pytest.raises(jg.errors.InvalidArgumentError, match=r"slice: begin\[2\] \+ size\[2\]"):
+        jg.slice(x, [0, 0, 2], [1, 1, 3])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="one entry per axis"):
+        jg.slice(x, [0], [1])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="same length"):
+        jg.strided_slice(x, [0, 0], [1], [1, 1])
+
+    @jg.function(input_signature=[jg.TensorSpec([2, 2, 4], jg.int32),
+                                  jg.TensorSpec([3], jg.int32)])
+    def f(x, b):
+        return jg.slice(x, b, [1, 1, 1])
+
+    with pytest.raises(jg.errors.UnimplementedError, match="'begin' must be known"):
+        f(x, jg.constant([0, 0, 0]))
