@@ -54,4 +54,9 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(_LAZY[name], __name__)
+    import importlib  # ragged/sparse/strings, narrow dtypes: a clear error (unsupported.py)
+
+    stand_in = importlib.import_module(".unsupported", __name__).lookup(name)
+    if stand_in is not None:
+        return stand_in
     raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")

@@ -286,3 +286,86 @@ def test_slicing_errors_name_the_argument():
 
     with pytest.raises(jg.errors.UnimplementedError, match="'begin' must be known"):
         f(x, jg.constant([0, 0, 0]))
+
+
+# -- "Introduction to Tensors": what jitgraph leaves out fails clearly
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: jg.ragged.constant([[0, 1, 2], [3]]), "jg.ragged.constant: .*ragged tensors"),
+    (lambda: jg.sparse.SparseTensor([[0, 0]], [1], [3, 4]), "jg.sparse.SparseTensor: .*sparse"),
+    (lambda: jg.strings.split(["a b"]), "jg.strings.split: .*string tensors"),
+    (lambda: jg.io.decode_raw(["x"], jg.int32), r"jg.io.decode_raw: .*tf\.io"),
+    (lambda: jg.cast(jg.constant([2.2]), jg.uint8), "jg.uint8: .*dtype uint8.*jg.cast"),
+    (lambda: jg.complex64, "jg.complex64: .*complex64"),
+    (lambda: jg.constant([1 + 2j]), "no complex dtypes"),
+    (lambda: jg.Variable([5 + 4j, 6 + 1j]), "no complex dtypes"),
+])
+def test_out_of_scope_tensorflow_names_raise_unimplemented(call, match):
+    with pytest.raises(jg.errors.UnimplementedError, match=match):
+        call()
+
+
+def test_unsupported_names_keep_hasattr_working():
+    assert not hasattr(jg, "uint8") and getattr(jg, "complex128", None) is None
+    assert not hasattr(jg, "no_such_name")
+
+
+def test_ragged_list_raises_value_error_naming_ragged():
+    with pytest.raises(ValueError, match="rectangular.*jg.ragged"):
+        jg.constant([[0, 1, 2, 3], [4, 5], [6, 7, 8], [9]])
+
+
+# -- "Introduction to Variables" / "Introduction to modules"
+
+
+def test_variable_scatter_nd_add_sub_and_read_value_false():
+    v = jg.Variable([[0.0, 0.0], [0.0, 0.0]])
+    assert v.scatter_nd_add([[0, 0], [1, 1], [0, 0]], [1.0, 2.0, 3.0]) is v
+    v.scatter_nd_sub([[1, 1]], [0.5])
+    _close(v, [[4.0, 0.0], [0.0, 1.5]])
+    assert v.assign(v * 2, read_value=False) is None
+    assert v.assign_add([[1.0, 1.0], [1.0, 1.0]], read_value=False) is None
+    _close(v, [[9.0, 1.0], [1.0, 4.0]])
+
+
+def test_variable_names_follow_name_scopes():
+    with jg.name_scope("outer") as scope:
+        assert scope == "outer/"
+        a = jg.Variable(1.0, name="a")
+        with jg.name_scope("inner"):
+            b = jg.Variable(1.0)
+        with jg.name_scope("abs/"):
+            c = jg.Variable(1.0, name="c")
+    assert (a.name, b.name, c.name) == ("outer/a:0", "outer/inner/Variable:0", "abs/c:0")
+    assert jg.Variable(1.0, name="plain").name == "plain:0"
+
+    class Dense(jg.Module):
+        def __init__(self):
+            super().__init__(name="dense")
+            self.untouched = jg.Variable(1.0, name="u")
+            with self.name_scope:
+                self.w = jg.Variable(1.0, name="w")
+
+        @jg.Module.with_name_scope
+        def __call__(self, x):
+            if not hasattr(self, "b"):
+                self.b = jg.Variable(0.0, name="b")
+            return x * self.w + self.b
+
+    d = Dense()
+    d(jg.constant(1.0))
+    assert d.name_scope.name == "dense/"
+    assert [d.untouched.name, d.w.name, d.b.name] == ["u:0", "dense/w:0", "dense/b:0"]
+
+
+def test_variable_names_match_tensorflow():
+    tf = _tf()
+    names = {}
+    for m in (jg, tf):
+        with m.name_scope("my_scope"):
+            v = m.Variable(1.0, name="v")
+            with m.name_scope("deeper"):
+                w = m.Variable(1.0)
+        names[m.__name__] = [v.name, w.name]
+    assert names["jitgraph"] == names["tensorflow"]
