@@ -18,7 +18,7 @@ from .ops import nn, random  # noqa: F401
 from .variables import Variable
 from .module import Module
 from .autodiff import GradientTape, UnconnectedGradients, custom_gradient
-from .tracing import init_scope
+from .tracing import executing_eagerly, init_scope
 from .tensor_array import TensorArray
 
 newaxis = None
