@@ -369,3 +369,178 @@ def test_variable_names_match_tensorflow():
                 w = m.Variable(1.0)
         names[m.__name__] = [v.name, w.name]
     assert names["jitgraph"] == names["tensorflow"]
+
+
+# -- "Introduction to graphs and tf.function" / "Better performance with tf.function"
+
+
+def test_executing_eagerly():
+    @jg.function
+    def f(x):
+        return jg.constant(jg.executing_eagerly())
+
+    assert jg.executing_eagerly() is True
+    assert not bool(f(1))
+    jg.config.run_functions_eagerly(True)
+    try:
+        assert bool(f(2))
+    finally:
+        jg.config.run_functions_eagerly(False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concrete_function_of_python_values_takes_no_arguments(backend):
+    @jg.function(backend=backend)
+    def f(x):
+        return jg.abs(x)
+
+    f1, f2 = f.get_concrete_function(1), f.get_concrete_function(2)
+    assert f1 is not f2 and f.get_concrete_function(1) is f1
+    assert int(f1()) == 1 and int(f2()) == 2
+
+    @jg.function(backend=backend)
+    def scale(x, n):
+        return x * n
+
+    c = scale.get_concrete_function(jg.TensorSpec([None], jg.float32), 3)
+    _close(c(jg.constant([1.0, 2.0])), [3.0, 6.0])
+    _close(c(x=jg.constant([1.0])), [3.0])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="argument 'n' expected 3"):
+        c(jg.constant([1.0]), jg.constant([2.0]))
+    with pytest.raises(TypeError, match=r"takes the tensor arguments \(x\)"):
+        c(jg.constant([1.0]), jg.constant([2.0]), jg.constant([3.0]))
+    assert c.inputs[0].shape.as_list() == [None] and c.inputs[0].name == "x:0"
+    assert c.outputs[0].dtype == jg.float32
+
+
+def test_graph_as_graph_def_counts_the_unrolled_ops():
+    @jg.function
+    def unrolled(x):
+        for _ in range(3):
+            x = x + 1
+        return x
+
+    @jg.function
+    def looped(x):
+        for _ in jg.range(3):
+            x = x + 1
+        return x
+
+    g = unrolled.get_concrete_function(jg.constant(1)).graph
+    gd = g.as_graph_def()
+    assert [n.op for n in gd.node].count("add") == 3
+    assert gd.node[0].name == "x" and any("x" in n.input for n in gd.node)
+    n_loop = len(looped.get_concrete_function(jg.constant(1)).graph.as_graph_def().node)
+    assert n_loop < len(gd.node)
+
+
+def test_variable_created_on_every_call_raises_value_error():
+    @jg.function
+    def f(x):
+        v = jg.Variable(1.0)
+        return v
+
+    with pytest.raises(ValueError, match="'f' creates a Variable on every call"):
+        f(1.0)
+
+    class Count(jg.Module):
+        def __init__(self):
+            self.count = None
+
+        @jg.function
+        def __call__(self):
+            if self.count is None:
+                self.count = jg.Variable(0)
+            return self.count.assign_add(1)
+
+    c = Count()
+    assert [int(c()), int(c()), int(c())] == [1, 2, 3]
+
+
+def test_function_guide_against_tensorflow():
+    tf = _tf()
+    out = {}
+    for m in (jg, tf):
+        @m.function(input_signature=(m.TensorSpec(shape=[None], dtype=m.int32),))
+        def next_collatz(x, m=m):
+            return m.where(x % 2 == 0, x // 2, 3 * x + 1)
+
+        @m.function(reduce_retracing=True)
+        def double(x):
+            return x * 2
+
+        @m.function
+        def absval(x, m=m):
+            return m.abs(x)
+
+        r = [next_collatz(m.constant([1, 2, 3, 4]))]
+        for a in (m.constant([1, 2]), m.constant([1, 2, 3]), m.constant([1, 2, 3, 4])):
+            r.append(double(a))
+        r.append(double.experimental_get_tracing_count())
+        r.append(absval.get_concrete_function(-3)())
+        out[m.__name__] = [np.asarray(v) for v in r]
+    for a, b in zip(out["jitgraph"], out["tensorflow"]):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- "Random number generation"
+
+
+def test_set_seed_replays_compiled_functions():
+    @jg.function
+    def f():
+        return jg.random.uniform([1]), jg.random.uniform([1])
+
+    jg.random.set_seed(1)
+    a, b = np.asarray(f()), np.asarray(f())
+    jg.random.set_seed(1)
+    c = np.asarray(f())
+    np.testing.assert_array_equal(a, c)
+    assert a[0, 0] != b[0, 0] and a[0, 0] != a[1, 0]
+
+
+def test_generator_guide():
+    g = jg.random.Generator.from_seed(1234)
+    a = g.normal([3])
+    g.reset_from_seed(1234)
+    np.testing.assert_array_equal(g.normal([3]), a)
+    seeds = g.make_seeds(2)
+    assert seeds.shape == (2, 2) and seeds.dtype == jg.int64
+    s1 = jg.random.stateless_normal([3], seed=seeds[:, 0])
+    np.testing.assert_array_equal(s1, jg.random.stateless_normal([3], seed=seeds[:, 0]))
+    parts = g.split(3)
+    draws = [np.asarray(p.normal([4])) for p in parts]
+    assert len(parts) == 3 and not np.array_equal(draws[0], draws[1])
+    jg.random.set_global_generator(jg.random.Generator.from_seed(7))
+    x = jg.random.get_global_generator().normal([2])
+    jg.random.set_global_generator(jg.random.Generator.from_seed(7))
+    np.testing.assert_array_equal(jg.random.get_global_generator().normal([2]), x)
+    assert jg.random.experimental.get_global_generator() is jg.random.get_global_generator()
+
+    @jg.function
+    def bad():
+        g.split(2)
+
+    with pytest.raises(jg.errors.UnimplementedError, match="split the generator outside"):
+        bad()
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_stateless_split_fold_in_and_categorical(mode):
+    def run():
+        seeds = jg.random.experimental.stateless_split([1, 2], num=3)
+        folded = jg.random.experimental.stateless_fold_in([1, 2], 5)
+        cats = jg.random.stateless_categorical(jg.math.log([[0.1, 0.9], [0.999, 0.001]]),
+                                               200, seed=[3, 4])
+        return seeds, folded, cats
+
+    f = run if mode == "eager" else jg.function(run, backend=mode)
+    seeds, folded, cats = f()
+    e_seeds, e_folded, e_cats = run()  # the same numbers, eager or compiled
+    np.testing.assert_array_equal(seeds, e_seeds)
+    np.testing.assert_array_equal(folded, e_folded)
+    np.testing.assert_array_equal(cats, e_cats)
+    assert seeds.shape == (3, 2) and len({tuple(r) for r in np.asarray(seeds)}) == 3
+    assert int(folded[1]) == 5
+    c = np.asarray(cats)
+    assert c.shape == (2, 200) and 150 < c[0].sum() and c[1].sum() < 10
