@@ -19,6 +19,7 @@ from .variables import Variable
 from .module import Module
 from .autodiff import GradientTape, UnconnectedGradients, custom_gradient
 from .tracing import executing_eagerly, init_scope
+from .ops.static import get_static_value
 from .tensor_array import TensorArray
 
 newaxis = None

@@ -544,3 +544,36 @@ def test_stateless_split_fold_in_and_categorical(mode):
     assert int(folded[1]) == 5
     c = np.asarray(cats)
     assert c.shape == (2, 200) and 150 < c[0].sum() and c[1].sum() < 10
+
+
+def test_dataset_iterator_inside_a_function_raises_instead_of_freezing_an_element():
+    it = iter(jg.data.Dataset.from_tensor_slices([1, 2, 3]))
+
+    @jg.function
+    def consume(iterator):
+        return next(iterator)
+
+    with pytest.raises(jg.errors.TracingError, match=r"next\(\) on a jg.data iterator"):
+        consume(it)
+    assert int(next(it)) == 1  # nothing was consumed by the failed trace
+
+
+def test_get_static_value():
+    assert jg.get_static_value(jg.constant([1, 2])).tolist() == [1, 2]
+    assert jg.get_static_value(jg.Variable(2.0)) == 2.0
+    seen = []
+
+    @jg.function
+    def f(x):
+        seen.append((jg.get_static_value(jg.shape(x)[0]), jg.get_static_value(x)))
+        return x
+
+    f(jg.zeros([3]))
+    assert seen == [(3, None)]
+
+
+def test_unsupported_input_signature_and_summary_messages():
+    with pytest.raises(ValueError, match=r"shape=None is not supported.*TensorSpec\(\[None"):
+        jg.function(lambda x: x, input_signature=[jg.TensorSpec(None, jg.int32)])
+    with pytest.raises(jg.errors.UnimplementedError, match="jg.summary.scalar: .*jg.print"):
+        jg.summary.scalar("x", 1.0)
