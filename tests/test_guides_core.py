@@ -577,3 +577,22 @@ def test_unsupported_input_signature_and_summary_messages():
         jg.function(lambda x: x, input_signature=[jg.TensorSpec(None, jg.int32)])
     with pytest.raises(jg.errors.UnimplementedError, match="jg.summary.scalar: .*jg.print"):
         jg.summary.scalar("x", 1.0)
+
+
+def test_saving_a_custom_gradient_warns_that_the_rule_stays_in_python(tmp_path):
+    @jg.custom_gradient
+    def clip_gradients(y):
+        return y, lambda dy: jg.clip_by_norm(dy, 0.5)
+
+    class MyModule(jg.Module):
+        @jg.function(input_signature=[jg.TensorSpec([])])
+        def call_custom_grad(self, x):
+            return clip_gradients(x)
+
+    model = MyModule()
+    v = jg.Variable(2.0)
+    with jg.GradientTape() as t:
+        out = model.call_custom_grad(v)
+    assert float(t.gradient(out, v)) == 0.5  # the live function uses the rule
+    with pytest.warns(UserWarning, match="uses jg.custom_gradient .clip_gradients."):
+        jg.saved_model.save(model, str(tmp_path / "m"))

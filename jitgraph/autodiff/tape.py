@@ -9,6 +9,7 @@ import inspect
 import numpy as np
 
 from .. import errors
+from .. import tracing as _tracing
 from ..ops.core import REGISTRY
 from ..tensor import Tensor
 
@@ -431,6 +432,10 @@ def custom_gradient(f):
         from ..tensor import Tensor
 
         targs = [as_tensor(a, f.__name__) if not isinstance(a, Tensor) else a for a in args]
+        g = _tracing.current_graph()
+        if g is not None:  # saved_model.save warns: the rule lives in Python, not the graph
+            root = g.root
+            root.custom_gradients = getattr(root, "custom_gradients", set()) | {f.__name__}
         seen = {}
         _read_observers.append(seen)
         try:
