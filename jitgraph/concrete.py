@@ -198,6 +198,7 @@ class ConcreteFunction:
         return [v for v in self.graph.variables if getattr(v, "trainable", False)]
 
     def _compile(self):
+        config.log_placement(self.name, self._function._backend or config.default_backend())
         backend = backends.get(self._function._backend)
         self._exe = backend.compile(copy_graph(self.graph))
         return self._exe

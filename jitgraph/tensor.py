@@ -46,6 +46,13 @@ class TensorShape:
             return None
         return int(np.prod(self._dims, dtype=np.int64))
 
+    def concatenate(self, other):
+        """This shape followed by ``other``'s dims (unknown rank if either is)."""
+        other = TensorShape(other)
+        if self._dims is None or other._dims is None:
+            return TensorShape(None)
+        return TensorShape(list(self._dims) + list(other._dims))
+
     def is_compatible_with(self, other):
         other = TensorShape(other)
         if self._dims is None or other._dims is None:
@@ -368,7 +375,8 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
 
 
 def is_tensor(x):
-    return isinstance(x, Tensor)
+    """True for jitgraph tensors and Variables (as ``tf.is_tensor``)."""
+    return isinstance(x, Tensor) or hasattr(x, "_jg_read")
 
 
 __all__ = ["Tensor", "TensorShape", "TensorSpec", "constant", "convert_to_tensor",

@@ -596,3 +596,39 @@ def test_saving_a_custom_gradient_warns_that_the_rule_stays_in_python(tmp_path):
     assert float(t.gradient(out, v)) == 0.5  # the live function uses the rule
     with pytest.warns(UserWarning, match="uses jg.custom_gradient .clip_gradients."):
         jg.saved_model.save(model, str(tmp_path / "m"))
+
+
+def test_device_listing_and_placement_logging(capsys):
+    cpus = jg.config.list_physical_devices("CPU")
+    assert [d.device_type for d in cpus] == ["CPU"] and cpus[0].name.endswith("CPU:0")
+    assert all(d.device_type == "GPU" for d in jg.config.list_physical_devices("GPU"))
+    assert jg.config.list_logical_devices("CPU")[0].name == "/device:CPU:0"
+    jg.debugging.set_log_device_placement(True)
+    try:
+        with jg.device("CPU:0"):
+            jg.function(lambda x: x + 1, backend="interpreter")(jg.constant(1))
+    finally:
+        jg.debugging.set_log_device_placement(False)
+    assert "compiled for /device:CPU:0 (backend 'interpreter')" in capsys.readouterr().out
+
+
+def test_small_tensorflow_compatibility_names():
+    assert jg.is_tensor(jg.Variable(1.0)) and jg.is_tensor(jg.constant(1))
+    assert not jg.is_tensor(1.0)
+    assert jg.TensorShape([2, None]).concatenate([4]).as_list() == [2, None, 4]
+    assert jg.TensorShape(None).concatenate([4]).rank is None
+    assert jg.half is jg.float16 and jg.double is jg.float64 and jg.dtypes.double is jg.float64
+
+    @jg.autograph.experimental.do_not_convert
+    def plain(x):
+        if x > 0:  # stays Python: a symbolic x cannot decide it
+            return x
+        return -x
+
+    @jg.function
+    def f(x):
+        return plain(x)
+
+    assert int(plain(jg.constant(-2))) == 2
+    with pytest.raises(jg.errors.JitgraphError):
+        f(jg.constant(-2))
