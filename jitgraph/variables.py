@@ -156,6 +156,17 @@ class Variable:
     def _check_value(self, value, what):
         from .ops.core import as_tensor
 
+        if isinstance(value, (np.ndarray, np.generic)) and value.dtype != self._dtype.np:
+            # as TensorFlow: a NumPy value converts to the variable's dtype when it fits
+            # (float64 data into a float32 variable); a fractional value for an integer
+            # variable, or a number for a bool one, still raises
+            _dt.check_weak_fits(value, self._dtype, f"{what} to variable {self._name!r}")
+            if value.dtype.kind == "b" and not self._dtype.is_bool:
+                raise errors.InvalidArgumentError(errors.at_user_line(
+                    f"{what}: a bool array for variable {self._name!r} of dtype "
+                    f"{self._dtype.name}; use jg.cast"))
+            value = np.asarray(value, dtype=self._dtype.np)
+
         t = as_tensor(value, f"{what} to variable {self._name!r}", self._dtype) \
             if not isinstance(value, (Tensor, Variable)) else as_tensor(value, what)
         if t.dtype is not self._dtype:

@@ -632,3 +632,24 @@ def test_small_tensorflow_compatibility_names():
     assert int(plain(jg.constant(-2))) == 2
     with pytest.raises(jg.errors.JitgraphError):
         f(jg.constant(-2))
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_assigning_numpy_values_converts_to_the_variable_dtype(mode):
+    v, w = jg.Variable([1.0, 2.0]), jg.Variable([1, 2])
+
+    def run():
+        v.assign(np.array([3.0, 4.0]))  # float64 data into a float32 variable
+        v.assign_add(np.ones(2))
+        w.assign(np.array([5.0, 6.0]))  # integral floats into an int32 variable
+        return v.read_value(), w.read_value()
+
+    f = run if mode == "eager" else jg.function(run, backend=mode)
+    a, b = f()
+    assert a.dtype == jg.float32 and b.dtype == jg.int32
+    _close(a, [4.0, 5.0])
+    assert np.asarray(b).tolist() == [5, 6]
+    with pytest.raises(jg.errors.InvalidArgumentError, match="cannot be represented as int32"):
+        w.assign(np.array([1.5, 2.0]))
+    with pytest.raises(jg.errors.InvalidArgumentError, match="bool array"):
+        v.assign(np.array([True, False]))
