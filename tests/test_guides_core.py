@@ -653,3 +653,31 @@ def test_assigning_numpy_values_converts_to_the_variable_dtype(mode):
         w.assign(np.array([1.5, 2.0]))
     with pytest.raises(jg.errors.InvalidArgumentError, match="bool array"):
         v.assign(np.array([True, False]))
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_binomial_draws(mode):
+    def run():
+        s = jg.random.stateless_binomial([4000], seed=[1, 2], counts=10.0, probs=0.3)
+        t = jg.random.stateless_binomial([3, 2], seed=[3, 4], counts=[[0.0], [5.0], [40.0]],
+                                         probs=[0.5, 1.0], output_dtype=jg.int64)
+        return s, t
+
+    f = run if mode == "eager" else jg.function(run, backend=mode)
+    s, t = f()
+    np.testing.assert_array_equal(s, run()[0])  # same numbers eager and compiled
+    s = np.asarray(s)
+    assert s.dtype == np.int32 and s.min() >= 0 and s.max() <= 10
+    assert abs(s.mean() - 3.0) < 0.15 and abs(s.var() - 2.1) < 0.3  # n p, n p (1 - p)
+    t = np.asarray(t)
+    assert t.dtype == np.int64 and t[0].tolist() == [0, 0] and t[1, 1] == 5 and t[2, 1] == 40
+    g = jg.random.Generator.from_seed(5)
+    a, b = g.binomial([1000], counts=4, probs=0.5), g.binomial([1000], counts=4, probs=0.5)
+    assert not np.array_equal(a, b) and abs(np.mean(a) - 2.0) < 0.2
+    with pytest.raises(jg.errors.UnimplementedError, match="counts must be in"):
+        jg.random.stateless_binomial([2], seed=[1, 2], counts=1e9, probs=0.5)
+
+
+def test_multiply_no_nan():
+    _close(jg.math.multiply_no_nan(jg.constant([np.inf, np.nan, 2.0]), [0.0, 0.0, 3.0]),
+           [0.0, 0.0, 6.0])

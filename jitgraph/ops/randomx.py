@@ -239,6 +239,55 @@ class Generator:
                            mean, stddev, dtype)
 
 
+_BINOMIAL_MAX_COUNT = 100_000
+
+
+def _binomial(uniform, what, shape, counts, probs, dtype):
+    """Binomial draws as sums of Bernoulli trials: ``uniform(shape + [n])`` float64 numbers,
+    trial j of an element counting when it is below its probability and j < its count.
+    Exact, and O(max count) per element, so counts must be known when tracing."""
+    from .assemble import range as _range
+    from .elementwise import cast, less, logical_and
+    from .reduce import reduce_sum
+    from .shape import broadcast_to, expand_dims
+
+    c = _r()._static_scalar(counts) if np.ndim(counts) == 0 else None
+    cv = np.asarray(counts.numpy() if hasattr(counts, "numpy") and not getattr(
+        counts, "_symbolic", False) else counts) if c is None else np.asarray(c)
+    if cv.dtype.kind not in "iuf":
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{what}: counts must be known when tracing (Python numbers, a list or a "
+            f"constant); counts computed at run time are not supported"))
+    n = int(np.max(cv)) if cv.size else 0
+    if n > _BINOMIAL_MAX_COUNT or np.any(cv < 0):
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{what}: counts must be in [0, {_BINOMIAL_MAX_COUNT}] (each element draws "
+            f"max(counts) uniforms), got max {n}"))
+    shape = list(_r().random_shape(shape, what)[0])
+    out = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
+    p = broadcast_to(cast(as_tensor(probs, what), _dt.float64), shape)
+    k = broadcast_to(as_tensor(cv.astype(np.float64), what), shape)
+    trial = _range(0, max(n, 1), dtype=_dt.float64)
+    u = uniform(shape + [max(n, 1)])
+    hit = logical_and(less(u, expand_dims(p, -1)), less(trial, expand_dims(k, -1)))
+    return cast(reduce_sum(cast(hit, _dt.int32), axis=-1), out)
+
+
+def stateless_binomial(shape, seed, counts, probs, output_dtype=_dt.int32, name=None):
+    """Binomial(counts, probs) samples of ``shape`` determined by the seed pair (counts and
+    probs broadcast to ``shape``; counts known when tracing)."""
+    return _binomial(lambda s: stateless_uniform(s, seed=seed, dtype=_dt.float64),
+                     "stateless_binomial", shape, counts, probs, output_dtype)
+
+
+def _generator_binomial(self, shape, counts, probs, dtype=_dt.int32, name=None):
+    """Binomial(counts, probs) samples of ``shape`` from this generator's stream."""
+    return _binomial(lambda s: self.uniform(s, dtype=_dt.float64), "Generator.binomial",
+                     shape, counts, probs, dtype)
+
+
+Generator.binomial = _generator_binomial
+
 _global_generator = []
 
 
@@ -304,5 +353,6 @@ class _Experimental:
 experimental = _Experimental()
 
 __all__ = ["categorical", "shuffle", "stateless_uniform", "stateless_normal",
-           "stateless_truncated_normal", "stateless_categorical", "Generator",
+           "stateless_truncated_normal", "stateless_categorical", "stateless_binomial",
+           "Generator",
            "get_global_generator", "set_global_generator", "experimental"]
