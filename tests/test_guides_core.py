@@ -681,3 +681,80 @@ def test_binomial_draws(mode):
 def test_multiply_no_nan():
     _close(jg.math.multiply_no_nan(jg.constant([np.inf, np.nan, 2.0]), [0.0, 0.0, 3.0]),
            [0.0, 0.0, 6.0])
+
+
+# -- "Introduction to Tensors": indexing, reshaping, broadcasting, eager == compiled == NumPy
+
+R1 = np.array([0, 1, 1, 2, 3, 5, 8, 13, 21, 34], np.int32)
+R3 = np.arange(30, dtype=np.int32).reshape(3, 2, 5)
+
+
+def _tensor_snippets(m, r1, r3, c):
+    x = m.constant([1, 2, 3])
+    return [
+        r1[0], r1[-1], r1[:4], r1[4:], r1[2:-3], r1[::2], r1[::-1], r1[8:2:-2], r1[None, 2:4],
+        r1[..., 1], r3[:, :, 4], r3[..., 0], r3[0, ..., None], r3[:, None, ::-1, 1:4:2],
+        r3[-1:, :, ::-2], r3[::-1, ::-1, ::-1], r3[1][0][2], r3[None],
+        m.reshape(r3, [-1]), m.reshape(r3, [3 * 2, 5]), m.reshape(r3, [3, -1]),
+        m.transpose(r3, [1, 0, 2]), m.transpose(r3),
+        x * 2, m.reshape(x, [3, 1]) * m.range(1, 5), m.broadcast_to(x, [3, 3]),
+        m.reduce_max(c), m.math.argmax(c), m.nn.softmax(c), c @ c, m.cast(c, m.int32),
+    ]
+
+
+def _tensor_reference(r1, r3, c):
+    e = np.exp(c - c.max(axis=1, keepdims=True))
+    x = np.array([1, 2, 3], np.int32)
+    return [
+        r1[0], r1[-1], r1[:4], r1[4:], r1[2:-3], r1[::2], r1[::-1], r1[8:2:-2], r1[None, 2:4],
+        r1[..., 1], r3[:, :, 4], r3[..., 0], r3[0, ..., None], r3[:, None, ::-1, 1:4:2],
+        r3[-1:, :, ::-2], r3[::-1, ::-1, ::-1], r3[1][0][2], r3[None],
+        r3.reshape(-1), r3.reshape(6, 5), r3.reshape(3, -1), r3.transpose(1, 0, 2),
+        r3.transpose(), x * 2, x.reshape(3, 1) * np.arange(1, 5), np.broadcast_to(x, (3, 3)),
+        c.max(), c.argmax(axis=0), e / e.sum(axis=1, keepdims=True), c @ c, c.astype(np.int32),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["eager"] + BACKENDS)
+def test_tensor_guide(mode):
+    c = np.array([[4.0, 5.0], [10.0, 1.0]], np.float32)
+
+    def run(r1, r3, c):
+        return _tensor_snippets(jg, r1, r3, c)
+
+    f = run if mode == "eager" else jg.function(run, backend=mode)
+    got = f(jg.constant(R1), jg.constant(R3), jg.constant(c))
+    for i, (a, b) in enumerate(zip(got, _tensor_reference(R1, R3, c))):
+        a = np.asarray(a)
+        assert a.shape == np.shape(b), (i, a.shape, np.shape(b))
+        np.testing.assert_allclose(a, b, rtol=1e-6, err_msg=str(i))
+
+
+def test_tensor_guide_against_tensorflow():
+    tf = _tf()
+    c = np.array([[4.0, 5.0], [10.0, 1.0]], np.float32)
+    ours = _tensor_snippets(jg, jg.constant(R1), jg.constant(R3), jg.constant(c))
+    theirs = _tensor_snippets(tf, tf.constant(R1), tf.constant(R3), tf.constant(c))
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.dtype.name == b.dtype.name, (i, a.dtype, b.dtype)
+        np.testing.assert_allclose(np.asarray(a), b.numpy(), rtol=1e-6, err_msg=str(i))
+
+
+def test_variables_guide_against_tensorflow():
+    tf = _tf()
+    out = {}
+    for m in (jg, tf):
+        a = m.Variable([2.0, 3.0])
+        b = m.Variable(a)
+        a.assign([5, 6])
+        r = [a.numpy(), b.numpy(), a.assign_add([2, 3]).numpy(), a.assign_sub([7, 9]).numpy()]
+        v = m.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        v[0, 1].assign(42.0)
+        v[:, 2].assign([0.0, 1.0])
+        v.scatter_nd_add([[1, 0]], [9.0])
+        r += [v.numpy(), v.assign(v * 2, read_value=False) is None, v.numpy()]
+        with m.name_scope("guide"):
+            r.append(m.Variable(1, trainable=False, name="step").name)
+        out[m.__name__] = r
+    for a, b in zip(out["jitgraph"], out["tensorflow"]):
+        np.testing.assert_array_equal(a, b)
