@@ -18,8 +18,10 @@ from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A00
 from .ops import nn, random  # noqa: F401
 from .variables import Variable
 from .module import Module
-from .autodiff import GradientTape, UnconnectedGradients, custom_gradient
-from .tracing import executing_eagerly, init_scope
+from .autodiff import GradientTape, custom_gradient
+from .tracing import init_scope
+from .autodiff import UnconnectedGradients
+from .tracing import executing_eagerly
 from .ops.static import get_static_value
 from .tensor_array import TensorArray
 
