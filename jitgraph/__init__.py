@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from . import dtypes, errors
 from .dtypes import as_dtype, bool_ as bool, float16, float32, float64, int32, int64  # noqa: A004
+from .dtypes import float16 as half, float64 as double  # noqa: F401 - TensorFlow's aliases
 from .tensor import Tensor, TensorShape, TensorSpec, constant, convert_to_tensor, is_tensor
 from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
@@ -19,6 +20,9 @@ from .variables import Variable
 from .module import Module
 from .autodiff import GradientTape, custom_gradient
 from .tracing import init_scope
+from .autodiff import UnconnectedGradients
+from .tracing import executing_eagerly
+from .ops.static import get_static_value
 from .tensor_array import TensorArray
 
 newaxis = None
@@ -54,4 +58,9 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(_LAZY[name], __name__)
+    import importlib  # ragged/sparse/strings, narrow dtypes: a clear error (unsupported.py)
+
+    stand_in = importlib.import_module(".unsupported", __name__).lookup(name)
+    if stand_in is not None:
+        return stand_in
     raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")

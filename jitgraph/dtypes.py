@@ -64,6 +64,7 @@ int32 = DType("int32", np.int32, "i32")
 int64 = DType("int64", np.int64, "i64")
 bool_ = DType("bool", np.bool_, "bool")
 
+half, double = float16, float64  # TensorFlow's aliases
 ALL = (float16, float32, float64, int32, int64, bool_)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}

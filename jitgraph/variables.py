@@ -11,6 +11,35 @@ from .tensor import Tensor, TensorShape, to_numpy
 
 _counter = itertools.count()
 _creation_hooks = []  # called on creation; jg.function installs one to forbid retrace creation
+_scopes = []  # the entered name scopes, innermost last, each a full prefix ending in "/"
+
+
+class NameScope:
+    """``with jg.name_scope("block"):`` prefixes the names of the variables created inside
+    (``"block/w:0"``); nested scopes join with "/", a name ending in "/" is taken as the
+    whole prefix. Entering yields the prefix; ``.name`` is it too (a Module's scope).
+
+    >>> with jg.name_scope("dense"):
+    ...     w = jg.Variable(1.0, name="w")  # w.name == "dense/w:0"
+    """
+
+    def __init__(self, name):
+        self._given = "" if name is None else str(name)
+
+    @property
+    def name(self):
+        g = self._given
+        return g if not g or g.endswith("/") else g + "/"
+
+    def __enter__(self):
+        g = self._given
+        full = g if not g or g.endswith("/") else (_scopes[-1] if _scopes else "") + g + "/"
+        _scopes.append(full)
+        return full
+
+    def __exit__(self, *exc):
+        _scopes.pop()
+        return False
 
 
 class Variable:
@@ -50,8 +79,9 @@ class Variable:
         self.trainable = bool(trainable)
         self.constraint = constraint
         uid = next(_counter)
-        self._name = (name or "Variable") + ":0" if name is None or ":" not in str(name) \
-            else name
+        prefix = _scopes[-1] if _scopes else ""
+        self._name = prefix + (name or "Variable") + ":0" if name is None or ":" not in str(
+            name) else name
         self._unique_id = uid
         self._internal = bool(_internal)  # jitgraph's own state (saved models keep it too)
 
@@ -91,7 +121,7 @@ class Variable:
             g.register_variable(self)
             t = tracing.record(g, REGISTRY["read_variable"], [], {"var": self},
                                [REGISTRY["read_variable"].infer([], var=self)])[0]
-        if _tape.ACTIVE:
+        if _tape.ACTIVE or _tape._read_observers:
             _tape.notify_variable_read(self, t)
         return t
 
@@ -126,6 +156,17 @@ class Variable:
     def _check_value(self, value, what):
         from .ops.core import as_tensor
 
+        if isinstance(value, (np.ndarray, np.generic)) and value.dtype != self._dtype.np:
+            # as TensorFlow: a NumPy value converts to the variable's dtype when it fits
+            # (float64 data into a float32 variable); a fractional value for an integer
+            # variable, or a number for a bool one, still raises
+            _dt.check_weak_fits(value, self._dtype, f"{what} to variable {self._name!r}")
+            if value.dtype.kind == "b" and not self._dtype.is_bool:
+                raise errors.InvalidArgumentError(errors.at_user_line(
+                    f"{what}: a bool array for variable {self._name!r} of dtype "
+                    f"{self._dtype.name}; use jg.cast"))
+            value = np.asarray(value, dtype=self._dtype.np)
+
         t = as_tensor(value, f"{what} to variable {self._name!r}", self._dtype) \
             if not isinstance(value, (Tensor, Variable)) else as_tensor(value, what)
         if t.dtype is not self._dtype:
@@ -135,6 +176,12 @@ class Variable:
         return t
 
     def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Writes ``value`` (same dtype, same shape); returns the variable, or None with
+        ``read_value=False`` (as TensorFlow)."""
+        self._assign(value)
+        return self if read_value else None
+
+    def _assign(self, value):
         from .ops.core import REGISTRY, apply_tensors
 
         t = self._check_value(value, "assign")
@@ -150,15 +197,29 @@ class Variable:
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() + self._check_value(delta, "assign_add"))
+        return self.assign(self._jg_read() + self._check_value(delta, "assign_add"),
+                           read_value=read_value)
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() - self._check_value(delta, "assign_sub"))
+        return self.assign(self._jg_read() - self._check_value(delta, "assign_sub"),
+                           read_value=read_value)
 
     def scatter_nd_update(self, indices, updates, name=None):
         from . import ops
 
         return self.assign(ops.tensor_scatter_nd_update(self._jg_read(), indices, updates))
+
+    def scatter_nd_add(self, indices, updates, name=None):
+        """Adds ``updates`` at ``indices`` (repeated indices add up)."""
+        from . import ops
+
+        return self.assign(ops.tensor_scatter_nd_add(self._jg_read(), indices, updates))
+
+    def scatter_nd_sub(self, indices, updates, name=None):
+        """Subtracts ``updates`` at ``indices`` (repeated indices add up)."""
+        from . import ops
+
+        return self.assign(ops.tensor_scatter_nd_sub(self._jg_read(), indices, updates))
 
     def __getitem__(self, key):
         from . import ops
