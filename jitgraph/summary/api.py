@@ -126,7 +126,7 @@ def write_from_op(number, tag, plugin, step, data, params):
     if writer is None:
         return
     params = dict(params)
-    if plugin == "text":
+    if "text" in params:
         array = np.array(params.pop("text"), object).reshape(params.pop("text_shape"))
     else:
         array = data[0]
@@ -201,21 +201,39 @@ def text(name, data, step=None, description=None):
         raise TypeError(errors.at_user_line(
             f"jg.summary.text({name!r}): data must be a Python str or a list/NumPy array of "
             f"str: jitgraph has no string tensors. To log a number, use jg.summary.scalar"))
+    return _record("text", name, None, step, description, **_strings(data, "text", name))
+
+
+def _is_text(data):
+    if isinstance(data, (str, bytes)):
+        return True
+    if isinstance(data, np.ndarray):
+        return data.dtype.kind in "SU" or (data.dtype.kind == "O" and data.size > 0
+                                            and isinstance(data.flat[0], (str, bytes)))
+    return isinstance(data, (list, tuple)) and len(data) > 0 and all(map(_is_text, data))
+
+
+def _strings(data, what, name):
+    """Strings as op attributes (``text``: flat tuple, ``text_shape``)."""
     a = np.array(data, dtype=object)
     flat = a.ravel().tolist()
     if not all(isinstance(x, (str, bytes)) for x in flat):
-        raise TypeError(f"jg.summary.text({name!r}): data must hold only str or bytes")
-    return _record("text", name, None, step, description, text=tuple(flat),
-                   text_shape=tuple(a.shape))
+        raise TypeError(f"jg.summary.{what}({name!r}): data must hold only str or bytes")
+    return {"text": tuple(flat), "text_shape": tuple(a.shape)}
 
 
 def write(tag, tensor, step=None, metadata=None, name=None):
-    """Writes ``tensor`` (numeric, any shape) under ``tag`` with ``metadata`` (a serialized
-    ``SummaryMetadata``, bytes, or anything with ``SerializeToString``), as it is."""
+    """Writes ``tensor`` under ``tag`` as it is, with ``metadata`` (a serialized
+    ``SummaryMetadata``: bytes, or anything with ``SerializeToString``). ``tensor`` is
+    numeric (any shape), or text (a str or a list/NumPy array of str, fixed when tracing)."""
     if metadata is not None and hasattr(metadata, "SerializeToString"):
         metadata = metadata.SerializeToString()
+    meta = bytes(metadata or b"")
+    if _is_text(tensor):
+        return _record("tensor", tag, None, step, None, metadata=meta,
+                       **_strings(tensor, "write", tag))
     t = _tensor(tensor, "write", tag)
-    return _record("tensor", tag, t, step, None, metadata=bytes(metadata or b""))
+    return _record("tensor", tag, t, step, None, metadata=meta)
 
 
 def _unsupported(what):
