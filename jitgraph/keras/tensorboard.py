@@ -13,6 +13,10 @@ Runs ``<log_dir>/train`` and ``<log_dir>/validation``:
   ``graph_keras_model``, TensorBoard's conceptual graph) for Sequential and functional
   models, as Keras does. The op-level graph of the train step is not written.
 
+Epoch-level summaries are written whatever ``update_freq`` says about the current batch
+(Keras 3 drops them when the epoch's last batch number is not a multiple of
+``update_freq``; tf.keras 2 did not).
+
 Not supported (a clear ``ValueError``): ``profile_batch`` (no profiler) and
 ``embeddings_freq``. Evaluation-time hooks are not called by fit, so the
 ``evaluation_<name>_vs_iterations`` scalars Keras writes are absent.
@@ -189,12 +193,12 @@ class TensorBoard(Callback):
             train["steps_per_second"] = (self._iterations() - self._epoch_iterations) / seconds
         for run, values in (("train", train), ("val", val)):
             if values:
-                with self._writer(run).as_default():
+                with jg.summary.record_if(True), self._writer(run).as_default():
                     for name, value in values.items():
                         jg.summary.scalar(f"epoch_{name}", float(value), step=epoch)
 
     def _log_weights(self, epoch):
-        with self._writer("train").as_default():
+        with jg.summary.record_if(True), self._writer("train").as_default():
             for layer in self.model.layers:
                 for weight in layer.weights:
                     tag = _weight_tag(self.model, weight)

@@ -174,7 +174,10 @@ def histogram(name, data, step=None, buckets=None, description=None):
 
 def image(name, data, step=None, max_outputs=3, description=None):
     """Writes up to ``max_outputs`` images of ``data`` ``[k, height, width, channels]``
-    (1: grey, 2: grey + alpha, 3: RGB, 4: RGBA) as PNGs; floats are taken in [0, 1]."""
+    (1: grey, 2: grey + alpha, 3: RGB, 4: RGBA) as PNGs; floats are taken in [0, 1], a
+    NumPy uint8 array as it is, wider integers are divided down to 0..255."""
+    # jitgraph has no uint8 tensors: uint8 pixels arrive as a wider integer; say so
+    as_uint8 = isinstance(data, np.ndarray) and data.dtype == np.uint8
     t = _tensor(data, "image", name)
     shape = list(t.shape)
     if len(shape) != 4:
@@ -190,7 +193,8 @@ def image(name, data, step=None, max_outputs=3, description=None):
     k = _static_int(max_outputs, "image", name, "max_outputs")
     if k < 0:
         raise ValueError(f"jg.summary.image({name!r}): max_outputs must be >= 0, got {k}")
-    return _record("images", name, t, step, description, max_outputs=k)
+    extra = {"uint8": True} if as_uint8 else {}
+    return _record("images", name, t, step, description, max_outputs=k, **extra)
 
 
 def text(name, data, step=None, description=None):

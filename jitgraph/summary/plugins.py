@@ -58,8 +58,8 @@ def to_uint8(images):
                     f"floats in [0, 1] or integers")
 
 
-def image_tensor(a, max_outputs=3, **_):
-    images = to_uint8(a)
+def image_tensor(a, max_outputs=3, uint8=False, **_):
+    images = np.asarray(a).astype(np.uint8) if uint8 else to_uint8(a)
     kept = images[:max(int(max_outputs), 0)]
     out = np.empty(2 + len(kept), object)
     out[0], out[1] = str(images.shape[2]).encode(), str(images.shape[1]).encode()
