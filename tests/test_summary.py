@@ -441,6 +441,20 @@ def test_symbolic_histogram_buckets_raise(tmp_path, writer):
             f(jg.constant([1.0]), jg.constant(3))
 
 
+def test_cuda_backend_names_the_host_call(writer):
+    from jitgraph import backends
+
+    @jg.function
+    def f(x):
+        jg.summary.scalar("x", x, step=1)
+        return x
+
+    with writer.as_default():
+        graph = f.get_concrete_function(jg.constant(1.0)).graph
+    with pytest.raises(errors.UnimplementedError, match="host call write_summary.*'cpu'"):
+        backends.get("cuda").explain(graph, "ptx")
+
+
 # ----------------------------------------------------------------------------- Keras callback
 
 

@@ -161,8 +161,10 @@ def screen(steps):
 
                 screen_stack(step[1])
                 continue
+            op = getattr(step[1], "op", None)  # a host-call op (print, write_summary)
+            what = op.type if op is not None else type(step[1]).__name__
             raise errors.UnimplementedError(
-                f"the cuda backend cannot run host call {type(step[1]).__name__} on the "
+                f"the cuda backend cannot run host call {what} on the "
                 f"device; use backend='cpu' for this function")
         elif kind in ("cond", "while"):
             for sub in step[2:4]:
