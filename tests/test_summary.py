@@ -455,6 +455,73 @@ def test_cuda_backend_names_the_host_call(writer):
         backends.get("cuda").explain(graph, "ptx")
 
 
+def _looped(x, y):
+    if jg.reduce_sum(x) > 0:
+        z = x * y
+    else:
+        z = x - 1.0
+    i = jg.constant(0)
+    while i < 3:
+        z = z * 2.0
+        i += 1
+    return z
+
+
+def _graph_nodes(blob):
+    """(name, op, inputs) of each node of a serialized GraphDef."""
+    out = []
+    for node in protowire.parse(blob).get(1, []):
+        f = protowire.parse(node)
+        out.append((f[1][0].decode(), f[2][0].decode(), [i.decode() for i in f.get(3, [])]))
+    return out
+
+
+def test_graph_writes_a_graphdef_of_the_traced_function(writer):
+    cf = jg.function(_looped).get_concrete_function(jg.TensorSpec([None], jg.float32),
+                                                    jg.constant(2.0))
+    assert not bool(jg.summary.graph(cf))  # no default writer
+    with writer.as_default():
+        assert bool(jg.summary.graph(cf))
+        with jg.summary.record_if(False):
+            assert not bool(jg.summary.graph(cf.graph))
+        with pytest.raises(ValueError, match="ConcreteFunction"):
+            jg.summary.graph(42)
+    (ev,) = [e for e in reader.read_events(writer.path) if "graph_def" in e]
+    assert ev["step"] == 0
+    nodes = {name: (op, inputs) for name, op, inputs in _graph_nodes(ev["graph_def"])}
+    assert nodes["x"] == ("placeholder", []) and nodes["cond"] == ("cond", ["greater"])
+    assert nodes["cond/then/multiply"] == ("multiply", ["x", "y"])  # captures: outer edges
+    assert nodes["cond/else/subtract"] == ("subtract", ["x", "cond/else/constant_1"])
+    assert nodes["while_loop"] == ("while_loop", ["constant_2", "cond"])
+    body = [n for n in nodes if n.startswith("while_loop/body/")]
+    assert nodes["while_loop/body/multiply_1"][1][0] in body  # the loop variable's node
+    for _, inputs in nodes.values():  # every edge ends at a node
+        assert all(i.split(":")[0] in nodes for i in inputs)
+
+    @jg.function
+    def inside(x):
+        jg.summary.graph(cf)
+        return x
+
+    with pytest.raises(ValueError, match="inside a jg.function"):
+        inside(jg.constant(1.0))
+
+
+def test_tensorflow_parses_the_graphdef(tf, writer):
+    cf = jg.function(_looped).get_concrete_function(jg.constant([1.0]), jg.constant(2.0))
+    with writer.as_default():
+        jg.summary.graph(cf)
+    (ev,) = [e for e in _tf_events(tf, writer.path) if e.HasField("graph_def")]
+    g = tf.compat.v1.GraphDef.FromString(ev.graph_def)
+    byname = {n.name: n for n in g.node}
+    assert byname["cond/then/multiply"].op == "multiply"
+    assert list(byname["while_loop"].input) == ["constant_2", "cond"]
+    shapes = byname["while_loop"].attr["_output_shapes"].list.shape
+    assert [[d.size for d in s.dim] for s in shapes] == [[], [1]]
+    assert byname["reduce_sum"].attr["axis"].s == b"(0,)"
+    assert byname["greater"].attr["T"].type == tf.bool.as_datatype_enum
+
+
 # ----------------------------------------------------------------------------- Keras callback
 
 

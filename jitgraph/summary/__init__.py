@@ -9,14 +9,17 @@ Files are ``events.out.tfevents.*`` TFRecord files of ``Event`` protobufs, encod
 (protowire.py, records.py, events.py; no protobuf or tensorboard package needed), readable by
 TensorBoard and by ``jitgraph.summary.reader``. Summary calls work eagerly and inside
 ``jg.function`` (as host calls of the compiled code; see api.py for what is fixed when
-tracing). The cuda backend does not run host calls: use the cpu backend for functions
-that write summaries. Not supported: name-scope prefixes on tags (``jg.name_scope`` does not
-prefix names) and profiler traces (``trace_on``/``trace_export`` raise).
+tracing); ``graph`` writes a traced function's graph as a ``GraphDef`` for TensorBoard's
+graph view (graphdef.py). The cuda backend does not run host calls: use the cpu backend for
+functions that write summaries. Not supported: name-scope prefixes on tags
+(``jg.name_scope`` does not prefix names) and profiler traces (``trace_on``/``trace_export``
+raise).
 """
 
 from . import experimental, reader  # noqa: F401
 from .api import (  # noqa: F401
     flush,
+    graph,
     histogram,
     image,
     record_if,
@@ -47,5 +50,5 @@ def create_noop_writer():
 
 
 __all__ = ["SummaryWriter", "create_file_writer", "create_noop_writer", "scalar", "histogram",
-           "image", "text", "write", "flush", "record_if", "should_record_summaries",
+           "image", "text", "write", "graph", "flush", "record_if", "should_record_summaries",
            "experimental", "trace_on", "trace_off", "trace_export"]

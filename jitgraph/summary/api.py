@@ -19,6 +19,7 @@ The value returned is a bool tensor: whether the summary was recorded.
 """
 
 import contextlib
+import time
 
 import numpy as np
 
@@ -238,6 +239,31 @@ def write(tag, tensor, step=None, metadata=None, name=None):
                        **_strings(tensor, "write", tag))
     t = _tensor(tensor, "write", tag)
     return _record("tensor", tag, t, step, None, metadata=meta)
+
+
+def graph(graph_data):
+    """Writes a graph for TensorBoard's graph view (at step 0, as TensorFlow does):
+    ``graph_data`` is a ConcreteFunction (``f.get_concrete_function(x)``), its ``.graph``,
+    or a serialized ``GraphDef`` (bytes). Eager only; returns whether it was written."""
+    from ..tracing import current_graph
+    from . import events, graphdef
+
+    if current_graph() is not None:
+        raise ValueError("jg.summary.graph() cannot be called inside a jg.function; call it "
+                         "outside with f.get_concrete_function(...).graph")
+    writer = STATE.writer
+    if writer is None or not bool(should_record_summaries()):
+        return _bool(False)
+    g = getattr(graph_data, "graph", graph_data)
+    if isinstance(g, (bytes, bytearray)):
+        data = bytes(g)
+    elif hasattr(g, "ops") and hasattr(g, "inputs"):
+        data = graphdef.graph_def(g)
+    else:
+        raise ValueError(f"jg.summary.graph: expected a ConcreteFunction, a Graph or a "
+                         f"serialized GraphDef, got {type(graph_data).__name__}")
+    writer.write_raw(events.event(time.time(), graph_def=data))
+    return _bool(True)
 
 
 def _unsupported(what):

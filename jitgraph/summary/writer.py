@@ -129,7 +129,11 @@ class SummaryWriter:
     # -- jitgraph's part
     def write_event(self, step, summary):
         """Queues an event with ``summary`` (a serialized ``Summary``) at ``step``."""
-        record = frame(events.event(time.time(), step=int(step), summary=summary))
+        self.write_raw(events.event(time.time(), step=int(step), summary=summary))
+
+    def write_raw(self, event):
+        """Queues a serialized ``Event``."""
+        record = frame(event)
         with self._lock:
             self._queue.append(record)
             due = (len(self._queue) >= self._max_queue
