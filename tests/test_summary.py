@@ -430,6 +430,30 @@ def test_closed_writer_in_a_traced_function_warns_once(tmp_path):
     assert reader.scalars(w.path) == {"x": [(0, 1.0)]}
 
 
+def test_saved_model_keeps_the_summaries(tmp_path, writer):
+    class Counter(jg.Module):
+        def __init__(self):
+            self.step = jg.Variable(np.int64(0))
+
+        @jg.function(input_signature=[jg.TensorSpec([2], jg.float32)])
+        def f(self, x):
+            self.step.assign_add(1)
+            jg.summary.scalar("sum", jg.reduce_sum(x), step=self.step)
+            jg.summary.write("raw", "text", step=self.step, metadata=b"\n\x03\n\x01x")
+            return x * 2.0
+
+    m = Counter()
+    with writer.as_default():
+        m.f(jg.constant([1.0, 2.0]))
+    jg.saved_model.save(m, str(tmp_path / "saved"))
+    loaded = jg.saved_model.load(str(tmp_path / "saved"))
+    loaded.f(jg.constant([3.0, 4.0]))  # the writer is still open in this process
+    writer.flush()
+    assert reader.scalars(writer.path) == {"sum": [(1, 3.0), (2, 7.0)]}
+    raw = reader.values(writer.path)["raw"]
+    assert [s for s, _ in raw] == [1, 2] and raw[1][1][()] == b"text"
+
+
 def test_symbolic_histogram_buckets_raise(tmp_path, writer):
     @jg.function
     def f(x, k):

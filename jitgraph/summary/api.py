@@ -114,16 +114,16 @@ def _record(plugin, tag, data, step, description, **params):
         raise ValueError(_NO_STEP)
     cond_t = _bool(True) if cond is True else cond
     inputs = [_step_tensor(step, tag), cond_t] + ([data] if data is not None else [])
-    apply("write_summary", *inputs, writer=writer._number, tag=str(tag), plugin=plugin,
+    apply("write_summary", *inputs, writer=writer._key, tag=str(tag), plugin=plugin,
           description=description or "", **params)
     return cond_t
 
 
-def write_from_op(number, tag, plugin, step, data, params):
+def write_from_op(key, tag, plugin, step, data, params):
     """The ``write_summary`` op's host side: encode ``data`` and queue the event."""
     from .plugins import encode_value
 
-    writer = live_writer(number, tag)
+    writer = live_writer(key, tag)
     if writer is None:
         return
     params = dict(params)
@@ -233,7 +233,7 @@ def write(tag, tensor, step=None, metadata=None, name=None):
     numeric (any shape), or text (a str or a list/NumPy array of str, fixed when tracing)."""
     if metadata is not None and hasattr(metadata, "SerializeToString"):
         metadata = metadata.SerializeToString()
-    meta = bytes(metadata or b"")
+    meta = bytes(metadata or b"").hex()  # a str attribute, so the graph can be saved
     if _is_text(tensor):
         return _record("tensor", tag, None, step, None, metadata=meta,
                        **_strings(tensor, "write", tag))

@@ -76,11 +76,12 @@ PLUGINS = {"scalars": scalar_tensor, "histograms": histogram_tensor,
            "images": image_tensor, "text": text_tensor}
 
 
-def encode_value(plugin, tag, array, description="", metadata=b"", **params):
+def encode_value(plugin, tag, array, description="", metadata="", **params):
     """A serialized ``Summary`` with one value: ``plugin``'s tensor for ``array``
-    (``plugin == "tensor"``: ``array`` itself with the given serialized ``metadata``)."""
+    (``plugin == "tensor"``: ``array`` itself with the given ``metadata``, a serialized
+    ``SummaryMetadata`` in hex)."""
     if plugin == "tensor":
-        return events.summary_value(tag, events.tensor_proto(array), metadata)
+        return events.summary_value(tag, events.tensor_proto(array), bytes.fromhex(metadata))
     tensor = PLUGINS[plugin](array, **params)
     meta = events.summary_metadata(plugin, description=description or None)
     return events.summary_value(tag, events.tensor_proto(tensor), meta)

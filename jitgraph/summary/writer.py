@@ -7,8 +7,10 @@ events and appends them when ``max_queue`` are waiting, when ``flush_millis`` ha
 since the last flush, on ``flush()``, on leaving ``as_default()``, on ``close()`` and when
 the process exits.
 
-Compiled functions refer to a writer by its number (the ``writer`` attribute of the
-``write_summary`` op, see summary/api.py), looked up in ``_LIVE`` when the op runs.
+Compiled functions refer to a writer by its key (the ``writer`` attribute of the
+``write_summary`` op, see summary/api.py), looked up in ``_LIVE`` when the op runs. Keys are
+random, so a graph saved with ``jg.saved_model`` and loaded in another process never writes
+into an unrelated writer there.
 """
 
 import atexit
@@ -17,14 +19,14 @@ import os
 import socket
 import threading
 import time
+import uuid
 import warnings
 
 from . import events
 from .records import frame
 
-_LIVE = {}  # writer number -> open SummaryWriter (closed writers are removed)
+_LIVE = {}  # writer key -> open SummaryWriter (closed writers are removed)
 _COUNTER = itertools.count()
-_NUMBERS = itertools.count(1)
 
 
 class _State(threading.local):
@@ -86,8 +88,8 @@ class SummaryWriter:
         self._file.flush()
         self._last_flush = time.monotonic()
         self._closed = False
-        self._number = next(_NUMBERS)
-        _LIVE[self._number] = self
+        self._key = uuid.uuid4().hex[:16]
+        _LIVE[self._key] = self
 
     def __repr__(self):
         return f"<SummaryWriter {self.path!r}{' (closed)' if self._closed else ''}>"
@@ -124,7 +126,7 @@ class SummaryWriter:
         with self._lock:
             self._closed = True
             self._file.close()
-        _LIVE.pop(self._number, None)
+        _LIVE.pop(self._key, None)
 
     # -- jitgraph's part
     def write_event(self, step, summary):
@@ -152,7 +154,7 @@ class NoopWriter(SummaryWriter):
     """``jg.summary.create_noop_writer()``: every method does nothing, and ``as_default`` leaves
     the current default writer in place (as TensorFlow's no-op writer does)."""
 
-    def __init__(self):  # no file, no number
+    def __init__(self):  # no file, no key
         self._closed = False
 
     def __repr__(self):
@@ -185,15 +187,17 @@ class _NoopContext:
 _warned = set()
 
 
-def live_writer(number, tag):
-    """The open writer with ``number``, or None (with a one-time warning) when it has been
-    closed since the function that writes to it was traced."""
-    w = _LIVE.get(number)
-    if w is None and number not in _warned:
-        _warned.add(number)
-        warnings.warn(f"jg.summary: summary {tag!r} was not written: its writer (number "
-                      f"{number}) has been closed. A jg.function writes to the writer that was "
-                      f"the default when it was traced; trace it again under an open writer",
+def live_writer(key, tag):
+    """The open writer with ``key``, or None (with a one-time warning) when it has been
+    closed since the function that writes to it was traced (or the function was loaded from
+    a saved model written by another process)."""
+    w = _LIVE.get(key)
+    if w is None and key not in _warned:
+        _warned.add(key)
+        warnings.warn(f"jg.summary: summary {tag!r} was not written: its writer has been "
+                      f"closed (or belongs to another process: a loaded saved model). A "
+                      f"jg.function writes to the writer that was the default when it was "
+                      f"traced; trace it again under an open writer",
                       RuntimeWarning, stacklevel=2)
     return w
 
