@@ -553,8 +553,10 @@ def _fit(log_dir, n=48, **kwargs):
     rng = np.random.RandomState(0)
     x = rng.rand(n, 3).astype(np.float32)
     y = (x.sum(1, keepdims=True) > 1.5).astype(np.float32)
-    model = jg.keras.Sequential([jg.keras.layers.Dense(4, activation="relu", input_shape=(3,)),
-                                 jg.keras.layers.Dense(1, activation="sigmoid")])
+    model = jg.keras.Sequential([jg.keras.layers.Dense(4, activation="relu", input_shape=(3,),
+                                                       name="hidden"),
+                                 jg.keras.layers.Dense(1, activation="sigmoid", name="out")],
+                                name="net")
     model.compile(optimizer=jg.keras.optimizers.SGD(0.05), loss="binary_crossentropy",
                   metrics=["accuracy"])
     tb = jg.keras.callbacks.TensorBoard(log_dir, **kwargs)
@@ -579,19 +581,46 @@ def test_tensorboard_callback_epoch_batch_and_weights(tmp_path):
         assert [s for s, _ in train[f"epoch_{name}"]] == [0, 1]
     np.testing.assert_allclose([v for _, v in train["epoch_learning_rate"]], [0.05, 0.05])
     hists = reader.values(os.path.join(log_dir, "train"), "histograms")
-    assert sorted(hists) == ["sequential/dense/bias/histogram",
-                             "sequential/dense/kernel/histogram",
-                             "sequential/dense_1/bias/histogram",
-                             "sequential/dense_1/kernel/histogram"]
+    assert sorted(hists) == ["net/hidden/bias/histogram", "net/hidden/kernel/histogram",
+                             "net/out/bias/histogram", "net/out/kernel/histogram"]
     kernel = model.layers[0].weights[0].numpy()
-    last = hists["sequential/dense/kernel/histogram"][-1]
+    last = hists["net/hidden/kernel/histogram"][-1]
     assert last[0] == 1 and last[1][:, 2].sum() == kernel.size
     assert last[1][0, 0] == kernel.min() and last[1][-1, 1] == kernel.max()
     imgs = reader.values(os.path.join(log_dir, "train"), "images")
-    width, height, pics = reader.images(imgs["sequential/dense/kernel/image"][0][1])
+    width, height, pics = reader.images(imgs["net/hidden/kernel/image"][0][1])
     assert (width, height) == (4, 3) and pics[0].shape == (3, 4, 1)
     graph = reader.values(os.path.join(log_dir, "train"), "graph_keras_model")
     assert graph["keras"][0][0] == 0 and b'"class_name": "Sequential"' in graph["keras"][0][1][()]
+
+
+class _Activations(jg.keras.layers.Layer):
+    def call(self, x):
+        jg.summary.histogram("activations", x)  # no step: the callback's (the iterations)
+        jg.summary.scalar("mean_activation", jg.reduce_mean(x))
+        return x
+
+
+@pytest.mark.parametrize("update_freq", [2, "epoch"])
+def test_tensorboard_callback_records_summaries_inside_the_model(tmp_path, update_freq):
+    rng = np.random.RandomState(0)
+    x = rng.rand(48, 3).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+    model = jg.keras.Sequential([jg.keras.layers.Dense(4, input_shape=(3,)), _Activations(),
+                                 jg.keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    tb = jg.keras.callbacks.TensorBoard(str(tmp_path), update_freq=update_freq)
+    model.fit(x, y, batch_size=16, epochs=2, validation_data=(x[:16], y[:16]), callbacks=[tb],
+              verbose=0)
+    train = reader.values(str(tmp_path / "train"))
+    if update_freq == "epoch":  # no default writer while the steps run: nothing inside
+        assert "activations" not in train and "mean_activation" not in train
+        return
+    # written in the compiled train step at iterations 0, 2, 4 (before each update)
+    assert [s for s, _ in train["activations"]] == [0, 2, 4]
+    assert [s for s, _ in train["mean_activation"]] == [0, 2, 4]
+    assert [s for s, _ in train["batch_loss"]] == [2, 4, 6]
+    assert "activations" not in reader.values(str(tmp_path / "validation"))
 
 
 def test_tensorboard_callback_epoch_only_and_bad_arguments(tmp_path):
@@ -721,8 +750,9 @@ def test_tensorboard_callback_tags_match_tf_keras(tf, tmp_path):
     rng = np.random.RandomState(0)
     x = rng.rand(64, 3).astype(np.float32)  # 4 batches: Keras 3 then keeps epoch summaries
     y = (x.sum(1, keepdims=True) > 1.5).astype(np.float32)
-    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(4, "relu"),
-                                 tf.keras.layers.Dense(1, "sigmoid")])
+    model = tf.keras.Sequential([tf.keras.Input((3,)),
+                                 tf.keras.layers.Dense(4, "relu", name="hidden"),
+                                 tf.keras.layers.Dense(1, "sigmoid", name="out")], name="net")
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     tb = tf.keras.callbacks.TensorBoard(str(tmp_path / "tf"), histogram_freq=1, update_freq=2)
     model.fit(x, y, batch_size=16, epochs=2, validation_data=(x[:16], y[:16]), callbacks=[tb],

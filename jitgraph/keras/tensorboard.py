@@ -6,7 +6,11 @@ Runs ``<log_dir>/train`` and ``<log_dir>/validation``:
   ...) and ``epoch_learning_rate`` in train, ``val_<name>`` as ``epoch_<name>`` in
   validation, at step = the epoch (from 0);
 - ``update_freq=N`` (or ``"batch"``, N = 1): ``batch_<name>`` in train at every N-th batch,
-  the step counting batches from 1 over the whole fit;
+  the step counting batches from 1 over the whole fit; while a train step runs the train
+  writer is the default, so summaries written inside the model (a layer's ``call``) go to
+  train at step ``optimizer.iterations`` when it is a multiple of N (as tf.keras 2 did;
+  Keras 3 fixes a Python int step when the step is traced). Evaluation during fit runs
+  without a default writer;
 - ``histogram_freq=N``: every N-th epoch, a histogram of each layer weight,
   ``<model>/<layer>/<weight>/histogram`` (``write_images=True``: also ``.../image``);
 - ``write_graph=True``: the model's Keras config as ``keras`` (plugin
@@ -105,13 +109,20 @@ class TensorBoard(Callback):
             self._writers[run] = jg.summary.create_file_writer(path)
         return self._writers[run]
 
-    def _push_writer(self, step):
-        """Makes the train writer the default (at ``step``) for batch-level summaries,
-        recording every ``update_freq``-th step."""
+    def _push_writer(self):
+        """While a train step runs, the train writer is the default, so that summaries in
+        the model (a layer's ``call``, a custom ``train_step``) are written: at step
+        ``optimizer.iterations`` (read when they run) whenever it is a multiple of
+        ``update_freq`` (decided in the compiled step, with jg ops)."""
         if self.update_freq == "epoch":
             return
-        contexts = (self._writer("train").as_default(step),
-                    jg.summary.record_if(lambda: step % self.update_freq == 0))
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None:
+            step, n = opt.iterations, self.update_freq
+            record = jg.summary.record_if(lambda: jg.equal(step % n, 0))
+        else:
+            step, record = self._global_train_batch, jg.summary.record_if(True)
+        contexts = (self._writer("train").as_default(step), record)
         for c in contexts:
             c.__enter__()
         self._contexts.append(contexts)
@@ -143,7 +154,6 @@ class TensorBoard(Callback):
     # -- hooks
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
-        self._push_writer(self._global_train_batch)
 
     def on_train_end(self, logs=None):
         self._pop_writer()
@@ -153,18 +163,20 @@ class TensorBoard(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self._global_train_batch += 1
-        if self.update_freq != "epoch":
-            self._pop_writer()
-            self._push_writer(self._global_train_batch)
+        self._push_writer()
         self._batch_start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
         step = self._global_train_batch
-        if self.write_steps_per_second:
-            jg.summary.scalar("batch_steps_per_second",
-                              1.0 / max(time.time() - self._batch_start, 1e-9), step=step)
-        for name, value in (logs or {}).items():
-            jg.summary.scalar(f"batch_{name}", float(value), step=step)
+        if self.update_freq != "epoch":
+            with jg.summary.record_if(step % self.update_freq == 0):
+                if self.write_steps_per_second:
+                    jg.summary.scalar("batch_steps_per_second",
+                                      1.0 / max(time.time() - self._batch_start, 1e-9),
+                                      step=step)
+                for name, value in (logs or {}).items():
+                    jg.summary.scalar(f"batch_{name}", float(value), step=step)
+        self._pop_writer()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
