@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import jitgraph as jg
 from jitgraph import errors
-from jitgraph.summary import events, png, protowire, reader, records
+from jitgraph.summary import events, plugins, png, protowire, reader, records
 
 BACKENDS = ["interpreter", "cpu"]
 
@@ -173,19 +173,22 @@ def test_scalar_histogram_image_text_eagerly(writer):
 
 
 def test_histogram_bucketing_rules():
-    h = jg.summary.plugins.histogram_tensor
+    h = plugins.histogram_tensor
     np.testing.assert_array_equal(h(np.array([2.0, 2.0]), buckets=3),
                                   [[2, 2, 0], [2, 2, 0], [2, 2, 2]])
     np.testing.assert_array_equal(h(np.zeros(0), buckets=3), np.zeros((3, 3)))
     assert h(np.array([1.0, 3.0]), buckets=0).shape == (0, 3)
     assert h(np.array([1.0, 3.0]), buckets=-2).shape == (0, 3)
     assert h(np.arange(10.0)).shape == (30, 3)
+    with np.errstate(invalid="raise"):
+        for bad in ([1.0, np.nan, 3.0], [1.0, np.inf], [-np.inf, np.inf]):
+            assert h(np.array(bad), buckets=4).shape == (4, 3)  # no crash, as in tf
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60), st.integers(1, 12))
 def test_histogram_counts_every_value_once(values, k):
     data = np.array(values)
-    out = jg.summary.plugins.histogram_tensor(data, buckets=k)
+    out = plugins.histogram_tensor(data, buckets=k)
     assert out.shape == (k, 3) and out[:, 2].sum() == data.size
     if data.min() < data.max():
         assert out[0, 0] == data.min() and out[-1, 1] == data.max()

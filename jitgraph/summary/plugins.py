@@ -23,7 +23,11 @@ def scalar_tensor(a, **_):
 
 
 def histogram_tensor(a, buckets=DEFAULT_BUCKETS, **_):
-    data = np.asarray(a).astype(np.float64).ravel()
+    with np.errstate(all="ignore"):  # NaN and infinities: see below
+        return _histogram(np.asarray(a).astype(np.float64).ravel(), buckets)
+
+
+def _histogram(data, buckets):
     k = max(int(buckets), 0)
     if data.size == 0 or k == 0:
         return np.zeros((k, 3), np.float64)
@@ -34,9 +38,10 @@ def histogram_tensor(a, buckets=DEFAULT_BUCKETS, **_):
         counts[-1] = data.size
         edges = np.full(k, hi)
         return np.stack([edges, edges, counts], axis=1)
-    width = span / k
-    index = np.minimum(np.floor((data - lo) / width).astype(np.int64), k - 1)
-    counts = np.bincount(index, minlength=k).astype(np.float64)
+    scaled = np.floor((data - lo) / (span / k))
+    # a NaN or infinite value has no bucket (TensorFlow's one_hot drops such indices)
+    index = np.minimum(np.where(np.isfinite(scaled), scaled, -1), k - 1).astype(np.int64)
+    counts = np.bincount(index[index >= 0], minlength=k).astype(np.float64)
     edges = np.linspace(lo, hi, k + 1)
     edges[-1] = hi
     return np.stack([edges[:-1], edges[1:], counts], axis=1)
