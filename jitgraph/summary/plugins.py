@@ -11,6 +11,8 @@ plugin's metadata, as tf.summary writes them.
 - text: the strings, in the data's shape.
 """
 
+import functools
+
 import numpy as np
 
 from . import events, png
@@ -88,5 +90,9 @@ def encode_value(plugin, tag, array, description="", metadata="", **params):
     if plugin == "tensor":
         return events.summary_value(tag, events.tensor_proto(array), bytes.fromhex(metadata))
     tensor = PLUGINS[plugin](array, **params)
-    meta = events.summary_metadata(plugin, description=description or None)
-    return events.summary_value(tag, events.tensor_proto(tensor), meta)
+    return events.summary_value(tag, events.tensor_proto(tensor), _metadata(plugin, description))
+
+
+@functools.lru_cache(maxsize=1024)
+def _metadata(plugin, description):
+    return events.summary_metadata(plugin, description=description or None)

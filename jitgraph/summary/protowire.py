@@ -15,8 +15,13 @@ import struct
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
 
 
+_SMALL = [bytes((i,)) for i in range(128)]
+
+
 def varint(n):
     """``n`` (an int; negatives as two's complement 64-bit, as int64 fields) as a varint."""
+    if 0 <= n < 128:
+        return _SMALL[n]
     if n < 0:
         n += 1 << 64
     out = bytearray()
