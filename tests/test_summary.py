@@ -468,18 +468,40 @@ def test_symbolic_histogram_buckets_raise(tmp_path, writer):
             f(jg.constant([1.0]), jg.constant(3))
 
 
-def test_cuda_backend_names_the_host_call(writer):
-    from jitgraph import backends
+@pytest.fixture
+def emulated_device():
+    from jitgraph.codegen import cuda_driver
 
-    @jg.function
-    def f(x):
-        jg.summary.scalar("x", x, step=1)
-        return x
+    before = cuda_driver.use("emulator")
+    yield
+    cuda_driver.use(before)
 
-    with writer.as_default():
-        graph = f.get_concrete_function(jg.constant(1.0)).graph
-    with pytest.raises(errors.UnimplementedError, match="host call write_summary.*'cpu'"):
-        backends.get("cuda").explain(graph, "ptx")
+
+def test_cuda_backend_runs_summaries_on_the_host(tmp_path, emulated_device):
+    """The cuda backend (here on its CPU emulator) copies a host call's inputs back between
+    launches: the same summaries as eagerly, loops included."""
+    def body(x, n):
+        y = jg.reduce_sum(x * 2.0)
+        jg.summary.scalar("sum", y, step=3)
+        jg.summary.histogram("x", x + y, step=3, buckets=4)
+        i = jg.constant(0)
+        while i < n:
+            jg.summary.scalar("loop", jg.cast(i, jg.float32) * y, step=i)
+            i += 1
+        return x + 1.0
+
+    def run(f, path):
+        w = jg.summary.create_file_writer(path)
+        with w.as_default():
+            for x, n in (([1.0, -2.0, 4.0], 2), ([0.5, 0.5, 0.0], 1)):
+                np.testing.assert_allclose(f(jg.constant(x), jg.constant(n)).numpy(),
+                                           np.array(x) + 1.0)
+        w.close()
+        return _summaries(path)
+
+    want = run(body, str(tmp_path / "eager"))
+    _same(run(jg.function(body, backend="cuda"), str(tmp_path / "cuda")), want)
+    assert [t for _, t, _, _ in want] == ["sum", "x", "loop", "loop", "sum", "x", "loop"]
 
 
 def _looped(x, y):
@@ -547,6 +569,16 @@ def test_tensorflow_parses_the_graphdef(tf, writer):
     assert [[d.size for d in s.dim] for s in shapes] == [[], [1]]
     assert byname["reduce_sum"].attr["axis"].s == b"(0,)"
     assert byname["greater"].attr["T"].type == tf.bool.as_datatype_enum
+
+
+def test_cuda_backend_runs_print_too(capsys, emulated_device):
+    @jg.function(backend="cuda")
+    def f(x):
+        jg.print("x:", x * 2.0)
+        return x
+
+    f(jg.constant([1.0, 2.5]))
+    assert capsys.readouterr().out == "x: [2 5]\n"
 
 
 # ----------------------------------------------------------------------------- Keras callback

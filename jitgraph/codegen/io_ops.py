@@ -2,7 +2,8 @@
 point calls back into Python (a ctypes callback in the static table) with the call's
 number, the slot table and the params; the callback reads the op's input values from their
 buffers and runs the op's NumPy implementation on them (for a print: ops/io.format_values),
-so compiled output is exactly the interpreter's."""
+so compiled output is exactly the interpreter's. The cuda backend runs the same calls on
+the host between its launches (cuda.py)."""
 
 import ctypes
 
@@ -34,6 +35,10 @@ class PrintCall:
         raw = ctx.raw(self.ext)
         fn = b.bitcast(raw, FN_T.as_pointer())
         b.call(fn, [ir.Constant(S.I64, self.id), ctx.slots, ctx.params])
+
+
+def is_host_call(call):
+    return isinstance(call, PrintCall)
 
 
 def _print(lw, op, steps):

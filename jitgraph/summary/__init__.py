@@ -10,8 +10,8 @@ Files are ``events.out.tfevents.*`` TFRecord files of ``Event`` protobufs, encod
 TensorBoard and by ``jitgraph.summary.reader``. Summary calls work eagerly and inside
 ``jg.function`` (as host calls of the compiled code; see api.py for what is fixed when
 tracing); ``graph`` writes a traced function's graph as a ``GraphDef`` for TensorBoard's
-graph view (graphdef.py). The cuda backend does not run host calls: use the cpu backend for
-functions that write summaries. Not supported: name-scope prefixes on tags
+graph view (graphdef.py). Every backend runs the host calls (the cuda backend copies their
+inputs back between launches). Not supported: name-scope prefixes on tags
 (``jg.name_scope`` does not prefix names) and profiler traces (``trace_on``/``trace_export``
 raise).
 """
