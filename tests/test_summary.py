@@ -392,6 +392,21 @@ def test_writer_and_condition_are_fixed_when_tracing(tmp_path, backend):
     assert reader.scalars(b.path) == {}
 
 
+def test_graph_text_does_not_depend_on_the_writer(tmp_path):
+    """The writer's key is an annotation (not printed): the IR text, and so the compile
+    cache's key, is the same under any writer."""
+    texts = []
+    for run in ("a", "b"):
+        w = jg.summary.create_file_writer(str(tmp_path / run))
+        with w.as_default():
+            f = jg.function(lambda x: jg.summary.scalar("x", x, step=1))
+            texts.append(str(f.get_concrete_function(jg.constant(1.0)).graph))
+        w.close()
+    assert texts[0] == texts[1]
+    assert "write_summary %constant_1, %constant, %x {description='', plugin='scalars', " \
+           "tag='x'}" in texts[0]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_summaries_inside_loops_and_branches(tmp_path, backend):
     w = jg.summary.create_file_writer(str(tmp_path / "loop"))

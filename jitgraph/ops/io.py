@@ -85,18 +85,18 @@ def _write_summary_infer(types, **attrs):
     return []
 
 
-def _write_summary_impl(step, cond, *data, writer, tag, plugin, **params):
+def _write_summary_impl(step, cond, *data, _writer, tag, plugin, **params):
     if bool(cond):
         from ..summary.api import write_from_op
 
-        write_from_op(writer, tag, plugin, int(step), data, params)
+        write_from_op(_writer, tag, plugin, int(step), data, params)
     return ()
 
 
 register(Op("write_summary", _write_summary_infer, _write_summary_impl, kind="io",
             lower="print", unify=(), stateful=True, n_outputs=0,
             doc="when its bool scalar input 1 is true, writes a summary of input 2 (if any) at "
-                "step input 0 to the summary writer with key attr writer (attrs tag, plugin, "
+                "step input 0 to the summary writer with key attr _writer (attrs tag, plugin, "
                 "description and the plugin's parameters); no outputs"))
 
 

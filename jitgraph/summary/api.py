@@ -114,7 +114,9 @@ def _record(plugin, tag, data, step, description, **params):
         raise ValueError(_NO_STEP)
     cond_t = _bool(True) if cond is True else cond
     inputs = [_step_tensor(step, tag), cond_t] + ([data] if data is not None else [])
-    apply("write_summary", *inputs, writer=writer._key, tag=str(tag), plugin=plugin,
+    # "_writer": the key is not printed with the graph, so the graph's text (and the compile
+    # cache's key) does not change with each new writer
+    apply("write_summary", *inputs, _writer=writer._key, tag=str(tag), plugin=plugin,
           description=description or "", **params)
     return cond_t
 

@@ -7,7 +7,7 @@ events and appends them when ``max_queue`` are waiting, when ``flush_millis`` ha
 since the last flush, on ``flush()``, on leaving ``as_default()``, on ``close()`` and when
 the process exits.
 
-Compiled functions refer to a writer by its key (the ``writer`` attribute of the
+Compiled functions refer to a writer by its key (the ``_writer`` attribute of the
 ``write_summary`` op, see summary/api.py), looked up in ``_LIVE`` when the op runs. Keys are
 random, so a graph saved with ``jg.saved_model`` and loaded in another process never writes
 into an unrelated writer there.
