@@ -617,12 +617,15 @@ def _fit(log_dir, n=48, **kwargs):
 
 def test_tensorboard_callback_epoch_batch_and_weights(tmp_path):
     log_dir = str(tmp_path / "logs")
-    model, history = _fit(log_dir, histogram_freq=1, update_freq=2, write_images=True)
+    model, history = _fit(log_dir, histogram_freq=1, update_freq=2, write_images=True,
+                          write_steps_per_second=True)
     train = reader.scalars(os.path.join(log_dir, "train"))
     val = reader.scalars(os.path.join(log_dir, "validation"))
     h = history.history
     assert set(train) == {"epoch_loss", "epoch_accuracy", "epoch_learning_rate", "batch_loss",
-                          "batch_accuracy"}
+                          "batch_accuracy", "batch_steps_per_second",
+                          "epoch_steps_per_second"}
+    assert all(v > 0 for _, v in train["epoch_steps_per_second"])
     assert [s for s, _ in train["batch_loss"]] == [2, 4, 6]  # 3 batches an epoch, 6 in all
     for name in ("loss", "accuracy"):
         np.testing.assert_allclose([v for _, v in train[f"epoch_{name}"]], h[name], rtol=1e-6)
