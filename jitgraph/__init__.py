@@ -51,6 +51,7 @@ _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
 _LAZY["data"] = ".data"  # jg.data: input pipelines (data/)
 _LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
 _LAZY["image"] = ".image"  # jg.image: resizing, colour, augmentation (image/)
+_LAZY["summary"] = ".summary"  # jg.summary: TensorBoard event files (summary/)
 
 
 def __getattr__(name):

@@ -374,3 +374,6 @@ class CallbackList:
                 getattr(c, hook)(*args, **kwargs)
 
         return call
+
+
+from .tensorboard import TensorBoard  # noqa: E402,F401 - TensorBoard logs (keras/tensorboard.py)
