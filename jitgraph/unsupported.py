@@ -25,8 +25,6 @@ NAMESPACES = {
                                               "backend='cuda') places a function on the GPU"),
     "lookup": ("lookup tables over strings", "map keys to ids in Python or NumPy"),
     "tpu": ("TPUs", "use backend='cpu' or backend='cuda'"),
-    "summary": ("TensorBoard summaries (tf.summary)", "print values with jg.print (inside "
-                                                      "a jg.function) or log them in Python"),
 }
 
 _NARROW = "jitgraph's dtypes are float16, float32, float64, int32, int64 and bool"
