@@ -572,11 +572,10 @@ def test_get_static_value():
     assert seen == [(3, None)]
 
 
-def test_unsupported_input_signature_and_summary_messages():
+def test_unsupported_input_signature_message_and_summary_without_a_writer():
     with pytest.raises(ValueError, match=r"shape=None is not supported.*TensorSpec\(\[None"):
         jg.function(lambda x: x, input_signature=[jg.TensorSpec(None, jg.int32)])
-    with pytest.raises(jg.errors.UnimplementedError, match="jg.summary.scalar: .*jg.print"):
-        jg.summary.scalar("x", 1.0)
+    assert not bool(jg.summary.scalar("x", 1.0, step=0))  # as tf.summary: no default writer
 
 
 def test_saving_a_custom_gradient_warns_that_the_rule_stays_in_python(tmp_path):
