@@ -508,6 +508,8 @@ def _axes(axis, rank):
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (the last by default), then scales and shifts."""
 
+    _float32_internals = True  # mixed precision: statistics in float32, as Keras
+
     supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
@@ -558,6 +560,8 @@ class LayerNormalization(Layer):
 class BatchNormalization(Layer):
     """Normalizes with the batch's statistics in training (and updates the moving mean and
     variance, non-trainable weights), with the moving statistics otherwise."""
+
+    _float32_internals = True  # mixed precision: statistics in float32, as Keras
 
     supports_masking = True  # keeps the sequence axis: passes masks on
 
