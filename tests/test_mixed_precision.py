@@ -387,3 +387,28 @@ def test_conv_model_trained_under_mixed_float16_matches_tf_keras():
                                        steps=4, batch=8)
     assert s1 == s2
     _compare(ours, theirs)
+
+
+def test_mixed_model_saves_loads_and_checkpoints_its_loss_scale(tmp_path):
+    mp.set_global_policy("mixed_float16")
+    model = jg.keras.Sequential([jg.keras.layers.Dense(4, activation="relu"),
+                                 jg.keras.layers.Dense(2),
+                                 jg.keras.layers.Activation("softmax", dtype="float32")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.rand(16, 3).astype(np.float32)
+    model.fit(x, np.arange(16) % 2, verbose=0)
+    model.optimizer.loss_scale.assign(64.0)
+    mp.set_global_policy(None)  # a fresh process: the layers' configs carry their policies
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = jg.keras.models.load_model(path)
+    assert isinstance(again.optimizer, mp.LossScaleOptimizer)
+    assert float(again.optimizer.loss_scale.numpy()) == 64.0
+    assert again.layers[0].dtype_policy.name == "mixed_float16"
+    assert again.layers[-1].dtype_policy.name == "float32"
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    ckpt = jg.train.Checkpoint(model=model, optimizer=model.optimizer)
+    saved = ckpt.save(str(tmp_path / "ck"))
+    model.optimizer.loss_scale.assign(1.0)
+    ckpt.restore(saved)
+    assert float(model.optimizer.loss_scale.numpy()) == 64.0

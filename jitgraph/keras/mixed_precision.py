@@ -187,11 +187,12 @@ class LossScaleOptimizer(_optimizers.Optimizer):
         self.initial_scale = initial_scale
         self.dynamic_growth_steps = growth
         self._unscale_in_apply = False
-        with jg.init_scope():
-            self._scale = jg.Variable(np.float32(initial_scale), trainable=False,
-                                      name=f"{self.name}/loss_scale")
-            self._counter = jg.Variable(np.int64(0), trainable=False,
-                                        name=f"{self.name}/dynamic_counter")
+        self._slots = {}  # its own state is the two variables; the slots are the inner's
+        with jg.init_scope():  # Keras 3's names (checkpoints use them)
+            self.dynamic_scale = jg.Variable(np.float32(initial_scale), trainable=False,
+                                             name=f"{self.name}/dynamic_scale")
+            self.step_counter = jg.Variable(np.int64(0), trainable=False,
+                                            name=f"{self.name}/step_counter")
         _checkpoint_created(self)
 
     # -- the wrapped optimizer's state
@@ -209,7 +210,7 @@ class LossScaleOptimizer(_optimizers.Optimizer):
 
     @property
     def variables(self):
-        return [self._scale, self._counter] + list(self.inner_optimizer.variables)
+        return [self.dynamic_scale, self.step_counter] + list(self.inner_optimizer.variables)
 
     def build(self, var_list):
         self.inner_optimizer.build(var_list)
@@ -220,13 +221,14 @@ class LossScaleOptimizer(_optimizers.Optimizer):
     # -- scaling
     @property
     def loss_scale(self):
-        """The current scale (a float32 variable)."""
-        return self._scale
+        """The current scale (a float32 variable; tf.keras 2's name of ``dynamic_scale``)."""
+        return self.dynamic_scale
 
     @property
     def dynamic_counter(self):
-        """Finite steps since the scale last changed (an int64 variable)."""
-        return self._counter
+        """Finite steps since the scale last changed (an int64 variable; tf.keras 2's name
+        of ``step_counter``)."""
+        return self.step_counter
 
     def get_scaled_loss(self, loss):
         """``loss * loss_scale`` in the loss' dtype (a callable loss gives a callable)."""
@@ -247,12 +249,12 @@ class LossScaleOptimizer(_optimizers.Optimizer):
 
     def _times_scale(self, loss):
         loss = loss if jg.is_tensor(loss) else jg.convert_to_tensor(loss)
-        s = self._scale.value()
+        s = self.dynamic_scale.value()
         return loss * (s if loss.dtype == s.dtype else jg.cast(s, loss.dtype))
 
     def _unscale(self, g):
         g = g.value() if isinstance(g, jg.Variable) else g
-        inv = 1.0 / self._scale.value()
+        inv = 1.0 / self.dynamic_scale.value()
         return g * (inv if g.dtype == inv.dtype else jg.cast(inv, g.dtype))
 
     # -- the step
@@ -271,16 +273,16 @@ class LossScaleOptimizer(_optimizers.Optimizer):
 
         def apply():
             self.inner_optimizer.apply_gradients(pairs)
-            grow = self._counter.value() + 1 >= self.dynamic_growth_steps
-            doubled = self._scale.value() * 2.0
+            grow = self.step_counter.value() + 1 >= self.dynamic_growth_steps
+            doubled = self.dynamic_scale.value() * 2.0
             keep = jg.logical_or(jg.logical_not(grow), jg.logical_not(jg.math.is_finite(doubled)))
-            self._scale.assign(jg.where(keep, self._scale.value(), doubled))
-            self._counter.assign(jg.where(grow, np.int64(0), self._counter.value() + 1))
+            self.dynamic_scale.assign(jg.where(keep, self.dynamic_scale.value(), doubled))
+            self.step_counter.assign(jg.where(grow, np.int64(0), self.step_counter.value() + 1))
             return jg.constant(True)
 
         def skip():
-            self._scale.assign(self._scale.value() * 0.5)
-            self._counter.assign(np.int64(0))
+            self.dynamic_scale.assign(self.dynamic_scale.value() * 0.5)
+            self.step_counter.assign(np.int64(0))
             return jg.constant(False)
 
         jg.cond(finite, apply, skip)
@@ -310,6 +312,9 @@ class LossScaleOptimizer(_optimizers.Optimizer):
         config["inner_optimizer"] = _optimizers.deserialize(config["inner_optimizer"],
                                                             custom_objects=custom_objects)
         return cls(**config)
+
+
+_optimizers._TABLE["LossScaleOptimizer"] = LossScaleOptimizer  # deserialize, load_model
 
 
 def all_finite(grads):
