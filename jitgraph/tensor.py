@@ -285,7 +285,7 @@ def to_numpy(value, dtype=None):
             arr = np.asarray(value)
         except (ValueError, TypeError) as e:
             raise TypeError(f"cannot convert {value!r} to a tensor: {e}") from None
-        if arr.dtype.kind in "OUSV":
+        if arr.dtype.kind in "OUSV" and arr.dtype not in _dt._BY_NP:  # bfloat16 is "V"
             raise TypeError(f"cannot convert {type(value).__name__} {value!r:.80} to a tensor; "
                             "expected numbers or bools (nested lists must be rectangular)")
     if dtype is not None:

@@ -1,7 +1,8 @@
 """``jg.nn``: activations, softmax and losses, as compositions of other ops (numerically
 stable forms: softmax subtracts the max, log_softmax = x - max - log(sum(exp(x - max)))).
 They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops.
-softmax, log_softmax and the softmax cross-entropies compute on float16 logits in float32."""
+softmax, log_softmax and the softmax cross-entropies compute on float16 and bfloat16 logits in
+float32."""
 
 import inspect
 
@@ -37,8 +38,9 @@ def _x(x, name):
 
 
 def _widened(fn):
-    """``fn`` computing on float16 logits in float32, the result rounded back to float16 (as
-    XLA does): the shifted logits of a wide float16 range overflow (-60000 - 60000)."""
+    """``fn`` computing on float16 or bfloat16 logits in float32, the result rounded back (as
+    XLA does): the shifted logits of a wide float16 range overflow (-60000 - 60000), and
+    bfloat16's 8-bit significand would round each step of the composition."""
     sig = inspect.signature(fn)
 
     def wrapped(*args, **kwargs):
@@ -46,12 +48,12 @@ def _widened(fn):
         a = bound.arguments
         x = a.get("logits")
         x = None if x is None else as_tensor(x, fn.__name__)
-        if x is None or x.dtype.name != "float16":
+        if x is None or x.dtype.name not in ("float16", "bfloat16"):
             return fn(*args, **kwargs)
         a["logits"] = cast(x, "float32")
         if fn.__name__ == "softmax_cross_entropy_with_logits" and a.get("labels") is not None:
             a["labels"] = cast(as_tensor(a["labels"], fn.__name__, x.dtype), "float32")
-        return cast(fn(*bound.args, **bound.kwargs), "float16")
+        return cast(fn(*bound.args, **bound.kwargs), x.dtype)
 
     wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
     return wrapped
