@@ -45,11 +45,14 @@ def test_policy_names_and_dtypes():
     assert mp.global_policy().name == "float32"
 
 
-def test_policy_errors_say_what_to_use():
-    with pytest.raises(ValueError, match="no bfloat16 dtype.*mixed_float16"):
+def test_policy_errors_say_what_to_use(monkeypatch):
+    assert mp.Policy("mixed_bfloat16").compute_dtype == "bfloat16"
+    monkeypatch.delattr(jg, "bfloat16")  # as without ml_dtypes
+    with pytest.raises(ValueError, match="bfloat16 only with the ml_dtypes.*mixed_float16"):
         mp.Policy("mixed_bfloat16")
-    with pytest.raises(ValueError, match="no bfloat16"):
+    with pytest.raises(ValueError, match="ml_dtypes"):
         mp.set_global_policy("bfloat16")
+    monkeypatch.undo()
     with pytest.raises(ValueError, match="'mixed_float32'.*mixed_float16"):
         mp.Policy("mixed_float32")
     with pytest.raises(ValueError, match="floating dtype.*int32"):
@@ -149,6 +152,38 @@ def test_float16_ops_match_float32_reference_rounded(name, backend):
                                atol=4e-3 * float(np.abs(want).max()) + 1e-6)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_bfloat16_ops_match_float32_reference_rounded(name, backend):
+    fn, ref, shapes, scale = OPS[name]
+    bf16 = jg.bfloat16.as_numpy_dtype
+    args = [a.astype(np.float32).astype(bf16) for a in _inputs(shapes, scale, 1)]
+    got = _run(fn, backend, *[jg.constant(a) for a in args])
+    assert got.dtype == jg.bfloat16
+    want = ref(*[a.astype(np.float32) for a in args]).astype(bf16).astype(np.float32)
+    # bfloat16 keeps 8 significant bits: 2**-8 relative per rounding
+    np.testing.assert_allclose(got.numpy().astype(np.float32), want, rtol=2e-2,
+                               atol=2e-2 * float(np.abs(want).max()) + 1e-6)
+
+
+@settings(max_examples=25)
+@given(st.lists(st.integers(0, 2 ** 32 - 1), min_size=1, max_size=40))
+def test_casts_to_16_bit_floats_round_like_numpy_in_compiled_kernels(bits):
+    """Every float32 (NaN, inf, subnormals included) rounds to the nearest float16/bfloat16,
+    ties to even, also where the cast sits inside a fused kernel."""
+    x = np.array(bits, np.uint32).view(np.float32)
+    for dt in (jg.float16, jg.bfloat16):
+        def f(t, dt=dt):
+            return jg.cast(jg.cast(t * 1.0, dt), jg.float32)
+
+        with np.errstate(all="ignore"):
+            want = x.astype(dt.as_numpy_dtype).astype(np.float32)
+        got = jg.function(f)(x).numpy()
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        np.testing.assert_array_equal(got[ok].view(np.uint32), want[ok].view(np.uint32))
+
+
 @settings(max_examples=12)
 @given(st.integers(1, 6), st.integers(3000, 6000), st.sampled_from(BACKENDS))
 def test_float16_sums_accumulate_in_float32(rows, n, backend):
@@ -199,9 +234,10 @@ GRAD_CASES = {
 }
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", sorted(GRAD_CASES))
-def test_float16_gradients_match_float64_finite_differences(name, backend):
+def test_16_bit_gradients_match_float64_finite_differences(name, backend, dtype):
     fn = GRAD_CASES[name]
     rng = np.random.default_rng(3)
     x64, w64 = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)) * 0.5
@@ -212,18 +248,19 @@ def test_float16_gradients_match_float64_finite_differences(name, backend):
             y = fn(x, w)
         return tape.gradient(y, w)
 
-    x16, w16 = (jg.constant(a.astype(np.float16)) for a in (x64, w64))
+    low = jg.as_dtype(dtype).as_numpy_dtype
+    x16, w16 = (jg.constant(a.astype(np.float32).astype(low)) for a in (x64, w64))
     g16 = _run(grads, backend, x16, w16)
-    assert g16.dtype == jg.float16
+    assert g16.dtype == jg.as_dtype(dtype)
     # central differences of the float64 version, along a random direction
     u = rng.standard_normal(w64.shape)
     eps = 1e-6
-    x_r, w_r = x64.astype(np.float16).astype(np.float64), w64.astype(np.float16).astype(
-        np.float64)
+    x_r, w_r = (a.astype(np.float32).astype(low).astype(np.float64) for a in (x64, w64))
     fd = (fn(jg.constant(x_r), jg.constant(w_r + eps * u)).numpy()
           - fn(jg.constant(x_r), jg.constant(w_r - eps * u)).numpy()) / (2 * eps)
     got = float(np.sum(g16.numpy().astype(np.float64) * u))
-    assert abs(got - fd) <= 1e-2 * max(1.0, abs(fd)), (got, fd)
+    tol = 1e-2 if dtype == "float16" else 6e-2  # 11 vs 8 significant bits
+    assert abs(got - fd) <= tol * max(1.0, abs(fd)), (got, fd)
 
 
 # ----------------------------------------------------------------------------- loss scaling
@@ -320,13 +357,13 @@ def test_fit_under_mixed_float16_wraps_the_optimizer_and_recovers_from_overflow(
 # ----------------------------------------------------------------------------- against tf.keras
 
 
-def _train_both(build, x, y, loss, steps, batch):
+def _train_both(build, x, y, loss, steps, batch, policy="mixed_float16"):
     """Trains jitgraph's and Keras' model (same architecture, Keras' initial weights copied)
-    under mixed_float16 with SGD; returns both weight lists and loss scales."""
+    under ``policy`` with SGD; returns both models and loss scales (None: no scaling)."""
     keras = pytest.importorskip("keras")
     pytest.importorskip("tensorflow")
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    mp.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(policy)
+    mp.set_global_policy(policy)
     try:
         theirs = build(keras)
         ours = build(jg.keras)
@@ -340,6 +377,9 @@ def _train_both(build, x, y, loss, steps, batch):
                    verbose=0)
         ours.fit(x[:steps * batch], y[:steps * batch], batch_size=batch, shuffle=False,
                  verbose=0)
+        if policy != "mixed_float16":
+            assert not isinstance(ours.optimizer, mp.LossScaleOptimizer)
+            return ours, theirs, None, None
         return (ours, theirs, float(ours.optimizer.loss_scale.numpy()),
                 float(theirs.optimizer.dynamic_scale.numpy()))
     finally:
@@ -357,13 +397,13 @@ def _conv_model(k):
                          k.layers.Activation("softmax", dtype="float32")])
 
 
-def _compare(ours, theirs):
+def _compare(ours, theirs, rel=2e-2):
     """The updates (trained - initial weights) agree within float16 precision."""
     for a, b, w0 in zip(ours.get_weights(), theirs.get_weights(), ours.initial, strict=True):
         assert a.dtype == np.float32 and b.dtype == np.float32
         da, db = a - w0, b - w0
         assert np.abs(db).max() > 1e-3  # the steps moved the weights
-        np.testing.assert_allclose(da, db, atol=2e-2 * np.abs(db).max() + 1e-5)
+        np.testing.assert_allclose(da, db, atol=rel * np.abs(db).max() + 1e-5)
 
 
 def test_dense_model_trained_under_mixed_float16_matches_tf_keras():
@@ -376,6 +416,16 @@ def test_dense_model_trained_under_mixed_float16_matches_tf_keras():
     _compare(ours, theirs)
     np.testing.assert_allclose(ours.predict(x[:8], verbose=0),
                                theirs.predict(x[:8], verbose=0), atol=5e-3)
+
+
+def test_dense_model_trained_under_mixed_bfloat16_matches_tf_keras():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((48, 8)).astype(np.float32)
+    y = rng.integers(0, 4, 48)
+    ours, theirs, _, _ = _train_both(_dense_model, x, y, "sparse_categorical_crossentropy",
+                                     steps=6, batch=8, policy="mixed_bfloat16")
+    assert ours.layers[0].compute_dtype == "bfloat16"
+    _compare(ours, theirs, rel=6e-2)
 
 
 @pytest.mark.slow

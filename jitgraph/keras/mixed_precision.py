@@ -16,10 +16,11 @@ loss in float32, as Keras does. Put the last activation in float32
 >>> model.compile("adam", "sparse_categorical_crossentropy")   # wraps Adam in a
 >>> model.fit(x, y)                                            # LossScaleOptimizer
 
-bfloat16: jitgraph has no bfloat16 dtype (its tensors are NumPy arrays and its kernels have
-no bfloat16 storage type), so ``"mixed_bfloat16"`` and ``"bfloat16"`` raise a ValueError that
-says to use ``"mixed_float16"`` or ``"float32"``; the policy names are known, so the error is
-not a "no such policy" one.
+``"mixed_bfloat16"`` computes in ``jg.bfloat16`` (float32's exponent range, 8-bit
+significand), which exists when ``ml_dtypes`` is importable (see jitgraph/dtypes.py: eager ops
+compute on it in float32 and round, compiled kernels store 16 bits and compute in float32, so
+on a CPU it saves memory, not time). Its range needs no loss scaling, and ``compile`` adds
+none, as in Keras. Without ml_dtypes, the bfloat16 policies raise a ValueError that says so.
 
 ``LossScaleOptimizer`` follows Keras' dynamic loss scaling: the loss is multiplied by
 ``loss_scale`` (2**15 at first), so small float16 gradients do not flush to zero; a step
@@ -41,8 +42,8 @@ _NO_BFLOAT16 = ("bfloat16", "mixed_bfloat16")
 
 
 class Policy:
-    """A dtype policy: ``name`` is a dtype name ("float32", "float16", "float64", ...) or
-    "mixed_float16" (compute float16, variables float32).
+    """A dtype policy: ``name`` is a dtype name ("float32", "float16", "bfloat16", ...),
+    "mixed_float16" or "mixed_bfloat16" (compute in the 16-bit type, variables float32).
 
     >>> p = jg.keras.mixed_precision.Policy("mixed_float16")
     >>> p.compute_dtype, p.variable_dtype
@@ -55,11 +56,11 @@ class Policy:
         if not isinstance(name, str):
             raise TypeError(f"Policy: the name must be a string such as 'mixed_float16' or "
                             f"'float32', got {name!r}")
-        if name in _NO_BFLOAT16:
+        if name in _NO_BFLOAT16 and getattr(jg, "bfloat16", None) is None:
             raise ValueError(
-                f"Policy {name!r}: jitgraph has no bfloat16 dtype (NumPy has none, and "
-                "jitgraph's kernels store float16, float32 and float64 only); use "
-                "'mixed_float16' (with loss scaling, which fit applies) or 'float32'")
+                f"Policy {name!r}: jitgraph has bfloat16 only with the ml_dtypes package "
+                "(NumPy has no bfloat16); install ml_dtypes, or use 'mixed_float16' (with "
+                "the loss scaling fit applies) or 'float32'")
         if name in _MIXED:
             compute, variable = _MIXED[name]
         else:
@@ -67,9 +68,9 @@ class Policy:
                 compute = variable = jg.as_dtype(name).name
             except TypeError:
                 raise ValueError(
-                    f"Policy: {name!r} is neither 'mixed_float16' nor a dtype name; use "
-                    "'mixed_float16', 'float16', 'float32' or 'float64' (or another jitgraph "
-                    "dtype name)") from None
+                    f"Policy: {name!r} is neither a mixed policy nor a dtype name; use "
+                    "'mixed_float16', 'mixed_bfloat16', 'float16', 'float32' or 'float64' (or "
+                    "another jitgraph dtype name)") from None
         self._name, self._compute, self._variable = name, compute, variable
 
     @property
