@@ -7,6 +7,10 @@ eager ops compute on bfloat16 in float32 and round the result (ops/core.py ``wid
 compiled kernels store 16 bits and compute in float32, as they do for float16 (on CPUs
 without bfloat16 arithmetic that is what native code does too). Without ml_dtypes,
 ``jg.bfloat16`` is absent and bfloat16 policies raise an error saying so.
+
+float16 and bfloat16 in compiled kernels: values are rounded when stored and by explicit
+casts, while a fused chain keeps its intermediates in float32 (XLA's default "excess
+precision" too), so compiled results may be closer to the float32 ones than eager results.
 """
 
 import numpy as np
