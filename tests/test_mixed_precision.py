@@ -101,6 +101,40 @@ def test_float32_softmax_idiom_batchnorm_and_inputs():
     assert ln.gamma.dtype == jg.float32
 
 
+_L = jg.keras.layers
+_SEQ, _IMG = (4, 5, 3), (2, 8, 8, 3)
+LAYERS = {  # name: (constructor, input shape or "ids")
+    "LSTM": (lambda: _L.LSTM(6), _SEQ),
+    "GRU": (lambda: _L.GRU(4, return_sequences=True), _SEQ),
+    "Embedding": (lambda: _L.Embedding(10, 4), "ids"),
+    "Conv2D": (lambda: _L.Conv2D(4, 3, activation="relu"), _IMG),
+    "DepthwiseConv2D": (lambda: _L.DepthwiseConv2D(3), _IMG),
+    "MultiHeadAttention": (lambda: _L.MultiHeadAttention(2, 4), _SEQ),
+    "GroupNormalization": (lambda: _L.GroupNormalization(3), _IMG),
+    "Normalization": (lambda: _L.Normalization(mean=0.5, variance=0.1), _SEQ),
+    "BatchNormalization": (lambda: _L.BatchNormalization(), _IMG),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layers_under_mixed_float16(name):
+    """Outputs in float16, variables in float32, finite float32 gradients."""
+    mp.set_global_policy("mixed_float16")
+    make, shape = LAYERS[name]
+    layer = make()
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 10, (4, 5)) if shape == "ids" else rng.random(shape, np.float32)
+    with jg.GradientTape() as tape:
+        y = layer(x, x) if name == "MultiHeadAttention" else layer(x, training=True)
+        loss = jg.reduce_sum(jg.cast(y, jg.float32))
+    assert y.dtype == jg.float16
+    assert {v.dtype for v in layer.weights} == {jg.float32}
+    grads = tape.gradient(loss, layer.trainable_variables)
+    for g, v in zip(grads, layer.trainable_variables, strict=True):
+        assert g is not None and g.dtype == jg.float32, v.name
+        assert np.isfinite(g.numpy()).all(), v.name
+
+
 # ----------------------------------------------------------------------------- float16 ops
 
 

@@ -135,6 +135,7 @@ class Layer:
         self._name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
         self._set_dtype_policy(dtype)
+        self._autocast_weights = bool(kwargs.get("autocast", True))  # Keras 3's argument
         self.built = False
         self._trainable_weights, self._non_trainable_weights = [], []
         self._losses, self._callable_losses = [], []
@@ -260,7 +261,7 @@ class Layer:
         previous_mask = masking.before_call(self, inputs, args, kwargs)
         stack.append(training)
         try:
-            with jg.variables.autocast_variables(run_dtype):
+            with jg.variables.autocast_variables(run_dtype if self._autocast_weights else None):
                 outputs = self.call(inputs, *args, **kwargs)
         finally:
             stack.pop()
@@ -298,13 +299,13 @@ class Layer:
         return mask
 
     def _autocast(self, inputs, target):
-
         def cast(x):
             if isinstance(x, jg.Variable):
                 x = x.value()
             if isinstance(x, (np.ndarray, list, float, int, np.generic)):
                 arr = np.asarray(x)
-                if arr.dtype.kind == "f" and target.is_floating:
+                if (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16") and \
+                        target.is_floating:
                     arr = arr.astype(target.as_numpy_dtype)
                 elif arr.dtype.kind in "iu" and arr.dtype != np.int32 and arr.dtype.itemsize \
                         == 8:

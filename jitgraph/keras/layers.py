@@ -294,6 +294,8 @@ class Normalization(Layer):
     mean and variance for everything); ``adapt(data)`` computes them from data, or pass
     ``mean`` and ``variance``. ``invert=True`` maps normalized values back."""
 
+    _float32_internals = True  # mixed precision: normalizes in float32, as it always did
+
     supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
