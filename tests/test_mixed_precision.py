@@ -368,11 +368,13 @@ def test_loss_scale_schedule_equals_keras():
         np.testing.assert_allclose(v, v2, rtol=1e-6)
 
 
-def test_fit_under_mixed_float16_wraps_the_optimizer_and_recovers_from_overflow():
+@pytest.mark.parametrize("run_eagerly", [False, True])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # eager NumPy on the overflowing steps
+def test_fit_under_mixed_float16_wraps_the_optimizer_and_recovers_from_overflow(run_eagerly):
     mp.set_global_policy("mixed_float16")
     model = jg.keras.Sequential([jg.keras.layers.Dense(8, activation="relu"),
                                  jg.keras.layers.Dense(1, dtype="float32")])
-    model.compile(jg.keras.optimizers.SGD(1e-4), "mse")
+    model.compile(jg.keras.optimizers.SGD(1e-4), "mse", run_eagerly=run_eagerly)
     opt = model.optimizer
     assert isinstance(opt, mp.LossScaleOptimizer)
     assert isinstance(opt.inner_optimizer, jg.keras.optimizers.SGD)

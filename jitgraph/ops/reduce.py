@@ -126,7 +126,8 @@ def f32_accumulate(impl):
         if not any(getattr(a, "dtype", None) == np.float16 for a in arrays):
             return impl(*arrays, **attrs)
         up = [a.astype(np.float32) if a.dtype == np.float16 else a for a in arrays]
-        return np.asarray(impl(*up, **attrs)).astype(np.float16)
+        with np.errstate(over="ignore"):  # beyond float16's range is inf, as compiled
+            return np.asarray(impl(*up, **attrs)).astype(np.float16)
 
     wrapped.__name__ = getattr(impl, "__name__", "impl")
     return wrapped
