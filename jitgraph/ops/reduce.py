@@ -118,14 +118,20 @@ def _np_reduce(fn):
     return impl
 
 
+_F16 = np.dtype(np.float16)
+
+
 def f32_accumulate(impl):
     """``impl`` with float16 inputs computed in float32 and the result rounded to float16,
     as XLA's and TensorFlow's kernels accumulate (and as the compiled kernels do): a float16
     running sum stalls once the increments fall below its spacing."""
     def wrapped(*arrays, **attrs):
-        if not any(getattr(a, "dtype", None) == np.float16 for a in arrays):
+        for a in arrays:
+            if a.dtype is _F16:
+                break
+        else:
             return impl(*arrays, **attrs)
-        up = [a.astype(np.float32) if a.dtype == np.float16 else a for a in arrays]
+        up = [a.astype(np.float32) if a.dtype is _F16 else a for a in arrays]
         with np.errstate(over="ignore"):  # beyond float16's range is inf, as compiled
             return np.asarray(impl(*up, **attrs)).astype(np.float16)
 
