@@ -498,3 +498,30 @@ def test_mixed_model_saves_loads_and_checkpoints_its_loss_scale(tmp_path):
     model.optimizer.loss_scale.assign(1.0)
     ckpt.restore(saved)
     assert float(model.optimizer.loss_scale.numpy()) == 64.0
+
+
+def test_bfloat16_functions_and_variables_save_and_restore(tmp_path):
+    bf16 = jg.bfloat16
+
+    class M(jg.Module):
+        def __init__(self):
+            self.w = jg.Variable(np.array([1.5, 2.5], np.float32))
+            self.b = jg.Variable(jg.cast([0.1, -3.3], bf16))
+
+        @jg.function(input_signature=[jg.TensorSpec([None, 2], bf16)])
+        def f(self, x):
+            return jg.cast(x * jg.cast(self.w, bf16) + self.b + 0.1, jg.float32)
+
+    m = M()
+    x = jg.cast(np.array([[1.0, 2.0], [-0.7, 9.1]], np.float32), bf16)
+    jg.saved_model.save(m, str(tmp_path / "sm"))
+    np.testing.assert_array_equal(jg.saved_model.load(str(tmp_path / "sm")).f(x).numpy(),
+                                  m.f(x).numpy())
+    ckpt = jg.train.Checkpoint(m=m)
+    saved = ckpt.save(str(tmp_path / "ck"))
+    before = m.b.numpy()
+    m.b.assign(jg.zeros_like(m.b))
+    ckpt.restore(saved)
+    assert m.b.dtype == bf16
+    np.testing.assert_array_equal(m.b.numpy(), before)
+
