@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 from . import dtypes, errors
 from .dtypes import as_dtype, bool_ as bool, float16, float32, float64, int32, int64  # noqa: A004
 from .dtypes import float16 as half, float64 as double  # noqa: F401 - TensorFlow's aliases
+if dtypes.bfloat16 is not None:  # with ml_dtypes (see dtypes.py)
+    bfloat16 = dtypes.bfloat16
 from .tensor import Tensor, TensorShape, TensorSpec, constant, convert_to_tensor, is_tensor
 from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004

@@ -297,7 +297,7 @@ def to_numpy(value, dtype=None):
                 f"to one length and keep a mask, e.g. with jg.sequence_mask") from None
         except TypeError as e:
             raise TypeError(f"cannot convert {value!r} to a tensor: {e}") from None
-        if arr.dtype.kind in "OUSV":
+        if arr.dtype.kind in "OUSV" and arr.dtype not in _dt._BY_NP:  # bfloat16 is "V"
             raise TypeError(f"cannot convert {type(value).__name__} {value!r:.80} to a tensor; "
                             "expected numbers or bools (jitgraph has no string tensors; "
                             "nested lists must be rectangular)")

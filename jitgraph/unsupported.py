@@ -27,13 +27,16 @@ NAMESPACES = {
     "tpu": ("TPUs", "use backend='cpu' or backend='cuda'"),
 }
 
-_NARROW = "jitgraph's dtypes are float16, float32, float64, int32, int64 and bool"
+_NARROW = ("jitgraph's dtypes are float16, bfloat16 (with ml_dtypes), float32, float64, int32, "
+           "int64 and bool")
 NAMES = {
     **{n: (f"the dtype {n}", f"{_NARROW}; cast with jg.cast(x, jg.int32)")
        for n in ("uint8", "uint16", "uint32", "uint64", "int8", "int16")},
     **{n: (f"the dtype {n}", f"{_NARROW}; keep real and imaginary parts as two float tensors")
        for n in ("complex64", "complex128")},
-    "bfloat16": ("the dtype bfloat16", f"{_NARROW}; use jg.float16 or jg.float32"),
+    "bfloat16": ("the dtype bfloat16 without the ml_dtypes package",
+                 "pip install ml_dtypes (jg.bfloat16 is defined when it is importable), or "
+                 "use jg.float16 or jg.float32"),
     "string": ("string tensors (jg.string)", NAMESPACES["strings"][1]),
     "RaggedTensor": NAMESPACES["ragged"],
     "RaggedTensorSpec": NAMESPACES["ragged"],

@@ -1,5 +1,6 @@
 """jg.Variable: a mutable tensor with a fixed dtype and shape."""
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -42,6 +43,27 @@ class NameScope:
         return False
 
 
+# jg.keras mixed precision: while a layer runs, the floating variables marked ``_autocast``
+# (its add_weight weights) are read in the layer's compute dtype, as Keras' autocast does
+_AUTOCAST = [None]
+
+
+@contextlib.contextmanager
+def autocast_variables(dtype):
+    """Within the block, reads of variables whose ``_autocast`` is set give ``dtype`` (None:
+    their own dtype); the cast is an op, so gradients reach the variable in its own dtype.
+
+    >>> with jg.variables.autocast_variables(jg.float16):
+    ...     y = x @ kernel          # kernel (float32, _autocast) is read as float16
+    """
+    prev = _AUTOCAST[0]
+    _AUTOCAST[0] = None if dtype is None else _dt.as_dtype(dtype)
+    try:
+        yield
+    finally:
+        _AUTOCAST[0] = prev
+
+
 class Variable:
     """A mutable, trainable tensor.
 
@@ -51,6 +73,7 @@ class Variable:
     """
 
     __array_priority__ = 100
+    _autocast = False  # see autocast_variables
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, shape=None,
                  constraint=None, _internal=False, **kwargs):
@@ -111,6 +134,17 @@ class Variable:
 
     # -- reading
     def _jg_read(self):
+        """A Tensor with the current value, cast in an autocast_variables block."""
+        t = self._read_raw()
+        to = _AUTOCAST[0]
+        if to is not None and self._autocast and to is not self._dtype \
+                and self._dtype.is_floating and to.is_floating:
+            from .ops import cast
+
+            t = cast(t, to)
+        return t
+
+    def _read_raw(self):
         """A Tensor with the current value (a read_variable op while tracing)."""
         g = tracing.current_graph()
         if g is None:
@@ -133,11 +167,11 @@ class Variable:
 
     def numpy(self):
         if tracing.current_graph() is not None:
-            return self._jg_read().numpy()
+            return self._read_raw().numpy()
         return self._value.copy() if self._value.ndim else self._value[()]
 
     def __array__(self, dtype=None, copy=None):
-        v = self._jg_read()
+        v = self._read_raw()
         return np.asarray(v) if dtype is None else np.asarray(v).astype(dtype)
 
     # -- writing
@@ -197,17 +231,17 @@ class Variable:
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() + self._check_value(delta, "assign_add"),
+        return self.assign(self._read_raw() + self._check_value(delta, "assign_add"),
                            read_value=read_value)
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() - self._check_value(delta, "assign_sub"),
+        return self.assign(self._read_raw() - self._check_value(delta, "assign_sub"),
                            read_value=read_value)
 
     def scatter_nd_update(self, indices, updates, name=None):
         from . import ops
 
-        return self.assign(ops.tensor_scatter_nd_update(self._jg_read(), indices, updates))
+        return self.assign(ops.tensor_scatter_nd_update(self._read_raw(), indices, updates))
 
     def scatter_nd_add(self, indices, updates, name=None):
         """Adds ``updates`` at ``indices`` (repeated indices add up)."""
@@ -293,7 +327,7 @@ class _SliceRef:
         from . import ops
 
         var = self._var
-        cur = var._jg_read()
+        cur = var._read_raw()
         new = ops._setitem(cur, self._key, value)
         return var.assign(new)
 

@@ -12,9 +12,9 @@ import numpy as np
 
 import jitgraph as jg
 
-from . import functional, losses, masking, optimizers, serialization, training
+from . import functional, losses, masking, mixed_precision, optimizers, serialization, training
 from . import metrics as metrics_mod
-from .base_layer import Layer, flatten
+from .base_layer import Layer, flatten, map_structure
 from .functional import InputLayer, KerasTensor
 
 _ACCURACY = {"sparse_categorical_crossentropy": metrics_mod.SparseCategoricalAccuracy,
@@ -98,6 +98,9 @@ class Model(Layer):
         ``metrics`` ignore the sample weights; ``weighted_metrics`` receive them (a name
         also in ``metrics`` reports as "weighted_<name>"), as in Keras."""
         self.optimizer = optimizers.get(optimizer)
+        if self._policy.name == "mixed_float16" and not isinstance(
+                self.optimizer, mixed_precision.LossScaleOptimizer):  # as Keras does
+            self.optimizer = mixed_precision.LossScaleOptimizer(self.optimizer)
         self.loss = loss
         self._loss_fn = losses.get(loss)
         self._metric_specs = list(metrics or [])
@@ -169,6 +172,7 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """The compiled loss plus every loss in ``self.losses`` (regularization, add_loss)."""
         total = None
+        y_pred = map_structure(_loss_precision, y_pred)
         if self._loss_fn is not None:
             y_true = _match_rank(y, y_pred)
             if isinstance(self._loss_fn, losses.Loss):
@@ -176,7 +180,7 @@ class Model(Layer):
             else:
                 total = losses.reduce_weighted(self._loss_fn(y_true, y_pred), sample_weight,
                                                mask=losses.output_mask(y_pred))
-        extra = self.losses
+        extra = [_loss_precision(t) for t in self.losses]
         if extra:
             reg = extra[0]
             for t in extra[1:]:
@@ -192,11 +196,15 @@ class Model(Layer):
 
     def train_step(self, data):
         x, y, sample_weight = unpack(data)
+        scaling = isinstance(self.optimizer, mixed_precision.LossScaleOptimizer)
         with jg.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+            scaled = self.optimizer.get_scaled_loss(loss) if scaling else loss
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(scaled, variables)
+        if scaling:
+            grads = self.optimizer.get_unscaled_gradients(grads)
         self.optimizer.apply_gradients(zip(grads, variables))
         self._loss_tracker.update_state(loss, sample_weight=_batch_size(y_pred))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -452,3 +460,13 @@ def clone_model(model, custom_objects=None):
     from .layers import deserialize
 
     return deserialize(serialization.serialize(model), custom_objects)
+
+
+def _loss_precision(t):
+    """Losses are computed in float32 (as Keras does): float16 predictions are cast, keeping
+    their mask."""
+    if not jg.is_tensor(t) or not t.dtype.is_floating or t.dtype.size >= 4:
+        return t
+    y = jg.cast(t, jg.float32)
+    masking.set_mask(y, masking.get_mask(t))
+    return y
