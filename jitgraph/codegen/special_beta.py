@@ -5,13 +5,20 @@ Method: the continued fraction of I_x(a, b) (Numerical Recipes' betacf, modified
 which converges quickly for x < (a + 1) / (a + b + 2); above, I_x(a, b) = 1 - I_{1-x}(b, a)
 (1 - x exact for x >= 1/2). _BETAINC_STEPS double steps in one counted loop, times
 exp(a log x + b log1p(-x) - lbeta(a, b)) / a. That factor's rounding (its exponent is
-~ a + b large) bounds the relative error, as for igamma: tests/test_special.py asserts
-special_math.ACCURACY on a, b in [1e-3, 1e3]; the steps suffice up to a, b ~ 1e5.
+~ a + b large) bounds the relative error, as for igamma; the reflection's 1 - ... makes the
+error absolute above (x > (a + 1) / (a + b + 2)), as in every implementation that
+reflects (Cephes, TensorFlow, SciPy). tests/test_special_incomplete.py asserts, for a, b
+in [1e-3, 100]: relative error special_math.ACCURACY["betainc"] (800 units of 2**-52,
+~1.8e-13) without the reflection, absolute error below 1e-13 everywhere; for a, b up to
+1e3 the absolute error stays below 1e-12 (4e-13 measured); the steps suffice up to
+a, b ~ 1e5 (1e-9 against SciPy). float32: within 1 ulp without the reflection.
 
 Derivatives w.r.t. a and b (which TensorFlow does not provide): forward mode through the
 same iteration, one direction per lane (d/da without the reflection is d/db of the
 reflected fraction), plus the exponent's derivative (log x - digamma(a) + digamma(a + b)).
-Their error grows a little faster than the value's (the same factor times the log terms).
+Accuracy: relative 1e-10 without the reflection (against mpmath, a, b in [0.01, 100]),
+absolute 1e-11 everywhere: with the reflection the derivative of 1 - J is taken from J's
+(J near 1), so tiny derivatives there are only absolutely accurate.
 
 TensorFlow's domain: NaN for a <= 0, b <= 0, x outside [0, 1] or a NaN input; 0 at x = 0,
 1 at x = 1 (for a, b > 0).
