@@ -479,3 +479,35 @@ def test_errors_name_the_op_and_what_to_do():
         jg.math.erfc([1, 2])
     with pytest.raises(errors.InvalidArgumentError, match=r"betainc.*shape"):
         jg.math.betainc(np.ones(3), np.ones(4), 0.5)
+
+
+@pytest.mark.parametrize("dtype", [jg.float32, jg.float64])
+def test_new_kernels_become_ptx_that_ptxas_assembles_optimized(dtype, tmp_path):
+    """The kernels with their counted loops (igamma's, betainc's) through LLVM's NVPTX
+    target, assembled with ptxas -O3 for sm_80 and sm_90 where ptxas is installed."""
+    import shutil
+    import subprocess
+
+    import llvmlite.ir as llvmlite_ir
+
+    from jitgraph.codegen import cuda
+    from jitgraph.codegen import ptx as P
+
+    def f(a, x):
+        return (jg.math.erfc(x) + jg.math.betainc(a, a + 1.0, x) + _grad_a(a, x)
+                + apply("random_gamma_grad", a, x) + apply("betainc_grad_a", a, 2.0, x)
+                + apply("betainc_grad_b", a, 2.0, x) + jg.math.igammac(a, x))
+
+    spec = jg.TensorSpec([None], dtype)
+    graph = jg.function(f, backend="interpreter").get_concrete_function(spec, spec).graph
+    module = llvmlite_ir.Module("special_incomplete")
+    cuda.Build(graph, module, prefix="s_")
+    for arch in ("sm_80", "sm_90"):
+        text = P.to_ptx(module, arch)
+        assert ".entry" in text
+        if shutil.which("ptxas"):
+            src = tmp_path / f"m_{arch}.ptx"
+            src.write_text(text)
+            r = subprocess.run(["ptxas", "-O3", f"-arch={arch}", str(src), "-o",
+                                str(tmp_path / "m.cubin")], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr[:3000]
