@@ -253,9 +253,17 @@ def test_random_gamma_grad_against_mpmath_and_tensorflow():
     dens = _mp(lambda u, v: mp.exp((u - 1) * mp.log(v) - v - mp.loggamma(u)), a, x)
     want = -_mp(_igamma_grad_a_mp, a, x) / dens
     ok = np.isfinite(want)
-    got = apply("random_gamma_grad", a, x).numpy()
-    assert _rel_err(got[ok], want[ok], np.float64).max() <= \
-        SM.ACCURACY["random_gamma_grad"][0]
+    for got in (apply("random_gamma_grad", a, x).numpy(),
+                _compiled(lambda a, x: apply("random_gamma_grad", a, x))(a, x).numpy()):
+        assert _rel_err(got[ok], want[ok], np.float64).max() <= \
+            SM.ACCURACY["random_gamma_grad"][0]
+    a32, x32 = a.astype(np.float32), x.astype(np.float32)
+    dens = _mp(lambda u, v: mp.exp((u - 1) * mp.log(v) - v - mp.loggamma(u)), a32, x32)
+    want32 = (-_mp(_igamma_grad_a_mp, a32, x32) / dens).astype(np.float32).astype(np.float64)
+    got = _compiled(lambda a, x: apply("random_gamma_grad", a, x))(a32, x32).numpy()
+    ok = np.isfinite(want32) & (np.abs(want32) > np.finfo(np.float32).tiny)
+    assert _rel_err(got[ok], want32[ok], np.float32).max() <= \
+        SM.ACCURACY["random_gamma_grad"][1]
     got = apply("random_gamma_grad", [1.0, 2.0, 0.5, 0.001, 0.0, -1.0],
                 [0.5, 2.0, 0.0, 1e-300, 1.0, 1.0]).numpy()
     np.testing.assert_allclose(got, [0.806979117, 1.08620858, 0.0, 0.0, np.nan, np.nan],
