@@ -519,3 +519,43 @@ def test_new_kernels_become_ptx_that_ptxas_assembles_optimized(dtype, tmp_path):
             r = subprocess.run(["ptxas", "-O3", f"-arch={arch}", str(src), "-o",
                                 str(tmp_path / "m.cubin")], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr[:3000]
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def test_betainc_properties():
+    """Compiled == eager; I_x(a, b) = 1 - I_{1-x}(b, a); monotone in x; and the gradients'
+    reflection identity dI_x(a, b)/da = -dI_{1-x}(b, a)/db, over random a, b, x."""
+    rng = np.random.default_rng(21)
+    a, b = np.exp(rng.uniform(math.log(0.01), math.log(100.0), (2, 200)))
+    x = np.concatenate([rng.uniform(0, 1, 190), [0.0, 1.0, 0.5, 1e-300, 1 - 2**-53] * 2])
+    got = jg.function(lambda a, b, x: jg.stack(
+        [jg.math.betainc(a, b, x), jg.math.betainc(b, a, 1.0 - x),
+         apply("betainc_grad_a", a, b, x), apply("betainc_grad_b", b, a, 1.0 - x)]))(a, b, x)
+    got = got.numpy()
+    # eager and compiled differ in the last bits of exp/log, times the exponent's size
+    np.testing.assert_allclose(got[0], jg.math.betainc(a, b, x).numpy(), rtol=1e-12,
+                               atol=1e-300)
+    np.testing.assert_allclose(got[0], 1.0 - got[1], rtol=0, atol=2e-13)
+    np.testing.assert_allclose(got[2], -got[3], rtol=1e-9, atol=1e-11)
+    xs = np.sort(x)
+    for k in range(3):
+        steps = np.diff(jg.math.betainc(np.full(200, a[k]), np.full(200, b[k]), xs).numpy())
+        assert np.all(steps >= -1e-15)
+
+
+def test_igamma_properties():
+    """P + Q = 1, compiled == eager for dP/da, and random_gamma_grad = -(dP/da) / density
+    wherever the density does not underflow, over random a, x."""
+    rng = np.random.default_rng(22)
+    a = np.exp(rng.uniform(math.log(0.01), math.log(100.0), 200))
+    x = np.concatenate([a[:150] * np.exp(rng.uniform(-5, 2, 150)), rng.uniform(0, 300, 50)])
+    p, q, g, r = jg.function(lambda a, x: jg.stack(
+        [jg.math.igamma(a, x), jg.math.igammac(a, x), _grad_a(a, x),
+         apply("random_gamma_grad", a, x)]))(a, x).numpy()
+    np.testing.assert_allclose(p + q, 1.0, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(g, _grad_a(a, x).numpy(), rtol=1e-12, atol=1e-300)
+    dens = np.exp((a - 1) * np.log(x) - x - np.array([math.lgamma(v) for v in a]))
+    ok = dens > 1e-200
+    np.testing.assert_allclose(r[ok], -g[ok] / dens[ok], rtol=1e-9)
