@@ -32,3 +32,5 @@ from .ops.special import (  # noqa: F401
     xlog1py,
     zeta,
 )
+from .ops.mathx2 import *  # noqa: E402,F401,F403 - more tf.math functions (ops/mathx2.py)
+from .ops.nn import log_softmax, softmax  # noqa: E402,F401 - tf.math aliases
