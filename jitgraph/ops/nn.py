@@ -188,3 +188,4 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tan
            "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup", *_conv_names]
 
 from .nnx import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nnx.py)
+from .nn_more import *  # noqa: E402,F401,F403 - more tf.nn functions, 3-D conv (ops/nn_more.py, conv3d.py)
