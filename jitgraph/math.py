@@ -12,6 +12,8 @@ from .ops.manip import (  # noqa: F401
     unsorted_segment_prod,
 )
 from .ops.mathx import erfc, polyval, rint  # noqa: F401
+from .ops.mathx2 import *  # noqa: E402,F401,F403 - more tf.math functions (ops/mathx2.py)
+from .ops.nn import log_softmax, softmax  # noqa: E402,F401 - tf.math aliases
 from .ops.sort import in_top_k, top_k  # noqa: F401
 from .ops.special import (  # noqa: F401
     angle,
@@ -32,5 +34,3 @@ from .ops.special import (  # noqa: F401
     xlog1py,
     zeta,
 )
-from .ops.mathx2 import *  # noqa: E402,F401,F403 - more tf.math functions (ops/mathx2.py)
-from .ops.nn import log_softmax, softmax  # noqa: E402,F401 - tf.math aliases

@@ -1,9 +1,9 @@
 """More of ``jg.nn`` (TensorFlow's ``tf.nn``), as compositions of other ops: ``softsign``,
-``crelu``, the rank-dispatching ``convolution`` and ``pool``, ``conv1d_transpose``,
-``separable_conv2d``, ``atrous_conv2d``, ``depth_to_space``, ``space_to_depth``,
-``local_response_normalization`` (``lrn``), ``normalize_moments``,
-``sufficient_statistics``, ``weighted_moments``, ``max_pool_with_argmax`` and
-``zero_fraction``; the 3-D convolutions and pooling live in ops/conv3d.py.
+``crelu``, the rank-dispatching ``convolution`` and ``pool``, ``separable_conv2d``,
+``atrous_conv2d``, ``depth_to_space``, ``space_to_depth``, ``local_response_normalization``
+(``lrn``), ``normalize_moments``, ``sufficient_statistics``, ``weighted_moments``,
+``max_pool_with_argmax`` and ``zero_fraction``; the 3-D convolutions and pooling, and
+``conv1d_transpose``, live in ops/conv3d.py.
 
 ``max_pool_with_argmax`` gives the flat index ``((b * height + y) * width + x) * channels +
 c`` of each window's first maximum (``b`` only with ``include_batch_in_index``), as
@@ -29,12 +29,11 @@ from .conv import (
     avg_pool2d,
     conv1d,
     conv2d,
-    conv2d_transpose,
     depthwise_conv2d,
     max_pool1d,
     max_pool2d,
 )
-from .conv3d import avg_pool3d, conv3d, conv3d_transpose, max_pool3d
+from .conv3d import avg_pool3d, conv3d, max_pool3d
 from .core import as_tensor, normalize_axis
 from .elementwise import cast, pow, relu, square, squared_difference, where  # noqa: A004
 from .indexing import one_hot
@@ -92,35 +91,6 @@ def pool(input, window_shape, pooling_type, strides=None, padding="VALID",  # no
             f"windows (dilations 1)"))
     s = _ints(strides, n, "pool", "strides") if strides is not None else (1,) * n
     return _POOLS[(kind, x.ndim)](x, list(window), list(s), padding, data_format)
-
-
-def conv1d_transpose(input, filters, output_shape, strides, padding="SAME",  # noqa: A002
-                     data_format="NWC", dilations=None, name=None):
-    """The transpose of conv1d: ``input`` [batch, width, in_channels], ``filters`` [width,
-    output_channels, in_channels], ``output_shape`` [batch, width, output_channels]."""
-    op = "conv1d_transpose"
-    _check_format(op, data_format, 1)
-    x = as_tensor(input, op)
-    w = as_tensor(filters, op, x.dtype)
-    if x.ndim != 3 or w.ndim != 3:
-        raise _fail(f"{op}: input must have rank 3 [batch, width, in_channels] and filters "
-                    f"rank 3 [width, output_channels, in_channels], got input {_desc(x)} "
-                    f"and filters {_desc(w)}")
-    if isinstance(output_shape, (list, tuple)) and len(output_shape) != 3:
-        raise _fail(f"{op}: output_shape must have 3 entries [batch, width, channels], got "
-                    f"{list(output_shape)}")
-    dims = list(output_shape.numpy().tolist() if hasattr(output_shape, "numpy") else
-                output_shape)
-    s = _ints(strides, 1, op, "strides")
-    d = _ints(dilations, 1, op, "dilations")
-    p = _padding(padding, 1, op)
-    p2 = p if isinstance(p, str) else ((0, 0),) + p
-    x4 = reshape(x, [_batch(x), 1] + [int(v) for v in x.shape[1:]])
-    w4 = reshape(w, [1] + [int(v) for v in w.shape])
-    y = conv2d_transpose(x4, w4, [dims[0], 1, dims[1], dims[2]], (1,) + s,
-                         p2 if isinstance(p2, str) else [[0, 0], *p2, [0, 0]], "NHWC",
-                         (1,) + d)
-    return reshape(y, [_batch(x)] + [int(v) for v in y.shape[2:]])
 
 
 def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding,  # noqa: A002
@@ -286,8 +256,7 @@ def _batch_index(x, n):
     return _range(0, size, dtype=_dt.int32)
 
 
-__all__ = ["softsign", "crelu", "convolution", "pool", "conv1d_transpose", "conv3d",
-           "conv3d_transpose", "max_pool3d", "avg_pool3d", "separable_conv2d",
+__all__ = ["softsign", "crelu", "convolution", "pool", "separable_conv2d",
            "atrous_conv2d", "depth_to_space", "space_to_depth", "local_response_normalization",
            "lrn", "normalize_moments", "sufficient_statistics", "weighted_moments",
            "max_pool_with_argmax", "zero_fraction"]
