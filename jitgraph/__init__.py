@@ -55,3 +55,7 @@ def __getattr__(name):
 
         return importlib.import_module(_LAZY[name], __name__)
     raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")
+# -- more of TensorFlow's top level (ops/arrays_more.py, api_more.py, ops/mathx2.py)
+from .ops.arrays_more import *  # noqa: E402,F401,F403
+from .api_more import *  # noqa: E402,F401,F403
+from .ops.mathx2 import scalar_mul  # noqa: E402,F401
