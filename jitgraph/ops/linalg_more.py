@@ -9,7 +9,8 @@ results are complex, and jitgraph has no complex dtype).
   times in a ``while_loop`` (``s`` is computed from the values, eagerly or when it runs).
 - ``sqrtm``: the principal square root of a real matrix whose eigenvalues are off the
   closed negative real axis (then it is real), by the product form of the Denman-Beavers
-  iteration with determinant scaling (Higham, Functions of Matrices, 6.3), 16 steps. A
+  iteration with determinant scaling (Higham, Functions of Matrices, 6.3), 16 steps in a
+  ``while_loop``. A
   matrix without a real principal root (an eigenvalue on the negative real axis) gives NaN,
   checked by the residual ``||X @ X - A|| / ||A||``.
 - ``logm``: TensorFlow's takes complex matrices only; here the real principal logarithm of
@@ -141,19 +142,22 @@ _DB_STEPS = 16
 
 
 def _db_sqrt(a):
-    """The Denman-Beavers product iteration with determinant scaling, ``_DB_STEPS`` steps:
-    Y -> sqrt(A), M -> I."""
+    """The Denman-Beavers product iteration with determinant scaling, ``_DB_STEPS`` steps
+    of a ``while_loop``: Y -> sqrt(A), M -> I."""
     n = int(a.shape[-1])
     ident = _eye_like(a)
-    m, y = a, a
-    for _ in range(_DB_STEPS):
+    full = ident + zeros_like(a)
+
+    def step(i, m, y):
         _, logdet = slogdet(m)
         mu = reshape(exp(-stop_gradient(logdet) / (2 * n)), list(logdet.shape) + [1, 1])
         mu = where(mu == mu, mu, zeros_like(mu) + 1)  # a singular M: no scaling
         m, y = m * (mu * mu), y * mu
-        mi = solve(m, ident + zeros_like(m)) if m.ndim > 2 else solve(m, ident)
-        y = 0.5 * matmul(y, ident + mi)
-        m = 0.5 * (ident + 0.5 * (m + mi))
+        mi = solve(m, full)
+        return i + 1, 0.5 * (ident + 0.5 * (m + mi)), 0.5 * matmul(y, ident + mi)
+
+    _, _, y = while_loop(lambda i, m, y: i < _DB_STEPS, step,
+                         (as_tensor(np.int32(0), "sqrtm"), a, a))
     return y
 
 
