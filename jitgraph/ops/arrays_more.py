@@ -91,10 +91,10 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=0, name=None)
     rest = [a for a in range(x.ndim) if a not in (ba, sa)]
     perm = [ba, sa] + rest
     xt = reshape(transpose(x, perm), [b * t, -1])
-    steps = np.arange(t, dtype=np.int32)[None, :]
+    steps = as_tensor(np.arange(t, dtype=np.int32)[None, :], what)
     ln = cast(reshape(lens, [b, 1]), _dt.int32)
-    idx = where(steps < ln, ln - 1 - steps, steps + 0 * ln) + np.arange(b, dtype=np.int32)[
-        :, None] * t
+    rows = as_tensor(np.arange(b, dtype=np.int32)[:, None] * t, what)
+    idx = where(steps < ln, ln - 1 - steps, steps + 0 * ln) + rows
     y = reshape(gather(xt, reshape(idx, [-1])), [dims[a] for a in perm])
     return transpose(y, list(np.argsort(perm)))
 
