@@ -437,9 +437,10 @@ def test_interpreter_matches_eager(c):
     _close(_numpy(got), _numpy(_eager(c)), c.tol or 1e-12)
 
 
-_GROUPS = {"math": _COMPILED[:0], "nn": [], "linalg": [], "top": []}
+_GROUPS = {"math": [], "nn": [], "linalg": [], "top": [], "matrix_functions": []}
+_ITERATIVE = ("expm", "sqrtm", "logm")  # while_loops of solves: the slowest to compile
 for _c in _COMPILED:
-    _k = ("linalg" if "solve" in _c.name or _c.name.split(":")[0] in (
+    _k = ("matrix_functions" if _c.name.split(":")[0] in _ITERATIVE else "linalg" if "solve" in _c.name or _c.name.split(":")[0] in (
         "cross", "normalize", "expm", "sqrtm", "logm", "tensor_diag", "tensor_diag_part",
         "tridiagonal_matmul") else "nn" if any(
         s in _c.name for s in ("conv", "pool", "softsign", "crelu", "space_to_depth",
@@ -454,7 +455,8 @@ for _c in _COMPILED:
     _GROUPS[_k].append(_c)
 
 
-@pytest.mark.parametrize("group", sorted(_GROUPS))
+@pytest.mark.parametrize("group", [pytest.param(g, marks=pytest.mark.slow)
+                                   if g == "matrix_functions" else g for g in sorted(_GROUPS)])
 def test_cpu_matches_eager(group):
     """All the cases of a group in one compiled function (one compile)."""
     cases = _GROUPS[group]
@@ -493,12 +495,14 @@ def test_gradient_matches_finite_differences(c):
     numeric_grad_check(_summed(c.fn), c.args, tol=1e-5)
 
 
-def test_compiled_gradients_match_eager():
+@pytest.mark.parametrize("names", [
+    ("cumulative_logsumexp:0", "reverse_sequence", "max_pool_with_argmax", "weighted_moments",
+     "tridiagonal_solve"),
+    pytest.param(("expm:sym", "sqrtm", "logm"), marks=pytest.mark.slow)], ids=["ops", "iter"])
+def test_compiled_gradients_match_eager(names):
     """Gradients through the compositions inside a jg.function (graph autodiff) equal the
-    eager tape's, for a few with control flow or index tables."""
-    picks = [c for c in _GRAD if c.name in ("expm:sym", "sqrtm", "cumulative_logsumexp:0",
-                                            "reverse_sequence", "max_pool_with_argmax",
-                                            "weighted_moments", "tridiagonal_solve")]
+    eager tape's, for some with control flow or index tables."""
+    picks = [c for c in _GRAD if c.name in names]
 
     def grads(*flat):
         out, i = [], 0
