@@ -41,16 +41,20 @@ class Case:
     grad: bool = True
     compiled: bool = True  # False: needs values known when tracing (eager only)
     tol: float = 0.0
+    group: str = ""  # the cases of a group compile as one function on the cpu
 
     def __repr__(self):
         return self.name
 
 
 CASES = []
+_SECTION = ["math"]
+_ITERATIVE = ("expm", "sqrtm", "logm")  # while_loops of solves: the slowest to compile
 
 
 def case(name, fn, args, ref, grad=True, compiled=True, tol=0.0):
-    CASES.append(Case(name, fn, tuple(args), ref, grad, compiled, tol))
+    group = "matrix_functions" if name.split(":")[0] in _ITERATIVE else _SECTION[0]
+    CASES.append(Case(name, fn, tuple(args), ref, grad, compiled, tol, group))
 
 
 # ----------------------------------------------------------------------------- NumPy references
@@ -235,6 +239,7 @@ case("math.log_softmax", jg.math.log_softmax, [f64(3, 4)],
      lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True)))
 
 # ----------------------------------------------------------------------------- jg.nn
+_SECTION[0] = "nn"
 
 _X4 = f64(2, 6, 5, 4)
 case("softsign", jg.nn.softsign, [f64(3, 4)], lambda x: x / (1 + np.abs(x)))
@@ -294,6 +299,7 @@ case("max_pool_with_argmax:int32", lambda x: jg.nn.max_pool_with_argmax(
      lambda x: _np_argmax_pool(x, 3, 1)[1].astype(np.int32), grad=False)
 
 # ----------------------------------------------------------------------------- jg.linalg
+_SECTION[0] = "linalg"
 
 case("cross", jg.linalg.cross, [f64(4, 3), f64(3)], np.cross)
 case("normalize", lambda x: jg.linalg.normalize(x, axis=1), [f64(3, 4)],
@@ -330,7 +336,7 @@ case("banded_triangular_solve:upper_adjoint",
      lambda b, r: np.linalg.solve(np.swapaxes(_np_banded(b, False), -1, -2), r))
 
 # ----------------------------------------------------------------------------- top level
-
+_SECTION[0] = "top"
 _XS = f64(3, 5, 2)
 case("reverse_sequence",
      lambda x: jg.reverse_sequence(x, [2, 5, 0], seq_axis=1, batch_axis=0), [_XS],
@@ -437,22 +443,9 @@ def test_interpreter_matches_eager(c):
     _close(_numpy(got), _numpy(_eager(c)), c.tol or 1e-12)
 
 
-_GROUPS = {"math": [], "nn": [], "linalg": [], "top": [], "matrix_functions": []}
-_ITERATIVE = ("expm", "sqrtm", "logm")  # while_loops of solves: the slowest to compile
+_GROUPS = {}
 for _c in _COMPILED:
-    _k = ("matrix_functions" if _c.name.split(":")[0] in _ITERATIVE else "linalg" if "solve" in _c.name or _c.name.split(":")[0] in (
-        "cross", "normalize", "expm", "sqrtm", "logm", "tensor_diag", "tensor_diag_part",
-        "tridiagonal_matmul") else "nn" if any(
-        s in _c.name for s in ("conv", "pool", "softsign", "crelu", "space_to_depth",
-                               "depth_to", "lrn", "local_resp", "moments", "statistics",
-                               "separable", "atrous", "zero_fraction:nn"))
-        else "top" if _c.name.split(":")[0] in (
-        "reverse_sequence", "unravel_index", "repeat", "dynamic_partition", "dynamic_stitch",
-        "histogram_fixed_width", "histogram_fixed_width_bins", "space_to_batch_nd",
-        "space_to_batch", "batch_to_space", "realdiv", "truncatediv", "saturate_cast",
-        "shape_n", "parallel_stack", "broadcast_dynamic_shape", "case", "tuple")
-        else "math")
-    _GROUPS[_k].append(_c)
+    _GROUPS.setdefault(_c.group, []).append(_c)
 
 
 @pytest.mark.parametrize("group", [pytest.param(g, marks=pytest.mark.slow)
