@@ -75,7 +75,8 @@ def reciprocal_no_nan(x, name=None):
 
 def multiply_no_nan(x, y, name=None):
     """``x * y``, 0 where ``y`` is 0 even when ``x`` is inf or NaN. The gradients are
-    TensorFlow's: ``multiply_no_nan(g, y)`` for x, ``multiply_no_nan(x, g)`` for y."""
+    TensorFlow's: ``multiply_no_nan(g, y)`` for x, ``x * g`` for y (0 where ``y`` is 0 and
+    ``x`` is not finite, where TensorFlow's is inf or NaN)."""
     x, y = _pair(x, y, "multiply_no_nan")
     if not x.dtype.is_floating:
         raise errors.InvalidArgumentError(errors.at_user_line(
