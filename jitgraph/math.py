@@ -3,6 +3,8 @@
 from .ops import *  # noqa: F401,F403
 from .ops import abs, cast, divide, pow, round, truediv, where  # noqa: F401,A004
 from .ops.elementwise import erf, is_finite, is_inf, is_nan, reciprocal  # noqa: F401
+from .ops.mathx2 import *  # noqa: F401,F403 - more tf.math functions (ops/mathx2.py)
+from .ops.nn import log_softmax, softmax  # noqa: F401 - tf.math aliases
 from .ops.manip import (  # noqa: F401
     bincount,
     segment_max,
@@ -12,8 +14,6 @@ from .ops.manip import (  # noqa: F401
     unsorted_segment_prod,
 )
 from .ops.mathx import erfc, polyval, rint  # noqa: F401
-from .ops.mathx2 import *  # noqa: E402,F401,F403 - more tf.math functions (ops/mathx2.py)
-from .ops.nn import log_softmax, softmax  # noqa: E402,F401 - tf.math aliases
 from .ops.sort import in_top_k, top_k  # noqa: F401
 from .ops.special import (  # noqa: F401
     angle,

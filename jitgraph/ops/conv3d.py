@@ -215,10 +215,8 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME",  # n
     if x.ndim != 3:
         raise _fail(f"{op}: input must have rank 3, [batch, width, channels] (NWC), got "
                     f"{_desc(x)}")
-    w = as_tensor(filters, op, x.dtype)
-    if w.ndim != 3:
-        raise _fail(f"{op}: filters must have rank 3, [width, output_channels, in_channels], "
-                    f"got {_desc(w)}")
+    w = _filters(filters, _known(x, op), op, 1, layout="[width, output_channels, "
+                 "in_channels]", channels_dim=2)
     dims = list(output_shape)
     if len(dims) != 3:
         raise _fail(f"{op}: output_shape must have 3 entries [batch, width, channels], got "
@@ -227,7 +225,7 @@ def conv1d_transpose(input, filters, output_shape, strides, padding="SAME",  # n
     d = _ints(dilations, 1, op, "dilations")
     p = _padding(padding, 1, op)
     p2 = p if isinstance(p, str) else [[0, 0], [0, 0], list(p[0]), [0, 0]]
-    x4 = reshape(_known(x, op), [_batch(x), 1] + [int(v) for v in x.shape[1:]])
+    x4 = reshape(x, [_batch(x), 1] + [int(v) for v in x.shape[1:]])
     y = conv2d_transpose(x4, reshape(w, [1] + [int(v) for v in w.shape]),
                          [dims[0], 1, dims[1], dims[2]], (1,) + s, p2, dilations=(1,) + d)
     return reshape(y, [_batch(x)] + [int(v) for v in y.shape[2:]])
