@@ -3,8 +3,6 @@
 from .ops import *  # noqa: F401,F403
 from .ops import abs, cast, divide, pow, round, truediv, where  # noqa: F401,A004
 from .ops.elementwise import erf, is_finite, is_inf, is_nan, reciprocal  # noqa: F401
-from .ops.mathx2 import *  # noqa: F401,F403 - more tf.math functions (ops/mathx2.py)
-from .ops.nn import log_softmax, softmax  # noqa: F401 - tf.math aliases
 from .ops.manip import (  # noqa: F401
     bincount,
     segment_max,
@@ -34,3 +32,4 @@ from .ops.special import (  # noqa: F401
     xlog1py,
     zeta,
 )
+from .ops.tfmath import *  # noqa: F401,F403 - more tf.math functions (ops/tfmath.py)

@@ -1,4 +1,4 @@
-"""TensorFlow names added to jg.math, jg.nn, jg.linalg and the top level (ops/mathx2.py,
+"""TensorFlow names added to jg.math, jg.nn, jg.linalg and the top level (ops/tfmath.py,
 ops/nn_more.py, ops/linalg_more.py, ops/arrays_more.py, api_more.py).
 
 Every case: eager == an independent NumPy reference; the interpreter and the cpu backend ==

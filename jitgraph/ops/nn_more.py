@@ -38,8 +38,7 @@ from .core import as_tensor, normalize_axis
 from .elementwise import cast, pow, relu, square, squared_difference, where  # noqa: A004
 from .indexing import one_hot
 from .linalg import matmul
-from .mathx2 import zero_fraction  # noqa: F401 - tf.nn.zero_fraction
-from .reduce import argmax, reduce_sum
+from .reduce import argmax, reduce_mean, reduce_sum
 from .shape import reshape, squeeze, transpose, zeros_like
 from .shape import shape as _shape
 from .state import stop_gradient
@@ -110,6 +109,16 @@ def atrous_conv2d(value, filters, rate, padding, name=None):
     if int(rate) < 1:
         raise _fail(f"atrous_conv2d: rate must be a positive int, got {rate!r}")
     return conv2d(value, filters, 1, padding, "NHWC", dilations=int(rate))
+
+
+def zero_fraction(value, name=None):
+    """The fraction of the elements of ``value`` that are zero, as float32 (also
+    ``jg.math.zero_fraction``).
+
+    >>> jg.nn.zero_fraction([1, 0, 0, 2])  # 0.5
+    """
+    x = as_tensor(value, "zero_fraction")
+    return reduce_mean(cast(x == 0 if not x.dtype.is_bool else ~x, _dt.float32))
 
 
 def _nhwc(value, op, data_format):

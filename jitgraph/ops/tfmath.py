@@ -3,7 +3,8 @@ compiles them and autodiff differentiates them through their parts):
 ``reciprocal_no_nan``, ``multiply_no_nan``, ``cumulative_logsumexp``, ``invert_permutation``,
 ``is_non_decreasing``, ``is_strictly_increasing``, ``zero_fraction``, ``segment_prod``,
 ``unsorted_segment_sqrt_n``, ``bessel_i0``, ``bessel_i1``, ``erfcinv``, ``nextafter``,
-``scalar_mul`` and ``accumulate_n``.
+``scalar_mul`` and ``accumulate_n`` (and ``softmax``, ``log_softmax``, ``zero_fraction`` from
+jg.nn). Imported by jitgraph/math.py once the op library is loaded.
 
 ``nextafter`` uses the successor/predecessor of Rump, Zimmermann, Boldo and Melquiond
 ("Computing predecessor and successor in rounding to nearest", BIT 2009): ``x +- (phi |x| +
@@ -35,7 +36,9 @@ from .elementwise import (
 )
 from .indexing import _getitem, scatter_nd
 from .manip import _sorted_count, _static_ints, unsorted_segment_prod
-from .reduce import reduce_all, reduce_max, reduce_mean
+from .nn import log_softmax, softmax  # noqa: F401 - tf.math aliases of jg.nn
+from .nn_more import zero_fraction  # noqa: F401 - also tf.nn.zero_fraction
+from .reduce import reduce_all, reduce_max
 from .scan import cumsum
 from .shape import expand_dims, reshape, zeros_like
 from .state import stop_gradient
@@ -164,15 +167,6 @@ def is_strictly_increasing(x, name=None):
     return _monotone(x, "is_strictly_increasing", True)
 
 
-def zero_fraction(value, name=None):
-    """The fraction of the elements of ``value`` that are zero, as float32.
-
-    >>> jg.math.zero_fraction([1, 0, 0, 2])  # 0.5
-    """
-    x = as_tensor(value, "zero_fraction")
-    return reduce_mean(cast(x == 0 if not x.dtype.is_bool else ~x, _dt.float32))
-
-
 def segment_prod(data, segment_ids, name=None):
     """unsorted_segment_prod over sorted ids with ``max(segment_ids) + 1`` segments (eager;
     inside a jg.function use unsorted_segment_prod with num_segments)."""
@@ -280,7 +274,7 @@ def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
     return add_n(xs)
 
 
-__all__ = ["reciprocal_no_nan", "multiply_no_nan", "cumulative_logsumexp",
+__all__ = ["softmax", "log_softmax", "reciprocal_no_nan", "multiply_no_nan", "cumulative_logsumexp",
            "invert_permutation", "is_non_decreasing", "is_strictly_increasing",
            "zero_fraction", "segment_prod", "unsorted_segment_sqrt_n", "bessel_i0", "bessel_i1",
            "erfcinv", "nextafter", "scalar_mul", "accumulate_n"]
