@@ -2,7 +2,8 @@
 ``tuple``, ``gradients``, ``hessians``, ``recompute_grad``, ``grad_pass_through``,
 ``no_gradient``, ``inside_function``, ``get_logger`` and the initializer classes
 ``constant_initializer``, ``zeros_initializer``, ``ones_initializer``,
-``random_normal_initializer`` and ``random_uniform_initializer``.
+``random_normal_initializer`` and ``random_uniform_initializer``; ``eig``, ``eigvals`` and
+``matrix_square_root`` are jg.linalg's.
 
 jitgraph has no graph collections or control-dependency edges to manage: a jg.function
 keeps every stateful op (assignments, prints, asserts) in program order, so ``group`` and
@@ -29,6 +30,8 @@ from . import errors, tracing
 from .ops import REGISTRY
 from .ops import control as _control
 from .ops.core import as_tensor
+from .ops.linalg_more import eig, eigvals  # noqa: F401 - TensorFlow's top level has them too
+from .ops.linalg_more import sqrtm as matrix_square_root  # noqa: F401
 from .tensor import Tensor
 
 # ----------------------------------------------------------------------------- control
@@ -386,4 +389,5 @@ class random_uniform_initializer(_Seeded):  # noqa: N801
 __all__ = ["case", "group", "no_op", "tuple", "inside_function", "get_logger", "gradients",
            "hessians", "recompute_grad", "grad_pass_through", "no_gradient",
            "constant_initializer", "zeros_initializer", "ones_initializer",
-           "random_normal_initializer", "random_uniform_initializer"]
+           "random_normal_initializer", "random_uniform_initializer", "eig", "eigvals",
+           "matrix_square_root"]

@@ -780,6 +780,41 @@ def _tf_cases(tf):
     yield "repeat", lambda t: t.repeat(f32(2, 3), [2, 0, 1], axis=1)
 
 
+_NEW = {"": ["reverse_sequence", "unravel_index", "repeat", "dynamic_partition",
+              "dynamic_stitch", "histogram_fixed_width", "histogram_fixed_width_bins",
+              "space_to_batch", "space_to_batch_nd", "batch_to_space", "realdiv", "truncatediv",
+              "saturate_cast", "shape_n", "parallel_stack", "broadcast_static_shape",
+              "broadcast_dynamic_shape", "scalar_mul", "case", "group", "no_op", "tuple",
+              "gradients", "hessians", "recompute_grad", "grad_pass_through", "no_gradient",
+              "inside_function", "get_logger", "constant_initializer", "zeros_initializer",
+              "ones_initializer", "random_normal_initializer", "random_uniform_initializer",
+              "eig", "eigvals", "matrix_square_root"],
+        "math": ["softmax", "log_softmax", "reciprocal_no_nan", "multiply_no_nan",
+                 "cumulative_logsumexp", "invert_permutation", "is_non_decreasing",
+                 "is_strictly_increasing", "zero_fraction", "segment_prod",
+                 "unsorted_segment_sqrt_n", "bessel_i0", "bessel_i1", "erfcinv", "nextafter",
+                 "scalar_mul", "accumulate_n"],
+        "nn": ["softsign", "crelu", "convolution", "pool", "conv1d_transpose", "conv3d",
+               "conv3d_transpose", "max_pool3d", "avg_pool3d", "separable_conv2d",
+               "depth_to_space", "space_to_depth", "local_response_normalization", "lrn",
+               "normalize_moments", "sufficient_statistics", "weighted_moments",
+               "max_pool_with_argmax", "atrous_conv2d", "zero_fraction", "space_to_batch"],
+        "linalg": ["cross", "normalize", "expm", "sqrtm", "logm", "tridiagonal_solve",
+                   "tridiagonal_matmul", "tensor_diag", "tensor_diag_part",
+                   "banded_triangular_solve", "eig", "eigvals"]}
+
+
+def test_names_are_where_tensorflow_has_them():
+    for ns, names in _NEW.items():
+        mod = getattr(jg, ns) if ns else jg
+        assert [n for n in names if not callable(getattr(mod, n, None))] == [], ns
+    assert not hasattr(jg, "nextafter") and not hasattr(jg, "bessel_i0")  # tf.math only
+    tf = pytest.importorskip("tensorflow")
+    for ns, names in _NEW.items():
+        mod = getattr(tf, ns) if ns else tf
+        assert [n for n in names if not hasattr(mod, n)] == [], ns
+
+
 def test_matches_tensorflow():
     tf = pytest.importorskip("tensorflow")
     for name, make in _tf_cases(tf):

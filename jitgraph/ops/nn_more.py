@@ -2,8 +2,8 @@
 ``crelu``, the rank-dispatching ``convolution`` and ``pool``, ``separable_conv2d``,
 ``atrous_conv2d``, ``depth_to_space``, ``space_to_depth``, ``local_response_normalization``
 (``lrn``), ``normalize_moments``, ``sufficient_statistics``, ``weighted_moments``,
-``max_pool_with_argmax`` and ``zero_fraction``; the 3-D convolutions and pooling, and
-``conv1d_transpose``, live in ops/conv3d.py.
+``max_pool_with_argmax``, ``zero_fraction`` and ``space_to_batch`` (jg.space_to_batch);
+the 3-D convolutions and pooling, and ``conv1d_transpose``, live in ops/conv3d.py.
 
 ``max_pool_with_argmax`` gives the flat index ``((b * height + y) * width + x) * channels +
 c`` of each window's first maximum (``b`` only with ``include_batch_in_index``), as
@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import errors
+from .arrays_more import space_to_batch  # noqa: F401 - tf.nn.space_to_batch
 from .assemble import concat
 from .composite import divide_no_nan, softsign  # noqa: F401 - tf.nn.softsign
 from .conv import (
@@ -268,4 +269,4 @@ def _batch_index(x, n):
 __all__ = ["softsign", "crelu", "convolution", "pool", "separable_conv2d",
            "atrous_conv2d", "depth_to_space", "space_to_depth", "local_response_normalization",
            "lrn", "normalize_moments", "sufficient_statistics", "weighted_moments",
-           "max_pool_with_argmax", "zero_fraction"]
+           "max_pool_with_argmax", "zero_fraction", "space_to_batch"]
