@@ -17,6 +17,7 @@ TensorShape([1, 3, 3, 3, 3])
 
 import numpy as np
 
+from .. import errors
 from .assemble import pad
 from .conv import (
     _batch,
@@ -26,6 +27,7 @@ from .conv import (
     _filters,
     _ints,
     _lowest,
+    _pad_or_crop,
     _pad_spatial,
     _padding,
     _plans,
@@ -44,8 +46,6 @@ _LAYOUT = "[batch, depth, height, width, channels] (NDHWC)"
 def _check_format(op, data_format):
     if data_format is None or str(data_format).upper() == "NDHWC":
         return
-    from .. import errors
-
     raise errors.UnimplementedError(errors.at_user_line(
         f"{op}: data_format={data_format!r} is not supported; jitgraph computes NDHWC "
         f"(channels last): pass data_format='NDHWC' and transpose the input, e.g. "
@@ -131,13 +131,6 @@ def _dilate(x, s):
     x = reshape(x, inter + [c])
     x = pad(x, [[0, 0]] + [p for st in s for p in ([0, 0], [0, st - 1])] + [[0, 0]])
     return reshape(x, [n] + [size * st for size, st in zip(sizes, s)] + [c])
-
-
-def _pad_or_crop(x, pairs):
-    if any(b < 0 or a < 0 for b, a in pairs):
-        x = _getitem(x, (slice(None),) + tuple(
-            slice(max(-b, 0), (a if a < 0 else None)) for b, a in pairs))
-    return _pad_spatial(x, [(None, max(b, 0), max(a, 0)) for b, a in pairs], 0)
 
 
 def _output_dhw(output_shape, op):
