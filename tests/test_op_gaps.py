@@ -195,6 +195,11 @@ for _ax, _ex, _rev in [(0, False, False), (1, True, False), (-1, False, True), (
 case("cumulative_logsumexp:f32", lambda x: jg.math.cumulative_logsumexp(x, axis=1),
      [f32(2, 5) * 40], lambda x: _lse_scan(x.astype(np.float64), 1).astype(np.float32),
      tol=1e-5)
+case("cumulative_logsumexp:spread", jg.math.cumulative_logsumexp,  # exp underflows: exact
+     [np.array([-100.0, 100.0, -50.0, 99.0], np.float32)],
+     lambda x: _lse_scan(x.astype(np.float64), 0).astype(np.float32), tol=1e-6)
+case("cumulative_logsumexp:-inf", lambda x: jg.math.cumulative_logsumexp(x, reverse=True),
+     [np.array([-np.inf, -np.inf, 1.0])], lambda x: _lse_scan(x, 0, reverse=True), grad=False)
 case("invert_permutation", jg.math.invert_permutation,
      [np.array([3, 4, 0, 2, 1], np.int32)], lambda x: np.argsort(x).astype(x.dtype))
 case("invert_permutation:int64", jg.math.invert_permutation, [_r.permutation(9).astype(np.int64)],

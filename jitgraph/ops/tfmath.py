@@ -20,9 +20,10 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import errors
+from .assemble import concat
 from .assemble import range as _range
 from .composite import add_n, unsorted_segment_sum
-from .core import apply, as_tensor
+from .core import apply, as_tensor, normalize_axis
 from .elementwise import (
     abs,  # noqa: A004
     cast,
@@ -30,17 +31,18 @@ from .elementwise import (
     is_finite,
     is_inf,
     is_nan,
-    log,
+    log1p,
+    maximum,
     sqrt,
     where,
 )
+from .functional_ops import scan
 from .indexing import _getitem, scatter_nd
 from .manip import _sorted_count, _static_ints, unsorted_segment_prod
 from .nn import log_softmax, softmax  # noqa: F401 - tf.math aliases of jg.nn
 from .nn_more import zero_fraction  # noqa: F401 - also tf.nn.zero_fraction
-from .reduce import reduce_all, reduce_max
-from .scan import cumsum
-from .shape import expand_dims, reshape, zeros_like
+from .reduce import reduce_all
+from .shape import expand_dims, reshape, transpose, zeros_like
 from .state import stop_gradient
 
 
@@ -89,9 +91,18 @@ def multiply_no_nan(x, y, name=None):
     return where(zero, y * xs, where(zero, zeros_like(x), x) * y)
 
 
+def _logaddexp(a, v):
+    """``log(exp(a) + exp(v))`` without overflow; -inf for two -infs (no NaN, in the value
+    or the gradient)."""
+    same = a == v
+    d = where(same, zeros_like(a), a - where(same, zeros_like(v), v))
+    return maximum(a, v) + log1p(exp(-abs(d)))
+
+
 def cumulative_logsumexp(x, axis=0, exclusive=False, reverse=False, name=None):
-    """``log(cumsum(exp(x)))`` along ``axis`` (``exclusive``/``reverse`` as ``cumsum``),
-    computed with the max along the axis subtracted; an exclusive sum starts at ``-inf``.
+    """``log(cumsum(exp(x)))`` along ``axis`` (``exclusive``/``reverse`` as ``cumsum``): a
+    running ``logaddexp`` (a ``scan``), exact however far apart the values are; an
+    exclusive sum starts at ``-inf``.
 
     >>> jg.math.cumulative_logsumexp([1.0, 2.0, 3.0], exclusive=True)  # [-inf, 1, 2.3133]
     """
@@ -99,9 +110,17 @@ def cumulative_logsumexp(x, axis=0, exclusive=False, reverse=False, name=None):
     if x.ndim == 0:
         raise errors.InvalidArgumentError(errors.at_user_line(
             "cumulative_logsumexp: x must have rank >= 1, got a scalar"))
-    m = stop_gradient(reduce_max(x, axis=axis, keepdims=True))
-    m = where(is_finite(m), m, zeros_like(m))
-    return log(cumsum(exp(x - m), axis=axis, exclusive=exclusive, reverse=reverse)) + m
+    ax = normalize_axis(axis, x.ndim, "cumulative_logsumexp")[0]
+    n = x.shape[ax]
+    if n == 0:
+        return x
+    perm = [ax] + [i for i in range(x.ndim) if i != ax]
+    xt = transpose(x, perm) if ax else x
+    out = scan(_logaddexp, xt, reverse=reverse)
+    if exclusive:
+        edge = zeros_like(_getitem(out, slice(0, 1))) + _k(-np.inf, x)
+        out = concat([out[1:], edge] if reverse else [edge, out[:-1]], axis=0)
+    return transpose(out, list(np.argsort(perm))) if ax else out
 
 
 def _vector(x, what, kinds="iu"):
