@@ -44,6 +44,10 @@ from . import math, linalg  # noqa: E402,F401
 from . import nest  # noqa: E402,F401
 from . import debugging  # noqa: E402,F401
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: E402,F401
+# -- more of TensorFlow's top level (ops/arrays_more.py, api_more.py, ops/tfmath.py)
+from .ops.arrays_more import *  # noqa: E402,F401,F403
+from .api_more import *  # noqa: E402,F401,F403
+from .ops.tfmath import scalar_mul  # noqa: E402,F401
 
 
 # -- lazy namespaces: `import jitgraph` stays fast

@@ -34,3 +34,4 @@ from .ops.special import (  # noqa: F401
     xlog1py,
     zeta,
 )
+from .ops.tfmath import *  # noqa: F401,F403 - more tf.math functions (ops/tfmath.py)

@@ -27,6 +27,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .nn_more import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nn_more.py)
 from .reduce import reduce_max, reduce_mean, reduce_sum
 from .shape import shape as _shape
 from .sort import in_top_k, top_k  # noqa: F401 - tf.nn names
@@ -218,4 +219,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tan
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup", *_conv_names]
 
+from .conv3d import *  # noqa: E402,F401,F403 - conv3d, conv3d_transpose, 3-D pooling
+from .conv3d import __all__ as _conv3d_names  # noqa: E402
 from .nnx import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nnx.py)
+
+__all__ += _conv3d_names
