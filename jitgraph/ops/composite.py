@@ -166,13 +166,6 @@ def divide_no_nan(x, y, name=None):
     return where(zero, 0.0, x / where(zero, 1.0, y))
 
 
-def multiply_no_nan(x, y, name=None):
-    """``x * y``, 0 where ``y`` is 0 (even where ``x`` is inf or nan)."""
-    x, y = as_tensor(x, "multiply_no_nan"), as_tensor(y, "multiply_no_nan")
-    zero = y == 0
-    return where(zero, 0.0, x * where(zero, 1.0, y))
-
-
 def log_sigmoid(x, name=None):
     """``log(sigmoid(x)) = -softplus(-x)``."""
     return -softplus(-as_tensor(x, "log_sigmoid"))
@@ -532,5 +525,4 @@ __all__ = ["add_n", "reduce_logsumexp", "reduce_variance", "reduce_std",
            "l2_normalize", "sequence_mask", "reverse", "tensordot", "einsum", "name_scope",
            "device", "tensor_scatter_nd_add", "tensor_scatter_nd_sub", "unsorted_segment_sum",
            "unsorted_segment_mean", "segment_sum", "segment_mean", "confusion_matrix",
-           "embedding_lookup", "matrix_band_part", "diag_part", "set_diag", "searchsorted",
-           "multiply_no_nan"]
+           "embedding_lookup", "matrix_band_part", "diag_part", "set_diag", "searchsorted"]
