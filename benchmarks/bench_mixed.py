@@ -16,10 +16,9 @@ went to GEMM, the MLP step was 39x slower in mixed_float16 and a 1024x1024 matmu
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from bench_changes import _rounds as interleaved
 
 import jitgraph as jg
 
@@ -67,16 +66,10 @@ def make_step(build, policy, x):
 
 
 def _rounds(fns, args, rounds):
-    res = {k: [] for k in fns}
     for f in fns.values():
         f(*args)  # compile
         f(*args)
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f(*args)
-            res[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in res.items()}
+    return interleaved(fns, args, rounds)
 
 
 def main():
