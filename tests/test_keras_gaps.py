@@ -1,0 +1,312 @@
+"""The tf.keras names jg.keras gained to close gaps: 3-D / transposed / separable / depthwise
+convolutions, 3-D pooling and reshaping, PReLU, ThresholdedReLU, the dropout variants,
+EinsumDense, RMSNormalization, RandomHeight/Width, InputSpec, Wrapper; the focal, Dice and
+Tversky losses; the IoU, F-score, R2, correlation, hinge and sensitivity metrics; Adafactor
+and Lamb; BackupAndRestore. NumPy references (always), tf.keras with copied weights or the
+same variables (skipped without TensorFlow), eager == compiled, configs, errors."""
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+
+keras = jg.keras
+L = keras.layers
+RNG = np.random.default_rng(21)
+
+
+def close(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                               rtol=tol, atol=tol)
+
+
+def rand(*shape, dtype=np.float32):
+    return RNG.normal(size=shape).astype(dtype)
+
+
+def eager_and_compiled(layer, x, **kwargs):
+    """The layer's output eagerly and from a cpu-compiled function (they must agree)."""
+    eager = layer(x, **kwargs).numpy()
+    compiled = jg.function(lambda t: layer(t, **kwargs))(jg.constant(x)).numpy()
+    close(compiled, eager, 1e-5)
+    return eager
+
+
+def fd_check(fn, x, eps=1e-6, tol=1e-6):
+    """float64 central differences of sum(w * fn(x)) in a random direction vs the tape."""
+    x = np.asarray(x, np.float64)
+    w = RNG.normal(size=np.shape(fn(jg.constant(x)).numpy()))
+    v = RNG.normal(size=x.shape)
+    t = jg.constant(x)
+    with jg.GradientTape() as tape:
+        tape.watch(t)
+        y = jg.reduce_sum(fn(t) * w)
+    g = tape.gradient(y, t).numpy()
+    fd = (np.sum(w * fn(jg.constant(x + eps * v)).numpy())
+          - np.sum(w * fn(jg.constant(x - eps * v)).numpy())) / (2 * eps)
+    assert abs(fd - np.sum(g * v)) <= tol * max(1.0, abs(fd))
+
+
+# ================================================================== layers
+
+# (name, jg/tf constructor arguments, input shape)
+_LAYER_CASES = [
+    ("Conv3D", dict(filters=4, kernel_size=3, strides=2, padding="same"), (2, 5, 6, 4, 3)),
+    ("Conv3D", dict(filters=4, kernel_size=(2, 3, 1), groups=2, dilation_rate=(1, 2, 1),
+                    activation="relu"), (2, 5, 6, 4, 4)),
+    ("Conv1DTranspose", dict(filters=4, kernel_size=3, strides=2), (2, 5, 3)),
+    ("Conv1DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same",
+                             output_padding=1), (2, 5, 3)),
+    ("Conv3DTranspose", dict(filters=3, kernel_size=3, strides=2, padding="same"),
+     (2, 3, 4, 2, 2)),
+    ("Conv3DTranspose", dict(filters=2, kernel_size=(2, 3, 2), strides=(1, 2, 3)),
+     (1, 3, 2, 2, 3)),
+    ("SeparableConv1D", dict(filters=4, kernel_size=3, depth_multiplier=2, padding="same",
+                             strides=2), (2, 7, 3)),
+    ("SeparableConv2D", dict(filters=4, kernel_size=3, depth_multiplier=2, dilation_rate=2),
+     (2, 7, 8, 3)),
+    ("DepthwiseConv1D", dict(kernel_size=3, depth_multiplier=2, padding="same"), (2, 7, 3)),
+    ("MaxPooling3D", dict(pool_size=2, padding="same"), (2, 5, 4, 3, 3)),
+    ("AveragePooling3D", dict(pool_size=3, strides=2, padding="same"), (2, 5, 4, 3, 3)),
+    ("AveragePooling3D", dict(pool_size=(2, 1, 2)), (2, 4, 3, 4, 2)),
+    ("GlobalMaxPooling3D", dict(), (2, 3, 4, 2, 3)),
+    ("GlobalAveragePooling3D", dict(keepdims=True), (2, 3, 4, 2, 3)),
+    ("UpSampling3D", dict(size=(1, 2, 3)), (2, 2, 3, 2, 3)),
+    ("ZeroPadding3D", dict(padding=((1, 0), (0, 2), (1, 1))), (2, 2, 3, 2, 3)),
+    ("Cropping3D", dict(cropping=((1, 0), (0, 2), 1)), (2, 3, 4, 3, 3)),
+    ("PReLU", dict(shared_axes=[1]), (2, 5, 3)),
+    ("PReLU", dict(alpha_initializer="ones"), (2, 3, 4)),
+    ("ThresholdedReLU", dict(theta=0.5), (2, 5, 3)),
+    ("EinsumDense", dict(equation="ab,bc->ac", output_shape=4, bias_axes="c"), (2, 5)),
+    ("EinsumDense", dict(equation="abc,cde->abde", output_shape=(None, 3, 4), bias_axes="de"),
+     (2, 5, 6)),
+    ("EinsumDense", dict(equation="...b,bc->...c", output_shape=4, bias_axes="c"),
+     (2, 5, 3, 6)),
+    ("EinsumDense", dict(equation="ab...,bc->ac...", output_shape=(4, None), bias_axes="c"),
+     (2, 5, 3)),
+    ("RMSNormalization", dict(), (2, 5, 3)),
+    ("RMSNormalization", dict(axis=[-2, -1], epsilon=1e-3), (2, 5, 3)),
+]
+_IDS = [f"{n}-{i}" for i, (n, _, _) in enumerate(_LAYER_CASES)]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", _LAYER_CASES, ids=_IDS)
+def test_layer_matches_tf_keras_with_copied_weights(name, kwargs, shape):
+    tf = pytest.importorskip("tensorflow")
+    x = rand(*shape)
+    t_layer = getattr(tf.keras.layers, name)(**kwargs)
+    t_layer(x)
+    weights = [w + 0.3 * rand(*w.shape) for w in t_layer.get_weights()]  # not the initial ones
+    t_layer.set_weights(weights)
+    want = t_layer(x).numpy()
+    layer = getattr(L, name)(**kwargs)
+    layer(x)
+    assert [tuple(w.shape) for w in layer.get_weights()] == [w.shape for w in weights]
+    layer.set_weights(weights)
+    close(eager_and_compiled(layer, x), want, 2e-5)
+    assert tuple(layer.compute_output_shape((None,) + shape[1:])) == \
+        tuple(t_layer.compute_output_shape((None,) + shape[1:]))
+
+
+@pytest.mark.parametrize("name,kwargs,shape", _LAYER_CASES, ids=_IDS)
+def test_layer_config_round_trips_and_matches_tf_keys(name, kwargs, shape):
+    layer = getattr(L, name)(**kwargs)
+    cfg = layer.get_config()
+    again = L.deserialize(L.serialize(layer))
+    assert type(again) is type(layer)
+    assert {k: v for k, v in again.get_config().items() if k != "name"} == \
+        {k: v for k, v in cfg.items() if k != "name"}
+    tf = pytest.importorskip("tensorflow")
+    want = set(getattr(tf.keras.layers, name)(**kwargs).get_config())
+    missing = want - set(cfg) - {"quantization_config", "lora_rank", "lora_alpha",
+                                 "gamma_regularizer"}
+    assert not missing, missing
+    for key in set(want) & set(cfg) - {"name", "dtype"}:
+        t_value = getattr(tf.keras.layers, name)(**kwargs).get_config()[key]
+        if isinstance(t_value, (int, float, str, tuple, list, type(None))):
+            assert cfg[key] == t_value or list(np.ravel(cfg[key])) == list(
+                np.ravel(t_value)), key
+
+
+def _np_conv3d(x, w, stride):
+    k = w.shape[:3]
+    out = [(n - kk) // stride + 1 for n, kk in zip(x.shape[1:4], k)]
+    y = np.zeros((x.shape[0], *out, w.shape[4]))
+    for pos in np.ndindex(*out):
+        win = x[(slice(None), *[slice(p * stride, p * stride + kk) for p, kk in zip(pos, k)])]
+        y[(slice(None), *pos)] = np.tensordot(win, w, axes=[[1, 2, 3, 4], [0, 1, 2, 3]])
+    return y
+
+
+def test_conv3d_and_pooling_layers_match_numpy():
+    x = rand(2, 5, 4, 6, 2)
+    conv = L.Conv3D(3, (2, 3, 2), strides=1, use_bias=False)
+    conv(x)
+    close(eager_and_compiled(conv, x), _np_conv3d(x, conv.kernel.numpy(), 1), 1e-5)
+    close(eager_and_compiled(L.MaxPooling3D(2), x),
+          x[:, :4, :4, :6].reshape(2, 2, 2, 2, 2, 3, 2, 2).max(axis=(2, 4, 6)))
+    close(eager_and_compiled(L.AveragePooling3D((1, 2, 3)), x),
+          x.reshape(2, 5, 1, 2, 2, 2, 3, 2).mean(axis=(2, 4, 6)))
+    close(eager_and_compiled(L.GlobalAveragePooling3D(), x), x.mean(axis=(1, 2, 3)))
+    close(L.UpSampling3D(2)(x), x.repeat(2, 1).repeat(2, 2).repeat(2, 3))
+    close(L.ZeroPadding3D(1)(x), np.pad(x, [(0, 0), (1, 1), (1, 1), (1, 1), (0, 0)]))
+    close(L.Cropping3D(((1, 2), 1, (0, 3)))(x), x[:, 1:-2, 1:-1, :-3])
+
+
+def test_separable_and_depthwise_match_numpy():
+    x = rand(2, 6, 3)
+    dw = L.DepthwiseConv1D(3, depth_multiplier=2, use_bias=False)
+    dw(x)
+    k = dw.depthwise_kernel.numpy()  # (3, in 3, 2)
+    want = np.stack([np.einsum("nkc,kcm->ncm", x[:, i:i + 3], k).reshape(2, 6)
+                     for i in range(4)], axis=1)
+    close(eager_and_compiled(dw, x), want)
+    sep = L.SeparableConv1D(5, 3, depth_multiplier=2, use_bias=False)
+    sep(x)
+    sep.depthwise_kernel.assign(k)
+    close(eager_and_compiled(sep, x), want @ sep.pointwise_kernel.numpy()[0])
+
+
+def test_conv_layer_gradients_match_finite_differences():
+    for layer, shape in [(L.Conv3D(2, 2, strides=(1, 2, 1), padding="same", dtype="float64"),
+                          (1, 3, 4, 3, 2)),
+                         (L.Conv3DTranspose(2, 2, strides=2, dtype="float64"), (1, 2, 2, 2, 2)),
+                         (L.Conv1DTranspose(2, 3, strides=2, padding="same",
+                                            dtype="float64"), (2, 4, 3)),
+                         (L.SeparableConv2D(2, 2, depth_multiplier=2, dtype="float64"),
+                          (1, 4, 3, 2)),
+                         (L.AveragePooling3D(2, strides=1, padding="same", dtype="float64"),
+                          (1, 3, 3, 2, 2)),
+                         (L.MaxPooling3D(2, dtype="float64"), (1, 4, 2, 2, 1)),
+                         (L.EinsumDense("abc,cd->abd", (None, 3), dtype="float64"), (2, 3, 4)),
+                         (L.PReLU(alpha_initializer="ones", dtype="float64"), (2, 5)),
+                         (L.RMSNormalization(dtype="float64"), (2, 3, 4))]:
+        fd_check(layer, rand(*shape, dtype=np.float64))
+
+
+def test_conv3d_grads_match_tf_keras():
+    tf = pytest.importorskip("tensorflow")
+    x = rand(2, 4, 3, 5, 2)
+    t_layer, layer = (m.layers.Conv3DTranspose(3, 2, strides=(2, 1, 2), padding="same")
+                      for m in (tf.keras, keras))
+    t_layer(x), layer(x)
+    layer.set_weights(t_layer.get_weights())
+    tx, jx = tf.constant(x), jg.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        ty = tf.reduce_sum(t_layer(tx) ** 2)
+    t_grads = tape.gradient(ty, [tx] + t_layer.trainable_weights)
+    with jg.GradientTape() as tape:
+        tape.watch(jx)
+        jy = jg.reduce_sum(layer(jx) ** 2)
+    grads = tape.gradient(jy, [jx] + layer.trainable_weights)
+    for g, t in zip(grads, t_grads):
+        close(g, t, 1e-4)
+
+
+def test_conv3d_model_trains_compiled():
+    x, y = rand(16, 4, 4, 4, 1), rand(16, 1)
+    model = keras.Sequential([L.Conv3D(2, 2, activation="relu", input_shape=(4, 4, 4, 1)),
+                              L.MaxPooling3D(), L.GlobalAveragePooling3D(), L.Dense(1)])
+    model.compile(loss="mse", optimizer="adam")
+    hist = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    close(model.predict(x, verbose=0), model(x).numpy(), 1e-5)
+
+
+def test_dropout_variants_statistics_and_inference_passthrough():
+    jg.random.set_seed(3)
+    x = np.ones((64, 4, 4, 8), np.float32)
+    for layer in [L.GaussianDropout(0.3), L.AlphaDropout(0.3), L.SpatialDropout2D(0.3)]:
+        close(layer(x, training=False), x)
+        close(layer(x), x)  # a direct call without training passes through
+    g = L.GaussianDropout(0.3)(np.ones(40000, np.float32), training=True).numpy()
+    assert abs(g.mean() - 1) < 0.02 and abs(g.std() - np.sqrt(0.3 / 0.7)) < 0.02
+    z = rand(40000)  # SELU-normalized inputs keep mean 0 and variance 1
+    a = L.AlphaDropout(0.2)(z, training=True).numpy()
+    assert abs(a.mean()) < 0.03 and abs(a.std() - 1) < 0.03
+    s = L.SpatialDropout2D(0.5)(x, training=True).numpy()
+    per_map = s.reshape(64, 16, 8)
+    assert (per_map == per_map[:, :1]).all()  # a whole feature map is kept or dropped
+    assert set(np.unique(s)) <= {0.0, 2.0} and 0.3 < (s == 0).mean() < 0.7
+    s3 = L.SpatialDropout3D(0.5)(np.ones((8, 2, 2, 2, 16), np.float32), training=True).numpy()
+    assert (s3.reshape(8, 8, 16) == s3.reshape(8, 8, 16)[:, :1]).all()
+    cf = L.SpatialDropout2D(0.5, data_format="channels_first")(x, training=True).numpy()
+    assert (cf.reshape(64, 4, 32) == cf.reshape(64, 4, 32)[:, :, :1]).all()
+    compiled = jg.function(lambda t: L.SpatialDropout3D(0.5)(t, training=True))
+    assert compiled(jg.ones((3, 2, 2, 2, 4))).shape == (3, 2, 2, 2, 4)
+
+
+def test_random_height_and_width():
+    jg.random.set_seed(1)
+    images = rand(2, 10, 8, 3)
+    h = L.RandomHeight(0.3)(images).shape
+    assert 7 <= h[1] <= 13 and h[2:] == (8, 3)
+    w = L.RandomWidth((0.5, 0.6))(images).shape
+    assert w[1] == 10 and w[2] in (12, 13)
+    close(L.RandomHeight(0.3)(images, training=False), images)
+    with pytest.raises(NotImplementedError, match="RandomZoom"):
+        jg.function(lambda t: L.RandomHeight(0.2)(t, training=True))(jg.constant(images))
+    with pytest.raises(ValueError, match="larger than -1"):
+        L.RandomWidth((-1.5, 0.2))
+
+
+def test_input_spec_checks_calls_eager_and_symbolic():
+    class Needs3(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.input_spec = L.InputSpec(ndim=3, axes={-1: 4})
+
+    layer = Needs3(name="needs3")
+    assert layer(np.ones((2, 3, 4), np.float32)).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match="'needs3'.*expected ndim=3, found ndim=2"):
+        layer(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="axis -1 .* value 4"):
+        layer(np.ones((2, 3, 5), np.float32))
+    with pytest.raises(ValueError, match="axis -1"):
+        Needs3()(keras.Input((3, 5)))
+    with pytest.raises(ValueError, match="expected ndim=4"):
+        L.SpatialDropout2D(0.5)(np.ones((2, 3, 4), np.float32))
+    spec = L.InputSpec(dtype="float32", min_ndim=2)
+    assert L.InputSpec.from_config(spec.get_config()).get_config() == spec.get_config()
+
+
+def test_wrapper_holds_the_layer_and_serializes():
+    class Twice(L.Wrapper):
+        def call(self, inputs):
+            return 2.0 * self.layer(inputs)
+
+    dense = L.Dense(3)
+    wrapped = Twice(dense)
+    x = rand(2, 4)
+    close(wrapped(x), 2 * dense(x).numpy())
+    assert len(wrapped.trainable_weights) == 2
+    cfg = keras.layers.serialize(wrapped)
+    again = keras.layers.deserialize(cfg, custom_objects={"Twice": Twice})
+    assert isinstance(again.layer, L.Dense) and again.layer.units == 3
+    with pytest.raises(ValueError, match="must be a jg.keras.layers.Layer"):
+        Twice("dense")
+
+
+def test_layer_errors_name_the_problem():
+    with pytest.raises(ValueError, match="Conv3D layer .* rank 5"):
+        L.Conv3D(2, 2)(np.ones((2, 4, 4, 1), np.float32))
+    with pytest.raises(ValueError, match="output_padding must be 3 ints"):
+        L.Conv3DTranspose(2, 2, strides=2, output_padding=(1, 1))
+    with pytest.raises(NotImplementedError, match="channels_first"):
+        L.SeparableConv2D(2, 2, data_format="channels_first")
+    with pytest.raises(ValueError, match="neither the input nor the weight"):
+        L.EinsumDense("ab,bc->ad", 4)(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="bias_axes"):
+        L.EinsumDense("ab,bc->ac", 4, bias_axes="x")(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="invalid equation"):
+        L.EinsumDense("ab,bc,cd->ad", 4)
+    with pytest.raises(ValueError, match="shared_axes"):
+        L.PReLU(shared_axes=[3])(np.ones((2, 3), np.float32))
+    with pytest.raises(jg.errors.InvalidArgumentError, match="conv3d: input has 2 channels"):
+        jg.nn.conv3d(np.ones((1, 3, 3, 3, 2)), np.ones((2, 2, 2, 3, 1)), 1, "VALID")
+    with pytest.raises(jg.errors.InvalidArgumentError, match="conv3d_transpose: a conv3d of"):
+        jg.nn.conv3d_transpose(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1)),
+                               [1, 9, 9, 9, 1], 2, "SAME")
+    with pytest.raises(jg.errors.UnimplementedError, match="NDHWC"):
+        jg.nn.max_pool3d(np.ones((1, 2, 2, 2, 1)), 2, 2, "VALID", data_format="NCDHW")
