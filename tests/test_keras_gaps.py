@@ -310,3 +310,93 @@ def test_layer_errors_name_the_problem():
                                [1, 9, 9, 9, 1], 2, "SAME")
     with pytest.raises(jg.errors.UnimplementedError, match="NDHWC"):
         jg.nn.max_pool3d(np.ones((1, 2, 2, 2, 1)), 2, 2, "VALID", data_format="NCDHW")
+
+
+# ================================================================== losses
+
+def _np_bce(t, p):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def _np_losses():
+    """(class name, kwargs, per-batch NumPy reference for y_true t and y_pred p)."""
+    def bfce(t, p, gamma=2.0):
+        pt = t * p + (1 - t) * (1 - p)
+        return ((1 - pt) ** gamma * _np_bce(t, p)).mean(-1).mean()
+
+    def cfce(t, p):
+        q = np.clip(p / p.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
+        return (0.25 * (1 - q) ** 2 * -t * np.log(q)).sum(-1).mean()
+
+    def dice(t, p):
+        return 1 - 2 * (t * p).sum() / (t.sum() + p.sum() + 1e-7)
+
+    def tversky(t, p, a=0.3, b=0.7):
+        tp, fp, fn = (t * p).sum(), ((1 - p) * t).sum(), (p * (1 - t)).sum()
+        return 1 - tp / (tp + a * fp + b * fn + 1e-7)
+
+    return [("BinaryFocalCrossentropy", {}, bfce),
+            ("CategoricalFocalCrossentropy", {}, cfce),
+            ("Dice", {}, dice),
+            ("Tversky", {"alpha": 0.3, "beta": 0.7}, tversky)]
+
+
+@pytest.mark.parametrize("name,kwargs,ref", _np_losses(), ids=lambda v: v if isinstance(
+    v, str) else "")
+def test_new_losses_match_numpy_eager_and_compiled(name, kwargs, ref):
+    t = np.eye(5)[RNG.integers(0, 5, 6)] if "Categorical" in name else \
+        (RNG.uniform(size=(6, 5)) > 0.5).astype(np.float64)
+    p = RNG.uniform(0.05, 0.95, size=(6, 5))
+    loss = getattr(keras.losses, name)(**kwargs)
+    close(loss(t, p), ref(t, p), 1e-9)
+    compiled = jg.function(lambda a, b: loss(a, b), backend="cpu")
+    close(compiled(jg.constant(t), jg.constant(p)), ref(t, p), 1e-9)
+    fd_check(lambda q: loss(jg.constant(t), q), p)
+    assert keras.losses.get(type(loss).__name__).get_config() == type(loss)().get_config()
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert again.get_config() == loss.get_config()
+
+
+_TF_LOSS_CASES = [
+    ("BinaryFocalCrossentropy", dict(apply_class_balancing=True, gamma=1.5,
+                                     label_smoothing=0.1)),
+    ("BinaryFocalCrossentropy", dict(from_logits=True, alpha=0.4)),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True, label_smoothing=0.2, alpha=0.5)),
+    ("CategoricalFocalCrossentropy", dict(gamma=0.5)),
+    ("Dice", dict()), ("Dice", dict(axis=-1)),
+    ("Tversky", dict(alpha=0.2, beta=0.8)), ("Tversky", dict(axis=-1))]
+
+
+@pytest.mark.parametrize("name,kwargs", _TF_LOSS_CASES)
+def test_new_losses_match_tf_keras(name, kwargs):
+    tf = pytest.importorskip("tensorflow")
+    t = np.eye(4, dtype=np.float32)[RNG.integers(0, 4, 6)] if "Categorical" in name else \
+        (RNG.uniform(size=(6, 4)) > 0.5).astype(np.float32)
+    p = (rand(6, 4) if kwargs.get("from_logits") else
+         RNG.uniform(0.02, 0.98, size=(6, 4)).astype(np.float32))
+    sw = RNG.uniform(size=6).astype(np.float32)
+    ours, theirs = getattr(keras.losses, name)(**kwargs), getattr(tf.keras.losses, name)(**kwargs)
+    close(ours(t, p), theirs(t, p).numpy(), 1e-5)
+    if kwargs.get("axis", -1) is not None:
+        close(ours(t, p, sample_weight=sw), theirs(t, p, sample_weight=sw).numpy(), 1e-5)
+    want = {k: v for k, v in theirs.get_config().items() if k not in ("dtype", "reduction")}
+    got = {k: v for k, v in ours.get_config().items() if k != "reduction"}
+    assert got == want
+    fn = getattr(keras.losses, ours.name)
+    close(fn(t, p, **kwargs), getattr(tf.keras.losses, ours.name)(t, p, **kwargs).numpy(), 1e-5)
+
+
+def test_new_losses_by_name_in_compile_and_fit():
+    x = rand(32, 3)
+    y = (x[:, :1] > 0).astype(np.float32)
+    for loss in ["binary_focal_crossentropy", "dice", keras.losses.Tversky(axis=-1)]:
+        model = keras.Sequential([L.Dense(1, activation="sigmoid", input_shape=(3,))])
+        model.compile(loss=loss, optimizer="adam")
+        hist = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        assert np.isfinite(hist.history["loss"]).all()
+    assert keras.losses.kullback_leibler_divergence is keras.losses.kl_divergence
+    with pytest.raises(ValueError, match="axis must be an int"):
+        keras.losses.categorical_focal_crossentropy([[1.0, 0.0]], [[0.5, 0.5]], axis=True)
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        keras.losses.Dice(gamma=2.0)

@@ -1,0 +1,132 @@
+"""More Keras 3 losses with their formulas and configs: BinaryFocalCrossentropy,
+CategoricalFocalCrossentropy, Dice, Tversky (classes and functions), registered by name in
+``jg.keras.losses`` so ``compile(loss="dice")`` and loading find them.
+
+>>> jg.keras.losses.BinaryFocalCrossentropy(gamma=2.0)([[0.0, 1.0]], [[0.1, 0.8]])
+"""
+
+import jitgraph as jg
+
+from .losses import EPSILON, LossFunctionWrapper, Reduction, _snake, _tensor
+
+
+def _pair(y_true, y_pred):
+    y_pred = _tensor(y_pred)
+    if not y_pred.dtype.is_floating:
+        y_pred = jg.cast(y_pred, jg.float32)
+    return _tensor(y_true, y_pred.dtype), y_pred
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy times ``(1 - p_t) ** gamma`` (p_t: the probability given to the
+    true label), which down-weighs easy examples; with ``apply_class_balancing`` also
+    ``alpha`` for positives and ``1 - alpha`` for negatives. Mean over ``axis``."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = jg.sigmoid(y_pred)
+    p = jg.clip_by_value(y_pred, EPSILON, 1.0 - EPSILON)
+    bce = -(y_true * jg.log(p) + (1.0 - y_true) * jg.log(1.0 - p))
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = jg.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return jg.reduce_mean(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Categorical cross-entropy of one-hot targets with each class's term weighed by
+    ``alpha * (1 - p) ** gamma``; summed over ``axis``."""
+    if isinstance(axis, bool):
+        raise ValueError(f"categorical_focal_crossentropy: axis must be an int, got {axis!r}")
+    y_true, y_pred = _pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / float(y_true.shape[-1])
+    if from_logits:
+        y_pred = jg.nn.softmax(y_pred, axis=axis)
+    out = y_pred / jg.reduce_sum(y_pred, axis=axis, keepdims=True)
+    out = jg.clip_by_value(out, EPSILON, 1.0 - EPSILON)
+    focal = alpha * jg.pow(1.0 - out, gamma) * (-y_true * jg.log(out))
+    return jg.reduce_sum(focal, axis=axis)
+
+
+def dice(y_true, y_pred, axis=None):
+    """``1 - 2 |y_true . y_pred| / (|y_true| + |y_pred|)`` summed over ``axis`` (None: the
+    whole batch, one number)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    inter = jg.reduce_sum(y_true * y_pred, axis=axis)
+    return 1.0 - 2.0 * inter / (jg.reduce_sum(y_true, axis=axis)
+                                + jg.reduce_sum(y_pred, axis=axis) + EPSILON)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """``1 - TP / (TP + alpha FP + beta FN)`` with soft counts summed over ``axis`` (None:
+    the whole batch); alpha = beta = 0.5 is the Dice loss."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    inter = jg.reduce_sum(y_true * y_pred, axis=axis)
+    fp = jg.reduce_sum((1.0 - y_pred) * y_true, axis=axis)
+    fn = jg.reduce_sum(y_pred * (1.0 - y_true), axis=axis)
+    return 1.0 - inter / (inter + fp * alpha + fn * beta + EPSILON)
+
+
+class _Wrapped(LossFunctionWrapper):
+    """A Keras 3 loss class over ``fn``: its keyword arguments (``params`` with defaults)
+    are attributes and part of the config."""
+
+    fn, params = None, {}
+
+    def __init__(self, *args, reduction=Reduction.AUTO, name=None, dtype=None, **kwargs):
+        values = dict(self.params)
+        values.update(zip(self.params, args))
+        unknown = set(kwargs) - set(self.params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments "
+                            f"{sorted(unknown)}")
+        values.update(kwargs)
+        super().__init__(type(self).fn, reduction=reduction,
+                         name=name or _snake(type(self).__name__), **values)
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: v for k, v in config.items() if k != "dtype"})
+
+
+class BinaryFocalCrossentropy(_Wrapped):
+    """Loss class of ``binary_focal_crossentropy``."""
+
+    fn = staticmethod(binary_focal_crossentropy)
+    params = {"apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0,
+              "from_logits": False, "label_smoothing": 0.0, "axis": -1}
+
+
+class CategoricalFocalCrossentropy(_Wrapped):
+    """Loss class of ``categorical_focal_crossentropy``."""
+
+    fn = staticmethod(categorical_focal_crossentropy)
+    params = {"alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0,
+              "axis": -1}
+
+
+class Dice(_Wrapped):
+    """Loss class of ``dice``."""
+
+    fn = staticmethod(dice)
+    params = {"axis": None}
+
+
+class Tversky(_Wrapped):
+    """Loss class of ``tversky``."""
+
+    fn = staticmethod(tversky)
+    params = {"alpha": 0.5, "beta": 0.5, "axis": None}
+
+
+CLASSES = [BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky]
+FUNCTIONS = [binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky]
+
+__all__ = [c.__name__ for c in CLASSES] + [f.__name__ for f in FUNCTIONS]
