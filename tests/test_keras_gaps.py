@@ -400,3 +400,156 @@ def test_new_losses_by_name_in_compile_and_fit():
         keras.losses.categorical_focal_crossentropy([[1.0, 0.0]], [[0.5, 0.5]], axis=True)
     with pytest.raises(TypeError, match="unexpected arguments"):
         keras.losses.Dice(gamma=2.0)
+
+
+# ================================================================== metrics
+
+def _np_fbeta(t, p, beta, threshold=None, average=None):
+    pred = (p > threshold) if threshold is not None else \
+        ((p >= p.max(-1, keepdims=True)) & (np.abs(p) > 1e-9))
+    pred = pred.astype(np.float64)
+    axis = None if average == "micro" else 0
+    tp, fp = (pred * t).sum(axis), (pred * (1 - t)).sum(axis)
+    fn = ((1 - pred) * t).sum(axis)
+    prec, rec = tp / (tp + fp + 1e-7), tp / (tp + fn + 1e-7)
+    f = prec * rec / (beta ** 2 * prec + rec + 1e-7) * (1 + beta ** 2)
+    if average == "weighted":
+        w = t.sum(0)
+        return (f * w / (w.sum() + 1e-7)).sum()
+    return f.mean() if average else f
+
+
+def _np_r2(t, p):
+    return np.mean(1 - ((t - p) ** 2).sum(0) / ((t - t.mean(0)) ** 2).sum(0))
+
+
+def _np_iou(t_ids, p_ids, n, targets):
+    cm = np.zeros((n, n))
+    np.add.at(cm, (t_ids, p_ids), 1.0)
+    tp = np.diag(cm)
+    den = cm.sum(0) + cm.sum(1) - tp
+    vals = [tp[i] / den[i] for i in targets if den[i] > 0]
+    return np.mean(vals)
+
+
+def test_new_metrics_match_numpy_over_batches_eager_and_compiled():
+    t = (RNG.uniform(size=(12, 4)) > 0.5).astype(np.float32)
+    p = RNG.uniform(size=(12, 4)).astype(np.float32)
+    rt, rp = rand(12, 3), rand(12, 3)
+    ids, pids = RNG.integers(0, 4, 12), RNG.integers(0, 4, 12)
+    corr = lambda a, b: np.mean([np.corrcoef(x, y)[0, 1] for x, y in zip(a, b)])  # noqa: E731
+    cases = [
+        (keras.metrics.F1Score(), t, p, _np_fbeta(t, p, 1.0)),
+        (keras.metrics.FBetaScore(beta=2.0, average="weighted", threshold=0.4), t, p,
+         _np_fbeta(t, p, 2.0, 0.4, "weighted")),
+        (keras.metrics.F1Score(average="micro", threshold=0.5), t, p,
+         _np_fbeta(t, p, 1.0, 0.5, "micro")),
+        (keras.metrics.R2Score(), rt, rp, _np_r2(rt, rp)),
+        (keras.metrics.IoU(4, [1, 3]), ids, pids, _np_iou(ids, pids, 4, [1, 3])),
+        (keras.metrics.OneHotMeanIoU(4), np.eye(4)[ids], np.eye(4)[pids],
+         _np_iou(ids, pids, 4, range(4))),
+        (keras.metrics.BinaryIoU(), t, p, _np_iou(t.ravel().astype(int),
+                                                  (p.ravel() >= 0.5).astype(int), 2, [0, 1])),
+        (keras.metrics.PearsonCorrelation(), rt, rp, corr(rt, rp)),
+        (keras.metrics.Hinge(), t, 2 * p - 1, np.maximum(1 - (2 * t - 1) * (2 * p - 1),
+                                                         0).mean()),
+        (keras.metrics.Poisson(), t, p + 0.1, (p + 0.1 - t * np.log(p + 0.1 + 1e-7)).mean()),
+    ]
+    for metric, a, b, want in cases:
+        for half in (slice(0, 6), slice(6, 12)):
+            metric.update_state(a[half], b[half])
+        close(metric.result(), want, 1e-5)
+        metric.reset_state()
+        step = jg.function(lambda x, y, m=metric: m.update_state(x, y))
+        for half in (slice(0, 6), slice(6, 12)):
+            step(jg.constant(a[half]), jg.constant(b[half]))
+        close(metric.result(), want, 1e-5)
+
+
+_TF_METRIC_CASES = [
+    ("F1Score", dict(average="macro", threshold=0.5)), ("F1Score", dict()),
+    ("FBetaScore", dict(beta=2.0, average="weighted")),
+    ("FBetaScore", dict(average="micro", threshold=0.3)),
+    ("IoU", dict(num_classes=4, target_class_ids=[0, 2])), ("BinaryIoU", dict()),
+    ("BinaryIoU", dict(target_class_ids=[1], threshold=0.3)),
+    ("OneHotIoU", dict(num_classes=4, target_class_ids=[1, 3])),
+    ("OneHotMeanIoU", dict(num_classes=4)), ("R2Score", dict()),
+    ("R2Score", dict(class_aggregation="variance_weighted_average")),
+    ("R2Score", dict(class_aggregation=None, num_regressors=2)),
+    ("PearsonCorrelation", dict()), ("ConcordanceCorrelation", dict()),
+    ("SensitivityAtSpecificity", dict(specificity=0.6)),
+    ("SpecificityAtSensitivity", dict(sensitivity=0.5, num_thresholds=50)),
+    ("RecallAtPrecision", dict(precision=0.6, class_id=2)), ("Hinge", dict()),
+    ("SquaredHinge", dict()), ("CategoricalHinge", dict()), ("KLDivergence", dict()),
+    ("Poisson", dict()), ("MeanAbsolutePercentageError", dict())]
+
+
+@pytest.mark.filterwarnings("ignore:You are passing weight")  # tf.keras on whole weights
+@pytest.mark.parametrize("name,kwargs", _TF_METRIC_CASES)
+def test_new_metrics_match_tf_keras_with_weights(name, kwargs):
+    tf = pytest.importorskip("tensorflow")
+    t = (RNG.uniform(size=(8, 4)) > 0.5).astype(np.float32)
+    p = RNG.uniform(size=(8, 4)).astype(np.float32)
+    w = RNG.uniform(size=8).astype(np.float32)
+    if name in ("IoU",):
+        t, p = RNG.integers(0, 4, 8), RNG.integers(0, 4, 8)
+    if name.startswith("OneHot") or name in ("CategoricalHinge", "KLDivergence"):
+        t = np.eye(4, dtype=np.float32)[RNG.integers(0, 4, 8)]
+    if name in ("R2Score", "PearsonCorrelation", "ConcordanceCorrelation",
+                "MeanAbsolutePercentageError"):
+        t = rand(8, 3)
+        p = t + 0.5 * rand(8, 3)
+    if name in ("Hinge", "SquaredHinge"):
+        p = 2 * p - 1
+    if "IoU" in name:  # tf.keras counts in integers: whole weights only
+        w = np.round(3 * w).astype(np.float32)
+        if name == "BinaryIoU":
+            w = np.round(3 * RNG.uniform(size=t.shape)).astype(np.float32)
+    ours, theirs = getattr(keras.metrics, name)(**kwargs), getattr(tf.keras.metrics,
+                                                                    name)(**kwargs)
+    for half in (slice(0, 4), slice(4, 8)):
+        ours.update_state(t[half], p[half], sample_weight=w[half])
+        theirs.update_state(t[half], p[half], sample_weight=w[half])
+    close(ours.result(), theirs.result().numpy(), 2e-5)
+    skip = ("dtype", "name")
+    assert {k: v for k, v in ours.get_config().items() if k not in skip} == \
+        {k: v for k, v in theirs.get_config().items() if k not in skip}
+    again = keras.metrics.deserialize(keras.metrics.serialize(ours))
+    assert type(again) is type(ours) and again.get_config() == ours.get_config()
+
+
+def test_metric_names_aliases_and_errors():
+    m = keras.metrics
+    for name, cls in [("hinge", m.Hinge), ("kld", m.KLDivergence),
+                      ("mape", m.MeanAbsolutePercentageError), ("f1_score", m.F1Score),
+                      ("r2_score", m.R2Score),
+                      ("poisson", m.Poisson), ("squared_hinge", m.SquaredHinge)]:
+        assert type(m.get(name)) is cls
+    assert m.KLDivergence().name == "kl_divergence"
+    assert m.MAE is keras.losses.mean_absolute_error and m.KLD is keras.losses.kl_divergence
+    assert m.kullback_leibler_divergence is m.kld and m.MAPE is m.mape
+    assert m.huber is keras.losses.huber and m.binary_focal_crossentropy is \
+        keras.losses.binary_focal_crossentropy
+    with pytest.raises(ValueError, match="beta must be a Python float"):
+        m.FBetaScore(beta=2)
+    with pytest.raises(ValueError, match="expects 2-D inputs"):
+        m.F1Score()([1.0, 0.0], [0.3, 0.8])
+    with pytest.raises(ValueError, match="target_class_ids"):
+        m.IoU(3, [0, 3])
+    with pytest.raises(ValueError, match="specificity must be in"):
+        m.SensitivityAtSpecificity(1.5)
+    with pytest.raises(ValueError, match="class_aggregation"):
+        m.R2Score(class_aggregation="median")
+
+
+def test_new_metrics_in_compile_and_fit():
+    x = rand(32, 3)
+    y = np.concatenate([(x[:, :1] > 0), (x[:, 1:2] > 0)], axis=1).astype(np.float32)
+    model = keras.Sequential([L.Dense(2, activation="sigmoid", input_shape=(3,))])
+    model.compile(loss="binary_crossentropy", optimizer="adam",
+                  metrics=[keras.metrics.F1Score(average="macro", threshold=0.5),
+                           keras.metrics.BinaryIoU(), "hinge", keras.metrics.R2Score()])
+    hist = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert {"f1_score", "binary_io_u", "hinge", "r2_score"} <= set(hist.history)
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert all(np.isfinite(v) for v in results.values())
