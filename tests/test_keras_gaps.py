@@ -553,3 +553,146 @@ def test_new_metrics_in_compile_and_fit():
     assert {"f1_score", "binary_io_u", "hinge", "r2_score"} <= set(hist.history)
     results = model.evaluate(x, y, verbose=0, return_dict=True)
     assert all(np.isfinite(v) for v in results.values())
+
+
+# ================================================================== optimizers, callbacks
+
+_SHAPES = [(3, 4), (5,), (2, 3, 2), ()]
+
+
+def _np_adafactor_step(x, g, s, t, lr=0.001, decay=-0.8, eps1=1e-30, eps2=1e-3, clip=1.0):
+    """Keras 3's Adafactor update for one variable (relative_step, no weight decay)."""
+    rms = lambda a: np.sqrt(np.mean(np.square(a)))  # noqa: E731
+    lr = min(lr, 1 / np.sqrt(t))
+    alpha = max(eps2, rms(x)) * min(lr, 1 / np.sqrt(t))
+    g2 = g * g + eps1
+    beta = 1 - t ** decay
+    if x.ndim >= 2:
+        s["r"] = beta * s["r"] + (1 - beta) * g2.mean(-1)
+        s["c"] = beta * s["c"] + (1 - beta) * g2.mean(-2)
+        v = (s["r"] / s["r"].mean(-1, keepdims=True))[..., None] * s["c"][..., None, :]
+    else:
+        s["v"] = v = beta * s["v"] + (1 - beta) * g2
+    u = g / np.sqrt(v)
+    return x - alpha * u / max(1.0, rms(u) / clip)
+
+
+def _np_lamb_step(x, g, s, t, lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+    s["m"] = s["m"] + (g - s["m"]) * (1 - b1)
+    s["v"] = s["v"] + (g * g - s["v"]) * (1 - b2)
+    update = (s["m"] / (1 - b1 ** t)) / (np.sqrt(s["v"] / (1 - b2 ** t)) + eps)
+    wn, gn = np.linalg.norm(x), np.linalg.norm(update)
+    ratio = wn / gn if wn > 0 and gn > 0 else 1.0
+    return x - ratio * lr * update
+
+
+@pytest.mark.parametrize("name,ref", [("Adafactor", _np_adafactor_step),
+                                      ("Lamb", _np_lamb_step)])
+def test_new_optimizers_match_numpy_steps_eager_and_compiled(name, ref):
+    xs = [rand(*s, dtype=np.float64) for s in _SHAPES]
+    vs = [jg.Variable(x) for x in xs]
+    opt = getattr(keras.optimizers, name)()
+    step = jg.function(lambda gs: opt.apply_gradients(zip(gs, vs)))
+    states = [{"r": np.zeros(x.shape[:-1]), "c": np.zeros(x.shape[:-2] + x.shape[-1:]),
+               "v": np.zeros(x.shape), "m": np.zeros(x.shape)} for x in xs]
+    for t in range(1, 5):
+        gs = [rand(*s, dtype=np.float64) for s in _SHAPES]
+        if t % 2:
+            opt.apply_gradients(zip([jg.constant(g) for g in gs], vs))
+        else:
+            step([jg.constant(g) for g in gs])
+        xs = [ref(x, g, s, t) for x, g, s in zip(xs, gs, states)]
+        for v, x in zip(vs, xs):  # (the learning rate is held in float32)
+            close(v, x, 1e-7)
+
+
+_TF_OPT_CASES = [
+    ("Adafactor", dict()),
+    ("Adafactor", dict(learning_rate=0.5, relative_step=False, clip_threshold=0.5,
+                       weight_decay=0.01, beta_2_decay=-0.5)),
+    ("Lamb", dict()), ("Lamb", dict(learning_rate=0.01, weight_decay=0.1, beta_1=0.8))]
+
+
+@pytest.mark.parametrize("name,kwargs", _TF_OPT_CASES)
+def test_new_optimizers_match_tf_keras_step_by_step(name, kwargs):
+    tf = pytest.importorskip("tensorflow")
+    init = [rand(*s) for s in _SHAPES]
+    t_vars, vs = [tf.Variable(x) for x in init], [jg.Variable(x) for x in init]
+    theirs, ours = (getattr(m.optimizers, name)(**kwargs) for m in (tf.keras, keras))
+    for _ in range(4):
+        gs = [rand(*s) for s in _SHAPES]
+        theirs.apply_gradients(zip([tf.constant(g) for g in gs], t_vars))
+        ours.apply_gradients(zip([jg.constant(g) for g in gs], vs))
+        for a, b in zip(vs, t_vars):
+            close(a, b.numpy(), 2e-6)
+    want = theirs.get_config()
+    assert {k: v for k, v in ours.get_config().items() if k != "name"} == \
+        {k: want[k] for k in ours.get_config() if k != "name"}
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(ours))
+    assert type(again) is type(ours) and again.get_config() == ours.get_config()
+
+
+def test_new_optimizers_by_name_train_a_model():
+    x = rand(32, 3)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    for opt in ["adafactor", "lamb"]:
+        model = keras.Sequential([L.Dense(1, input_shape=(3,))])
+        model.compile(loss="mse", optimizer=keras.optimizers.get(opt))
+        hist = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+        assert type(model.optimizer).__name__.lower() == opt
+        assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def _small_model():
+    jg.random.set_seed(5)
+    model = keras.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01))
+    return model
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, at_epoch):
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at_epoch:
+            raise RuntimeError("interrupted")
+
+
+class _Weights(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.at_start = [w.copy() for w in self.model.get_weights()]
+
+
+@pytest.mark.parametrize("save_freq", ["epoch", 5])
+def test_backup_and_restore_resumes_where_training_stopped(tmp_path, save_freq):
+    x = rand(32, 3)
+    y = x.sum(1, keepdims=True)
+    reference = _small_model()
+    reference.fit(x, y, epochs=5, batch_size=8, verbose=0, shuffle=False)
+    backup_dir = tmp_path / "backup"
+    backup = keras.callbacks.BackupAndRestore(backup_dir, save_freq=save_freq)
+    model = _small_model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, epochs=5, batch_size=8, verbose=0, shuffle=False,
+                  callbacks=[backup, _Interrupt(2)])
+    assert backup_dir.is_dir()
+    if save_freq != "epoch":  # the last backup: after batch 10 (epoch 2's second of 4)
+        model = _small_model()
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+        model.fit(x[:16], y[:16], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    resumed, seen = _small_model(), _Weights()
+    hist = resumed.fit(x, y, epochs=5, batch_size=8, verbose=0, shuffle=False,
+                       callbacks=[backup, seen])
+    for got, want in zip(seen.at_start, model.get_weights()):
+        close(got, want, 1e-6)
+    if save_freq == "epoch":  # epochs 0-2 completed: 3 and 4 remain, as if never stopped
+        assert len(hist.history["loss"]) == 2
+        close(resumed.predict(x, verbose=0), reference.predict(x, verbose=0), 1e-6)
+    else:  # the interrupted epoch runs again from its start
+        assert len(hist.history["loss"]) == 3
+    assert not backup_dir.exists()  # deleted after a normal end
+    assert len(resumed.fit(x, y, epochs=2, verbose=0).history["loss"]) == 2  # fresh fit
+    with pytest.raises(ValueError, match="save_freq"):
+        keras.callbacks.BackupAndRestore(backup_dir, save_freq=0)
