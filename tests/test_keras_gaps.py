@@ -204,6 +204,7 @@ def test_conv3d_grads_match_tf_keras():
         close(g, t, 1e-4)
 
 
+@pytest.mark.slow  # fit compiles a train step
 def test_conv3d_model_trains_compiled():
     x, y = rand(16, 4, 4, 4, 1), rand(16, 1)
     model = keras.Sequential([L.Conv3D(2, 2, activation="relu", input_shape=(4, 4, 4, 1)),
@@ -387,6 +388,7 @@ def test_new_losses_match_tf_keras(name, kwargs):
     close(fn(t, p, **kwargs), getattr(tf.keras.losses, ours.name)(t, p, **kwargs).numpy(), 1e-5)
 
 
+@pytest.mark.slow  # fit compiles a train step
 def test_new_losses_by_name_in_compile_and_fit():
     x = rand(32, 3)
     y = (x[:, :1] > 0).astype(np.float32)
@@ -542,6 +544,7 @@ def test_metric_names_aliases_and_errors():
         m.R2Score(class_aggregation="median")
 
 
+@pytest.mark.slow  # fit compiles a train step
 def test_new_metrics_in_compile_and_fit():
     x = rand(32, 3)
     y = np.concatenate([(x[:, :1] > 0), (x[:, 1:2] > 0)], axis=1).astype(np.float32)
@@ -632,6 +635,7 @@ def test_new_optimizers_match_tf_keras_step_by_step(name, kwargs):
     assert type(again) is type(ours) and again.get_config() == ours.get_config()
 
 
+@pytest.mark.slow  # fit compiles a train step
 def test_new_optimizers_by_name_train_a_model():
     x = rand(32, 3)
     y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
@@ -658,6 +662,24 @@ class _Interrupt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.at_epoch:
             raise RuntimeError("interrupted")
+
+
+def test_names_resolve_in_every_namespace():
+    assert keras.losses.get("dice") is keras.losses.dice
+    assert isinstance(keras.losses.get("BinaryFocalCrossentropy"),
+                      keras.losses.BinaryFocalCrossentropy)
+    assert type(keras.optimizers.get("adafactor")) is keras.optimizers.Adafactor
+    assert type(keras.optimizers.get("Lamb")) is keras.optimizers.Lamb
+    assert type(keras.metrics.get("concordance_correlation")) is \
+        keras.metrics.ConcordanceCorrelation
+    for alias, cls in [("Convolution3D", L.Conv3D), ("MaxPool3D", L.MaxPooling3D),
+                       ("GlobalAvgPool3D", L.GlobalAveragePooling3D),
+                       ("SeparableConvolution2D", L.SeparableConv2D)]:
+        assert getattr(L, alias) is cls
+        assert type(L.deserialize({"class_name": alias, "config": {"filters": 2,
+                                                                   "kernel_size": 2}}
+                                  if "Conv" in alias else {"class_name": alias,
+                                                           "config": {}})) is cls
 
 
 class _Weights(keras.callbacks.Callback):
