@@ -718,3 +718,53 @@ def test_backup_and_restore_resumes_where_training_stopped(tmp_path, save_freq):
     assert len(resumed.fit(x, y, epochs=2, verbose=0).history["loss"]) == 2  # fresh fit
     with pytest.raises(ValueError, match="save_freq"):
         keras.callbacks.BackupAndRestore(backup_dir, save_freq=0)
+
+
+# ================================================================== CTC
+
+def _np_ctc(labels, logits):
+    """-log of the summed probability of every alignment (brute force over all paths)."""
+    import itertools
+
+    t, c = logits.shape
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    want = [int(v) for v in labels if v != 0]
+    total = 0.0
+    for path in itertools.product(range(c), repeat=t):
+        collapsed = [k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k)]
+        if collapsed == want:
+            total += np.exp(sum(logp[i, k] for i, k in enumerate(path)))
+    return -np.log(total) if total > 0 else np.inf
+
+
+def test_ctc_matches_brute_force_and_differentiates():
+    labels = np.array([[1, 2, 0], [2, 2, 1], [1, 0, 0], [0, 0, 0]], np.int32)
+    logits = rand(4, 6, 3, dtype=np.float64)
+    want = [_np_ctc(lab, lg) for lab, lg in zip(labels, logits)]
+    close(keras.losses.ctc(labels, logits), want, 1e-9)
+    compiled = jg.function(keras.losses.ctc)
+    close(compiled(jg.constant(labels), jg.constant(logits)), want, 1e-9)
+    close(keras.losses.CTC()(labels, logits), np.mean(want), 1e-9)
+    fd_check(lambda z: keras.losses.ctc(labels, z), logits)
+    impossible = keras.losses.ctc(np.array([[1, 1, 1]], np.int32), rand(1, 4, 3)).numpy()
+    assert np.isinf(impossible).all()  # three 1s need at least 5 steps (blanks between)
+    assert keras.losses.get("CTC").get_config() == {"reduction": "auto", "name": "ctc"}
+    with pytest.raises(ValueError, match=r"ctc: targets y_true must have shape"):
+        keras.losses.ctc(np.ones((2, 3, 1), np.int32), rand(2, 5, 4))
+    with pytest.raises(ValueError, match=r"ctc: y_pred must be logits"):
+        keras.losses.ctc(np.ones((2, 3), np.int32), rand(2, 5))
+
+
+def test_ctc_matches_tf_keras_values_and_gradients():
+    tf = pytest.importorskip("tensorflow")
+    labels = np.array([[1, 2, 2, 0], [3, 1, 4, 2], [2, 0, 0, 0]], np.int32)
+    logits = rand(3, 12, 5, dtype=np.float64)
+    close(keras.losses.ctc(labels, logits), tf.keras.losses.ctc(labels, logits).numpy(), 1e-5)
+    x, tx = jg.constant(logits), tf.constant(logits)
+    with jg.GradientTape() as tape:
+        tape.watch(x)
+        y = jg.reduce_sum(keras.losses.ctc(labels, x))
+    with tf.GradientTape() as t_tape:
+        t_tape.watch(tx)
+        ty = tf.reduce_sum(tf.keras.losses.ctc(labels, tx))
+    close(tape.gradient(y, x), t_tape.gradient(ty, tx).numpy(), 1e-5)

@@ -1,13 +1,13 @@
 """More Keras 3 losses with their formulas and configs: BinaryFocalCrossentropy,
-CategoricalFocalCrossentropy, Dice, Tversky (classes and functions), registered by name in
-``jg.keras.losses`` so ``compile(loss="dice")`` and loading find them.
+CategoricalFocalCrossentropy, Dice, Tversky and CTC (classes and functions), registered by
+name in ``jg.keras.losses`` so ``compile(loss="dice")`` and loading find them.
 
 >>> jg.keras.losses.BinaryFocalCrossentropy(gamma=2.0)([[0.0, 1.0]], [[0.1, 0.8]])
 """
 
 import jitgraph as jg
 
-from .losses import EPSILON, LossFunctionWrapper, Reduction, _snake, _tensor
+from .losses import EPSILON, LossFunctionWrapper, Reduction, _tensor
 
 
 def _pair(y_true, y_pred):
@@ -72,6 +72,64 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     return 1.0 - inter / (inter + fp * alpha + fn * beta + EPSILON)
 
 
+_NEG = -1e30  # log(0) in the CTC recursion: exp(_NEG - m) is 0, and no inf - inf appears
+
+
+def _logsumexp3(a, b, c):
+    m = jg.maximum(jg.maximum(a, b), c)
+    return m + jg.log(jg.exp(a - m) + jg.exp(b - m) + jg.exp(c - m))
+
+
+def ctc(y_true, y_pred):
+    """Connectionist temporal classification loss, one value per sample, as Keras 3 (and
+    ``tf.nn.ctc_loss``) compute it: ``y_true`` (batch, max_length) integer labels padded
+    with 0, which is also the blank class; ``y_pred`` (batch, timesteps, classes) logits
+    (log-softmaxed here); every sample uses all timesteps. The forward (alpha) recursion
+    runs in log space over the time axis with ``jg.foldl``, so it compiles and
+    differentiates; an impossible alignment (labels longer than the time allows) gives
+    inf (TensorFlow gives a large finite number there)."""
+    y_pred = _tensor(y_pred)
+    if not y_pred.dtype.is_floating:
+        y_pred = jg.cast(y_pred, jg.float32)
+    labels = _tensor(y_true)
+    if len(labels.shape) != 2:
+        raise ValueError(f"ctc: targets y_true must have shape (batch_size, max_length) "
+                         f"of integer labels, got shape {tuple(labels.shape)}")
+    if len(y_pred.shape) != 3:
+        raise ValueError(f"ctc: y_pred must be logits of shape (batch_size, timesteps, "
+                         f"num_classes), got shape {tuple(y_pred.shape)}")
+    if None in tuple(y_pred.shape)[1:] or labels.shape[1] is None:
+        raise ValueError(f"ctc: needs the timesteps, classes and label length known, got "
+                         f"y_true {tuple(labels.shape)} and y_pred {tuple(y_pred.shape)}")
+    labels = labels if labels.dtype == jg.int32 else jg.cast(labels, jg.int32)
+    classes, lmax = int(y_pred.shape[2]), int(labels.shape[1])
+    # the extended label sequence blank, l1, blank, l2, ..., blank (length 2 lmax + 1)
+    ext = jg.reshape(jg.stack([jg.zeros_like(labels), labels], axis=2), [-1, 2 * lmax])
+    ext = jg.concat([ext, jg.zeros_like(labels[:, :1])], axis=1)
+    logp = jg.nn.log_softmax(y_pred, axis=-1)
+    lp = jg.matmul(logp, jg.one_hot(ext, classes, dtype=y_pred.dtype), transpose_b=True)
+    # a path may skip the blank before position s where z_s differs from z_{s-2}
+    skip = jg.logical_and(ext > 0, jg.not_equal(ext, jg.pad(ext[:, :-2], [[0, 0], [2, 0]],
+                                                            constant_values=-1)))
+    first = jg.concat([lp[:, 0, :2], jg.zeros_like(lp[:, 0, 2:]) + _NEG], axis=1)
+
+    def step(alpha, lp_t):
+        a1 = jg.pad(alpha[:, :-1], [[0, 0], [1, 0]], constant_values=_NEG)
+        a2 = jg.pad(alpha[:, :-2], [[0, 0], [2, 0]], constant_values=_NEG)
+        a2 = jg.where(skip, a2, jg.zeros_like(a2) + _NEG)
+        return _logsumexp3(alpha, a1, a2) + lp_t
+
+    alpha = first if int(y_pred.shape[1]) == 1 else \
+        jg.foldl(step, jg.transpose(lp[:, 1:], [1, 0, 2]), initializer=first)
+    length = 2 * jg.reduce_sum(jg.cast(labels > 0, jg.int32), axis=1)
+    s = 2 * lmax + 1
+    end = jg.one_hot(length, s, dtype=y_pred.dtype) + \
+        jg.one_hot(length - 1, s, dtype=y_pred.dtype)  # the last label or the blank after
+    top = jg.reduce_max(alpha, axis=1, keepdims=True)
+    loglik = jg.squeeze(top, 1) + jg.log(jg.reduce_sum(end * jg.exp(alpha - top), axis=1))
+    return jg.where(loglik < 0.5 * _NEG, jg.zeros_like(loglik) + float("inf"), -loglik)
+
+
 class _Wrapped(LossFunctionWrapper):
     """A Keras 3 loss class over ``fn``: its keyword arguments (``params`` with defaults)
     are attributes and part of the config."""
@@ -87,7 +145,7 @@ class _Wrapped(LossFunctionWrapper):
                             f"{sorted(unknown)}")
         values.update(kwargs)
         super().__init__(type(self).fn, reduction=reduction,
-                         name=name or _snake(type(self).__name__), **values)
+                         name=name or type(self).fn.__name__, **values)
         for k, v in values.items():
             setattr(self, k, v)
 
@@ -126,7 +184,15 @@ class Tversky(_Wrapped):
     params = {"alpha": 0.5, "beta": 0.5, "axis": None}
 
 
-CLASSES = [BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky]
-FUNCTIONS = [binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky]
+class CTC(_Wrapped):
+    """Loss class of ``ctc`` (integer labels padded with 0, the blank)."""
+
+    fn = staticmethod(ctc)
+    params = {}
+    _int_labels = True
+
+
+CLASSES = [BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC]
+FUNCTIONS = [binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky, ctc]
 
 __all__ = [c.__name__ for c in CLASSES] + [f.__name__ for f in FUNCTIONS]
