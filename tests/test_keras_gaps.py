@@ -215,6 +215,35 @@ def test_conv3d_model_trains_compiled():
     close(model.predict(x, verbose=0), model(x).numpy(), 1e-5)
 
 
+def test_models_with_new_layers_save_load_and_pass_masks(tmp_path):
+    x = rand(4, 5, 6)
+    x[0, 3:] = 0.0
+    masked = L.Masking()(x)
+    for layer in [L.PReLU(), L.ThresholdedReLU(0.1), L.GaussianDropout(0.2),
+                  L.AlphaDropout(0.1), L.RMSNormalization(), L.SpatialDropout1D(0.3)]:
+        np.testing.assert_array_equal(np.asarray(layer(masked)._keras_mask),
+                                      np.abs(x).sum(-1) != 0)
+    model = keras.Sequential([
+        L.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d", input_shape=(5, 6)),
+        L.PReLU(), L.ThresholdedReLU(0.1), L.GaussianDropout(0.2), L.AlphaDropout(0.1),
+        L.RMSNormalization(), L.SpatialDropout1D(0.3)])
+    out = model(x)
+    model.save(tmp_path / "seq.keras")
+    loaded = keras.models.load_model(tmp_path / "seq.keras")
+    close(loaded(x), out)
+    inputs = keras.Input((4, 4, 4, 2))
+    h = L.Conv3D(3, 2, padding="same")(inputs)
+    h = L.MaxPooling3D()(h)
+    h = L.Conv3DTranspose(2, 2, strides=2)(h)
+    h = L.ZeroPadding3D(1)(h)
+    h = L.Cropping3D(1)(h)
+    volume = keras.Model(inputs, L.GlobalAveragePooling3D()(L.UpSampling3D()(h)))
+    v = rand(2, 4, 4, 4, 2)
+    volume.save(tmp_path / "vol")
+    close(keras.models.load_model(tmp_path / "vol")(v), volume(v))
+    assert tuple(volume.output_shape) == (None, 2)
+
+
 def test_dropout_variants_statistics_and_inference_passthrough():
     jg.random.set_seed(3)
     x = np.ones((64, 4, 4, 8), np.float32)

@@ -177,6 +177,7 @@ class SpatialDropout2D(Layer):
     (everywhere) with probability ``rate``, the rest scaled by 1 / (1 - rate)."""
 
     rank = 2
+    supports_masking = True  # as Keras' dropout layers
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)
