@@ -797,3 +797,9 @@ def test_ctc_matches_tf_keras_values_and_gradients():
         t_tape.watch(tx)
         ty = tf.reduce_sum(tf.keras.losses.ctc(labels, tx))
     close(tape.gradient(y, x), t_tape.gradient(ty, tx).numpy(), 1e-5)
+
+
+def test_rank_dispatching_pools_take_volumes():
+    x = rand(1, 4, 4, 6, 2)
+    close(jg.nn.max_pool(x, 2, 2, "VALID"), jg.nn.max_pool3d(x, 2, 2, "VALID"))
+    close(jg.nn.avg_pool(x, [1, 2, 3], 1, "SAME"), jg.nn.avg_pool3d(x, [1, 2, 3], 1, "SAME"))
