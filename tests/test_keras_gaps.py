@@ -803,3 +803,54 @@ def test_rank_dispatching_pools_take_volumes():
     x = rand(1, 4, 4, 6, 2)
     close(jg.nn.max_pool(x, 2, 2, "VALID"), jg.nn.max_pool3d(x, 2, 2, "VALID"))
     close(jg.nn.avg_pool(x, [1, 2, 3], 1, "SAME"), jg.nn.avg_pool3d(x, [1, 2, 3], 1, "SAME"))
+
+
+# ================================================================== activations
+
+_ACTIVATIONS = ["relu6", "celu", "glu", "hard_silu", "hard_swish", "hard_tanh", "hard_shrink",
+                "soft_shrink", "tanh_shrink", "log_sigmoid", "mish", "squareplus",
+                "sparse_plus", "sparse_sigmoid"]
+
+
+def _np_sparsemax(z):
+    out = np.zeros_like(z)
+    for i, row in enumerate(z):
+        s = np.sort(row)[::-1]
+        k = np.arange(1, len(s) + 1)
+        kz = k[1 + k * s > np.cumsum(s)].max()
+        tau = (s[:kz].sum() - 1) / kz
+        out[i] = np.maximum(row - tau, 0)
+    return out
+
+
+def test_new_activations_match_numpy_and_differentiate():
+    x = 3 * rand(4, 6, dtype=np.float64)
+    a = keras.activations
+    relu6 = np.clip(x, 0, 6)
+    refs = {"relu6": relu6, "hard_silu": x * np.clip(x + 3, 0, 6) / 6,
+            "mish": x * np.tanh(np.log1p(np.exp(x))), "log_sigmoid": -np.log1p(np.exp(-x)),
+            "squareplus": (x + np.sqrt(x * x + 4)) / 2, "tanh_shrink": x - np.tanh(x),
+            "glu": x[:, :3] / (1 + np.exp(-x[:, 3:])),
+            "celu": np.maximum(x, 0) + np.minimum(0, np.expm1(x)),
+            "soft_shrink": np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)}
+    for name, want in refs.items():
+        close(a.get(name)(jg.constant(x)), want, 1e-12)
+    close(a.sparsemax(jg.constant(x)), _np_sparsemax(x), 1e-12)
+    close(np.sum(a.sparsemax(jg.constant(x)).numpy(), -1), np.ones(4), 1e-12)
+    close(a.sparsemax(jg.constant(x), axis=0), _np_sparsemax(x.T).T, 1e-12)
+    close(a.threshold(jg.constant(x), 0.5, -1.0), np.where(x > 0.5, x, -1.0))
+    for fn in [a.mish, a.celu, a.squareplus, a.sparsemax, a.glu, a.log_sigmoid]:
+        fd_check(fn, x)
+    compiled = jg.function(lambda t: a.sparsemax(a.mish(t)))
+    close(compiled(jg.constant(x)), a.sparsemax(a.mish(jg.constant(x))), 1e-12)
+    assert L.Dense(2, activation="hard_swish").get_config()["activation"] == "hard_silu"
+    with pytest.raises(ValueError, match="even"):
+        a.glu(jg.ones((2, 3)))
+
+
+def test_new_activations_match_tf_keras():
+    tf = pytest.importorskip("tensorflow")
+    x = 3 * rand(3, 6)
+    for name in _ACTIVATIONS:
+        close(getattr(keras.activations, name)(jg.constant(x)),
+              getattr(tf.keras.activations, name)(x).numpy(), 1e-6)
