@@ -854,3 +854,30 @@ def test_new_activations_match_tf_keras():
     for name in _ACTIVATIONS:
         close(getattr(keras.activations, name)(jg.constant(x)),
               getattr(tf.keras.activations, name)(x).numpy(), 1e-6)
+
+
+# ================================================================== small names
+
+def test_pad_sequences_normalize_dot_and_initializer_names():
+    u = keras.utils
+    seqs = [[1, 2, 3, 4], [5], [], [6, 7]]
+    np.testing.assert_array_equal(u.pad_sequences(seqs, maxlen=3),
+                                  [[2, 3, 4], [0, 0, 5], [0, 0, 0], [0, 6, 7]])
+    np.testing.assert_array_equal(
+        u.pad_sequences(seqs, maxlen=3, padding="post", truncating="post", value=-1),
+        [[1, 2, 3], [5, -1, -1], [-1, -1, -1], [6, 7, -1]])
+    assert u.pad_sequences(seqs).shape == (4, 4)
+    assert u.pad_sequences([np.ones((2, 3)), np.ones((1, 3))], dtype="float32").shape == \
+        (2, 2, 3)
+    with pytest.raises(ValueError, match="'pre' or 'post'"):
+        u.pad_sequences(seqs, padding="middle")
+    x = rand(3, 4)
+    x[1] = 0
+    close(u.normalize(x), np.nan_to_num(x / np.linalg.norm(x, axis=-1, keepdims=True)))
+    close(u.normalize(x, axis=0, order=1), x / np.abs(x).sum(0, keepdims=True))
+    a, b = rand(2, 3), rand(2, 3)
+    close(L.dot([a, b], axes=1), (a * b).sum(1, keepdims=True))
+    init = keras.initializers
+    assert init.IdentityInitializer is init.Identity and init.lecun_uniform is init.LecunUniform
+    assert isinstance(init.get("OrthogonalInitializer"), init.Orthogonal)
+    assert init.truncated_normal is init.TruncatedNormal

@@ -505,10 +505,17 @@ class Wrapper(Layer):
         return serialization.call_with_config(cls, config)
 
 
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """The functional form of ``Dot``: ``dot([a, b], axes=1)``."""
+    from .layers_extra import Dot
+
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
 LAYERS = [PReLU, ThresholdedReLU, GaussianDropout, AlphaDropout, SpatialDropout2D,
           SpatialDropout3D, EinsumDense, RMSNormalization, RandomHeight, RandomWidth, Wrapper]
 
-__all__ = [c.__name__ for c in LAYERS] + ["InputSpec"]
+__all__ = [c.__name__ for c in LAYERS] + ["InputSpec", "dot"]
 
 from . import layers as _layers  # noqa: E402 - layers.py imports this module at its end
 
