@@ -873,7 +873,7 @@ def test_pad_sequences_normalize_dot_and_initializer_names():
         u.pad_sequences(seqs, padding="middle")
     x = rand(3, 4)
     x[1] = 0
-    close(u.normalize(x), np.nan_to_num(x / np.linalg.norm(x, axis=-1, keepdims=True)))
+    close(u.normalize(x), x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-30))
     close(u.normalize(x, axis=0, order=1), x / np.abs(x).sum(0, keepdims=True))
     a, b = rand(2, 3), rand(2, 3)
     close(L.dot([a, b], axes=1), (a * b).sum(1, keepdims=True))
