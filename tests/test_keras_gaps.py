@@ -86,6 +86,11 @@ _LAYER_CASES = [
      (2, 5, 3)),
     ("RMSNormalization", dict(), (2, 5, 3)),
     ("RMSNormalization", dict(axis=[-2, -1], epsilon=1e-3), (2, 5, 3)),
+    ("AdaptiveAveragePooling1D", dict(output_size=4), (2, 10, 3)),
+    ("AdaptiveMaxPooling2D", dict(output_size=(3, 4)), (2, 7, 9, 3)),
+    ("AdaptiveAveragePooling2D", dict(output_size=3, data_format="channels_first"),
+     (2, 3, 7, 5)),
+    ("AdaptiveMaxPooling3D", dict(output_size=(2, 3, 4)), (1, 5, 7, 6, 2)),
 ]
 _IDS = [f"{n}-{i}" for i, (n, _, _) in enumerate(_LAYER_CASES)]
 
@@ -151,6 +156,17 @@ def test_conv3d_and_pooling_layers_match_numpy():
     close(L.UpSampling3D(2)(x), x.repeat(2, 1).repeat(2, 2).repeat(2, 3))
     close(L.ZeroPadding3D(1)(x), np.pad(x, [(0, 0), (1, 1), (1, 1), (1, 1), (0, 0)]))
     close(L.Cropping3D(((1, 2), 1, (0, 3)))(x), x[:, 1:-2, 1:-1, :-3])
+
+
+def test_adaptive_pooling_matches_numpy_windows():
+    x = rand(2, 7, 3, dtype=np.float64)
+    bounds = [(0, 3), (2, 5), (4, 7)]  # floor(i 7 / 3), ceil((i + 1) 7 / 3)
+    close(L.AdaptiveAveragePooling1D(3, dtype="float64")(x),
+          np.stack([x[:, a:b].mean(1) for a, b in bounds], 1), 1e-12)
+    close(L.AdaptiveMaxPooling1D(3, dtype="float64")(x),
+          np.stack([x[:, a:b].max(1) for a, b in bounds], 1), 1e-12)
+    fd_check(L.AdaptiveAveragePooling2D((2, 3), dtype="float64"), rand(1, 5, 4, 2))
+    fd_check(L.AdaptiveMaxPooling2D((2, 3), dtype="float64"), rand(1, 5, 4, 2))
 
 
 def test_separable_and_depthwise_match_numpy():

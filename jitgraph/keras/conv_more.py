@@ -1,6 +1,7 @@
 """More convolution, pooling and reshaping layers, channels last: Conv3D, Conv1DTranspose,
 Conv3DTranspose, SeparableConv1D/2D, DepthwiseConv1D, MaxPooling3D, AveragePooling3D,
-GlobalMaxPooling3D, GlobalAveragePooling3D, UpSampling3D, ZeroPadding3D and Cropping3D, with
+GlobalMaxPooling3D, GlobalAveragePooling3D, AdaptiveAverage/MaxPooling1D/2D/3D, UpSampling3D,
+ZeroPadding3D and Cropping3D, with
 Keras' arguments, configs and weight shapes (``kernel``, ``depthwise_kernel``,
 ``pointwise_kernel``, ``bias``), so weights copy over from tf.keras with ``set_weights``.
 The 3-D ones use ``jg.nn.conv3d``/``conv3d_transpose``/``max_pool3d``/``avg_pool3d``.
@@ -9,9 +10,12 @@ The 3-D ones use ``jg.nn.conv3d``/``conv3d_transpose``/``max_pool3d``/``avg_pool
 >>> layer(jg.ones((2, 6, 6, 6, 1))).shape   # (2, 6, 6, 6, 8)
 """
 
+import numpy as np
+
 import jitgraph as jg
 
 from . import activations, constraints, initializers, regularizers
+from .base_layer import Layer
 from .conv_layers import (
     Conv2DTranspose,
     UpSampling2D,
@@ -314,6 +318,117 @@ class GlobalAveragePooling3D(GlobalMaxPooling3D):
     kind = "avg"
 
 
+# ----------------------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_windows(size, out):
+    """PyTorch's (and Keras') windows: output i pools [floor(i size / out), ceil((i + 1) size
+    / out))."""
+    i = np.arange(out)
+    return (i * size) // out, np.minimum(-((-(i + 1) * size) // out), size)
+
+
+def _adaptive_pool_axis(x, axis, out, kind):
+    size = int(x.shape[axis])
+    starts, ends = _adaptive_windows(size, out)
+    dtype = x.dtype.as_numpy_dtype
+    if kind == "avg":  # a (size, out) averaging matrix on that axis
+        m = np.zeros((size, out), dtype)
+        for j, (a, b) in enumerate(zip(starts, ends)):
+            m[a:b, j] = 1.0 / (b - a)
+        y = jg.tensordot(x, jg.constant(m), axes=[[axis], [0]])  # the pooled axis goes last
+        rank = len(x.shape)
+        perm = list(range(axis)) + [rank - 1] + list(range(axis, rank - 1))
+        return jg.transpose(y, perm)
+    width = int((ends - starts).max())
+    idx = starts[:, None] + np.arange(width)[None, :]  # (out, width), past the end: masked
+    valid = idx < ends[:, None]
+    win = jg.gather(x, jg.constant(np.minimum(idx, size - 1).astype(np.int32)), axis=axis)
+    shape = [1] * len(win.shape)
+    shape[axis], shape[axis + 1] = out, width
+    lowest = jg.constant(np.finfo(dtype).min, x.dtype) if x.dtype.is_floating else \
+        jg.constant(np.iinfo(dtype).min, x.dtype)
+    win = jg.where(jg.constant(valid.reshape(shape)), win, jg.zeros_like(win) + lowest)
+    return jg.reduce_max(win, axis=axis + 1)
+
+
+class _AdaptivePooling(Layer):
+    """Pools each spatial axis into ``output_size`` windows that cover it (the windows'
+    sizes differ by at most one), whatever the input's size; Keras' (and PyTorch's)
+    window rule."""
+
+    rank, kind = 2, "avg"
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        who = type(self).__name__
+        self.output_size = _tuple(output_size, self.rank, "output_size", who)
+        self.data_format = data_format or "channels_last"
+        if self.data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"{who}: data_format must be 'channels_last' or "
+                             f"'channels_first', got {data_format!r}")
+
+    def _axes(self):
+        return list(range(1, self.rank + 1)) if self.data_format == "channels_last" else \
+            list(range(2, self.rank + 2))
+
+    def call(self, inputs):
+        x = jg.convert_to_tensor(inputs)
+        if len(x.shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} layer {self.name!r}: expects inputs of "
+                             f"rank {self.rank + 2}, got shape {tuple(x.shape)}")
+        for axis, out in zip(self._axes(), self.output_size):
+            if x.shape[axis] is None:
+                raise ValueError(f"{type(self).__name__} layer {self.name!r}: the spatial "
+                                 f"dims must be known, got shape {tuple(x.shape)}")
+            x = _adaptive_pool_axis(x, axis, out, self.kind)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        s = list(input_shape)
+        for axis, out in zip(self._axes(), self.output_size):
+            s[axis] = out
+        return jg.TensorShape(s)
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size,
+                "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """The mean of each of ``output_size`` windows covering the steps."""
+
+    rank = 1
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """The mean of each of ``output_size`` (rows, columns) windows covering the image."""
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """The mean of each of ``output_size`` windows covering the volume."""
+
+    rank = 3
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """The maximum of each of ``output_size`` windows covering the steps."""
+
+    rank, kind = 1, "max"
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """The maximum of each of ``output_size`` windows covering the image."""
+
+    kind = "max"
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """The maximum of each of ``output_size`` windows covering the volume."""
+
+    rank, kind = 3, "max"
+
+
 # ----------------------------------------------------------------------------- reshaping
 
 
@@ -369,7 +484,9 @@ class Cropping3D(_SpatialLayer):
 
 CLASSES = [Conv3D, Conv1DTranspose, Conv3DTranspose, DepthwiseConv1D, SeparableConv1D,
            SeparableConv2D, MaxPooling3D, AveragePooling3D, GlobalMaxPooling3D,
-           GlobalAveragePooling3D, UpSampling3D, ZeroPadding3D, Cropping3D]
+           GlobalAveragePooling3D, UpSampling3D, ZeroPadding3D, Cropping3D,
+           AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+           AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D]
 # Keras' aliases
 ALIASES = {"Convolution3D": Conv3D, "Convolution1DTranspose": Conv1DTranspose,
            "Convolution3DTranspose": Conv3DTranspose, "SeparableConvolution1D": SeparableConv1D,
