@@ -897,3 +897,30 @@ def test_pad_sequences_normalize_dot_and_initializer_names():
     assert init.IdentityInitializer is init.Identity and init.lecun_uniform is init.LecunUniform
     assert isinstance(init.get("OrthogonalInitializer"), init.Orthogonal)
     assert init.truncated_normal is init.TruncatedNormal
+
+
+def test_spectral_normalization_matches_tf_keras_and_bounds_the_norm():
+    x = rand(4, 5)
+    layer = L.SpectralNormalization(L.Dense(3), power_iterations=2)
+    layer(x)
+    assert [w.name.split("/")[-1] for w in layer.weights] == ["kernel:0", "bias:0", "vector_u:0"]
+    for step in range(6):  # eager and compiled training calls alternate
+        y = layer(x, training=True) if step % 2 else \
+            jg.function(lambda t: layer(t, training=True))(jg.constant(x))
+    assert abs(np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0] - 1) < 1e-3
+    close(layer(x), y)  # inference uses the normalized kernel as it is
+    again = L.deserialize(L.serialize(layer))
+    assert again.power_iterations == 2 and isinstance(again.layer, L.Dense)
+    with pytest.raises(ValueError, match="no 'kernel' nor 'embeddings'"):
+        L.SpectralNormalization(L.ReLU())(x)
+    with pytest.raises(ValueError, match="power_iterations"):
+        L.SpectralNormalization(L.Dense(2), power_iterations=0)
+    tf = pytest.importorskip("tensorflow")
+    theirs = tf.keras.layers.SpectralNormalization(tf.keras.layers.Dense(3), power_iterations=2)
+    theirs(x)
+    ours = L.SpectralNormalization(L.Dense(3), power_iterations=2)
+    ours(x)
+    by_name = {w.name: w.numpy() for w in theirs.weights}
+    ours.set_weights([by_name[w.name.split("/")[-1].split(":")[0]] for w in ours.weights])
+    for _ in range(3):
+        close(ours(x, training=True), theirs(x, training=True).numpy(), 1e-5)

@@ -1,7 +1,8 @@
 """More Keras layers: PReLU, ThresholdedReLU, GaussianDropout, AlphaDropout,
-SpatialDropout2D/3D, EinsumDense, RMSNormalization, RandomHeight, RandomWidth and the
-``Wrapper`` base class, with Keras 3's arguments, configs, weight names and numerics (the
-random layers draw from ``jg.random`` with their ``seed``: repeatable, not Keras' numbers).
+SpatialDropout2D/3D, EinsumDense, RMSNormalization, RandomHeight, RandomWidth, the
+``Wrapper`` base class and SpectralNormalization, with Keras 3's arguments, configs, weight
+names and numerics (the random layers draw from ``jg.random`` with their ``seed``:
+repeatable, not Keras' numbers).
 
 >>> layer = jg.keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 16),
 ...                                     bias_axes="d")
@@ -505,6 +506,66 @@ class Wrapper(Layer):
         return serialization.call_with_config(cls, config)
 
 
+def _unit(x):
+    """``x / max(|x|, 1e-7)`` over the whole tensor (Keras' normalize with axis=None)."""
+    return x / jg.maximum(jg.sqrt(jg.reduce_sum(jg.square(x))), 1e-7)
+
+
+class SpectralNormalization(Wrapper):
+    """Divides the wrapped layer's ``kernel`` (or ``embeddings``) by its largest singular
+    value, estimated by ``power_iterations`` steps of power iteration per training call
+    (the estimate ``vector_u`` is kept between calls), as Keras 3 does: in training the
+    kernel variable is assigned the normalized value, then the layer runs."""
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(layer, **kwargs)
+        if int(power_iterations) <= 0:
+            raise ValueError(f"SpectralNormalization: power_iterations must be greater than "
+                             f"zero, got {power_iterations!r}")
+        self.power_iterations = int(power_iterations)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.input_spec = InputSpec(min_ndim=1, axes={-1: tuple(input_shape)[-1]})
+        for attr in ("kernel", "embeddings"):
+            if getattr(self.layer, attr, None) is not None:
+                self.kernel = getattr(self.layer, attr)
+                break
+        else:
+            raise ValueError(f"SpectralNormalization: {type(self.layer).__name__} has no "
+                             f"'kernel' nor 'embeddings' to normalize")
+        self.kernel_shape = tuple(self.kernel.shape)
+        self.vector_u = self.add_weight("vector_u", (1, self.kernel_shape[-1]),
+                                        initializer=initializers.TruncatedNormal(stddev=0.02),
+                                        trainable=False, dtype=self.kernel.dtype)
+        self.built = True
+
+    def normalized_weights(self):
+        """(new vector_u, the kernel divided by its estimated spectral norm)."""
+        weights = jg.reshape(self.kernel, [-1, self.kernel_shape[-1]])
+        u = self.vector_u.value()
+        for _ in range(self.power_iterations):
+            v = _unit(jg.matmul(u, weights, transpose_b=True))
+            u = _unit(jg.matmul(v, weights))
+        u, v = jg.stop_gradient(u), jg.stop_gradient(v)
+        sigma = jg.matmul(jg.matmul(v, weights), u, transpose_b=True)
+        return u, jg.reshape(self.kernel / sigma, self.kernel_shape)
+
+    def call(self, inputs, training=False):
+        if training:
+            new_u, new_kernel = self.normalized_weights()
+            untouched = jg.reduce_all(jg.equal(self.kernel.value(), 0.0))  # Keras' guard
+            self.vector_u.assign(jg.where(untouched, self.vector_u.value(), new_u))
+            self.kernel.assign(jg.where(untouched, self.kernel.value(), new_kernel))
+        return self.layer(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "power_iterations": self.power_iterations}
+
+
 def dot(inputs, axes=-1, normalize=False, **kwargs):
     """The functional form of ``Dot``: ``dot([a, b], axes=1)``."""
     from .layers_extra import Dot
@@ -513,7 +574,8 @@ def dot(inputs, axes=-1, normalize=False, **kwargs):
 
 
 LAYERS = [PReLU, ThresholdedReLU, GaussianDropout, AlphaDropout, SpatialDropout2D,
-          SpatialDropout3D, EinsumDense, RMSNormalization, RandomHeight, RandomWidth, Wrapper]
+          SpatialDropout3D, EinsumDense, RMSNormalization, RandomHeight, RandomWidth, Wrapper,
+          SpectralNormalization]
 
 __all__ = [c.__name__ for c in LAYERS] + ["InputSpec", "dot"]
 
