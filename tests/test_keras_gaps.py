@@ -924,3 +924,23 @@ def test_spectral_normalization_matches_tf_keras_and_bounds_the_norm():
     ours.set_weights([by_name[w.name.split("/")[-1].split(":")[0]] for w in ours.weights])
     for _ in range(3):
         close(ours(x, training=True), theirs(x, training=True).numpy(), 1e-5)
+
+
+def test_new_layers_under_mixed_precision():
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        x = rand(2, 4, 4, 4, 3)
+        for layer, inputs in [(L.Conv3D(2, 2), x), (L.Conv3DTranspose(2, 2), x),
+                              (L.AveragePooling3D(), x), (L.SeparableConv2D(2, 2), x[:, 0]),
+                              (L.EinsumDense("ab,bc->ac", 3), x[:, 0, 0, 0]),
+                              (L.PReLU(), x[:, 0, 0])]:
+            y = layer(inputs)
+            assert y.dtype == jg.float16 and all(w.dtype == jg.float32 for w in layer.weights)
+        big = np.full((1, 4), 300.0, np.float32)  # its mean square overflows float16
+        close(L.RMSNormalization()(big), np.ones((1, 4)), 1e-3)
+        spectral = L.SpectralNormalization(L.Dense(2))
+        assert spectral(x[:, 0, 0, 0], training=True).dtype == jg.float16
+        assert spectral.vector_u.dtype == jg.float32
+    finally:
+        keras.mixed_precision.set_global_policy(policy)

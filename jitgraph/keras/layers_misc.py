@@ -376,6 +376,7 @@ class RMSNormalization(Layer):
     ``axis`` (the last by default), initialized to ones."""
 
     supports_masking = True
+    _float32_internals = True  # mixed precision: the mean square in float32, as Keras
 
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
@@ -555,8 +556,11 @@ class SpectralNormalization(Wrapper):
         if training:
             new_u, new_kernel = self.normalized_weights()
             untouched = jg.reduce_all(jg.equal(self.kernel.value(), 0.0))  # Keras' guard
-            self.vector_u.assign(jg.where(untouched, self.vector_u.value(), new_u))
-            self.kernel.assign(jg.where(untouched, self.kernel.value(), new_kernel))
+            # (cast back: under mixed precision the variables read in the compute dtype)
+            self.vector_u.assign(jg.cast(jg.where(untouched, self.vector_u.value(), new_u),
+                                         self.vector_u.dtype))
+            self.kernel.assign(jg.cast(jg.where(untouched, self.kernel.value(), new_kernel),
+                                       self.kernel.dtype))
         return self.layer(inputs)
 
     def compute_output_shape(self, input_shape):
