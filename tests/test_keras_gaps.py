@@ -944,3 +944,37 @@ def test_new_layers_under_mixed_precision():
         assert spectral.vector_u.dtype == jg.float32
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def test_orthogonal_regularizer_and_generalized_cross_entropy():
+    w = rand(5, 3, dtype=np.float64)
+    for mode, m in [("rows", w), ("columns", w.T)]:
+        u = m / np.linalg.norm(m, axis=1, keepdims=True)
+        cos = u @ u.T
+        n = len(m)
+        want = 0.1 * 0.5 * np.abs(cos - np.diag(np.diag(cos))).sum() / (n * (n - 1) / 2)
+        reg = keras.regularizers.OrthogonalRegularizer(0.1, mode)
+        close(reg(jg.constant(w)), want, 1e-12)
+        fd_check(lambda t, r=reg: r(t), w)
+        assert keras.regularizers.get(keras.regularizers.serialize(reg)).get_config() == \
+            {"factor": 0.1, "mode": mode}
+    dense = L.Dense(3, kernel_regularizer=keras.regularizers.OrthogonalRegularizer(0.5))
+    dense(rand(2, 4))
+    assert len(dense.losses) == 1 and float(dense.losses[0]) > 0
+    with pytest.raises(ValueError, match="2-D weight"):
+        keras.regularizers.OrthogonalRegularizer()(jg.ones((2, 2, 2)))
+    labels = RNG.integers(0, 4, 6)
+    p = RNG.uniform(0.1, 1.0, size=(6, 4))
+    p /= p.sum(1, keepdims=True)
+    want = (1 - p[np.arange(6), labels] ** 0.7) / 0.7
+    close(keras.losses.categorical_generalized_cross_entropy(labels, p, 0.7), want, 1e-12)
+    close(keras.losses.CategoricalGeneralizedCrossEntropy(q=0.7)(labels, p), want.mean(), 1e-12)
+    fd_check(lambda t: keras.losses.categorical_generalized_cross_entropy(labels, t, 0.7), p)
+    with pytest.raises(ValueError, match=r"q must be in \(0, 1\)"):
+        keras.losses.CategoricalGeneralizedCrossEntropy(q=1.5)
+    tf = pytest.importorskip("tensorflow")
+    w32 = w.astype(np.float32)
+    close(keras.regularizers.OrthogonalRegularizer(0.1, "columns")(jg.constant(w32)),
+          tf.keras.regularizers.OrthogonalRegularizer(0.1, "columns")(tf.constant(w32)).numpy())
+    close(keras.losses.CategoricalGeneralizedCrossEntropy(q=0.3)(labels, p),
+          tf.keras.losses.CategoricalGeneralizedCrossEntropy(q=0.3)(labels, p).numpy())

@@ -1,6 +1,7 @@
 """More Keras 3 losses with their formulas and configs: BinaryFocalCrossentropy,
-CategoricalFocalCrossentropy, Dice, Tversky and CTC (classes and functions), registered by
-name in ``jg.keras.losses`` so ``compile(loss="dice")`` and loading find them.
+CategoricalFocalCrossentropy, Dice, Tversky, CTC and CategoricalGeneralizedCrossEntropy
+(classes and functions), registered by name in ``jg.keras.losses`` so
+``compile(loss="dice")`` and loading find them.
 
 >>> jg.keras.losses.BinaryFocalCrossentropy(gamma=2.0)([[0.0, 1.0]], [[0.1, 0.8]])
 """
@@ -70,6 +71,20 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     fp = jg.reduce_sum((1.0 - y_pred) * y_true, axis=axis)
     fn = jg.reduce_sum(y_pred * (1.0 - y_true), axis=axis)
     return 1.0 - inter / (inter + fp * alpha + fn * beta + EPSILON)
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Generalized cross-entropy (Zhang & Sabuncu 2018) of integer labels: ``(1 - p^q) / q``
+    with ``p`` the probability ``y_pred`` gives the true class; robust to noisy labels
+    (q -> 0: cross-entropy, q = 1: mean absolute error)."""
+    y_pred = _tensor(y_pred)
+    if not y_pred.dtype.is_floating:
+        y_pred = jg.cast(y_pred, jg.float32)
+    labels = _tensor(y_true)
+    labels = labels if labels.dtype == jg.int32 else jg.cast(labels, jg.int32)
+    onehot = jg.one_hot(labels, int(y_pred.shape[-1]), dtype=y_pred.dtype)
+    p = jg.reduce_sum(y_pred * onehot, axis=-1)
+    return (1.0 - jg.pow(p, q)) / q
 
 
 _NEG = -1e30  # log(0) in the CTC recursion: exp(_NEG - m) is 0, and no inf - inf appears
@@ -184,6 +199,20 @@ class Tversky(_Wrapped):
     params = {"alpha": 0.5, "beta": 0.5, "axis": None}
 
 
+class CategoricalGeneralizedCrossEntropy(_Wrapped):
+    """Loss class of ``categorical_generalized_cross_entropy``; ``q`` in (0, 1)."""
+
+    fn = staticmethod(categorical_generalized_cross_entropy)
+    params = {"q": 0.5}
+    _int_labels = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not 0.0 < self.q < 1.0:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in (0, 1), got "
+                             f"q={self.q!r}")
+
+
 class CTC(_Wrapped):
     """Loss class of ``ctc`` (integer labels padded with 0, the blank)."""
 
@@ -192,7 +221,9 @@ class CTC(_Wrapped):
     _int_labels = True
 
 
-CLASSES = [BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC]
-FUNCTIONS = [binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky, ctc]
+CLASSES = [BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky, CTC,
+           CategoricalGeneralizedCrossEntropy]
+FUNCTIONS = [binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky, ctc,
+             categorical_generalized_cross_entropy]
 
 __all__ = [c.__name__ for c in CLASSES] + [f.__name__ for f in FUNCTIONS]
