@@ -1049,6 +1049,78 @@ case("betainc_grad_b", lambda x: jg.ops.apply("betainc_grad_b", 0.8, 3.0, x),
      [f64(2, 3, lo=0.05, hi=0.95)], lambda x: _betainc_grad_ref("b")(0.8, 3.0, x))
 
 
+# ----------------------------------------------------------------------------- 3-D convolutions
+# ops/conv3d.py's composites; references over every output position and window offset
+
+
+def _np_pads(sizes, ks, s, pad, d):
+    if pad == "SAME":
+        return [_np_same(n, k, st, dl) for n, k, st, dl in zip(sizes, ks, s, d)]
+    return [((n - (k - 1) * dl - 1) // st + 1, 0) for n, k, st, dl in zip(sizes, ks, s, d)]
+
+
+def _np_conv3d(x, w, s=(1, 1, 1), pad="VALID", d=(1, 1, 1)):
+    plan = _np_pads(x.shape[1:4], w.shape[:3], s, pad, d)
+    xp = np.pad(x, [(0, 0)] + [(b, k * dl) for (_, b), k, dl in zip(plan, w.shape[:3], d)]
+                + [(0, 0)])
+    out = np.zeros((x.shape[0], *[o for o, _ in plan], w.shape[4]), x.dtype)
+    for pos in np.ndindex(*out.shape[1:4]):
+        for k in np.ndindex(*w.shape[:3]):
+            at = tuple(p * st + kk * dl for p, st, kk, dl in zip(pos, s, k, d))
+            out[(slice(None), *pos)] += xp[(slice(None), *at)] @ w[k]
+    return out
+
+
+def _np_conv3d_transpose(y, w, out_dhw, s, pad):
+    plan = _np_pads(out_dhw, w.shape[:3], s, pad, (1, 1, 1))
+    big = np.zeros((y.shape[0], *[n + 2 * k + 2 for n, k in zip(out_dhw, w.shape[:3])],
+                    w.shape[3]), y.dtype)
+    for pos in np.ndindex(*y.shape[1:4]):
+        for k in np.ndindex(*w.shape[:3]):
+            at = tuple(p * st + kk for p, st, kk in zip(pos, s, k))
+            big[(slice(None), *at)] += y[(slice(None), *pos)] @ w[k].T
+    return big[(slice(None), *[slice(b, b + n) for (_, b), n in zip(plan, out_dhw)])]
+
+
+def _np_pool3d(x, k, s, pad, reduce):
+    plan = _np_pads(x.shape[1:4], k, s, pad, (1, 1, 1))
+    out = np.zeros((x.shape[0], *[o for o, _ in plan], x.shape[4]), x.dtype)
+    for pos in np.ndindex(*out.shape[1:4]):
+        lo = [p * st - b for p, st, (_, b) in zip(pos, s, plan)]
+        win = x[(slice(None), *[slice(max(a, 0), min(a + kk, n)) for a, kk, n in
+                               zip(lo, k, x.shape[1:4])])]
+        out[(slice(None), *pos)] = reduce(win, axis=(1, 2, 3))
+    return out
+
+
+case("matmul:conv3d_valid", lambda x, w: jg.nn.conv3d(x, w, 1, "VALID"),
+     [f64(2, 4, 5, 3, 2), f64(2, 3, 2, 2, 3)], _np_conv3d)
+case("matmul:conv3d_same_strided_dilated",
+     lambda x, w: jg.nn.conv3d(x, w, [1, 2, 1, 2, 1], "SAME", dilations=[1, 1, 2]),
+     [f64(1, 5, 4, 6, 2), f64(3, 2, 2, 2, 2)],
+     lambda x, w: _np_conv3d(x, w, (2, 1, 2), "SAME", (1, 1, 2)))
+case("matmul:conv3d_transpose",
+     lambda y, w: jg.nn.conv3d_transpose(y, w, [2, 5, 4, 6, 2], [2, 1, 2], "SAME"),
+     [f64(2, 3, 4, 3, 3), f64(3, 2, 3, 2, 3)],
+     lambda y, w: _np_conv3d_transpose(y, w, (5, 4, 6), (2, 1, 2), "SAME"))
+case("matmul:conv3d_transpose_valid",
+     lambda y, w: jg.nn.conv3d_transpose(y, w, [1, 5, 5, 4, 2], 2, "VALID"),
+     [f64(1, 2, 2, 2, 3), f64(3, 3, 2, 2, 3)],
+     lambda y, w: _np_conv3d_transpose(y, w, (5, 5, 4), (2, 2, 2), "VALID"))
+case("matmul:conv1d_transpose",
+     lambda y, w: jg.nn.conv1d_transpose(y, w, [2, 9, 2], 2, "VALID"),
+     [f64(2, 4, 3), f64(3, 2, 3)],
+     lambda y, w: _np_conv3d_transpose(y[:, None, None], w[None, None], (1, 1, 9), (1, 1, 2),
+                                       "VALID")[:, 0, 0])
+case("reduce_max:max_pool3d", lambda x: jg.nn.max_pool3d(x, 2, 2, "VALID"),
+     [f64(2, 4, 5, 4, 2)], lambda x: _np_pool3d(x, (2, 2, 2), (2, 2, 2), "VALID", np.max))
+case("reduce_max:max_pool3d_same_overlapping", lambda x: jg.nn.max_pool3d(x, [3, 2, 2], 1,
+                                                                          "SAME"),
+     [f32(1, 4, 3, 3, 2)], lambda x: _np_pool3d(x, (3, 2, 2), (1, 1, 1), "SAME", np.max))
+case("reduce_sum:avg_pool3d_same", lambda x: jg.nn.avg_pool3d(x, 3, [2, 1, 2], "SAME"),
+     [f64(1, 5, 3, 4, 2)], lambda x: _np_pool3d(x, (3, 3, 3), (2, 1, 2), "SAME", np.mean))
+
+
 def uncovered_ops():
     """Registered ops that no case covers and that are not exempt."""
     from jitgraph.ops.core import REGISTRY

@@ -314,7 +314,8 @@ def test_other_argument_errors():
             "jg.cast")
     _raises(lambda: jg.nn.conv2d(x, w, [1, 2, 2, 2], "SAME"), "strides", "batch and channel")
     _raises(lambda: jg.nn.conv2d(x, w, 0, "SAME"), "strides", "positive")
-    _raises(lambda: jg.nn.max_pool(np.zeros((1, 2, 4, 4, 2)), 2, 2, "SAME"), "rank 5")
+    _raises(lambda: jg.nn.max_pool(np.zeros((1, 2, 2, 4, 4, 2)), 2, 2, "SAME"), "rank 3",
+            "or 5 (NDHWC)")  # rank 5 pools in 3-D (conv3d.py)
     with pytest.raises(jg.errors.UnimplementedError, match="NCHW.*NHWC.*transpose"):
         jg.nn.conv2d(x, w, 1, "SAME", data_format="NCHW")
     with pytest.raises(jg.errors.InvalidArgumentError, match="batch dim may be None"):

@@ -104,3 +104,10 @@ def serialize(activation):
 
 def deserialize(config, custom_objects=None):
     return serialization.deserialize(config, _TABLE, custom_objects, "activation function")
+
+
+from . import activations_more as _more  # noqa: E402 - relu6, mish, glu, sparsemax, ...
+from .activations_more import *  # noqa: E402,F401,F403
+
+_TABLE.update({f.__name__: f for f in _more.FUNCTIONS})
+_TABLE["hard_swish"] = _more.hard_silu

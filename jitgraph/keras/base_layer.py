@@ -242,6 +242,7 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         from . import functional
 
+        input_spec.check_layer(self, inputs)  # self.input_spec, when the layer sets one
         if functional.is_symbolic_input(inputs):
             return functional.call_layer_symbolically(self, inputs, args, kwargs)
         run_dtype = self._run_dtype()
@@ -522,3 +523,4 @@ def _unique(items):
 from . import masking  # noqa: E402 - masking's Masking layer subclasses Layer
 
 __all__ = ["Layer", "activations", "unique_name", "map_structure", "flatten"]
+from . import input_spec  # noqa: E402 - InputSpec checks in __call__

@@ -376,4 +376,5 @@ class CallbackList:
         return call
 
 
+from .callbacks_more import BackupAndRestore  # noqa: E402,F401 - subclasses Callback
 from .tensorboard import TensorBoard  # noqa: E402,F401 - TensorBoard logs (keras/tensorboard.py)

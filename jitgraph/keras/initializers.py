@@ -243,3 +243,9 @@ def deserialize(config, custom_objects=None):
     obj = serialization.deserialize(config, {**_TABLE, **_ALIASES}, custom_objects,
                                     "initializer")
     return obj() if isinstance(obj, type) else obj
+
+# Keras 3's other names for these
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+identity, lecun_uniform, truncated_normal = Identity, LecunUniform, TruncatedNormal
+variance_scaling = VarianceScaling
+_TABLE.update(IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal)

@@ -412,3 +412,12 @@ _FUNCTIONS += _MORE_FUNCTIONS
 _TABLE.update({c.__name__: c for c in _MORE_CLASSES})
 _TABLE.update({f.__name__: f for f in _MORE_FUNCTIONS})
 _TABLE["msle"] = mean_squared_logarithmic_error
+
+kullback_leibler_divergence = kl_divergence
+
+from . import losses_extra as _extra  # noqa: E402 - focal, Dice, Tversky (they subclass these)
+from .losses_extra import *  # noqa: E402,F401,F403
+
+_CLASSES += _extra.CLASSES
+_FUNCTIONS += _extra.FUNCTIONS
+_TABLE.update({o.__name__: o for o in _extra.CLASSES + _extra.FUNCTIONS})

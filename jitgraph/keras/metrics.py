@@ -734,3 +734,10 @@ _STRINGS.update({"top_k_categorical_accuracy": TopKCategoricalAccuracy,
                  "cosine_similarity": CosineSimilarity, "msle": MeanSquaredLogarithmicError,
                  "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
                  "logcosh": LogCoshError, "auc": AUC})
+
+from . import metrics_more as _more  # noqa: E402 - F-scores, IoUs, R2, correlations, hinges
+from .metrics_more import *  # noqa: E402,F401,F403
+
+_CLASSES += _more.CLASSES
+_TABLE.update({c.__name__: c for c in _more.CLASSES})
+_STRINGS.update(_more.STRINGS)

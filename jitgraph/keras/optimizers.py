@@ -516,3 +516,11 @@ _CLASSES += [Adamax, Adadelta, Ftrl, Lion]
 _TABLE.update({c.__name__: c for c in (Adamax, Adadelta, Ftrl, Lion)})
 _TABLE.update({c.__name__.lower(): c for c in (Adamax, Adadelta, Ftrl, Lion)})
 __all__ += ["Adamax", "Adadelta", "Ftrl", "Lion"]
+
+from . import optimizers_more as _more  # noqa: E402 - Adafactor, Lamb (subclass Optimizer)
+from .optimizers_more import *  # noqa: E402,F401,F403
+
+_CLASSES += _more.CLASSES
+_TABLE.update({c.__name__: c for c in _more.CLASSES})
+_TABLE.update({c.__name__.lower(): c for c in _more.CLASSES})
+__all__ += _more.__all__

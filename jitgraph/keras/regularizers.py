@@ -86,3 +86,9 @@ def serialize(regularizer):
 def deserialize(config, custom_objects=None):
     obj = serialization.deserialize(config, _TABLE, custom_objects, "regularizer")
     return obj() if isinstance(obj, type) else obj
+
+
+from .regularizers_more import OrthogonalRegularizer, orthogonal_regularizer  # noqa: E402,F401
+
+_TABLE.update(OrthogonalRegularizer=OrthogonalRegularizer,
+              orthogonal_regularizer=OrthogonalRegularizer)

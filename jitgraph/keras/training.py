@@ -220,6 +220,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                                                 "verbose": verbose})
     model.stop_training = False
     calls.on_train_begin()
+    initial_epoch = model.__dict__.pop("_initial_epoch", None) or initial_epoch  # resumed
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         calls.on_epoch_begin(epoch)

@@ -25,3 +25,6 @@ def set_random_seed(seed):
 
     jg.random.set_seed(seed)
     np.random.seed(seed)
+
+
+from .utils_more import normalize, pad_sequences  # noqa: E402,F401

@@ -492,18 +492,23 @@ def _by_rank(op, one, two, input, ksize, strides, padding, data_format):  # noqa
         return one(x, ksize, strides, padding, data_format or "NWC")
     if x.ndim == 4:
         return two(x, ksize, strides, padding, data_format or "NHWC")
-    raise _fail(f"{op}: input must have rank 3 (NWC) or 4 (NHWC), got {_desc(x)}"
-                + ("; 3-D pooling (rank 5) is not supported" if x.ndim == 5 else ""))
+    if x.ndim == 5:  # conv3d.py's max_pool3d / avg_pool3d
+        from . import conv3d
+
+        three = conv3d.max_pool3d if op == "max_pool" else conv3d.avg_pool3d
+        return three(x, ksize, strides, padding, data_format or "NDHWC")
+    raise _fail(f"{op}: input must have rank 3 (NWC), 4 (NHWC) or 5 (NDHWC), got "
+                f"{_desc(x)}")
 
 
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
-    """max_pool1d or max_pool2d, chosen by the input's rank (3 or 4)."""
+    """max_pool1d, max_pool2d or max_pool3d, chosen by the input's rank (3, 4 or 5)."""
     return _by_rank("max_pool", max_pool1d, max_pool2d, input, ksize, strides, padding,
                     data_format)
 
 
 def avg_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
-    """avg_pool1d or avg_pool2d, chosen by the input's rank (3 or 4)."""
+    """avg_pool1d, avg_pool2d or avg_pool3d, chosen by the input's rank (3, 4 or 5)."""
     return _by_rank("avg_pool", avg_pool1d, avg_pool2d, input, ksize, strides, padding,
                     data_format)
 
