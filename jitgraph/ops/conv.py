@@ -282,9 +282,12 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None,  # noqa:
 
 
 
-def _output_hw(output_shape, op):
-    """(height, width, channels) from conv2d_transpose's output_shape: 4 entries, the batch
-    entry ignored (it may be a tensor or None, as Keras passes it)."""
+_SPATIAL = {2: "height, width", 3: "depth, height, width"}
+
+
+def _output_hw(output_shape, op, spatial=2):
+    """(spatial sizes..., channels) from a transposed convolution's output_shape: ``spatial``
+    + 2 entries, the batch entry ignored (it may be a tensor or None, as Keras passes it)."""
     from ..tensor import Tensor
 
     if isinstance(output_shape, Tensor):
@@ -293,13 +296,13 @@ def _output_hw(output_shape, op):
                         f"the batch entry may be a tensor or None")
         output_shape = output_shape.numpy().tolist()
     dims = list(output_shape)
-    if len(dims) != 4:
-        raise _fail(f"{op}: output_shape must have 4 entries [batch, height, width, "
-                    f"channels], got {dims}")
+    if len(dims) != spatial + 2:
+        raise _fail(f"{op}: output_shape must have {spatial + 2} entries [batch, "
+                    f"{_SPATIAL[spatial]}, channels], got {dims}")
     try:
         return tuple(int(np.asarray(d.numpy() if hasattr(d, "numpy") else d)) for d in dims[1:])
     except (TypeError, ValueError):
-        raise _fail(f"{op}: the height, width and channels of output_shape must be known "
+        raise _fail(f"{op}: the {_SPATIAL[spatial]} and channels of output_shape must be known "
                     f"ints, got {dims}") from None
 
 

@@ -27,6 +27,7 @@ from .conv import (
     _filters,
     _ints,
     _lowest,
+    _output_hw,
     _pad_or_crop,
     _pad_spatial,
     _padding,
@@ -133,31 +134,6 @@ def _dilate(x, s):
     return reshape(x, [n] + [size * st for size, st in zip(sizes, s)] + [c])
 
 
-def _output_dhw(output_shape, op):
-    """(depth, height, width, channels) from output_shape: 5 entries, the batch entry
-    ignored (it may be a tensor or None)."""
-    from ..tensor import Tensor
-
-    if isinstance(output_shape, Tensor):
-        if output_shape._symbolic:
-            raise _fail(f"{op}: output_shape must be known when tracing (a Python list); "
-                        f"the batch entry may be a tensor or None")
-        output_shape = output_shape.numpy().tolist()
-    dims = list(output_shape)
-    if len(dims) != 5:
-        raise _fail(f"{op}: output_shape must have 5 entries [batch, depth, height, width, "
-                    f"channels], got {dims}")
-    return tuple(_int_dim(v, dims, op) for v in dims[1:])
-
-
-def _int_dim(v, dims, op):
-    try:
-        return int(np.asarray(v.numpy() if hasattr(v, "numpy") else v))
-    except (TypeError, ValueError):
-        raise _fail(f"{op}: the depth, height, width and channels of output_shape must be "
-                    f"known ints, got {dims}") from None
-
-
 def conv3d_transpose(input, filters, output_shape, strides, padding="SAME",  # noqa: A002
                      data_format="NDHWC", dilations=None, name=None):
     """The transpose (gradient with respect to the input) of conv3d: ``input`` [batch, d, h,
@@ -172,7 +148,7 @@ def conv3d_transpose(input, filters, output_shape, strides, padding="SAME",  # n
     s = _ints(strides, _N, op, "strides")
     d = _ints(dilations, _N, op, "dilations")
     p = _padding(padding, _N, op)
-    *target, c_out = _output_dhw(output_shape, op)
+    *target, c_out = _output_hw(output_shape, op, spatial=3)
     ks = tuple(int(v) for v in w.shape[:3])
     c = int(w.shape[3])
     if c_out != c:
