@@ -358,6 +358,8 @@ SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy",
 CosineSimilarity = _wrapper("CosineSimilarity", cosine_similarity, {"axis": -1})
 MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError",
                                        losses.mean_squared_logarithmic_error, {})
+MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError",
+                                       losses.mean_absolute_percentage_error, {})
 
 
 class LogCoshError(_wrapper("LogCoshError", losses.log_cosh, {})):
@@ -726,11 +728,13 @@ class PrecisionAtRecall(Metric):
 
 _MORE_CLASSES = [TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, CosineSimilarity,
                  MeanSquaredLogarithmicError, LogCoshError, TruePositives, FalsePositives,
-                 TrueNegatives, FalseNegatives, AUC, MeanIoU, PrecisionAtRecall]
+                 TrueNegatives, FalseNegatives, AUC, MeanIoU, PrecisionAtRecall,
+                 MeanAbsolutePercentageError]
 _CLASSES += _MORE_CLASSES
 _TABLE.update({c.__name__: c for c in _MORE_CLASSES})
 _STRINGS.update({"top_k_categorical_accuracy": TopKCategoricalAccuracy,
                  "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
                  "cosine_similarity": CosineSimilarity, "msle": MeanSquaredLogarithmicError,
                  "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
-                 "logcosh": LogCoshError, "auc": AUC})
+                 "logcosh": LogCoshError, "auc": AUC, "mape": MeanAbsolutePercentageError,
+                 "mean_absolute_percentage_error": MeanAbsolutePercentageError})
