@@ -67,9 +67,27 @@ PROBE_SIZES = ((8, 16), (32, 64), (128, 256))
 
 
 def _dummy(kt, size):
-    """Zeros for ``kt``: batch 1, ``size`` for its other unknown dims."""
+    """Zeros for ``kt``: batch 1, ``size`` for its other unknown dims; when the layer that
+    made ``kt`` attached a mask, the zeros carry an all-True mask of the same rank (so a
+    layer whose ``call`` takes ``mask`` sees one while the model is built, as in Keras)."""
+    from . import masking
+
     shape = tuple((1 if k == 0 else size) if d is None else d for k, d in enumerate(kt.shape))
-    return jg.zeros(shape, dtype=kt.dtype)
+    x = jg.zeros(shape, dtype=kt.dtype)
+    rank = getattr(kt, "_mask_rank", None)
+    if rank is not None:
+        masking.set_mask(x, jg.ones(shape[:rank], dtype=jg.bool))
+    return x
+
+
+def _mask_rank(t):
+    """The rank of the mask on ``t`` when it covers ``t``'s leading dims, else None."""
+    from . import masking
+
+    mask = masking.get_mask(t) if jg.is_tensor(t) else None
+    if mask is None or tuple(mask.shape) != tuple(t.shape)[:len(mask.shape)]:
+        return None
+    return len(mask.shape)
 
 
 def _probe(call):
@@ -118,7 +136,9 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
         shape = tuple(None if d in unknown.get(k, ()) else n for d, n in enumerate(t.shape))
         if batch_unknown and shape:
             shape = (None,) + shape[1:]
-        return KerasTensor(shape, t.dtype, layer, index, k)
+        kt = KerasTensor(shape, t.dtype, layer, index, k)
+        kt._mask_rank = _mask_rank(t)
+        return kt
 
     outs = map_structure(symbolic, outputs)
     nodes.append(Node(layer, inputs, dict(kwargs), outs, extra_args=args))
@@ -142,7 +162,6 @@ class InputLayer(Layer):
         nodes = self.__dict__.setdefault("_inbound_nodes", [])
         kt = KerasTensor(batch_input_shape, self._dtype, self, 0, 0, name=self.name)
         nodes.append(Node(self, None, {}, kt))
-        self.output = kt
 
     def call(self, inputs):
         return inputs

@@ -56,12 +56,18 @@ def _spec(a):
 # x, y, sample_weight; x, sample_weight), with named tensor parameters, the form
 # jg.function's signature matching needs
 _STEP_BY_PRESENCE = {
-    (True,): lambda step: lambda x: step((x,)),
-    (True, False, False): lambda step: lambda x: step((x,)),
+    (True,): lambda step: lambda x: step(_pack_x(x)),
+    (True, False, False): lambda step: lambda x: step(_pack_x(x)),
     (True, True, False): lambda step: lambda x, y: step((x, y)),
     (True, False, True): lambda step: lambda x, sample_weight: step((x, None, sample_weight)),
     (True, True, True): lambda step: lambda x, y, sample_weight: step((x, y, sample_weight)),
 }
+
+
+def _pack_x(x):
+    """What train_step gets for inputs alone, as Keras' pack_x_y_sample_weight: ``x``
+    itself, or ``(x,)`` when ``x`` is a tuple or list (several inputs)."""
+    return (x,) if isinstance(x, (tuple, list)) else x
 
 
 def make_function(model, step):
@@ -152,11 +158,17 @@ def _results(model, values):
 
 def prepare_first_batch(model, x, y):
     """Builds the model eagerly on a first batch (so its variables and the optimizer's slots
-    exist before any tracing) and resolves metric names such as "accuracy"."""
-    with jg.init_scope():
-        y_pred = model(x, training=False)
-    model._clear_losses()
-    model._resolve_metrics(y, y_pred)
+    exist before any tracing) and resolves metric names such as "accuracy". A model
+    without ``call`` (a GAN whose train_step calls its sub-models) is not called."""
+    from .models import Model
+
+    if type(model).call is Model.call:
+        model._metrics_resolved = True  # nothing to resolve without predictions
+    else:
+        with jg.init_scope():
+            y_pred = model(x, training=False)
+        model._clear_losses()
+        model._resolve_metrics(y, y_pred)
     if model.optimizer is not None:
         model.optimizer.build(model.trainable_variables)
 
@@ -213,9 +225,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         model._train_function = make_function(model, model._train_step_fn)
     history = cbks.History()
     steps = source.steps
-    cb_list = [history] + list(callbacks or [])
+    # the user's callbacks first, then History (so it records what they add to the logs,
+    # e.g. ReduceLROnPlateau's learning_rate), then the progress bar, as in Keras
+    cb_list = list(callbacks or []) + [history]
     if verbose:
-        cb_list.insert(1, cbks.ProgbarLogger(verbose))
+        cb_list.append(cbks.ProgbarLogger(verbose))
     calls = cbks.CallbackList(cb_list, model, {"epochs": epochs, "steps": steps,
                                                 "verbose": verbose})
     model.stop_training = False
@@ -256,7 +270,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
 
 def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
              steps=None):
-    if model._loss_fn is None:
+    if not model._compiled:
         raise RuntimeError("You must compile your model before evaluating it: call "
                            "model.compile(loss=...)")
     if data_adapter.is_batch_source(x):
