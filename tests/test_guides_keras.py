@@ -516,3 +516,52 @@ def test_layer_taking_mask_sees_one_while_functional_model_is_built():
     np.testing.assert_allclose(out.sum(axis=1), [1, 1], rtol=1e-6)
     np.testing.assert_allclose(out[1], [1, 0, 0])
     assert out[0, 2] == 0
+
+
+# ------------------------------------------- class_weight, fit arguments, Keras' weight order
+
+def test_class_weight_weighs_the_loss():
+    x, y = _class_data(12)
+    model = _small_classifier()
+    weights = model.get_weights()
+    cw = {0: 1.0, 2: 3.0}  # class 1 missing: weight 1
+    hist = model.fit(x, y, batch_size=12, epochs=1, shuffle=False, class_weight=cw,
+                     verbose=0)
+    model.set_weights(weights)
+    sw = np.array([cw.get(int(c), 1.0) for c in y])
+    expect = model.evaluate(x, y, sample_weight=sw, batch_size=12, return_dict=True,
+                            verbose=0)["loss"]
+    np.testing.assert_allclose(hist.history["loss"][0], expect, rtol=1e-5)
+    with pytest.raises(ValueError, match="classes 0..1 but the targets hold class 2"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    with pytest.raises(TypeError, match="validation_frequency"):
+        model.fit(x, y, validation_frequency=2, verbose=0)
+    hist = model.fit(x, y, epochs=4, validation_data=(x, y), validation_freq=2, verbose=0,
+                     workers=2)
+    assert len(hist.history["loss"]) == 4 and len(hist.history["val_loss"]) == 2
+
+
+def test_class_weight_and_layer_order_match_tf_keras():
+    tf = _tf()
+
+    def build(k):
+        a = k.Input(shape=(4,), name="a")
+        b = k.Input(shape=(3,), name="b")
+        x = k.layers.BatchNormalization(name="bn")(k.layers.Dense(3, name="d1")(a))
+        x = k.layers.concatenate([x, k.layers.Dense(3, name="d2")(b)], name="cat")
+        m = k.Model([a, b], k.layers.Dense(3, activation="softmax", name="out")(x))
+        m.compile(k.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+        return m
+
+    tmodel, jmodel = build(tf.keras), build(jg.keras)
+    assert [lay.name for lay in jmodel.layers] == [lay.name for lay in tmodel.layers]
+    jmodel.set_weights(tmodel.get_weights())  # whole-model order: layer by layer, as Keras
+    rng = np.random.RandomState(0)
+    x = [rng.rand(12, 4).astype("float32"), rng.rand(12, 3).astype("float32")]
+    y = np.array([0, 1, 2] * 4)
+    cw = {0: 0.5, 1: 2.0, 2: 1.0}
+    ht = tmodel.fit(x, y, batch_size=6, epochs=2, shuffle=False, class_weight=cw, verbose=0)
+    hj = jmodel.fit(x, y, batch_size=6, epochs=2, shuffle=False, class_weight=cw, verbose=0)
+    np.testing.assert_allclose(hj.history["loss"], ht.history["loss"], rtol=1e-4)
+    for a, b in zip(jmodel.get_weights(), tmodel.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -399,7 +399,19 @@ class Layer:
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        """This layer's own weights, then each sub-layer's, in the order they were
+        tracked, whatever is trainable (Keras' order: ``get_weights`` lists match between
+        Keras and jitgraph, BatchNormalization's statistics next to its gamma and beta)."""
+        return _unique(self._ordered_weights(set()))
+
+    def _ordered_weights(self, seen):
+        own, extra = self._own_variables()
+        out = list(own) + list(extra)
+        for child in self.layers:
+            if id(child) not in seen:
+                seen.add(id(child))
+                out.extend(child._ordered_weights(seen))
+        return out
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights

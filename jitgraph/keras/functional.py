@@ -229,4 +229,45 @@ def nodes_between(inputs_kt, outputs_kt):
     return order
 
 
+def layers_in_keras_order(inputs_kt, outputs_kt):
+    """The layers of a functional model in Keras' order (so ``model.layers`` and
+    ``get_weights`` line up with Keras'): by depth, the longest path to an output, deepest
+    first (the Inputs usually), ties in the order a depth-first walk from the outputs
+    finishes them."""
+    stop = {id(k) for k in flatten(inputs_kt)}
+    finished, depth, parents = [], {}, {}
+
+    def node_of(kt):
+        layer, ni, _ = kt._keras_history
+        return layer._inbound_nodes[ni]
+
+    def visit(kt):
+        node = node_of(kt)
+        if id(node) in parents:
+            return
+        ins = [] if id(kt) in stop or node.args is None else node.inbound_tensors()
+        parents[id(node)] = (node, [node_of(a) for a in ins])
+        for a in ins:
+            visit(a)
+        finished.append(node)
+
+    for o in flatten(outputs_kt):
+        visit(o)
+    for node in reversed(finished):  # consumers before the nodes they read
+        d = depth.setdefault(id(node), 0)
+        for p in parents[id(node)][1]:
+            depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+    rank, layer_depth = {}, {}
+    for i, node in enumerate(finished):
+        rank.setdefault(id(node.layer), i)
+        layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+    layers = {id(n.layer): n.layer for n in finished}
+    for kt in flatten(inputs_kt):  # an Input no output depends on is still a layer
+        layer = kt._keras_history[0]
+        if id(layer) not in layers:
+            layers[id(layer)] = layer
+            rank[id(layer)], layer_depth[id(layer)] = -1, 10**9
+    return sorted(layers.values(), key=lambda lay: (-layer_depth[id(lay)], rank[id(lay)]))
+
+
 __all__ = ["KerasTensor", "Input", "InputLayer", "np"]

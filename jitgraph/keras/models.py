@@ -204,12 +204,15 @@ class Model(Layer):
     # -- the loops
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            initial_epoch=0, steps_per_epoch=None, validation_steps=None, **kwargs):
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, class_weight=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
         """Trains for ``epochs`` epochs; returns a History (``history.history["loss"]``).
         ``x`` may be a jg.data.Dataset (or generator) of ``(x, y)`` batches."""
+        _check_kwargs("fit", kwargs)
         return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
                             validation_split, validation_data, shuffle, sample_weight,
-                            initial_epoch, steps_per_epoch, validation_steps)
+                            initial_epoch, steps_per_epoch, validation_steps, class_weight,
+                            validation_batch_size, validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
                  return_dict=False, steps=None, **kwargs):
@@ -306,6 +309,16 @@ class Model(Layer):
                 "weighted_metrics": compile_utils.map_specs(_serialize_metric,
                                                             self._weighted_metric_specs),
                 "run_eagerly": self._run_eagerly}
+
+
+# Keras' arguments for its worker threads: accepted, the data is read in this process
+_IGNORED_LOOP_KWARGS = {"workers", "use_multiprocessing", "max_queue_size"}
+
+
+def _check_kwargs(what, kwargs):
+    unknown = sorted(set(kwargs) - _IGNORED_LOOP_KWARGS)
+    if unknown:
+        raise TypeError(f"{what}() got unexpected keyword arguments {unknown}")
 
 
 def _functional_arguments(args, kwargs):
@@ -482,12 +495,7 @@ class Functional(Model):
         self.inputs, self.outputs = inputs, outputs
         nodes = functional.nodes_between(inputs, outputs)
         self._nodes = nodes
-        self._layers = []
-        for kt in flatten(inputs):
-            self._layers.append(kt._keras_history[0])
-        for node in nodes:
-            if node.layer not in self._layers:
-                self._layers.append(node.layer)
+        self._layers = functional.layers_in_keras_order(inputs, outputs)
         self.built = True
         self._output_shape = [o.shape for o in flatten(outputs)]
 

@@ -202,7 +202,11 @@ def _no_steps(steps, arg, what):
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch=None,
-        validation_steps=None):
+        validation_steps=None, class_weight=None, validation_batch_size=None,
+        validation_freq=1):
+    if not isinstance(validation_freq, int) or validation_freq < 1:
+        raise ValueError(f"fit: validation_freq must be a positive number of epochs, got "
+                         f"{validation_freq!r}")
     if model.optimizer is None:
         raise RuntimeError("You must compile your model before training: call "
                            "model.compile(optimizer=..., loss=...)")
@@ -240,6 +244,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         logs = {}
         for step, (bx, by, bsw) in enumerate(source.epoch()):
             calls.on_train_batch_begin(step)
+            bsw = class_sample_weights(class_weight, by, bsw)
             logs = _results(model, model._train_function(bx, by, bsw))
             model._clear_losses()
             calls.on_train_batch_end(step, logs)
@@ -249,14 +254,18 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         if source.exhausted:
             model.stop_training = True
         if validation_data is not None:
-            if data_adapter.is_batch_source(validation_data):
+            if (epoch + 1) % validation_freq and data_adapter.is_batch_source(validation_data):
+                val = {}
+            elif data_adapter.is_batch_source(validation_data):
                 val = evaluate(model, validation_data, None, None, verbose=0,
                                return_dict=True, steps=validation_steps)
-            else:
+            elif (epoch + 1) % validation_freq == 0:
                 vx, vy = validation_data[0], validation_data[1]
                 vsw = validation_data[2] if len(validation_data) > 2 else None
-                val = evaluate(model, vx, vy, batch_size, verbose=0, return_dict=True,
-                               sample_weight=vsw)
+                val = evaluate(model, vx, vy, validation_batch_size or batch_size, verbose=0,
+                               return_dict=True, sample_weight=vsw)
+            else:
+                val = {}
             logs.update({f"val_{k}": v for k, v in val.items()})
         calls.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -266,6 +275,31 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
     model.history = history
     return history
+
+
+def class_sample_weights(class_weight, y, sample_weight):
+    """Per-sample weights from ``class_weight`` ({class index: weight}; classes not in it
+    weigh 1) for integer labels, one-hot rows (argmax) or 0/1 labels of shape (n, 1),
+    times ``sample_weight`` when both are given."""
+    if not class_weight:
+        return sample_weight
+    leaves = flatten(y)
+    if len(leaves) != 1 or leaves[0] is None:
+        raise ValueError("fit: class_weight is supported only for a model with one output "
+                         "and targets; for several outputs pass sample_weight instead")
+    labels = np.asarray(leaves[0])
+    labels = labels.reshape(len(labels), -1)
+    labels = np.argmax(labels, axis=1) if labels.shape[1] > 1 else \
+        np.round(labels[:, 0]).astype(np.int64)
+    top = max(int(k) for k in class_weight)
+    if labels.size and (labels.min() < 0 or labels.max() > top):
+        raise ValueError(f"fit: class_weight has weights for classes 0..{top} but the targets "
+                         f"hold class {int(labels.max() if labels.max() > top else labels.min())}")
+    table = np.array([float(class_weight.get(c, 1.0)) for c in range(top + 1)], np.float32)
+    weights = table[labels]
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, np.float32).reshape(len(weights))
+    return weights
 
 
 def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
