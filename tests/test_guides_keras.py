@@ -565,3 +565,38 @@ def test_class_weight_and_layer_order_match_tf_keras():
     np.testing.assert_allclose(hj.history["loss"], ht.history["loss"], rtol=1e-4)
     for a, b in zip(jmodel.get_weights(), tmodel.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_predict_dict_outputs_and_evaluate_predict_callbacks():
+    inputs = keras.Input(shape=(4,), name="x")
+    model = keras.Model(inputs, {"priority": layers.Dense(1)(inputs),
+                                 "department": layers.Dense(3)(inputs)})
+    model.compile("sgd", loss={"priority": "mse", "department": "mse"})
+    rng = np.random.RandomState(0)
+    x = rng.rand(10, 4).astype("float32")
+    out = model.predict(x, batch_size=4, verbose=0)
+    assert sorted(out) == ["department", "priority"]
+    assert out["priority"].shape == (10, 1) and out["department"].shape == (10, 3)
+
+    class Count(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_test_batch_end(self, batch, logs):
+            self.seen.append(("test", batch))
+
+        def on_test_end(self, logs):
+            self.final = logs
+
+        def on_predict_batch_end(self, batch, logs):
+            self.seen.append(("predict", batch))
+
+    cb = Count()
+    y = {"priority": rng.rand(10, 1), "department": rng.rand(10, 3)}
+    model.evaluate(x, y, batch_size=5, callbacks=[cb], verbose=0)
+    model.predict(x, batch_size=5, callbacks=[cb])
+    assert cb.seen == [("test", 0), ("test", 1), ("predict", 0), ("predict", 1)]
+    assert sorted(cb.final) == ["department_loss", "loss", "priority_loss"]
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        model.predict(x, batchsize=5)

@@ -215,14 +215,16 @@ class Model(Layer):
                             validation_batch_size, validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
-                 return_dict=False, steps=None, **kwargs):
+                 return_dict=False, steps=None, callbacks=None, **kwargs):
         """The loss (and metrics) on the data: a float, a list, or a dict."""
+        _check_kwargs("evaluate", kwargs)
         return training.evaluate(self, x, y, batch_size, verbose, return_dict, sample_weight,
-                                 steps)
+                                 steps, callbacks)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
         """The model's outputs as NumPy arrays, computed batch by batch."""
-        return training.predict(self, x, batch_size, verbose, steps)
+        _check_kwargs("predict", kwargs)
+        return training.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(inputs, *args, **kwargs)

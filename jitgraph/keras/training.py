@@ -303,7 +303,7 @@ def class_sample_weights(class_weight, y, sample_weight):
 
 
 def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
-             steps=None):
+             steps=None, callbacks=None):
     if not model._compiled:
         raise RuntimeError("You must compile your model before evaluating it: call "
                            "model.compile(loss=...)")
@@ -321,22 +321,28 @@ def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
         model._test_function = make_function(model, model._test_step_fn)
     model.reset_metrics()
     bar = cbks.Progbar(source.steps, verbose=verbose) if verbose else None
+    calls = cbks.CallbackList(callbacks or [], model, {"steps": source.steps,
+                                                       "verbose": verbose})
+    calls.on_test_begin()
     logs, done = {}, 0
     for step, batch in enumerate(source.epoch()):
+        calls.on_test_batch_begin(step)
         logs = _results(model, model._test_function(*batch))
         model._clear_losses()
+        calls.on_test_batch_end(step, logs)
         done = step + 1
         if bar:
             bar.update(done, logs)
     if bar:
         bar.update(done, logs, finalize=True)
+    calls.on_test_end(dict(logs))
     if return_dict:
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size, verbose, steps=None):
+def predict(model, x, batch_size, verbose, steps=None, callbacks=None):
     if data_adapter.is_batch_source(x):
         data_adapter.check_arguments(x, None, batch_size, None, None, "predict")
         source = data_adapter.Batches(x, steps, "predict", "steps")
@@ -345,11 +351,26 @@ def predict(model, x, batch_size, verbose, steps=None):
         source = _ArrayBatches((to_numpy_data(x), None, None), batch_size, False)
     if model._predict_function is None:
         model._predict_function = make_function(model, model._predict_step_fn)
+    calls = cbks.CallbackList(callbacks or [], model, {"steps": source.steps,
+                                                       "verbose": verbose})
+    calls.on_predict_begin()
     outs = []
-    for bx, _, _ in source.epoch():
+    for step, (bx, _, _) in enumerate(source.epoch()):
+        calls.on_predict_batch_begin(step)
         out = model._predict_function(bx)
         model._clear_losses()
         outs.append(map_structure(lambda t: np.asarray(t), out))
-    if isinstance(outs[0], (list, tuple)):
-        return type(outs[0])(np.concatenate([o[i] for o in outs]) for i in range(len(outs[0])))
+        calls.on_predict_batch_end(step, {"outputs": outs[-1]})
+    calls.on_predict_end()
+    return _concatenate(outs)
+
+
+def _concatenate(outs):
+    """The batches' outputs joined along the batch axis, in the outputs' structure (an
+    array, a list or tuple of them, or a dict by output name)."""
+    first = outs[0]
+    if isinstance(first, dict):
+        return {k: _concatenate([o[k] for o in outs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concatenate([o[i] for o in outs]) for i in range(len(first)))
     return np.concatenate(outs)
