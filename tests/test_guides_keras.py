@@ -600,3 +600,31 @@ def test_predict_dict_outputs_and_evaluate_predict_callbacks():
     assert sorted(cb.final) == ["department_loss", "loss", "priority_loss"]
     with pytest.raises(TypeError, match="unexpected keyword arguments"):
         model.predict(x, batchsize=5)
+
+
+def test_sequential_with_a_model_first_is_built_from_its_input():
+    base = keras.Sequential([keras.Input((3,)), layers.Dense(4), layers.BatchNormalization()])
+    model = keras.Sequential([base, layers.Dense(1)])
+    base.trainable = False
+    assert model.built and model.output_shape == (None, 1)
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6
+    assert [tuple(w.shape) for w in model.weights] == [(3, 4), (4,), (4,), (4,), (4,), (4,),
+                                                        (4, 1), (1,)]
+
+
+def test_lambda_callback_hooks_and_scheduler_logs_learning_rate():
+    seen = []
+    cb = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(("epoch", epoch)),
+        on_train_batch_begin=lambda batch, logs: seen.append(("batch", batch)))
+    sched = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 1
+                                                  else lr * 0.5)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    rng = np.random.RandomState(0)
+    hist = model.fit(rng.rand(8, 3), rng.rand(8, 1), epochs=2, batch_size=8,
+                     callbacks=[cb, sched], verbose=0)
+    assert seen == [("batch", 0), ("epoch", 0), ("batch", 0), ("epoch", 1)]
+    np.testing.assert_allclose(hist.history["learning_rate"], [0.1, 0.05], rtol=1e-6)
+    with pytest.raises(TypeError, match="not a callback hook"):
+        keras.callbacks.LambdaCallback(on_epoch_finish=print)

@@ -332,6 +332,10 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # logged as in Keras
+            logs["learning_rate"] = _current_lr(self.model)
+
 
 class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by
@@ -418,12 +422,20 @@ class CSVLogger(Callback):
 
 
 class LambdaCallback(Callback):
+    """Hooks given as functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``;
+    any hook name of Callback (``on_train_batch_begin``, ``on_batch_end``, ...)."""
+
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_batch_end=None):
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
         super().__init__()
-        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end),
-                         ("on_train_batch_end", on_batch_end)):
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                 "on_train_begin": on_train_begin, "on_train_end": on_train_end,
+                 "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end, **kwargs}
+        for name, fn in hooks.items():
+            if not (name.startswith("on_") and callable(getattr(Callback, name, None))):
+                raise TypeError(f"LambdaCallback: {name!r} is not a callback hook")
             if fn is not None:
                 setattr(self, name, fn)
 

@@ -381,6 +381,22 @@ def _shapes_of(tensors):
     return shapes[0] if len(shapes) == 1 else shapes
 
 
+def _input_signature(layer):
+    """(batch input shape, dtype) a Sequential learns from its first layer: the layer's
+    input_shape / Input, or the single Input of a model used as the first layer (a frozen
+    base model); (None, None) when unknown."""
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape, layer._dtype
+    if isinstance(layer, Model):
+        try:
+            inputs = flatten(layer.inputs)
+        except AttributeError:  # a Sequential without an input shape, a subclassed model
+            return None, None
+        if len(inputs) == 1:
+            return tuple(inputs[0].shape), inputs[0].dtype
+    return None, None
+
+
 class Sequential(Model):
     """A plain stack of layers, each feeding the next.
 
@@ -404,8 +420,9 @@ class Sequential(Model):
         self._layers.append(layer)
         self._output_shape = None  # another model: its output shape is recorded anew
         first = self._layers[0]
-        if first._batch_input_shape is not None:
-            self._run_on_zeros(first._batch_input_shape, first._dtype)
+        shape, dtype = _input_signature(first)
+        if shape is not None:
+            self._run_on_zeros(shape, dtype)
             self._extend_graph(layer)
 
     def _extend_graph(self, layer):
@@ -420,8 +437,8 @@ class Sequential(Model):
                 if isinstance(first, InputLayer):
                     self._graph = [first.get_output_at(0)]
                 else:
-                    self._graph = [functional.Input(batch_shape=first._batch_input_shape,
-                                                    dtype=first._dtype)]
+                    shape, dtype = _input_signature(first)
+                    self._graph = [functional.Input(batch_shape=shape, dtype=dtype)]
                 todo = self.layers
             else:
                 todo = [] if isinstance(layer, InputLayer) else [layer]
