@@ -628,3 +628,35 @@ def test_lambda_callback_hooks_and_scheduler_logs_learning_rate():
     np.testing.assert_allclose(hist.history["learning_rate"], [0.1, 0.05], rtol=1e-6)
     with pytest.raises(TypeError, match="not a callback hook"):
         keras.callbacks.LambdaCallback(on_epoch_finish=print)
+
+
+def test_models_saved_with_trainable_weights_first_still_load(tmp_path):
+    """Files written before weights were listed in Keras' order (trainable ones first)
+    load by weight name."""
+    import io
+    import json
+    import zipfile
+
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4), layers.BatchNormalization(),
+                              layers.BatchNormalization()])  # weights of equal shapes
+    bn = model.layers[1]
+    bn.moving_mean.assign([1.0, 2.0, 3.0, 4.0])
+    bn.moving_variance.assign([5.0, 6.0, 7.0, 8.0])
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        config = json.loads(z.read("config.json"))
+        arrays = dict(np.load(io.BytesIO(z.read("weights.npz"))))
+    weights = model.weights
+    old = [i for i, v in enumerate(weights) if v.trainable] + \
+        [i for i, v in enumerate(weights) if not v.trainable]
+    config["weight_names"] = [config["weight_names"][i] for i in old]
+    buf = io.BytesIO()
+    np.savez(buf, **{f"w{j}": arrays[f"w{i}"] for j, i in enumerate(old)},
+             **{k: v for k, v in arrays.items() if k.startswith("o")})
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("weights.npz", buf.getvalue())
+    loaded = keras.models.load_model(path)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -161,7 +161,19 @@ def _metric(spec):
     return metrics_mod.get(spec)
 
 
+def _by_name(variables, names):
+    """``variables`` in the order of the saved ``names`` when the names match one to one
+    (files written before weights were listed in Keras' order keep loading right); else
+    as they are."""
+    mine = [v.name for v in variables]
+    if len(set(names)) != len(names) or sorted(mine) != sorted(names):
+        return variables
+    index = {n: v for n, v in zip(mine, variables)}
+    return [index[n] for n in names]
+
+
 def _assign(path, variables, names, arrays, prefix, what):
+    variables = _by_name(variables, names)
     if len(variables) != len(names):
         raise ValueError(f"load_model: {path}: the saved {what} has {len(names)} weights but "
                          f"the rebuilt one has {len(variables)}; the architecture (or a custom "
@@ -179,14 +191,18 @@ def _assign(path, variables, names, arrays, prefix, what):
 
 
 def save_weights(model, path):
-    np.savez(path, **{f"w{i}": np.asarray(v.numpy()) for i, v in enumerate(model.weights)})
+    weights = model.weights
+    np.savez(path, __names__=np.array([v.name for v in weights], dtype=str),
+             **{f"w{i}": np.asarray(v.numpy()) for i, v in enumerate(weights)})
 
 
 def load_weights(model, path):
     with np.load(path if str(path).endswith(".npz") else f"{path}.npz",
                  allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    _assign(path, model.weights, [v.name for v in model.weights], arrays, "w", "model")
+    names = [str(n) for n in arrays.pop("__names__")] if "__names__" in arrays \
+        else [v.name for v in model.weights]
+    _assign(path, model.weights, names, arrays, "w", "model")
 
 
 # ------------------------------------------------------------------ functional models
