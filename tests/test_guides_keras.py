@@ -70,6 +70,13 @@ def test_layer_input_output_and_get_layer():
     with pytest.raises(AttributeError, match="never been called"):
         _ = layers.Dense(2).output
 
+    class KeepsAttributes(layers.Layer):  # its own attributes named input/output still work
+        def __init__(self):
+            super().__init__()
+            self.input, self.output = "in", "out"
+
+    assert (KeepsAttributes().input, KeepsAttributes().output) == ("in", "out")
+
 
 def test_functional_dict_inputs_are_matched_by_name_in_fit():
     a = keras.Input(shape=(3,), name="title", dtype="int32")

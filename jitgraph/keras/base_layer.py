@@ -460,6 +460,10 @@ class Layer:
         Sequential with a known input shape)."""
         return self._node_tensors("input")
 
+    @input.setter
+    def input(self, value):  # a subclass may keep its own attribute under this name
+        self.__dict__["_input_attr"] = value
+
     @property
     def output(self):
         """The KerasTensor(s) this layer returned in a functional model: what
@@ -471,8 +475,8 @@ class Layer:
         self.__dict__["_output_attr"] = value
 
     def _node_tensors(self, what):
-        if what == "output" and "_output_attr" in self.__dict__:
-            return self.__dict__["_output_attr"]
+        if f"_{what}_attr" in self.__dict__:
+            return self.__dict__[f"_{what}_attr"]
         nodes = self.__dict__.get("_inbound_nodes", [])
         if not nodes:
             raise AttributeError(f"the layer {self.name!r} has never been called on a symbolic "
