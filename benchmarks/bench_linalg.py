@@ -6,7 +6,8 @@ checked by sign-free results: eigenvalues and |V|, singular values and |U|.)
 
 jitgraph runs one sequential factorization per matrix (codegen/linalg_kernels.py), the
 matrices of a batch in parallel on the worker pool; a single large matrix runs on one
-core, where LAPACK's blocked, multithreaded LU is far ahead.
+core, where LAPACK's blocked, multithreaded LU is far ahead. eigh and svd call LAPACK
+from 16 columns up (codegen/linalg_decomp.py, LAPACK_MIN), their own Jacobi kernels below.
 
     python benchmarks/bench_linalg.py [--quick]
 """
@@ -136,8 +137,13 @@ def run(quick=False):
     sym1 = sym1 + sym1.T
     gen = rng.normal(size=(nb, nd, nd)).astype(np.float32)
     gen1 = rng.normal(size=(one, one)).astype(np.float32)
-    for name, batch_x, one_x in [("eigh", sym, sym1), ("svd", gen, gen1), ("qr", gen, gen1)]:
+    mid_b, mid_n = (8, 24) if quick else (32, 48)  # above the cpu's LAPACK crossover
+    mid = rng.normal(size=(mid_b, mid_n, mid_n)).astype(np.float32)
+    mid_sym = mid + np.swapaxes(mid, -1, -2)
+    for name, batch_x, mid_x, one_x in [("eigh", sym, mid_sym, sym1), ("svd", gen, mid, gen1),
+                                        ("qr", gen, mid, gen1)]:
         out.append(_decomp_section(f"{name}, {nb} x ({nd}x{nd})", name, batch_x))
+        out.append(_decomp_section(f"{name}, {mid_b} x ({mid_n}x{mid_n})", name, mid_x))
         out.append(_decomp_section(f"{name}, one {one}x{one}", name, one_x))
     return "\n".join(out)
 

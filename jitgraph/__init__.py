@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 
 from . import dtypes, errors
 from .dtypes import as_dtype, bool_ as bool, float16, float32, float64, int32, int64  # noqa: A004
+from .dtypes import float16 as half, float64 as double  # noqa: F401 - TensorFlow's aliases
+if dtypes.bfloat16 is not None:  # with ml_dtypes (see dtypes.py)
+    bfloat16 = dtypes.bfloat16
 from .tensor import Tensor, TensorShape, TensorSpec, constant, convert_to_tensor, is_tensor
 from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, round, divide, truediv, where, cast  # noqa: F401,A004
@@ -19,6 +22,9 @@ from .variables import Variable
 from .module import Module
 from .autodiff import GradientTape, custom_gradient
 from .tracing import init_scope
+from .autodiff import UnconnectedGradients
+from .tracing import executing_eagerly
+from .ops.static import get_static_value
 from .tensor_array import TensorArray
 
 newaxis = None
@@ -38,6 +44,10 @@ from . import math, linalg  # noqa: E402,F401
 from . import nest  # noqa: E402,F401
 from . import debugging  # noqa: E402,F401
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: E402,F401
+# -- more of TensorFlow's top level (ops/arrays_more.py, api_more.py, ops/tfmath.py)
+from .ops.arrays_more import *  # noqa: E402,F401,F403
+from .api_more import *  # noqa: E402,F401,F403
+from .ops.tfmath import scalar_mul  # noqa: E402,F401
 
 
 # -- lazy namespaces: `import jitgraph` stays fast
@@ -47,6 +57,7 @@ _LAZY = {"keras": ".keras", "cuda": ".codegen.cuda_device"}
 _LAZY["data"] = ".data"  # jg.data: input pipelines (data/)
 _LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
 _LAZY["image"] = ".image"  # jg.image: resizing, colour, augmentation (image/)
+_LAZY["summary"] = ".summary"  # jg.summary: TensorBoard event files (summary/)
 
 
 def __getattr__(name):
@@ -54,4 +65,9 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(_LAZY[name], __name__)
+    import importlib  # ragged/sparse/strings, narrow dtypes: a clear error (unsupported.py)
+
+    stand_in = importlib.import_module(".unsupported", __name__).lookup(name)
+    if stand_in is not None:
+        return stand_in
     raise AttributeError(f"module 'jitgraph' has no attribute {name!r}")

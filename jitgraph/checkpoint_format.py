@@ -255,7 +255,8 @@ def _write_values(f, arrays):
         if node["offset"] > pos:
             f.write(b"\0" * (node["offset"] - pos))
         arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
-        f.write(memoryview(arr.reshape(-1)).cast("B"))
+        # the bytes as uint8: bfloat16 has no buffer format, so memoryview(arr) refuses it
+        f.write(arr.reshape(-1).view(np.uint8))
         pos = node["offset"] + arr.nbytes
     if pos % _ALIGN:
         f.write(b"\0" * (_ALIGN - pos % _ALIGN))

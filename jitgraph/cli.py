@@ -22,7 +22,7 @@ SIGNATURE is a comma-separated list, one entry per positional argument:
   float32[None,3]   a tensor: dtype, then dims in brackets (None or ? = any size)
   int32[] or int32  a scalar tensor
   2.5, 3, True      a Python value, passed as it is (part of the trace, as in TensorFlow)
-dtypes: float16 float32 float64 int32 int64 bool (or f32, f64, i32, ...)."""
+dtypes: float16 float32 float64 int32 int64 bool, bfloat16 with ml_dtypes (or f32, i32, ...)."""
 
 EXAMPLES = """\
 examples:

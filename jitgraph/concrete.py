@@ -181,11 +181,13 @@ class ConcreteFunction:
 
     @property
     def inputs(self):
-        return list(self.graph.inputs)
+        """The graph's placeholders, as symbolic tensors (``.shape``, ``.dtype``, ``.name``)."""
+        return [tracing.SymbolicTensor(v) for v in self.graph.inputs]
 
     @property
     def outputs(self):
-        return list(self.graph.outputs)
+        """The graph's outputs, flattened, as symbolic tensors."""
+        return [tracing.SymbolicTensor(v) for v in self.graph.outputs]
 
     @property
     def variables(self):
@@ -196,6 +198,7 @@ class ConcreteFunction:
         return [v for v in self.graph.variables if getattr(v, "trainable", False)]
 
     def _compile(self):
+        config.log_placement(self.name, self._function._backend or config.default_backend())
         backend = backends.get(self._function._backend)
         self._exe = backend.compile(copy_graph(self.graph))
         return self._exe
@@ -228,7 +231,10 @@ class ConcreteFunction:
 
     def __call__(self, *args, **kwargs):
         fn = self._function
-        bound = fn._bind(args, kwargs)
+        try:
+            bound = fn._bind(args, kwargs)
+        except TypeError:
+            bound = self._bind_tensor_args(args, kwargs)
         leaves, key = [], []
         for name, value in bound:
             key.append(sig.encode(value, leaves, f"{self.name}() argument {name!r}"))
@@ -238,6 +244,25 @@ class ConcreteFunction:
                     f"concrete function {self.name}: argument {name!r} expected "
                     f"{sig.describe(want)}, got {sig.describe(got)}"))
         return self._call_arrays([a for a in leaves if isinstance(a, np.ndarray)])
+
+    def _bind_tensor_args(self, args, kwargs):
+        """As TensorFlow: a concrete function takes only the parameters traced as tensors;
+        those traced with Python values (``get_concrete_function(1)``) keep those values."""
+        python = {n: k[2] for n, k in zip(self._names, self._key, strict=False)
+                  if k[0] == "P"}
+        tensor_params = [n for n in self._names if n not in python and n not in kwargs]
+        if len(args) > len(tensor_params):
+            raise TypeError(f"concrete function {self.name}: takes the tensor arguments "
+                            f"({', '.join(tensor_params)}), got {len(args)} positional "
+                            f"arguments")
+        given = dict(zip(tensor_params, args, strict=False))
+        given.update(kwargs)
+        given.update({n: v for n, v in python.items() if n not in given})
+        missing = [n for n in self._names if n not in given]
+        if missing:
+            raise TypeError(f"concrete function {self.name}: missing the arguments "
+                            f"{', '.join(map(repr, missing))}")
+        return [(n, given[n]) for n in self._names]
 
     def explain(self, stage="traced"):
         """The text of a compilation stage: "traced", "optimized", "autograph", or the

@@ -2,6 +2,7 @@
 failed check raises ``jg.errors.InvalidArgumentError``; inside a ``jg.function`` value checks
 run each time the function runs and raise the same error, naming the check and the line."""
 
+from .config import set_log_device_placement  # noqa: F401 - tf.debugging's name for it
 from .ops.check import (  # noqa: F401
     Assert,
     assert_all_finite,

@@ -1,5 +1,17 @@
 """DType and the promotion rules: no implicit promotion between tensors, Python scalars are
-weakly typed and take the tensor's dtype."""
+weakly typed and take the tensor's dtype.
+
+``bfloat16`` exists when ``ml_dtypes`` (which ships with JAX and TensorFlow) is importable:
+its arrays hold ``ml_dtypes.bfloat16``. NumPy has no bfloat16 arithmetic of its own, so the
+eager ops compute on bfloat16 in float32 and round the result (ops/core.py ``widen``); the
+compiled kernels store 16 bits and compute in float32, as they do for float16 (on CPUs
+without bfloat16 arithmetic that is what native code does too). Without ml_dtypes,
+``jg.bfloat16`` is absent and bfloat16 policies raise an error saying so.
+
+float16 and bfloat16 in compiled kernels: values are rounded when stored and by explicit
+casts, while a fused chain keeps its intermediates in float32 (XLA's default "excess
+precision" too), so compiled results may be closer to the float32 ones than eager results.
+"""
 
 import numpy as np
 
@@ -15,7 +27,7 @@ class DType:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.short = short
-        self.is_floating = self.np.kind == "f"
+        self.is_floating = self.np.kind == "f" or name == "bfloat16"  # its kind is "V"
         self.is_integer = self.np.kind in "iu"
         self.is_bool = self.np.kind == "b"
 
@@ -33,11 +45,11 @@ class DType:
 
     @property
     def min(self):
-        return np.finfo(self.np).min if self.is_floating else np.iinfo(self.np).min
+        return _finfo(self.np).min if self.is_floating else np.iinfo(self.np).min
 
     @property
     def max(self):
-        return np.finfo(self.np).max if self.is_floating else np.iinfo(self.np).max
+        return _finfo(self.np).max if self.is_floating else np.iinfo(self.np).max
 
     def __repr__(self):
         return f"jg.{self.name}"
@@ -64,7 +76,19 @@ int32 = DType("int32", np.int32, "i32")
 int64 = DType("int64", np.int64, "i64")
 bool_ = DType("bool", np.bool_, "bool")
 
-ALL = (float16, float32, float64, int32, int64, bool_)
+half, double = float16, float64  # TensorFlow's aliases
+try:
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - ml_dtypes comes with jax and tensorflow
+    _ml_dtypes = None
+bfloat16 = DType("bfloat16", _ml_dtypes.bfloat16, "bf16") if _ml_dtypes is not None else None
+
+
+def _finfo(np_dtype):
+    return _ml_dtypes.finfo(np_dtype) if np_dtype.kind == "V" else np.finfo(np_dtype)
+
+
+ALL = (float16, float32, float64, int32, int64, bool_) + ((bfloat16,) if bfloat16 else ())
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({d.short: d for d in ALL})

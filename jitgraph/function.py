@@ -292,9 +292,16 @@ class Function:
                       self._sig.parameters[n].default is empty else self._sig.parameters[n].default)
                      for i, n in enumerate(names)]
         prefix = (self._self(),) if self._instance is not None else ()
-        with _variable_guard(self):
+        with _variable_guard(self) as guard:
             graph, out_struct = trace_into_graph(self._traced_function(), self.__name__,
                                                  self._sig, prefix, bound, key)
+        if guard.created and not self._traces:
+            # as TensorFlow: a first trace that created Variables runs once more, to catch a
+            # function that creates them on every call (its graph would share one Variable
+            # between calls, unlike the eager function); that second graph is dropped
+            with _variable_guard(self, again=True):
+                trace_into_graph(self._traced_function(), self.__name__, self._sig, prefix,
+                                 bound, key)
         cf = ConcreteFunction(graph, out_struct, key, names, self)
         self._exact[key] = cf
         if sig.is_general(key):
@@ -330,10 +337,18 @@ class Function:
 class _variable_guard:
     """While tracing: Variables may be created only by the function's first trace."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, again=False):
         self.fn = fn
+        self.again = again  # the check trace after a first trace that created Variables
+        self.created = 0
 
     def hook(self, var):
+        if self.again and tracing.in_graph_mode():
+            raise VariableCreationError(errors.at_user_line(
+                f"jg.function {self.fn.__name__!r} creates a Variable on every call; "
+                "Variables may only be created on the first call. Create them outside the "
+                "function, or only once (e.g. `if self.v is None: self.v = jg.Variable(...)`)"))
+        self.created += 1
         if self.fn._traces and tracing.in_graph_mode():
             raise VariableCreationError(errors.at_user_line(
                 f"jg.function {self.fn.__name__!r} creates a Variable on a later trace (trace "
@@ -342,6 +357,7 @@ class _variable_guard:
 
     def __enter__(self):
         _variables._creation_hooks.append(self.hook)
+        return self
 
     def __exit__(self, *exc):
         _variables._creation_hooks.remove(self.hook)

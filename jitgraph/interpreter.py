@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends, errors
 from .ir.printer import format_op
-from .ops.core import REGISTRY, fmt_shape
+from .ops.core import REGISTRY, fmt_shape, widen
 
 _PLANS = weakref.WeakKeyDictionary()  # Graph -> list of steps
 
@@ -65,6 +65,13 @@ def _fix(op, v, r):
 _GENERAL = 0
 
 
+class _Widened:
+    """An op record whose impl computes on bfloat16 inputs in float32 (ops/core.widen)."""
+
+    def __init__(self, od):
+        self.impl, self.n_outputs = widen(od.impl), od.n_outputs
+
+
 def _step(op):
     if op.type in ("placeholder", "constant"):
         return None  # bound by the caller / preloaded into the environment
@@ -74,6 +81,8 @@ def _step(op):
                                         f"{format_op(op)}")
     attrs = dict(op.attrs)
     ins = tuple(op.inputs)
+    if not op.subgraphs and any(v.dtype.name == "bfloat16" for v in ins):
+        od = _Widened(od)  # NumPy has no bfloat16 arithmetic: float32, rounded by _fix
     if op.subgraphs:
         attrs["subgraphs"] = op.subgraphs
         return (_GENERAL, od.impl, ins, attrs, None, None, None, op)

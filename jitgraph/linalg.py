@@ -56,3 +56,7 @@ __all__ = ["matmul", "matvec", "norm", "eye", "transpose", "l2_normalize", "trac
            "lstsq", "diag", "lu", "lu_solve", "lu_reconstruct", "lu_matrix_inverse",
            "matrix_transpose", "adjoint", "eigh", "eigvalsh", "qr", "svd", "pinv",
            "matrix_rank"]
+from .ops.linalg_more import *  # noqa: E402,F401,F403 - cross, expm, sqrtm, ... (ops/linalg_more.py)
+from .ops.linalg_more import __all__ as _more  # noqa: E402
+
+__all__ += _more

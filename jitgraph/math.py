@@ -11,14 +11,16 @@ from .ops.manip import (  # noqa: F401
     unsorted_segment_min,
     unsorted_segment_prod,
 )
-from .ops.mathx import erfc, polyval, rint  # noqa: F401
+from .ops.mathx import polyval, rint  # noqa: F401
 from .ops.sort import in_top_k, top_k  # noqa: F401
 from .ops.special import (  # noqa: F401
     angle,
     bessel_i0e,
     bessel_i1e,
+    betainc,
     conj,
     digamma,
+    erfc,
     erfinv,
     igamma,
     igammac,
@@ -32,3 +34,4 @@ from .ops.special import (  # noqa: F401
     xlog1py,
     zeta,
 )
+from .ops.tfmath import *  # noqa: F401,F403 - more tf.math functions (ops/tfmath.py)

@@ -103,9 +103,11 @@ class Module:
 
     @property
     def name_scope(self):
-        import contextlib
+        """The module's name scope (``"name/"``): variables created in ``with
+        self.name_scope:`` are named ``"name/var:0"``."""
+        from .variables import NameScope
 
-        return contextlib.nullcontext(self._name)
+        return NameScope(self._name + "/")
 
     def _walk(self):
         """(variables with their trainable flag, submodules), each once."""
@@ -135,9 +137,15 @@ class Module:
 
     @classmethod
     def with_name_scope(cls, method):
-        """Decorator for methods that should run in the module's name scope (jitgraph has
-        no name scopes: the method is returned unchanged)."""
-        return method
+        """Decorator: the method runs inside the module's name scope."""
+        import functools
+
+        @functools.wraps(method)
+        def wrapped(self, *args, **kwargs):
+            with self.name_scope:
+                return method(self, *args, **kwargs)
+
+        return wrapped
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self._name!r}>"

@@ -180,7 +180,10 @@ def spec_key(spec, where):
     """The key of an input_signature entry (TensorSpec or nested structure of them)."""
     if isinstance(spec, TensorSpec):
         if spec.shape.rank is None:
-            raise ValueError(f"{where}: input_signature TensorSpecs need a known rank")
+            raise ValueError(f"{where}: input_signature TensorSpecs need a known rank "
+                             f"(shape=None is not supported: compiled code fixes the rank); "
+                             f"give one None per dim, e.g. jg.TensorSpec([None, None]), or "
+                             f"leave out input_signature to trace once per rank")
         return ("T", spec.dtype, tuple(spec.shape.as_list()))
     if isinstance(spec, _SEQ):
         return ("S", None, tuple(spec_key(s, f"{where}[{i}]") for i, s in enumerate(spec)))

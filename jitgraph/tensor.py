@@ -46,6 +46,13 @@ class TensorShape:
             return None
         return int(np.prod(self._dims, dtype=np.int64))
 
+    def concatenate(self, other):
+        """This shape followed by ``other``'s dims (unknown rank if either is)."""
+        other = TensorShape(other)
+        if self._dims is None or other._dims is None:
+            return TensorShape(None)
+        return TensorShape(list(self._dims) + list(other._dims))
+
     def is_compatible_with(self, other):
         other = TensorShape(other)
         if self._dims is None or other._dims is None:
@@ -283,11 +290,22 @@ def to_numpy(value, dtype=None):
     else:
         try:
             arr = np.asarray(value)
-        except (ValueError, TypeError) as e:
+        except ValueError:
+            raise errors.InvalidArgumentError(
+                f"cannot convert {value!r:.80} to a tensor: nested lists must be rectangular "
+                f"(jitgraph has no ragged tensors, jg.ragged is not supported); pad the rows "
+                f"to one length and keep a mask, e.g. with jg.sequence_mask") from None
+        except TypeError as e:
             raise TypeError(f"cannot convert {value!r} to a tensor: {e}") from None
-        if arr.dtype.kind in "OUSV":
+        if arr.dtype.kind in "OUSV" and arr.dtype not in _dt._BY_NP:  # bfloat16 is "V"
             raise TypeError(f"cannot convert {type(value).__name__} {value!r:.80} to a tensor; "
-                            "expected numbers or bools (nested lists must be rectangular)")
+                            "expected numbers or bools (jitgraph has no string tensors; "
+                            "nested lists must be rectangular)")
+    if arr.dtype.kind == "c":
+        raise errors.UnimplementedError(
+            f"cannot convert {type(value).__name__} {value!r:.80} to a tensor: jitgraph has "
+            f"no complex dtypes (complex64, complex128); keep the real and imaginary parts "
+            f"as two float tensors")
     if dtype is not None:
         if arr.dtype != dtype.np:
             arr = arr.astype(dtype.np)
@@ -357,7 +375,8 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
 
 
 def is_tensor(x):
-    return isinstance(x, Tensor)
+    """True for jitgraph tensors and Variables (as ``tf.is_tensor``)."""
+    return isinstance(x, Tensor) or hasattr(x, "_jg_read")
 
 
 __all__ = ["Tensor", "TensorShape", "TensorSpec", "constant", "convert_to_tensor",

@@ -68,6 +68,12 @@ def in_graph_mode():
     return bool(_stack())
 
 
+def executing_eagerly():
+    """``jg.executing_eagerly()``: False while a jg.function is being traced, True otherwise
+    (also inside functions run with ``jg.config.run_functions_eagerly(True)``)."""
+    return not _stack()
+
+
 def _user_loc_message(msg):
     return errors.at_user_line(msg)
 

@@ -1,5 +1,6 @@
 """jg.Variable: a mutable tensor with a fixed dtype and shape."""
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -11,6 +12,56 @@ from .tensor import Tensor, TensorShape, to_numpy
 
 _counter = itertools.count()
 _creation_hooks = []  # called on creation; jg.function installs one to forbid retrace creation
+_scopes = []  # the entered name scopes, innermost last, each a full prefix ending in "/"
+
+
+class NameScope:
+    """``with jg.name_scope("block"):`` prefixes the names of the variables created inside
+    (``"block/w:0"``); nested scopes join with "/", a name ending in "/" is taken as the
+    whole prefix. Entering yields the prefix; ``.name`` is it too (a Module's scope).
+
+    >>> with jg.name_scope("dense"):
+    ...     w = jg.Variable(1.0, name="w")  # w.name == "dense/w:0"
+    """
+
+    def __init__(self, name):
+        self._given = "" if name is None else str(name)
+
+    @property
+    def name(self):
+        g = self._given
+        return g if not g or g.endswith("/") else g + "/"
+
+    def __enter__(self):
+        g = self._given
+        full = g if not g or g.endswith("/") else (_scopes[-1] if _scopes else "") + g + "/"
+        _scopes.append(full)
+        return full
+
+    def __exit__(self, *exc):
+        _scopes.pop()
+        return False
+
+
+# jg.keras mixed precision: while a layer runs, the floating variables marked ``_autocast``
+# (its add_weight weights) are read in the layer's compute dtype, as Keras' autocast does
+_AUTOCAST = [None]
+
+
+@contextlib.contextmanager
+def autocast_variables(dtype):
+    """Within the block, reads of variables whose ``_autocast`` is set give ``dtype`` (None:
+    their own dtype); the cast is an op, so gradients reach the variable in its own dtype.
+
+    >>> with jg.variables.autocast_variables(jg.float16):
+    ...     y = x @ kernel          # kernel (float32, _autocast) is read as float16
+    """
+    prev = _AUTOCAST[0]
+    _AUTOCAST[0] = None if dtype is None else _dt.as_dtype(dtype)
+    try:
+        yield
+    finally:
+        _AUTOCAST[0] = prev
 
 
 class Variable:
@@ -22,6 +73,7 @@ class Variable:
     """
 
     __array_priority__ = 100
+    _autocast = False  # see autocast_variables
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, shape=None,
                  constraint=None, _internal=False, **kwargs):
@@ -50,8 +102,9 @@ class Variable:
         self.trainable = bool(trainable)
         self.constraint = constraint
         uid = next(_counter)
-        self._name = (name or "Variable") + ":0" if name is None or ":" not in str(name) \
-            else name
+        prefix = _scopes[-1] if _scopes else ""
+        self._name = prefix + (name or "Variable") + ":0" if name is None or ":" not in str(
+            name) else name
         self._unique_id = uid
         self._internal = bool(_internal)  # jitgraph's own state (saved models keep it too)
 
@@ -81,6 +134,17 @@ class Variable:
 
     # -- reading
     def _jg_read(self):
+        """A Tensor with the current value, cast in an autocast_variables block."""
+        t = self._read_raw()
+        to = _AUTOCAST[0]
+        if to is not None and self._autocast and to is not self._dtype \
+                and self._dtype.is_floating and to.is_floating:
+            from .ops import cast
+
+            t = cast(t, to)
+        return t
+
+    def _read_raw(self):
         """A Tensor with the current value (a read_variable op while tracing)."""
         g = tracing.current_graph()
         if g is None:
@@ -91,7 +155,7 @@ class Variable:
             g.register_variable(self)
             t = tracing.record(g, REGISTRY["read_variable"], [], {"var": self},
                                [REGISTRY["read_variable"].infer([], var=self)])[0]
-        if _tape.ACTIVE:
+        if _tape.ACTIVE or _tape._read_observers:
             _tape.notify_variable_read(self, t)
         return t
 
@@ -103,11 +167,11 @@ class Variable:
 
     def numpy(self):
         if tracing.current_graph() is not None:
-            return self._jg_read().numpy()
+            return self._read_raw().numpy()
         return self._value.copy() if self._value.ndim else self._value[()]
 
     def __array__(self, dtype=None, copy=None):
-        v = self._jg_read()
+        v = self._read_raw()
         return np.asarray(v) if dtype is None else np.asarray(v).astype(dtype)
 
     # -- writing
@@ -126,6 +190,17 @@ class Variable:
     def _check_value(self, value, what):
         from .ops.core import as_tensor
 
+        if isinstance(value, (np.ndarray, np.generic)) and value.dtype != self._dtype.np:
+            # as TensorFlow: a NumPy value converts to the variable's dtype when it fits
+            # (float64 data into a float32 variable); a fractional value for an integer
+            # variable, or a number for a bool one, still raises
+            _dt.check_weak_fits(value, self._dtype, f"{what} to variable {self._name!r}")
+            if value.dtype.kind == "b" and not self._dtype.is_bool:
+                raise errors.InvalidArgumentError(errors.at_user_line(
+                    f"{what}: a bool array for variable {self._name!r} of dtype "
+                    f"{self._dtype.name}; use jg.cast"))
+            value = np.asarray(value, dtype=self._dtype.np)
+
         t = as_tensor(value, f"{what} to variable {self._name!r}", self._dtype) \
             if not isinstance(value, (Tensor, Variable)) else as_tensor(value, what)
         if t.dtype is not self._dtype:
@@ -135,6 +210,12 @@ class Variable:
         return t
 
     def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Writes ``value`` (same dtype, same shape); returns the variable, or None with
+        ``read_value=False`` (as TensorFlow)."""
+        self._assign(value)
+        return self if read_value else None
+
+    def _assign(self, value):
         from .ops.core import REGISTRY, apply_tensors
 
         t = self._check_value(value, "assign")
@@ -150,15 +231,29 @@ class Variable:
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() + self._check_value(delta, "assign_add"))
+        return self.assign(self._read_raw() + self._check_value(delta, "assign_add"),
+                           read_value=read_value)
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._jg_read() - self._check_value(delta, "assign_sub"))
+        return self.assign(self._read_raw() - self._check_value(delta, "assign_sub"),
+                           read_value=read_value)
 
     def scatter_nd_update(self, indices, updates, name=None):
         from . import ops
 
-        return self.assign(ops.tensor_scatter_nd_update(self._jg_read(), indices, updates))
+        return self.assign(ops.tensor_scatter_nd_update(self._read_raw(), indices, updates))
+
+    def scatter_nd_add(self, indices, updates, name=None):
+        """Adds ``updates`` at ``indices`` (repeated indices add up)."""
+        from . import ops
+
+        return self.assign(ops.tensor_scatter_nd_add(self._jg_read(), indices, updates))
+
+    def scatter_nd_sub(self, indices, updates, name=None):
+        """Subtracts ``updates`` at ``indices`` (repeated indices add up)."""
+        from . import ops
+
+        return self.assign(ops.tensor_scatter_nd_sub(self._jg_read(), indices, updates))
 
     def __getitem__(self, key):
         from . import ops
@@ -232,7 +327,7 @@ class _SliceRef:
         from . import ops
 
         var = self._var
-        cur = var._jg_read()
+        cur = var._read_raw()
         new = ops._setitem(cur, self._key, value)
         return var.assign(new)
 

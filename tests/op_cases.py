@@ -410,7 +410,8 @@ case("cumprod:exclusive", lambda x: jg.math.cumprod(x, exclusive=True), [pos(5)]
 
 
 # ----------------------------------------------------------------------------- tf math functions
-# inverse trigonometric / hyperbolic functions, erfc, rint, polyval (ops/mathx.py)
+# inverse trigonometric / hyperbolic functions, rint, polyval (ops/mathx.py); erfc
+# (ops/special.py)
 
 case("multiply:atan", jg.atan, [f64(3, 4, lo=-5.0, hi=5.0)], np.arctan)
 case("multiply:atan_f32", jg.math.atan, [f32(9, lo=-30.0, hi=30.0)], np.arctan, grad=False)
@@ -421,9 +422,9 @@ case("exp:cosh", jg.math.cosh, [f64(3, 4, lo=-25.0, hi=25.0)], np.cosh)
 case("log1p:asinh", jg.asinh, [f64(3, 4, lo=-5.0, hi=5.0)], np.arcsinh)
 case("log1p:acosh", jg.math.acosh, [f64(3, 4, lo=1.1, hi=5.0)], np.arccosh)
 case("log1p:atanh", jg.atanh, [f64(3, 4, lo=-0.9, hi=0.9)], np.arctanh)
-case("erf:erfc", jg.math.erfc, [f64(3, 4, lo=-2.0, hi=6.0)],
+case("erfc", jg.math.erfc, [f64(3, 4, lo=-2.0, hi=6.0)],
      lambda x: np.array([math.erfc(v) for v in x.ravel()]).reshape(x.shape))
-case("erf:erfc_f32", jg.math.erfc, [f32(9, lo=-3.0, hi=9.0)],
+case("erfc:f32", jg.math.erfc, [f32(9, lo=-3.0, hi=9.0)],
      lambda x: np.array([math.erfc(v) for v in x.ravel()], np.float32), grad=False)
 case("round:rint", jg.math.rint, [f64(7, lo=-4.0, hi=4.0) * 2.0], np.rint, grad=False)
 case("multiply:polyval", lambda c0, c1, x: jg.math.polyval([c0, c1, 0.5], x),
@@ -971,6 +972,81 @@ case("truncatemod", jg.math.truncatemod, [f64(3, 4) * 4, pos(4) * np.array([1, -
      np.fmod)
 case("truncatemod:int", jg.truncatemod, [ints(7), np.array([3, -3, 2, -2, 1, -1, 4],
                                                            np.int32)], np.fmod, grad=False)
+
+# ----------------------------------------------------------------------------- summaries
+EXEMPT.add("write_summary")  # a host call without outputs, like print: tests/test_summary.py
+
+
+# ----------------------------------------------------------------------------- incomplete gamma
+# and beta derivatives, betainc (ops/special.py, codegen/special_math.py, special_beta.py)
+def _mp_elementwise(fn, *arrays):
+    """fn(*floats) over broadcast NumPy arrays, with mpmath at 30 digits."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        out = np.vectorize(lambda *v: float(fn(mpmath, *[mpmath.mpf(float(t)) for t in v])),
+                           otypes=[np.float64])(*arrays)
+    return out.astype(np.result_type(*arrays))
+
+
+def _igamma_grad_a_ref(a, x):
+    """dP/da by mpmath: of P below x = a, of -Q above (each where it has no cancellation)."""
+    def d(mp, u, v):
+        if v < u:
+            return mp.diff(lambda s: mp.gammainc(s, 0, v, regularized=True), u)
+        return -mp.diff(lambda s: mp.gammainc(s, v, mp.inf, regularized=True), u)
+
+    return _mp_elementwise(d, a, x)
+
+
+def _betainc_grad_ref(which):
+    def d(mp, a, b, x):
+        f = (lambda s: mp.betainc(s, b, 0, x, regularized=True)) if which == "a" else \
+            (lambda s: mp.betainc(a, s, 0, x, regularized=True))
+        return mp.diff(f, a if which == "a" else b)
+
+    return lambda a, b, x: _mp_elementwise(d, a, b, x)
+
+
+def _gamma_quantile(a, u):
+    """x with P(a, x) = u by Newton from Wilson-Hilferty's guess, as jg ops under
+    stop_gradient: the exact inverse of the CDF, whose derivative w.r.t. a is the implicit
+    reparameterization gradient that gamma_reparam carries."""
+    from jitgraph.ops.core import apply
+
+    z = float(__import__("scipy.special").special.ndtri(u))
+    a0 = jg.stop_gradient(a)
+    x = a0 * (1.0 - 1.0 / (9.0 * a0) + z * jg.sqrt(1.0 / (9.0 * a0))) ** 3
+    for _ in range(5):
+        dens = jg.exp((a0 - 1.0) * jg.math.log(x) - x - jg.math.lgamma(a0))
+        x = x - (apply("igamma", a0, x) - u) / dens
+    return apply("gamma_reparam", jg.stop_gradient(x), a)
+
+
+_BETA_A = pos(3, 4) * 2.0
+case("igamma:grad_a", lambda a: jg.math.igamma(a, 2.5), [pos(3, 4) * 3.0],
+     lambda a: __import__("scipy.special").special.gammainc(a, 2.5))
+case("igammac:grad_a", lambda a, x: jg.math.igammac(a, x), [pos(4) * 4.0, pos(3, 4) * 4.0],
+     _sp("gammaincc"))
+case("igamma_grad_a", lambda x: jg.ops.apply("igamma_grad_a", 1.7, x), [pos(2, 3) * 2.0],
+     lambda x: _igamma_grad_a_ref(1.7, x))
+case("igamma_grad_a:f32", lambda a, x: jg.ops.apply("igamma_grad_a", a, x),
+     [f32(5, lo=0.3, hi=9.0), f32(5, lo=0.1, hi=12.0)],
+     lambda a, x: _igamma_grad_a_ref(a.astype(np.float64), x).astype(np.float32), grad=False)
+case("random_gamma_grad", lambda a, x: jg.ops.apply("random_gamma_grad", a, x),
+     [pos(3, 4) * 3.0, pos(3, 4) * 2.0],
+     lambda a, x: -_igamma_grad_a_ref(a, x) / np.exp((a - 1) * np.log(x) - x - __import__(
+         "scipy.special").special.gammaln(a)), grad=False)
+case("gamma_reparam", lambda a: _gamma_quantile(a, 0.3), [pos(2, 3) * 2.0 + 1.0],
+     lambda a: __import__("scipy.special").special.gammaincinv(a, 0.3))
+case("betainc", jg.math.betainc, [_BETA_A, pos(4) * 3.0, f64(3, 4, lo=0.05, hi=0.95)],
+     _sp("betainc"))
+case("betainc:f32", jg.math.betainc, [f32(6, lo=0.2, hi=9.0), f32(6, lo=0.2, hi=9.0),
+                                      f32(6, lo=0.0, hi=1.0)], _sp("betainc"), grad=False)
+case("betainc_grad_a", lambda x: jg.ops.apply("betainc_grad_a", 2.5, 1.5, x),
+     [f64(2, 3, lo=0.05, hi=0.95)], lambda x: _betainc_grad_ref("a")(2.5, 1.5, x))
+case("betainc_grad_b", lambda x: jg.ops.apply("betainc_grad_b", 0.8, 3.0, x),
+     [f64(2, 3, lo=0.05, hi=0.95)], lambda x: _betainc_grad_ref("b")(0.8, 3.0, x))
 
 
 def uncovered_ops():

@@ -142,12 +142,8 @@ def test_op_cases_cover_the_differentiable_ops():
     assert missing == []
 
 
-_SLOW_GRADIENTS = {"erf:erfc"}  # a composite of ~100 ops: its gradient graphs compile ~4 s
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("c", [pytest.param(c, marks=pytest.mark.slow) if c.name in
-                               _SLOW_GRADIENTS else c for c in _OP_CASES], ids=repr)
+@pytest.mark.parametrize("c", _OP_CASES, ids=repr)
 def test_traced_gradient_of_every_op(c, backend):
     # the cases' lambdas have no control flow; autograph=False keeps this test about gradients
     check_traced(*over_floats(c), backend, autograph=False)

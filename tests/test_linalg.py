@@ -495,3 +495,81 @@ def test_svd_of_rank_deficient_matrices_keeps_u_orthonormal(backend):
         np.testing.assert_allclose(u.T @ u, np.eye(k), atol=1e-12)
         np.testing.assert_allclose(v.T @ v, np.eye(k), atol=1e-12)
         np.testing.assert_allclose((u * s) @ v.T, a, atol=1e-12)
+
+
+# -- the cpu's LAPACK path (codegen/linalg_decomp.py: eigh, svd, qr from LAPACK_MIN columns)
+def _own_kernels(monkeypatch):
+    from jitgraph.codegen import linalg_decomp
+
+    monkeypatch.setattr(linalg_decomp, "LAPACK_MIN", dict.fromkeys(("eigh", "svd", "qr"), 1 << 40))
+
+
+@pytest.mark.parametrize("dtype", [pytest.param(np.float32, marks=pytest.mark.slow), np.float64])
+def test_lapack_and_own_kernels_agree_around_the_crossover(dtype, monkeypatch):
+    from jitgraph.codegen import blas, linalg_decomp
+
+    if blas.lapack_symbol("syevd", "float64") is None:
+        pytest.skip("no LAPACK in this process: the own kernels run at every size")
+    lo = linalg_decomp.LAPACK_MIN["eigh"]
+    rng = np.random.default_rng(3)
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    sym = [_sym(rng, 2, n, n, dtype=dtype) + np.diag(np.arange(n) * 0.5).astype(dtype)
+           for n in (lo - 1, lo, 33)]
+    gen = [rng.standard_normal(s).astype(dtype) for s in ((2, 40, lo), (2, lo, 40), (1, 37, 37))]
+    qlo = linalg_decomp.LAPACK_MIN["qr"]
+    tall = [rng.standard_normal(s).astype(dtype) for s in ((2, 40, qlo), (2, qlo - 1, 40),
+                                                           (1, qlo, qlo + 5))]
+
+    def both():
+        f = jg.function(lambda x: jg.linalg.eigh(x))
+        g = jg.function(lambda x: jg.linalg.svd(x))
+        h = jg.function(lambda x: jg.linalg.qr(x))
+        return ([[t.numpy() for t in f(a)] for a in sym], [[t.numpy() for t in g(a)] for a in gen],
+                [[t.numpy() for t in h(a)] for a in tall])
+
+    lapack = both()
+    _own_kernels(monkeypatch)
+    own = both()
+    for (e, v), (e2, v2), a in zip(lapack[0], own[0], sym):
+        np.testing.assert_allclose(e, np.linalg.eigvalsh(a.astype(np.float64)), atol=tol)
+        np.testing.assert_allclose(e, e2, atol=tol)
+        np.testing.assert_allclose(v, v2, atol=tol * 10)  # the same sign convention
+    for (s, u, v), (s2, u2, v2), a in zip(lapack[1], own[1], gen):
+        np.testing.assert_allclose(s, np.linalg.svd(a.astype(np.float64), compute_uv=False),
+                                   atol=tol * 10)
+        np.testing.assert_allclose(s, s2, atol=tol * 10)
+        np.testing.assert_allclose(u, u2, atol=tol * 10)
+        np.testing.assert_allclose(v, v2, atol=tol * 10)
+        np.testing.assert_allclose((u * s[..., None, :]) @ np.swapaxes(v, -1, -2), a,
+                                   atol=tol * 10)
+    for (q, r), (q2, r2), a in zip(lapack[2], own[2], tall):
+        q0, r0 = np.linalg.qr(a.astype(np.float64))  # LAPACK's signs on both paths
+        k = min(a.shape[-2:])
+        np.testing.assert_allclose(q[..., :k], q0, atol=tol * 10)
+        np.testing.assert_allclose(r, r0, atol=tol * 10)
+        np.testing.assert_allclose(q, q2, atol=tol * 10)
+        np.testing.assert_allclose(r, r2, atol=tol * 10)
+
+
+@pytest.mark.parametrize("lapack", [True, False])
+def test_large_decompositions_of_degenerate_and_nan_input(lapack, monkeypatch):
+    if not lapack:
+        _own_kernels(monkeypatch)
+    eig = jg.function(lambda x: jg.linalg.eigh(x))
+    svd = jg.function(lambda x: jg.linalg.svd(x))
+    z = np.zeros((30, 20))
+    s, u, v = (t.numpy() for t in svd(z))
+    np.testing.assert_array_equal(s, 0)
+    np.testing.assert_allclose(u.T @ u, np.eye(20), atol=1e-12)
+    np.testing.assert_allclose(v.T @ v, np.eye(20), atol=1e-12)
+    e, v = (t.numpy() for t in eig(np.eye(20) * 3.0))
+    np.testing.assert_allclose(e, 3.0)
+    np.testing.assert_allclose(v @ v.T, np.eye(20), atol=1e-14)
+    bad = _sym(np.random.default_rng(0), 2, 20, 20)
+    bad[1, 3, 2] = np.nan
+    e, v = (t.numpy() for t in eig(bad))
+    assert np.isnan(e[1]).all() and np.isnan(v[1]).all()  # only the matrix with the NaN
+    np.testing.assert_allclose(e[0], np.linalg.eigvalsh(bad[0]), atol=1e-12)
+    s, u, v = (t.numpy() for t in svd(bad))
+    assert np.isnan(s[1]).all()
+    np.testing.assert_allclose(s[0], np.linalg.svd(bad[0], compute_uv=False), atol=1e-12)

@@ -3,12 +3,32 @@ rules in reverse. The rules are jitgraph ops, so the same tape works eagerly, in
 ``jg.function`` trace (gradients become part of the graph) and nested (higher order)."""
 
 import contextlib
+import enum
+import inspect
 
 import numpy as np
 
 from .. import errors
+from .. import tracing as _tracing
 from ..ops.core import REGISTRY
 from ..tensor import Tensor
+
+
+class UnconnectedGradients(enum.Enum):
+    """What ``GradientTape.gradient`` returns for a source the target does not depend on:
+    ``NONE`` (the default) or ``ZERO`` (zeros shaped like the source)."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _unconnected_mode(value):
+    v = value.value if isinstance(value, UnconnectedGradients) else str(value).lower()
+    if v not in ("none", "zero"):
+        raise ValueError(f"unconnected_gradients must be 'none', 'zero' or a "
+                         f"jg.UnconnectedGradients member, got {value!r}")
+    return v
+
 
 ACTIVE = False  # True while any tape records: apply() checks this before calling record()
 _tapes = []  # recording tapes, innermost last
@@ -62,7 +82,12 @@ def record(op, inputs, outputs, attrs, grad_fn=None):
                     w[_key(o)] = o
 
 
+_read_observers = []  # sets collecting the variables read inside a custom_gradient function
+
+
 def notify_variable_read(var, tensor):
+    for seen in _read_observers:
+        seen.setdefault(id(var), var)
     for tape in _tapes:
         if not tape._recording:
             continue
@@ -106,6 +131,7 @@ class GradientTape:
         self._watched_vars = {}
         self._var_reads = {}
         self._used = False
+        self._var_seeds = {}
 
     def __enter__(self):
         _tapes.append(self)
@@ -164,8 +190,11 @@ class GradientTape:
                 "gradients; create the tape with jg.GradientTape(persistent=True) to call "
                 "gradient() more than once")
         self._used = True
+        unconnected_gradients = _unconnected_mode(unconnected_gradients)
         targets = _flatten(target)
-        targets = [ops.core.as_tensor(t, "GradientTape.gradient") for t in targets]
+        var_targets = [t for t in targets if hasattr(t, "_jg_read")]
+        with pause():  # reading a target variable here is not part of the computation
+            targets = [ops.core.as_tensor(t, "GradientTape.gradient") for t in targets]
         if output_gradients is None:
             seeds = [None] * len(targets)
         else:
@@ -178,11 +207,16 @@ class GradientTape:
         _refresh()
         try:
             grads = {}
-            for t, s in zip(targets, seeds):
+            self._var_seeds = {}
+            for t, s, v in zip(targets, seeds, _flatten(target)):
                 if not isinstance(t, Tensor) or not _differentiable(t):
                     continue
                 g = ops.ones_like(t) if s is None else ops.core.as_tensor(s, "output_gradients",
                                                                          t.dtype)
+                if any(v is w for w in var_targets):  # d v / d v: the seed goes to v itself
+                    prev = self._var_seeds.get(id(v))
+                    self._var_seeds[id(v)] = g if prev is None else ops.add(prev, g)
+                    continue
                 _accumulate(grads, t, g)
             self._backprop(grads)
             result = _map_structure(
@@ -235,6 +269,8 @@ class GradientTape:
         if hasattr(s, "_jg_read"):
             reads = self._var_reads.get(id(s), [])
             gs = [grads[_key(t)] for t in reads if _key(t) in grads]
+            if id(s) in self._var_seeds:
+                gs.append(self._var_seeds[id(s)])
             g = None
             for x in gs:
                 g = x if g is None else ops.add(g, x)
@@ -242,37 +278,115 @@ class GradientTape:
         else:
             g = grads.get(_key(s))
             like = s
-        if g is None and unconnected in ("zero", "UnconnectedGradients.ZERO"):
+        if g is None and unconnected == "zero":
             if getattr(like, "dtype", None) is not None and like.dtype.is_floating:
                 return ops.zeros_like(like)
         return g
 
-    def jacobian(self, target, sources, unconnected_gradients="none"):
+    def jacobian(self, target, sources, unconnected_gradients="none", parallel_iterations=None,
+                 experimental_use_pfor=True):
         """Jacobian of ``target`` with respect to each source: shape target.shape +
-        source.shape (one gradient per target element; needs a persistent tape)."""
+        source.shape, one gradient per target element. Like ``gradient``, a non-persistent
+        tape allows one call. ``parallel_iterations`` and ``experimental_use_pfor`` are
+        accepted for compatibility; the rows are computed one by one.
+
+        >>> with jg.GradientTape() as t:
+        ...     t.watch(x)
+        ...     y = x * x
+        >>> t.jacobian(y, x)  # diag(2 x)
+        """
         from .. import ops
 
-        if not self._persistent:
-            raise RuntimeError("GradientTape.jacobian needs jg.GradientTape(persistent=True)")
-        target = ops.core.as_tensor(target, "GradientTape.jacobian")
-        shape = target.shape.as_list()
+        target = self._check_once("jacobian", target)
+        shape = _static_shape(target, "jacobian", "target")
         n = int(np.prod(shape, dtype=np.int64))
+        seeds = [ops.reshape(ops.one_hot(i, n, dtype=target.dtype), shape) for i in range(n)]
+        rows = self._rows(target, sources, seeds, unconnected_gradients)
+        return self._stack_rows(rows, sources, lambda g: shape + list(g.shape), shape)
+
+    def batch_jacobian(self, target, source, unconnected_gradients="none",
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per-example Jacobian: for ``target`` [b, y...] and ``source`` [b, x...], the
+        result is [b, y..., x...] with ``result[i]`` the Jacobian of ``target[i]`` with
+        respect to ``source[i]``; example i of the target must depend only on example i of
+        the source (as in a batch of independent inputs)."""
+        from .. import ops
+
+        target = self._check_once("batch_jacobian", target)
+        shape = _static_shape(target, "batch_jacobian", "target")
+        if len(shape) < 1:
+            raise errors.InvalidArgumentError(
+                "GradientTape.batch_jacobian: the target needs a batch dimension (rank >= 1), "
+                "got a scalar; use jacobian for scalars")
+        src_shape = _static_shape(ops.core.as_tensor(source, "batch_jacobian"),
+                                  "batch_jacobian", "source") if not hasattr(
+                                      source, "_jg_read") else source.shape.as_list()
+        if not src_shape or src_shape[0] != shape[0]:
+            raise errors.InvalidArgumentError(
+                f"GradientTape.batch_jacobian: target and source need the same batch size "
+                f"(first dimension), got target {shape} and source {src_shape}")
+        inner = shape[1:]
+        n = int(np.prod(inner, dtype=np.int64))
+        seeds = [ops.broadcast_to(ops.reshape(ops.one_hot(i, n, dtype=target.dtype), inner),
+                                  shape) for i in range(n)]
+        rows = self._rows(target, [source], seeds, unconnected_gradients)
+        res = self._stack_rows(rows, [source], lambda g: inner + list(g.shape), inner)[0]
+        if res is None:
+            return None
+        # rows stack as [y..., b, x...]: move the batch axis to the front
+        k = len(inner)
+        perm = [k] + list(range(k)) + list(range(k + 1, len(res.shape)))
+        return ops.transpose(res, perm)
+
+    def _check_once(self, what, target):
+        if self._used and not self._persistent:
+            raise RuntimeError(
+                f"A non-persistent GradientTape can only be used to compute one set of "
+                f"gradients; create the tape with jg.GradientTape(persistent=True) to call "
+                f"{what}() after another gradient computation")
+        with pause():
+            return _jops().core.as_tensor(target, f"GradientTape.{what}")
+
+    def _rows(self, target, sources, seeds, unconnected_gradients):
         rows = []
-        for i in range(n):
-            seed = ops.reshape(ops.one_hot(i, n, dtype=target.dtype), shape)
+        for seed in seeds:
             self._used = False
-            rows.append(_flatten(self.gradient(target, sources, output_gradients=seed,
-                                               unconnected_gradients=unconnected_gradients)))
+            keep, self._persistent = self._persistent, True
+            try:
+                rows.append(_flatten(self.gradient(
+                    target, sources, output_gradients=seed,
+                    unconnected_gradients=unconnected_gradients)))
+            finally:
+                self._persistent = keep
+        self._used = True
+        if not self._persistent:
+            self._entries, self._watched, self._var_reads = [], {}, {}
+        return rows
+
+    def _stack_rows(self, rows, sources, out_shape, lead):
+        ops = _jops()
         flat = iter(range(len(_flatten(sources))))
 
         def stack(s):
             k = next(flat)
             col = [r[k] for r in rows]
+            if not col:  # an empty target: an empty Jacobian
+                like = ops.core.as_tensor(s, "jacobian")
+                return ops.zeros(lead + like.shape.as_list(), like.dtype)
             if any(g is None for g in col):
                 return None
-            return ops.reshape(ops.stack(col), shape + list(col[0].shape)) if col else None
+            return ops.reshape(ops.stack(col), out_shape(col[0]))
 
         return _map_structure(stack, sources)
+
+
+def _static_shape(t, what, arg):
+    shape = t.shape.as_list()
+    if any(d is None for d in shape):
+        raise errors.InvalidArgumentError(
+            f"GradientTape.{what}: the {arg} has shape {t.shape} with dimensions unknown "
+            f"when tracing; give the jg.function an input_signature with static shapes")
+    return shape
 
 
 def _accumulate(grads, t, g):
@@ -301,7 +415,14 @@ def _map_structure(fn, x):
 
 def custom_gradient(f):
     """Decorator: ``f(*args)`` returns ``(y, grad_fn)``; tapes use ``grad_fn(dy)`` (returning
-    one gradient per tensor argument) instead of differentiating ``f``'s body."""
+    one gradient per tensor argument) instead of differentiating ``f``'s body. When ``f``
+    reads variables, ``grad_fn(dy, variables=None)`` gets them and returns
+    ``(input_grads, variable_grads)``, as in TensorFlow.
+
+    >>> @jg.custom_gradient
+    ... def clip_gradients(y):
+    ...     return y, lambda dy: jg.clip_by_norm(dy, 0.5)
+    """
     import functools
 
     from ..ops.core import as_tensor
@@ -311,17 +432,46 @@ def custom_gradient(f):
         from ..tensor import Tensor
 
         targs = [as_tensor(a, f.__name__) if not isinstance(a, Tensor) else a for a in args]
-        with pause():
-            y, grad_fn = f(*targs, **kwargs)
+        g = _tracing.current_graph()
+        if g is not None:  # saved_model.save warns: the rule lives in Python, not the graph
+            root = g.root
+            root.custom_gradients = getattr(root, "custom_gradients", set()) | {f.__name__}
+        seen = {}
+        _read_observers.append(seen)
+        try:
+            with pause():
+                y, grad_fn = f(*targs, **kwargs)
+        finally:
+            _read_observers.remove(seen)
         if ACTIVE:
+            takes_vars = "variables" in inspect.signature(grad_fn).parameters
+            variables = list(seen.values()) if takes_vars else []
+            if variables:
+                reads = [v._jg_read() for v in variables]  # the tape sees these reads
+            else:
+                reads = []
+            arg_keys = {_key(a) for a in targs}
+            with pause():  # an output that is an input needs its own identity on the tape
+                y = _map_structure(
+                    lambda o: _jops().identity(o) if isinstance(o, Tensor)
+                    and _key(o) in arg_keys else o, y)
             outs = _flatten(y)
 
             def call_grad(*dys):
-                res = grad_fn(*dys)
+                if takes_vars:
+                    res, var_grads = grad_fn(*dys, variables=variables)
+                    var_grads = list(var_grads)
+                    if len(var_grads) != len(variables):
+                        raise ValueError(
+                            f"custom_gradient {f.__name__}: grad_fn returned "
+                            f"{len(var_grads)} variable gradients for {len(variables)} "
+                            f"variables read in the function")
+                else:
+                    res, var_grads = grad_fn(*dys), []
                 res = list(res) if isinstance(res, (list, tuple)) else [res]
-                return res
+                return res + var_grads
 
-            record(_CUSTOM, targs, outs, {}, grad_fn=call_grad)
+            record(_CUSTOM, targs + reads, outs, {}, grad_fn=call_grad)
         return y
 
     return wrapper

@@ -197,4 +197,26 @@ def _compile(fn, node):
     return inner, source
 
 
-__all__ = ["convert", "to_code"]
+def do_not_convert(func=None):
+    """Decorator: ``func`` runs as plain Python inside jg.functions (AutoGraph leaves it and
+    its control flow unconverted).
+
+    >>> @jg.autograph.experimental.do_not_convert
+    ... def helper(x): ...
+    """
+    if func is None:
+        return do_not_convert
+
+    import functools
+
+    @functools.wraps(func)
+    def plain(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    plain.__ag_converted__ = True  # convert() returns it as it is
+    return plain
+
+
+experimental = types.SimpleNamespace(do_not_convert=do_not_convert)
+
+__all__ = ["convert", "to_code", "do_not_convert", "experimental"]

@@ -54,6 +54,8 @@ __all__ = [
     "set_threads_local",
     "threads_local_address",
     "THREADS_SYMBOL",
+    "lapack_symbol",
+    "LAPACK_ROUTINES",
 ]
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -91,6 +93,11 @@ def _numpy_openblas():
                 "float64": ctypes.cast(lib.scipy_cblas_dgemm64_, ctypes.c_void_p).value,
                 "lib": lib,
             }
+            for routine in LAPACK_ROUTINES:
+                for dt, letter in (("float32", "s"), ("float64", "d")):
+                    fn = getattr(lib, "scipy_LAPACKE_%s%s64_" % (letter, routine), None)
+                    if fn is not None:
+                        found["lapack", routine, dt] = ctypes.cast(fn, ctypes.c_void_p).value
             if hasattr(lib, "openblas_set_num_threads_local"):  # OpenBLAS >= 0.3.27
                 found["threads_local"] = ctypes.cast(
                     lib.openblas_set_num_threads_local, ctypes.c_void_p
@@ -242,7 +249,40 @@ def register_symbols():
     if addr:
         out[THREADS_SYMBOL] = addr
         llvm.add_symbol(THREADS_SYMBOL, addr)
+    lib = sources().get("numpy", {})
+    for routine in LAPACK_ROUTINES:
+        for dt in _SYMBOLS:
+            if ("lapack", routine, dt) in lib:
+                out[_lapack_name(routine, dt)] = lib["lapack", routine, dt]
+                llvm.add_symbol(_lapack_name(routine, dt), lib["lapack", routine, dt])
     return out
+
+
+# ---------------------------------------------------------------- LAPACK
+# LAPACKE (C interface, 64-bit integers) routines generated code may call, from NumPy's
+# bundled OpenBLAS; the cpu decompositions (codegen/linalg_decomp.py) use them for
+# matrices from a size up and fall back to their own kernels without them:
+#   i64 jg_?syevd(i32 layout, i8 jobz, i8 uplo, i64 n, T* a, i64 lda, T* w)
+#   i64 jg_?gesdd(i32 layout, i8 jobz, i64 m, i64 n, T* a, i64 lda, T* s, T* u, i64 ldu,
+#                 T* vt, i64 ldvt)
+#   i64 jg_?geqrf(i32 layout, i64 m, i64 n, T* a, i64 lda, T* tau)
+#   i64 jg_?orgqr(i32 layout, i64 m, i64 n, i64 k, T* a, i64 lda, T* tau)
+# (LAPACKE checks its inputs for NaN and returns -(argument) without computing.)
+LAPACK_ROUTINES = ("syevd", "gesdd", "geqrf", "orgqr")
+
+
+def _lapack_name(routine, dtype):
+    return "jg_%s%s" % ("s" if dtype == "float32" else "d", routine)
+
+
+def lapack_symbol(routine, dtype):
+    """The symbol generated code calls for LAPACKE ``routine`` (LAPACK_ROUTINES) of
+    ``dtype``, or None when the process has no such LAPACK; register_symbols() maps it.
+    Example: ``lapack_symbol("syevd", "float64") == "jg_dsyevd"``."""
+    dt = str(getattr(dtype, "name", dtype))
+    if ("lapack", routine, dt) not in sources().get("numpy", {}):
+        return None
+    return _lapack_name(routine, dt)
 
 
 def threads_local_address():

@@ -26,7 +26,8 @@ Testing: PTX generation and ptxas assembly in every test run (tests/test_cuda_pt
 this module, cuda_device.py and the kernels' logic through tests/test_cuda_run.py on the
 CPU emulator of the device (cuda_emulator.py: the same NVPTX IR with its intrinsics
 emulated) in every test run, and on a GPU where there is one (``gpu``, pycuda's
-driver).
+driver). Host calls (``jg.print``, ``jg.summary``) copy their inputs back and run on the
+host between launches.
 """
 
 import numpy as np
@@ -37,6 +38,7 @@ from . import kernels as K
 from . import ptx as P
 from .cuda_device import MIRRORS, DeviceTensor
 from .cuda_stacks import StackHost, is_stack_call
+from .io_ops import is_host_call
 
 STAGES = ("fused", "llvm", "ptx")
 DEFAULT_ARCH = "sm_80"  # explain() without a device
@@ -84,7 +86,8 @@ def qeval(x, params):
 
 
 class Plan:
-    __slots__ = ("params", "params_dev", "out_shapes", "arena_bytes", "grids", "scratch_bytes")
+    __slots__ = ("params", "params_dev", "out_shapes", "arena_bytes", "grids", "scratch_bytes",
+                 "shapes")
 
 
 class CudaExecutable:
@@ -144,6 +147,7 @@ class CudaExecutable:
         plan.params_dev = self.drv.alloc(plan.params.nbytes)
         self.drv.htod(plan.params_dev, plan.params)
         plan.out_shapes = [tuple(shapes[v]) for v in self.build.fused.outputs]
+        plan.shapes = shapes  # of every value: host calls read theirs
         plan.arena_bytes = self.program.arena_total(env)
         plan.grids = {key: self._grid(launch, plan.params)
                       for key, launch in self.build.launches.items()}
@@ -314,9 +318,22 @@ class CudaExecutable:
         if is_stack_call(step[1]):
             self.stacks.run(step[1], slots, plan)
             return
+        if is_host_call(step[1]):
+            self._host_call(step[1], slots, plan)
+            return
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
         if cfg is not None:  # None: an empty result, nothing to write
             self._launch(launch.name, launch, cfg, slots, plan)
+
+    def _host_call(self, call, slots, plan):
+        """A host-call op (jg.print, jg.summary; codegen/io_ops.py): its inputs copied back
+        (after the kernels before it, on the same stream) and its NumPy implementation run
+        on them, as the cpu backend's callback does."""
+        arrays = []
+        for v, st in zip(call.values, call.reads, strict=True):
+            a = np.empty(tuple(plan.shapes[v]), v.dtype.np)
+            arrays.append(self.drv.dtoh(a, self._addr(st, slots, plan)))
+        call.op.op_def.impl(*arrays, **call.op.attrs)
 
     def _step_copy(self, step, slots, plan):
         _, src, dst, nbytes = step

@@ -1,7 +1,9 @@
-"""jg.print in compiled code: the entry point calls back into Python (a ctypes callback in
-the static table) with the print's number, the slot table and the params; the callback
-reads the printed values from their buffers and writes them with ops/io.format_values,
-so compiled output is exactly the interpreter's."""
+"""Host-call ops in compiled code (``print``, ``write_summary``; see ops/io.py): the entry
+point calls back into Python (a ctypes callback in the static table) with the call's
+number, the slot table and the params; the callback reads the op's input values from their
+buffers and runs the op's NumPy implementation on them (for a print: ops/io.format_values),
+so compiled output is exactly the interpreter's. The cuda backend runs the same calls on
+the host between its launches (cuda.py)."""
 
 import ctypes
 
@@ -35,14 +37,16 @@ class PrintCall:
         b.call(fn, [ir.Constant(S.I64, self.id), ctx.slots, ctx.params])
 
 
+def is_host_call(call):
+    return isinstance(call, PrintCall)
+
+
 def _print(lw, op, steps):
     steps.append(("call", PrintCall(lw, op)))
 
 
 def make_callback(program, layout, static_index, shapes_of):
-    """The ctypes callback for the program's prints (kept alive by the Executable)."""
-    from ..ops.io import _STREAMS, format_values
-
+    """The ctypes callback for the program's host calls (kept alive by the Executable)."""
     prints = getattr(program, "prints", [])
 
     def cb(pid, slots, params):
@@ -61,12 +65,10 @@ def make_callback(program, layout, static_index, shapes_of):
             buf = (ctypes.c_char * max(n, 1)).from_address(addr + off)
             arrays.append(np.frombuffer(buf, v.dtype.np, count=n // v.dtype.np.itemsize)
                           .reshape(shape).copy())
-        a = call.op.attrs
-        out = _STREAMS[a["stream"]]()
-        out.write(format_values(arrays, a))
-        out.flush()
+        call.op.op_def.impl(*arrays, **call.op.attrs)
 
     return CALLBACK(cb) if prints else None
 
 
 register_lowering("print", _print)
+register_lowering("write_summary", _print)

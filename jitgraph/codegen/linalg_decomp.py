@@ -12,13 +12,28 @@ The output layouts (one tensor per op, split by the public functions):
 
 Iterative ones (the Jacobi sweeps) stop after a sweep that rotates nothing, at most
 JACOBI_SWEEPS sweeps (a sweep that converged only compares).
+
+On the cpu, eigh, svd and qr of matrices from LAPACK_MIN columns (of the smaller side) up
+call LAPACK (``?syevd``, ``?gesdd``, ``?geqrf`` + ``?orgqr`` from NumPy's OpenBLAS,
+codegen/blas.py) instead: the Jacobi sweeps are O(n^3) per sweep on one core with strided
+column rotations (a 256x256 eigh ran ~60x slower than LAPACK, the unblocked Householder
+QR ~10x), while below a few dozen columns the calls' overhead (workspace allocation, the
+NaN scan) costs more than the sweeps. The results get the same ordering and sign
+convention. Without LAPACK in the process, the kernels are used for every size. On both
+paths a matrix with a NaN or infinite entry (eigh: in the lower triangle), or one LAPACK
+does not converge on, gives NaN outputs.
 """
 
+import llvmlite.ir as ir
 import numpy as np
 
 from . import scalar as S
 
 JACOBI_SWEEPS = 60
+# Columns from which the cpu calls LAPACK (benchmarks/bench_linalg.py, "crossover").
+LAPACK_MIN = {"eigh": 16, "svd": 16, "qr": 24}
+LAPACK_PAR_MIN = 512  # columns from which one matrix's LAPACK call may use BLAS threads
+COL_MAJOR = 102
 
 
 def _mat(t, storage, base, ld):
@@ -126,7 +141,135 @@ def _sort(t, vals, count, cols, descending, where):
     t.loop(zero, count, place, "sort")
 
 
+def _lapack(t, algo, routine, lapack_body, own_body):
+    """``if n >= LAPACK_MIN[algo]: lapack_body(t, fn) else own_body(t)`` where the task may
+    call LAPACK and the process has ``routine``, else just ``own_body(t)``."""
+    from . import blas
+
+    routines = routine if isinstance(routine, tuple) else (routine,)
+    syms = [blas.lapack_symbol(r, t.dt.name) if t.lapack else None for r in routines]
+    if None in syms:
+        return _if_finite(t, algo, own_body)
+    blas.register_symbols()
+    T = S.storage_type(t.dt).as_pointer()
+    fns = []
+    for r, sym in zip(routines, syms):
+        args = {"syevd": [S.I32, S.I8, S.I8, S.I64, T, S.I64, T],
+                "gesdd": [S.I32, S.I8, S.I64, S.I64, T, S.I64, T, T, S.I64, T, S.I64],
+                "geqrf": [S.I32, S.I64, S.I64, T, S.I64, T],
+                "orgqr": [S.I32, S.I64, S.I64, S.I64, T, S.I64, T]}[r]
+        module = t.ctx.fn.module
+        fns.append(module.globals.get(sym) or
+                   ir.Function(module, ir.FunctionType(S.I64, args), sym))
+    fn = fns[0] if len(fns) == 1 else fns
+    b = t.b
+    cols = b.select(b.icmp_signed("<", t.ctx.q(t.k.rows), t.n), t.ctx.q(t.k.rows), t.n) \
+        if algo in ("svd", "qr") else t.n
+    with b.if_else(b.icmp_signed(">=", cols, t.i64(LAPACK_MIN[algo]))) as (big, small):
+        with big:
+            restore = _one_blas_thread_in_batches(t)
+            lapack_body(t, fn)
+            restore()
+        with small:
+            _if_finite(t, algo, own_body)
+
+
+def _one_blas_thread_in_batches(t):
+    """Emit ``jg_blas_threads_local(1)`` unless the batch is one matrix of LAPACK_PAR_MIN+
+    columns; returns the function emitting the call that restores the count. The worker
+    pool runs a batch's matrices in parallel (BLAS threads of their own would compete for
+    the cores), and below a few hundred columns the reductions' many small BLAS-2 steps
+    cost more in thread hand-offs than they gain (256x256 eigh: best 20 ms with two
+    threads, 3 ms with one, on a loaded 2-core machine)."""
+    from . import blas
+
+    if not blas.threads_local_address():
+        return lambda: None
+    b = t.b
+    module = t.ctx.fn.module
+    fn = module.globals.get(blas.THREADS_SYMBOL) or ir.Function(
+        module, ir.FunctionType(S.I32, [S.I32]), blas.THREADS_SYMBOL)
+    from .loops import N_THREADS
+
+    alone = b.and_(b.icmp_signed("==", t.ctx.q(t.k.dims[0]), t.i64(1)),
+                   b.icmp_signed(">=", t.n, t.i64(LAPACK_PAR_MIN)))
+    old = b.call(fn, [b.select(alone, ir.Constant(S.I32, N_THREADS), ir.Constant(S.I32, 1))])
+    return lambda: b.call(fn, [old])
+
+
+def _if_finite(t, algo, body):
+    """``body(t)`` where the matrix (eigh: its lower triangle) is finite, else NaN outputs
+    (the Jacobi sweeps would spread NaN to some outputs only)."""
+    b, k = t.b, t.k
+    zero, one = t.i64(0), t.i64(1)
+    rows = t.ctx.q(k.rows) if algo == "svd" else t.n
+    A = _mat(t, k.a, b.mul(t.m, b.mul(rows, t.n)), t.n)
+    if algo == "qr":  # Householder QR passes NaN on as LAPACK does: no check
+        return body(t)
+    b.store(t.f(0.0), t.acc)  # sum of x * 0: NaN iff some x is NaN or infinite
+    t.loop(zero, rows, lambda i: t.loop(zero, b.add(i, one) if algo == "eigh" else t.n,
+                                        lambda j: b.store(b.fadd(b.load(t.acc), b.fmul(
+                                            A.get(i, j), t.f(0.0))), t.acc), "finite"),
+           "finite")
+    with b.if_else(b.fcmp_ordered("==", b.load(t.acc), t.f(0.0))) as (ok, bad):
+        with ok:
+            body(t)
+        with bad:
+            _nan_fill(t, _outputs(t, algo))
+
+
+def _outputs(t, algo):
+    """(M, rows, cols) of each output part of the task's matrix."""
+    b, k, n = t.b, t.k, t.n
+    one = t.i64(1)
+    if algo == "eigh":
+        return [(_mat(t, k.out, b.mul(t.m, b.mul(b.add(n, one), n)), n), b.add(n, one), n)]
+    m = t.ctx.q(k.rows)
+    kk = b.select(b.icmp_signed("<", m, n), m, n)
+    return [(_mat(t, k.out, b.mul(t.m, b.mul(b.add(b.add(one, m), n), kk)), kk),
+             b.add(b.add(one, m), n), kk)]
+
+
+def _char(c):
+    return ir.Constant(S.I8, ord(c))
+
+
+def _nan_fill(t, mats):
+    """Every element of each (M, rows, cols) of ``mats`` <- NaN."""
+    for M, rows, cols in mats:
+        t.loop(t.i64(0), rows, lambda i, M=M, cols=cols: t.loop(t.i64(0), cols, lambda j: M.put(
+            i, j, t.f(float("nan"))), "nan"), "nan")
+
+
 def eigh(t):
+    """The eigendecomposition of ``a``'s lower triangle: LAPACK from LAPACK_MIN columns
+    on the cpu, else the Jacobi kernel."""
+    _lapack(t, "eigh", "syevd", _eigh_lapack, _eigh_jacobi)
+
+
+def _eigh_lapack(t, fn):
+    """``?syevd`` on a copy of the matrix, read column-major: its upper triangle is the
+    lower one of ``a``, and eigenvector j comes back as row j of the copy."""
+    b, k, n = t.b, t.k, t.n
+    zero, one = t.i64(0), t.i64(1)
+    W = _mat(t, k.work, b.mul(t.m, t.nn), n)
+    obase = b.mul(t.m, b.mul(b.add(n, one), n))
+    E = _mat(t, k.out, obase, n)
+    V = _mat(t, k.out, b.add(obase, n), n)
+    t.loop(zero, n, lambda i: t.loop(zero, n, lambda j: W.put(i, j, t.A.get(i, j)), "copy"),
+           "copy")
+    info = b.call(fn, [ir.Constant(S.I32, COL_MAJOR), _char("V"), _char("U"), n,
+                       W.at(zero, zero), n, E.at(zero, zero)])
+    with b.if_else(b.icmp_signed("==", info, zero)) as (ok, failed):
+        with ok:
+            t.loop(zero, n, lambda i: t.loop(zero, n, lambda j: V.put(i, j, W.get(j, i)),
+                                             "vec"), "vec")
+            _fix_signs(t, V, n, n, [], t.ctx.pb.alloca(S.I64))
+        with failed:
+            _nan_fill(t, [(E, one, n), (V, n, n)])
+
+
+def _eigh_jacobi(t):
     """Cyclic Jacobi on ``work`` (the symmetric matrix of ``a``'s lower triangle): each
     a[p, q] that is not negligible (|a_pq| > eps sqrt(|a_pp a_qq|), else set to 0) is
     rotated away, the rotations accumulated into V. Then the eigenvalues are sorted
@@ -205,6 +348,43 @@ class _Transposed:
 
 
 def qr(t):
+    """The QR decomposition of ``a``: LAPACK from LAPACK_MIN columns (of the smaller side)
+    on the cpu, else the Householder kernel."""
+    _lapack(t, "qr", ("geqrf", "orgqr"), _qr_lapack, _qr_householder)
+
+
+def _qr_lapack(t, fns):
+    """``?geqrf`` then ``?orgqr`` on a column-major copy of ``a`` in the workspace: R is its
+    upper triangle after geqrf, Q its first k columns after orgqr; the k reflector scales
+    wait in Q's part of the output until Q overwrites them."""
+    geqrf, orgqr = fns
+    b, k = t.b, t.k
+    zero = t.i64(0)
+    m, n = t.ctx.q(k.rows), t.n
+    kk = b.select(b.icmp_signed("<", m, n), m, n)
+    mn = b.mul(m, n)
+    A = _mat(t, k.a, b.mul(t.m, mn), n)
+    W = _Transposed(_mat(t, k.work, b.mul(t.m, mn), m))  # W.get(i, j): a's (i, j)
+    obase = b.mul(t.m, b.mul(b.add(m, kk), n))
+    Q = _mat(t, k.out, obase, n)
+    R = _mat(t, k.out, b.add(obase, mn), n)
+    col = ir.Constant(S.I32, COL_MAJOR)
+    t.loop(zero, m, lambda i: t.loop(zero, n, lambda j: W.put(i, j, A.get(i, j)), "copy"),
+           "copy")
+    tau = Q.at(zero, zero)
+    info = b.call(geqrf, [col, m, n, W.mat.at(zero, zero), m, tau])
+    t.loop(zero, kk, lambda i: t.loop(zero, n, lambda j: R.put(i, j, b.select(
+        b.icmp_signed(">=", j, i), W.get(i, j), t.f(0.0))), "r"), "r")
+    info2 = b.call(orgqr, [col, m, kk, kk, W.mat.at(zero, zero), m, tau])
+    ok = b.and_(b.icmp_signed("==", info, zero), b.icmp_signed("==", info2, zero))
+    t.loop(zero, m, lambda i: t.loop(zero, n, lambda j: Q.put(i, j, b.select(
+        b.icmp_signed("<", j, kk), b.select(ok, W.get(i, j), t.f(float("nan"))), t.f(0.0))),
+        "q"), "q")
+    with b.if_then(b.icmp_signed("!=", info, zero)):
+        _nan_fill(t, [(R, kk, n)])
+
+
+def _qr_householder(t):
     """Householder QR of the m x n matrix in ``work``, LAPACK's convention (dgeqrf: R's
     diagonal -sign(a_jj) |x|, no reflection where the column below is already 0), so Q and
     R match numpy.linalg.qr and TensorFlow up to rounding. Q = H_0 ... H_{k-1} I[:, :k]."""
@@ -273,6 +453,43 @@ def qr(t):
 
 
 def svd(t):
+    """The singular value decomposition of ``a``: LAPACK from LAPACK_MIN columns (of the
+    smaller side) on the cpu, else the one-sided Jacobi kernel."""
+    _lapack(t, "svd", "gesdd", _svd_lapack, _svd_jacobi)
+
+
+def _svd_lapack(t, fn):
+    """``?gesdd`` (thin) of ``a^T`` read column-major from a copy: ``a^T = U' S V'^T``, so
+    ``a = V' S U'^T``: V'^T comes back column-major k x m, which is U (m x k) row-major,
+    written in place; U' (n x k column-major) goes to the workspace and is transposed into
+    V."""
+    b, k = t.b, t.k
+    zero, one = t.i64(0), t.i64(1)
+    m, n = t.ctx.q(k.rows), t.n
+    kk = b.select(b.icmp_signed("<", m, n), m, n)
+    mn = b.mul(m, n)
+    A = _mat(t, k.a, b.mul(t.m, mn), n)
+    wbase = b.mul(t.m, b.mul(t.i64(2), mn))
+    W = _mat(t, k.work, wbase, n)  # the copy of a (m x n)
+    Up = _mat(t, k.work, b.add(wbase, mn), n)  # U' column-major: row j = column j
+    obase = b.mul(t.m, b.mul(b.add(b.add(one, m), n), kk))
+    S_ = _mat(t, k.out, obase, kk)
+    U = _mat(t, k.out, b.add(obase, kk), kk)
+    V = _mat(t, k.out, b.add(obase, b.mul(b.add(one, m), kk)), kk)
+    t.loop(zero, m, lambda i: t.loop(zero, n, lambda j: W.put(i, j, A.get(i, j)), "copy"),
+           "copy")
+    info = b.call(fn, [ir.Constant(S.I32, COL_MAJOR), _char("S"), n, m, W.at(zero, zero), n,
+                       S_.at(zero, zero), Up.at(zero, zero), n, U.at(zero, zero), kk])
+    with b.if_else(b.icmp_signed("==", info, zero)) as (ok, failed):
+        with ok:
+            t.loop(zero, n, lambda i: t.loop(zero, kk, lambda j: V.put(i, j, Up.get(j, i)),
+                                             "v"), "v")
+            _fix_signs(t, U, m, kk, [(V, n)], t.ctx.pb.alloca(S.I64))
+        with failed:
+            _nan_fill(t, [(S_, one, kk), (U, m, kk), (V, n, kk)])
+
+
+def _svd_jacobi(t):
     """One-sided Jacobi (Hestenes) on B = a (m >= n) or a^T (m < n), M x N with N = k:
     column pairs of B are rotated until orthogonal (|b_p . b_q| <= eps |b_p| |b_q|), the
     rotations accumulated into the N x N matrix Q; then s_j = |b_j|, P_j = b_j / s_j

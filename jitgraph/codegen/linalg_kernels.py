@@ -41,7 +41,8 @@ ALGO = {"cholesky": "cholesky", "matrix_triangular_solve": "trsm", "matrix_solve
         "log_matrix_determinant": "slogdet", "lu": "lu", "self_adjoint_eig": "eigh",
         "qr": "qr", "svd": "svd"}
 LU_ALGOS = ("solve", "inverse", "det", "slogdet")
-WORK_ALGOS = LU_ALGOS + ("eigh", "qr")  # a workspace of the input's size in the arena
+# a workspace of the input's size in the arena (svd: twice that, for LAPACK's gesdd)
+WORK_ALGOS = LU_ALGOS + ("eigh", "qr", "svd")
 runtime.CHECKED_OPS.update({
     "cholesky": "Cholesky decomposition was not successful. The input might not be valid "
                 "(it must be symmetric positive definite)",
@@ -83,7 +84,8 @@ def _lower(lw, op, steps):
     work = None
     if algo in WORK_ALGOS:
         work = lw.p.new_arena()
-        work.size = qs.nbytes(x)
+        work.size = qs.nbytes(x) if algo != "svd" else qs.q(
+            ("svd_work", x.uid), lambda e: 2 * e.size(x) * x.dtype.np.itemsize)
     stores = [lw.st(x)] + ([lw.st(rhs)] if rhs is not None else []) + \
         ([work] if work is not None else [])
     body = K.Apply("group", x.dtype, [K.Load(s, x.dtype, []) for s in stores], {})
@@ -124,8 +126,9 @@ class _Mat:
 class _Task:
     """Emits the work on matrix ``m`` of MatrixKernel ``k`` at ``ctx``'s builder."""
 
-    def __init__(self, ctx, k, m, acc):
+    def __init__(self, ctx, k, m, acc, lapack=False):
         self.ctx, self.k, self.b, self.acc = ctx, k, ctx.b, acc
+        self.lapack = lapack  # may call LAPACK (the cpu kernel; codegen/blas.py)
         b = ctx.b
         self.dt = k.out_dtype
         self.ft = S.storage_type(self.dt)
@@ -314,12 +317,13 @@ class _Task:
             b.store(b.load(logabs), b.gep(out, [b.add(at, one)]))
 
 
-def matrix_task(ctx, k, m, acc):
+def matrix_task(ctx, k, m, acc, lapack=False):
     """The work of MatrixKernel ``k`` on matrix ``m`` (an i64); ``acc`` a scratch slot of
-    the element type. Used by the cpu kernel below and the GPU's (ptx.emit_matrix)."""
+    the element type. Used by the cpu kernel below (``lapack``: eigh and svd may call
+    LAPACK) and the GPU's (ptx.emit_matrix)."""
     from . import linalg_decomp
 
-    t = _Task(ctx, k, m, acc)
+    t = _Task(ctx, k, m, acc, lapack)
     if k.algo in linalg_decomp.ALGOS:
         return linalg_decomp.ALGOS[k.algo](t)
     {"cholesky": t.cholesky, "trsm": t.trsm}.get(k.algo, t.lu)()
@@ -330,7 +334,7 @@ def emit_matrix_kernel(module, k, layout, static_index):
     loops.emit_kernel."""
     fn, ctx, lo, hi = L.row_function(module, k, layout, static_index)
     acc = ctx.pb.alloca(S.storage_type(k.out_dtype))
-    L.for_range(ctx, lo, hi, lambda m: matrix_task(ctx, k, m, acc), name="matrix")
+    L.for_range(ctx, lo, hi, lambda m: matrix_task(ctx, k, m, acc, True), name="matrix")
     ctx.b.ret_void()
     ctx.finalize()
     (batch,) = k.dims

@@ -301,6 +301,8 @@ def to_compute(b, v, dtype):
         return b.trunc(v, S.I1)
     if dtype.name == "float16":
         return b.fpext(v, S.F32)
+    if dtype.name == "bfloat16":  # the high half of a float32
+        return S.bf16_widen(b, v)
     return v
 
 
@@ -309,6 +311,8 @@ def to_storage(b, v, dtype):
         return b.zext(v, S.I8)
     if dtype.name == "float16":
         return b.fptrunc(v, S.F16)
+    if dtype.name == "bfloat16":
+        return S.bf16_round(b, v)
     return v
 
 
@@ -510,7 +514,7 @@ def _variant(k):
         return "full"
     last_kept = (len(k.dims) - 1) not in k.reduce_axes
     if last_kept and not (k.mean and k.out_dtype.is_integer) and \
-            k.out_dtype.name != "float16":
+            k.out_dtype.name not in ("float16", "bfloat16"):
         return "outacc"
     return "acc"
 

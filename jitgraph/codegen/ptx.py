@@ -161,6 +161,8 @@ def screen(steps):
 
                 screen_stack(step[1])
                 continue
+            if type(step[1]).__name__ == "PrintCall":  # print, write_summary: on the host
+                continue
             raise errors.UnimplementedError(
                 f"the cuda backend cannot run host call {type(step[1]).__name__} on the "
                 f"device; use backend='cpu' for this function")
@@ -892,6 +894,8 @@ def build_module(program, name="jitgraph", module=None, prefix=""):
                 la = emit_stack(m, step[1], f"{prefix}stack_{step[1].kind}_{counter[0]}")
                 if la is not None:
                     launches[id(step[1])] = la
+            elif kind == "call" and type(step[1]).__name__ == "PrintCall":
+                continue  # a host call: no device code (cuda.py runs it on the host)
             elif kind == "call":
                 counter[0] += 1
                 launches[id(step[1])] = emit_gemm(m, step[1], f"{prefix}gemm_{counter[0]}")

@@ -88,7 +88,7 @@ def _uniform(b, args, dts, out, attrs):
         u = _u53(b, w[0], w[1])
         return b.fadd(ir.Constant(S.F64, float(lo)), b.fmul(ir.Constant(S.F64, float(span)), u))
     u = b.fmul(b.uitofp(b.lshr(w[0], _c32(8)), S.F32), ir.Constant(S.F32, 2.0 ** -24))
-    rnd = _round16 if out is dtypes.float16 else (lambda b, v: v)
+    rnd = {dtypes.float16: _round16, dtypes.bfloat16: _round_bf16}.get(out, lambda b, v: v)
     u = rnd(b, u)
     m = rnd(b, b.fmul(ir.Constant(S.F32, float(span)), u))
     return rnd(b, b.fadd(ir.Constant(S.F32, float(np_t(lo))), m))
@@ -97,6 +97,11 @@ def _uniform(b, args, dts, out, attrs):
 def _round16(b, v):
     """float32 -> nearest float16 -> float32: NumPy's float16 arithmetic rounds each op."""
     return b.fpext(b.fptrunc(v, S.F16), S.F32)
+
+
+def _round_bf16(b, v):
+    """float32 -> nearest bfloat16 -> float32, as ml_dtypes' bfloat16 arithmetic rounds."""
+    return S.round_to_16(b, v, dtypes.bfloat16)
 
 
 def _scaled(b, z, out, attrs):

@@ -1,7 +1,8 @@
 """Scalar emitters: the LLVM IR for one element of each elementwise op (its ``lower`` name).
 
 Each entry of ``EMITTERS`` is ``fn(b, args, dtypes, out, attrs) -> ir.Value``: ``b`` an
-``ir.IRBuilder``, ``args`` LLVM values (floats as float/double, float16 computed as float,
+``ir.IRBuilder``, ``args`` LLVM values (floats as float/double, float16 and bfloat16
+(stored as i16 bits) computed as float,
 ints as i32/i64, bools as i1), ``dtypes`` the jitgraph DTypes of the arguments, ``out`` the
 result DType. The code is branch-free (``select``, intrinsics, codegen/vecmath.py for
 transcendental functions), so LLVM's loop vectorizer turns kernels into SIMD code.
@@ -15,19 +16,22 @@ import numpy as np
 
 from . import special_math, vecmath
 
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+I1, I8, I16, I32, I64 = (ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32),
+                         ir.IntType(64))
 F32, F64, F16 = ir.FloatType(), ir.DoubleType(), ir.HalfType()
 
 
 def compute_type(dtype):
     """The LLVM type values of ``dtype`` have inside kernels."""
-    return {"float16": F32, "float32": F32, "float64": F64, "int32": I32, "int64": I64,
+    return {"float16": F32, "bfloat16": F32, "float32": F32, "float64": F64, "int32": I32,
+            "int64": I64,
             "bool": I1}[dtype.name]
 
 
 def storage_type(dtype):
     """The LLVM type of one element of ``dtype`` in memory."""
-    return {"float16": F16, "float32": F32, "float64": F64, "int32": I32, "int64": I64,
+    return {"float16": F16, "bfloat16": I16, "float32": F32, "float64": F64, "int32": I32,
+            "int64": I64,
             "bool": I8}[dtype.name]
 
 
@@ -241,8 +245,40 @@ def _recip(b, x, d):
     return b.fdiv(ir.Constant(x.type, 1.0), x)
 
 
+def bf16_round(b, v):
+    """float32 -> bfloat16 bits, rounding to nearest even (as ml_dtypes); NaN stays a quiet
+    NaN. Integer ops only, so loops vectorize on CPUs without bfloat16 instructions."""
+    i32 = I32
+    bits = b.bitcast(v, i32)
+    lsb = b.and_(b.lshr(bits, ir.Constant(i32, 16)), ir.Constant(i32, 1))
+    rounded = b.add(bits, b.add(ir.Constant(i32, 0x7FFF), lsb))
+    out = b.trunc(b.lshr(rounded, ir.Constant(i32, 16)), I16)
+    nan = b.fcmp_unordered("uno", v, v)
+    sign_nan = b.or_(b.trunc(b.lshr(bits, ir.Constant(i32, 16)), I16), ir.Constant(I16, 0x40))
+    return b.select(nan, sign_nan, out)
+
+
+def bf16_widen(b, v):
+    """bfloat16 bits (i16) -> float32: they are its high half."""
+    return b.bitcast(b.shl(b.zext(v, I32), ir.Constant(I32, 16)), F32)
+
+
+def round_to_16(b, v, dst, src=None):
+    """Compute value ``v`` (float) rounded to float16/bfloat16 ``dst`` and back to float32:
+    a cast to them rounds even where the kernel keeps the value in a register."""
+    if dst.name == "float16":
+        return b.fpext(b.fptrunc(v, F16), F32)
+    if v.type == F64:
+        v = b.fptrunc(v, F32)
+    return bf16_widen(b, bf16_round(b, v))
+
+
 def cast(b, x, src, dst):
     """Converts compute value ``x`` from DType ``src`` to ``dst`` (the cast op's rules)."""
+    if dst.name in ("float16", "bfloat16") and src is not dst and not src.is_bool:
+        if src.is_floating:
+            return round_to_16(b, x, dst)
+        return round_to_16(b, b.sitofp(x, F32), dst)
     ts, td = compute_type(src), compute_type(dst)
     if src.is_bool:
         return b.uitofp(x, td) if dst.is_floating else b.zext(x, td) if td != I1 else x

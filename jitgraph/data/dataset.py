@@ -100,6 +100,14 @@ class Iterator:
         return self
 
     def __next__(self):
+        from .. import errors, tracing
+
+        if tracing.in_graph_mode():  # the element would become a constant of the graph
+            raise errors.TracingError(errors.at_user_line(
+                "next() on a jg.data iterator inside a jg.function: the element read while "
+                "tracing would be compiled into the graph as a constant, and every call "
+                "would return it. Call next(iterator) outside and pass the element in, e.g. "
+                "`step(next(it))` with step a jg.function"))
         return self._pack(next(self._flat))
 
     def get_next(self):

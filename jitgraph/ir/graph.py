@@ -13,6 +13,7 @@ Graph       ``inputs`` (Values of its placeholder ops), ``ops`` in execution ord
 """
 
 import itertools
+from typing import NamedTuple
 
 from ..ops.core import Type
 
@@ -68,6 +69,21 @@ class Operation:
 
     def __repr__(self):
         return f"<Operation {self.name!r} type={self.type}>"
+
+
+class NodeDef(NamedTuple):
+    """One operation of ``Graph.as_graph_def()``."""
+
+    name: str
+    op: str
+    input: list
+    attr: dict
+
+
+class GraphDef(NamedTuple):
+    """``Graph.as_graph_def()``: the operations as ``NodeDef``s, in order."""
+
+    node: list
 
 
 class Graph:
@@ -140,6 +156,23 @@ class Graph:
                 return op
         raise KeyError(f"the graph has no operation named {name!r}; it has: "
                        f"{', '.join(op.name for op in self.ops)}")
+
+    def as_graph_def(self):
+        """A GraphDef-shaped summary: ``.node`` lists one ``NodeDef(name, op, input, attr)``
+        per top-level operation, inputs named ``"op"`` or ``"op:i"`` as in TensorFlow
+        (``len(g.as_graph_def().node)`` counts the operations). Sub-graphs of control-flow
+        ops stay inside their op's ``attr["subgraphs"]``."""
+        def ref(v):
+            i = next(k for k, o in enumerate(v.op.outputs) if o is v)
+            return v.op.name if i == 0 else f"{v.op.name}:{i}"
+
+        nodes = []
+        for op in self.ops:
+            attr = dict(op.attrs)
+            if op.subgraphs:
+                attr["subgraphs"] = [sg.as_graph_def() for sg in op.subgraphs]
+            nodes.append(NodeDef(op.name, op.type, [ref(v) for v in op.inputs], attr))
+        return GraphDef(nodes)
 
     def get_tensor_by_name(self, name):
         opname, _, idx = name.partition(":")

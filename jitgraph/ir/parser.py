@@ -313,6 +313,8 @@ class _Parser:
             raise self.error(f"the text refers to array @a{index}; pass the arrays table "
                              "serialize() returned", n)
         arr = np.asarray(self.arrays[index])
+        if dtype == "bfloat16" and arr.dtype.kind == "V" and arr.dtype.itemsize == 2:
+            arr = arr.view(_dt.bfloat16.np)  # .npz files keep bfloat16 as 2-byte records
         if arr.dtype.name != dtype or list(arr.shape) != shape:
             raise self.error(f"array @a{index} is {arr.dtype.name}{list(arr.shape)}, the text "
                              f"says {dtype}{shape}", n)

@@ -16,6 +16,7 @@ from . import (
                layers,
                losses,
                metrics,
+               mixed_precision,
                models,
                optimizers,
                regularizers,
@@ -27,4 +28,4 @@ from .models import Model, Sequential
 
 __all__ = ["activations", "backend", "callbacks", "constraints", "initializers", "layers",
            "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils", "Input",
-           "Model", "Sequential"]
+           "Model", "Sequential", "mixed_precision"]

@@ -134,7 +134,8 @@ class Layer:
                             f"{sorted(unknown)}")
         self._name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
-        self._dtype = jg.as_dtype(dtype or jg.float32)
+        self._set_dtype_policy(dtype)
+        self._autocast_weights = bool(kwargs.get("autocast", True))  # Keras 3's argument
         self.built = False
         self._trainable_weights, self._non_trainable_weights = [], []
         self._losses, self._callable_losses = [], []
@@ -169,11 +170,41 @@ class Layer:
 
     @property
     def dtype(self):
-        return self._dtype.name
+        """The dtype of the layer's variables (Keras: the policy's variable dtype)."""
+        return self._policy.variable_dtype
 
     @property
     def compute_dtype(self):
+        """The dtype the layer computes in; floating inputs are cast to it."""
         return self._dtype.name
+
+    @property
+    def variable_dtype(self):
+        return self._policy.variable_dtype
+
+    @property
+    def dtype_policy(self):
+        """The layer's jg.keras.mixed_precision.Policy (``dtype=`` or the global policy)."""
+        return self._policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._set_dtype_policy(value)
+
+    def _set_dtype_policy(self, dtype):
+        from . import mixed_precision
+
+        self._policy = mixed_precision.get_policy(dtype)
+        self._dtype = jg.as_dtype(self._policy.compute_dtype)  # what layers compute in
+
+    # Layers whose statistics need float32 (the normalizations) set this: under a 16-bit
+    # compute dtype they run in float32 and return the compute dtype, as Keras does.
+    _float32_internals = False
+
+    def _run_dtype(self):
+        if self._float32_internals and self._dtype.is_floating and self._dtype.size < 4:
+            return jg.float32
+        return self._dtype
 
     # -- building
     def build(self, input_shape):
@@ -203,7 +234,7 @@ class Layer:
         if isinstance(name, (tuple, list)):  # Keras 3 order: add_weight(shape, initializer)
             name, shape = kwargs.pop("name", None), name
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = jg.as_dtype(dtype or self._dtype)
+        dtype = jg.as_dtype(dtype or self._policy.variable_dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating else "zeros"
         init = initializers.get(initializer)
@@ -213,6 +244,7 @@ class Layer:
             var = jg.Variable(value, trainable=trainable, dtype=dtype,
                               name=f"{self.name}/{name or 'weight'}",
                               constraint=constraints.get(constraint))
+        var._autocast = kwargs.get("autocast", True)  # read in the compute dtype in call
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         _checkpoint_created(self)
         reg = regularizers.get(regularizer)
@@ -226,7 +258,8 @@ class Layer:
 
         if functional.is_symbolic_input(inputs):
             return functional.call_layer_symbolically(self, inputs, args, kwargs)
-        inputs = self._autocast(inputs)
+        run_dtype = self._run_dtype()
+        inputs = self._autocast(inputs, run_dtype)
         stack = _call_stack()
         training = kwargs.get("training")
         if training is None and stack:
@@ -242,9 +275,12 @@ class Layer:
         previous_mask = masking.before_call(self, inputs, args, kwargs)
         stack.append(training)
         try:
-            outputs = self.call(inputs, *args, **kwargs)
+            with jg.variables.autocast_variables(run_dtype if self._autocast_weights else None):
+                outputs = self.call(inputs, *args, **kwargs)
         finally:
             stack.pop()
+        if run_dtype is not self._dtype:
+            outputs = self._autocast(outputs, self._dtype)
         masking.after_call(self, inputs, outputs, previous_mask)
         if self.activity_regularizer is not None:
             for o in flatten(outputs):
@@ -276,15 +312,14 @@ class Layer:
         mask, for layers that keep the sequence axis)."""
         return mask
 
-    def _autocast(self, inputs):
-        target = self._dtype
-
+    def _autocast(self, inputs, target):
         def cast(x):
             if isinstance(x, jg.Variable):
                 x = x.value()
             if isinstance(x, (np.ndarray, list, float, int, np.generic)):
                 arr = np.asarray(x)
-                if arr.dtype.kind == "f" and target.is_floating:
+                if (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16") and \
+                        target.is_floating:
                     arr = arr.astype(target.as_numpy_dtype)
                 elif arr.dtype.kind in "iu" and arr.dtype != np.int32 and arr.dtype.itemsize \
                         == 8:
@@ -511,7 +546,8 @@ class Layer:
         """The constructor arguments that rebuild this layer (JSON-able values)."""
         cfg = {k: v for k, v in getattr(self, "_auto_config", {}).items()
                if serialization.is_json_value(v)}
-        cfg.update({"name": self.name, "trainable": self.trainable, "dtype": self.dtype})
+        cfg.update({"name": self.name, "trainable": self.trainable,
+                    "dtype": self._policy.name})
         if self._batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self._batch_input_shape)
         for k in ("input_shape", "input_dim", "batch_size"):

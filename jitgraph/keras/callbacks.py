@@ -1,6 +1,6 @@
 """Callbacks for fit: History (returned by fit), the progress bar, EarlyStopping,
 ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
-LambdaCallback; TensorBoard and BackupAndRestore raise a clear error.
+LambdaCallback, TensorBoard (keras/tensorboard.py); BackupAndRestore raises a clear error.
 
 The progress bar prints one line per epoch. With ``verbose=1`` the line is redrawn in place
 (with an ETA) while the epoch runs when the output is a terminal; with ``verbose=2`` only the
@@ -440,16 +440,6 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-class TensorBoard(Callback):
-    """Not supported: jitgraph writes no TensorBoard event files."""
-
-    def __init__(self, log_dir="logs", **kwargs):
-        raise NotImplementedError(
-            "jg.keras.callbacks.TensorBoard is not supported: jitgraph writes no TensorBoard "
-            "event files. Log the metrics with jg.keras.callbacks.CSVLogger(path) or read "
-            "model.fit(...).history instead")
-
-
 class BackupAndRestore(Callback):
     """Not supported: fault-tolerant training needs checkpoints of the fit loop's state."""
 
@@ -483,3 +473,6 @@ class CallbackList:
                 getattr(c, hook)(*args, **kwargs)
 
         return call
+
+
+from .tensorboard import TensorBoard  # noqa: E402,F401 - TensorBoard logs (keras/tensorboard.py)

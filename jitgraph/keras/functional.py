@@ -155,6 +155,10 @@ class InputLayer(Layer):
             if input_shape is None:
                 raise ValueError("InputLayer needs input_shape (or batch_input_shape)")
             batch_input_shape = (batch_size,) + tuple(input_shape)
+        if dtype is None:  # Keras: inputs are floatx whatever the global policy
+            from .backend import floatx
+
+            dtype = floatx()
         super().__init__(name=name or None, dtype=dtype, batch_input_shape=batch_input_shape,
                          **kwargs)
         self.built = True

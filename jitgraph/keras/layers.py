@@ -294,6 +294,8 @@ class Normalization(Layer):
     mean and variance for everything); ``adapt(data)`` computes them from data, or pass
     ``mean`` and ``variance``. ``invert=True`` maps normalized values back."""
 
+    _float32_internals = True  # mixed precision: normalizes in float32, as it always did
+
     supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
@@ -508,6 +510,8 @@ def _axes(axis, rank):
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (the last by default), then scales and shifts."""
 
+    _float32_internals = True  # mixed precision: statistics in float32, as Keras
+
     supports_masking = True  # keeps the sequence axis: passes masks on
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
@@ -558,6 +562,8 @@ class LayerNormalization(Layer):
 class BatchNormalization(Layer):
     """Normalizes with the batch's statistics in training (and updates the moving mean and
     variance, non-trainable weights), with the moving statistics otherwise."""
+
+    _float32_internals = True  # mixed precision: statistics in float32, as Keras
 
     supports_masking = True  # keeps the sequence axis: passes masks on
 

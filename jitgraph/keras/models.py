@@ -11,9 +11,17 @@ compile, fit, evaluate, predict, summary, save; ``load_model``.
 
 import jitgraph as jg
 
-from . import compile_utils, functional, masking, optimizers, serialization, training
+from . import (
+    compile_utils,
+    functional,
+    masking,
+    mixed_precision,
+    optimizers,
+    serialization,
+    training,
+)
 from . import metrics as metrics_mod
-from .base_layer import Layer, flatten
+from .base_layer import Layer, flatten, map_structure
 from .functional import InputLayer, KerasTensor
 
 
@@ -99,6 +107,9 @@ class Model(Layer):
         ``metrics`` ignore the sample weights; ``weighted_metrics`` receive them (a name
         also in ``metrics`` reports as "weighted_<name>"), as in Keras."""
         self.optimizer = optimizers.get(optimizer)
+        if self._policy.name == "mixed_float16" and not isinstance(
+                self.optimizer, mixed_precision.LossScaleOptimizer):  # as Keras does
+            self.optimizer = mixed_precision.LossScaleOptimizer(self.optimizer)
         self.loss = loss
         self.compiled_loss = compile_utils.LossesContainer(loss, loss_weights)
         self._metric_specs = metrics if isinstance(metrics, dict) else list(metrics or [])
@@ -155,11 +166,14 @@ class Model(Layer):
     # -- the steps (overridable, as in Keras)
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """The compiled loss (each output's, weighted by loss_weights) plus every loss in
-        ``self.losses`` (regularization, add_loss)."""
+        ``self.losses`` (regularization, add_loss), computed in float32 under a mixed
+        precision policy, as Keras does."""
         if y_pred is not None and not self._metrics_resolved:
             self._resolve_metrics(y, y_pred)
+        y_pred = map_structure(_loss_precision, y_pred)
         return self.compiled_loss(y, y_pred, sample_weight,
-                                  regularization_losses=self.losses)
+                                  regularization_losses=[_loss_precision(t)
+                                                         for t in self.losses])
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.compiled_metrics.update_state(y, y_pred, sample_weight)
@@ -167,12 +181,16 @@ class Model(Layer):
 
     def train_step(self, data):
         x, y, sample_weight = unpack(data)
+        scaling = isinstance(self.optimizer, mixed_precision.LossScaleOptimizer)
         with jg.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+            scaled = self.optimizer.get_scaled_loss(loss) if scaling else loss
         variables = self.trainable_variables
         if variables:  # Keras trains a model without weights (only add_loss) as a no-op
-            grads = tape.gradient(loss, variables)
+            grads = tape.gradient(scaled, variables)
+            if scaling:
+                grads = self.optimizer.get_unscaled_gradients(grads)
             self.optimizer.apply_gradients(zip(grads, variables))
         self._loss_tracker.update_state(loss, sample_weight=_batch_size(y_pred))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -621,3 +639,13 @@ def model_from_json(json_string, custom_objects=None):
     import json
 
     return model_from_config(json.loads(json_string), custom_objects)
+
+
+def _loss_precision(t):
+    """Losses are computed in float32 (as Keras does): float16 predictions are cast, keeping
+    their mask."""
+    if not jg.is_tensor(t) or not t.dtype.is_floating or t.dtype.size >= 4:
+        return t
+    y = jg.cast(t, jg.float32)
+    masking.set_mask(y, masking.get_mask(t))
+    return y

@@ -548,7 +548,7 @@ class RNN(Layer):
                 + ", ".join(f"(batch, {s})" for s in sizes))
         out, batch = [], x.shape[0]
         for k, (s, size) in enumerate(zip(given, sizes, strict=True)):
-            s = self._autocast(s)
+            s = self._autocast(s, self._dtype)
             shape = tuple(s.shape)
             if len(shape) != 2 or shape[1] != size or None not in (batch, shape[0]) \
                     and shape[0] != batch:

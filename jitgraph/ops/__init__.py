@@ -27,6 +27,7 @@ from .check import *  # noqa: F401,F403 - the assert op (jg.debugging.*)
 from .pyfunc import *  # noqa: F401,F403
 from .sort import *  # noqa: F401,F403
 from .dynamic import *  # noqa: F401,F403
+from .slicing import *  # noqa: F401,F403 - jg.slice, strided_slice, tensor_scatter_nd_min/max
 from . import linalg_ops  # noqa: F401 - jg.linalg.cholesky, solve, ... (not flattened)
 from . import special  # noqa: F401 - jg.math.lgamma, digamma, ... (not flattened)
 from . import linalg_eig  # noqa: F401 - jg.linalg.eigh, eigvalsh (not flattened)
@@ -35,5 +36,5 @@ from .elementwise import abs, pow, round, divide, truediv, where, cast  # noqa: 
 
 _FLAT = ("elementwise", "state", "reduce", "shape", "indexing", "assemble", "linalg", "io",
          "control", "composite", "scan", "functional_ops", "mathx", "manip", "pyfunc", "check",
-         "sort", "dynamic")
+         "sort", "dynamic", "slicing")
 __all__ = [n for m in _FLAT for n in _sys.modules[f"{__name__}.{m}"].__all__]

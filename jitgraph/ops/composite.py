@@ -504,10 +504,12 @@ def einsum(equation, *inputs, **kwargs):
     return transpose(r, [have.index(c) for c in out]) if have != out and have else r
 
 
-@contextlib.contextmanager
 def name_scope(name):
-    """TensorFlow's name scope: accepted for compatibility, names are not prefixed."""
-    yield name
+    """``with jg.name_scope("block") as scope:`` prefixes the names of variables created
+    inside (``"block/w:0"``); ``scope`` is ``"block/"``. Ops are not named in jitgraph."""
+    from ..variables import NameScope
+
+    return NameScope(name)
 
 
 @contextlib.contextmanager

@@ -248,6 +248,29 @@ def apply(name, *args, **attrs):
     return apply_tensors(op, tensors, attrs)
 
 
+_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+
+
+def widen(impl):
+    """``impl`` for bfloat16 inputs: NumPy has no bfloat16 arithmetic (ml_dtypes' casts
+    only are exact and fast), so they are computed on as float32; the caller rounds the
+    result to the inferred dtype (``_wrap``, the interpreter's ``_fix``)."""
+    def widened(*arrays, **attrs):
+        return impl(*[a.astype(np.float32) if getattr(a, "dtype", None) is _BF16 else a
+                      for a in arrays], **attrs)
+
+    return widened
+
+
+def has_bf16(values):
+    if _BF16 is None:
+        return False
+    for v in values:
+        if v.dtype is _BF16:
+            return True
+    return False
+
+
 def apply_tensors(op, tensors, attrs):
     """``apply`` after argument conversion: ``tensors`` are Tensors. The eager path is the hot
     path of eager mode: keep it lean (see benchmarks/eager_overhead.py)."""
@@ -258,7 +281,8 @@ def apply_tensors(op, tensors, attrs):
             if v is None:  # a SymbolicTensor outside its trace: the general path raises
                 return _apply_general(op, tensors, attrs)
         out_types = _infer_eager(op, values, tensors, attrs)
-        res = op.impl(*values, **attrs)
+        res = op.impl(*values, **attrs) if _BF16 is None or not has_bf16(values) else \
+            widen(op.impl)(*values, **attrs)
         if isinstance(out_types, list):
             outs = [_wrap(r, t) for r, t in zip(res, out_types)]
             tape = _late.get("autodiff.tape") or _module("autodiff.tape")
@@ -290,7 +314,7 @@ def _apply_general(op, tensors, attrs):
             raise errors.TracingError(errors.at_user_line(
                 f"{op.name}: a symbolic tensor from a jg.function trace was used outside "
                 "of it; return it from the function instead of keeping it"))
-        res = op.impl(*values, **attrs)
+        res = (widen(op.impl) if has_bf16(values) else op.impl)(*values, **attrs)
         outs = [_wrap(r, t) for r, t in zip(res, out_types)] if multi else _wrap(res, out_types)
     tape = _late.get("autodiff.tape") or _module("autodiff.tape")
     if tape.ACTIVE and op.grad is not None:

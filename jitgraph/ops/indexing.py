@@ -301,7 +301,9 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     p = as_tensor(params, "gather")
     i = as_tensor(indices, "gather")
     if batch_dims:
-        raise errors.UnimplementedError("gather: batch_dims other than 0 are not supported")
+        from .slicing import batch_gather
+
+        return batch_gather(p, i, axis, batch_dims)
     if p.ndim == 0:
         raise errors.InvalidArgumentError("gather: params must have rank >= 1")
     (a,) = normalize_axis(0 if axis is None else axis, p.ndim, "gather")
@@ -388,6 +390,10 @@ register(Op("tensor_scatter_nd_update", _tsu_infer, _tsu_impl, grad=_g_tsu, kind
 
 def gather_nd(params, indices, batch_dims=0, name=None):
     """``jg.gather_nd(x, [[0, 1], [1, 0]])``: elements (or slices) at multi-indices."""
+    if batch_dims:
+        from .slicing import batch_gather_nd
+
+        return batch_gather_nd(params, indices, batch_dims)
     return apply("gather_nd", as_tensor(params, "gather_nd"), as_tensor(indices, "gather_nd"))
 
 

@@ -1,5 +1,10 @@
-"""``jg.print``: a stateful op with no outputs that prints its inputs at run time, eagerly or in
-a compiled function. ``format_values(arrays, attrs)`` is the one formatter backends call."""
+"""Ops that talk to the host while a program runs, eagerly or in a compiled function (where
+codegen/io_ops.py calls back into Python and runs the op's NumPy implementation):
+
+- ``print`` (``jg.print``): prints its inputs; ``format_values(arrays, attrs)`` is the one
+  formatter.
+- ``write_summary`` (``jg.summary.scalar`` and the others, see summary/api.py): hands a
+  summarized value to a summary writer."""
 
 import sys
 
@@ -69,6 +74,30 @@ def print(*inputs, output_stream=None, summarize=None, sep=" ", end="\n", name=N
         else:
             template.append(str(v))
     apply("print", *tensors, template=tuple(template), sep=str(sep), end=str(end), stream=stream)
+
+
+def _write_summary_infer(types, **attrs):
+    step, cond = types[0], types[1]
+    if step.dtype.name != "int64" or step.shape != ():
+        raise ValueError(f"write_summary: the step must be an int64 scalar, got {step}")
+    if not cond.dtype.is_bool or cond.shape != ():
+        raise ValueError(f"write_summary: the condition must be a bool scalar, got {cond}")
+    return []
+
+
+def _write_summary_impl(step, cond, *data, _writer, tag, plugin, **params):
+    if bool(cond):
+        from ..summary.api import write_from_op
+
+        write_from_op(_writer, tag, plugin, int(step), data, params)
+    return ()
+
+
+register(Op("write_summary", _write_summary_infer, _write_summary_impl, kind="io",
+            lower="print", unify=(), stateful=True, n_outputs=0,
+            doc="when its bool scalar input 1 is true, writes a summary of input 2 (if any) at "
+                "step input 0 to the summary writer with key attr _writer (attrs tag, plugin, "
+                "description and the plugin's parameters); no outputs"))
 
 
 __all__ = ["print"]

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import errors
 from .core import Op, Type, apply, broadcast_shapes, fmt_shape, register, unbroadcast
+from .reduce import f32_accumulate
 
 
 def _matmul_infer(types, transpose_a, transpose_b):
@@ -26,6 +27,7 @@ def _matmul_infer(types, transpose_a, transpose_b):
     return Type(a.dtype, batch + (m, n))
 
 
+@f32_accumulate  # float16: float32 products and sums, one rounding, as the kernels
 def _matmul_impl(a, b, transpose_a, transpose_b):
     if transpose_a:
         a = np.swapaxes(a, -1, -2)

@@ -8,12 +8,15 @@ returns one tensor that the public function splits (k = min(m, n)):
     svd  [..., 1 + m + n, k]    s (descending), then U (m x k), then V (n x k)
 
 Compiled, each matrix runs a per-matrix kernel (codegen/linalg_decomp.py: Householder QR
-with LAPACK's signs, one-sided Jacobi SVD); eagerly numpy.linalg. QR's signs are LAPACK's
+with LAPACK's signs, one-sided Jacobi SVD; on the cpu LAPACK's geqrf/orgqr and gesdd from
+24 / 16 columns up); eagerly numpy.linalg. QR's signs are LAPACK's
 (R's diagonal -sign(a_jj) |x|), as numpy and TensorFlow give them; SVD's signs are not
 defined by LAPACK, so both paths fix them: each column of U has its largest |entry| (the
 first) positive, V's column flipped with it. Where singular values repeat (or are 0), the
 singular vectors are not unique and the backends may differ (for a zero singular value
-the compiled kernel completes U's columns to an orthonormal set its own way).
+the compiled kernel completes U's columns to an orthonormal set its own way). A matrix
+with a NaN or infinite entry gives NaN outputs on every path (numpy.linalg.svd would raise,
+TensorFlow returns NaN).
 ``full_matrices=True`` is supported where it changes nothing (qr: m <= n; svd: m == n),
 else a clear error.
 
@@ -67,12 +70,16 @@ def _svd_impl(x):
     k = min(m, n)
     out = np.zeros(x.shape[:-2] + (1 + m + n, k), x.dtype)
     if k:
-        u, s, vh = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+        bad = ~np.isfinite(x).all(axis=(-2, -1))  # NaN outputs, as the compiled kernels
+        u, s, vh = np.linalg.svd(np.where(bad[..., None, None], 0.0, x.astype(np.float64)),
+                                 full_matrices=False)
+        s = np.where(bad[..., None], np.nan, s)
         idx = np.argmax(np.abs(u), -2)[..., None, :]  # U's largest |entry| made positive
         sign = np.where(np.take_along_axis(u, idx, -2) < 0, -1.0, 1.0)
         out[..., 0, :] = s
         out[..., 1:1 + m, :] = u * sign
         out[..., 1 + m:, :] = np.swapaxes(vh, -1, -2) * sign
+        out[bad] = np.nan
     return out
 
 

@@ -6,7 +6,8 @@ returns one tensor [..., n + 1, n]: row 0 the eigenvalues in ascending order (Te
 order), rows 1.. the eigenvectors as columns; ``eigh`` splits it. Each eigenvector's sign
 is fixed so that its largest |component| (the first such) is positive: eagerly
 numpy.linalg.eigh normalized that way, compiled a cyclic Jacobi kernel per matrix
-(codegen/linalg_decomp.py) normalized the same way, so the backends agree
+(codegen/linalg_decomp.py; on the cpu LAPACK's syevd from 16 columns up) normalized the
+same way, so the backends agree
 up to rounding wherever the eigenvalues are distinct (for repeated eigenvalues any
 orthonormal basis of the eigenspace is an answer; the backends may give different ones).
 
@@ -14,6 +15,9 @@ The gradient is TensorFlow's (_SelfAdjointEigV2Grad): ``V (diag(ge) + F o (V^T g
 with ``F_ij = 1 / (e_j - e_i)`` taken as ``x / (x^2 + 1e-20)`` (TensorFlow's
 _SafeReciprocal: 0, not inf, for repeated eigenvalues, where the eigenvectors and so their
 gradient are not defined), symmetrized onto the lower triangle.
+
+A matrix with a NaN or infinite entry in its lower triangle gives NaN outputs on every path
+(TensorFlow raises InvalidArgumentError; NaN keeps the other matrices of a batch usable).
 """
 
 import numpy as np
@@ -43,10 +47,13 @@ def _eig_impl(x):
     out = np.empty(x.shape[:-2] + (n + 1, n), x.dtype)
     if n == 0:
         return out
+    bad = ~np.isfinite(np.tril(x)).all(axis=(-2, -1))  # NaN outputs, as the compiled kernels
     with np.errstate(all="ignore"):
-        w, v = np.linalg.eigh(x.astype(np.float64), UPLO="L")
+        w, v = np.linalg.eigh(np.where(bad[..., None, None], 0.0, x.astype(np.float64)),
+                              UPLO="L")
     out[..., 0, :] = w
     out[..., 1:, :] = normalize_signs(v)
+    out[bad] = np.nan
     return out
 
 

@@ -1,6 +1,10 @@
 """``jg.nn``: activations, softmax and losses, as compositions of other ops (numerically
 stable forms: softmax subtracts the max, log_softmax = x - max - log(sum(exp(x - max)))).
-They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops."""
+They need no op records of their own; relu, sigmoid, tanh and softplus are elementwise ops.
+softmax, log_softmax and the softmax cross-entropies compute on float16 and bfloat16 logits in
+float32."""
+
+import inspect
 
 from .. import errors
 from ..tensor import Tensor, TensorShape
@@ -10,6 +14,7 @@ from .conv import __all__ as _conv_names
 from .core import as_tensor
 from .elementwise import abs as _abs
 from .elementwise import (
+    cast,
     erf,
     exp,
     log,
@@ -22,6 +27,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .nn_more import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nn_more.py)
 from .reduce import reduce_max, reduce_mean, reduce_sum
 from .shape import shape as _shape
 from .sort import in_top_k, top_k  # noqa: F401 - tf.nn names
@@ -30,6 +36,28 @@ from .state import stop_gradient
 
 def _x(x, name):
     return as_tensor(x, name)
+
+
+def _widened(fn):
+    """``fn`` computing on float16 or bfloat16 logits in float32, the result rounded back (as
+    XLA does): the shifted logits of a wide float16 range overflow (-60000 - 60000), and
+    bfloat16's 8-bit significand would round each step of the composition."""
+    sig = inspect.signature(fn)
+
+    def wrapped(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        a = bound.arguments
+        x = a.get("logits")
+        x = None if x is None else as_tensor(x, fn.__name__)
+        if x is None or x.dtype.name not in ("float16", "bfloat16"):
+            return fn(*args, **kwargs)
+        a["logits"] = cast(x, "float32")
+        if fn.__name__ == "softmax_cross_entropy_with_logits" and a.get("labels") is not None:
+            a["labels"] = cast(as_tensor(a["labels"], fn.__name__, x.dtype), "float32")
+        return cast(fn(*bound.args, **bound.kwargs), x.dtype)
+
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
 
 
 def relu6(features, name=None):
@@ -73,6 +101,7 @@ def silu(features, beta=1.0, name=None):
 swish = silu
 
 
+@_widened
 def softmax(logits, axis=-1, name=None):
     """``exp(x) / sum(exp(x))`` along ``axis``, computed with the max subtracted."""
     x = _x(logits, "softmax")
@@ -80,6 +109,7 @@ def softmax(logits, axis=-1, name=None):
     return e / reduce_sum(e, axis=axis, keepdims=True)
 
 
+@_widened
 def log_softmax(logits, axis=-1, name=None):
     """``x - log(sum(exp(x)))`` along ``axis``, stable for large logits."""
     x = _x(logits, "log_softmax")
@@ -87,6 +117,7 @@ def log_softmax(logits, axis=-1, name=None):
     return z - log(reduce_sum(exp(z), axis=axis, keepdims=True))
 
 
+@_widened
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """Per-example ``-log_softmax(logits)[label]``; ``labels`` are class indices.
 
@@ -112,6 +143,7 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
     return -reduce_sum(one_hot(lab, n, dtype=z.dtype) * log_softmax(z), axis=-1)
 
 
+@_widened
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
     """Per-example ``-sum(labels * log_softmax(logits))``; ``labels`` are distributions."""
     z = _x(logits, "softmax_cross_entropy_with_logits")
@@ -187,4 +219,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tan
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "moments", "dropout", "bias_add", "l2_normalize", "embedding_lookup", *_conv_names]
 
+from .conv3d import *  # noqa: E402,F401,F403 - conv3d, conv3d_transpose, 3-D pooling
+from .conv3d import __all__ as _conv3d_names  # noqa: E402
 from .nnx import *  # noqa: E402,F401,F403 - more tf.nn functions (ops/nnx.py)
+
+__all__ += _conv3d_names

@@ -43,6 +43,7 @@ call of the compiled function draws fresh numbers and all backends agree exactly
 """
 
 import os
+import weakref
 
 import numpy as np
 
@@ -154,6 +155,7 @@ for _name, _impl in (("random_uniform", _uniform_impl), ("random_normal", _norma
 # ----------------------------------------------------------------------------- seeds, counters
 
 _state = {"global": None, "eager": 0, "sites": 0}
+_site_counters = weakref.WeakSet()  # the call sites' counters in traced functions
 _SESSION_SEED = int.from_bytes(os.urandom(4), "little")
 
 
@@ -163,6 +165,9 @@ def set_seed(seed):
     _state["global"] = None if seed is None else int(seed)
     _state["eager"] = 0
     _state["sites"] = 0
+    if tracing.current_graph() is None:  # compiled functions replay their sequence
+        for counter in list(_site_counters):
+            counter.assign(np.int64(0))
     _state["shuffles"] = 0  # jg.data shuffles created since (their op seeds, data/dataset.py)
 
 
@@ -224,6 +229,7 @@ def _draw(op_name, shape, dtype, seed, **params):
         _state["sites"] += 1
         counter = Variable(np.int64(0), trainable=False, name=f"random_counter_{site}",
                            _internal=True)
+        _site_counters.add(counter)
     key = _key(_SITE_STREAM + site if seed is None else int(seed), seed is not None)
     c = counter._jg_read()
     out = apply(op_name, c, *like, key=key, shape=shape, dtype=dtype, **params)

@@ -14,11 +14,12 @@ call of a compiled function) and every backend runs them.
   < 1e-10, then the rounded normal approximation is used).
 
 Gradients: gamma's samples divided by ``beta`` differentiate w.r.t. ``beta``
-(-x / beta). TensorFlow's implicit reparameterization gradient w.r.t. ``alpha`` is not
-implemented: ``alpha`` enters through ``stop_gradient``, so its gradient is None (as for
-the ops without a gradient, e.g. ``jg.linalg.lu``), never a pathwise value through the
-rejection sampler. (An error instead was tried: the tape runs every recorded rule back to
-the target, so it would also fire for gradients w.r.t. ``beta`` or unrelated variables.)
+(-x / beta) and w.r.t. ``alpha`` by implicit reparameterization, as TensorFlow's
+random_gamma_grad: for a Gamma(alpha, 1) sample x, dx/dalpha = -(dP(alpha, x)/dalpha) /
+(dP/dx) with P = igamma (ops/special.py's ``random_gamma_grad``, never a pathwise value
+through the rejection sampler, whose accept/reject choices have no derivative). The sampler
+itself runs on ``stop_gradient(alpha)``; the op ``gamma_reparam(x, alpha)`` (the identity
+of x) carries that gradient, so nothing of it is computed unless a gradient is asked for.
 Poisson samples have no gradient, as in TensorFlow.
 """
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import errors
-from .core import as_tensor
+from .core import apply, as_tensor
 
 _GAMMA_TRIES = 8
 _POISSON_SMALL = 64  # inversion terms for lam < 10
@@ -150,11 +151,13 @@ def _gamma(draw, what, shape, alpha, beta, dtype):
     dtype = _dt.as_dtype(dtype)
     if not dtype.is_floating:
         raise errors.InvalidArgumentError(f"{what}: dtype must be floating, got {dtype.name}")
-    alpha_in = ops.stop_gradient(as_tensor(alpha, what, dtype))  # see the docstring
-    (a, bt), pshape = _params(what, alpha_in, beta)
+    alpha_in = as_tensor(alpha, what, dtype)
+    (a, bt), pshape = _params(what, ops.stop_gradient(alpha_in), beta)
     out_shape = _out_shape(shape, pshape, what)
     u = draw(out_shape + [2 * _GAMMA_TRIES + 1])
     x = _gamma_from_uniforms(u, ops.broadcast_to(a, out_shape))
+    # the value is x; the gradient w.r.t. alpha the implicit one (see the docstring)
+    x = apply("gamma_reparam", x, ops.broadcast_to(ops.cast(alpha_in, _dt.float64), out_shape))
     if bt is not None:
         x = x / ops.broadcast_to(bt, out_shape)
     return ops.cast(x, dtype)

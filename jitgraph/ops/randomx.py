@@ -165,10 +165,40 @@ class Generator:
         with tracing.init_scope():
             self.state = Variable(np.int64(0), trainable=False, name=name or "generator_state")
 
+    @staticmethod
+    def _seed_key(seed):
+        s = int(seed) & 0xFFFFFFFFFFFFFFFF
+        return (s & 0xFFFFFFFF, (s >> 32) ^ _GENERATOR_STREAM)
+
     @classmethod
     def from_seed(cls, seed, alg=None):
-        s = int(seed) & 0xFFFFFFFFFFFFFFFF
-        return cls((s & 0xFFFFFFFF, (s >> 32) ^ _GENERATOR_STREAM))
+        return cls(cls._seed_key(seed))
+
+    def reset_from_seed(self, seed):
+        """Restarts the stream as ``Generator.from_seed(seed)`` would (eagerly only: the key
+        is part of the compiled graphs that draw from this generator)."""
+        if tracing.current_graph() is not None:
+            raise errors.UnimplementedError(errors.at_user_line(
+                "Generator.reset_from_seed inside a jg.function: the seed is compiled into "
+                "the graph; reset the generator outside the function"))
+        self._key = self._seed_key(seed)
+        self.state.assign(np.int64(0))
+
+    def split(self, count=1):
+        """``count`` new independent generators seeded from this one's stream (advances
+        it). Eagerly only: a generator's key must be known when tracing."""
+        if tracing.current_graph() is not None:
+            raise errors.UnimplementedError(errors.at_user_line(
+                "Generator.split inside a jg.function: split the generator outside the "
+                "function and pass the new ones in (or use jg.random.stateless_* with "
+                "seeds from make_seeds)"))
+        seeds = self.make_seeds(count).numpy()
+        return [Generator.from_seed((int(a) << 31) | int(b)) for a, b in seeds.T]
+
+    def make_seeds(self, count=1):
+        """An int64 ``[2, count]`` tensor of seeds for the ``jg.random.stateless_*``
+        functions (each column one seed pair); advances the stream."""
+        return self.uniform([2, count], minval=0, maxval=2**31 - 1, dtype=_dt.int64)
 
     @classmethod
     def from_non_deterministic_state(cls, alg=None):
@@ -209,5 +239,120 @@ class Generator:
                            mean, stddev, dtype)
 
 
+_BINOMIAL_MAX_COUNT = 100_000
+
+
+def _binomial(uniform, what, shape, counts, probs, dtype):
+    """Binomial draws as sums of Bernoulli trials: ``uniform(shape + [n])`` float64 numbers,
+    trial j of an element counting when it is below its probability and j < its count.
+    Exact, and O(max count) per element, so counts must be known when tracing."""
+    from .assemble import range as _range
+    from .elementwise import cast, less, logical_and
+    from .reduce import reduce_sum
+    from .shape import broadcast_to, expand_dims
+
+    c = _r()._static_scalar(counts) if np.ndim(counts) == 0 else None
+    cv = np.asarray(counts.numpy() if hasattr(counts, "numpy") and not getattr(
+        counts, "_symbolic", False) else counts) if c is None else np.asarray(c)
+    if cv.dtype.kind not in "iuf":
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{what}: counts must be known when tracing (Python numbers, a list or a "
+            f"constant); counts computed at run time are not supported"))
+    n = int(np.max(cv)) if cv.size else 0
+    if n > _BINOMIAL_MAX_COUNT or np.any(cv < 0):
+        raise errors.UnimplementedError(errors.at_user_line(
+            f"{what}: counts must be in [0, {_BINOMIAL_MAX_COUNT}] (each element draws "
+            f"max(counts) uniforms), got max {n}"))
+    shape = list(_r().random_shape(shape, what)[0])
+    out = _dt.int32 if dtype is None else _dt.as_dtype(dtype)
+    p = broadcast_to(cast(as_tensor(probs, what), _dt.float64), shape)
+    k = broadcast_to(as_tensor(cv.astype(np.float64), what), shape)
+    trial = _range(0, max(n, 1), dtype=_dt.float64)
+    u = uniform(shape + [max(n, 1)])
+    hit = logical_and(less(u, expand_dims(p, -1)), less(trial, expand_dims(k, -1)))
+    return cast(reduce_sum(cast(hit, _dt.int32), axis=-1), out)
+
+
+def stateless_binomial(shape, seed, counts, probs, output_dtype=_dt.int32, name=None):
+    """Binomial(counts, probs) samples of ``shape`` determined by the seed pair (counts and
+    probs broadcast to ``shape``; counts known when tracing)."""
+    return _binomial(lambda s: stateless_uniform(s, seed=seed, dtype=_dt.float64),
+                     "stateless_binomial", shape, counts, probs, output_dtype)
+
+
+def _generator_binomial(self, shape, counts, probs, dtype=_dt.int32, name=None):
+    """Binomial(counts, probs) samples of ``shape`` from this generator's stream."""
+    return _binomial(lambda s: self.uniform(s, dtype=_dt.float64), "Generator.binomial",
+                     shape, counts, probs, dtype)
+
+
+Generator.binomial = _generator_binomial
+
+_global_generator = []
+
+
+def get_global_generator():
+    """The process's default Generator, created on first use (from the global seed of
+    ``jg.random.set_seed`` when one is set, else from a non-deterministic state)."""
+    if not _global_generator:
+        gs = _r().get_global_generator_seed()
+        _global_generator.append(Generator.from_non_deterministic_state() if gs is None
+                                 else Generator.from_seed(gs))
+    return _global_generator[0]
+
+
+def set_global_generator(generator):
+    """Makes ``generator`` what ``get_global_generator()`` returns."""
+    if not isinstance(generator, Generator):
+        raise TypeError(f"set_global_generator expects a jg.random.Generator, got "
+                        f"{type(generator).__name__}")
+    _global_generator[:] = [generator]
+
+
+def stateless_categorical(logits, num_samples, seed, dtype=None, name=None):
+    """``categorical`` with the draws determined by the seed pair (see stateless_uniform)."""
+    from .elementwise import cast, log
+    from .reduce import argmax
+    from .shape import expand_dims
+
+    x = as_tensor(logits, "stateless_categorical")
+    if len(x.shape) != 2 or None in list(x.shape) or not x.dtype.is_floating:
+        raise errors.InvalidArgumentError(errors.at_user_line(
+            f"stateless_categorical: logits must be floating and 2-D [batch, num_classes] "
+            f"with known dims, got {x.dtype.name}{list(x.shape)}"))
+    b, k = (int(d) for d in x.shape)
+    u = stateless_uniform([b, int(num_samples), k], seed=seed, dtype=_dt.float64)
+    z = expand_dims(cast(x, _dt.float64), 1) - log(-log(u))
+    return argmax(z, axis=-1, output_type=_dt.int64 if dtype is None else _dt.as_dtype(dtype))
+
+
+def _stateless_split(seed, num=2, alg="auto_select"):
+    """``num`` new seed pairs (a ``[num, 2]`` int32 tensor) derived from ``seed``."""
+    return stateless_uniform([num, 2], seed=seed, minval=0, maxval=2**31 - 1,
+                             dtype=_dt.int32)
+
+
+def _stateless_fold_in(seed, data, alg="auto_select"):
+    """A new seed pair from ``seed`` and the integer ``data`` (e.g. a step number)."""
+    from .assemble import stack
+
+    first = stateless_uniform([], seed=seed, minval=0, maxval=2**31 - 1, dtype=_dt.int32)
+    return stack([first, as_tensor(data, "stateless_fold_in", _dt.int32)])
+
+
+class _Experimental:
+    """``jg.random.experimental``: the seed helpers of TensorFlow's namespace."""
+
+    stateless_split = staticmethod(_stateless_split)
+    stateless_fold_in = staticmethod(_stateless_fold_in)
+    Generator = Generator
+    get_global_generator = staticmethod(get_global_generator)
+    set_global_generator = staticmethod(set_global_generator)
+
+
+experimental = _Experimental()
+
 __all__ = ["categorical", "shuffle", "stateless_uniform", "stateless_normal",
-           "stateless_truncated_normal", "Generator"]
+           "stateless_truncated_normal", "stateless_categorical", "stateless_binomial",
+           "Generator",
+           "get_global_generator", "set_global_generator", "experimental"]

@@ -118,6 +118,28 @@ def _np_reduce(fn):
     return impl
 
 
+_F16 = np.dtype(np.float16)
+
+
+def f32_accumulate(impl):
+    """``impl`` with float16 inputs computed in float32 and the result rounded to float16,
+    as XLA's and TensorFlow's kernels accumulate (and as the compiled kernels do): a float16
+    running sum stalls once the increments fall below its spacing."""
+    def wrapped(*arrays, **attrs):
+        for a in arrays:
+            if a.dtype is _F16:
+                break
+        else:
+            return impl(*arrays, **attrs)
+        up = [a.astype(np.float32) if a.dtype is _F16 else a for a in arrays]
+        with np.errstate(over="ignore"):  # beyond float16's range is inf, as compiled
+            return np.asarray(impl(*up, **attrs)).astype(np.float16)
+
+    wrapped.__name__ = getattr(impl, "__name__", "impl")
+    return wrapped
+
+
+@f32_accumulate
 def _np_mean(x, axis, keepdims):
     if x.dtype.kind in "iu":
         s = np.sum(x, axis=axis, keepdims=keepdims, dtype=np.int64)
@@ -138,11 +160,11 @@ def _np_extreme(fn, name):
 
 # name: (numpy, allowed, output dtype, gradient rule, combiner)
 _REDUCE = {
-    "reduce_sum": (_np_reduce(np.sum), "num", None, _g_sum, "add"),
+    "reduce_sum": (f32_accumulate(_np_reduce(np.sum)), "num", None, _g_sum, "add"),
     "reduce_mean": (_np_mean, "num", None, _g_mean, "add"),
     "reduce_max": (_np_extreme(np.max, "reduce_max"), "num", None, _g_extreme, "max"),
     "reduce_min": (_np_extreme(np.min, "reduce_min"), "num", None, _g_extreme, "min"),
-    "reduce_prod": (_np_reduce(np.prod), "num", None, _g_prod, "mul"),
+    "reduce_prod": (f32_accumulate(_np_reduce(np.prod)), "num", None, _g_prod, "mul"),
     "reduce_any": (_np_reduce(np.any), "bool", None, None, "or"),
     "reduce_all": (_np_reduce(np.all), "bool", None, None, "and"),
 }

@@ -107,4 +107,22 @@ def dynamic_origin(t, depth=0):
     return f"the result of {op.type!r}, known only when the function runs"
 
 
-__all__ = []
+def get_static_value(tensor, partial=False):
+    """``jg.get_static_value(t)``: the NumPy value of ``t`` when it is known without running
+    a compiled function (an eager tensor, a Variable's current value, or, while tracing, a
+    tensor computed from constants and static shapes); else None. ``partial`` is accepted
+    for TensorFlow compatibility.
+
+    >>> jg.get_static_value(jg.shape(x)[0])  # x's first dim while tracing, if static
+    """
+    if hasattr(tensor, "_jg_read"):
+        from .. import tracing
+
+        return None if tracing.in_graph_mode() else np.asarray(tensor.numpy())
+    if not isinstance(tensor, Tensor):
+        return np.asarray(tensor) if isinstance(tensor, (int, float, bool, np.generic,
+                                                         np.ndarray, list)) else None
+    return static_value(tensor)
+
+
+__all__ = ["get_static_value"]

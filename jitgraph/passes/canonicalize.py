@@ -8,7 +8,11 @@
 - float ``x / c`` becomes ``x * (1/c)`` when every element of ``c`` is a power of two (then the
   reciprocal is exact and so is the product),
 - ``full_like(x)`` of a fully known shape becomes ``fill`` (no dependence on ``x``), and
-  ``shape(x)`` of a fully known shape becomes a constant.
+  ``shape(x)`` of a fully known shape becomes a constant,
+- a float16 or bfloat16 ``matmul`` becomes float32 casts, a float32 ``matmul`` and a cast
+  of the result back: what its kernels compute anyway (float32 products and sums, one
+  rounding), but through the backends' float32 GEMM instead of a generic reduction kernel
+  (~100x faster on the cpu backend at 256x256).
 
 ``x - c`` stays a subtraction: rewriting it as ``x + (-c)`` only helps reassociation, which is
 not exact for floats.
@@ -16,6 +20,7 @@ not exact for floats.
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .rewrite import is_fully_known, rewrite
 
 COMMUTATIVE = {"add", "multiply", "maximum", "minimum", "equal", "not_equal", "logical_and",
@@ -66,6 +71,15 @@ def _divide(rw, op, inputs):
     return [rw.emit1("multiply", [inputs[0], rw.constant(r)])]
 
 
+def _matmul_16(rw, op, inputs):
+    if op.outputs[0].dtype.name not in ("float16", "bfloat16"):
+        return None
+    f32 = _dt.float32
+    a, b = (rw.emit1("cast", [v], dtype=f32) for v in inputs)
+    c = rw.emit1("matmul", [a, b], **op.attrs)
+    return [rw.emit1("cast", [c], dtype=op.outputs[0].dtype)]
+
+
 def _full_like(rw, op, inputs):
     t = op.outputs[0]
     if not is_fully_known(t.shape):
@@ -88,6 +102,7 @@ RULES.update({
     "expand_squeeze": _reshape,
     "divide": _divide,
     "full_like": _full_like,
+    "matmul": _matmul_16,
     "shape": _shape,
 })
 

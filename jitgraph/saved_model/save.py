@@ -242,6 +242,14 @@ def _save_function(fn, fi, nid, name, graph, texts, arrays, cf_index):
              "input_names": _spec_names(fn), "concrete": []}
     for ci, cf in enumerate(cfs):
         cf_index[id(cf)] = (fi, ci)
+        if getattr(cf.graph, "custom_gradients", None):
+            import warnings
+
+            warnings.warn(
+                f"saved_model.save: jg.function {label!r} uses jg.custom_gradient "
+                f"({', '.join(sorted(cf.graph.custom_gradients))}); the saved graph keeps the "
+                f"forward computation only, so gradients of the loaded function differentiate "
+                f"that instead of calling the custom rule", UserWarning, stacklevel=4)
         try:
             text, tables, variables = serialize(cf.graph)
         except SerializationError as e:
