@@ -903,7 +903,9 @@ def test_spectral_normalization_matches_tf_keras_and_bounds_the_norm():
     x = rand(4, 5)
     layer = L.SpectralNormalization(L.Dense(3), power_iterations=2)
     layer(x)
-    assert [w.name.split("/")[-1] for w in layer.weights] == ["kernel:0", "bias:0", "vector_u:0"]
+    # the wrapper's own weight, then the wrapped layer's (Keras 3: kernel, vector_u, bias;
+    # copies between the two go by name)
+    assert [w.name.split("/")[-1] for w in layer.weights] == ["vector_u:0", "kernel:0", "bias:0"]
     for step in range(6):  # eager and compiled training calls alternate
         y = layer(x, training=True) if step % 2 else \
             jg.function(lambda t: layer(t, training=True))(jg.constant(x))

@@ -20,11 +20,12 @@ from . import (
                models,
                optimizers,
                regularizers,
+               saving,
                utils,
 )
 from .functional import Input
 from .models import Model, Sequential
 
 __all__ = ["activations", "backend", "callbacks", "constraints", "initializers", "layers",
-           "losses", "metrics", "models", "optimizers", "regularizers", "utils", "Input",
+           "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils", "Input",
            "Model", "Sequential", "mixed_precision"]

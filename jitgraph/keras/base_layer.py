@@ -151,6 +151,20 @@ class Layer:
 
     # -- identity
     @property
+    def trainable(self):
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        """Setting it sets it on every nested layer too, as in Keras (a frozen model's
+        BatchNormalization layers then run in inference mode)."""
+        value = bool(value)
+        self.__dict__["_trainable"] = value
+        if "_trainable_weights" in self.__dict__:  # past __init__: sub-layers may exist
+            for layer in self._flatten_layers(include_self=False):
+                layer.__dict__["_trainable"] = value
+
+    @property
     def name(self):
         return self._name
 
@@ -360,7 +374,8 @@ class Layer:
     def _tracked_values(self):
         for key, value in self.__dict__.items():
             if key in ("_auto_config", "_output_shape", "_input_shape", "_build_input_shape",
-                       "_inbound_nodes", "inputs", "outputs", "_nodes", "history", "optimizer"):
+                       "_inbound_nodes", "inputs", "outputs", "_nodes", "history", "optimizer",
+                       "_metric_specs", "_weighted_metric_specs", "_graph"):
                 continue
             yield from _leaves(value)
 
@@ -420,7 +435,19 @@ class Layer:
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        """This layer's own weights, then each sub-layer's, in the order they were
+        tracked, whatever is trainable (Keras' order: ``get_weights`` lists match between
+        Keras and jitgraph, BatchNormalization's statistics next to its gamma and beta)."""
+        return _unique(self._ordered_weights(set()))
+
+    def _ordered_weights(self, seen):
+        own, extra = self._own_variables()
+        out = list(own) + list(extra)
+        for child in self.layers:
+            if id(child) not in seen:
+                seen.add(id(child))
+                out.extend(child._ordered_weights(seen))
+        return out
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
@@ -462,6 +489,49 @@ class Layer:
     def input_shape(self):
         """The shape of the layer's input, in the same form as ``output_shape``."""
         return self._seen_shape(self._input_shape, "input")
+
+    @property
+    def input(self):
+        """The KerasTensor(s) this layer was called on in a functional model (or a
+        Sequential with a known input shape)."""
+        return self._node_tensors("input")
+
+    @input.setter
+    def input(self, value):  # a subclass may keep its own attribute under this name
+        self.__dict__["_input_attr"] = value
+
+    @property
+    def output(self):
+        """The KerasTensor(s) this layer returned in a functional model: what
+        ``Model(inputs, [layer.output for layer in model.layers])`` extracts."""
+        return self._node_tensors("output")
+
+    @output.setter
+    def output(self, value):  # a subclass may keep its own attribute under this name
+        self.__dict__["_output_attr"] = value
+
+    def _node_tensors(self, what):
+        if f"_{what}_attr" in self.__dict__:
+            return self.__dict__[f"_{what}_attr"]
+        nodes = self.__dict__.get("_inbound_nodes", [])
+        if not nodes:
+            raise AttributeError(f"the layer {self.name!r} has never been called on a symbolic "
+                                 f"input (jg.keras.Input) and thus has no defined {what}: "
+                                 "build the model with an Input first")
+        if len(nodes) > 1:
+            raise AttributeError(f"the layer {self.name!r} has been called {len(nodes)} times "
+                                 f"(it is shared), so its {what} is ambiguous: use "
+                                 f"layer.get_{what}_at(node_index)")
+        return getattr(self, f"get_{what}_at")(0)
+
+    def get_input_at(self, node_index):
+        node = self._inbound_nodes[node_index]
+        if node.args is None:  # an InputLayer: its input is its output
+            return node.outputs
+        return node.args
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].outputs
 
     def _seen_shape(self, shape, what):
         if shape is None:

@@ -1,6 +1,6 @@
 """Callbacks for fit: History (returned by fit), the progress bar, EarlyStopping,
 ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, CSVLogger,
-LambdaCallback.
+LambdaCallback, TensorBoard (keras/tensorboard.py), BackupAndRestore (keras/callbacks_more.py).
 
 The progress bar prints one line per epoch. With ``verbose=1`` the line is redrawn in place
 (with an ETA) while the epoch runs when the output is a terminal; with ``verbose=2`` only the
@@ -52,9 +52,40 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        pass
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    # Keras' older names of the train-batch hooks (overriding either works)
+    def on_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
         pass
 
 
@@ -172,20 +203,24 @@ class EarlyStopping(Callback):
     """Stops fit when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
     ``restore_best_weights`` puts back the best epoch's weights."""
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                 restore_best_weights=False):
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0,
+                 mode="auto", baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
+        self.verbose, self.baseline, self.start_from_epoch = verbose, baseline, start_from_epoch
         self.sign = _sign(monitor, mode, "EarlyStopping")
         self.restore_best_weights = restore_best_weights
         self.stopped_epoch = 0
 
     def on_train_begin(self, logs=None):
         self.wait, self.best, self.best_weights = 0, np.inf, None
+        self.stopped_epoch = 0
+        if self.baseline is not None:  # must be beaten by min_delta to count as progress
+            self.best = self.sign * self.baseline
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if value is None:
+        if value is None or epoch < self.start_from_epoch:
             return
         score = self.sign * value
         if score < self.best - self.min_delta:
@@ -194,11 +229,17 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
             if self.best_weights is not None:
+                if self.verbose:
+                    print("Restoring model weights from the end of the best epoch.")
                 self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
 
 
 class ModelCheckpoint(Callback):
@@ -207,20 +248,39 @@ class ModelCheckpoint(Callback):
     counted from 1); with ``save_best_only`` only when ``monitor`` improved."""
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch"):
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive "
+                             f"number of batches, got {save_freq!r}")
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq = save_freq
         self.sign = _sign(monitor, mode, "ModelCheckpoint")
+        self.initial_value_threshold = initial_value_threshold
         self.best = np.inf
 
     def on_train_begin(self, logs=None):
-        self.best = np.inf
+        self.best = np.inf if self.initial_value_threshold is None \
+            else self.sign * self.initial_value_threshold
+        self._batches, self._epoch = 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:  # every save_freq batches, across epochs
+            self._save(self._epoch, dict(logs or {}), batch=batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs, batch=None):
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
@@ -230,7 +290,14 @@ class ModelCheckpoint(Callback):
             if not self.sign * value < self.best:
                 return
             self.best = self.sign * value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        fields = dict(logs, epoch=epoch + 1)
+        if batch is not None:
+            fields["batch"] = batch
+        try:
+            path = self.filepath.format(**fields)
+        except KeyError as e:
+            raise KeyError(f"ModelCheckpoint: the filepath {self.filepath!r} names {e}, which "
+                           f"is not among the logged values {sorted(fields)}") from None
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -265,6 +332,10 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # logged as in Keras
+            logs["learning_rate"] = _current_lr(self.model)
+
 
 class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by
@@ -285,6 +356,8 @@ class ReduceLROnPlateau(Callback):
         self.best, self.wait, self.cooldown_counter = np.inf, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and self.model is not None:  # logged as in Keras
+            logs["learning_rate"] = _current_lr(self.model)
         value = (logs or {}).get(self.monitor)
         if value is None:
             return
@@ -349,14 +422,28 @@ class CSVLogger(Callback):
 
 
 class LambdaCallback(Callback):
+    """Hooks given as functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``;
+    any hook name of Callback (``on_train_batch_begin``, ``on_batch_end``, ...)."""
+
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_batch_end=None):
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
         super().__init__()
-        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end),
-                         ("on_train_batch_end", on_batch_end)):
+        hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                 "on_train_begin": on_train_begin, "on_train_end": on_train_end,
+                 "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end, **kwargs}
+        for name, fn in hooks.items():
+            if not (name.startswith("on_") and callable(getattr(Callback, name, None))):
+                raise TypeError(f"LambdaCallback: {name!r} is not a callback hook")
             if fn is not None:
                 setattr(self, name, fn)
+
+
+# hooks and their arguments before ``logs``: a missing logs is passed as {} (positionally,
+# as Keras passes it, so overrides written as ``def on_train_begin(self, logs)`` work)
+_HOOK_ARITY = {"on_train_begin": 0, "on_train_end": 0, "on_test_begin": 0, "on_test_end": 0,
+               "on_predict_begin": 0, "on_predict_end": 0}
 
 
 class CallbackList:
@@ -370,6 +457,8 @@ class CallbackList:
 
     def __getattr__(self, hook):
         def call(*args, **kwargs):
+            if len(args) == _HOOK_ARITY.get(hook, 1) and "logs" not in kwargs:
+                args = args + ({},)
             for c in self.callbacks:
                 getattr(c, hook)(*args, **kwargs)
 

@@ -18,14 +18,39 @@ from .base_layer import map_structure
 
 
 def is_batch_source(x):
-    """A dataset or an iterator of batches (not arrays, tensors or nests of them)."""
-    if isinstance(x, jg.data.Dataset):
+    """A dataset, an iterator of batches, or a PyDataset / Sequence (an object with
+    ``__len__`` and ``__getitem__`` that returns batches), not arrays, tensors or nests."""
+    if isinstance(x, jg.data.Dataset) or _is_py_dataset(x):
         return True
     return hasattr(x, "__next__") and not isinstance(x, (np.ndarray, jg.Tensor))
 
 
+def _is_py_dataset(x):
+    from .utils import PyDataset
+
+    return isinstance(x, PyDataset) or (
+        hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")
+        and not isinstance(x, (np.ndarray, jg.Tensor, list, tuple, dict)))
+
+
+class _PyDatasetSource:
+    """A PyDataset as a dataset of known length: its batches in order each epoch, then
+    its ``on_epoch_end``."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def _cardinality(self):
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self.data)):
+            yield self.data[i]
+
+
 def check_arguments(x, y, batch_size, sample_weight, validation_split, what):
-    kind = "a jg.data.Dataset" if isinstance(x, jg.data.Dataset) else "a Python generator"
+    kind = "a jg.data.Dataset" if isinstance(x, jg.data.Dataset) else \
+        "a PyDataset" if _is_py_dataset(x) else "a Python generator"
     for arg, value in (("y", y), ("batch_size", batch_size), ("sample_weight", sample_weight)):
         if value is not None:
             raise ValueError(f"{what}: the `{arg}` argument must not be given when `x` is "
@@ -66,8 +91,10 @@ class Batches:
     """
 
     def __init__(self, data, steps, what, steps_arg):
+        if _is_py_dataset(data):
+            data = _PyDatasetSource(data)
         self.data, self.what = data, what
-        self.is_dataset = isinstance(data, jg.data.Dataset)
+        self.is_dataset = isinstance(data, (jg.data.Dataset, _PyDatasetSource))
         if steps is not None:
             steps = int(steps)
             if steps < 1:
@@ -122,5 +149,7 @@ class Batches:
                           stacklevel=3)
             self._it = None  # a dataset starts a new pass next epoch, as in Keras
             self.exhausted = n == 0 or not self.is_dataset  # nothing more will come
+        if isinstance(self.data, _PyDatasetSource):
+            self.data.data.on_epoch_end()
         if not self.persistent:
             self._it = None

@@ -67,9 +67,27 @@ PROBE_SIZES = ((8, 16), (32, 64), (128, 256))
 
 
 def _dummy(kt, size):
-    """Zeros for ``kt``: batch 1, ``size`` for its other unknown dims."""
+    """Zeros for ``kt``: batch 1, ``size`` for its other unknown dims; when the layer that
+    made ``kt`` attached a mask, the zeros carry an all-True mask of the same rank (so a
+    layer whose ``call`` takes ``mask`` sees one while the model is built, as in Keras)."""
+    from . import masking
+
     shape = tuple((1 if k == 0 else size) if d is None else d for k, d in enumerate(kt.shape))
-    return jg.zeros(shape, dtype=kt.dtype)
+    x = jg.zeros(shape, dtype=kt.dtype)
+    rank = getattr(kt, "_mask_rank", None)
+    if rank is not None:
+        masking.set_mask(x, jg.ones(shape[:rank], dtype=jg.bool))
+    return x
+
+
+def _mask_rank(t):
+    """The rank of the mask on ``t`` when it covers ``t``'s leading dims, else None."""
+    from . import masking
+
+    mask = masking.get_mask(t) if jg.is_tensor(t) else None
+    if mask is None or tuple(mask.shape) != tuple(t.shape)[:len(mask.shape)]:
+        return None
+    return len(mask.shape)
 
 
 def _probe(call):
@@ -118,7 +136,9 @@ def call_layer_symbolically(layer, inputs, args, kwargs):
         shape = tuple(None if d in unknown.get(k, ()) else n for d, n in enumerate(t.shape))
         if batch_unknown and shape:
             shape = (None,) + shape[1:]
-        return KerasTensor(shape, t.dtype, layer, index, k)
+        kt = KerasTensor(shape, t.dtype, layer, index, k)
+        kt._mask_rank = _mask_rank(t)
+        return kt
 
     outs = map_structure(symbolic, outputs)
     nodes.append(Node(layer, inputs, dict(kwargs), outs, extra_args=args))
@@ -146,7 +166,6 @@ class InputLayer(Layer):
         nodes = self.__dict__.setdefault("_inbound_nodes", [])
         kt = KerasTensor(batch_input_shape, self._dtype, self, 0, 0, name=self.name)
         nodes.append(Node(self, None, {}, kt))
-        self.output = kt
 
     def call(self, inputs):
         return inputs
@@ -212,6 +231,47 @@ def nodes_between(inputs_kt, outputs_kt):
     for o in flatten(outputs_kt):
         visit(o)
     return order
+
+
+def layers_in_keras_order(inputs_kt, outputs_kt):
+    """The layers of a functional model in Keras' order (so ``model.layers`` and
+    ``get_weights`` line up with Keras'): by depth, the longest path to an output, deepest
+    first (the Inputs usually), ties in the order a depth-first walk from the outputs
+    finishes them."""
+    stop = {id(k) for k in flatten(inputs_kt)}
+    finished, depth, parents = [], {}, {}
+
+    def node_of(kt):
+        layer, ni, _ = kt._keras_history
+        return layer._inbound_nodes[ni]
+
+    def visit(kt):
+        node = node_of(kt)
+        if id(node) in parents:
+            return
+        ins = [] if id(kt) in stop or node.args is None else node.inbound_tensors()
+        parents[id(node)] = (node, [node_of(a) for a in ins])
+        for a in ins:
+            visit(a)
+        finished.append(node)
+
+    for o in flatten(outputs_kt):
+        visit(o)
+    for node in reversed(finished):  # consumers before the nodes they read
+        d = depth.setdefault(id(node), 0)
+        for p in parents[id(node)][1]:
+            depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+    rank, layer_depth = {}, {}
+    for i, node in enumerate(finished):
+        rank.setdefault(id(node.layer), i)
+        layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0), depth[id(node)])
+    layers = {id(n.layer): n.layer for n in finished}
+    for kt in flatten(inputs_kt):  # an Input no output depends on is still a layer
+        layer = kt._keras_history[0]
+        if id(layer) not in layers:
+            layers[id(layer)] = layer
+            rank[id(layer)], layer_depth[id(layer)] = -1, 10**9
+    return sorted(layers.values(), key=lambda lay: (-layer_depth[id(lay)], rank[id(lay)]))
 
 
 __all__ = ["KerasTensor", "Input", "InputLayer", "np"]

@@ -457,3 +457,6 @@ __all__ = [c.__name__ for c in LAYERS]
 from . import layers as _layers  # noqa: E402 - layers.py imports this module at its end
 
 _layers.TABLE.update({c.__name__: c for c in LAYERS})  # found by name on loading
+
+
+from . import sequence  # noqa: E402,F401 - keras.preprocessing.sequence.pad_sequences

@@ -14,6 +14,7 @@ import numpy as np
 from . import losses, optimizers, serialization
 from . import metrics as metrics_mod
 from .base_layer import flatten, map_structure
+from .compile_utils import map_specs
 
 FORMAT = "jitgraph.keras"
 VERSION = 1
@@ -31,7 +32,7 @@ def _shape_json(shape):
             shape[0], (int, type(None))) else list(shape)
 
 
-def save_model(model, path, overwrite=True, include_optimizer=True):
+def _save_model(model, path, overwrite=True, include_optimizer=True):
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"save: {path} exists and overwrite=False")
@@ -123,9 +124,10 @@ def load_model(path, custom_objects=None, compile=True):  # noqa: A002
         cc = config.get("compile_config")
         if compile and cc:
             model.compile(optimizer=optimizers.deserialize(cc["optimizer"]),
-                          loss=_loss(cc["loss"]),
-                          metrics=[_metric(m) for m in cc.get("metrics", [])],
-                          weighted_metrics=[_metric(m) for m in cc.get("weighted_metrics", [])],
+                          loss=map_specs(_loss, cc["loss"]),
+                          loss_weights=cc.get("loss_weights"),
+                          metrics=map_specs(_metric, cc.get("metrics", [])),
+                          weighted_metrics=map_specs(_metric, cc.get("weighted_metrics", [])),
                           run_eagerly=cc.get("run_eagerly", False))
             names = config.get("optimizer_weight_names") or []
             if names:
@@ -152,12 +154,26 @@ def _loss(spec):
 
 
 def _metric(spec):
+    if spec is None:
+        return None
     if isinstance(spec, str) and spec in ("accuracy", "acc"):
         return spec
     return metrics_mod.get(spec)
 
 
+def _by_name(variables, names):
+    """``variables`` in the order of the saved ``names`` when the names match one to one
+    (files written before weights were listed in Keras' order keep loading right); else
+    as they are."""
+    mine = [v.name for v in variables]
+    if len(set(names)) != len(names) or sorted(mine) != sorted(names):
+        return variables
+    index = {n: v for n, v in zip(mine, variables)}
+    return [index[n] for n in names]
+
+
 def _assign(path, variables, names, arrays, prefix, what):
+    variables = _by_name(variables, names)
     if len(variables) != len(names):
         raise ValueError(f"load_model: {path}: the saved {what} has {len(names)} weights but "
                          f"the rebuilt one has {len(variables)}; the architecture (or a custom "
@@ -175,14 +191,18 @@ def _assign(path, variables, names, arrays, prefix, what):
 
 
 def save_weights(model, path):
-    np.savez(path, **{f"w{i}": np.asarray(v.numpy()) for i, v in enumerate(model.weights)})
+    weights = model.weights
+    np.savez(path, __names__=np.array([v.name for v in weights], dtype=str),
+             **{f"w{i}": np.asarray(v.numpy()) for i, v in enumerate(weights)})
 
 
 def load_weights(model, path):
     with np.load(path if str(path).endswith(".npz") else f"{path}.npz",
                  allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    _assign(path, model.weights, [v.name for v in model.weights], arrays, "w", "model")
+    names = [str(n) for n in arrays.pop("__names__")] if "__names__" in arrays \
+        else [v.name for v in model.weights]
+    _assign(path, model.weights, names, arrays, "w", "model")
 
 
 # ------------------------------------------------------------------ functional models
@@ -234,13 +254,14 @@ def _node_config(node, refs):
 
 
 def functional_from_config(config, custom_objects=None):
+    from .functional import InputLayer
     from .layers import deserialize
     from .models import Functional
 
     layers = {c["config"]["name"]: deserialize(c, custom_objects) for c in config["layers"]}
     tensors = {}
     for name, layer in layers.items():
-        if hasattr(layer, "output"):  # InputLayer
+        if isinstance(layer, InputLayer):
             tensors[(name, 0, 0)] = layer.output
 
     def dec(x):
@@ -258,3 +279,67 @@ def functional_from_config(config, custom_objects=None):
         for ti, kt in enumerate(flatten(out)):
             tensors[(node["layer"], node["node_index"], ti)] = kt
     return Functional(dec(config["inputs"]), dec(config["outputs"]), name=config["name"])
+
+
+# ------------------------------------------------ keras.saving's public names (as in Keras 3)
+
+from .serialization import (  # noqa: E402,F401 - re-exported under jg.keras.saving
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    register_keras_serializable,
+)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """``jg.keras.saving.save_model(model, "m.keras")``: the same as ``model.save``."""
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The class or function registered (or in scope) under ``name``; None if none."""
+    return serialization._lookup_custom(name, custom_objects) or \
+        (module_objects or {}).get(name)
+
+
+def get_registered_name(obj):
+    for key, value in serialization._REGISTERED.items():
+        if value is obj and ">" in key:
+            return key
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def serialize_keras_object(obj):
+    """``{"class_name": ..., "config": ...}`` (or a name, for functions) of a layer, model,
+    loss, metric, optimizer, initializer, regularizer or constraint."""
+    return serialization.serialize(obj)
+
+
+def _all_objects():
+    from . import (
+        activations,
+        constraints,
+        initializers,
+        layers,
+        models,
+        optimizers,
+        regularizers,
+        schedules,
+    )
+
+    table = {}
+    for module_table in (activations._TABLE, constraints._TABLE, initializers._TABLE,
+                         regularizers._TABLE, schedules._TABLE, optimizers._TABLE,
+                         metrics_mod._TABLE, losses._TABLE, layers.TABLE):
+        table.update(module_table)
+    table.update({"Sequential": models.Sequential, "Model": models.Model,
+                  "Functional": models.Functional})
+    return table
+
+
+def deserialize_keras_object(config, custom_objects=None, **kwargs):
+    """Rebuilds what ``serialize_keras_object`` wrote (custom classes from
+    ``custom_objects``, the active custom_object_scope or the registered names)."""
+    with serialization.custom_object_scope(custom_objects or {}):
+        obj = serialization.deserialize(config, _all_objects(), custom_objects, "object")
+    return obj() if isinstance(obj, type) and not isinstance(config, dict) else obj

@@ -56,12 +56,18 @@ def _spec(a):
 # x, y, sample_weight; x, sample_weight), with named tensor parameters, the form
 # jg.function's signature matching needs
 _STEP_BY_PRESENCE = {
-    (True,): lambda step: lambda x: step((x,)),
-    (True, False, False): lambda step: lambda x: step((x,)),
+    (True,): lambda step: lambda x: step(_pack_x(x)),
+    (True, False, False): lambda step: lambda x: step(_pack_x(x)),
     (True, True, False): lambda step: lambda x, y: step((x, y)),
     (True, False, True): lambda step: lambda x, sample_weight: step((x, None, sample_weight)),
     (True, True, True): lambda step: lambda x, y, sample_weight: step((x, y, sample_weight)),
 }
+
+
+def _pack_x(x):
+    """What train_step gets for inputs alone, as Keras' pack_x_y_sample_weight: ``x``
+    itself, or ``(x,)`` when ``x`` is a tuple or list (several inputs)."""
+    return (x,) if isinstance(x, (tuple, list)) else x
 
 
 def make_function(model, step):
@@ -152,11 +158,17 @@ def _results(model, values):
 
 def prepare_first_batch(model, x, y):
     """Builds the model eagerly on a first batch (so its variables and the optimizer's slots
-    exist before any tracing) and resolves metric names such as "accuracy"."""
-    with jg.init_scope():
-        y_pred = model(x, training=False)
-    model._clear_losses()
-    model._resolve_metrics(y, y_pred)
+    exist before any tracing) and resolves metric names such as "accuracy". A model
+    without ``call`` (a GAN whose train_step calls its sub-models) is not called."""
+    from .models import Model
+
+    if type(model).call is Model.call:
+        model._metrics_resolved = True  # nothing to resolve without predictions
+    else:
+        with jg.init_scope():
+            y_pred = model(x, training=False)
+        model._clear_losses()
+        model._resolve_metrics(y, y_pred)
     if model.optimizer is not None:
         model.optimizer.build(model.trainable_variables)
 
@@ -190,7 +202,11 @@ def _no_steps(steps, arg, what):
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch=None,
-        validation_steps=None):
+        validation_steps=None, class_weight=None, validation_batch_size=None,
+        validation_freq=1):
+    if not isinstance(validation_freq, int) or validation_freq < 1:
+        raise ValueError(f"fit: validation_freq must be a positive number of epochs, got "
+                         f"{validation_freq!r}")
     if model.optimizer is None:
         raise RuntimeError("You must compile your model before training: call "
                            "model.compile(optimizer=..., loss=...)")
@@ -213,9 +229,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         model._train_function = make_function(model, model._train_step_fn)
     history = cbks.History()
     steps = source.steps
-    cb_list = [history] + list(callbacks or [])
+    # the user's callbacks first, then History (so it records what they add to the logs,
+    # e.g. ReduceLROnPlateau's learning_rate), then the progress bar, as in Keras
+    cb_list = list(callbacks or []) + [history]
     if verbose:
-        cb_list.insert(1, cbks.ProgbarLogger(verbose))
+        cb_list.append(cbks.ProgbarLogger(verbose))
     calls = cbks.CallbackList(cb_list, model, {"epochs": epochs, "steps": steps,
                                                 "verbose": verbose})
     model.stop_training = False
@@ -227,6 +245,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         logs = {}
         for step, (bx, by, bsw) in enumerate(source.epoch()):
             calls.on_train_batch_begin(step)
+            bsw = class_sample_weights(class_weight, by, bsw)
             logs = _results(model, model._train_function(bx, by, bsw))
             model._clear_losses()
             calls.on_train_batch_end(step, logs)
@@ -236,14 +255,18 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         if source.exhausted:
             model.stop_training = True
         if validation_data is not None:
-            if data_adapter.is_batch_source(validation_data):
+            if (epoch + 1) % validation_freq and data_adapter.is_batch_source(validation_data):
+                val = {}
+            elif data_adapter.is_batch_source(validation_data):
                 val = evaluate(model, validation_data, None, None, verbose=0,
                                return_dict=True, steps=validation_steps)
-            else:
+            elif (epoch + 1) % validation_freq == 0:
                 vx, vy = validation_data[0], validation_data[1]
                 vsw = validation_data[2] if len(validation_data) > 2 else None
-                val = evaluate(model, vx, vy, batch_size, verbose=0, return_dict=True,
-                               sample_weight=vsw)
+                val = evaluate(model, vx, vy, validation_batch_size or batch_size, verbose=0,
+                               return_dict=True, sample_weight=vsw)
+            else:
+                val = {}
             logs.update({f"val_{k}": v for k, v in val.items()})
         calls.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -255,9 +278,34 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     return history
 
 
+def class_sample_weights(class_weight, y, sample_weight):
+    """Per-sample weights from ``class_weight`` ({class index: weight}; classes not in it
+    weigh 1) for integer labels, one-hot rows (argmax) or 0/1 labels of shape (n, 1),
+    times ``sample_weight`` when both are given."""
+    if not class_weight:
+        return sample_weight
+    leaves = flatten(y)
+    if len(leaves) != 1 or leaves[0] is None:
+        raise ValueError("fit: class_weight is supported only for a model with one output "
+                         "and targets; for several outputs pass sample_weight instead")
+    labels = np.asarray(leaves[0])
+    labels = labels.reshape(len(labels), -1)
+    labels = np.argmax(labels, axis=1) if labels.shape[1] > 1 else \
+        np.round(labels[:, 0]).astype(np.int64)
+    top = max(int(k) for k in class_weight)
+    if labels.size and (labels.min() < 0 or labels.max() > top):
+        raise ValueError(f"fit: class_weight has weights for classes 0..{top} but the targets "
+                         f"hold class {int(labels.max() if labels.max() > top else labels.min())}")
+    table = np.array([float(class_weight.get(c, 1.0)) for c in range(top + 1)], np.float32)
+    weights = table[labels]
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, np.float32).reshape(len(weights))
+    return weights
+
+
 def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
-             steps=None):
-    if model._loss_fn is None:
+             steps=None, callbacks=None):
+    if not model._compiled:
         raise RuntimeError("You must compile your model before evaluating it: call "
                            "model.compile(loss=...)")
     if data_adapter.is_batch_source(x):
@@ -274,22 +322,28 @@ def evaluate(model, x, y, batch_size, verbose, return_dict, sample_weight=None,
         model._test_function = make_function(model, model._test_step_fn)
     model.reset_metrics()
     bar = cbks.Progbar(source.steps, verbose=verbose) if verbose else None
+    calls = cbks.CallbackList(callbacks or [], model, {"steps": source.steps,
+                                                       "verbose": verbose})
+    calls.on_test_begin()
     logs, done = {}, 0
     for step, batch in enumerate(source.epoch()):
+        calls.on_test_batch_begin(step)
         logs = _results(model, model._test_function(*batch))
         model._clear_losses()
+        calls.on_test_batch_end(step, logs)
         done = step + 1
         if bar:
             bar.update(done, logs)
     if bar:
         bar.update(done, logs, finalize=True)
+    calls.on_test_end(dict(logs))
     if return_dict:
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size, verbose, steps=None):
+def predict(model, x, batch_size, verbose, steps=None, callbacks=None):
     if data_adapter.is_batch_source(x):
         data_adapter.check_arguments(x, None, batch_size, None, None, "predict")
         source = data_adapter.Batches(x, steps, "predict", "steps")
@@ -298,11 +352,26 @@ def predict(model, x, batch_size, verbose, steps=None):
         source = _ArrayBatches((to_numpy_data(x), None, None), batch_size, False)
     if model._predict_function is None:
         model._predict_function = make_function(model, model._predict_step_fn)
+    calls = cbks.CallbackList(callbacks or [], model, {"steps": source.steps,
+                                                       "verbose": verbose})
+    calls.on_predict_begin()
     outs = []
-    for bx, _, _ in source.epoch():
+    for step, (bx, _, _) in enumerate(source.epoch()):
+        calls.on_predict_batch_begin(step)
         out = model._predict_function(bx)
         model._clear_losses()
         outs.append(map_structure(lambda t: np.asarray(t), out))
-    if isinstance(outs[0], (list, tuple)):
-        return type(outs[0])(np.concatenate([o[i] for o in outs]) for i in range(len(outs[0])))
+        calls.on_predict_batch_end(step, {"outputs": outs[-1]})
+    calls.on_predict_end()
+    return _concatenate(outs)
+
+
+def _concatenate(outs):
+    """The batches' outputs joined along the batch axis, in the outputs' structure (an
+    array, a list or tuple of them, or a dict by output name)."""
+    first = outs[0]
+    if isinstance(first, dict):
+        return {k: _concatenate([o[k] for o in outs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concatenate([o[i] for o in outs]) for i in range(len(first)))
     return np.concatenate(outs)
