@@ -184,10 +184,25 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
     return InputLayer(batch_input_shape=batch_shape, dtype=dtype, name=name).output
 
 
+def adjust_input_rank(kt, value):
+    """``value`` fed for the Input ``kt``, its rank matched as Keras does: one extra
+    trailing axis of size 1 is squeezed, one missing trailing axis is added when the Input
+    ends in 1 (a vector of features fed to ``Input(shape=(1,))``)."""
+    if value is None or not hasattr(value, "shape") or kt.shape.rank is None:
+        return value
+    rank, ref = len(value.shape), kt.shape.as_list()
+    if rank == len(ref) + 1 and value.shape[-1] == 1:
+        return jg.squeeze(value, axis=-1)
+    if rank == len(ref) - 1 and ref[-1] == 1:
+        return jg.expand_dims(value, axis=-1)
+    return value
+
+
 def run_nodes(inputs_kt, outputs_kt, values, training):
     """Evaluates ``outputs_kt`` with ``values`` fed for ``inputs_kt`` by calling each
     recorded node's layer in creation order."""
-    env = {id(k): v for k, v in zip(flatten(inputs_kt), flatten(values))}
+    env = {id(k): adjust_input_rank(k, v) for k, v in zip(flatten(inputs_kt),
+                                                           flatten(values))}
 
     def resolve(x):
         if isinstance(x, KerasTensor):

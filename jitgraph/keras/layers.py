@@ -327,13 +327,21 @@ class Normalization(Layer):
         self.mean = self.add_weight("mean", shape, initializer="zeros", trainable=False)
         self.variance = self.add_weight("variance", shape, initializer="ones",
                                         trainable=False)
+        # Keras keeps a count weight too (always 0): the same weights list, so
+        # set_weights/get_weights line up with Keras models
+        self.count = self.add_weight("count", (), dtype=jg.int64, initializer="zeros",
+                                     trainable=False)
         if self._init_mean is not None:
             self.mean.assign(np.broadcast_to(self._init_mean, shape))
             self.variance.assign(np.broadcast_to(self._init_var, shape))
         self.built = True
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Sets mean and variance from ``data`` (an array of samples)."""
+        """Sets mean and variance from ``data``: an array of samples, or a ``jg.data``
+        dataset of batches (its first ``steps`` batches when given)."""
+        if isinstance(data, jg.data.Dataset):
+            batches = data.take(steps) if steps is not None else data
+            data = np.concatenate([np.asarray(b) for b in batches])
         x = np.asarray(data.numpy() if hasattr(data, "numpy") else data, np.float64)
         if not self.built:
             self.build(x.shape)
