@@ -90,3 +90,153 @@ def test_basic_regression_normalization_weights_and_dataset_adapt():
     _copy_weights(k_dnn, dnn)
     np.testing.assert_allclose(dnn.predict(x, verbose=0), k_dnn.predict(x, verbose=0),
                                rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------------ overfit and underfit
+
+def _two_class_data(n=200, features=28, seed=0):
+    rng = np.random.RandomState(seed)
+    x = rng.randn(n, features).astype("float32")
+    y = (x[:, :1] + x[:, 1:2] ** 2 > 1).astype("float32")
+    return x, y
+
+
+def _fit_overfit_model(k, x, y, epochs=2):
+    """The tutorial's compile_and_fit on an l2-regularized model (no dropout, no shuffle:
+    deterministic), with the InverseTimeDecay schedule and its metrics."""
+    schedule = k.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=4, decay_rate=1,
+                                                       staircase=False)
+    model = k.Sequential([
+        k.layers.Dense(16, activation="elu", kernel_regularizer=k.regularizers.l2(0.001),
+                       input_shape=(x.shape[1],)),
+        k.layers.Dense(1)])
+    model.compile(optimizer=k.optimizers.Adam(schedule),
+                  loss=k.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[k.metrics.BinaryCrossentropy(from_logits=True,
+                                                        name="binary_crossentropy"),
+                           "accuracy"])
+    return model
+
+
+def test_overfit_underfit_regularized_fit_matches_tensorflow():
+    x, y = _two_class_data()
+    model = _fit_overfit_model(keras, x, y)
+    stop = keras.callbacks.EarlyStopping(monitor="val_binary_crossentropy", patience=200)
+    tf = _tf()
+    k_model = _fit_overfit_model(tf.keras, x, y)
+    _copy_weights(k_model, model)
+    fit = dict(batch_size=50, epochs=3, validation_split=0.25, shuffle=False, verbose=0)
+    history = model.fit(x, y, callbacks=[stop], **fit)
+    k_history = k_model.fit(x, y, **fit)
+    assert sorted(history.history) == sorted(k_history.history)
+    for key, values in k_history.history.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=2e-4, atol=2e-5,
+                                   err_msg=key)
+    assert len(model.losses) == 1
+    np.testing.assert_allclose(float(model.losses[0]), float(k_model.losses[0]), rtol=1e-4)
+
+
+# ------------------------------------------------------------------------ imbalanced data
+
+def _imbalanced_metrics(k):
+    return [k.metrics.BinaryCrossentropy(name="cross entropy"),
+            k.metrics.MeanSquaredError(name="Brier score"),
+            k.metrics.TruePositives(name="tp"), k.metrics.FalsePositives(name="fp"),
+            k.metrics.TrueNegatives(name="tn"), k.metrics.FalseNegatives(name="fn"),
+            k.metrics.BinaryAccuracy(name="accuracy"), k.metrics.Precision(name="precision"),
+            k.metrics.Recall(name="recall"), k.metrics.AUC(name="auc"),
+            k.metrics.AUC(name="prc", curve="PR")]
+
+
+def _imbalanced_model(k, output_bias=None):
+    if output_bias is not None:
+        output_bias = k.initializers.Constant(output_bias)
+    model = k.Sequential([k.layers.Dense(16, activation="relu", input_shape=(29,)),
+                          k.layers.Dense(1, activation="sigmoid",
+                                         bias_initializer=output_bias)])
+    model.compile(optimizer=k.optimizers.Adam(learning_rate=1e-2),
+                  loss=k.losses.BinaryCrossentropy(), metrics=_imbalanced_metrics(k))
+    return model
+
+
+def _imbalanced_data(n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    x = rng.randn(n, 29).astype("float32")
+    y = (rng.rand(n, 1) < 0.05).astype("int64")
+    x[y[:, 0] == 1] += 1.0
+    return x, y
+
+
+def test_imbalanced_class_weight_bias_and_metrics_match_tensorflow():
+    x, y = _imbalanced_data()
+    neg, pos = np.bincount(y[:, 0])
+    initial_bias = np.log([pos / neg])
+    model = _imbalanced_model(keras, initial_bias)
+    np.testing.assert_allclose(model.layers[-1].bias.numpy(), initial_bias, rtol=1e-6)
+    total = neg + pos
+    class_weight = {0: (1 / neg) * (total / 2.0), 1: (1 / pos) * (total / 2.0)}
+    tf = _tf()
+    k_model = _imbalanced_model(tf.keras, initial_bias)
+    _copy_weights(k_model, model)
+    fit = dict(batch_size=128, epochs=2, validation_data=(x[:150], y[:150]), shuffle=False,
+               verbose=0, class_weight=class_weight)
+    history = model.fit(x[150:], y[150:], **fit)
+    k_history = k_model.fit(x[150:], y[150:], **fit)
+    assert sorted(history.history) == sorted(k_history.history)
+    for key, values in k_history.history.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=2e-3, atol=2e-4,
+                                   err_msg=key)
+    results = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    k_results = k_model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    for key, value in k_results.items():
+        np.testing.assert_allclose(results[key], value, rtol=2e-3, atol=2e-4, err_msg=key)
+
+
+def test_imbalanced_early_stopping_restores_best_weights_at_the_end(capsys):
+    """EarlyStopping(restore_best_weights=True) puts back the best epoch's weights when fit
+    ends, also when it ran all its epochs without stopping (Keras' rule)."""
+    x, y = _imbalanced_data(200)
+
+    class Record(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights, self.prc = [], []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append(self.model.get_weights())
+            self.prc.append(logs["val_prc"])
+
+    model = _imbalanced_model(keras)
+    record = Record()
+    stop = keras.callbacks.EarlyStopping(monitor="val_prc", patience=10, mode="max",
+                                         restore_best_weights=True, verbose=1)
+    model.fit(x, y, batch_size=50, epochs=4, validation_data=(x[:60], y[:60]), verbose=0,
+              callbacks=[record, stop])
+    assert stop.stopped_epoch == 0  # ran all its epochs
+    best = int(np.argmax(record.prc))
+    assert best < 3, record.prc  # the last epoch is not the best: restoring shows
+    assert stop.best_epoch == best
+    for w, b in zip(model.get_weights(), record.weights[best], strict=True):
+        np.testing.assert_array_equal(w, b)
+    assert f"Restoring model weights from the end of the best epoch: {best + 1}." in \
+        capsys.readouterr().out
+
+
+def test_imbalanced_oversampling_with_sample_from_datasets():
+    x, y = _imbalanced_data()
+    pos = y[:, 0] == 1
+
+    def make_ds(features, labels):
+        return jg.data.Dataset.from_tensor_slices((features, labels)).shuffle(1000).repeat()
+
+    resampled = jg.data.Dataset.sample_from_datasets(
+        [make_ds(x[pos], y[pos]), make_ds(x[~pos], y[~pos])], weights=[0.5, 0.5], seed=1)
+    resampled = resampled.batch(256).prefetch(2)
+    features, label = next(iter(resampled))
+    assert features.shape == (256, 29) and label.shape == (256, 1)
+    assert 0.4 < float(np.mean(label.numpy())) < 0.6
+    model = _imbalanced_model(keras)
+    model.layers[-1].bias.assign([0.0])
+    val = jg.data.Dataset.from_tensor_slices((x[:100], y[:100])).cache().batch(64)
+    history = model.fit(resampled, epochs=2, steps_per_epoch=3, validation_data=val,
+                        verbose=0)
+    assert len(history.history["val_prc"]) == 2
