@@ -240,3 +240,244 @@ def test_imbalanced_oversampling_with_sample_from_datasets():
     history = model.fit(resampled, epochs=2, steps_per_epoch=3, validation_data=val,
                         verbose=0)
     assert len(history.history["val_prc"]) == 2
+
+
+# ------------------------------------------------------------------------ time series
+
+def _weather(n=240, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n)
+    day = np.sin(t / 24 * 2 * np.pi)
+    data = np.stack([day * 10 + rng.randn(n), 1000 + rng.randn(n), rng.rand(n) * 3, day], 1)
+    data = (data - data.mean(0)) / data.std(0)
+    return data.astype("float32"), ["T (degC)", "p (mbar)", "wv (m/s)", "Day sin"]
+
+
+class WindowGenerator:
+    """The tutorial's class (with its split_window, make_dataset and example), over one
+    array instead of DataFrames."""
+
+    def __init__(self, k, data, columns, input_width, label_width, shift, label_columns=None,
+                 shuffle=True):
+        self.k, self.data, self.shuffle = k, data, shuffle
+        self.label_columns = label_columns
+        self.column_indices = {name: i for i, name in enumerate(columns)}
+        self.input_width, self.label_width, self.shift = input_width, label_width, shift
+        self.total_window_size = input_width + shift
+        self.input_slice = slice(0, input_width)
+        self.label_start = self.total_window_size - self.label_width
+        self.labels_slice = slice(self.label_start, None)
+
+    def split_window(self, features):
+        inputs = features[:, self.input_slice, :]
+        labels = features[:, self.labels_slice, :]
+        if self.label_columns is not None:
+            labels = self.k.stack([labels[:, :, self.column_indices[name]]
+                                   for name in self.label_columns], axis=-1)
+        inputs.set_shape([None, self.input_width, None])
+        labels.set_shape([None, self.label_width, None])
+        return inputs, labels
+
+    def make_dataset(self, data):
+        ds = self.k.keras.utils.timeseries_dataset_from_array(
+            data=np.array(data, dtype=np.float32), targets=None,
+            sequence_length=self.total_window_size, sequence_stride=1, shuffle=self.shuffle,
+            batch_size=32)
+        return ds.map(self.split_window)
+
+    @property
+    def train(self):
+        return self.make_dataset(self.data)
+
+    @property
+    def example(self):
+        return next(iter(self.train))
+
+
+def test_timeseries_dataset_from_array_matches_keras():
+    data = np.arange(100, dtype=np.float32).reshape(50, 2)
+    targets = np.arange(50) * 10
+    kw = dict(sequence_length=5, sequence_stride=2, sampling_rate=3, batch_size=4,
+              start_index=2, end_index=45)
+    ds = keras.utils.timeseries_dataset_from_array(data, targets, **kw)
+    batches = [(np.asarray(x), np.asarray(y)) for x, y in ds]
+    assert int(ds.cardinality()) == len(batches)
+    first = batches[0][0][1]  # start position 2 (stride), offset 2 (start_index)
+    np.testing.assert_array_equal(first, data[4:4 + 15:3])
+    assert batches[0][1][1] == targets[4]
+    single = keras.utils.timeseries_dataset_from_array(data, None, 3, batch_size=None)
+    np.testing.assert_array_equal(np.asarray(next(iter(single))), data[:3])
+    shuffled = keras.utils.timeseries_dataset_from_array(data, None, 3, shuffle=True, seed=4,
+                                                          batch_size=8)
+    windows = np.concatenate([np.asarray(b) for b in shuffled])
+    assert sorted(windows[:, 0, 0]) == list(data[:48, 0])
+    with pytest.raises(ValueError, match="sequence_stride"):
+        keras.utils.timeseries_dataset_from_array(data, None, 3, sequence_stride=0)
+    with pytest.raises(ValueError, match="start_index"):
+        keras.utils.timeseries_dataset_from_array(data, None, 3, start_index=60)
+
+    tf = _tf()
+    k_ds = tf.keras.utils.timeseries_dataset_from_array(data, targets, **kw)
+    k_batches = [(x.numpy(), y.numpy()) for x, y in k_ds]
+    assert len(k_batches) == len(batches)
+    for (x, y), (kx, ky) in zip(batches, k_batches, strict=True):
+        np.testing.assert_array_equal(x, kx)
+        np.testing.assert_array_equal(y, ky)
+
+
+def test_timeseries_window_generator_and_set_shape():
+    data, columns = _weather()
+    w2 = WindowGenerator(jg, data, columns, input_width=6, label_width=1, shift=1,
+                         label_columns=["T (degC)"])
+    example_window = jg.stack([data[:7], data[100:107], data[200:207]])
+    inputs, labels = w2.split_window(example_window)
+    assert inputs.shape == (3, 6, 4) and labels.shape == (3, 1, 1)
+    spec = w2.train.element_spec
+    assert spec[0].shape == [None, 6, 4] and spec[1].shape == [None, 1, 1]
+    with pytest.raises(ValueError, match="not compatible"):
+        example_window.set_shape([None, 5, None])
+
+    @jg.function
+    def pin(x):
+        x.set_shape([None, 3])
+        return x * 2.0
+
+    @jg.function(input_signature=[jg.TensorSpec([None, None], jg.float32)])
+    def pinned_shape(x):
+        x.set_shape([None, 3])
+        assert x.shape == [None, 3]  # fixed for the rest of the trace
+        return x + 1.0
+
+    np.testing.assert_allclose(pin(np.ones((2, 3), np.float32)).numpy(), 2.0)
+    np.testing.assert_allclose(pinned_shape(np.ones((2, 3), np.float32)).numpy(), 2.0)
+    # the compiled code checks its reshape sizes before the set_shape assertion runs: the
+    # message is reshape's there, the interpreter's is set_shape's
+    with pytest.raises(jg.errors.InvalidArgumentError, match="not compatible|cannot reshape"):
+        pinned_shape(np.ones((2, 4), np.float32))
+
+
+def _baseline_and_reshape_models(k, num_features, out_steps):
+    class MultiStepLastBaseline(k.keras.Model):
+        def call(self, inputs):
+            return k.tile(inputs[:, -1:, :], [1, out_steps, 1])
+
+    multi_dense = k.keras.Sequential([
+        k.keras.layers.Flatten(), k.keras.layers.Dense(units=8, activation="relu"),
+        k.keras.layers.Dense(units=1), k.keras.layers.Reshape([1, -1])])
+    multi_conv = k.keras.Sequential([
+        k.keras.layers.Lambda(lambda x: x[:, -3:, :]),
+        k.keras.layers.Conv1D(16, activation="relu", kernel_size=3),
+        k.keras.layers.Dense(out_steps * num_features,
+                             kernel_initializer=k.initializers.zeros()),
+        k.keras.layers.Reshape([out_steps, num_features])])
+    return MultiStepLastBaseline(), multi_dense, multi_conv
+
+
+def test_timeseries_single_and_multi_step_models():
+    data, columns = _weather()
+    conv_window = WindowGenerator(jg, data, columns, 3, 1, 1, label_columns=["T (degC)"])
+    baseline, multi_dense, multi_conv = _baseline_and_reshape_models(jg, 4, out_steps=6)
+    x, _ = conv_window.example
+    assert multi_dense(x).shape == (32, 1, 1)
+    wide = WindowGenerator(jg, data, columns, 24, 24, 1, label_columns=["T (degC)"])
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 12"):
+        multi_dense(wide.example[0])
+    multi_window = WindowGenerator(jg, data, columns, 24, 6, 6, shuffle=False)
+    mx, my = multi_window.example
+    assert baseline(mx).shape == my.shape == (32, 6, 4)
+    assert multi_conv(mx).shape == (32, 6, 4)
+    multi_conv.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.Adam(),
+                       metrics=[keras.metrics.MeanAbsoluteError()])
+    history = multi_conv.fit(multi_window.train, epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "mean_absolute_error"]
+    with pytest.raises(ValueError, match="at most one -1"):
+        layers.Reshape([-1, -1])
+    with pytest.raises(ValueError, match="cannot be reshaped"):
+        layers.Reshape([5, -1])(np.zeros((2, 12), np.float32))
+
+    tf = _tf()
+    k_multi_window = WindowGenerator(tf, data, columns, 24, 6, 6, shuffle=False)
+    k_baseline, _, k_multi_conv = _baseline_and_reshape_models(tf, 4, out_steps=6)
+    k_baseline.compile(loss="mse", metrics=["mae"])
+    baseline.compile(loss="mse", metrics=["mae"])
+    np.testing.assert_allclose(
+        baseline.evaluate(multi_window.train, verbose=0),
+        k_baseline.evaluate(k_multi_window.train, verbose=0), rtol=1e-5)
+    k_multi_conv(k_multi_window.example[0])
+    _copy_weights(k_multi_conv, multi_conv)
+    np.testing.assert_allclose(multi_conv(mx).numpy(),
+                               k_multi_conv(k_multi_window.example[0]).numpy(), rtol=1e-4,
+                               atol=1e-5)
+
+
+def _feedback_class(k):
+    class FeedBack(k.keras.Model):
+        """The tutorial's autoregressive model: an LSTMCell run over its own predictions."""
+
+        def __init__(self, units, out_steps, num_features):
+            super().__init__()
+            self.out_steps, self.units = out_steps, units
+            self.lstm_cell = k.keras.layers.LSTMCell(units)
+            self.lstm_rnn = k.keras.layers.RNN(self.lstm_cell, return_state=True)
+            self.dense = k.keras.layers.Dense(num_features)
+
+        def warmup(self, inputs):
+            x, *state = self.lstm_rnn(inputs)
+            return self.dense(x), state
+
+        def call(self, inputs, training=None):
+            predictions = []
+            prediction, state = self.warmup(inputs)
+            predictions.append(prediction)
+            for _ in range(1, self.out_steps):
+                x, state = self.lstm_cell(prediction, states=state, training=training)
+                prediction = self.dense(x)
+                predictions.append(prediction)
+            predictions = k.stack(predictions)
+            return k.transpose(predictions, [1, 0, 2])
+
+    return FeedBack
+
+
+def test_timeseries_feedback_lstm_and_residual_wrapper():
+    data, columns = _weather()
+    window = WindowGenerator(jg, data, columns, 12, 4, 4, shuffle=False)
+    model = _feedback_class(jg)(units=8, out_steps=4, num_features=4)
+    x, y = window.example
+    prediction, state = model.warmup(x)
+    assert prediction.shape == (32, 4) and len(state) == 2
+    assert model(x).shape == y.shape == (32, 4, 4)
+
+    class ResidualWrapper(keras.Model):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def call(self, inputs, *args, **kwargs):
+            return inputs + self.model(inputs, *args, **kwargs)
+
+    residual = ResidualWrapper(keras.Sequential([
+        layers.LSTM(8, return_sequences=True),
+        layers.Dense(4, kernel_initializer=jg.initializers.zeros())]))
+    np.testing.assert_allclose(residual(x).numpy(), x.numpy())
+
+    tf = _tf()
+
+    k_model = _feedback_class(tf)(units=8, out_steps=4, num_features=4)
+    k_model(x.numpy())
+    fresh = _feedback_class(jg)(units=8, out_steps=4, num_features=4)
+    fresh(x)
+    _copy_weights(k_model, fresh)
+    np.testing.assert_allclose(fresh(x).numpy(), k_model(x.numpy()).numpy(), rtol=1e-4,
+                               atol=1e-5)
+
+
+@pytest.mark.slow
+def test_timeseries_feedback_lstm_fits():
+    data, columns = _weather()
+    window = WindowGenerator(jg, data, columns, 12, 4, 4)
+    model = _feedback_class(jg)(units=8, out_steps=4, num_features=4)
+    model.compile(loss="mse", optimizer="adam", metrics=["mae"])
+    history = model.fit(window.train, epochs=2, validation_data=window.train, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    assert sorted(history.history) == ["loss", "mae", "val_loss", "val_mae"]
