@@ -481,3 +481,159 @@ def test_timeseries_feedback_lstm_fits():
     history = model.fit(window.train, epochs=2, validation_data=window.train, verbose=0)
     assert history.history["loss"][1] < history.history["loss"][0]
     assert sorted(history.history) == ["loss", "mae", "val_loss", "val_mae"]
+
+
+# ------------------------------------------------------------------------ CNN, autoencoders
+
+def _cifar_cnn(k):
+    model = k.models.Sequential()
+    model.add(k.layers.Conv2D(8, (3, 3), activation="relu", input_shape=(32, 32, 3)))
+    model.add(k.layers.MaxPooling2D((2, 2)))
+    model.add(k.layers.Conv2D(8, (3, 3), activation="relu"))
+    model.add(k.layers.MaxPooling2D((2, 2)))
+    model.add(k.layers.Flatten())
+    model.add(k.layers.Dense(10))
+    model.compile(optimizer="adam",
+                  loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def test_cnn_on_cifar_shaped_data_with_uint8_labels_matches_tensorflow():
+    """CIFAR's images and labels are uint8 (a dtype jitgraph lacks): fit, evaluate and calls
+    take them as int32."""
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, (48, 32, 32, 3)).astype("uint8")
+    labels = rng.randint(0, 10, (48, 1)).astype("uint8")
+    model = _cifar_cnn(keras)
+    assert model(images[:2]).shape == (2, 10)  # uint8 pixels into the model
+    tf = _tf()
+    k_model = _cifar_cnn(tf.keras)
+    _copy_weights(k_model, model)
+    x = images / 255.0
+    fit = dict(epochs=2, batch_size=16, shuffle=False, validation_data=(x[:16], labels[:16]),
+               verbose=0)
+    history = model.fit(x, labels, **fit)
+    k_history = k_model.fit(x, labels, **fit)
+    for key, values in k_history.history.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=1e-3, atol=1e-4,
+                                   err_msg=key)
+    np.testing.assert_allclose(model.evaluate(x, labels, verbose=0),
+                               k_model.evaluate(x, labels, verbose=0), rtol=1e-3)
+
+
+def test_boolean_mask_indexing_of_tensors():
+    """``train_data[train_labels]`` with a bool array: boolean_mask, as TensorFlow."""
+    t = jg.constant(np.arange(12.0).reshape(4, 3))
+    mask = np.array([True, False, True, False])
+    np.testing.assert_array_equal(t[mask].numpy(), np.arange(12.0).reshape(4, 3)[mask])
+    np.testing.assert_array_equal(t[~mask].numpy(), np.arange(12.0).reshape(4, 3)[~mask])
+    np.testing.assert_array_equal(t[jg.constant(mask)].numpy(), t[mask].numpy())
+    np.testing.assert_array_equal(t[t > 5].numpy(), np.arange(6.0, 12.0))
+    np.testing.assert_array_equal(t[[True, False, True, True]].numpy()[:, 0], [0, 6, 9])
+    with pytest.raises(jg.errors.InvalidArgumentError, match="does not match"):
+        t[np.array([True, False])]
+
+    @jg.function
+    def inside(x):
+        return x[x > 1.0]
+
+    with pytest.raises(jg.errors.UnimplementedError, match="jg.where"):
+        inside(t)
+
+
+def _anomaly_detector(k):
+    class AnomalyDetector(k.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.encoder = k.keras.Sequential([k.keras.layers.Dense(16, activation="relu"),
+                                               k.keras.layers.Dense(8, activation="relu")])
+            self.decoder = k.keras.Sequential([k.keras.layers.Dense(16, activation="relu"),
+                                               k.keras.layers.Dense(40, activation="sigmoid")])
+
+        def call(self, x):
+            return self.decoder(self.encoder(x))
+
+    return AnomalyDetector()
+
+
+def test_autoencoder_anomaly_detection_threshold_matches_tensorflow():
+    rng = np.random.RandomState(0)
+    raw = rng.randn(120, 41).astype("float32")
+    labels, data = raw[:, -1] > 0, raw[:, :-1]
+    min_val, max_val = jg.reduce_min(data), jg.reduce_max(data)
+    data = jg.cast((data - min_val) / (max_val - min_val), jg.float32)
+    normal, anomalous = data[labels], data[~labels]
+    model = _anomaly_detector(jg)
+    model.compile(optimizer="adam", loss="mae")
+    model(normal[:1])
+    tf = _tf()
+    k_model = _anomaly_detector(tf)
+    k_model.compile(optimizer="adam", loss="mae")
+    k_model(normal.numpy()[:1])
+    _copy_weights(k_model, model)
+    fit = dict(epochs=2, batch_size=32, shuffle=False, verbose=0,
+               validation_data=(data.numpy(), data.numpy()))
+    history = model.fit(normal, normal, **fit)
+    k_history = k_model.fit(normal.numpy(), normal.numpy(), **fit)
+    for key, values in k_history.history.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=1e-4, err_msg=key)
+
+    def threshold_of(k, m, x):
+        loss = k.keras.losses.mae(m.predict(x, verbose=0), x)
+        return np.mean(loss) + np.std(loss)
+
+    threshold = threshold_of(jg, model, normal)
+    np.testing.assert_allclose(threshold, threshold_of(tf, k_model, normal.numpy()), rtol=1e-4)
+    preds = jg.math.less(keras.losses.mae(model(data), data), threshold)
+    k_preds = tf.math.less(tf.keras.losses.mae(k_model(data.numpy()), data.numpy()), threshold)
+    np.testing.assert_array_equal(preds.numpy(), k_preds.numpy())
+    assert anomalous.shape[0] + normal.shape[0] == 120
+
+
+def test_conv_and_denoising_autoencoders():
+    rng = np.random.RandomState(0)
+    x = rng.rand(16, 28, 28).astype("float32")
+
+    class Autoencoder(keras.Model):
+        def __init__(self, latent_dim, shape):
+            super().__init__()
+            self.latent_dim, self.shape = latent_dim, shape
+            self.encoder = keras.Sequential([layers.Flatten(),
+                                             layers.Dense(latent_dim, activation="relu")])
+            self.decoder = keras.Sequential([
+                layers.Dense(jg.math.reduce_prod(shape).numpy(), activation="sigmoid"),
+                layers.Reshape(shape)])
+
+        def call(self, x):
+            return self.decoder(self.encoder(x))
+
+    dense = Autoencoder(8, x.shape[1:])
+    dense.compile(optimizer="adam", loss=keras.losses.MeanSquaredError())
+    dense.fit(x, x, epochs=1, shuffle=True, validation_data=(x, x), verbose=0)
+    assert dense.decoder(dense.encoder(x).numpy()).shape == (16, 28, 28)
+    x = x[..., jg.newaxis]
+    noisy = jg.clip_by_value(x + 0.2 * jg.random.normal(shape=x.shape), clip_value_min=0.,
+                             clip_value_max=1.)
+    encoder = keras.Sequential([
+        layers.Input(shape=(28, 28, 1)),
+        layers.Conv2D(4, (3, 3), activation="relu", padding="same", strides=2),
+        layers.Conv2D(2, (3, 3), activation="relu", padding="same", strides=2)])
+    decoder = keras.Sequential([
+        layers.Conv2DTranspose(2, kernel_size=3, strides=2, activation="relu", padding="same"),
+        layers.Conv2DTranspose(4, kernel_size=3, strides=2, activation="relu", padding="same"),
+        layers.Conv2D(1, kernel_size=(3, 3), activation="sigmoid", padding="same")])
+    assert encoder(noisy).shape == (16, 7, 7, 2) and decoder(encoder(noisy)).shape == x.shape
+
+    tf = _tf()
+    k_decoder = tf.keras.Sequential([
+        tf.keras.layers.Conv2DTranspose(2, kernel_size=3, strides=2, activation="relu",
+                                        padding="same"),
+        tf.keras.layers.Conv2DTranspose(4, kernel_size=3, strides=2, activation="relu",
+                                        padding="same"),
+        tf.keras.layers.Conv2D(1, kernel_size=(3, 3), activation="sigmoid", padding="same")])
+    code = encoder(noisy).numpy()
+    k_decoder(code)
+    _copy_weights(k_decoder, decoder)
+    np.testing.assert_allclose(decoder(code).numpy(), k_decoder(code).numpy(), rtol=1e-4,
+                               atol=1e-5)

@@ -508,7 +508,7 @@ class Sequential(Model):
 
     def call(self, inputs, training=None):
         graph = self.__dict__.get("_graph")
-        x = functional.adjust_input_rank(graph[0], inputs) if graph else inputs
+        x = functional.standardize_input(graph[0], inputs) if graph else inputs
         for layer in self.layers:
             x = layer(x, training=training)
         return x
