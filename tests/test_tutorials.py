@@ -637,3 +637,232 @@ def test_conv_and_denoising_autoencoders():
     _copy_weights(k_decoder, decoder)
     np.testing.assert_allclose(decoder(code).numpy(), k_decoder(code).numpy(), rtol=1e-4,
                                atol=1e-5)
+
+
+# ------------------------------------------------------------------------ DCGAN
+
+def _gan(k):
+    generator = k.keras.Sequential([
+        k.keras.layers.Dense(7 * 7 * 4, use_bias=False, input_shape=(8,)),
+        k.keras.layers.BatchNormalization(), k.keras.layers.LeakyReLU(),
+        k.keras.layers.Reshape((7, 7, 4)),
+        k.keras.layers.Conv2DTranspose(4, (5, 5), strides=(2, 2), padding="same",
+                                       use_bias=False),
+        k.keras.layers.BatchNormalization(), k.keras.layers.LeakyReLU(),
+        k.keras.layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same",
+                                       use_bias=False, activation="tanh")])
+    discriminator = k.keras.Sequential([
+        k.keras.layers.Conv2D(4, (5, 5), strides=(2, 2), padding="same",
+                              input_shape=[28, 28, 1]),
+        k.keras.layers.LeakyReLU(), k.keras.layers.Flatten(), k.keras.layers.Dense(1)])
+    cross_entropy = k.keras.losses.BinaryCrossentropy(from_logits=True)
+    gen_opt, disc_opt = k.keras.optimizers.Adam(1e-2), k.keras.optimizers.Adam(1e-2)
+
+    @k.function
+    def train_step(images, noise):
+        with k.GradientTape() as gen_tape, k.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = cross_entropy(k.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(k.ones_like(real_output), real_output)
+                         + cross_entropy(k.zeros_like(fake_output), fake_output))
+        gen_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        disc_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        gen_opt.apply_gradients(zip(gen_grads, generator.trainable_variables))
+        disc_opt.apply_gradients(zip(disc_grads, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return generator, discriminator, gen_opt, disc_opt, train_step
+
+
+@pytest.mark.slow
+def test_dcgan_train_step_matches_tensorflow_and_checkpoints(tmp_path):
+    rng = np.random.RandomState(0)
+    images = (rng.rand(3, 8, 28, 28, 1).astype("float32") - 0.5) * 2
+    noises = rng.randn(3, 8, 8).astype("float32")
+    generator, discriminator, gen_opt, disc_opt, train_step = _gan(jg)
+    assert generator.output_shape == (None, 28, 28, 1)
+    tf = _tf()
+    k_generator, k_discriminator, _, _, k_train_step = _gan(tf)
+    _copy_weights(k_generator, generator)
+    _copy_weights(k_discriminator, discriminator)
+    for batch, noise in zip(images, noises, strict=True):
+        losses = [float(v) for v in train_step(batch, noise)]
+        k_losses = [float(v) for v in k_train_step(batch, noise)]
+        np.testing.assert_allclose(losses, k_losses, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(generator(noises[0], training=False).numpy(),
+                               k_generator(noises[0], training=False).numpy(), rtol=2e-3,
+                               atol=2e-3)
+
+    checkpoint = jg.train.Checkpoint(generator_optimizer=gen_opt,
+                                     discriminator_optimizer=disc_opt, generator=generator,
+                                     discriminator=discriminator)
+    prefix = str(tmp_path / "ckpt")
+    checkpoint.save(file_prefix=prefix)
+    before = generator(noises[1], training=False).numpy()
+    train_step(images[0], noises[0])
+    assert int(gen_opt.iterations.numpy()) == 4
+    checkpoint.restore(jg.train.latest_checkpoint(str(tmp_path)))
+    np.testing.assert_array_equal(generator(noises[1], training=False).numpy(), before)
+    assert int(gen_opt.iterations.numpy()) == 3
+
+
+# ------------------------------------------------------------------------ CVAE
+
+def _cvae(k, latent_dim=2):
+    class CVAE(k.keras.Model):
+        def __init__(self, latent_dim):
+            super().__init__()
+            self.latent_dim = latent_dim
+            self.encoder = k.keras.Sequential([
+                k.keras.layers.InputLayer(input_shape=(28, 28, 1)),
+                k.keras.layers.Conv2D(filters=4, kernel_size=3, strides=(2, 2),
+                                      activation="relu"),
+                k.keras.layers.Flatten(), k.keras.layers.Dense(latent_dim + latent_dim)])
+            self.decoder = k.keras.Sequential([
+                k.keras.layers.InputLayer(input_shape=(latent_dim,)),
+                k.keras.layers.Dense(units=7 * 7 * 4, activation=k.nn.relu),
+                k.keras.layers.Reshape(target_shape=(7, 7, 4)),
+                k.keras.layers.Conv2DTranspose(filters=4, kernel_size=3, strides=2,
+                                               padding="same", activation="relu"),
+                k.keras.layers.Conv2DTranspose(filters=1, kernel_size=3, strides=2,
+                                               padding="same")])
+
+        @k.function
+        def sample(self, eps=None):
+            if eps is None:
+                eps = k.random.normal(shape=(10, self.latent_dim))
+            return self.decode(eps, apply_sigmoid=True)
+
+        def encode(self, x):
+            mean, logvar = k.split(self.encoder(x), num_or_size_splits=2, axis=1)
+            return mean, logvar
+
+        def reparameterize(self, mean, logvar):
+            eps = k.random.normal(shape=mean.shape)
+            return eps * k.exp(logvar * .5) + mean
+
+        def decode(self, z, apply_sigmoid=False):
+            logits = self.decoder(z)
+            return k.sigmoid(logits) if apply_sigmoid else logits
+
+    return CVAE(latent_dim)
+
+
+def _elbo_loss(k, model, x, z=None):
+    def log_normal_pdf(sample, mean, logvar, raxis=1):
+        log2pi = k.math.log(2. * np.pi)
+        return k.reduce_sum(-.5 * ((sample - mean) ** 2. * k.exp(-logvar) + logvar + log2pi),
+                            axis=raxis)
+
+    mean, logvar = model.encode(x)
+    z = model.reparameterize(mean, logvar) if z is None else z(mean)
+    x_logit = model.decode(z)
+    cross_ent = k.nn.sigmoid_cross_entropy_with_logits(logits=x_logit, labels=x)
+    logpx_z = -k.reduce_sum(cross_ent, axis=[1, 2, 3])
+    logpz = log_normal_pdf(z, 0., 0.)
+    logqz_x = log_normal_pdf(z, mean, logvar)
+    return -k.reduce_mean(logpx_z + logpz - logqz_x)
+
+
+def test_cvae_elbo_and_compiled_train_step():
+    rng = np.random.RandomState(0)
+    x = (rng.rand(8, 28, 28, 1) > 0.5).astype("float32")
+    model = _cvae(jg)
+    optimizer = keras.optimizers.Adam(1e-3)
+
+    @jg.function
+    def train_step(model, x, optimizer):
+        with jg.GradientTape() as tape:
+            loss = _elbo_loss(jg, model, x)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    first = [float(train_step(model, x, optimizer)) for _ in range(3)]
+    assert all(np.isfinite(first)) and len(set(first)) == 3  # fresh eps, updated weights
+    assert train_step.experimental_get_tracing_count() == 1
+    assert model.sample().shape == (10, 28, 28, 1)
+    eps = np.zeros((10, 2), np.float32)
+    np.testing.assert_allclose(model.sample(eps).numpy(),
+                               jg.sigmoid(model.decoder(eps)).numpy(), rtol=1e-5)
+    assert int(optimizer.iterations.numpy()) == 3
+
+    tf = _tf()
+    k_model = _cvae(tf)
+    k_model.encoder(x)
+    k_model.decoder(eps)
+    model.encoder.set_weights(k_model.encoder.get_weights())
+    model.decoder.set_weights(k_model.decoder.get_weights())
+    np.testing.assert_allclose(float(_elbo_loss(jg, model, x, z=lambda m: m)),
+                               float(_elbo_loss(tf, k_model, x, z=lambda m: m)), rtol=1e-4)
+
+
+# ------------------------------------------------------------------------ data augmentation
+
+def test_data_augmentation_layers_in_model_and_dataset_map():
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 256, (8, 24, 24, 3)).astype("float32")
+    labels = rng.randint(0, 5, (8,)).astype("int64")
+    resize_and_rescale = keras.Sequential([layers.Resizing(12, 12), layers.Rescaling(1. / 255)])
+    augmentation = keras.Sequential([layers.RandomFlip("horizontal_and_vertical"),
+                                     layers.RandomRotation(0.2)])
+    ds = jg.data.Dataset.from_tensor_slices((images, labels))
+    prepared = ds.map(lambda x, y: (resize_and_rescale(x), y)).batch(4).map(
+        lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=jg.data.AUTOTUNE)
+    spec = prepared.element_spec
+    assert spec[0].shape == [None, 12, 12, 3] and spec[1].shape == [None]
+    model = keras.Sequential([layers.Conv2D(4, 3, padding="same", activation="relu"),
+                              layers.MaxPooling2D(), layers.Flatten(), layers.Dense(5)])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    history = model.fit(prepared, epochs=1, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss"]
+    inside = keras.Sequential([resize_and_rescale, augmentation, layers.Conv2D(2, 3)])
+    assert inside(images[:2], training=True).shape == (2, 10, 10, 2)
+    np.testing.assert_allclose(augmentation(images[:2], training=False).numpy(), images[:2])
+
+    tf = _tf()
+    k_resize = tf.keras.Sequential([tf.keras.layers.Resizing(12, 12),
+                                    tf.keras.layers.Rescaling(1. / 255)])
+    np.testing.assert_allclose(resize_and_rescale(images).numpy(), k_resize(images).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_data_augmentation_stateless_ops_seeded_per_element_from_a_counter():
+    """The tutorial's tf.data option: (image, label) zipped with a Counter's (seed, seed),
+    mapped through stateless image ops whose seed is a traced tensor."""
+    rng = np.random.RandomState(0)
+    images = rng.rand(6, 16, 16, 3).astype("float32")
+    ds = jg.data.Dataset.from_tensor_slices((images, np.arange(6)))
+
+    def augment(image_label, seed):
+        image, label = image_label
+        image = jg.image.resize_with_crop_or_pad(image, 20, 20)
+        new_seed = jg.random.split(seed, num=1)[0, :]
+        image = jg.image.stateless_random_crop(image, size=[16, 16, 3], seed=seed)
+        image = jg.image.stateless_random_brightness(image, max_delta=0.5, seed=new_seed)
+        return jg.clip_by_value(image, 0, 1), label
+
+    counter = jg.data.experimental.Counter()
+    assert counter.element_spec == jg.TensorSpec([], jg.int64)
+    augmented = jg.data.Dataset.zip((ds, (counter, counter))).map(augment)
+    out = [np.asarray(x) for x, _ in augmented]
+    assert len(out) == 6 and all(o.shape == (16, 16, 3) for o in out)
+    for i, o in enumerate(out):  # the traced seed draws what an eager seed (i, i) draws
+        eager, _ = augment((jg.constant(images[i]), i), jg.constant([i, i], jg.int64))
+        np.testing.assert_allclose(o, eager.numpy(), rtol=1e-6)
+    assert len({float(o.sum()) for o in out}) == 6
+
+    generator = jg.random.Generator.from_seed(123, alg="philox")
+
+    def f(x, y):
+        seed = generator.make_seeds(1)[:, 0]
+        return augment((x, y), seed)
+
+    first, second = (np.asarray(next(iter(ds.map(f).batch(6)))[0]) for _ in range(2))
+    assert first.shape == (6, 16, 16, 3) and not np.array_equal(first, second)
+    with pytest.raises(jg.errors.InvalidArgumentError, match="pair of integers"):
+        jg.function(lambda s: jg.random.stateless_uniform([2], seed=s))(jg.constant([1.0, 2.0]))

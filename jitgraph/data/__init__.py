@@ -18,7 +18,8 @@ from .dataset import (
 
 experimental = _Namespace(AUTOTUNE=AUTOTUNE, INFINITE_CARDINALITY=INFINITE_CARDINALITY,
                           UNKNOWN_CARDINALITY=UNKNOWN_CARDINALITY,
-                          cardinality=lambda dataset: dataset.cardinality())
+                          cardinality=lambda dataset: dataset.cardinality(),
+                          Counter=Dataset.counter)
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset",
            "DatasetSpec", "Iterator",
