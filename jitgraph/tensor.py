@@ -174,7 +174,8 @@ class Tensor:
 
     @property
     def device(self):
-        return "/cpu:0"
+        # TensorFlow's full name: code tests it with .endswith("CPU:0") / ("GPU:0")
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def get_shape(self):
         return self.shape

@@ -866,3 +866,100 @@ def test_data_augmentation_stateless_ops_seeded_per_element_from_a_counter():
     assert first.shape == (6, 16, 16, 3) and not np.array_equal(first, second)
     with pytest.raises(jg.errors.InvalidArgumentError, match="pair of integers"):
         jg.function(lambda s: jg.random.stateless_uniform([2], seed=s))(jg.constant([1.0, 2.0]))
+
+
+# ------------------------------------------------------------------------ customization basics
+
+def test_customization_basics_tensors_devices_and_datasets(tmp_path):
+    assert int(jg.math.add(1, 2)) == 3 and jg.math.square(5).dtype == jg.int32
+    x = jg.linalg.matmul([[1]], [[2, 3]])
+    assert x.shape == (1, 2) and x.dtype == jg.int32
+    tensor = jg.math.multiply(np.ones([3, 3]), 42)
+    np.testing.assert_array_equal(np.add(tensor, 1), np.full((3, 3), 43.0))
+    assert not x.device.endswith("GPU:0")
+    with jg.device("CPU:0"):
+        x = jg.random.uniform([10, 10])
+        assert x.device.endswith("CPU:0")  # the tutorial's check, on TensorFlow's full name
+    assert jg.Variable(1.0).device.endswith("CPU:0")
+    ds = jg.data.Dataset.from_tensor_slices([1, 2, 3, 4, 5, 6]).map(jg.math.square)
+    assert sorted(int(v) for b in ds.shuffle(2).batch(2) for v in b) == [1, 4, 9, 16, 25, 36]
+    path = tmp_path / "lines.txt"
+    path.write_text("Line 1\nLine 2\n")
+    with pytest.raises(jg.errors.UnimplementedError, match="string tensors.*from_tensor_slices"):
+        jg.data.TextLineDataset(str(path))
+    assert not hasattr(jg.data, "TextLineDataset")
+
+
+# ------------------------------------------------------------------------ custom training
+
+def _penguin_model(k):
+    return k.keras.Sequential([
+        k.keras.layers.Dense(10, activation=k.nn.relu, input_shape=(4,)),
+        k.keras.layers.Dense(10, activation=k.nn.relu), k.keras.layers.Dense(3)])
+
+
+def _walkthrough(k, model, train_dataset, test_dataset, epochs=2):
+    """The tutorial's loop: loss, grad, SGD steps, Mean and SparseCategoricalAccuracy per
+    epoch, then Accuracy on argmax predictions."""
+    loss_object = k.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def loss(model, x, y, training):
+        return loss_object(y_true=y, y_pred=model(x, training=training))
+
+    def grad(model, inputs, targets):
+        with k.GradientTape() as tape:
+            loss_value = loss(model, inputs, targets, training=True)
+        return loss_value, tape.gradient(loss_value, model.trainable_variables)
+
+    optimizer = k.keras.optimizers.SGD(learning_rate=0.05)
+    losses, accuracies = [], []
+    for _ in range(epochs):
+        epoch_loss_avg = k.keras.metrics.Mean()
+        epoch_accuracy = k.keras.metrics.SparseCategoricalAccuracy()
+        for x, y in train_dataset:
+            loss_value, grads = grad(model, x, y)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            epoch_loss_avg.update_state(loss_value)
+            epoch_accuracy.update_state(y, model(x, training=True))
+        losses.append(float(epoch_loss_avg.result()))
+        accuracies.append(float(epoch_accuracy.result()))
+    test_accuracy = k.keras.metrics.Accuracy()
+    for x, y in test_dataset:
+        prediction = k.math.argmax(model(x, training=False), axis=1, output_type=k.int64)
+        test_accuracy(prediction, y)
+    return losses, accuracies, float(test_accuracy.result()), int(optimizer.iterations)
+
+
+def _penguins(k, n=90, seed=0):
+    rng = np.random.RandomState(seed)
+    species = rng.randint(0, 3, n).astype("int64")
+    feats = (rng.randn(n, 4) + species[:, None] * 1.5).astype("float32")
+    ds = k.data.Dataset.from_tensor_slices({"features": feats, "species": species})
+
+    def pack(d):
+        return d["features"], d["species"]
+
+    return ds.take(64).map(pack).batch(32), ds.skip(64).map(pack).batch(32)
+
+
+def test_custom_training_walkthrough_matches_tensorflow():
+    train_dataset, test_dataset = _penguins(jg)
+    features, labels = next(iter(train_dataset))
+    assert features.shape == (32, 4) and labels.dtype == jg.int64
+    model = _penguin_model(jg)
+    tf = _tf()
+    k_model = _penguin_model(tf)
+    _copy_weights(k_model, model)
+    result = _walkthrough(jg, model, train_dataset, test_dataset)
+    k_result = _walkthrough(tf, k_model, *_penguins(tf))
+    np.testing.assert_allclose(result[0], k_result[0], rtol=1e-4)
+    np.testing.assert_allclose(result[1], k_result[1], rtol=1e-6)
+    np.testing.assert_allclose(result[2], k_result[2], rtol=1e-6)
+    assert result[3] == k_result[3] == 4
+    predict = jg.convert_to_tensor([[0.3, 0.8, 0.4, 0.5], [0.4, 0.1, 0.8, 0.5]])
+    for logits, k_logits in zip(model(predict, training=False),
+                                k_model(predict.numpy(), training=False), strict=True):
+        class_idx = jg.math.argmax(logits).numpy()
+        assert class_idx == tf.math.argmax(k_logits).numpy()
+        np.testing.assert_allclose(float(jg.nn.softmax(logits)[class_idx]),
+                                   float(tf.nn.softmax(k_logits)[class_idx]), rtol=1e-4)
