@@ -304,6 +304,8 @@ def test_timeseries_dataset_from_array_matches_keras():
     kw = dict(sequence_length=5, sequence_stride=2, sampling_rate=3, batch_size=4,
               start_index=2, end_index=45)
     ds = keras.utils.timeseries_dataset_from_array(data, targets, **kw)
+    assert keras.preprocessing.timeseries_dataset_from_array is \
+        keras.utils.timeseries_dataset_from_array
     batches = [(np.asarray(x), np.asarray(y)) for x, y in ds]
     assert int(ds.cardinality()) == len(batches)
     first = batches[0][0][1]  # start position 2 (stride), offset 2 (start_index)
