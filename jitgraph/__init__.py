@@ -58,6 +58,8 @@ _LAZY["data"] = ".data"  # jg.data: input pipelines (data/)
 _LAZY.update({"train": ".train", "saved_model": ".saved_model"})  # checkpoints, saved graphs
 _LAZY["image"] = ".image"  # jg.image: resizing, colour, augmentation (image/)
 _LAZY["summary"] = ".summary"  # jg.summary: TensorBoard event files (summary/)
+# jg.initializers, jg.optimizers, jg.losses, jg.metrics: TensorFlow's aliases of the Keras ones
+_LAZY.update({n: f".keras.{n}" for n in ("initializers", "optimizers", "losses", "metrics")})
 
 
 def __getattr__(name):

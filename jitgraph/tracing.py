@@ -108,6 +108,13 @@ class SymbolicTensor(Tensor):
     def graph(self):
         return self._ir.op.graph
 
+    def set_shape(self, shape):
+        super().set_shape(shape)
+        if TensorShape(shape).rank is not None:
+            from .ops import ensure_shape
+
+            self._ir = ensure_shape(self, TensorShape(shape).as_list())._ir
+
     @property
     def op(self):
         return self._ir.op

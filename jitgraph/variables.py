@@ -130,7 +130,8 @@ class Variable:
 
     @property
     def device(self):
-        return "/cpu:0"
+        # TensorFlow's full name: code tests it with .endswith("CPU:0") / ("GPU:0")
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     # -- reading
     def _jg_read(self):

@@ -18,8 +18,25 @@ from .dataset import (
 
 experimental = _Namespace(AUTOTUNE=AUTOTUNE, INFINITE_CARDINALITY=INFINITE_CARDINALITY,
                           UNKNOWN_CARDINALITY=UNKNOWN_CARDINALITY,
-                          cardinality=lambda dataset: dataset.cardinality())
+                          cardinality=lambda dataset: dataset.cardinality(),
+                          Counter=Dataset.counter)
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset",
            "DatasetSpec", "Iterator",
            "Options", "experimental"]
+
+
+_FILE_DATASETS = ("TextLineDataset", "TFRecordDataset", "FixedLengthRecordDataset")
+
+
+def __getattr__(name):
+    """tf.data's file readers produce string tensors, which jitgraph does not have: a clear
+    error saying what to do instead."""
+    if name in _FILE_DATASETS:
+        from ..unsupported import UnsupportedAttribute, message
+
+        raise UnsupportedAttribute(message(
+            f"jg.data.{name}", "datasets of file records (they are string tensors)",
+            "read the file in Python or NumPy (open(path).read().splitlines(), np.loadtxt), "
+            "turn the text into numbers, and use jg.data.Dataset.from_tensor_slices"))
+    raise AttributeError(f"module 'jitgraph.data' has no attribute {name!r}")

@@ -172,6 +172,15 @@ class Dataset:
         return Range(args, output_type)
 
     @staticmethod
+    def counter(start=0, step=1, dtype=None, name=None):
+        """``start``, ``start + step``, ... without end (``tf.data.experimental.Counter``):
+        zipped with another dataset it numbers its elements, or seeds each one."""
+        import sys
+
+        end = sys.maxsize if step > 0 else -sys.maxsize - 1
+        return Dataset.range(start, end, step, output_type=dtype or "int64")
+
+    @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None,
                        output_signature=None, name=None):
         """The values a Python generator yields, converted to ``output_signature``

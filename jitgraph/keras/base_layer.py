@@ -322,8 +322,7 @@ class Layer:
                 if (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16") and \
                         target.is_floating:
                     arr = arr.astype(target.as_numpy_dtype)
-                elif arr.dtype.kind in "iu" and arr.dtype != np.int32 and arr.dtype.itemsize \
-                        == 8:
+                elif arr.dtype.kind in "iu" and arr.dtype != np.int32:  # uint8 images too
                     arr = arr.astype(np.int32)
                 return jg.constant(arr)
             if jg.is_tensor(x) and x.dtype.is_floating and target.is_floating \

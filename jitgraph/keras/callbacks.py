@@ -213,7 +213,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
 
     def on_train_begin(self, logs=None):
-        self.wait, self.best, self.best_weights = 0, np.inf, None
+        self.wait, self.best, self.best_weights, self.best_epoch = 0, np.inf, None, 0
         self.stopped_epoch = 0
         if self.baseline is not None:  # must be beaten by min_delta to count as progress
             self.best = self.sign * self.baseline
@@ -222,9 +222,12 @@ class EarlyStopping(Callback):
         value = (logs or {}).get(self.monitor)
         if value is None or epoch < self.start_from_epoch:
             return
+        if self.restore_best_weights and self.best_weights is None:
+            # nothing better seen yet (a baseline never beaten): the first weights count
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
         score = self.sign * value
         if score < self.best - self.min_delta:
-            self.best, self.wait = score, 0
+            self.best, self.best_epoch, self.wait = score, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             return
@@ -232,14 +235,17 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.best_weights is not None:
-                if self.verbose:
-                    print("Restoring model weights from the end of the best epoch.")
-                self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs=None):
+        """As Keras: the best weights come back at the end of training, whether or not it
+        stopped early."""
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print("Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(Callback):

@@ -184,10 +184,36 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
     return InputLayer(batch_input_shape=batch_shape, dtype=dtype, name=name).output
 
 
+def standardize_input(kt, value):
+    """``value`` fed for the Input ``kt`` as Keras feeds it: converted to the Input's dtype
+    (uint8 pixels into a float32 model), and its rank matched: one extra trailing axis of
+    size 1 is squeezed, one missing trailing axis is added when the Input ends in 1 (a
+    vector of features fed to ``Input(shape=(1,))``)."""
+    from . import masking
+
+    if value is None or not hasattr(value, "shape") or kt.shape.rank is None:
+        return value
+    if not jg.is_tensor(value):
+        value = np.asarray(value)
+        if value.dtype.kind in "iufb" and value.dtype != kt.dtype.as_numpy_dtype:
+            value = value.astype(kt.dtype.as_numpy_dtype)
+    elif value.dtype != kt.dtype and value.dtype.name != "string":
+        mask = masking.get_mask(value)
+        value = jg.cast(value, kt.dtype)
+        masking.set_mask(value, mask)
+    rank, ref = len(value.shape), kt.shape.as_list()
+    if rank == len(ref) + 1 and value.shape[-1] == 1:
+        return jg.squeeze(value, axis=-1)
+    if rank == len(ref) - 1 and ref[-1] == 1:
+        return jg.expand_dims(value, axis=-1)
+    return value
+
+
 def run_nodes(inputs_kt, outputs_kt, values, training):
     """Evaluates ``outputs_kt`` with ``values`` fed for ``inputs_kt`` by calling each
     recorded node's layer in creation order."""
-    env = {id(k): v for k, v in zip(flatten(inputs_kt), flatten(values))}
+    env = {id(k): standardize_input(k, v) for k, v in zip(flatten(inputs_kt),
+                                                           flatten(values))}
 
     def resolve(x):
         if isinstance(x, KerasTensor):

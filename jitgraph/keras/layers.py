@@ -18,6 +18,7 @@ from .attention import LAYERS as _ATTENTION_LAYERS
 from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401
 from .base_layer import Layer
 from .functional import Input, InputLayer  # noqa: F401 (re-exported)
+from .input_spec import InputSpec
 from .layers_extra import LAYERS as _EXTRA_LAYERS
 from .layers_extra import (  # noqa: F401 (re-exported)
     ActivityRegularization,
@@ -67,6 +68,8 @@ class Dense(Layer):
         if last is None:
             raise ValueError(f"Dense layer {self.name!r}: the last dimension of its input "
                              f"must be known, got input shape {input_shape}")
+        # later calls must bring the same feature size (a clear error, as Keras')
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: int(last)})
         self.kernel = self.add_weight("kernel", (last, self.units),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
@@ -327,13 +330,21 @@ class Normalization(Layer):
         self.mean = self.add_weight("mean", shape, initializer="zeros", trainable=False)
         self.variance = self.add_weight("variance", shape, initializer="ones",
                                         trainable=False)
+        # Keras keeps a count weight too (always 0): the same weights list, so
+        # set_weights/get_weights line up with Keras models
+        self.count = self.add_weight("count", (), dtype=jg.int64, initializer="zeros",
+                                     trainable=False)
         if self._init_mean is not None:
             self.mean.assign(np.broadcast_to(self._init_mean, shape))
             self.variance.assign(np.broadcast_to(self._init_var, shape))
         self.built = True
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Sets mean and variance from ``data`` (an array of samples)."""
+        """Sets mean and variance from ``data``: an array of samples, or a ``jg.data``
+        dataset of batches (its first ``steps`` batches when given)."""
+        if isinstance(data, jg.data.Dataset):
+            batches = data.take(steps) if steps is not None else data
+            data = np.concatenate([np.asarray(b) for b in batches])
         x = np.asarray(data.numpy() if hasattr(data, "numpy") else data, np.float64)
         if not self.built:
             self.build(x.shape)
@@ -434,12 +445,32 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
+    """Reshapes each sample to ``target_shape``, which may hold one -1 (``Reshape([1, -1])``):
+    its size comes from the sample's."""
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if self.target_shape.count(-1) > 1:
+            raise ValueError(f"Reshape: target_shape {list(self.target_shape)} may hold at "
+                             "most one -1 (the dimension inferred from the sample size)")
 
     def call(self, inputs):
-        return jg.reshape(inputs, (-1,) + self.target_shape)
+        inputs = jg.convert_to_tensor(inputs)
+        sample = tuple(inputs.shape)[1:]
+        if -1 not in self.target_shape:
+            return jg.reshape(inputs, (-1,) + self.target_shape)
+        if None in sample:  # the batch size stays the only unknown: read it at run time
+            return jg.reshape(inputs, jg.concat(
+                [jg.shape(inputs)[:1], jg.constant(self.target_shape, jg.int32)], 0))
+        size, known = int(np.prod(sample)), int(np.prod([d for d in self.target_shape
+                                                         if d != -1]))
+        if known == 0 or size % known:
+            raise ValueError(f"Reshape layer {self.name!r}: a sample of shape {sample} "
+                             f"({size} values) cannot be reshaped to "
+                             f"{list(self.target_shape)}")
+        target = tuple(size // known if d == -1 else d for d in self.target_shape)
+        return jg.reshape(inputs, (-1,) + target)
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}

@@ -507,7 +507,8 @@ class Sequential(Model):
         return [lay for lay in self._layers if not isinstance(lay, InputLayer)]
 
     def call(self, inputs, training=None):
-        x = inputs
+        graph = self.__dict__.get("_graph")
+        x = functional.standardize_input(graph[0], inputs) if graph else inputs
         for layer in self.layers:
             x = layer(x, training=training)
         return x

@@ -460,3 +460,4 @@ _layers.TABLE.update({c.__name__: c for c in LAYERS})  # found by name on loadin
 
 
 from . import sequence  # noqa: E402,F401 - keras.preprocessing.sequence.pad_sequences
+from .timeseries import timeseries_dataset_from_array  # noqa: E402,F401 - Keras' alias

@@ -14,15 +14,16 @@ from .initializers import _numpy_rng
 
 
 def to_numpy_data(x):
-    """Arrays for batching: floats as float32 (Keras' default float), 64-bit ints as
-    int32."""
+    """Arrays for batching: floats as float32 (Keras' default float), other integer types
+    than int32 (64-bit ones, and the uint8/int16... of images and labels, which jitgraph
+    has no dtype for) as int32."""
     def conv(a):
         if a is None:
             return None
         a = np.asarray(a.numpy() if hasattr(a, "numpy") else a)
         if a.dtype.kind == "f" and a.dtype != np.float32:
             return a.astype(np.float32)
-        if a.dtype.kind in "iu" and a.dtype.itemsize == 8:
+        if a.dtype.kind in "iu" and a.dtype != np.int32:
             return a.astype(np.int32)
         if a.dtype.kind == "b":
             return a.astype(np.float32)

@@ -64,3 +64,6 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         "Print the layers, their output shapes and parameter counts with model.summary(); "
         "to draw a traced function's graph use the jitgraph command line "
         "(jitgraph --help, Graphviz output)")
+
+
+from .timeseries import timeseries_dataset_from_array  # noqa: E402,F401

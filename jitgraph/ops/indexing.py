@@ -60,6 +60,15 @@ def _is_index_array(k):
     return isinstance(k, list)
 
 
+def _is_bool_mask(k):
+    """A boolean array key (``x[labels]``, ``x[~labels]``, ``x[x > 5]``)."""
+    if isinstance(k, np.ndarray):
+        return k.dtype == np.bool_ and k.ndim > 0
+    if isinstance(k, Tensor):
+        return k.dtype.name == "bool" and k.ndim > 0
+    return isinstance(k, list) and len(k) > 0 and all(isinstance(e, bool) for e in k)
+
+
 def normalize_key(key, rank, op="strided_slice"):
     """Normalized static key for ``key`` on a tensor of ``rank``; raises on unsupported keys."""
     if not isinstance(key, tuple):
@@ -165,8 +174,12 @@ register(Op("slice_update", _su_infer, _su_impl, grad=_g_su, kind="shape",
 
 def _getitem(x, key):
     """``x[key]``: ints, slices (with steps), ``...``, ``None``/``jg.newaxis``, index tensors or
-    lists (gather on axis 0) and scalar int tensors."""
+    lists (gather on axis 0), boolean masks (eager) and scalar int tensors."""
     x = as_tensor(x, "__getitem__")
+    if _is_bool_mask(key):  # as TensorFlow: boolean_mask over the leading dims
+        from .dynamic import boolean_mask
+
+        return boolean_mask(x, key)
     if _is_index_array(key):
         return gather(x, key, axis=0)
     parts = key if isinstance(key, tuple) else (key,)

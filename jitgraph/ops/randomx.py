@@ -8,9 +8,9 @@
 - ``shuffle``: the permutation that sorts float64 uniform keys (ties by position): NumPy's
   stable argsort eagerly, a rank count (``n^2`` comparisons) in a compiled function; both
   give the same permutation for the same keys.
-- stateless: Philox with key ``(lo32(seed[0]), lo32(seed[1]))`` and the counter ``2^64 - 1``
-  (stateful ops count up from 0), so a seed pair gives the same numbers in every call, eager
-  or compiled, on every backend.
+- stateless: Philox with one fixed key and the seed pair packed into the counter (stateful
+  ops use keys from their seeds), so a seed pair gives the same numbers in every call, eager
+  or compiled, on every backend, whether it is known when tracing or computed at run time.
 - ``Generator.from_seed(s)``: key ``(lo32(s), hi32(s) ^ 0x6E6E6E6E)`` and an int64
   ``jg.Variable`` counter that every draw reads and advances, eagerly and in compiled code.
 """
@@ -21,7 +21,7 @@ from .. import dtypes as _dt
 from .. import errors, tracing
 from .core import apply, as_tensor
 
-_STATELESS_COUNTER = np.int64(-1)
+_STATELESS_KEY = (0x5EED5EED, 0x57A7E1E5)  # every stateless draw's key: seeds go in counters
 _GENERATOR_STREAM = 0x6E6E6E6E
 
 
@@ -87,23 +87,39 @@ def shuffle(value, seed=None, name=None):
     return gather(x, perm)
 
 
-def _seed_pair(seed, what):
+def _seed_counter(seed, what):
+    """The Philox counter of a stateless draw: the seed pair ``[a, b]`` packed as
+    ``(a mod 2^32) + (b mod 2^31) * 2^32`` (the key is the one ``_STATELESS_KEY``). A seed
+    known when tracing packs here; a traced one (a per-element seed in a ``jg.data`` map)
+    packs with jg ops when the function runs, to the same numbers."""
+    if isinstance(seed, (list, tuple)) and any(getattr(e, "_symbolic", False) for e in seed):
+        from .assemble import stack
+        from .elementwise import cast
+
+        seed = stack([cast(as_tensor(e, what), _dt.int64) for e in seed])
     if hasattr(seed, "_symbolic") and seed._symbolic:
-        raise errors.UnimplementedError(errors.at_user_line(
-            f"{what}: the seed must be known when tracing (a Python pair or a constant)"))
+        from .elementwise import cast, floormod
+
+        if list(seed.shape) != [2] or not seed.dtype.is_integer:
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"{what}: seed must be a pair of integers [a, b], got a {seed.dtype.name} "
+                f"tensor of shape {list(seed.shape)}"))
+        s = cast(seed, _dt.int64)
+        return floormod(s[0], np.int64(2**32)) + floormod(s[1], np.int64(2**31)) * \
+            np.int64(2**32)
     s = np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
     if s.shape != (2,) or s.dtype.kind not in "iu":
         raise errors.InvalidArgumentError(
             f"{what}: seed must be a pair of integers [a, b], got {s.tolist()!r}")
-    return (int(s[0]) & 0xFFFFFFFF, int(s[1]) & 0xFFFFFFFF)
+    return as_tensor(np.int64(int(s[0]) % 2**32 + (int(s[1]) % 2**31) * 2**32), what)
 
 
 def _stateless(op_name, what, shape, seed, dtype, **params):
-    key = _seed_pair(seed, what)
+    counter = _seed_counter(seed, what)
     shape, like, extra = _r().random_shape(shape, what)
     params.update(extra)
-    return apply(op_name, as_tensor(_STATELESS_COUNTER, what), *like, key=key, shape=shape,
-                 dtype=dtype, **params)
+    return apply(op_name, counter, *like, key=_STATELESS_KEY, shape=shape, dtype=dtype,
+                 **params)
 
 
 def _bounds(what, dtype, minval, maxval):
@@ -351,8 +367,10 @@ class _Experimental:
 
 
 experimental = _Experimental()
+split = _stateless_split  # jg.random.split / fold_in: TensorFlow's names for the two
+fold_in = _stateless_fold_in
 
 __all__ = ["categorical", "shuffle", "stateless_uniform", "stateless_normal",
            "stateless_truncated_normal", "stateless_categorical", "stateless_binomial",
            "Generator",
-           "get_global_generator", "set_global_generator", "experimental"]
+           "get_global_generator", "set_global_generator", "experimental", "split", "fold_in"]
