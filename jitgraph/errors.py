@@ -44,7 +44,8 @@ def user_location(skip_package=True):
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not (skip_package and fn.startswith(pkg)) and not fn.startswith("<frozen"):
+        if not (skip_package and (fn.startswith(pkg) or fn.startswith("<jitgraph"))) \
+                and not fn.startswith("<frozen"):
             return fn, f.f_lineno
         f = f.f_back
     return None

@@ -169,7 +169,19 @@ class Executable:
             if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape:
                 a = _check_arg(v, a)
             env[v] = a
-        _run_plan(self._plan, env)
+        variables = self.graph.variables
+        if not variables:
+            _run_plan(self._plan, env)
+        else:
+            # a failed call leaves the variables as they were (assign_variable replaces a
+            # variable's array, never writes into it: keeping the arrays is the snapshot)
+            saved = [v._value for v in variables]
+            try:
+                _run_plan(self._plan, env)
+            except BaseException:
+                for v, a in zip(variables, saved, strict=True):
+                    v._value = a
+                raise
         return self._fresh([env[v] for v in self._outputs], args)
 
     def _fresh(self, outs, args):

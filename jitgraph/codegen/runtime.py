@@ -183,6 +183,11 @@ class Executable:
         self._out_dtypes = [v.dtype.np for v in graph.outputs]
         self._vars = list(graph.variables)
         self._writes = [id(v) in program.assigned for v in self._vars]
+        # a failed call leaves the variables it writes as they were: every failure path
+        # stores its status with a cmpxchg (loops.set_status), so code without one cannot
+        # fail and needs no snapshot
+        self._undo = [v for v, w in zip(self._vars, self._writes) if w] \
+            if "cmpxchg" in llvm_ir else []
         self._plans = {}
         self._plan0 = None
         if not self._dyn:
@@ -295,8 +300,12 @@ class Executable:
         for k, (v, w) in enumerate(zip(self._vars, self._writes)):
             env[f"v{k}"] = v
             var_args.append(f"v{k}._buffer_for_write()" if w else f"v{k}._value")
+        if self._undo:
+            env["snapshot"] = self._snapshot
+            lines.append("    saved = snapshot()")
         lines.append(f"    rc = fn(static, {params}, {', '.join(ins + outs + var_args)})")
-        lines += ["    if blocks:", "        keep()", "    if rc:", "        fail(rc)",
+        lines += ["    if blocks:", "        keep()", "    if rc:",
+                  "        fail(rc, saved)" if self._undo else "        fail(rc)",
                   f"    return [{', '.join(outs)}]"]
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
              env)
@@ -326,6 +335,7 @@ class Executable:
         outs = [outputs.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
         if self._callback is not None:
             self._shapes = plan.shapes
+        saved = self._snapshot() if self._undo else None
         if self._vars:
             rc = self._fn(self._static_addr, plan.params_addr, *args, *outs,
                           *[v._buffer_for_write() if w else v._value
@@ -335,10 +345,16 @@ class Executable:
         if self._blocks:
             self._keep_blocks()
         if rc:
-            self._fail(rc)
+            self._fail(rc, saved)
         return outs
 
-    def _fail(self, rc):
+    def _snapshot(self):
+        return [v._value.copy() for v in self._undo]
+
+    def _fail(self, rc, saved=None):
+        if saved is not None:
+            for v, a in zip(self._undo, saved):
+                v._value = a
         raise status_error(self.program, rc)
 
     __call__ = run
