@@ -65,6 +65,19 @@ def at_user_line(message):
     return f"{message} ({format_location(loc)})" if loc else message
 
 
+def at_op_line(message, loc):
+    """``message`` of an error an op raised while a compiled function ran, naming the op's
+    own line ``loc``: a location ``at_user_line`` appended then (the line that called the
+    function) is replaced by it."""
+    here = user_location()
+    if here:
+        suffix = f" ({format_location(here)})"
+        if message.endswith(suffix):
+            message = message[: -len(suffix)]
+    where = format_location(loc)
+    return f"{message} ({where})" if where and where not in message else message
+
+
 class NotFoundError(JitgraphError, FileNotFoundError):
     """A file or an entry (a checkpoint, a saved model, a value in them) does not exist."""
 

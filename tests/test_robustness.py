@@ -128,3 +128,95 @@ def test_run_time_shape_errors_name_the_users_line_not_the_dispatcher():
         f(np.ones((2, 4), np.float32), np.ones((3, 2), np.float32))
     assert "dispatcher" not in str(e.value) and "matmul" in str(e.value)
     assert HERE in str(e.value)
+
+
+@pytest.mark.parametrize("what, fn, args, op", [
+    ("reshape", lambda x: jg.reshape(x, [3, -1]), [np.arange(4, dtype=np.float32)], "reshape"),
+    ("broadcast", lambda x, y: x + y, [np.ones(4, np.float32), np.ones(3, np.float32)], "add"),
+    ("matmul", jg.matmul, [np.ones((2, 4), np.float32), np.ones((3, 2), np.float32)], "matmul"),
+    ("concat", lambda x, y: jg.concat([x, y], 0),
+     [np.ones((2, 3), np.float32), np.ones((2, 4), np.float32)], "concat"),
+])
+def test_interpreter_names_the_op_shapes_and_line_for_run_time_shape_errors(what, fn, args, op):
+    sig = [S([None] * a.ndim, jg.float32) for a in args]
+    f = jg.function(fn, input_signature=sig, backend="interpreter")
+    with pytest.raises(jg.errors.InvalidArgumentError) as e:
+        f(*args)
+    msg = str(e.value)  # the type rule's message for the run-time shapes, as on cpu
+    assert msg.startswith(op) and HERE in msg and "3" in msg, msg
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_time_index_errors_name_the_line_of_the_op_not_of_the_call(backend):
+    def f(x, i):
+        y = x * 2.0
+        return jg.gather(y, i)  # the line the message must name
+
+    line = f.__code__.co_firstlineno + 2
+    g = jg.function(f, backend=backend)
+    with pytest.raises(jg.errors.OutOfRangeError) as e:
+        g(jg.constant([1.0, 2.0]), jg.constant([5]))
+    assert f"{HERE}:{line}" in str(e.value) and str(e.value).count(HERE) == 1, str(e.value)
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("idx", [-1, 2, 2**31 - 1])
+def test_gather_gradient_ops_check_their_indices(backend, idx):
+    # np.add.at wrapped negative indices around silently (a wrong gradient) and raised a bare
+    # IndexError for large ones
+    def f(a, g, i):
+        return jg.ops.apply("gather_grad_add", a, g, i, axis=0)
+
+    args = [np.zeros((2, 2)), np.ones((3, 2)), np.array([1, idx, 0], np.int32)]
+    call = (lambda: f(*map(jg.constant, args))) if backend == "eager" else \
+        (lambda: jg.function(f, backend=backend)(*args))
+    with pytest.raises(jg.errors.OutOfRangeError, match="gather_grad"):
+        call()
+
+
+# ------------------------------------------------------------------ special values
+
+def _on_every_backend(fn, *args):
+    out = {"eager": fn(*map(jg.constant, args)).numpy()}
+    for be in BACKENDS:
+        out[be] = jg.function(fn, backend=be)(*args).numpy()
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_floordiv_of_nan_and_inf_is_nan_on_every_backend(dtype):
+    x = np.array([np.nan, np.inf, -np.inf, 1.0, 7.0, -7.0], dtype)
+    y = np.array([1.0, 2.0, 2.0, np.inf, 2.0, 0.0], dtype)
+    with np.errstate(all="ignore"):
+        want = np.floor_divide(x, y)
+    for be, got in _on_every_backend(jg.math.floordiv, x, y).items():
+        np.testing.assert_array_equal(got, want, err_msg=be)
+
+
+@pytest.mark.parametrize("src", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dst", [jg.int32, jg.int64])
+def test_float_to_int_cast_saturates_and_maps_nan_to_zero_on_every_backend(src, dst):
+    info = np.iinfo(dst.as_numpy_dtype)
+    x = np.array([np.nan, np.inf, -np.inf, 3e9, -3e9, 1e19, -1e19, 2.7, -2.7, -0.0])
+    with np.errstate(all="ignore"):
+        x = x.astype(src)
+        big, small = x.astype(np.float64) >= 2.0**(info.bits - 1), \
+            x.astype(np.float64) < -2.0**(info.bits - 1)
+        want = np.where(np.isfinite(x) & ~big & ~small, np.trunc(x), 0).astype(info.dtype)
+    want[big], want[small] = info.max, info.min
+    for be, got in _on_every_backend(lambda t: jg.cast(t, dst), x).items():
+        np.testing.assert_array_equal(got, want, err_msg=be)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("base", [0, 1, -1, 2])
+def test_integer_pow_with_a_negative_exponent_raises_on_every_backend(backend, base):
+    f = jg.function(lambda x, y: jg.pow(x, y) + 1, backend=backend)  # pow fused with the add
+    x = np.array([base, 3], np.int32)
+    np.testing.assert_array_equal(f(x, np.array([2, 1], np.int32)).numpy(), x**2 * [1, 0]
+                                  + [0, 3] + 1)
+    for call in (lambda: f(x, np.array([-3, 1], np.int32)),
+                 lambda: jg.pow(jg.constant(x), jg.constant([-3, 1]))):
+        with pytest.raises(jg.errors.InvalidArgumentError, match="pow.*negative integer") as e:
+            call()
+        assert HERE in str(e.value)

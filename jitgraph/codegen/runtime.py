@@ -24,7 +24,8 @@ from .kernels import Env
 
 # ops whose kernels check their values (op type -> message; codegen/linalg_kernels.py):
 # a failed check raises InvalidArgumentError, like a failed assert
-CHECKED_OPS = {}
+# op type -> what its failed value check means (kernels.expr_of_subgraph, linalg_kernels)
+CHECKED_OPS = {"pow": "integers to negative integer powers are not allowed; cast to float"}
 STATUS_MESSAGES = {
     1: "gather: an index is out of range",
     2: "pow: integers to negative integer powers are not allowed; cast to float",
@@ -97,8 +98,7 @@ def infer_shapes(graph, shapes):
         try:
             out = REGISTRY[op.type].infer(types, **op.attrs)
         except errors.InvalidArgumentError as e:
-            where = f" ({errors.format_location(op.loc)})" if op.loc else ""
-            raise type(e)(f"{e}{where}") from None
+            raise type(e)(errors.at_op_line(str(e), op.loc)) from None
         out = out if isinstance(out, list) else [out]
         for v, t in zip(op.outputs, out):
             shapes[v] = tuple(t.shape)

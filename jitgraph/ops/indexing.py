@@ -252,10 +252,11 @@ register(Op("gather", _gather_infer, _gather_impl, grad=_g_gather, kind="shape",
 
 
 def _gg_impl(g, idx, like, axis):
-    return _gga_impl(np.zeros(like.shape, g.dtype), g, idx, axis)
+    return _gga_impl(np.zeros(like.shape, g.dtype), g, idx, axis, op="gather_grad")
 
 
-def _gga_impl(acc, g, idx, axis):
+def _gga_impl(acc, g, idx, axis, op="gather_grad_add"):
+    _check_range(op, idx, acc.shape[axis], axis)  # np.add.at would wrap negative ones
     out = np.array(acc, copy=True)
     moved = np.moveaxis(out, axis, 0)
     gm = np.moveaxis(g.reshape(g.shape[:axis] + (-1,) + g.shape[axis + idx.ndim:]), axis, 0)
