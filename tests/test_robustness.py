@@ -220,3 +220,39 @@ def test_integer_pow_with_a_negative_exponent_raises_on_every_backend(backend, b
         with pytest.raises(jg.errors.InvalidArgumentError, match="pow.*negative integer") as e:
             call()
         assert HERE in str(e.value)
+
+
+# ------------------------------------------------------------------ Keras
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_sparse_crossentropy_rejects_out_of_range_labels(backend, from_logits):
+    # compiled, a label >= classes used to cost 0 (its one_hot row is all zeros)
+    def loss(y, p):
+        return jg.keras.losses.sparse_categorical_crossentropy(y, p, from_logits=from_logits)
+
+    y, p = np.array([1, 3], np.int32), np.full((2, 3), 1 / 3, np.float32)
+    call = (lambda: loss(jg.constant(y), jg.constant(p))) if backend == "eager" else \
+        (lambda: jg.function(loss, backend=backend)(y, p))
+    with pytest.raises(jg.errors.InvalidArgumentError, match="out of range|class indices"):
+        call()
+    with pytest.raises(jg.errors.InvalidArgumentError):
+        (lambda: jg.function(loss, backend=backend)(-y, p))() if backend != "eager" else \
+            loss(jg.constant(-y), jg.constant(p))
+
+
+def test_fit_step_that_fails_when_it_runs_leaves_weights_and_optimizer_as_they_were():
+    m = jg.keras.Sequential([jg.keras.layers.Dense(3)])
+    m.compile(loss=jg.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              optimizer="adam")
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(8, 2)
+    y = np.array([0, 1, 2, 1, 0, 1, 2, 1], np.int32)
+    m.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    bad = y.copy()
+    bad[1] = 9  # in the first batch: that step fails, nothing may change
+    state = [v.numpy().copy() for v in m.weights + m.optimizer.variables]
+    with pytest.raises(jg.errors.InvalidArgumentError, match="label is out of range"):
+        m.fit(x, bad, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    for before, v in zip(state, m.weights + m.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(v.numpy(), before, err_msg=v.name)
+    assert int(m.optimizer.iterations.numpy()) == 2
