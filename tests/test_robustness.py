@@ -256,3 +256,33 @@ def test_fit_step_that_fails_when_it_runs_leaves_weights_and_optimizer_as_they_w
     for before, v in zip(state, m.weights + m.optimizer.variables, strict=True):
         np.testing.assert_array_equal(v.numpy(), before, err_msg=v.name)
     assert int(m.optimizer.iterations.numpy()) == 2
+
+
+# ------------------------------------------------------------------ eager errors
+
+@pytest.mark.parametrize("fn, op", [
+    (lambda: jg.ones(4) + jg.ones(3), "add"),
+    (lambda: jg.reduce_max(jg.zeros(0)), "reduce_max"),
+    (lambda: jg.reshape(jg.ones(4), [3, -1]), "reshape"),
+    (lambda: jg.matmul(jg.ones((2, 3)), jg.ones((2, 3))), "matmul"),
+])
+def test_eager_op_errors_name_the_users_line(fn, op):
+    with pytest.raises(jg.errors.InvalidArgumentError) as e:
+        fn()
+    assert str(e.value).startswith(op) and str(e.value).count(HERE) == 1, str(e.value)
+
+
+def test_variable_update_errors_name_the_variable_and_change_nothing():
+    v = jg.Variable(np.arange(4, dtype=np.float32), name="counts")
+    for fn, what in [(lambda: v.assign_add(np.ones(3, np.float32)), "assign_add"),
+                     (lambda: v.assign_sub([1.0, 2.0]), "assign_sub"),
+                     (lambda: v[1:3].assign([1.0, 2.0, 3.0]), "sliced assignment"),
+                     (lambda: v.assign(np.ones(5, np.float32)), "assign"),
+                     (lambda: v.scatter_nd_update([[1], [7]], [5.0, 6.0]), "index 7")]:
+        with pytest.raises(jg.errors.InvalidArgumentError) as e:
+            fn()
+        msg = str(e.value)
+        assert what in msg and HERE in msg, msg
+        if what != "index 7":
+            assert "'counts" in msg, msg
+        np.testing.assert_array_equal(v.numpy(), [0.0, 1.0, 2.0, 3.0])
