@@ -286,3 +286,59 @@ def test_variable_update_errors_name_the_variable_and_change_nothing():
         if what != "index 7":
             assert "'counts" in msg, msg
         np.testing.assert_array_equal(v.numpy(), [0.0, 1.0, 2.0, 3.0])
+
+
+# ------------------------------------------------------------------ shape relations the
+# compiled kernels rely on: they read an input by another input's shape, so a type rule
+# that let a mismatch through made the cpu backend read past the end of a buffer
+
+_MISMATCHED = [
+    ("scatter_nd", lambda i, u: jg.scatter_nd(i, u, [4]),
+     [np.zeros((0, 1), np.int32), np.ones(3)], "updates have shape"),
+    ("scatter_nd:depth", lambda i, u: jg.scatter_nd(i, u, [4, 2]),
+     [np.array([[1], [2]], np.int32), np.ones((2, 3))], "updates have shape"),
+    ("tensor_scatter_nd_update", lambda t, i, u: jg.tensor_scatter_nd_update(t, i, u),
+     [np.zeros(4), np.array([[1], [3]], np.int32), np.ones(5)], "updates have shape"),
+    ("reshape_like", lambda x, y: jg.ops.apply("reshape_like", x, y),
+     [np.zeros(0), np.ones((2, 3))], "reshape_like"),
+    ("gather_grad", lambda g, i, x: jg.ops.apply("gather_grad", g, i, x, axis=0),
+     [np.zeros((0, 2)), np.array([1, 1, 0], np.int32), np.ones((2, 2))], "do not fit"),
+    ("take_along_axis_grad",
+     lambda g, i, x: jg.ops.apply("take_along_axis_grad", g, i, x, axis=0),
+     [np.zeros((0, 3)), np.zeros((2, 3), np.int32), np.ones((3, 3))], "must match"),
+]
+
+
+@pytest.mark.parametrize("name, fn, args, what", _MISMATCHED, ids=[m[0] for m in _MISMATCHED])
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS + ["cpu-dynamic"])
+def test_mismatched_index_and_update_shapes_are_rejected(name, fn, args, what, backend):
+    if backend == "eager":
+        call = lambda: fn(*map(jg.constant, args))  # noqa: E731
+    elif backend == "cpu-dynamic":  # the sizes are known only when the call runs
+        sig = [S([None] * (a.ndim - 1) + [a.shape[-1] if a.dtype.kind == "i" else None],
+                 jg.as_dtype(a.dtype)) for a in args]  # index tuples' length known
+        call = lambda: jg.function(fn, input_signature=sig, backend="cpu")(*args)  # noqa: E731
+    else:
+        call = lambda: jg.function(fn, backend=backend)(*args)  # noqa: E731
+    with pytest.raises(jg.errors.InvalidArgumentError, match=what):
+        call()
+
+
+@pytest.mark.parametrize("backend", ["eager"] + BACKENDS)
+def test_gather_nd_with_empty_index_tuples_takes_the_whole_tensor(backend):
+    x, i = np.arange(6.0).reshape(3, 2), np.zeros((2, 0), np.int32)
+
+    def f(x, i):
+        return jg.gather_nd(x, i)
+
+    got = f(jg.constant(x), jg.constant(i)) if backend == "eager" else \
+        jg.function(f, backend=backend)(x, i)
+    np.testing.assert_array_equal(got.numpy(), np.stack([x, x]))
+
+
+def test_cpu_scatter_with_index_tuples_of_unknown_length_says_what_to_do():
+    f = jg.function(lambda t, i, u: jg.tensor_scatter_nd_update(t, i, u), backend="cpu",
+                    input_signature=[S([None], jg.float64), S([None, None], jg.int32),
+                                     S([None], jg.float64)])
+    with pytest.raises(jg.errors.UnimplementedError, match="last dim of indices"):
+        f(np.zeros(4), np.array([[1], [3]], np.int32), np.ones(2))
