@@ -117,8 +117,9 @@ def status_message(program, code):
             return op.attrs["message"]
         if op.type in CHECKED_OPS:
             return f"{op.type}{where}: {CHECKED_OPS[op.type]}"
-        return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
-                "indices must lie in [0, size) of their dimension")
+        inputs = ", ".join(f"{v.dtype.name}{fmt_shape(v.shape)}" for v in op.inputs)
+        return (f"{op.type}{where}: an index is out of range for the tensor it indexes "
+                f"(inputs {inputs}); indices must lie in [0, size) of their dimension")
     return STATUS_MESSAGES.get(int(code), f"native error code {code}")
 
 
