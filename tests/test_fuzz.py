@@ -6,6 +6,10 @@ shape: NaN, +-inf, -0.0, denormals, huge and tiny magnitudes, int32/int64 extrem
 them as non-contiguous, negative-stride or read-only NumPy arrays. Backends must agree (NaNs
 in the same places), never crash the process, and never write into an argument.
 
+Shape mutations: each op case again with one argument's dim one shorter, one longer, or
+empty. Every backend must then agree too: all raise, or all give the same result. A compiled
+result where eager raises means a type rule let through shapes the kernel then reads past.
+
 The default run keeps a few examples; the ``slow`` entry points take their budget from the
 environment, for ad hoc campaigns::
 
@@ -180,6 +184,47 @@ _SMOKE = [c for c in CASES if c.op not in _SKIP_OPS][::40]
 @pytest.mark.parametrize("c", _SMOKE, ids=repr)
 def test_op_cases_agree_on_adversarial_values(c):
     _op_case(c, 0, "strided")
+
+
+def mutated_shapes(c):
+    """(description, args) with one argument's dim d resized to n-1, n+1 or 0."""
+    for ai, a in enumerate(c.args):
+        a = np.asarray(a)
+        for d in range(a.ndim):
+            for n in sorted({max(a.shape[d] - 1, 0), a.shape[d] + 1, 0}):
+                shape = list(a.shape)
+                shape[d] = n
+                b = np.resize(a, shape) if a.size else np.zeros(shape, a.dtype)
+                yield f"arg{ai} {a.shape}->{tuple(shape)}", [*c.args[:ai], b, *c.args[ai + 1:]]
+
+
+def _python_error(fn):  # a case's own Python (unstack(...)[2] on 2 parts) may fail
+    try:
+        return _outcome(fn)
+    except (IndexError, TypeError, KeyError) as e:
+        return e
+
+
+def _mutated_case(c):
+    for what, args in mutated_shapes(c):
+        results = {"eager": _python_error(
+            lambda args=args: c.fn(*[jg.constant(a) for a in args]))}
+        for be in ("interpreter", "cpu"):
+            f = jg.function(c.fn, backend=be, autograph=False)
+            results[be] = _python_error(lambda f=f, args=args: f(*args))
+        assert_agree(results, f"{c.name} {what}")
+
+
+@pytest.mark.parametrize("c", [c for c in CASES if c.op in ("scatter_nd", "gather_grad")],
+                         ids=repr)
+def test_op_cases_with_mutated_shapes_agree(c):
+    _mutated_case(c)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", CASES, ids=repr)
+def test_fuzz_op_cases_mutated_shapes(c):
+    _mutated_case(c)
 
 
 @pytest.mark.slow
