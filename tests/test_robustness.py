@@ -38,6 +38,29 @@ def test_failed_compiled_call_leaves_variables_as_they_were(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_check_before_the_variable_updates_skips_them(backend):
+    # the usual train step: checks (gathers) first, updates last; compiled, the entry point
+    # returns before the first update instead of restoring a snapshot (codegen/undo.py)
+    emb = jg.Variable(np.ones((5, 2), np.float32))
+    step = jg.Variable(np.int64(0))
+
+    @jg.function(backend=backend)
+    def f(i):
+        with jg.GradientTape() as tape:
+            loss = jg.reduce_sum(jg.square(jg.gather(emb, i)))
+        emb.assign_sub(0.1 * jg.convert_to_tensor(tape.gradient(loss, emb)))
+        step.assign_add(1)
+        return loss
+
+    f(jg.constant([0, 1]))
+    before = emb.numpy()
+    with pytest.raises(jg.errors.OutOfRangeError, match="gather"):
+        f(jg.constant([1, 5]))
+    np.testing.assert_array_equal(emb.numpy(), before)
+    assert int(step.numpy()) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_failure_inside_a_loop_restores_variables_written_by_earlier_iterations(backend):
     v = jg.Variable(np.zeros(4, np.float64))
 

@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors
 from ..ops.core import REGISTRY, Type, fmt_shape
 from . import kernels as K
-from . import outputs
+from . import outputs, undo
 from .kernels import Env
 
 # ops whose kernels check their values (op type -> message; codegen/linalg_kernels.py):
@@ -184,11 +184,11 @@ class Executable:
         self._out_dtypes = [v.dtype.np for v in graph.outputs]
         self._vars = list(graph.variables)
         self._writes = [id(v) in program.assigned for v in self._vars]
-        # a failed call leaves the variables it writes as they were: every failure path
-        # stores its status with a cmpxchg (loops.set_status), so code without one cannot
-        # fail and needs no snapshot
+        # a failed call leaves the variables it writes as they were: the entry point writes
+        # none after a failed check; a snapshot covers checks after writes (codegen/undo.py)
         self._undo = [v for v, w in zip(self._vars, self._writes) if w] \
-            if "cmpxchg" in llvm_ir else []
+            if undo.needs_snapshot(program.steps) else []
+        self._undo_bufs = [None] * len(self._undo)
         self._plans = {}
         self._plan0 = None
         if not self._dyn:
@@ -350,12 +350,20 @@ class Executable:
         return outs
 
     def _snapshot(self):
-        return [v._value.copy() for v in self._undo]
+        """Copies of the written variables, into buffers kept between calls (a fresh large
+        array each call would cost its page faults every time)."""
+        bufs = self._undo_bufs
+        for k, v in enumerate(self._undo):
+            b, a = bufs[k], v._value
+            if b is None or b.shape != a.shape:
+                b = bufs[k] = np.empty_like(a)
+            np.copyto(b, a)
+        return bufs
 
     def _fail(self, rc, saved=None):
         if saved is not None:
-            for v, a in zip(self._undo, saved):
-                v._value = a
+            for k, v in enumerate(self._undo):
+                v._value, saved[k] = saved[k], None  # the buffer now belongs to v
         raise status_error(self.program, rc)
 
     __call__ = run
