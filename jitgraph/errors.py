@@ -44,7 +44,8 @@ def user_location(skip_package=True):
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not (skip_package and fn.startswith(pkg)) and not fn.startswith("<frozen"):
+        if not (skip_package and (fn.startswith(pkg) or fn.startswith("<jitgraph"))) \
+                and not fn.startswith("<frozen"):
             return fn, f.f_lineno
         f = f.f_back
     return None
@@ -62,6 +63,19 @@ def at_user_line(message):
     """Appends ' (file.py:12)' for the user's innermost frame to a message."""
     loc = user_location()
     return f"{message} ({format_location(loc)})" if loc else message
+
+
+def at_op_line(message, loc):
+    """``message`` of an error an op raised while a compiled function ran, naming the op's
+    own line ``loc``: a location ``at_user_line`` appended then (the line that called the
+    function) is replaced by it."""
+    here = user_location()
+    if here:
+        suffix = f" ({format_location(here)})"
+        if message.endswith(suffix):
+            message = message[: -len(suffix)]
+    where = format_location(loc)
+    return f"{message} ({where})" if where and where not in message else message
 
 
 class NotFoundError(JitgraphError, FileNotFoundError):

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends, errors
 from .ir.printer import format_op
-from .ops.core import REGISTRY, fmt_shape, widen
+from .ops.core import REGISTRY, Type, fmt_shape, widen
 
 _PLANS = weakref.WeakKeyDictionary()  # Graph -> list of steps
 
@@ -102,22 +102,63 @@ def _plan(graph):
 
 
 def _run_plan(plan, env):
-    for code, impl, ins, attrs, out, dt, shape, op in plan:
-        if code == 2:
-            r = impl(env[ins[0]], env[ins[1]], **attrs)
-        elif code == 1:
-            r = impl(env[ins[0]], **attrs)
-        elif code == 3:
-            r = impl(*[env[v] for v in ins], **attrs)
-        else:
-            if op.subgraphs:
-                _store(op, impl(*[env[v] for v in ins], env=env, **attrs), env)
+    op = None
+    try:
+        for code, impl, ins, attrs, out, dt, shape, op in plan:
+            if code == 2:
+                r = impl(env[ins[0]], env[ins[1]], **attrs)
+            elif code == 1:
+                r = impl(env[ins[0]], **attrs)
+            elif code == 3:
+                r = impl(*[env[v] for v in ins], **attrs)
             else:
-                _store(op, impl(*[env[v] for v in ins], **attrs), env)
-            continue
-        if type(r) is not np.ndarray or r.dtype != dt or r.shape != shape:
-            r = _fix(op, out, r)
-        env[out] = r
+                if op.subgraphs:
+                    _store(op, impl(*[env[v] for v in ins], env=env, **attrs), env)
+                else:
+                    _store(op, impl(*[env[v] for v in ins], **attrs), env)
+                continue
+            if type(r) is not np.ndarray or r.dtype != dt or r.shape != shape:
+                r = _fix(op, out, r)
+            env[out] = r
+    except (errors.JitgraphError, *_FOREIGN) as e:
+        if op is None:
+            raise
+        shape_error = _type_rule_error(op, env)
+        if shape_error is not None:  # run-time sizes the type rule rejects: its message
+            raise shape_error from e
+        if not isinstance(e, errors.JitgraphError):
+            raise _foreign_error(op, env, e) from e
+        if op.loc and e.args and isinstance(e.args[0], str):
+            e.args = (errors.at_op_line(e.args[0], op.loc),) + e.args[1:]
+        raise
+
+
+def _type_rule_error(op, env):
+    """The error ``op``'s type rule raises for the run-time shapes of its inputs (None dims
+    when traced), as the cpu backend checks them before running, or None."""
+    od = REGISTRY.get(op.type)
+    if od is None or op.subgraphs or any(v not in env for v in op.inputs):
+        return None
+    types = [Type(v.dtype, tuple(env[v].shape)) for v in op.inputs]
+    try:
+        od.infer(types, **op.attrs)
+    except errors.InvalidArgumentError as e:
+        return type(e)(errors.at_op_line(str(e), op.loc))
+    except Exception:  # noqa: BLE001 - a rule that needs more than shapes: no opinion
+        return None
+    return None
+
+
+# what NumPy raises for inputs an op's type rule could not check when tracing (run-time
+# sizes of None dims, ...): re-raised as InvalidArgumentError naming the op and its line
+_FOREIGN = (ValueError, IndexError, TypeError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def _foreign_error(op, env, e):
+    shapes = ", ".join(f"{v.dtype.name}{fmt_shape(env[v].shape)}" if v in env else "?"
+                       for v in op.inputs)
+    where = f" ({errors.format_location(op.loc)})" if op.loc else ""
+    return errors.InvalidArgumentError(f"{op.type}{where}: {e} (inputs {shapes})")
 
 
 def run_subgraph(graph, env, args):
@@ -169,7 +210,19 @@ class Executable:
             if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape:
                 a = _check_arg(v, a)
             env[v] = a
-        _run_plan(self._plan, env)
+        variables = self.graph.variables
+        if not variables:
+            _run_plan(self._plan, env)
+        else:
+            # a failed call leaves the variables as they were (assign_variable replaces a
+            # variable's array, never writes into it: keeping the arrays is the snapshot)
+            saved = [v._value for v in variables]
+            try:
+                _run_plan(self._plan, env)
+            except BaseException:
+                for v, a in zip(variables, saved, strict=True):
+                    v._value = a
+                raise
         return self._fresh([env[v] for v in self._outputs], args)
 
     def _fresh(self, outs, args):

@@ -232,12 +232,19 @@ class Variable:
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._read_raw() + self._check_value(delta, "assign_add"),
-                           read_value=read_value)
+        return self.assign(self._combine("assign_add", delta), read_value=read_value)
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        return self.assign(self._read_raw() - self._check_value(delta, "assign_sub"),
-                           read_value=read_value)
+        return self.assign(self._combine("assign_sub", delta), read_value=read_value)
+
+    def _combine(self, what, delta):
+        d = self._check_value(delta, what)
+        try:
+            return self._read_raw() + d if what == "assign_add" else self._read_raw() - d
+        except errors.InvalidArgumentError as e:
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                f"{what}: delta has shape {d.shape} but variable {self._name!r} has shape "
+                f"{self._shape}; give a delta of the variable's shape")) from e
 
     def scatter_nd_update(self, indices, updates, name=None):
         from . import ops
@@ -329,7 +336,14 @@ class _SliceRef:
 
         var = self._var
         cur = var._read_raw()
-        new = ops._setitem(cur, self._key, value)
+        try:
+            new = ops._setitem(cur, self._key, value)
+        except errors.InvalidArgumentError as e:
+            if var._name in str(e):
+                raise
+            raise type(e)(errors.at_user_line(
+                f"sliced assignment to variable {var._name!r} of shape {var._shape}: "
+                f"{str(e).rstrip('.')}")) from e
         return var.assign(new)
 
     def __getattr__(self, name):

@@ -308,11 +308,13 @@ def subexpressions(e):
     return out
 
 
-def expr_of_subgraph(sub, loads, qs, rank, reduced=None, gathered=None):
+def expr_of_subgraph(sub, loads, qs, rank, reduced=None, gathered=None, status_code=None):
     """Expressions for the Values of fusion sub-graph ``sub`` given the Loads of its
     placeholders (``loads[i]`` for ``sub.inputs[i]``); a reduction inside the sub-graph
     (a row kernel's) becomes ``reduced(op, vals)`` when given, a gather (passes/fusion.py)
-    ``gathered(op)``."""
+    ``gathered(op)``. ``status_code(op)`` (Lowerer.index_code) gives the status code of an
+    op that checks its values: an integer ``pow`` with a negative exponent fails the call,
+    as it raises eagerly."""
     from ..ops.core import REGISTRY
 
     vals = dict(zip(sub.inputs, loads))
@@ -337,11 +339,24 @@ def expr_of_subgraph(sub, loads, qs, rank, reduced=None, gathered=None):
             vals[out] = Const(out.dtype, op.attrs["value"])
             continue
         args = [vals[v] for v in op.inputs]
+        if op.type == "pow" and out.dtype.is_integer and status_code is not None:
+            args[1] = _nonnegative(args[1], op.inputs[1].dtype, status_code(op))
         attrs = {k: v for k, v in op.attrs.items() if k in ("dtype", "value")}
         attrs["in_dtypes"] = [v.dtype for v in op.inputs]
         vals[out] = args[0] if od.lower == "identity" else Apply(od.lower, out.dtype, args,
                                                                  attrs)
     return vals
+
+
+def _nonnegative(e, dtype, code):
+    """``e`` (an integer expression) where it is >= 0; else 0, and the call fails with
+    ``code``."""
+    from .. import dtypes
+
+    i64 = dtypes.int64
+    wide = Apply("cast", i64, [e], {"in_dtypes": [dtype], "dtype": i64})
+    checked = Guard(wide, 2**63 - 1, code)
+    return Apply("cast", dtype, [checked], {"in_dtypes": [i64], "dtype": dtype})
 
 
 def unimplemented(op, why=""):

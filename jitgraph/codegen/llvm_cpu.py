@@ -27,7 +27,7 @@ import llvmlite.ir as ir
 
 from . import loops as L
 from . import scalar as S
-from . import threadpool
+from . import threadpool, undo
 from .kernels import Param
 
 _TM = None
@@ -168,7 +168,17 @@ class EntryEmitter:
 
     def steps(self, steps):
         for step in steps:
+            if step[0] not in ("cond", "while") and undo.writes_variable(step):
+                self._return_if_failed()
             getattr(self, "step_" + step[0])(*step[1:])
+
+    def _return_if_failed(self):
+        """Before a step that may write a variable: return the status of a failed check, so
+        a failed call writes no variable after its failure (codegen/undo.py)."""
+        b = self.ctx.b
+        code = b.load(self.ctx.ptr(self.p.status, _i32()))
+        with b.if_then(b.icmp_signed("!=", code, ir.Constant(code.type, 0)), likely=False):
+            b.ret(code)
 
     # -- steps
     def step_kernel(self, k):

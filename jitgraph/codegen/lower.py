@@ -173,7 +173,8 @@ def _fusion(lw, op, steps):
     rank = len(space.shape)
     dims = [_space_dim(lw.qs, space, d) for d in range(rank)]
     loads = [K.Load(lw.st(v), v.dtype, K.broadcast_strides(lw.qs, v, rank)) for v in op.inputs]
-    vals = K.expr_of_subgraph(sub, loads, lw.qs, rank, gathered=fused_gathers(lw, op, rank))
+    vals = K.expr_of_subgraph(sub, loads, lw.qs, rank, gathered=fused_gathers(lw, op, rank),
+                              status_code=lw.index_code)
     body = vals[space]
     k = K.Kernel(op.name, dims, body, dst, out.dtype, axes, comb,
                  mean=bool(axes) and root.type == "reduce_mean", loc=op.loc, text=op.name)

@@ -63,7 +63,7 @@ def lower_row(lw, op, steps):
 
     vals = K.expr_of_subgraph(sub, loads, qs, rank,
                               as_row_value if lw.p.row_kernels else as_kernel,
-                              fused_gathers(lw, op, rank))
+                              fused_gathers(lw, op, rank), lw.index_code)
     dst = lw.fresh(out)
     dims = [qs.dim(space, d) for d in range(rank)]
     axes = tuple(range(r, rank)) if final_red or lw.p.row_kernels else ()

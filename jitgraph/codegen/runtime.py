@@ -19,12 +19,13 @@ import numpy as np
 from .. import errors
 from ..ops.core import REGISTRY, Type, fmt_shape
 from . import kernels as K
-from . import outputs
+from . import outputs, undo
 from .kernels import Env
 
 # ops whose kernels check their values (op type -> message; codegen/linalg_kernels.py):
 # a failed check raises InvalidArgumentError, like a failed assert
-CHECKED_OPS = {}
+# op type -> what its failed value check means (kernels.expr_of_subgraph, linalg_kernels)
+CHECKED_OPS = {"pow": "integers to negative integer powers are not allowed; cast to float"}
 STATUS_MESSAGES = {
     1: "gather: an index is out of range",
     2: "pow: integers to negative integer powers are not allowed; cast to float",
@@ -97,8 +98,7 @@ def infer_shapes(graph, shapes):
         try:
             out = REGISTRY[op.type].infer(types, **op.attrs)
         except errors.InvalidArgumentError as e:
-            where = f" ({errors.format_location(op.loc)})" if op.loc else ""
-            raise type(e)(f"{e}{where}") from None
+            raise type(e)(errors.at_op_line(str(e), op.loc)) from None
         out = out if isinstance(out, list) else [out]
         for v, t in zip(op.outputs, out):
             shapes[v] = tuple(t.shape)
@@ -117,8 +117,9 @@ def status_message(program, code):
             return op.attrs["message"]
         if op.type in CHECKED_OPS:
             return f"{op.type}{where}: {CHECKED_OPS[op.type]}"
-        return (f"{op.type}{where}: an index is out of range for the tensor it indexes; "
-                "indices must lie in [0, size) of their dimension")
+        inputs = ", ".join(f"{v.dtype.name}{fmt_shape(v.shape)}" for v in op.inputs)
+        return (f"{op.type}{where}: an index is out of range for the tensor it indexes "
+                f"(inputs {inputs}); indices must lie in [0, size) of their dimension")
     return STATUS_MESSAGES.get(int(code), f"native error code {code}")
 
 
@@ -183,6 +184,11 @@ class Executable:
         self._out_dtypes = [v.dtype.np for v in graph.outputs]
         self._vars = list(graph.variables)
         self._writes = [id(v) in program.assigned for v in self._vars]
+        # a failed call leaves the variables it writes as they were: the entry point writes
+        # none after a failed check; a snapshot covers checks after writes (codegen/undo.py)
+        self._undo = [v for v, w in zip(self._vars, self._writes) if w] \
+            if undo.needs_snapshot(program.steps) else []
+        self._undo_bufs = [None] * len(self._undo)
         self._plans = {}
         self._plan0 = None
         if not self._dyn:
@@ -295,8 +301,12 @@ class Executable:
         for k, (v, w) in enumerate(zip(self._vars, self._writes)):
             env[f"v{k}"] = v
             var_args.append(f"v{k}._buffer_for_write()" if w else f"v{k}._value")
+        if self._undo:
+            env["snapshot"] = self._snapshot
+            lines.append("    saved = snapshot()")
         lines.append(f"    rc = fn(static, {params}, {', '.join(ins + outs + var_args)})")
-        lines += ["    if blocks:", "        keep()", "    if rc:", "        fail(rc)",
+        lines += ["    if blocks:", "        keep()", "    if rc:",
+                  "        fail(rc, saved)" if self._undo else "        fail(rc)",
                   f"    return [{', '.join(outs)}]"]
         exec(compile("\n".join(lines), f"<jitgraph dispatcher {self.graph.name}>", "exec"),
              env)
@@ -326,6 +336,7 @@ class Executable:
         outs = [outputs.empty(s, d) for s, d in zip(plan.out_shapes, self._out_dtypes)]
         if self._callback is not None:
             self._shapes = plan.shapes
+        saved = self._snapshot() if self._undo else None
         if self._vars:
             rc = self._fn(self._static_addr, plan.params_addr, *args, *outs,
                           *[v._buffer_for_write() if w else v._value
@@ -335,10 +346,24 @@ class Executable:
         if self._blocks:
             self._keep_blocks()
         if rc:
-            self._fail(rc)
+            self._fail(rc, saved)
         return outs
 
-    def _fail(self, rc):
+    def _snapshot(self):
+        """Copies of the written variables, into buffers kept between calls (a fresh large
+        array each call would cost its page faults every time)."""
+        bufs = self._undo_bufs
+        for k, v in enumerate(self._undo):
+            b, a = bufs[k], v._value
+            if b is None or b.shape != a.shape:
+                b = bufs[k] = np.empty_like(a)
+            np.copyto(b, a)
+        return bufs
+
+    def _fail(self, rc, saved=None):
+        if saved is not None:
+            for k, v in enumerate(self._undo):
+                v._value, saved[k] = saved[k], None  # the buffer now belongs to v
         raise status_error(self.program, rc)
 
     __call__ = run

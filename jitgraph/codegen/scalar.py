@@ -163,7 +163,7 @@ def _float_divmod(b, x, y):
     fl = intrinsic(b, "floor", [div2])
     fl = b.select(b.fcmp_ordered(">", b.fsub(div2, fl), ir.Constant(x.type, 0.5)),
                   b.fadd(fl, ir.Constant(x.type, 1.0)), fl)
-    q = b.select(b.fcmp_ordered("!=", div2, zero), fl,
+    q = b.select(b.fcmp_unordered("!=", div2, zero), fl,  # NaN is truthy in npy_divmod
                  intrinsic(b, "copysign", [zero, b.fdiv(x, y)]))
     q = b.select(b.fcmp_ordered("==", y, zero), b.fdiv(x, y), q)
     return q, mod2

@@ -10,7 +10,7 @@ returns, which the dispatcher raises as OutOfRangeError.
 
 from .. import dtypes
 from . import kernels as K
-from .lower import register_lowering
+from .lower import FIRST_INDEX_CODE, register_lowering
 
 I64 = dtypes.int64
 
@@ -266,6 +266,10 @@ def _nd_index(lw, idx, p, lead, r_idx_dims, code):
     """Element index into ``p`` of the multi-index idx[i..., :] (guarded per component)."""
     qs = lw.qs
     kdim = idx.shape[-1]
+    if kdim is None:
+        op = lw.p.index_ops[code - FIRST_INDEX_CODE]
+        raise K.unimplemented(op, "the length of the index tuples (the last dim of indices) "
+                                  "must be known when tracing; give it in the input_signature")
     istr = [_cs(qs, idx, d) for d in range(len(idx.shape) - 1)]
     istr = istr + [0] * (r_idx_dims - len(istr))
     index = K.Const(I64, 0)

@@ -276,7 +276,7 @@ def lower_stack_map(lw, op, steps):
     h = lw.p.new_arena()
     h.size = HANDLE_BYTES
     lw.p.storage[out] = h
-    body = K.expr_of_subgraph(sub, loads, lw.qs, 1)[sub.outputs[0]]
+    body = K.expr_of_subgraph(sub, loads, lw.qs, 1, status_code=lw.index_code)[sub.outputs[0]]
     k = K.Kernel(op.name, [0], body, rows_of(h), out.dtype, loc=op.loc, text=op.name)
     elems = lw.qs.q(("row_elems", out.uid), lambda e: _prod(e.dim(out, d)
                                                            for d in range(1, len(out.shape))))

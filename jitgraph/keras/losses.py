@@ -159,6 +159,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     if from_logits:
         return jg.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=y_pred)
     depth = y_pred.shape[axis]
+    if depth is not None:  # a label outside [0, depth) would silently cost 0
+        msg = (f"sparse_categorical_crossentropy: labels must be class indices in "
+               f"[0, {depth}) for y_pred of shape {y_pred.shape.as_list()}")
+        jg.debugging.assert_non_negative(labels, message=msg)
+        jg.debugging.assert_less(labels, depth, message=msg)
     p = y_pred / jg.reduce_sum(y_pred, axis=axis, keepdims=True)
     p = jg.clip_by_value(p, EPSILON, 1.0 - EPSILON)
     onehot = jg.one_hot(labels, depth, dtype=y_pred.dtype)

@@ -107,7 +107,24 @@ class Optimizer:
                              "that the loss depends on the variables (tape.gradient returned "
                              "None for all of them)")
         self.build([v for _, v in pairs])
-        grads = self._clip([_tensor(g, v.dtype) for g, v in pairs])
+        grads = [_tensor(g, v.dtype) for g, v in pairs]
+        for g, (_, v) in zip(grads, pairs):
+            _check_gradient_shape(g, v)
+        if not jg.executing_eagerly():
+            return self._apply(grads, pairs)  # a failed compiled call restores state itself
+        # eagerly, a step that fails part way leaves variables, slots and iterations as they
+        # were (reading a variable shares its array; assign makes a new one)
+        state = [v for _, v in pairs] + self.variables
+        saved = [v.read_value() for v in state]
+        try:
+            return self._apply(grads, pairs)
+        except BaseException:
+            for v, value in zip(state, saved):
+                v.assign(value)
+            raise
+
+    def _apply(self, grads, pairs):
+        grads = self._clip(grads)
         if self._schedule is not None:  # the rate for this step, from the steps taken so far
             lr = self._schedule(self.iterations.value())
             self._lr.assign(lr if lr.dtype == self._lr.dtype else jg.cast(lr, self._lr.dtype))
@@ -168,6 +185,16 @@ def _tensor(g, dtype):
     g = g.value() if isinstance(g, jg.Variable) else g
     g = g if jg.is_tensor(g) else jg.constant(g)
     return g if g.dtype == dtype else jg.cast(g, dtype)
+
+
+def _check_gradient_shape(g, v):
+    gs, vs = g.shape.as_list(), v.shape.as_list()
+    if len(gs) != len(vs) or any(a is not None and b is not None and a != b
+                                 for a, b in zip(gs, vs)):
+        raise jg.errors.InvalidArgumentError(jg.errors.at_user_line(
+            f"apply_gradients: the gradient for variable {v.name!r} has shape {gs} but the "
+            f"variable has shape {vs}; pass each variable's own gradient (same shape), e.g. "
+            "zip(tape.gradient(loss, variables), variables)"))
 
 
 def _scale_to_norm(g, norm, limit):

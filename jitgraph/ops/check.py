@@ -10,8 +10,9 @@ when a compiled function runs.
   false the call raises ``InvalidArgumentError`` with the message and the line, on every
   backend (the interpreter raises from the op; compiled code returns the op's status code,
   see codegen/check_ops.py). The values themselves are not in the compiled message. As
-  after a failed gather index check, the rest of that call still runs (variables it
-  assigns may already be updated); its results are never returned.
+  after a failed gather index check, the rest of that call still runs, but its results
+  are never returned and the variables it wrote get their values from before the call
+  back (codegen/runtime.py, interpreter.py).
 """
 
 import contextlib

@@ -280,9 +280,13 @@ def apply_tensors(op, tensors, attrs):
         for v in values:
             if v is None:  # a SymbolicTensor outside its trace: the general path raises
                 return _apply_general(op, tensors, attrs)
-        out_types = _infer_eager(op, values, tensors, attrs)
-        res = op.impl(*values, **attrs) if _BF16 is None or not has_bf16(values) else \
-            widen(op.impl)(*values, **attrs)
+        try:
+            out_types = _infer_eager(op, values, tensors, attrs)
+            res = op.impl(*values, **attrs) if _BF16 is None or not has_bf16(values) else \
+                widen(op.impl)(*values, **attrs)
+        except errors.JitgraphError as e:
+            _name_user_line(e)
+            raise
         if isinstance(out_types, list):
             outs = [_wrap(r, t) for r, t in zip(res, out_types)]
             tape = _late.get("autodiff.tape") or _module("autodiff.tape")
@@ -295,6 +299,13 @@ def apply_tensors(op, tensors, attrs):
             tape.record(op, tensors, [out], attrs)
         return out
     return _apply_general(op, tensors, attrs)
+
+
+def _name_user_line(e):
+    """Appends the user's file:line to the message of an eager op's error that lacks it."""
+    where = errors.format_location(errors.user_location())
+    if where and e.args and isinstance(e.args[0], str) and where not in e.args[0]:
+        e.args = (f"{e.args[0]} ({where})",) + e.args[1:]
 
 
 def _apply_general(op, tensors, attrs):

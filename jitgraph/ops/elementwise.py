@@ -276,8 +276,8 @@ def _np_truediv(x, y):
 def _np_pow(x, y):
     with np.errstate(all="ignore"):
         if x.dtype.kind in "iu" and np.any(y < 0):
-            raise errors.InvalidArgumentError(
-                "pow: integers to negative integer powers are not allowed; cast to float")
+            raise errors.InvalidArgumentError(errors.at_user_line(
+                "pow: integers to negative integer powers are not allowed; cast to float"))
         return np.power(x, y)
 
 
@@ -343,9 +343,14 @@ def _cast_infer(types, dtype):
 def _cast_impl(x, dtype):
     with np.errstate(all="ignore"):
         if dtype.is_integer and x.dtype.kind == "f":
-            x = np.trunc(x)
+            # saturating, NaN to 0 (as the compiled cast): compared in x's own precision,
+            # where int32/int64 max round up to 2**31/2**63, the first value out of range
             info = np.iinfo(dtype.np)
-            x = np.where(np.isfinite(x), np.clip(x, info.min, info.max), 0)
+            x = np.trunc(x)
+            big, small = x >= float(info.max), x <= float(info.min)
+            out = np.where(big | small | np.isnan(x), 0, x).astype(dtype.np)
+            out[big], out[small] = info.max, info.min
+            return out
         return x.astype(dtype.np)
 
 

@@ -265,18 +265,26 @@ register(Op("gather", _gather_infer, _gather_impl, grad=_g_gather, kind="shape",
 
 
 def _gg_impl(g, idx, like, axis):
-    return _gga_impl(np.zeros(like.shape, g.dtype), g, idx, axis)
+    return _gga_impl(np.zeros(like.shape, g.dtype), g, idx, axis, op="gather_grad")
 
 
-def _gga_impl(acc, g, idx, axis):
+def _gga_impl(acc, g, idx, axis, op="gather_grad_add"):
+    _check_range(op, idx, acc.shape[axis], axis)  # np.add.at would wrap negative ones
     out = np.array(acc, copy=True)
     moved = np.moveaxis(out, axis, 0)
-    gm = np.moveaxis(g.reshape(g.shape[:axis] + (-1,) + g.shape[axis + idx.ndim:]), axis, 0)
+    flat = g.shape[:axis] + (idx.size,) + g.shape[axis + idx.ndim:]  # no -1: may be empty
+    gm = np.moveaxis(g.reshape(flat), axis, 0)
     np.add.at(moved, idx.ravel(), gm)
     return out
 
 
-register(Op("gather_grad", lambda types, axis: Type(types[0].dtype, types[2].shape), _gg_impl,
+def _gg_infer(types, axis):
+    g, i, like = types
+    _gga_infer([like, g, i], axis)
+    return Type(g.dtype, like.shape)
+
+
+register(Op("gather_grad", _gg_infer, _gg_impl,
             grad=lambda i, o, g, axis: [apply("gather", g[0], i[1], axis=axis), None, None],
             kind="shape", unify=(),
             doc="the gradient of gather: g summed into zeros shaped like input 2 at indices"))
@@ -350,6 +358,8 @@ def _gnd_infer(types):
 
 def _gnd_impl(p, idx):
     _nd_check("gather_nd", idx, p.shape)
+    if idx.shape[-1] == 0:  # empty index tuples: all of params for each (p[()] is p once)
+        return np.broadcast_to(p, idx.shape[:-1] + p.shape).copy()
     return p[tuple(np.moveaxis(idx, -1, 0))]
 
 
@@ -358,8 +368,35 @@ register(Op("gather_nd", _gnd_infer, _gnd_impl,
             kind="shape", unify=()))
 
 
+def _same_dims(a, b):
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def _nd_updates_check(op, i, u, shape):
+    """``updates`` of a scatter into ``shape`` at index tuples ``i`` must have the shape
+    ``i.shape[:-1] + shape[k:]`` (the compiled kernel reads them by that shape)."""
+    if not i.dtype.is_integer or not i.shape:
+        raise errors.InvalidArgumentError(
+            f"{op}: indices must be an integer tensor of rank >= 1, got {i.dtype.name}"
+            f"{fmt_shape(i.shape)}")
+    k = i.shape[-1]
+    if k is None:
+        return  # checked when the sizes are known (the cpu backend re-runs this rule)
+    if k > len(shape):
+        raise errors.InvalidArgumentError(
+            f"{op}: the last dim of indices ({k}) must be <= the rank {len(shape)} of the "
+            f"tensor scattered into, shape {fmt_shape(shape)}")
+    want = tuple(i.shape[:-1]) + tuple(shape[k:])
+    if not _same_dims(tuple(u.shape), want):
+        raise errors.InvalidArgumentError(
+            f"{op}: updates have shape {fmt_shape(u.shape)} but indices {fmt_shape(i.shape)} "
+            f"into shape {fmt_shape(shape)} need updates of shape {fmt_shape(want)} "
+            "(indices.shape[:-1] + shape[indices.shape[-1]:])")
+
+
 def _snd_infer(types, shape):
     i, u = types
+    _nd_updates_check("scatter_nd", i, u, tuple(shape))
     return Type(u.dtype, tuple(shape))
 
 
@@ -381,6 +418,7 @@ def _tsu_infer(types):
         raise errors.InvalidArgumentError(
             f"tensor_scatter_nd_update: updates have dtype {u.dtype.name} but the tensor is "
             f"{t.dtype.name}; use jg.cast")
+    _nd_updates_check("tensor_scatter_nd_update", i, u, tuple(t.shape))
     return Type(t.dtype, t.shape)
 
 

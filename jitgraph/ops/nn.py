@@ -140,6 +140,15 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
         raise errors.OutOfRangeError(errors.at_user_line(
             f"sparse_softmax_cross_entropy_with_logits: label {int(bad)} is out of range for "
             f"{n} classes; valid labels are 0..{n - 1}"))
+    if lab._symbolic and n is not None:  # else a bad label silently costs 0 (one_hot of it)
+        from .core import apply
+        from .elementwise import greater_equal, less, logical_and
+        from .reduce import reduce_all
+
+        ok = logical_and(greater_equal(lab, 0), less(lab, n))
+        apply("assert", reduce_all(ok), message=errors.at_user_line(
+            f"sparse_softmax_cross_entropy_with_logits: a label is out of range for {n} "
+            f"classes; valid labels are 0..{n - 1} (when the function ran)"))
     return -reduce_sum(one_hot(lab, n, dtype=z.dtype) * log_softmax(z), axis=-1)
 
 

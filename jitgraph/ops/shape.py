@@ -2,6 +2,8 @@
 zeros/ones/fill and the *_like forms, shape/size/rank. Ops that assemble or cut tensors
 (concat, stack, split, tile, pad, range, ...) live in assemble.py; indexing in indexing.py."""
 
+import math
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -113,6 +115,12 @@ register(Op("reshape", _reshape_infer, lambda x, shape: np.reshape(x, shape), gr
 
 def _reshape_like_infer(types):
     x, like = types
+    if None not in x.shape and None not in like.shape and \
+            math.prod(x.shape) != math.prod(like.shape):
+        raise errors.InvalidArgumentError(
+            f"reshape_like: cannot reshape a tensor of shape {fmt_shape(x.shape)} "
+            f"({math.prod(x.shape)} elements) to {fmt_shape(like.shape)} "
+            f"({math.prod(like.shape)} elements)")
     return Type(x.dtype, like.shape)
 
 

@@ -180,6 +180,11 @@ def _taa_impl(x, idx, axis):
 def _taag_infer(types, axis, unique=False):
     g, idx, like = types
     _taa_check("take_along_axis_grad", like, idx, axis)
+    if len(g.shape) != len(idx.shape) or any(a is not None and b is not None and a != b
+                                             for a, b in zip(g.shape, idx.shape)):
+        raise errors.InvalidArgumentError(  # the compiled kernel reads g by idx's shape
+            f"take_along_axis_grad: the gradient has shape {fmt_shape(g.shape)} but the "
+            f"indices {fmt_shape(idx.shape)}; they must match")
     return Type(g.dtype, like.shape)
 
 
