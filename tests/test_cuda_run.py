@@ -409,7 +409,7 @@ def _recurrent_step(kind, backend, x, y):
     return model, step
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["LSTM", pytest.param("GRU", marks=pytest.mark.slow)])
 def test_recurrent_training_step_with_the_time_loop(kind):
     rng = np.random.RandomState(8)
     x = rng.randn(3, 5, 2).astype(np.float32)
