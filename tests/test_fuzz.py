@@ -47,9 +47,8 @@ def adversarial(a, rng, finite=False):
     if a.size == 0 or a.dtype.kind not in "fi":
         return a.copy()
     pool = _F_SPECIAL if a.dtype.kind == "f" else _I_SPECIAL.get(a.dtype, [0, 1, -1])
-    if finite:  # and no magnitudes whose squares overflow (see FINITE_ONLY)
-        big = 1e18 if a.dtype == np.float32 else 1e150
-        pool = [v for v in pool if np.isfinite(v) and abs(v) < big]
+    if finite:  # moderate magnitudes only (see FINITE_ONLY)
+        pool = [v for v in pool if np.isfinite(v) and abs(v) <= 2.5]
     with np.errstate(all="ignore"):
         special = np.asarray(rng.choice(pool, a.shape)).astype(a.dtype)
     mask = rng.random(a.shape) < 0.5
@@ -170,12 +169,19 @@ def _op_case(c, seed, layout):
     assert_agree(results, f"{c.name} args={args!r} ({layout})", magnitude(args))
 
 
-# Decompositions give unspecified (backend-dependent) NaN patterns for NaN/inf inputs, and
-# the compiled ones square entries without LAPACK's scaling (float32 entries above ~1e19
-# overflow): they get finite adversarial values below that (singular, tiny, denormal).
+# Decompositions give unspecified (backend-dependent) NaN patterns for NaN/inf inputs, the
+# compiled ones square entries without LAPACK's scaling (float32 entries above ~1e19
+# overflow), and with huge and tiny entries mixed the results of ill-conditioned matrices
+# differ by pivoting (determinants by 1e55 at 1e150 entries); products overflow or not by
+# the order of evaluation. These get moderate adversarial values (|x| <= 2.5: singular,
+# tiny, denormal, signed zeros).
 FINITE_ONLY = {"cholesky", "matrix_triangular_solve", "matrix_solve", "matrix_inverse",
                "matrix_determinant", "log_matrix_determinant", "lu", "qr", "svd",
-               "self_adjoint_eig", "lstsq", "eig", "cholesky_solve", "lu_solve"}
+               "self_adjoint_eig", "lstsq", "eig", "cholesky_solve", "lu_solve",
+               "reduce_prod", "cumprod", "segment_prod", "unsorted_segment_prod"}
+# singular vectors / eigenvectors are not unique for the rank-deficient matrices that
+# mutated shapes make (np.resize repeats rows): only the outcome (result or error) is compared
+NOT_UNIQUE = {"svd", "self_adjoint_eig"}
 # sin/cos/tan lose all accuracy for |x| >~ 1e8 on cpu (vectorized range reduction): known
 _SKIP_OPS = {"sin", "cos", "tan"}
 _SMOKE = [c for c in CASES if c.op not in _SKIP_OPS][::40]
@@ -212,6 +218,8 @@ def _mutated_case(c):
         for be in ("interpreter", "cpu"):
             f = jg.function(c.fn, backend=be, autograph=False)
             results[be] = _python_error(lambda f=f, args=args: f(*args))
+        if c.op in NOT_UNIQUE:
+            results = {k: v if isinstance(v, Exception) else [] for k, v in results.items()}
         assert_agree(results, f"{c.name} {what}")
 
 

@@ -410,24 +410,40 @@ def _qr_householder(t):
                                        acc2), "dot")
         return b.load(acc2)
 
+    def hypot(x, y):  # sqrt(x^2 + y^2) without under- or overflow; y > 0
+        big = t.emit("maximum", t.emit("abs", x), t.emit("abs", y))
+        xs, ys = b.fdiv(x, big), b.fdiv(y, big)
+        return b.fmul(big, t.emit("sqrt", b.fadd(b.fmul(xs, xs), b.fmul(ys, ys))))
+
     def column(j):
+        # norms scaled by the largest |entry| as LAPACK's dnrm2 does: a column of tiny
+        # entries (1e-300, whose squares underflow) still reflects, as in LAPACK
         alpha = W.get(j, j)
         b.store(t.f(0.0), acc)
-        t.loop(b.add(j, one), m, lambda i: b.store(b.fadd(b.load(acc), b.fmul(
-            W.get(i, j), W.get(i, j))), acc), "norm")
-        xn2 = b.load(acc)
-        with b.if_else(b.fcmp_ordered("==", xn2, t.f(0.0))) as (keep, reflect):
+        t.loop(b.add(j, one), m, lambda i: b.store(t.emit("maximum", b.load(acc), t.emit(
+            "abs", W.get(i, j))), acc), "scale")
+        big = b.load(acc)
+        with b.if_else(b.fcmp_ordered("==", big, t.f(0.0))) as (keep, reflect):
             with keep:  # H = I: v = 0
                 R.put(j, j, alpha)
                 t.loop(j, m, lambda i: W.put(i, j, t.f(0.0)), "v0")
             with reflect:
-                norm = t.emit("sqrt", b.fadd(b.fmul(alpha, alpha), xn2))
-                beta = b.select(b.fcmp_ordered(">=", alpha, t.f(0.0)), b.fneg(norm), norm)
+                b.store(t.f(0.0), acc)
+
+                def sq(i):
+                    v = b.fdiv(W.get(i, j), big)
+                    b.store(b.fadd(b.load(acc), b.fmul(v, v)), acc)
+
+                t.loop(b.add(j, one), m, sq, "norm")
+                xnorm = b.fmul(big, t.emit("sqrt", b.load(acc)))
+                norm = hypot(alpha, xnorm)
+                # -sign(alpha) |.|, the sign bit's (LAPACK's dlarfg: -0.0 gives +norm)
+                beta = b.fneg(S.intrinsic(b, "copysign", [norm, alpha]))
                 R.put(j, j, beta)
                 u0 = b.fsub(alpha, beta)
                 W.put(j, j, u0)
-                scale = b.fdiv(t.f(1.0), t.emit("sqrt", b.fadd(b.fmul(u0, u0), xn2)))
-                t.loop(j, m, lambda i: W.put(i, j, b.fmul(W.get(i, j), scale)), "unit")
+                length = hypot(u0, xnorm)
+                t.loop(j, m, lambda i: W.put(i, j, b.fdiv(W.get(i, j), length)), "unit")
 
                 def apply(c):  # W[j:, c] -= 2 u (u . W[j:, c])
                     f = b.fmul(t.f(2.0), dot(j, c, W, W))
