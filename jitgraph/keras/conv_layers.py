@@ -256,6 +256,32 @@ class Conv2DTranspose(_Conv):
         return cfg
 
 
+def _depthwise_args(layer, kernel_size, strides, padding, depth_multiplier, data_format,
+                    dilation_rate, activation, use_bias, depthwise_initializer,
+                    bias_initializer, depthwise_regularizer, bias_regularizer,
+                    depthwise_constraint, bias_constraint):
+    """Checks and stores the constructor arguments of a depthwise convolution layer of
+    ``layer.rank`` spatial dims (DepthwiseConv1D/2D, SeparableConv1D/2D)."""
+    who, n = type(layer).__name__, layer.rank
+    layer.kernel_size = _tuple(kernel_size, n, "kernel_size", who)
+    layer.strides = _tuple(strides, n, "strides", who)
+    layer.dilation_rate = _tuple(dilation_rate, n, "dilation_rate", who)
+    layer.padding = _padding(padding, ("valid", "same"), who)
+    layer.data_format = _channels_last(data_format, who)
+    if int(depth_multiplier) <= 0:
+        raise ValueError(f"{who}: depth_multiplier must be a positive integer, got "
+                         f"{depth_multiplier!r}")
+    layer.depth_multiplier = int(depth_multiplier)
+    layer.activation = activations.get(activation)
+    layer.use_bias = use_bias
+    layer.depthwise_initializer = initializers.get(depthwise_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.depthwise_constraint = constraints.get(depthwise_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
 class DepthwiseConv2D(_SpatialLayer):
     """Each input channel convolved with its own ``depth_multiplier`` filters
     (``jg.nn.depthwise_conv2d``): ``depthwise_kernel`` has shape ``kernel_size +
@@ -271,24 +297,10 @@ class DepthwiseConv2D(_SpatialLayer):
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        who = type(self).__name__
-        self.kernel_size = _tuple(kernel_size, 2, "kernel_size", who)
-        self.strides = _tuple(strides, 2, "strides", who)
-        self.dilation_rate = _tuple(dilation_rate, 2, "dilation_rate", who)
-        self.padding = _padding(padding, ("valid", "same"), who)
-        self.data_format = _channels_last(data_format, who)
-        if int(depth_multiplier) <= 0:
-            raise ValueError(f"{who}: depth_multiplier must be a positive integer, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _depthwise_args(self, kernel_size, strides, padding, depth_multiplier, data_format,
+                        dilation_rate, activation, use_bias, depthwise_initializer,
+                        bias_initializer, depthwise_regularizer, bias_regularizer,
+                        depthwise_constraint, bias_constraint)
 
     def build(self, input_shape):
         shape = tuple(input_shape)

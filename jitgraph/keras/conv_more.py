@@ -22,9 +22,9 @@ from .conv_layers import (
     ZeroPadding2D,
     _channels_last,
     _Conv,
+    _depthwise_args,
     _GlobalPooling,
     _out_length,
-    _padding,
     _pairs,
     _Pooling,
     _ser,
@@ -137,24 +137,10 @@ class _DepthwiseBase(_SpatialLayer):
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        who, n = type(self).__name__, self.rank
-        self.kernel_size = _tuple(kernel_size, n, "kernel_size", who)
-        self.strides = _tuple(strides, n, "strides", who)
-        self.dilation_rate = _tuple(dilation_rate, n, "dilation_rate", who)
-        self.padding = _padding(padding, ("valid", "same"), who)
-        self.data_format = _channels_last(data_format, who)
-        if int(depth_multiplier) <= 0:
-            raise ValueError(f"{who}: depth_multiplier must be a positive integer, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _depthwise_args(self, kernel_size, strides, padding, depth_multiplier, data_format,
+                        dilation_rate, activation, use_bias, depthwise_initializer,
+                        bias_initializer, depthwise_regularizer, bias_regularizer,
+                        depthwise_constraint, bias_constraint)
 
     def _channels(self, shape):
         shape = tuple(shape)
