@@ -270,19 +270,25 @@ def _pairs(value, m, what, arg):
     return [[int(a), int(b)] for a, b in p]
 
 
-def space_to_batch_nd(input, block_shape, paddings, name=None):  # noqa: A002
-    """Zero-pads the M spatial dims after the batch dim by ``paddings`` and moves
-    ``block_shape`` blocks of them into the batch: [B, s1, .., sM, rest] -> [B * prod(block),
-    (s1 + p1) / b1, .., rest] (each padded size divisible by its block)."""
-    what = "space_to_batch_nd"
+def _block_args(input, block_shape, pairs, what, pairs_name):  # noqa: A002
+    """(tensor, block sizes, dims, [before, after] pairs) of space_to_batch_nd /
+    batch_to_space, checked: rank >= 1 + the number of block dims."""
     x = as_tensor(input, what)
     bs = _block(block_shape, what)
     m = len(bs)
     if x.ndim < m + 1:
         raise _fail(f"{what}: the input must have rank >= {m + 1} for {m} block dims, got "
                     f"{_desc(x)}")
-    dims = _dims(x, what)
-    pads = _pairs(paddings, m, what, "paddings")
+    return x, bs, _dims(x, what), _pairs(pairs, m, what, pairs_name)
+
+
+def space_to_batch_nd(input, block_shape, paddings, name=None):  # noqa: A002
+    """Zero-pads the M spatial dims after the batch dim by ``paddings`` and moves
+    ``block_shape`` blocks of them into the batch: [B, s1, .., sM, rest] -> [B * prod(block),
+    (s1 + p1) / b1, .., rest] (each padded size divisible by its block)."""
+    what = "space_to_batch_nd"
+    x, bs, dims, pads = _block_args(input, block_shape, paddings, what, "paddings")
+    m = len(bs)
     xp = pad(x, [[0, 0]] + pads + [[0, 0]] * (x.ndim - m - 1))
     sizes = [dims[1 + i] + sum(pads[i]) for i in range(m)]
     bad = [i for i in range(m) if sizes[i] % bs[i]]
@@ -310,14 +316,8 @@ def batch_to_space(input, block_shape, crops, name=None):  # noqa: A002
     """The inverse of space_to_batch_nd: [B * prod(block), d1, .., dM, rest] -> [B, d1 *
     b1 - crop1, .., rest], cropping ``crops`` [before, after] pairs."""
     what = "batch_to_space"
-    x = as_tensor(input, what)
-    bs = _block(block_shape, what)
+    x, bs, dims, cr = _block_args(input, block_shape, crops, what, "crops")
     m = len(bs)
-    if x.ndim < m + 1:
-        raise _fail(f"{what}: the input must have rank >= {m + 1} for {m} block dims, got "
-                    f"{_desc(x)}")
-    dims = _dims(x, what)
-    cr = _pairs(crops, m, what, "crops")
     nb = int(np.prod(bs))
     if dims[0] % nb:
         raise _fail(f"{what}: the batch size {dims[0]} of {_desc(x)} is not divisible by "
