@@ -15,6 +15,7 @@ from op_cases import CASES
 
 import jitgraph as jg
 from jitgraph import backends, errors
+from jitgraph.codegen import cuda as cuda_backend
 from jitgraph.codegen import cuda_device as D
 from jitgraph.codegen import cuda_driver
 
@@ -250,13 +251,16 @@ def test_matmul(ta, tb, dt):
         _close(f(a, b).numpy(), want, 1e-4)
 
 
+@pytest.mark.parametrize("fill", [10 ** 9, 0], ids=["64x64", "128x128"])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
-def test_matmul_tile_edges_and_batched_operands(ta, tb):
-    """m, n, k past one 64x64 tile and one 16-deep step with remainders; both operands
-    batched, and a batch broadcast from a size-1 dim."""
+def test_matmul_tile_edges_and_batched_operands(ta, tb, fill, monkeypatch):
+    """m, n, k past one tile and one staging step with remainders; both operands
+    batched, and a batch broadcast from a size-1 dim; the float32 kernel of 64x64 tiles
+    and its 128x128 variant (cuda.GEMM_BIG_FILL picks by the grid's size)."""
+    monkeypatch.setattr(cuda_backend, "GEMM_BIG_FILL", fill)
     rng = np.random.RandomState(5)
     for abs_, bbs, m, k, n in [((2,), (2,), 70, 33, 130), ((1, 3), (2, 1), 65, 17, 64),
-                               ((), (), 129, 16, 1)]:
+                               ((), (), 129, 16, 1), ((), (), 270, 19, 131)]:
         a = rng.randn(*abs_, *((k, m) if ta else (m, k))).astype(np.float32)
         b = rng.randn(*bbs, *((n, k) if tb else (k, n))).astype(np.float32)
         f = jg.function(lambda x, y: jg.matmul(x, y, transpose_a=ta, transpose_b=tb),

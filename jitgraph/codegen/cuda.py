@@ -54,6 +54,11 @@ def is_available():
     return cuda_driver.kind() == "emulator" or not cuda_driver.missing()
 
 
+# the 128x128 float32 gemm variant (ptx.GEMM_BIG) runs once its tiles number at least
+# this many per multiprocessor; fewer would leave multiprocessors idle, where the 64x64
+# kernel's four times as many blocks fill them
+GEMM_BIG_FILL = 1
+
 class Build:
     """Lowering of a graph for the GPU: Program, quantities, NVPTX module, launches."""
 
@@ -99,7 +104,7 @@ class CudaExecutable:
         self.cumodule = drv.load(build)
         self.fns = {}
         for launch in build.launches.values():
-            for name in (launch.name, launch.final):
+            for name in (launch.name, launch.final, launch.big):
                 if name:
                     self.fns[name] = drv.function(self.cumodule, name, len(launch.slots) + 2)
         self.sms = drv.multiprocessors()
@@ -163,9 +168,12 @@ class CudaExecutable:
             m, n, batch = work
             if not (m and n and batch):
                 return None
-            t = P.GEMM_TILE
+            t, name = P.GEMM_TILE, launch.name
+            big = P.GEMM_BIG[0]
+            if launch.big and -(-m // big) * -(-n // big) * batch >= self.sms * GEMM_BIG_FILL:
+                t, name = big, launch.big  # enough 128x128 tiles to fill the device
             return (((n + t - 1) // t, (m + t - 1) // t, min(batch, MAX_GRID)),
-                    (P.GEMM_THREADS, 1, 1), 0, None, 0)
+                    (P.GEMM_THREADS, 1, 1), 0, None, 0, name)
         if launch.kind == "stack_row":  # at least one block: it checks the row index
             blocks = max(1, min((work[0] + bs - 1) // bs, cap))
             return (blocks, 1, 1), (bs, 1, 1), 0, None, 0
@@ -323,7 +331,7 @@ class CudaExecutable:
             return
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
         if cfg is not None:  # None: an empty result, nothing to write
-            self._launch(launch.name, launch, cfg, slots, plan)
+            self._launch(cfg[5], launch, cfg, slots, plan)  # gemm: the variant chosen
 
     def _host_call(self, call, slots, plan):
         """A host-call op (jg.print, jg.summary; codegen/io_ops.py): its inputs copied back

@@ -183,7 +183,8 @@ def arg_update(b, fl, op, x, i, best, where):
 
 def for_range(ctx, lo, hi, body, name="i", step=None):
     """Emits ``for i in range(lo, hi, step): body(i)`` (step > 0, default 1); leaves the
-    builder after the loop. The CUDA backend's grid-stride loops use it with a step."""
+    builder after the loop and returns the loop variable's value there (the first ``i``
+    not run, when lo < hi). The CUDA backend's grid-stride loops use it with a step."""
     b = ctx.b
     pre = b.block
     head = ctx.fn.append_basic_block(f"{name}.head")
@@ -203,6 +204,7 @@ def for_range(ctx, lo, hi, body, name="i", step=None):
     i.add_incoming(nxt, b.block)
     b.branch(head)
     b.position_at_end(done)
+    return i
 
 
 # ----------------------------------------------------------------------------- expressions

@@ -54,6 +54,7 @@ matmul and the loop stacks' steps, with an UnimplementedError naming the op and 
     ptx = to_ptx(mod, "sm_80")
 """
 
+import functools
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -71,6 +72,9 @@ GEMM_TILE = 64  # gemm: each block computes a GEMM_TILE x GEMM_TILE tile of C,
 GEMM_REG = 4  # each thread GEMM_REG x GEMM_REG of it in registers,
 GEMM_K = 16  # staging GEMM_K columns of A / rows of B per step in shared memory
 GEMM_THREADS = (GEMM_TILE // GEMM_REG) ** 2  # 256
+# the float32 variant for grids that fill the device: 128x128 tiles of C, 8x8 accumulators
+# per thread (4 fmas per shared-memory load instead of 2), staging 8 deep; 256 threads too
+GEMM_BIG = (128, 8, 8, True)  # tile, reg, k depth, vector loads from shared memory
 MAX_PARTIALS = 1024  # blocks of a full reduction (scratch holds one partial per block)
 FULL_MASK = ir.Constant(S.I32, -1)
 COMBINERS = frozenset({"add", "mul", "max", "min", "or", "and"})
@@ -243,6 +247,72 @@ def stride_loop(ctx, start, end, step, body, name="t"):
     L.for_range(ctx, start, end, body, name, step=step)
 
 
+# batched_stride_loop's depth by a body's cost (expression nodes, a vecmath function
+# VECMATH_COST, a special function SPECIAL_COST): up to 48, 4 iterations together; up to
+# 128, 2; above, one (a body that long is compute-bound: batching buys nothing but code,
+# and the PTX of every op case took 2.7 times as long for ptxas). A body that divides
+# runs one at a time: on an H200, y = tanh(x) moved 0.65 of the copy bandwidth one at a
+# time and 0.53 batched (each IEEE division has a slow-path call), where exp went from
+# 0.64 to 0.80 and arithmetic chains from 0.67 to 0.83 (benchmarks/bench_cuda.py).
+BATCH_DEPTHS = ((48, 4), (128, 2))
+VECMATH_COST, SPECIAL_COST = 12, 1000
+DIVIDING = frozenset({"divide", "floordiv", "mod", "reciprocal"})
+
+
+@functools.lru_cache(maxsize=None)
+def _vecmath_divides(name):
+    """Whether vecmath's float32 ``name`` contains a division."""
+    from . import vecmath
+
+    m = ir.Module()
+    fn = ir.Function(m, ir.FunctionType(S.F32, [S.F32] * 2), "f")
+    b = ir.IRBuilder(fn.append_basic_block())
+    nargs = 2 if name in ("atan2", "pow") else 1
+    b.ret(vecmath.emit(b, name, list(fn.args)[:nargs], "float32"))
+    return " fdiv " in str(m)
+
+
+def batch_depth(*exprs):
+    """How many iterations batched_stride_loop runs together for these bodies."""
+    from . import special_math, vecmath
+
+    cost = 0
+    for e in exprs:
+        for x in subexpressions(e):
+            name = getattr(x, "lower", None)
+            if name in DIVIDING or (name in vecmath.NAMES and _vecmath_divides(name)):
+                return 1
+            cost += SPECIAL_COST if name in special_math.NAMES else \
+                VECMATH_COST if name in vecmath.NAMES else 1
+    return next((d for limit, d in BATCH_DEPTHS if cost <= limit), 1)
+
+
+def batched_stride_loop(ctx, start, end, step, value, consume, name="t", depth=4):
+    """``for t in range(start, end, step): consume(t, value(t))``, ``depth`` iterations at
+    a time: their values (loads and arithmetic; ``value`` stores nothing another
+    iteration reads) are emitted before their consumes (stores, accumulations), so a
+    thread has ``depth`` loads in flight instead of one. A grid-stride loop that waits a
+    DRAM latency per element moves about a third of an H200's bandwidth. The remainder
+    runs one at a time; consumes keep their order, so results are unchanged."""
+    b = ctx.b
+    if depth <= 1:
+        stride_loop(ctx, start, end, step, lambda t: consume(t, value(t)), name)
+        return
+
+    def group(t):
+        ts = [t] + [b.add(t, b.mul(step, ir.Constant(S.I64, j)), flags=("nsw",))
+                    for j in range(1, depth)]
+        vs = [value(u) for u in ts]
+        for u, v in zip(ts, vs, strict=True):
+            consume(u, v)
+
+    last = b.sub(end, b.mul(step, ir.Constant(S.I64, depth - 1)))
+    t = L.for_range(ctx, start, last, group, f"{name}{depth}",
+                    step=b.mul(step, ir.Constant(S.I64, depth)))
+    # t: where the batched loop stopped (start itself when it ran no group)
+    stride_loop(ctx, t, end, step, lambda u: consume(u, value(u)), name)
+
+
 def unravel(ctx, t, sizes):
     """Row-major indices of linear index ``t`` over loop extents ``sizes``."""
     b = ctx.b
@@ -296,6 +366,7 @@ class Launch:
     slots: list  # slot keys in kernel-parameter order
     work: tuple  # map: (total,); reductions: (n_out, n_red); gemm: (m, n, batch)
     final: str | None = None  # second kernel of a full reduction
+    big: str | None = None  # gemm: the GEMM_BIG variant (float32), for grids of many tiles
 
 
 def emit_map(module, k):
@@ -316,6 +387,16 @@ def emit_map(module, k):
         step = pb.mul(_sreg(pb, "nctaid.x"), _sreg(pb, "ntid.x"))
     out = ctx.ptr(k.out, k.out_dtype)
 
+    if not scatter and k.out_strides is None:  # a plain map: batched loads
+        batched_stride_loop(
+            ctx, gid, total, step,
+            lambda t: L.Evaluator(ctx, unravel(ctx, t, nest.sizes))(nest.body),
+            lambda t, v: b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [t])),
+            depth=batch_depth(nest.body))
+        b.ret_void()
+        ctx.finalize()
+        return Launch(fn.name, "map", keys, (_qprod(nest.sizes),))
+
     def body(t):
         ev = L.Evaluator(ctx, unravel(ctx, t, nest.sizes))
         v = ev(nest.body)
@@ -324,10 +405,8 @@ def emit_map(module, k):
             if k.accumulate:
                 v = S.emit(b, "add", [L.to_compute(b, b.load(p), k.out_dtype), v],
                            [k.out_dtype] * 2, k.out_dtype, {})
-        elif k.out_strides is not None:
+        else:  # a strided store
             p = b.gep(out, [ev.offset(k.out_strides, [k.out_offset])])
-        else:
-            p = b.gep(out, [t])
         b.store(L.to_storage(b, v, k.out_dtype), p)
 
     stride_loop(ctx, gid, total, step, body)
@@ -445,10 +524,13 @@ def emit_reduce(module, k):
         x = L.Evaluator(ctx, idx)(nest.body)
         return b.sext(x, at) if x.type != at else x
 
-    def accumulate(o):
-        def step(r):
-            b.store(L.combine(b, k, b.load(acc), value(o, r)), acc)
-        return step
+    depth = batch_depth(nest.body)
+
+    def accumulate(o, start, end, step):
+        """acc = combine(acc, value(o, r)) for r in range(start, end, step)."""
+        batched_stride_loop(ctx, start, end, step, lambda r: value(o, r),
+                            lambda r, x: b.store(L.combine(b, k, b.load(acc), x), acc),
+                            "r", depth)
 
     def store(o, v):
         v = L.finish(b, k, v, n_red)
@@ -471,7 +553,7 @@ def emit_reduce(module, k):
 
         def per_output(o):
             b.store(L.identity(k), acc)
-            stride_loop(ctx, lo, hi, ir.Constant(S.I64, 1), accumulate(o), "r")
+            accumulate(o, lo, hi, ir.Constant(S.I64, 1))
             with b.if_else(whole) as (one, many):
                 with one:
                     store(o, b.load(acc))
@@ -484,14 +566,14 @@ def emit_reduce(module, k):
         # aux 0: a warp per output (rows of at most ROW_WARP_MAX), else a block per output
         def per_block(o):
             b.store(L.identity(k), acc)
-            stride_loop(ctx, tid, n_red, ntid, accumulate(o), "r")
+            accumulate(o, tid, n_red, ntid)
             v = block_reduce(ctx, k, b.load(acc), smem)
             with b.if_then(b.icmp_unsigned("==", tid, zero)):
                 store(o, v)
 
         def per_warp(o):
             b.store(L.identity(k), acc)
-            stride_loop(ctx, lane, n_red, ir.Constant(S.I64, 32), accumulate(o), "r")
+            accumulate(o, lane, n_red, ir.Constant(S.I64, 32))
             v = _warp_reduce(b, k, b.load(acc))
             with b.if_then(b.icmp_unsigned("==", lane, zero)):
                 store(o, v)
@@ -506,8 +588,7 @@ def emit_reduce(module, k):
                 stride_loop(ctx, bid, n_out, nbid, per_block, "o")
     else:
         b.store(L.identity(k), acc)
-        stride_loop(ctx, pb.add(pb.mul(bid, ntid), tid), n_red, pb.mul(nbid, ntid),
-                    accumulate(zero), "r")
+        accumulate(zero, pb.add(pb.mul(bid, ntid), tid), n_red, pb.mul(nbid, ntid))
         v = block_reduce(ctx, k, b.load(acc), smem)
         part = b.bitcast(scratch, _mem_type(at).as_pointer())
         with b.if_then(b.icmp_unsigned("==", tid, zero)):
@@ -703,11 +784,13 @@ def emit_row(module, k):
             n_ph = _prod(ctx, ph.inner)
             b.store(L.identity(ph), accs[j])
 
-            def acc_step(r, ph=ph, j=j):
-                x = RowEvaluator(ctx, oidx + unravel(ctx, r, ph.inner), rowvals)(ph.body)
-                b.store(L.combine(b, ph, b.load(accs[j]), x), accs[j])
-
-            stride_loop(ctx, start, n_ph, step, acc_step, f"ph{j}")
+            batched_stride_loop(
+                ctx, start, n_ph, step,
+                lambda r, ph=ph: RowEvaluator(ctx, oidx + unravel(ctx, r, ph.inner),
+                                              rowvals)(ph.body),
+                lambda r, x, ph=ph, j=j: b.store(L.combine(b, ph, b.load(accs[j]), x),
+                                                 accs[j]),
+                f"ph{j}", batch_depth(ph.body))
             v = combine_all(ph, j, b.load(accs[j]))
             rowvals[j] = L.finish(b, ph, v, n_ph if ph.mean else None)
         if final_red:
@@ -717,11 +800,11 @@ def emit_row(module, k):
             return
         base = b.mul(o, n_inner)
 
-        def store(r):
-            v = RowEvaluator(ctx, oidx + unravel(ctx, r, inner), rowvals)(k.final)
-            b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [b.add(base, r)]))
-
-        stride_loop(ctx, start, n_inner, step, store, "el")
+        batched_stride_loop(
+            ctx, start, n_inner, step,
+            lambda r: RowEvaluator(ctx, oidx + unravel(ctx, r, inner), rowvals)(k.final),
+            lambda r, v: b.store(L.to_storage(b, v, k.out_dtype), b.gep(out, [b.add(base, r)])),
+            "el", batch_depth(k.final))
 
     with b.if_else(b.icmp_unsigned("==", aux, c64(0))) as (by_warp, by_block):
         with by_warp:
@@ -745,6 +828,15 @@ def emit_row(module, k):
 
 
 def emit_gemm(module, call, name):
+    """The gemm kernel of ``call`` and, for float32, its GEMM_BIG variant (``name_big``):
+    the host launches the big one when its tiles fill the device's multiprocessors."""
+    launch = _emit_gemm(module, call, name, GEMM_TILE, GEMM_REG, GEMM_K, False)
+    if S.compute_type(call.dtype) == S.F32:
+        launch.big = _emit_gemm(module, call, f"{name}_big", *GEMM_BIG).name
+    return launch
+
+
+def _emit_gemm(module, call, name, tile, reg, kt, vec):
     """C[z] = op(A[z]) @ op(B[z]) for float32/float64 (MatmulCall fields, linalg.py).
 
     One block of GEMM_THREADS (256) threads computes a GEMM_TILE x GEMM_TILE (64 x 64)
@@ -756,7 +848,13 @@ def emit_gemm(module, call, name):
     consecutive threads on consecutive addresses of A and B whichever operand is
     transposed; rows of the staged tiles are padded to 65 words so the transposing
     stores do not hit one bank. Elements past m, n or k load as 0. Grid: (n/64, m/64,
-    batch); blocks stride over the batch in z."""
+    batch); blocks stride over the batch in z.
+
+    ``vec`` (GEMM_BIG: 128 x 128 tiles, 8 x 8 per thread, 8 deep): a thread's rows are
+    ``ty * 4 + i`` and ``64 + ty * 4 + i`` (i < 4), its columns likewise, so each step
+    reads them as four 16-byte vectors (ld.shared.v4) instead of sixteen words; eight
+    neighbouring threads read 128 consecutive bytes, one wavefront. Rows of the staged
+    tiles are padded to tile + 4 words, keeping every vector 16-byte aligned."""
     keys = []
     for s in (call.sa, call.sb, call.out):
         if slot_key(s) not in keys:
@@ -764,9 +862,17 @@ def emit_gemm(module, call, name):
     fn, ctx, _, _ = _new_kernel(module, name, keys)
     b, pb = ctx.b, ctx.pb
     T = S.compute_type(call.dtype)
-    tile, kt, reg, pad = GEMM_TILE, GEMM_K, GEMM_REG, GEMM_TILE + 1
+    pad = tile + (4 if vec else 1)
+    threads = (tile // reg) ** 2
     As = _shared(module, f"{name}_a", T, kt * pad)  # As[kk * pad + row]
     Bs = _shared(module, f"{name}_b", T, kt * pad)  # Bs[kk * pad + col]
+    if vec:
+        As.align = Bs.align = 16
+        # two blocks per multiprocessor: ptxas keeps the kernel within 128 registers (it
+        # took 163 unbounded, hoisting a whole staged step's loads: one block, 8 warps)
+        for key, v in (("maxntidx", threads), ("minctasm", 2)):
+            module.add_named_metadata("nvvm.annotations", [
+                fn, ir.MetaDataString(module, key), ir.Constant(S.I32, v)])
     m, n, kk = ctx.q(call.m), ctx.q(call.n), ctx.q(call.k)
     lda, ldb = ctx.q(call.lda), ctx.q(call.ldb)
     pa, pbb, pc = (ctx.ptr(s, call.dtype) for s in (call.sa, call.sb, call.out))
@@ -776,6 +882,7 @@ def emit_gemm(module, call, name):
 
     tid = _sreg(pb, "tid.x")
     side = tile // reg  # 16 threads along each edge of the tile
+    assert not vec or (reg == 8 and side * 4 == tile // 2 and pad % 4 == 0)
     tx, ty = pb.urem(tid, c64(side)), pb.udiv(tid, c64(side))
     row0 = pb.mul(_sreg(pb, "ctaid.y"), c64(tile))
     col0 = pb.mul(_sreg(pb, "ctaid.x"), c64(tile))
@@ -784,7 +891,7 @@ def emit_gemm(module, call, name):
     i32z = ir.Constant(S.I32, 0)
     accs = [pb.alloca(T, name=f"acc{i}") for i in range(reg * reg)]
     ntiles = pb.udiv(pb.add(kk, c64(kt - 1)), c64(kt))
-    per_thread = tile * kt // GEMM_THREADS  # elements of each staged tile per thread
+    per_thread = tile * kt // threads  # elements of each staged tile per thread
 
     def load_or_zero(ok, ptr, off):
         with b.if_else(ok) as (yes, no):
@@ -801,6 +908,18 @@ def emit_gemm(module, call, name):
     def shared(arr, idx):
         return b.gep(arr, [i32z, idx])
 
+    def own(t, base, i):
+        """base + the tile index of a thread's i-th row (t = ty) or column (t = tx)."""
+        if vec:
+            return b.add(base, b.add(b.mul(t, c64(4)), c64(i // 4 * (tile // 2) + i % 4)))
+        return b.add(base, b.add(t, c64(side * i)))
+
+    def vload(arr, idx):
+        """The four values at arr[idx:idx + 4] (idx a multiple of 4) in one load."""
+        vt = ir.VectorType(T, 4)
+        v = b.load(b.bitcast(shared(arr, idx), vt.as_pointer(3)), align=16)
+        return [b.extract_element(v, ir.Constant(S.I32, q)) for q in range(4)]
+
     def per_batch(z):
         bidx = unravel(ctx, z, call.batch)
         a_off, b_off = c64(0), c64(0)
@@ -816,7 +935,7 @@ def emit_gemm(module, call, name):
             into shared memory at ``at(r, c)``; consecutive threads read consecutive
             addresses of X: along rows when X is stored transposed, else along columns."""
             for q in range(per_thread):
-                e = b.add(tid, c64(q * GEMM_THREADS))
+                e = b.add(tid, c64(q * threads))
                 if trans:
                     r, c = b.urem(e, c64(rows)), b.udiv(e, c64(rows))
                 else:
@@ -835,10 +954,14 @@ def emit_gemm(module, call, name):
             _barrier(b)
             acc = [b.load(a) for a in accs]
             for k in range(kt):
-                xs = [b.load(shared(As, b.add(ty, c64(k * pad + side * i))))
-                      for i in range(reg)]
-                ys = [b.load(shared(Bs, b.add(tx, c64(k * pad + side * j))))
-                      for j in range(reg)]
+                if vec:
+                    xs = [x for h in (0, tile // 2) for x in vload(As, b.add(
+                        b.mul(ty, c64(4)), c64(k * pad + h)))]
+                    ys = [y for h in (0, tile // 2) for y in vload(Bs, b.add(
+                        b.mul(tx, c64(4)), c64(k * pad + h)))]
+                else:
+                    xs = [b.load(shared(As, own(ty, c64(k * pad), i))) for i in range(reg)]
+                    ys = [b.load(shared(Bs, own(tx, c64(k * pad), j))) for j in range(reg)]
                 acc = [S.intrinsic(b, "fma", [xs[i], ys[j], acc[i * reg + j]])
                        for i in range(reg) for j in range(reg)]
             for a, v in zip(accs, acc, strict=True):
@@ -847,9 +970,9 @@ def emit_gemm(module, call, name):
 
         stride_loop(ctx, c64(0), ntiles, c64(1), per_tile, "kt")
         for i in range(reg):
-            r = b.add(row0, b.add(ty, c64(side * i)))
+            r = own(ty, row0, i)
             for j in range(reg):
-                c = b.add(col0, b.add(tx, c64(side * j)))
+                c = own(tx, col0, j)
                 ok = b.and_(b.icmp_signed("<", r, m), b.icmp_signed("<", c, n))
                 with b.if_then(ok):
                     b.store(b.load(accs[i * reg + j]),
