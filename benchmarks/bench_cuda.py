@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -56,29 +57,101 @@ def torch_cuda():
         return None
 
 
+def jax_gpu():
+    """jax with a GPU device, or None (its allocator told not to take 75% of the GPU)."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    try:
+        import jax
+
+        return jax if jax.devices()[0].platform == "gpu" else None
+    except Exception:  # not installed, or no GPU plugin
+        return None
+
+
+def time_jax(jax, fn, *arrays, repeat=10):
+    """Median seconds of jax.jit(fn) on device copies of ``arrays``."""
+    f = jax.jit(fn)
+    args = [jax.device_put(a) for a in arrays]
+    out = [None]
+
+    def call():
+        out[0] = f(*args)
+    return timeit(call, lambda: out[0] is None or out[0].block_until_ready(), repeat=repeat)
+
+
 def row(name, seconds, note):
     print(f"{name:<44s} {seconds * 1e3:10.3f} ms   {note}")
 
 
-def bench_elementwise(drv, n=100_000_000):
-    x = np.random.rand(n).astype(np.float32)
+def copy_bandwidth(drv, n=100_000_000):
+    """Bytes per second a device-to-device copy of n float32 moves (read + write)."""
+    xd, yd = D.to_device(np.ones(n, np.float32)), D.to_device(np.empty(n, np.float32))
+    copy = timeit(lambda: drv.dtod(yd.ptr, xd.ptr, 4 * n), drv.synchronize)
+    row(f"device-to-device copy, {n / 1e6:g}M f32", copy, f"{8 * n / copy / 1e9:.0f} GB/s")
+    return 8 * n / copy
+
+
+def bench_elementwise(drv, copy_bw, torch, jax, n=100_000_000):
+    x = np.random.default_rng(0).random(n, np.float32)
     xd = D.to_device(x)
     yd = D.to_device(np.empty_like(x))
-    copy = timeit(lambda: drv.dtod(yd.ptr, xd.ptr, x.nbytes), drv.synchronize)
-    copy_bw = 2 * x.nbytes / copy
     exe = compiled(lambda v: jg.tanh(v * 1.5 + 0.5) * v - jg.exp(-v), jg.TensorSpec([n]))
     t = timeit(lambda: exe.run_device([xd], outs=[yd]), drv.synchronize)
     bw = 2 * x.nbytes / t
     got = yd.numpy()[:1000]
     want = np.tanh(x[:1000] * 1.5 + 0.5) * x[:1000] - np.exp(-x[:1000])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    row(f"device-to-device copy, {n / 1e6:g}M f32", copy, f"{copy_bw / 1e9:.0f} GB/s")
-    row(f"fused chain tanh/exp, {n / 1e6:g}M f32", t,
-        f"{bw / 1e9:.0f} GB/s = {bw / copy_bw:.2f} of copy bandwidth (target 0.70)")
-    return copy_bw
+    note = f"{bw / 1e9:.0f} GB/s = {bw / copy_bw:.2f} of copy bandwidth (target 0.70)"
+    if jax is not None:
+        tj = time_jax(jax, lambda v: jax.numpy.tanh(v * 1.5 + 0.5) * v - jax.numpy.exp(-v), x)
+        note += f"; jax.jit {tj * 1e3:.3f} ms, ratio jitgraph/jax = {t / tj:.2f}"
+    if torch is not None:
+        xt = torch.from_numpy(x).cuda()
+        tt = timeit(lambda: torch.tanh(xt * 1.5 + 0.5) * xt - torch.exp(-xt),
+                    torch.cuda.synchronize)
+        note += f"; PyTorch eager {tt * 1e3:.3f} ms, ratio = {t / tt:.2f}"
+    row(f"fused chain tanh/exp, {n / 1e6:g}M f32", t, note)
 
 
-def bench_softmax(drv, copy_bw, torch, shape=(8192, 4096)):
+def bench_variants(drv, copy_bw, n=100_000_000):
+    """Where the elementwise time goes: chains of more or less work per element, each
+    with the grid-stride loop as ptx.batch_depth picks it, 4 iterations together and one
+    at a time; and the row softmax both ways."""
+    from jitgraph.codegen import ptx
+
+    x = np.random.default_rng(1).random(n, np.float32)
+    xd, yd = D.to_device(x), D.to_device(np.empty_like(x))
+    chains = {"x*1.5+0.5 (2 flops)": lambda v: v * 1.5 + 0.5,
+              "poly, 8 flops": lambda v: (((v * 1.5 + 0.5) * v - 0.25) * v + 2.0) * v,
+              "exp": jg.exp, "tanh": jg.tanh, "x / (1 + x)": lambda v: v / (1.0 + v),
+              "tanh/exp chain": lambda v: jg.tanh(v * 1.5 + 0.5) * v - jg.exp(-v)}
+    chosen = ptx.batch_depth
+    forced = [("as chosen", chosen), ("4 deep", lambda *e: 4), ("one", lambda *e: 1)]
+
+    def fractions(fn, spec, args, outs, nbytes):
+        got = []
+        for _, depth in forced:
+            ptx.batch_depth = depth
+            exe = compiled(fn, spec)
+            got.append(nbytes / copy_bw / timeit(lambda e=exe: e.run_device(args, outs=outs),
+                                                 drv.synchronize))
+        return ", ".join(f"{label} {f:.2f}" for (label, _), f in zip(forced, got, strict=True))
+
+    try:
+        for label, fn in chains.items():
+            print(f"  {label:<20s} fraction of copy bandwidth: "
+                  f"{fractions(fn, jg.TensorSpec([n]), [xd], [yd], 2 * x.nbytes)}")
+        shape = (8192, 4096) if n == 100_000_000 else (64, 1500)
+        s = D.to_device(np.random.default_rng(2).standard_normal(shape, np.float32))
+        so = D.to_device(np.empty(shape, np.float32))
+        got = fractions(jg.nn.softmax, jg.TensorSpec(list(shape)), [s], [so],
+                        8 * shape[0] * shape[1])
+        print(f"  softmax {shape}: fraction of the one-read-one-write minimum: {got}")
+    finally:
+        ptx.batch_depth = chosen
+
+
+def bench_softmax(drv, copy_bw, torch, jax, shape=(8192, 4096)):
     x = np.random.randn(*shape).astype(np.float32)
     xd, yd = D.to_device(x), D.to_device(np.empty_like(x))
     exe = compiled(jg.nn.softmax, jg.TensorSpec(list(shape)))
@@ -92,10 +165,13 @@ def bench_softmax(drv, copy_bw, torch, shape=(8192, 4096)):
         xt = torch.from_numpy(x).cuda()
         tt = timeit(lambda: torch.softmax(xt, 1), torch.cuda.synchronize)
         note += f"; PyTorch {tt * 1e3:.3f} ms, ratio jitgraph/PyTorch = {t / tt:.2f}"
+    if jax is not None:
+        tj = time_jax(jax, lambda v: jax.nn.softmax(v, axis=1), x)
+        note += f"; jax.jit {tj * 1e3:.3f} ms, ratio jitgraph/jax = {t / tj:.2f}"
     row(f"row softmax {shape[0]}x{shape[1]} f32", t, note)
 
 
-def bench_mlp(drv, torch, batch=1024, sizes=(784, 1024, 10)):
+def bench_mlp(drv, torch, jax, batch=1024, sizes=(784, 1024, 10)):
     rng = np.random.RandomState(0)
     x = rng.randn(batch, sizes[0]).astype(np.float32)
     y = rng.randint(0, sizes[2], batch).astype(np.int32)
@@ -137,6 +213,28 @@ def bench_mlp(drv, torch, batch=1024, sizes=(784, 1024, 10)):
             opt.step()
         tt = timeit(tstep, torch.cuda.synchronize)
         note += f"; PyTorch {tt * 1e3:.3f} ms, ratio jitgraph/PyTorch = {t / tt:.2f}"
+    if jax is not None:
+        jnp = jax.numpy
+        params = [jnp.asarray(rng.randn(sizes[0], sizes[1]).astype(np.float32) * 0.05),
+                  jnp.zeros(sizes[1], jnp.float32),
+                  jnp.asarray(rng.randn(sizes[1], sizes[2]).astype(np.float32) * 0.05)]
+
+        def loss(p, xb, yb):
+            logits = jax.nn.relu(xb @ p[0] + p[1]) @ p[2]
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), yb[:, None], 1))
+
+        @jax.jit
+        def jstep(p, xb, yb):
+            return [a - 0.01 * g for a, g in zip(p, jax.grad(loss)(p, xb, yb), strict=True)]
+
+        xj, yj = jax.device_put(x), jax.device_put(y)
+        state = [params]
+
+        def call():
+            state[0] = jstep(state[0], xj, yj)
+        with jax.default_matmul_precision("float32"):  # no TF32, as jitgraph and PyTorch
+            tj = timeit(call, lambda: state[0][0].block_until_ready())
+        note += f"; jax.jit {tj * 1e3:.3f} ms, ratio jitgraph/jax = {t / tj:.2f}"
     row(f"MLP train step {sizes} batch {batch}", t, note)
 
 
@@ -165,7 +263,7 @@ def bench_matmul(drv, torch, n=4096):
             pass
     if ref:
         note += f"; {ref[0]} {flops / ref[1] / 1e12:.1f} TFLOP/s, ratio = {ref[1] / t:.2f}"
-    row(f"matmul {n}x{n}x{n} f32 (own 64x64 register-tiled kernel)", t, note)
+    row(f"matmul {n}x{n}x{n} f32 (own register-tiled kernel)", t, note)
 
 
 def main(argv):
@@ -176,14 +274,18 @@ def main(argv):
     cuda_driver.use("emulator" if emulate else "gpu")
     drv = cuda_driver.get()
     torch = None if emulate else torch_cuda()
-    print(f"device: {drv.name} ({drv.arch()}), torch: {torch.__version__ if torch else 'no'}")
+    jax = None if emulate else jax_gpu()
+    print(f"device: {drv.name} ({drv.arch()}), torch: {torch.__version__ if torch else 'no'}, "
+          f"jax: {jax.__version__ if jax else 'no'}")
     if emulate:
         print("(emulator: small sizes to check this script; the times are not figures)")
     small = dict(n=1 << 16) if emulate else {}
-    copy_bw = bench_elementwise(drv, **small)
-    benches = [lambda: bench_softmax(drv, copy_bw, torch, **(
+    copy_bw = copy_bandwidth(drv, **small)
+    benches = [lambda: bench_elementwise(drv, copy_bw, torch, jax, **small),
+               lambda: bench_variants(drv, copy_bw, **small),
+               lambda: bench_softmax(drv, copy_bw, torch, jax, **(
                    dict(shape=(64, 1500)) if emulate else {})),
-               lambda: bench_mlp(drv, torch, **(
+               lambda: bench_mlp(drv, torch, jax, **(
                    dict(batch=32, sizes=(50, 64, 10)) if emulate else {})),
                lambda: bench_matmul(drv, torch, **(dict(n=96) if emulate else {}))]
     failed = 0
@@ -192,6 +294,7 @@ def main(argv):
             f()
         except Exception as e:  # report and go on: one failure must not hide the rest
             print(f"FAILED: {type(e).__name__}: {e}")
+            traceback.print_exc()
             failed += 1
     return 1 if failed else 0
 
