@@ -16,8 +16,8 @@ from op_cases import CASES
 import jitgraph as jg
 from jitgraph import backends, errors
 from jitgraph.codegen import cuda as cuda_backend
+from jitgraph.codegen import cuda_blas, cuda_driver
 from jitgraph.codegen import cuda_device as D
-from jitgraph.codegen import cuda_driver
 
 S = jg.TensorSpec
 
@@ -251,13 +251,20 @@ def test_matmul(ta, tb, dt):
         _close(f(a, b).numpy(), want, 1e-4)
 
 
-@pytest.mark.parametrize("fill", [10 ** 9, 0], ids=["64x64", "128x128"])
+@pytest.mark.parametrize("kernel", ["64x64", "128x128", "cublas"])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
-def test_matmul_tile_edges_and_batched_operands(ta, tb, fill, monkeypatch):
+def test_matmul_tile_edges_and_batched_operands(ta, tb, kernel, device, monkeypatch):
     """m, n, k past one tile and one staging step with remainders; both operands
-    batched, and a batch broadcast from a size-1 dim; the float32 kernel of 64x64 tiles
-    and its 128x128 variant (cuda.GEMM_BIG_FILL picks by the grid's size)."""
-    monkeypatch.setattr(cuda_backend, "GEMM_BIG_FILL", fill)
+    batched, and a batch broadcast from a size-1 dim; the float32 kernel of 64x64 tiles,
+    its 128x128 variant (cuda.GEMM_BIG_FILL picks by the grid's size) and cuBLAS (on a
+    GPU where it loads: cuda_blas.py)."""
+    if kernel == "cublas" and device == "emulator":
+        pytest.skip("cuBLAS runs on a GPU only; the emulator runs the own kernels")
+    if kernel == "cublas" and cuda_blas.get() is None:
+        pytest.skip("no cuBLAS library on this GPU machine")
+    monkeypatch.setattr(cuda_blas, "ENABLED", kernel == "cublas")
+    monkeypatch.setattr(cuda_blas, "MIN_FMAS", 0)
+    monkeypatch.setattr(cuda_backend, "GEMM_BIG_FILL", 0 if kernel == "128x128" else 10 ** 9)
     rng = np.random.RandomState(5)
     for abs_, bbs, m, k, n in [((2,), (2,), 70, 33, 130), ((1, 3), (2, 1), 65, 17, 64),
                                ((), (), 129, 16, 1), ((), (), 270, 19, 131)]:
@@ -268,6 +275,31 @@ def test_matmul_tile_edges_and_batched_operands(ta, tb, fill, monkeypatch):
         want = np.matmul(np.swapaxes(a, -1, -2) if ta else a,
                          np.swapaxes(b, -1, -2) if tb else b)
         _close(f(a, b).numpy(), want, 1e-4)
+
+
+def test_cublas_is_used_only_on_a_gpu(device, monkeypatch):
+    """On a GPU with cuBLAS a float32 matmul of at least cuda_blas.MIN_FMAS multiply-adds
+    calls it; on the emulator, for smaller products, or with JITGRAPH_CUBLAS=0
+    (cuda_blas.ENABLED), the own kernel runs. The results agree either way."""
+    calls = []
+    monkeypatch.setattr(cuda_blas, "MIN_FMAS", 0)
+    blas = cuda_blas.get()
+    if blas is not None:
+        real = blas.gemm
+        monkeypatch.setattr(blas, "gemm", lambda *a, **kw: (calls.append(a), real(*a, **kw)))
+    a = np.random.RandomState(0).randn(3, 40, 30).astype(np.float32)
+    b = np.random.RandomState(1).randn(30, 20).astype(np.float32)
+    f = jg.function(jg.matmul, backend="cuda")
+    _close(f(a, b).numpy(), a @ b, 1e-4)
+    assert bool(calls) == (device == "gpu" and blas is not None)
+    monkeypatch.setattr(cuda_blas, "MIN_FMAS", 3 * 40 * 30 * 20 + 1)  # a smaller product
+    calls.clear()
+    _close(jg.function(jg.matmul, backend="cuda")(a, b).numpy(), a @ b, 1e-4)
+    assert not calls
+    monkeypatch.setattr(cuda_blas, "ENABLED", False)
+    calls.clear()
+    _close(jg.function(jg.matmul, backend="cuda")(a, b).numpy(), a @ b, 1e-4)
+    assert not calls
 
 
 def test_gather_out_of_range_is_an_error_like_cpu():

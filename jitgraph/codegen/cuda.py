@@ -33,7 +33,7 @@ host between launches.
 import numpy as np
 
 from .. import backends, errors
-from . import cuda_driver
+from . import cuda_blas, cuda_driver
 from . import kernels as K
 from . import ptx as P
 from .cuda_device import MIRRORS, DeviceTensor
@@ -330,8 +330,39 @@ class CudaExecutable:
             self._host_call(step[1], slots, plan)
             return
         launch, cfg = self.build.launches[id(step[1])], plan.grids[id(step[1])]
-        if cfg is not None:  # None: an empty result, nothing to write
+        if cfg is not None and not self._cublas(step[1], slots, plan):
             self._launch(cfg[5], launch, cfg, slots, plan)  # gemm: the variant chosen
+
+    def _cublas(self, call, slots, plan):
+        """Runs a float32/float64 matmul through cuBLAS where the process can load it
+        (cuda_blas.py); False: the own gemm kernel is to run (emulator, no cuBLAS, other
+        dtypes, an empty or small product)."""
+        dt = call.dtype.name
+        if dt not in ("float32", "float64") or not isinstance(self.drv, cuda_driver.Driver):
+            return False
+        blas = cuda_blas.get()
+        if blas is None:
+            return False
+        params = plan.params
+        m, n, k = (qeval(x, params) for x in (call.m, call.n, call.k))
+        batch = [qeval(d, params) for d in call.batch]
+        if not (m and n and k and all(batch)) or \
+                m * n * k * int(np.prod(batch)) < cuda_blas.MIN_FMAS:
+            return False
+        a_bs = [qeval(x, params) for x in call.a_bs]
+        b_bs = [qeval(x, params) for x in call.b_bs]
+        item = call.dtype.np.itemsize
+        a0, b0, c0 = (self._addr(st, slots, plan) for st in (call.sa, call.sb, call.out))
+        lda, ldb = qeval(call.lda, params), qeval(call.ldb, params)
+        inner = batch[-1] if batch else 1
+        # the last batch dim is one strided-batched call; dims before it, a loop here
+        for z, idx in enumerate(np.ndindex(*batch[:-1])):
+            ao = sum(i * st for i, st in zip(idx, a_bs, strict=False))
+            bo = sum(i * st for i, st in zip(idx, b_bs, strict=False))
+            blas.gemm(dt, call.ta, call.tb, m, n, k, a0 + ao * item, lda, b0 + bo * item, ldb,
+                      c0 + z * inner * m * n * item, inner, a_bs[-1] if batch else 0,
+                      b_bs[-1] if batch else 0)
+        return True
 
     def _host_call(self, call, slots, plan):
         """A host-call op (jg.print, jg.summary; codegen/io_ops.py): its inputs copied back
