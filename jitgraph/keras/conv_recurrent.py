@@ -56,6 +56,10 @@ class ConvLSTMCell(_Cell):
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) \
                 or filters <= 0:
             raise ValueError(f"{who}: filters must be a positive integer, got {filters!r}")
+        for arg in ("dropout", "recurrent_dropout"):  # checked here to name the layer
+            rate = kwargs.get(arg, 0.0)
+            if not 0.0 <= float(rate) < 1.0:
+                raise ValueError(f"{who}: {arg} must be in [0, 1), got {rate!r}")
         super().__init__(int(filters), activation=activation,
                          recurrent_activation=recurrent_activation, use_bias=use_bias,
                          **kwargs)
@@ -80,7 +84,7 @@ class ConvLSTMCell(_Cell):
 
     def build(self, input_shape):
         shape = tuple(input_shape)
-        who = f"ConvLSTM{self.rank}D layer {self.name!r}"
+        who = f"ConvLSTMCell {self.name!r}"
         if len(shape) != self.rank + 2 or None in shape[1:]:
             raise ValueError(f"{who}: a step's input must be (batch, spatial..., channels) "
                              f"with {self.rank} known spatial dims and known channels, got "
@@ -207,6 +211,13 @@ class _ConvLSTM(_CellRNN):
             input_shape = input_shape[0]
         shape = tuple(input_shape)
         self._check_input(shape)
+        out = _list(self.compute_output_shape(shape))[0]
+        if any(d <= 0 for d in tuple(out)[-1 - self._rank:-1]):
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r}: kernel_size "
+                f"{self.cell.kernel_size} (dilation_rate {self.cell.dilation_rate}) is larger "
+                f"than its input's spatial dims {tuple(shape[2:-1])} with padding='valid'; "
+                "use padding='same' or a smaller kernel")
         if not self.cell.built:
             self.cell.build(jg.TensorShape((shape[0],) + shape[2:]))
         self._input_dims = tuple(shape[2:])
@@ -269,6 +280,10 @@ class _ConvLSTM(_CellRNN):
         cfg = super().get_config()
         cfg.pop("rank", None)
         return cfg
+
+
+def _list(y):
+    return list(y) if isinstance(y, list) else [y]
 
 
 def _keep(mask_t, new, old):
