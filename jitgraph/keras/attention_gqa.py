@@ -8,7 +8,9 @@ num_key_value_heads``, Keras' ``repeat`` along the heads); one key/value head is
 attention, as many as the query heads is multi-head attention. Masks, the causal mask and
 dropout follow MultiHeadAttention (attention.py), whose helpers this layer reuses.
 ``flash_attention`` only selects a kernel in Keras and gives the same numbers: it is accepted
-and ignored here (with Keras' check that it excludes dropout).
+and ignored here (with Keras' check that it excludes dropout). A query position that may
+attend to nothing gets zero weights (Keras' result when it returns the scores; its fused
+kernel, used when it does not, gives another value there).
 
 >>> gqa = jg.keras.layers.GroupQueryAttention(head_dim=8, num_query_heads=4,
 ...                                          num_key_value_heads=2)
