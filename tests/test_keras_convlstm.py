@@ -204,6 +204,12 @@ def test_dropout_only_in_training():
     noisy = layer(x, training=True).numpy()
     assert noisy.shape == (4, 3, 3, 3) and np.all(np.isfinite(noisy))
     assert not np.allclose(noisy, plain(x).numpy())
+
+
+@pytest.mark.slow  # ~7 s, compiling an Adam step; test_fit_steps_match_tf_keras runs by default
+def test_dropout_in_fit():
+    x = rand(4, 3, 5, 5, 2)
+    layer = L.ConvLSTM2D(3, 3, dropout=0.5, recurrent_dropout=0.5)
     model = jg.keras.Sequential([L.Input((3, 5, 5, 2)), layer, L.Flatten(), L.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     hist = model.fit(x, rand(4, 1), epochs=1, verbose=0)
@@ -270,3 +276,18 @@ def test_errors_name_layer_shape_and_fix():
         L.ConvLSTM2D(2, (3, 3, 3))
     with pytest.raises(ValueError, match="ConvLSTM1D: dropout must be in"):
         L.ConvLSTM1D(2, 3, dropout=1.5)
+
+
+def test_model_with_convlstm_and_gqa_saves_and_loads(tmp_path):
+    inp = L.Input((3, 6, 6, 2))
+    h = L.ConvLSTM2D(2, 3, padding="same", return_sequences=True)(inp)
+    h = L.Reshape((16, 2))(L.ConvLSTM2D(2, 3)(h))
+    out = L.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=1)(h, h)
+    model = jg.keras.Model(inp, out)
+    x = rand(2, 3, 6, 6, 2)
+    want = model(x).numpy()
+    model.save(tmp_path / "m.keras")
+    loaded = jg.keras.models.load_model(tmp_path / "m.keras")
+    assert [type(la).__name__ for la in loaded.layers] == [
+        type(la).__name__ for la in model.layers]
+    close(loaded(x).numpy(), want, tol=1e-6)
