@@ -123,6 +123,22 @@ def test_matches_tf_keras_with_mask_and_initial_state():
             close(g.numpy(), ref)
 
 
+def test_bidirectional_with_mask_matches_tf_keras():
+    """Bidirectional clones the layer from its config; masked steps output zeros in both
+    halves when returning sequences."""
+    tf = pytest.importorskip("tensorflow")
+    x = rand(2, 4, 5, 5, 2)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+    for seqs in (True, False):
+        theirs = tf.keras.layers.Bidirectional(tf.keras.layers.ConvLSTM2D(
+            2, 3, return_sequences=seqs))
+        want = theirs(x, mask=mask).numpy()
+        ours = L.Bidirectional(L.ConvLSTM2D(2, 3, return_sequences=seqs))
+        ours(x)
+        ours.set_weights(theirs.get_weights())
+        close(ours(x, mask=jg.constant(mask)).numpy(), want)
+
+
 def _fit_models(tf, steps_x, y):
     """The same little video model in tf.keras and jitgraph, our weights copied from theirs."""
     def build(lib):

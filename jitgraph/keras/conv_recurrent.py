@@ -128,15 +128,18 @@ class ConvLSTMCell(_Cell):
         return jg.zeros_like(like[ones]) + jg.zeros(shape, dtype=like.dtype)
 
     def _set_masks(self, like, training):
-        masks = [None, None]
-        for k, (rate, base) in enumerate(((self.dropout, like),
-                                          (self.recurrent_dropout, None))):
-            if training and rate:
-                base = self.state_zeros(like) if base is None else base
-                shape = tuple(base.shape) if base.shape[0] is not None else jg.shape(base)
-                keep = jg.random.uniform(shape, dtype=like.dtype, seed=self.seed) >= rate
-                masks[k] = jg.cast(keep, like.dtype) / (1.0 - rate)
-        self._masks = tuple(masks)
+        """This call's dropout masks (training only): one of a step input's shape, one of
+        h's; 0 with probability ``rate``, else ``1 / (1 - rate)``."""
+        def draw(base, rate, k):
+            shape = tuple(base.shape) if base.shape[0] is not None else jg.shape(base)
+            seed = None if self.seed is None else self.seed + k
+            keep = jg.random.uniform(shape, dtype=like.dtype, seed=seed) >= rate
+            return jg.cast(keep, like.dtype) / (1.0 - rate)
+
+        on = bool(training)
+        self._masks = (draw(like, self.dropout, 0) if on and self.dropout else None,
+                       draw(self.state_zeros(like), self.recurrent_dropout, 1)
+                       if on and self.recurrent_dropout else None)
 
     def _conv(self, x, kernel, strides, padding, dilations):
         return _CONVS[self.rank](x, kernel, strides, padding.upper(), dilations)
@@ -261,7 +264,8 @@ class _ConvLSTM(_CellRNN):
             return cell._step(x_t if first else cell._project(x_t), s)
 
         run = _unrolled if self.unroll else _looped
-        last, outputs, states = run(step, seq, states, self.return_sequences, mask)
+        last, outputs, states = run(step, seq, states, self.return_sequences, mask,
+                                    self.zero_output_for_mask)
         output = outputs if self.return_sequences else last
         return [output] + list(states) if self.return_state else output
 
@@ -292,19 +296,25 @@ def _keep(mask_t, new, old):
     return jg.where(m, new, old)
 
 
-def _unrolled(step, seq, states, collect, mask):
+def _masked(mask_t, out, new, last, states, zero_output):
+    """A masked step keeps the states and outputs the last output (zeros with
+    ``zero_output``, as Bidirectional asks when returning sequences)."""
+    out = _keep(mask_t, out, jg.zeros_like(out) if zero_output else last)
+    return out, [_keep(mask_t, n, s) for n, s in zip(new, states, strict=True)]
+
+
+def _unrolled(step, seq, states, collect, mask, zero_output):
     outs, last = [], jg.zeros_like(states[0])
     for t, x_t in enumerate(jg.unstack(seq, axis=1)):
         out, new = step(x_t, states)
         if mask is not None:
-            out = _keep(mask[:, t], out, last)
-            new = [_keep(mask[:, t], n, s) for n, s in zip(new, states, strict=True)]
+            out, new = _masked(mask[:, t], out, new, last, states, zero_output)
         outs.append(out)
         last, states = out, new
     return last, jg.stack(outs, axis=1) if collect else None, states
 
 
-def _looped(step, seq, states, collect, mask):
+def _looped(step, seq, states, collect, mask, zero_output):
     """The steps as one ``jg.while_loop``; outputs go into a (time, batch, ...) buffer."""
     perm = (1, 0) + tuple(range(2, len(seq.shape)))
     xs = jg.transpose(seq, perm)
@@ -319,9 +329,7 @@ def _looped(step, seq, states, collect, mask):
     def body(t, last, states, *buf):
         out, new = step(jg.gather(xs, t), states)
         if ms is not None:
-            m = jg.gather(ms, t)
-            out = _keep(m, out, last)
-            new = [_keep(m, n, s) for n, s in zip(new, states, strict=True)]
+            out, new = _masked(jg.gather(ms, t), out, new, last, states, zero_output)
         if collect:
             buf = (jg.tensor_scatter_nd_update(buf[0], jg.reshape(t, (1, 1)),
                                                jg.expand_dims(out, 0)),)
