@@ -307,3 +307,34 @@ def test_model_with_convlstm_and_gqa_saves_and_loads(tmp_path):
     assert [type(la).__name__ for la in loaded.layers] == [
         type(la).__name__ for la in model.layers]
     close(loaded(x).numpy(), want, tol=1e-6)
+
+
+@pytest.mark.parametrize("device", [pytest.param("emulator", marks=pytest.mark.slow),
+                                    pytest.param("gpu", marks=pytest.mark.gpu)])
+def test_cuda_backend(device):
+    """ConvLSTM2D's while loop (forward and gradient, loop stacks on the device) and
+    GroupQueryAttention run on the cuda backend (~11 s on the emulator; on a GPU:
+    GPU_TESTS=tests/test_keras_convlstm.py scripts/gpu_check.sh)."""
+    from jitgraph.codegen import cuda_driver
+
+    before = cuda_driver.use(device)
+    try:
+        x = rand(2, 3, 5, 5, 2)
+        layer = L.ConvLSTM2D(2, 3, padding="same", return_sequences=True)
+        close(jg.function(lambda v: layer(v), backend="cuda")(x).numpy(), layer(x).numpy())
+
+        def grads(v):
+            with jg.GradientTape() as tape:
+                loss = jg.reduce_sum(layer(v))
+            return tape.gradient(loss, layer.trainable_weights)
+
+        for g, e in zip(jg.function(grads, backend="cuda")(x), grads(jg.constant(x)),
+                        strict=True):
+            close(g.numpy(), e.numpy(), tol=2e-5)
+        q = rand(2, 5, 6)
+        gqa = L.GroupQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=2)
+        want = gqa(q, q, use_causal_mask=True).numpy()
+        close(jg.function(lambda a: gqa(a, a, use_causal_mask=True), backend="cuda")(q)
+              .numpy(), want)
+    finally:
+        cuda_driver.use(before)
