@@ -152,7 +152,7 @@ class MultiHeadAttention(Layer):
                                constraint=getattr(self, f"{kind}_constraint"))
 
     def _check_shapes(self, query_shape, value_shape, key_shape):
-        where = f"MultiHeadAttention layer {self.name!r}"
+        where = f"{type(self).__name__} layer {self.name!r}"
         for arg, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(shape) < 3:
                 raise ValueError(
@@ -191,7 +191,7 @@ class MultiHeadAttention(Layer):
         for arg, t, want in (("query", q, self._query_dim), ("value", v, self._value_dims[0]),
                              ("key", k, self._value_dims[1])):
             if t.shape[-1] != want:
-                raise ValueError(f"MultiHeadAttention layer {self.name!r}: it was built for "
+                raise ValueError(f"{type(self).__name__} layer {self.name!r}: it was built for "
                                  f"{arg} with last dimension {want}, got {arg} of shape "
                                  f"{tuple(t.shape)}; create a new layer for other sizes")
         t_dims, s_dims = tuple(q.shape)[1:-1], tuple(v.shape)[1:-1]
@@ -216,7 +216,7 @@ class MultiHeadAttention(Layer):
         if len(t_dims) != 1 or len(out_shape) != 1:
             if None in t_dims:
                 raise ValueError(
-                    f"MultiHeadAttention layer {self.name!r}: output_shape={out_shape} with "
+                    f"{type(self).__name__} layer {self.name!r}: output_shape={out_shape} with "
                     "more than one dimension needs a known query length, got query shape "
                     f"{tuple(query.shape)}; give the sequence length in the input shape")
             out = jg.reshape(out, (-1,) + t_dims + out_shape)
@@ -232,7 +232,7 @@ class MultiHeadAttention(Layer):
         if len(dims) == 1:
             return x
         if None in dims:
-            raise ValueError(f"MultiHeadAttention layer {self.name!r}: with inputs of rank "
+            raise ValueError(f"{type(self).__name__} layer {self.name!r}: with inputs of rank "
                              f"above 3 the dimensions between batch and features must be "
                              f"known, got shape {tuple(x.shape)}")
         return jg.reshape(x, (-1, _prod(dims), x.shape[-1]))
@@ -259,7 +259,7 @@ class MultiHeadAttention(Layer):
             if len(got) != 2 or len(want) != 2 or any(
                     a is not None and b is not None and a != b for a, b in zip(got, want)):
                 raise ValueError(
-                    f"MultiHeadAttention layer {self.name!r}: the {arg} mask has shape {got} "
+                    f"{type(self).__name__} layer {self.name!r}: the {arg} mask has shape {got} "
                     f"but {arg} has shape {tuple(x.shape)}; a {arg} mask must have shape "
                     f"(batch, positions) = {want} (inputs of rank 3; for more position axes "
                     "pass attention_mask instead)")
@@ -281,7 +281,7 @@ class MultiHeadAttention(Layer):
                     g is not None and w is not None and g not in (1, w)
                     for g, w in zip(got[::-1], want[::-1])):
                 raise ValueError(
-                    f"MultiHeadAttention layer {self.name!r}: attention_mask must have shape "
+                    f"{type(self).__name__} layer {self.name!r}: attention_mask must have shape "
                     f"(batch, T, S) = (batch,) + {want} for query positions {t_dims} and "
                     f"value positions {s_dims}, got attention_mask of shape {got}")
             if len(t_dims) != 1 or len(s_dims) != 1:
@@ -290,7 +290,7 @@ class MultiHeadAttention(Layer):
                                   lead + (_prod(t_dims), _prod(s_dims)))
         if use_causal_mask:
             if len(t_dims) != 1 or None in t_dims + s_dims:
-                raise ValueError(f"MultiHeadAttention layer {self.name!r}: use_causal_mask "
+                raise ValueError(f"{type(self).__name__} layer {self.name!r}: use_causal_mask "
                                  "needs query and value of rank 3 with known sequence "
                                  f"lengths, got positions {t_dims} and {s_dims}")
             causal = _causal_mask(t_dims[0], s_dims[0])

@@ -791,8 +791,10 @@ def deserialize(config, custom_objects=None):
     return serialization.deserialize(config, table, custom_objects, "layer")
 
 
+from .attention_gqa import *  # noqa: E402,F401,F403 - GroupedQueryAttention (in TABLE)
 from .categorical import *  # noqa: E402,F401,F403 - Discretization, CategoryEncoding, IntegerLookup
 from .conv_layers import *  # noqa: E402,F401,F403 - Conv1D/2D, pooling, padding (in TABLE)
 from .conv_more import *  # noqa: E402,F401,F403 - Conv3D, transposed/separable convs, 3-D pooling
+from .conv_recurrent import *  # noqa: E402,F401,F403 - ConvLSTM1D/2D/3D (in TABLE)
 from .layers_misc import *  # noqa: E402,F401,F403 - PReLU, EinsumDense, RMSNormalization, ... (in TABLE)
 from .preprocessing import *  # noqa: E402,F401,F403 - image preprocessing (in TABLE)
