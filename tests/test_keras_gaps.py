@@ -848,7 +848,8 @@ def test_new_activations_match_numpy_and_differentiate():
             "squareplus": (x + np.sqrt(x * x + 4)) / 2, "tanh_shrink": x - np.tanh(x),
             "glu": x[:, :3] / (1 + np.exp(-x[:, 3:])),
             "celu": np.maximum(x, 0) + np.minimum(0, np.expm1(x)),
-            "soft_shrink": np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)}
+            "soft_shrink": np.sign(x) * np.maximum(np.abs(x) - 0.5, 0),
+            "hard_sigmoid": np.clip(x + 3, 0, 6) / 6}  # Keras 3's (relu6(x + 3) / 6)
     for name, want in refs.items():
         close(a.get(name)(jg.constant(x)), want, 1e-12)
     close(a.sparsemax(jg.constant(x)), _np_sparsemax(x), 1e-12)

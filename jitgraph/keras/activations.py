@@ -73,7 +73,9 @@ def gelu(x, approximate=False):
 
 
 def hard_sigmoid(x):
-    return jg.clip_by_value(0.2 * x + 0.5, 0.0, 1.0)
+    """Keras 3's piecewise-linear sigmoid, ``relu6(x + 3) / 6`` (Keras 2 had
+    ``clip(0.2 x + 0.5, 0, 1)``: tf.keras in TensorFlow 2.16+ is Keras 3)."""
+    return jg.clip_by_value(x / 6.0 + 0.5, 0.0, 1.0)
 
 
 def leaky_relu(x, alpha=0.3):
