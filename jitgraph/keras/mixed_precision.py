@@ -50,7 +50,11 @@ class Policy:
     ('float16', 'float32')
     """
 
-    def __init__(self, name):
+    def __init__(self, name=None):
+        if name is None:  # Keras 3: the policy of floatx
+            from . import backend
+
+            name = backend.floatx()
         if isinstance(name, Policy):
             name = name.name
         if not isinstance(name, str):
