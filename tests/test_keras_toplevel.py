@@ -27,7 +27,7 @@ def test_top_level_aliases(name):
 
 
 def test_other_top_level_names():
-    for name in ("Input", "KerasTensor", "InputSpec", "Variable", "config", "tree",
+    for name in ("Input", "KerasTensor", "InputSpec", "Variable", "config", "random", "tree",
                  "dtype_policies"):
         assert hasattr(jg.keras, name) and hasattr(keras, name), name
     kt = jg.keras.Input((3,))
@@ -92,6 +92,7 @@ def test_set_floatx_makes_layers_and_inputs_float64():
         dense.build((None, 3))
         assert dense.kernel.dtype == jg.float64
         assert jg.keras.Input((3,)).dtype == jg.float64
+        assert jg.keras.random.normal((2,), seed=1).dtype == jg.float64
         assert jg.keras.Variable(1.0).dtype == jg.float64
     finally:
         jg.keras.config.set_floatx("float32")

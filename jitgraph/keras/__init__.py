@@ -31,7 +31,7 @@ __all__ = ["activations", "backend", "callbacks", "constraints", "initializers",
            "Model", "Sequential", "mixed_precision"]
 
 # Keras 3's top-level modules and aliases
-from . import config, dtype_policies, tree  # noqa: E402
+from . import config, dtype_policies, random, tree  # noqa: E402
 from .base_layer import Layer  # noqa: E402
 from .dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from .functional import KerasTensor  # noqa: E402
@@ -43,6 +43,6 @@ from .optimizers import Optimizer  # noqa: E402
 from .regularizers import Regularizer  # noqa: E402
 from .variable import Variable  # noqa: E402
 
-__all__ += ["config", "dtype_policies", "tree", "Layer", "DTypePolicy",
+__all__ += ["config", "dtype_policies", "random", "tree", "Layer", "DTypePolicy",
             "FloatDTypePolicy", "KerasTensor", "Initializer", "InputSpec", "Loss", "Metric",
             "Optimizer", "Regularizer", "Variable"]
