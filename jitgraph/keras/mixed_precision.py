@@ -223,6 +223,10 @@ class LossScaleOptimizer(_optimizers.Optimizer):
     def get_slot(self, var, slot_name):
         return self.inner_optimizer.get_slot(var, slot_name)
 
+    def finalize_variable_values(self, var_list):
+        """The wrapped optimizer's (its moving averages, with ``use_ema``)."""
+        self.inner_optimizer.finalize_variable_values(var_list)
+
     # -- scaling
     @property
     def loss_scale(self):
