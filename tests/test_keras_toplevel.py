@@ -205,3 +205,32 @@ def test_dtype_policies():
     assert layer.kernel.dtype == jg.float32 and layer.compute_dtype == "float16"
     with pytest.raises(ValueError, match="quantized policies"):
         dp.get({"class_name": "QuantizedDTypePolicy", "config": {"name": "int8"}})
+
+
+def _structures():
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(st.integers(-5, 5), st.none(), st.text("ab", max_size=2))
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.tuples(inner, inner),
+        st.dictionaries(st.sampled_from("abcd"), inner, max_size=3),
+        st.builds(Point, inner, inner)), max_leaves=10)
+
+
+def test_tree_like_keras_on_generated_structures():
+    from hypothesis import given
+
+    @given(_structures())
+    def check(s):
+        t, kt = jg.keras.tree, keras.tree
+        assert t.flatten(s) == kt.flatten(s)
+        assert t.flatten_with_path(s) == kt.flatten_with_path(s)
+        assert t.lists_to_tuples(s) == kt.lists_to_tuples(s)
+        flat = list(range(len(kt.flatten(s))))
+        assert t.pack_sequence_as(s, flat) == kt.pack_sequence_as(s, flat)
+        ours, theirs = [], []
+        t.traverse(ours.append, s, top_down=False)
+        kt.traverse(theirs.append, s, top_down=False)
+        assert ours == theirs
+
+    check()
