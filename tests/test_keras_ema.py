@@ -185,3 +185,33 @@ def test_swap_requires_use_ema():
     m.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="use_ema=True; SGD has use_ema=False"):
         m.fit(x, y, epochs=1, verbose=0, callbacks=[K.callbacks.SwapEMAWeights()])
+
+
+def test_averages_are_slots_saved_by_checkpoints(tmp_path):
+    var = jg.Variable([1.0, 2.0], name="w")
+    opt = K.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5)
+    for _ in range(3):
+        opt.apply_gradients([([1.0, -1.0], var)])
+    average = opt.get_slot(var, "average")
+    saved = average.numpy().copy()
+    path = jg.train.Checkpoint(opt=opt, w=var).save(str(tmp_path / "ckpt"))
+    names = [n for n, _ in jg.train.list_variables(path)]
+    assert "w/.OPTIMIZER_SLOT/opt/average/.ATTRIBUTES/VARIABLE_VALUE" in names
+    var2 = jg.Variable([0.0, 0.0], name="w")
+    opt2 = K.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.5)
+    jg.train.Checkpoint(opt=opt2, w=var2).restore(path)
+    opt2.apply_gradients([([0.0, 0.0], var2)])  # creates the slots: restored on creation
+    np.testing.assert_allclose(opt2.get_slot(var2, "average").numpy(),
+                               0.5 * saved + 0.5 * var2.numpy(), rtol=1e-6)
+
+
+def test_model_save_and_load_keeps_averages(tmp_path):
+    x, y, w0 = _data()
+    m = _model(K, w0)
+    m.compile(optimizer=K.optimizers.SGD(0.1, use_ema=True), loss="mse")
+    m.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    m.save(str(tmp_path / "m.keras"))
+    loaded = K.models.load_model(str(tmp_path / "m.keras"))
+    assert loaded.optimizer.use_ema
+    for a, b in zip(m.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

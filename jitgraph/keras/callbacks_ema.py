@@ -34,7 +34,7 @@ class SwapEMAWeights(Callback):
         return opt
 
     def _pairs(self):
-        return list(self._optimizer()._averages.values())
+        return self._optimizer()._averages()
 
     def _swap(self):
         for var, average in self._pairs():

@@ -43,7 +43,9 @@ class Optimizer:
         _check_ema(self.name, use_ema, ema_momentum, ema_overwrite_frequency)
         self.use_ema, self.ema_momentum = bool(use_ema), float(ema_momentum)
         self.ema_overwrite_frequency = ema_overwrite_frequency
-        self._averages = {}  # id(var) -> (var, its moving average), in build order
+        # with use_ema, each variable's average is its slot "average" (saved with the slots);
+        # id(var) -> var, in build order, for the averages' updates
+        self._averaged = {}
         if isinstance(learning_rate, dict):  # a serialized schedule (from get_config)
             learning_rate = schedules.deserialize(learning_rate)
         self._schedule = learning_rate if isinstance(
@@ -107,13 +109,18 @@ class Optimizer:
         created = False
         with jg.init_scope():
             for v in var_list:
-                if id(v) not in self._averages:
-                    average = jg.Variable(v.read_value(), trainable=False,
-                                          name=f"{_base(v.name)}/average")
-                    self._averages[id(v)] = (v, average)
+                if id(v) not in self._averaged:
+                    slots = self._slots.setdefault(id(v), {})
+                    slots["average"] = jg.Variable(v.read_value(), trainable=False,
+                                                   name=f"{_base(v.name)}/average")
+                    self._averaged[id(v)] = v
                     created = True
         if created:
             _checkpoint_created(self)
+
+    def _averages(self):
+        """(variable, its moving average) pairs, in build order."""
+        return [(v, self._slots[i]["average"]) for i, v in self._averaged.items()]
 
     def _init_slots(self, var, slots):
         pass
@@ -126,7 +133,7 @@ class Optimizer:
         out = list(self._hyper_vars)
         for slots in self._slots.values():
             out.extend(slots.values())
-        return out + [average for _, average in self._averages.values()]
+        return out
 
     # -- updates
     def apply_gradients(self, grads_and_vars, name=None):
@@ -186,7 +193,7 @@ class Optimizer:
         if self.ema_overwrite_frequency:
             overwrite = jg.equal(iterations % np.int64(self.ema_overwrite_frequency),
                                  np.int64(0))
-        for var, average in self._averages.values():
+        for var, average in self._averages():
             momentum = jg.cast(not_first, var.dtype) * self.ema_momentum
             new = momentum * average.value() + (1.0 - momentum) * var.value()
             average.assign(new)
@@ -202,8 +209,8 @@ class Optimizer:
         if not self.use_ema:
             return
         for v in var_list:
-            if id(v) in self._averages:
-                v.assign(self._averages[id(v)][1].value())
+            if id(v) in self._averaged:
+                v.assign(self._slots[id(v)]["average"].value())
 
     def minimize(self, loss, var_list, tape=None):
         """One step on ``loss`` (a callable, or a tensor with its ``tape``)."""
