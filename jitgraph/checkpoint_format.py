@@ -55,7 +55,7 @@ _SKIP = frozenset({
     "_auto_config", "_output_shape", "_input_shape", "_build_input_shape", "_inbound_nodes",
     "inputs", "outputs", "_nodes", "history", "optimizer", "_trainable_weights",
     "_non_trainable_weights", "_callable_losses", "_slots", "_hyper_vars", "_metric_variables",
-    "_no_decay", "_jg_deps"})
+    "_no_decay", "_jg_deps", "_averaged"})
 
 
 # ----------------------------------------------------------------------------- the graph

@@ -471,5 +471,6 @@ class CallbackList:
         return call
 
 
+from .callbacks_ema import SwapEMAWeights  # noqa: E402,F401 - EMA weights for evaluation
 from .callbacks_more import BackupAndRestore  # noqa: E402,F401 - subclasses Callback
 from .tensorboard import TensorBoard  # noqa: E402,F401 - TensorBoard logs (keras/tensorboard.py)

@@ -426,3 +426,10 @@ from .losses_extra import *  # noqa: E402,F401,F403
 _CLASSES += _extra.CLASSES
 _FUNCTIONS += _extra.FUNCTIONS
 _TABLE.update({o.__name__: o for o in _extra.CLASSES + _extra.FUNCTIONS})
+
+from . import losses_circle as _circle  # noqa: E402 - Circle (subclasses LossFunctionWrapper)
+from .losses_circle import Circle, circle  # noqa: E402,F401
+
+_CLASSES += _circle.CLASSES
+_FUNCTIONS += _circle.FUNCTIONS
+_TABLE.update({o.__name__: o for o in _circle.CLASSES + _circle.FUNCTIONS})

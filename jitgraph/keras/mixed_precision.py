@@ -50,7 +50,11 @@ class Policy:
     ('float16', 'float32')
     """
 
-    def __init__(self, name):
+    def __init__(self, name=None):
+        if name is None:  # Keras 3: the policy of floatx
+            from . import backend
+
+            name = backend.floatx()
         if isinstance(name, Policy):
             name = name.name
         if not isinstance(name, str):
@@ -218,6 +222,10 @@ class LossScaleOptimizer(_optimizers.Optimizer):
 
     def get_slot(self, var, slot_name):
         return self.inner_optimizer.get_slot(var, slot_name)
+
+    def finalize_variable_values(self, var_list):
+        """The wrapped optimizer's (its moving averages, with ``use_ema``)."""
+        self.inner_optimizer.finalize_variable_values(var_list)
 
     # -- scaling
     @property

@@ -5,6 +5,14 @@ Slots are created on the first ``apply_gradients`` (in ``jg.init_scope``, so the
 ordinary eager variables even when the first call happens while tracing). Each update is
 followed by the variable's ``constraint``, if it has one.
 
+Every optimizer takes Keras 3's ``use_ema``, ``ema_momentum`` and
+``ema_overwrite_frequency``: with ``use_ema=True`` it keeps an exponential moving average of
+each variable it was built on (after each step ``average = m * average + (1 - m) * var``, m
+being ``ema_momentum``, 0 on the first step), every ``ema_overwrite_frequency`` steps writes
+the averages into the variables, and ``finalize_variable_values(vars)`` (which ``fit`` calls
+at its end) writes them in for good. As in Keras, the averages are updated before the
+variables' constraints are applied.
+
 >>> opt = jg.keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
 >>> opt.apply_gradients(zip(grads, model.trainable_variables))
 """
@@ -24,13 +32,20 @@ class Optimizer:
     _slot_names = ()
 
     def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, **kwargs):
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, **kwargs):
         unknown = set(kwargs) - {"decay", "jit_compile", "epsilon"}
         if unknown:
             raise TypeError(f"{type(self).__name__}() got unexpected arguments "
                             f"{sorted(unknown)}")
         self.name = name or type(self).__name__
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        _check_ema(self.name, use_ema, ema_momentum, ema_overwrite_frequency)
+        self.use_ema, self.ema_momentum = bool(use_ema), float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        # with use_ema, each variable's average is its slot "average" (saved with the slots);
+        # id(var) -> var, in build order, for the averages' updates
+        self._averaged = {}
         if isinstance(learning_rate, dict):  # a serialized schedule (from get_config)
             learning_rate = schedules.deserialize(learning_rate)
         self._schedule = learning_rate if isinstance(
@@ -84,6 +99,28 @@ class Optimizer:
                     created = True
         if created:
             _checkpoint_created(self)
+        self._build_averages(var_list)
+
+    def _build_averages(self, var_list):
+        """With ``use_ema``, a moving average for each variable that has none yet, starting
+        at the variable's value."""
+        if not self.use_ema:
+            return
+        created = False
+        with jg.init_scope():
+            for v in var_list:
+                if id(v) not in self._averaged:
+                    slots = self._slots.setdefault(id(v), {})
+                    slots["average"] = jg.Variable(v.read_value(), trainable=False,
+                                                   name=f"{_base(v.name)}/average")
+                    self._averaged[id(v)] = v
+                    created = True
+        if created:
+            _checkpoint_created(self)
+
+    def _averages(self):
+        """(variable, its moving average) pairs, in build order."""
+        return [(v, self._slots[i]["average"]) for i, v in self._averaged.items()]
 
     def _init_slots(self, var, slots):
         pass
@@ -107,6 +144,7 @@ class Optimizer:
                              "that the loss depends on the variables (tape.gradient returned "
                              "None for all of them)")
         self.build([v for _, v in pairs])
+        self._build_averages([v for _, v in pairs])  # for subclasses with their own build
         grads = [_tensor(g, v.dtype) for g, v in pairs]
         for g, (_, v) in zip(grads, pairs):
             _check_gradient_shape(g, v)
@@ -130,12 +168,49 @@ class Optimizer:
             self._lr.assign(lr if lr.dtype == self._lr.dtype else jg.cast(lr, self._lr.dtype))
         self.iterations.assign_add(np.int64(1))
         step = jg.cast(self.iterations.value(), jg.float32)
+        constrained = []
         for g, (_, v) in zip(grads, pairs):
             new = self._update(v, g, self._slots[id(v)], step)
             if getattr(v, "constraint", None) is not None:
-                new = v.constraint(new)
+                if self.use_ema:  # Keras constrains after the average's update
+                    constrained.append(v)
+                else:
+                    new = v.constraint(new)
             v.assign(new)
+        if self.use_ema:
+            self._update_averages()
+            for v in constrained:
+                v.assign(v.constraint(v.value()))
         return self.iterations
+
+    def _update_averages(self):
+        """Keras' EMA step (run after ``iterations`` counted this step): the first step
+        copies each variable, later ones mix in ``1 - ema_momentum`` of it; every
+        ``ema_overwrite_frequency`` steps the variables take their averages' values."""
+        iterations = self.iterations.value()
+        not_first = jg.not_equal(iterations, np.int64(1))
+        overwrite = None
+        if self.ema_overwrite_frequency:
+            overwrite = jg.equal(iterations % np.int64(self.ema_overwrite_frequency),
+                                 np.int64(0))
+        for var, average in self._averages():
+            momentum = jg.cast(not_first, var.dtype) * self.ema_momentum
+            new = momentum * average.value() + (1.0 - momentum) * var.value()
+            average.assign(new)
+            if overwrite is not None:
+                var.assign(jg.where(overwrite, new, var.value()))
+
+    def finalize_variable_values(self, var_list):
+        """With ``use_ema``, gives each variable of ``var_list`` its moving average (those
+        this optimizer never updated keep their values); else does nothing.
+
+        >>> opt.finalize_variable_values(model.trainable_variables)
+        """
+        if not self.use_ema:
+            return
+        for v in var_list:
+            if id(v) in self._averaged:
+                v.assign(self._slots[id(v)]["average"].value())
 
     def minimize(self, loss, var_list, tape=None):
         """One step on ``loss`` (a callable, or a tensor with its ``tape``)."""
@@ -170,6 +245,9 @@ class Optimizer:
         for k in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, k) is not None:
                 cfg[k] = getattr(self, k)
+        if self.use_ema:
+            cfg.update(use_ema=True, ema_momentum=self.ema_momentum,
+                       ema_overwrite_frequency=self.ema_overwrite_frequency)
         return cfg
 
     @classmethod
@@ -179,6 +257,18 @@ class Optimizer:
 
 def _base(name):
     return str(name).split(":")[0]
+
+
+def _check_ema(name, use_ema, momentum, frequency):
+    if not use_ema:
+        return
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{name}: ema_momentum must be in the range [0, 1], got "
+                         f"ema_momentum={momentum}")
+    if frequency is not None and (not isinstance(frequency, (int, np.integer))
+                                  or isinstance(frequency, bool) or frequency < 1):
+        raise ValueError(f"{name}: ema_overwrite_frequency must be an integer >= 1 or None, "
+                         f"got ema_overwrite_frequency={frequency!r}")
 
 
 def _tensor(g, dtype):
@@ -551,3 +641,13 @@ _CLASSES += _more.CLASSES
 _TABLE.update({c.__name__: c for c in _more.CLASSES})
 _TABLE.update({c.__name__.lower(): c for c in _more.CLASSES})
 __all__ += _more.__all__
+
+
+def __getattr__(name):
+    # Keras 3's home of LossScaleOptimizer (defined in mixed_precision, which imports this
+    # module, hence looked up on first use)
+    if name == "LossScaleOptimizer":
+        from .mixed_precision import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

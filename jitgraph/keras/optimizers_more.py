@@ -68,6 +68,7 @@ class Adafactor(_DecayingOptimizer):
                 created = True
         if created:
             _checkpoint_created(self)
+        self._build_averages(var_list)
 
     def _update(self, var, grad, slots, step):
         x = self._decayed(var)

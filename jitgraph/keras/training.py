@@ -201,6 +201,15 @@ def _no_steps(steps, arg, what):
                          "batch_size (or batch them with jg.data.Dataset.from_tensor_slices)")
 
 
+def _validate(calls, *args, **kwargs):
+    """``evaluate(*args, **kwargs)`` for fit's validation, between on_test_begin and
+    on_test_end of fit's callbacks, as in Keras (SwapEMAWeights swaps the averages in)."""
+    calls.on_test_begin()
+    logs = evaluate(*args, **kwargs)
+    calls.on_test_end(dict(logs))
+    return logs
+
+
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch=None,
         validation_steps=None, class_weight=None, validation_batch_size=None,
@@ -259,19 +268,21 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             if (epoch + 1) % validation_freq and data_adapter.is_batch_source(validation_data):
                 val = {}
             elif data_adapter.is_batch_source(validation_data):
-                val = evaluate(model, validation_data, None, None, verbose=0,
-                               return_dict=True, steps=validation_steps)
+                val = _validate(calls, model, validation_data, None, None, verbose=0,
+                                return_dict=True, steps=validation_steps)
             elif (epoch + 1) % validation_freq == 0:
                 vx, vy = validation_data[0], validation_data[1]
                 vsw = validation_data[2] if len(validation_data) > 2 else None
-                val = evaluate(model, vx, vy, validation_batch_size or batch_size, verbose=0,
-                               return_dict=True, sample_weight=vsw)
+                val = _validate(calls, model, vx, vy, validation_batch_size or batch_size,
+                                verbose=0, return_dict=True, sample_weight=vsw)
             else:
                 val = {}
             logs.update({f"val_{k}": v for k, v in val.items()})
         calls.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+    if epochs > 0 and hasattr(model.optimizer, "finalize_variable_values"):
+        model.optimizer.finalize_variable_values(model.trainable_weights)  # e.g. EMA weights
     calls.on_train_end()
     history.model = model
     history.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
