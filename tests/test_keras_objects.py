@@ -242,7 +242,7 @@ def np_adam(lr, b1=0.9, b2=0.999, eps=1e-7):
 def np_rmsprop(lr, rho=0.9, eps=1e-7):
     def update(w, g, s, t):
         s["r"] = rho * s.get("r", 0.0) + (1 - rho) * g * g
-        return w - lr * g / (np.sqrt(s["r"]) + eps)
+        return w - lr * g / np.sqrt(s["r"] + eps)
     return update
 
 
@@ -255,8 +255,8 @@ def np_adagrad(lr, init=0.1, eps=1e-7):
 
 def np_nadam(lr, b1=0.9, b2=0.999, eps=1e-7):
     def update(w, g, s, t):
-        u_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
-        u_next = b1 * (1 - 0.5 * 0.96 ** (0.004 * (t + 1)))
+        u_t = b1 * (1 - 0.5 * 0.96 ** t)
+        u_next = b1 * (1 - 0.5 * 0.96 ** (t + 1))
         s["prod"] = s.get("prod", 1.0) * u_t
         s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
         s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
@@ -279,6 +279,27 @@ def np_nadam(lr, b1=0.9, b2=0.999, eps=1e-7):
 def test_optimizers_match_numpy(make, ref):
     for got, want in zip(run_optimizer(make()), np_steps(ref)):
         close(got, want, 1e-5)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("RMSprop", {"learning_rate": 0.01}), ("RMSprop", {"learning_rate": 0.01, "centered": True}),
+    ("RMSprop", {"learning_rate": 0.01, "momentum": 0.9}), ("Nadam", {"learning_rate": 0.05}),
+    ("Adam", {"learning_rate": 0.05, "amsgrad": True}), ("Adagrad", {"learning_rate": 0.1}),
+])
+def test_optimizers_match_keras3(name, kwargs):
+    """Six steps on fixed gradients equal Keras 3's (tf.keras since TensorFlow 2.16)."""
+    k3 = pytest.importorskip("keras")
+    if not k3.__version__.startswith("3"):
+        pytest.skip("needs Keras 3")
+    rng = np.random.RandomState(0)
+    w0 = rng.randn(5).astype(np.float32)
+    grads = [rng.randn(5).astype(np.float32) for _ in range(6)]
+    ours, var = getattr(keras.optimizers, name)(**kwargs), jg.Variable(w0)
+    theirs, kvar = getattr(k3.optimizers, name)(**kwargs), k3.Variable(w0)
+    for g in grads:
+        ours.apply_gradients([(jg.constant(g), var)])
+        theirs.apply_gradients([(g, kvar)])
+        close(var.numpy(), np.asarray(kvar.numpy()), 1e-5)
 
 
 def test_optimizer_in_function_and_learning_rate_variable():

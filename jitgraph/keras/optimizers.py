@@ -395,8 +395,8 @@ class Nadam(Optimizer):
         lr = self._lr_for(var)
         b1, b2 = self.beta_1, self.beta_2
         t = jg.cast(step, var.dtype)
-        u_t = b1 * (1.0 - 0.5 * jg.pow(0.96, 0.004 * t))
-        u_next = b1 * (1.0 - 0.5 * jg.pow(0.96, 0.004 * (t + 1.0)))
+        u_t = b1 * (1.0 - 0.5 * jg.pow(0.96, t))  # Keras 3's schedule (Keras 2: 0.004 t)
+        u_next = b1 * (1.0 - 0.5 * jg.pow(0.96, t + 1.0))
         if self._u_updated_at is None:  # the running product advances once per step
             self._u_updated_at = self._u_product.value() * jg.cast(u_t, jg.float32)
             self._u_product.assign(self._u_updated_at)
@@ -433,7 +433,7 @@ class RMSprop(Optimizer):
             mg = self.rho * slots["mg"] + (1.0 - self.rho) * grad
             slots["mg"].assign(mg)
             denom = rms - jg.square(mg)
-        increment = lr * grad / (jg.sqrt(denom) + self.epsilon)
+        increment = lr * grad / jg.sqrt(denom + self.epsilon)  # Keras 3: eps under the root
         if self.momentum:
             mom = self.momentum * slots["momentum"] + increment
             slots["momentum"].assign(mom)
