@@ -28,9 +28,13 @@ from jitgraph import backends  # noqa: E402
 from jitgraph.codegen import cuda_blas, cuda_driver  # noqa: E402
 from jitgraph.codegen import cuda_device as D  # noqa: E402
 
+QUICK = False  # --emulator: one sample per figure (the script's check, not figures)
+
 
 def timeit(fn, sync, repeat=10, warmup=2):
     """Median seconds per call (the device synchronized around each sample)."""
+    if QUICK:
+        repeat, warmup = 1, 0
     for _ in range(warmup):
         fn()
     sync()
@@ -125,8 +129,12 @@ def bench_variants(drv, copy_bw, n=100_000_000):
               "poly, 8 flops": lambda v: (((v * 1.5 + 0.5) * v - 0.25) * v + 2.0) * v,
               "exp": jg.exp, "tanh": jg.tanh, "x / (1 + x)": lambda v: v / (1.0 + v),
               "tanh/exp chain": lambda v: jg.tanh(v * 1.5 + 0.5) * v - jg.exp(-v)}
+    if n != 100_000_000:  # the emulator's check of this script: one chain, one way
+        chains = dict(list(chains.items())[:1])
     chosen = ptx.batch_depth
     forced = [("as chosen", chosen), ("4 deep", lambda *e: 4), ("one", lambda *e: 1)]
+    if n != 100_000_000:
+        forced = forced[1:]
 
     def fractions(fn, spec, args, outs, nbytes):
         got = []
@@ -199,9 +207,10 @@ def bench_mlp(drv, torch, jax, batch=1024, sizes=(784, 1024, 10)):
         t = timeit(lambda: gpu_step(xd, yd), drv.synchronize)
         # steps issued back to back, one synchronize at the end: the host's share
         t0 = time.perf_counter()
-        for _ in range(20):
+        issues = 2 if QUICK else 20
+        for _ in range(issues):
             gpu_step(xd, yd)
-        issue = (time.perf_counter() - t0) / 20
+        issue = (time.perf_counter() - t0) / issues
         drv.synchronize()
         blas = "n/a"
         if cuda_blas.get() is not None:  # its products (< MIN_FMAS) forced through cuBLAS
@@ -294,7 +303,8 @@ def bench_matmul(drv, torch, n=4096):
 
 
 def main(argv):
-    emulate = "--emulator" in argv
+    global QUICK
+    emulate = QUICK = "--emulator" in argv
     if cuda_driver.missing() and not emulate:
         print(f"bench_cuda: no GPU here ({cuda_driver.missing()})")
         return 0
