@@ -33,14 +33,6 @@ def _case_graph(c, dynamic):
     return _graph(lambda *xs: c.fn(*xs), *specs)
 
 
-def _assemble(ptx_text, arch, tmp_path, opt="-O3"):
-    src = tmp_path / f"m_{arch}.ptx"
-    src.write_text(ptx_text)
-    r = subprocess.run(["ptxas", opt, f"-arch={arch}", str(src), "-o",
-                        str(tmp_path / "m.cubin")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[:3000]
-
-
 def _check_module(module, tmp_path, quick=False):
     """PTX for sm_80 and sm_90, assembled when ptxas exists; returns the sm_80 text.
     ``quick`` (the big all-cases module): LLVM generates sm_80 PTX once and ptxas
@@ -48,10 +40,17 @@ def _check_module(module, tmp_path, quick=False):
     texts = {"sm_80": P.to_ptx(module, "sm_80")}
     if not quick:
         texts["sm_90"] = P.to_ptx(module, "sm_90")
-    if shutil.which("ptxas"):
+    if shutil.which("ptxas"):  # both archs at once: ptxas is single-threaded
+        procs = []
         for arch in ARCHS:
-            _assemble(texts.get(arch, texts["sm_80"]), arch, tmp_path,
-                      "-O0" if quick else "-O3")
+            src = tmp_path / f"m_{arch}.ptx"
+            src.write_text(texts.get(arch, texts["sm_80"]))
+            procs.append(subprocess.Popen(
+                ["ptxas", "-O0" if quick else "-O3", f"-arch={arch}", str(src), "-o",
+                 str(tmp_path / f"m_{arch}.cubin")], stderr=subprocess.PIPE, text=True))
+        for p in procs:
+            err = p.communicate()[1]
+            assert p.returncode == 0, err[:3000]
     return texts["sm_80"]
 
 
