@@ -1,0 +1,127 @@
+"""jg.keras.ops: Keras 3's backend-agnostic ops namespace (``keras.ops``) on jitgraph, so
+layers, losses and metrics written with ``from keras import ops`` run with
+``from jitgraph.keras import ops``, eagerly and inside ``jg.function``. Every function is a
+composition of jg ops (no compiler ops of its own), follows keras.ops' names, arguments and
+dtype rules (Python ints are int32, floats float32; int + float32 tensors give float32; sqrt,
+mean, ... of ints give float32; argmax gives int32), and is differentiable where the math is.
+
+>>> from jitgraph.keras import ops
+>>> def loss(y_true, y_pred):
+...     return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+Covered (submodules mirror keras.ops'):
+
+- numpy (``ops.numpy``): abs absolute add all allclose amax amin angle any append arange
+  arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin argpartition argsort array
+  array_split average bartlett bincount blackman broadcast_to cbrt cdist ceil clip concatenate
+  conj conjugate copy corrcoef correlate cos cosh count_nonzero cross cumprod cumsum deg2rad
+  diag diagflat diagonal diff digitize divide divide_no_nan dot dsplit dstack einsum empty
+  empty_like equal exp exp2 expand_dims expm1 eye fabs flip fliplr flipud floor floor_divide
+  fmax fmin fmod full full_like gcd geomspace get_item greater greater_equal hamming hanning
+  heaviside histogram hsplit hstack hypot i0 identity imag inner isclose isfinite isin isinf
+  isnan isneginf isposinf isreal kaiser kron lcm ldexp less less_equal linspace log log10 log1p
+  log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logspace matmul max
+  maximum mean median meshgrid min minimum mod moveaxis multiply nan_to_num nanargmax nanargmin
+  nancumprod nancumsum nanmax nanmean nanmin nanprod nanstd nansum nanvar ndim negative
+  nextafter nonzero not_equal ones ones_like outer pad percentile power prod ptp quantile
+  rad2deg ravel real reciprocal repeat reshape roll rot90 round searchsorted select sign
+  signbit sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes
+  take take_along_axis tan tanh tensordot tile trace transpose trapezoid tri tril triu
+  true_divide trunc unravel_index vander var vdot vstack where zeros zeros_like
+- nn (``ops.nn``): average_pool batch_normalization binary_crossentropy
+  categorical_crossentropy celu conv conv_transpose depth_to_space depthwise_conv (1-D, 2-D)
+  dot_product_attention elu gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh
+  layer_normalization leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize
+  one_hot psnr relu relu6 rms_normalization selu separable_conv sigmoid silu soft_shrink
+  softmax softplus softsign space_to_depth sparse_categorical_crossentropy sparse_plus
+  sparse_sigmoid sparsemax squareplus swish tanh_shrink threshold
+- core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
+  fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
+  stop_gradient switch unstack vectorized_map while_loop
+- math: erf erfc erfinv extract_sequences in_top_k logdet logsumexp qr rsqrt segment_max
+  segment_min segment_prod segment_sum top_k
+- linalg (``ops.linalg``): cholesky cholesky_inverse det eigh inv lstsq lu_factor
+  matrix_rank norm pinv qr slogdet solve solve_triangular svd
+
+Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
+``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
+general matrices, bitwise ops, unique and ctc_decode (value-dependent shapes), ctc_loss,
+adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view, and ``ops.image``.
+"""
+
+import types as _types
+
+from . import core, linalg, math, nn, numpy
+from ._common import unimplemented as _unimplemented
+
+_EXTRA = {"custom_gradient"}
+
+
+def _public(module):
+    return {n: v for n, v in vars(module).items()
+            if not n.startswith("_") and callable(v) and not isinstance(v, _types.ModuleType)
+            and (getattr(v, "__module__", None) == module.__name__ or n in _EXTRA)
+            and n != "promote_types"}
+
+
+_COMPLEX = ("jitgraph has no complex dtype",
+            "keep real and imaginary parts as two float tensors, or compute it with NumPy "
+            "outside the jg.function")
+_DYNAMIC = ("its output's shape depends on the input's values, which compiled code must know "
+            "when tracing", "compute it with NumPy outside the jg.function")
+UNSUPPORTED = {
+    **{n: _COMPLEX for n in ("fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
+                             "view_as_complex", "view_as_real", "polar")},
+    **{n: ("jitgraph has no bitwise ops", "use integer arithmetic (multiply/floor_divide by "
+                                          "powers of 2) or logical_and/logical_or on bools")
+       for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert",
+                 "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
+    "unique": _DYNAMIC,
+    "nanmedian": ("NaN-skipping order statistics are not implemented",
+                  "replace NaNs (ops.nan_to_num or ops.where) and use ops.median"),
+    "nanquantile": ("NaN-skipping order statistics are not implemented",
+                    "replace NaNs (ops.nan_to_num or ops.where) and use ops.quantile"),
+    "nanpercentile": ("NaN-skipping order statistics are not implemented",
+                      "replace NaNs (ops.nan_to_num or ops.where) and use ops.percentile"),
+    "ctc_decode": _DYNAMIC,
+    "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
+    "adaptive_average_pool": ("adaptive pooling is not implemented",
+                              "use ops.average_pool with pool_size = strides = input size // "
+                              "output size"),
+    "adaptive_max_pool": ("adaptive pooling is not implemented",
+                          "use ops.max_pool with pool_size = strides = input size // output "
+                          "size"),
+    "fold": ("fold (col2im) is not implemented", "use ops.conv_transpose"),
+    "unfold": ("unfold (im2col) is not implemented", "use jg.image.extract_patches"),
+    "rearrange": ("einops patterns are not implemented",
+                  "use ops.reshape and ops.transpose"),
+    "jvp": ("forward-mode differentiation is not implemented",
+            "use jg.GradientTape (reverse mode)"),
+    "vectorize": ("NumPy-style vectorize is not implemented",
+                  "use ops.vectorized_map over the leading axis"),
+    "view": ("reinterpreting a tensor's bits as another dtype is not supported",
+             "use ops.cast"),
+    "eig": ("the eigenvalues of a general real matrix are complex and jitgraph has no "
+            "complex dtype", "use ops.eigh for symmetric matrices"),
+}
+
+
+class _UnsupportedNamespace(_types.ModuleType):
+    """``ops.image``: attribute access raises UnimplementedError pointing at jg.image."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _unimplemented(f"image.{name}", "keras.ops.image is not provided",
+                              "use jg.image (TensorFlow's tf.image names, NHWC images)")
+
+
+image = _UnsupportedNamespace("jitgraph.keras.ops.image")
+
+COVERED = {}
+for _mod in (numpy, nn, math, linalg, core):
+    COVERED.update(_public(_mod))
+globals().update(COVERED)
+for _name, (_why, _instead) in UNSUPPORTED.items():
+    if _name not in COVERED:
+        globals()[_name] = _unimplemented(_name, _why, _instead)
