@@ -99,3 +99,12 @@ def unimplemented(name, why, instead):
     fn.__doc__ = f"Not supported in jitgraph ({why}); {instead}. Raises UnimplementedError."
     fn._jg_unimplemented = True
     return fn
+
+
+def iota(start, stop, step=1, dtype=None):
+    """``jg.range`` whose length is known when tracing: a constant when the bounds are Python
+    numbers (a traced jg.range has an unknown length)."""
+    dtype = jg.int32 if dtype is None else jg.as_dtype(dtype)
+    if all(is_scalar(v) for v in (start, stop, step)):
+        return jg.constant(np.arange(start, stop, step).astype(dtype.as_numpy_dtype))
+    return jg.range(start, stop, step, dtype=dtype)

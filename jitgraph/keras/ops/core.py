@@ -10,7 +10,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import norm_axis, promote, tensor
+from ._common import iota, norm_axis, promote, tensor
 
 
 def cast(x, dtype):
@@ -86,7 +86,7 @@ def slice_update(inputs, start_indices, updates):
             "jg.keras.ops.slice_update: the updates' shape must be known when tracing, got "
             f"{u_shape}")
     # The index of every updated element, built from one iota per axis.
-    grids = jg.meshgrid(*[jg.range(0, n) for n in u_shape], indexing="ij") if rank else []
+    grids = jg.meshgrid(*[iota(0, n) for n in u_shape], indexing="ij") if rank else []
     if rank == 0:
         return u
     idx = jg.stack([g + s for g, s in zip(grids, starts)], axis=-1)

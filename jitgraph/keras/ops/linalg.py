@@ -9,7 +9,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import axes, floating, norm_axis, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, static_shape, tensor
 
 
 def cholesky(x, upper=False):
@@ -94,8 +94,8 @@ def lu_factor(x):
     n = static_shape(x, "lu_factor")[-1]
     batch = x.shape.as_list()[:-2]
     p = jg.reshape(jg.cast(perm, jg.int32), [-1, n])
-    cur = jg.broadcast_to(jg.range(0, n), jg.shape(p))
-    cols = jg.reshape(jg.range(0, n), [1, -1])
+    cur = jg.broadcast_to(iota(0, n), jg.shape(p))
+    cols = jg.reshape(iota(0, n), [1, -1])
     pivots = []
     for i in range(n):
         j = jg.argmax(jg.cast(jg.equal(cur, p[:, i:i + 1]), jg.int32), axis=-1,

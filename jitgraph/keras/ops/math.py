@@ -7,7 +7,7 @@ not have (see ``__init__.UNSUPPORTED``).
 
 import jitgraph as jg
 
-from ._common import axes, floating, static_shape, tensor
+from ._common import axes, floating, iota, static_shape, tensor
 
 
 def _num_segments(segment_ids, num_segments, what):
@@ -83,8 +83,8 @@ def extract_sequences(x, sequence_length, sequence_stride):
     x = tensor(x)
     n = static_shape(x, "extract_sequences")[-1]
     count = 1 + (n - sequence_length) // sequence_stride
-    starts = jg.reshape(jg.range(0, count) * sequence_stride, [-1, 1])
-    idx = starts + jg.reshape(jg.range(0, sequence_length), [1, -1])
+    starts = jg.reshape(iota(0, count) * sequence_stride, [-1, 1])
+    idx = starts + jg.reshape(iota(0, sequence_length), [1, -1])
     return jg.gather(x, idx, axis=x.shape.rank - 1)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import axes, floating, norm_axis, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, static_shape, tensor
 
 EPSILON = 1e-7
 
@@ -170,7 +170,7 @@ def sparsemax(x, axis=-1):
     n = static_shape(x, "sparsemax")[ax]
     shape = [1] * rank
     shape[ax] = n
-    k = jg.reshape(jg.range(1, n + 1, dtype=x.dtype), shape)
+    k = jg.reshape(iota(1, n + 1, dtype=x.dtype), shape)
     cum = jg.cumsum(z, axis=ax)
     support = jg.cast(1.0 + k * z > cum, x.dtype)
     k_z = jg.reduce_sum(support, axis=ax, keepdims=True)
@@ -506,8 +506,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     allowed = None if mask is None else tensor(mask, jg.bool)
     if is_causal:
         t, s = logits.shape.as_list()[-2:]
-        causal = jg.less_equal(jg.reshape(jg.range(0, s), [1, -1]),
-                               jg.reshape(jg.range(0, t), [-1, 1]))
+        causal = jg.less_equal(jg.reshape(iota(0, s), [1, -1]),
+                               jg.reshape(iota(0, t), [-1, 1]))
         allowed = causal if allowed is None else jg.logical_and(allowed, causal)
     if allowed is not None:
         big = jg.fill(jg.shape(logits), jg.cast(-1e9 if logits.dtype == jg.float32

@@ -14,7 +14,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import axes, floating, norm_axis, promote, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, promote, static_shape, tensor
 
 # --- elementwise, one argument ------------------------------------------------------------
 
@@ -574,7 +574,7 @@ def arange(start, stop=None, step=1, dtype=None):
     if dtype is None:
         vals = (start, stop, step)
         dtype = jg.float32 if builtins.any(isinstance(v, float) for v in vals) else jg.int32
-    return jg.range(start, stop, step, dtype=jg.as_dtype(dtype))
+    return iota(start, stop, step, dtype=jg.as_dtype(dtype))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
@@ -582,7 +582,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     n = int(num)
     div = (n - 1) if endpoint else n
     step = (stop - start) / builtins.max(div, 1)
-    t = jg.range(0, n, dtype=start.dtype)
+    t = iota(0, n, dtype=start.dtype)
     shape = [-1] + [1] * start.shape.rank
     out = jg.expand_dims(start, 0) + jg.reshape(t, shape) * jg.expand_dims(step, 0)
     if endpoint and n > 1:
@@ -610,8 +610,8 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - keras.ops' names
     M = N if M is None else M
     dtype = _dtype(dtype)
-    rows = jg.reshape(jg.range(0, N), [-1, 1])
-    cols = jg.reshape(jg.range(0, M), [1, -1])
+    rows = jg.reshape(iota(0, N), [-1, 1])
+    cols = jg.reshape(iota(0, M), [1, -1])
     return jg.cast(jg.equal(cols - rows, k), dtype)
 
 
@@ -621,8 +621,8 @@ def identity(n, dtype=None):
 
 def tri(N, M=None, k=0, dtype=None):  # noqa: N803
     M = N if M is None else M
-    rows = jg.reshape(jg.range(0, N), [-1, 1])
-    cols = jg.reshape(jg.range(0, M), [1, -1])
+    rows = jg.reshape(iota(0, N), [-1, 1])
+    cols = jg.reshape(iota(0, M), [1, -1])
     return jg.cast(jg.less_equal(cols - rows, k), _dtype(dtype))
 
 
@@ -653,7 +653,7 @@ def meshgrid(*x, indexing="xy"):
 def vander(x, N=None, increasing=False):  # noqa: N803
     x = tensor(x)
     n = static_shape(x, "vander")[0] if N is None else N
-    powers = jg.range(0, n, dtype=x.dtype)
+    powers = iota(0, n, dtype=x.dtype)
     if not increasing:
         powers = jg.reverse(powers, [0])
     return jg.pow(jg.expand_dims(x, 1), jg.expand_dims(powers, 0))
@@ -860,12 +860,27 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         raise jg.errors.InvalidArgumentError(
             f"jg.keras.ops.pad: constant_values is only allowed with mode='constant', got "
             f"mode={mode!r}")
-    modes = {"constant": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
-    if mode not in modes:
+    if mode == "constant":
+        return jg.pad(x, pw, constant_values=constant_values or 0)
+    if mode not in ("reflect", "symmetric"):
         raise jg.errors.UnimplementedError(
             f"jg.keras.ops.pad: mode={mode!r} is not supported; use 'constant', 'reflect' or "
             "'symmetric'")
-    return jg.pad(x, pw, mode=modes[mode], constant_values=constant_values or 0)
+    # Mirror padding as one gather per padded axis, with indices known when tracing.
+    shape = static_shape(x, "pad")
+    for d, (left, right) in enumerate(pw):
+        if left == right == 0:
+            continue
+        n = shape[d]
+        edge = 1 if mode == "reflect" else 0
+        if left > n - edge or right > n - edge:
+            raise jg.errors.InvalidArgumentError(
+                f"jg.keras.ops.pad: mode={mode!r} pads axis {d} (size {n}) by {left, right}; "
+                f"each side can be at most {n - edge}")
+        idx = list(range(left - 1 + edge, edge - 1, -1)) + list(range(n)) + \
+            list(range(n - 1 - edge, n - 1 - edge - right, -1))
+        x = jg.gather(x, jg.constant(idx, dtype=jg.int32), axis=d)
+    return x
 
 
 def take(x, indices, axis=None):
@@ -944,8 +959,8 @@ def diff(a, n=1, axis=-1):
     x = tensor(a)
     for _ in range(n):
         size_ = static_shape(x, "diff")[norm_axis(axis, x.shape.rank)]
-        hi = jg.gather(x, jg.range(1, size_), axis=axis)
-        lo = jg.gather(x, jg.range(0, size_ - 1), axis=axis)
+        hi = jg.gather(x, iota(1, size_), axis=axis)
+        lo = jg.gather(x, iota(0, size_ - 1), axis=axis)
         x = jg.not_equal(hi, lo) if x.dtype == jg.bool else hi - lo
     return x
 
@@ -1083,8 +1098,8 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     y = floating(y)
     n = static_shape(y, "trapezoid")[norm_axis(axis, y.shape.rank)]
-    hi = jg.gather(y, jg.range(1, n), axis=axis)
-    lo = jg.gather(y, jg.range(0, n - 1), axis=axis)
+    hi = jg.gather(y, iota(1, n), axis=axis)
+    lo = jg.gather(y, iota(0, n - 1), axis=axis)
     if x is None:
         return jg.reduce_sum((hi + lo) * (dx / 2.0), axis=axis)
     d = diff(tensor(x, y.dtype), axis=axis if tensor(x).shape.rank > 1 else -1)
@@ -1218,7 +1233,7 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - NumPy's name
                   jg.int32)
     idx = jg.clip_by_value(idx, 0, bins - 1)
     counts = jg.math.unsorted_segment_sum(jg.cast(inside, jg.int32), idx, bins)
-    edges = lo + jg.range(0, bins + 1, dtype=x.dtype) * width
+    edges = lo + iota(0, bins + 1, dtype=x.dtype) * width
     return counts, edges
 
 
@@ -1237,7 +1252,7 @@ def _window(m, fn):
     m = int(m)
     if m == 1:
         return jg.ones([1])
-    n = jg.range(0, m, dtype=jg.float32)
+    n = iota(0, m, dtype=jg.float32)
     return fn(n, float(m - 1))
 
 

@@ -1,0 +1,481 @@
+"""jg.keras.ops: every covered function against keras.ops (Keras 3, TensorFlow backend) and,
+where NumPy has the function, against NumPy; eagerly and compiled (cpu backend, the cases of a
+chunk traced into one jg.function); gradients through GradientTape against float64 central
+differences; a Keras-3-style custom layer and loss written with ``ops`` trained with fit, equal
+to tf.keras with copied weights; and the UnimplementedError of the names jitgraph lacks."""
+
+import numpy as np
+import pytest
+
+import jitgraph as jg
+from jitgraph.keras import ops
+
+rng = np.random.default_rng(0)
+
+
+def _f(*shape, lo=-1.0, hi=1.0):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+A = _f(3, 4)                      # general floats
+B = _f(3, 4)
+V = _f(5)
+W = _f(5)
+P = _f(3, 4, lo=0.5, hi=2.0)      # positive
+U = _f(3, 4, lo=-0.9, hi=0.9)     # inside (-1, 1)
+G = _f(3, 4, lo=1.1, hi=3.0)      # > 1 (arccosh)
+PR = _f(3, 4, lo=0.05, hi=1.0)
+PR = PR / PR.sum(-1, keepdims=True)  # rows of probabilities
+I = rng.integers(-5, 6, size=(3, 4)).astype(np.int32)
+I2 = rng.integers(1, 7, size=(3, 4)).astype(np.int32)
+BOOL = rng.uniform(size=(3, 4)) > 0.5
+BOOL2 = rng.uniform(size=(3, 4)) > 0.5
+M = (_f(4, 4) + 4 * np.eye(4, dtype=np.float32))            # well conditioned
+SPD = (M @ M.T + np.eye(4, dtype=np.float32)).astype(np.float32)
+A3 = _f(2, 3, 4)
+IMG = _f(2, 6, 6, 3)
+SEQ = _f(2, 7, 3)
+VOL = _f(1, 4, 4, 4, 2)
+LBL = rng.integers(0, 4, size=(3,)).astype(np.int32)
+Q4 = _f(2, 5, 2, 4)                # (batch, seq, heads, head_dim)
+K4 = _f(2, 6, 2, 4)
+V4 = _f(2, 6, 2, 4)
+NAN = np.array([[1.0, np.nan, 3.0], [np.nan, -2.0, 0.5]], np.float32)
+SORTED = np.sort(_f(6))
+
+
+class Case:
+    """One call ``ops.<name>(*args, **kw)``: numpy arrays among args become traced inputs in
+    the compiled run; ``ref`` (a NumPy callable with the same arguments, or True for
+    ``np.<name>``) is checked everywhere; ``keras`` compares with keras.ops when installed."""
+
+    def __init__(self, name, *args, ref=None, tol=1e-5, keras=True, graph=True, cmp=None,
+                 label=None, **kw):
+        self.name, self.args, self.kw = name, args, kw
+        self.ref = getattr(np, name) if ref is True else ref
+        self.tol, self.keras, self.graph, self.cmp = tol, keras, graph, cmp
+        self.id = label or name
+
+    def call(self, mod, args=None):
+        return getattr(mod, self.name)(*(self.args if args is None else args), **self.kw)
+
+
+def _sparsemax(x):
+    z = -np.sort(-x, axis=-1)
+    k = np.arange(1, x.shape[-1] + 1)
+    cum = np.cumsum(z, axis=-1)
+    support = 1 + k * z > cum
+    kz = support.sum(-1, keepdims=True)
+    tau = ((z * support).sum(-1, keepdims=True) - 1) / kz
+    return np.maximum(x - tau, 0)
+
+
+CASES = [
+    # --- numpy: elementwise, one argument
+    *[Case(n, A, ref=True) for n in (
+        "abs", "absolute", "fabs", "negative", "square", "sign", "floor", "ceil", "trunc",
+        "exp", "expm1", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arctan", "arcsinh",
+        "cbrt", "deg2rad", "rad2deg", "sinc", "signbit", "isnan", "isinf", "isfinite",
+        "isposinf", "isneginf", "real", "imag", "conj", "conjugate", "ravel", "exp2")],
+    *[Case(n, P, ref=True) for n in ("sqrt", "log", "log1p", "log2", "log10", "reciprocal")],
+    *[Case(n, U, ref=True) for n in ("arcsin", "arccos", "arctanh")],
+    Case("arccosh", G, ref=True),
+    Case("round", A * 10, ref=True),
+    Case("round", A * 10, decimals=1, ref=lambda x, decimals: np.round(x, decimals),
+         label="round_decimals", tol=1e-4),
+    Case("abs", I, ref=True, label="abs_int"),
+    Case("sqrt", I2, ref=lambda x: np.sqrt(x).astype(np.float32), label="sqrt_int"),
+    Case("logical_not", BOOL, ref=True),
+    Case("isreal", A, ref=True),
+    Case("angle", A, ref=True),
+    Case("i0", A, ref=True),
+    Case("nan_to_num", NAN, nan=7.0, ref=lambda x, nan: np.nan_to_num(x, nan=nan)),
+    # --- two arguments
+    *[Case(n, A, B, ref=True) for n in (
+        "add", "subtract", "multiply", "maximum", "minimum", "equal", "not_equal", "less",
+        "less_equal", "greater", "greater_equal", "arctan2", "hypot", "logaddexp",
+        "logaddexp2", "fmax", "fmin", "nextafter", "heaviside", "copysign"[:0] or "true_divide")],
+    Case("divide", A, P, ref=True),
+    Case("divide_no_nan", A, np.where(BOOL, 0, P).astype(np.float32),
+         ref=lambda a, b: np.where(b == 0, 0, a / np.where(b == 0, 1, b))),
+    Case("power", P, A, ref=True),
+    Case("floor_divide", I, I2, ref=True),
+    Case("mod", I, I2, ref=True),
+    Case("fmod", I, I2, ref=True),
+    Case("mod", A, P, ref=True, label="mod_float"),
+    Case("add", I, A, ref=lambda a, b: a.astype(np.float32) + b, label="add_promote"),
+    Case("multiply", A, 2, ref=True, label="multiply_scalar"),
+    Case("add", I, 1.5, ref=lambda a, b: (a + b).astype(np.float32), label="add_int_float"),
+    Case("logical_and", BOOL, BOOL2, ref=True),
+    Case("logical_or", BOOL, BOOL2, ref=True),
+    Case("logical_xor", BOOL, BOOL2, ref=True),
+    Case("ldexp", A, I, ref=True),
+    Case("isclose", A, A + 1e-7, ref=True),
+    Case("allclose", A, B, ref=True),
+    Case("clip", A, -0.3, 0.4, ref=True),
+    Case("where", BOOL, A, B, ref=True),
+    Case("where", BOOL, A, 0.0, ref=True, label="where_scalar"),
+    Case("select", [BOOL, BOOL2], [A, B], ref=True),
+    Case("gcd", I, I2, ref=True),
+    Case("lcm", I, I2, ref=True),
+    Case("isin", I, np.array([0, 2, -3], np.int32), ref=True),
+    # --- reductions
+    *[Case(n, A, ref=True) for n in ("sum", "prod", "mean", "std", "var", "max", "min",
+                                     "amax", "amin", "ptp", "median", "argmax", "argmin")],
+    *[Case(n, A, axis=1, keepdims=True, ref=True, label=f"{n}_axis")
+      for n in ("sum", "prod", "mean", "std", "var", "max", "min", "ptp", "median")],
+    Case("mean", A3, axis=(0, 2), ref=True, label="mean_axes"),
+    Case("argmax", A, axis=1, ref=True, label="argmax_axis"),
+    Case("argmin", A, axis=0, keepdims=True, ref=True, label="argmin_keepdims"),
+    Case("all", BOOL, axis=1, ref=True),
+    Case("any", BOOL, axis=0, ref=True),
+    Case("sum", BOOL, ref=True, label="sum_bool"),
+    Case("mean", I, ref=lambda x: np.float32(np.mean(x)), label="mean_int"),
+    Case("max", A, axis=0, initial=0.5, ref=True, label="max_initial"),
+    Case("count_nonzero", I, axis=1, ref=True),
+    Case("average", A, axis=1, weights=V[:4] + 2, ref=True),
+    Case("cumsum", A, axis=1, ref=True),
+    Case("cumsum", A, ref=True, label="cumsum_flat"),
+    Case("cumprod", A, axis=0, ref=True),
+    Case("quantile", A, np.array([0.1, 0.5, 0.9], np.float32), axis=1, ref=True, tol=1e-4),
+    Case("quantile", A, 0.3, method="lower", ref=lambda x, q, method: np.quantile(x, q,
+         method=method), label="quantile_lower"),
+    Case("percentile", A, 40.0, axis=0, ref=True, tol=1e-4),
+    *[Case(n, NAN, ref=True) for n in ("nansum", "nanprod", "nanmax", "nanmin", "nanmean",
+                                       "nanvar", "nanstd", "nanargmax", "nanargmin",
+                                       "nancumsum", "nancumprod")],
+    Case("nanmean", NAN, axis=1, ref=True, label="nanmean_axis"),
+    # --- creation
+    Case("zeros", (2, 3), ref=True),
+    Case("ones", (2, 3), ref=True),
+    Case("empty", (2, 3), ref=np.zeros),
+    Case("full", (2, 3), 1.5, ref=lambda s, v: np.full(s, v, np.float32)),
+    Case("zeros_like", A, ref=True),
+    Case("ones_like", I, ref=True),
+    Case("empty_like", A, ref=np.zeros_like),
+    Case("full_like", A, 2.0, ref=True),
+    Case("array", [[1, 2], [3, 4]], ref=lambda x: np.array(x, np.int32)),
+    Case("copy", A, ref=True),
+    Case("arange", 2, 11, 3, ref=True),
+    Case("arange", 0.5, 3.0, 0.5, ref=True, label="arange_float"),
+    Case("linspace", 0.0, 1.0, 7, ref=True),
+    Case("linspace", 0.0, 1.0, 5, endpoint=False, ref=True, label="linspace_open"),
+    Case("logspace", 0.0, 2.0, 5, ref=True, tol=1e-4),
+    Case("geomspace", 1.0, 100.0, 5, ref=True, tol=1e-4),
+    Case("eye", 3, 4, k=1, ref=True),
+    Case("identity", 3, ref=True),
+    Case("tri", 3, 4, k=-1, ref=True),
+    Case("tril", A, ref=True),
+    Case("triu", A, k=1, ref=True),
+    Case("meshgrid", V[:3], W[:2], ref=True),
+    Case("vander", V, ref=True, tol=1e-4),
+    Case("hamming", 6, ref=True, tol=1e-5),
+    Case("hanning", 6, ref=True, tol=1e-5),
+    Case("blackman", 6, ref=True, tol=1e-5),
+    Case("bartlett", 6, ref=True, tol=1e-5),
+    Case("kaiser", 6, 3.0, ref=True, tol=1e-4),
+    # --- shape and data movement
+    Case("reshape", A, (2, 6), ref=True),
+    Case("reshape", A, (-1,), ref=True, label="reshape_flat"),
+    Case("transpose", A3, axes=(2, 0, 1), ref=True),
+    Case("transpose", A, ref=True, label="transpose_default"),
+    Case("moveaxis", A3, 0, -1, ref=True),
+    Case("swapaxes", A3, 0, 2, ref=True),
+    Case("expand_dims", A, (0, 3), ref=True),
+    Case("squeeze", A[:1], ref=True),
+    Case("broadcast_to", V, (3, 5), ref=True),
+    Case("concatenate", [A, B], axis=1, ref=True),
+    Case("concatenate", [A, B], axis=None, ref=True, keras=False, label="concatenate_flat"),
+    Case("append", A, B, axis=0, ref=True),
+    Case("stack", [A, B], axis=1, ref=True),
+    Case("hstack", [A, B], ref=True),
+    Case("vstack", [A, B], ref=True),
+    Case("vstack", [V, W], ref=True, keras=False, label="vstack_1d"),  # keras.ops gives (10,)
+    Case("dstack", [A, B], ref=True),
+    Case("split", A, 2, axis=1, ref=True),
+    Case("split", A, [1, 3], axis=1, ref=True, label="split_points"),
+    Case("array_split", V, 3, ref=True),
+    Case("hsplit", A, 2, ref=True),
+    Case("vsplit", A3[0], [1], ref=True),
+    Case("dsplit", A3, 2, ref=True),
+    Case("tile", A, (2, 1), ref=True),
+    Case("tile", V, 2, ref=True, label="tile_int"),
+    Case("repeat", A, 2, axis=1, ref=True),
+    Case("repeat", A, 2, ref=True, label="repeat_flat"),
+    Case("flip", A, axis=1, ref=True),
+    Case("flip", A, ref=True, label="flip_all"),
+    Case("fliplr", A, ref=True),
+    Case("flipud", A, ref=True),
+    Case("rot90", A, ref=True),
+    Case("rot90", A3, k=3, axes=(1, 2), ref=True, label="rot90_k3"),
+    Case("roll", A, 2, axis=1, ref=True),
+    Case("roll", A, -3, ref=True, label="roll_flat"),
+    Case("pad", A, ((1, 0), (0, 2)), ref=True),
+    Case("pad", A, ((1, 1), (2, 1)), mode="reflect", ref=True, label="pad_reflect"),
+    Case("pad", A, ((1, 1), (2, 2)), mode="symmetric", ref=True, label="pad_symmetric"),
+    Case("take", A, np.array([2, -1, 0], np.int32), axis=1, ref=True),
+    Case("take", A, np.array([[5, 0], [11, 3]], np.int32), ref=True, label="take_flat"),
+    Case("take_along_axis", A, np.argsort(A, axis=1).astype(np.int32), axis=1, ref=True),
+    Case("take_along_axis", A, np.argsort(A, axis=0)[:2].astype(np.int32), axis=0, ref=True,
+         label="take_along_axis0"),
+    Case("diagonal", A, ref=True),
+    Case("diagonal", A3, offset=1, axis1=1, axis2=2, ref=True, label="diagonal_offset"),
+    Case("diag", V, k=1, ref=True),
+    Case("diag", A, k=-1, ref=True, label="diag_of_matrix"),
+    Case("diagflat", V[:3], ref=True),
+    Case("trace", A, ref=True),
+    Case("trace", A3, offset=-1, axis1=1, axis2=2, ref=True, label="trace_axes"),
+    Case("diff", A, ref=True),
+    Case("diff", A, n=2, axis=0, ref=True, label="diff_n2"),
+    Case("sort", A, axis=0, ref=True),
+    Case("argsort", A, axis=1, ref=True),
+    Case("searchsorted", SORTED, V, ref=True),
+    Case("searchsorted", SORTED, V, side="right", ref=True, label="searchsorted_right"),
+    Case("digitize", A, SORTED, ref=True),
+    Case("nonzero", I, ref=True, graph=False),
+    Case("unravel_index", np.array([3, 7, 11], np.int32), (3, 4), ref=True),
+    Case("get_item", A, (slice(None), 1), ref=lambda x, k: x[k]),
+    Case("bincount", np.array([0, 1, 1, 3, 2, 1], np.int32), minlength=5, ref=True,
+         graph=False),  # its length depends on the values: eager only
+    Case("histogram", V, bins=4, ref=True),
+    Case("cdist", A, B, ref=lambda a, b: np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)),
+         tol=1e-4),
+    Case("argpartition", V, 2, cmp=lambda ours, _: np.sort(V)[2] == V[ours][2], keras=False,
+         ref=None),
+    Case("size", A, ref=True),
+    Case("ndim", A3, ref=True, graph=False),
+    # --- products
+    Case("matmul", A, B.T, ref=True),
+    Case("matmul", A3, V[:4], ref=True, label="matmul_vec"),
+    Case("dot", A, B.T, ref=True),
+    Case("dot", A3, B.T, ref=True, label="dot_nd"),
+    Case("vdot", A, B, ref=True),
+    Case("inner", A, B, ref=True),
+    Case("outer", V, W, ref=True),
+    Case("tensordot", A3, B.T, axes=1, ref=True),
+    Case("einsum", "ij,kj->ik", A, B, ref=True),
+    Case("kron", A[:2, :2], B[:2, :3], ref=True),
+    Case("cross", A[:, :3], B[:, :3], ref=True),
+    Case("trapezoid", A, ref=True),
+    Case("trapezoid", A, x=SORTED[:4], axis=1, ref=True, keras=False, label="trapezoid_x"),
+    Case("correlate", V, W[:3], mode="same", ref=True),
+    Case("correlate", V, W[:3], mode="full", ref=True, label="correlate_full"),
+    Case("corrcoef", A, ref=True, tol=1e-4),
+    # --- nn
+    *[Case(n, A) for n in ("relu", "relu6", "sigmoid", "softplus", "softsign", "silu",
+                           "swish", "log_sigmoid", "leaky_relu", "elu", "selu", "celu",
+                           "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
+                           "squareplus", "sparse_plus", "sparse_sigmoid", "soft_shrink",
+                           "hard_shrink", "tanh_shrink", "glu")],
+    # keras.ops' TensorFlow sparsemax thresholds with a sum of cumulative sums; check the
+    # definition (Martins & Astudillo, 2016) instead.
+    Case("sparsemax", A, keras=False, ref=lambda x: _sparsemax(x)),
+    Case("relu", A, ref=lambda x: np.maximum(x, 0), label="relu_np"),
+    Case("gelu", A, approximate=False, label="gelu_exact"),
+    Case("threshold", A, 0.1, -5.0, ref=lambda x, t, d: np.where(x > t, x, d)),
+    Case("softmax", A, ref=lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
+    Case("softmax", A3, axis=(1, 2), label="softmax_axes"),
+    Case("log_softmax", A, axis=0),
+    Case("conv", IMG, _f(3, 3, 3, 4)),
+    Case("conv", IMG, _f(3, 3, 3, 4), strides=2, padding="same", label="conv_same_s2"),
+    Case("conv", IMG, _f(2, 2, 3, 2), dilation_rate=2, label="conv_dilated"),
+    Case("conv", SEQ, _f(3, 3, 5), padding="same", label="conv1d"),
+    Case("conv", VOL, _f(2, 2, 2, 2, 3), label="conv3d"),
+    Case("conv", np.transpose(IMG, (0, 3, 1, 2)), _f(3, 3, 3, 2), data_format="channels_first",
+         label="conv_channels_first"),
+    Case("depthwise_conv", IMG, _f(3, 3, 3, 2), padding="same"),
+    Case("depthwise_conv", SEQ, _f(3, 3, 2), label="depthwise_conv1d"),
+    Case("separable_conv", IMG, _f(3, 3, 3, 2), _f(1, 1, 6, 4)),
+    Case("conv_transpose", IMG, _f(3, 3, 5, 3), strides=2, padding="same", tol=1e-4),
+    Case("conv_transpose", IMG, _f(3, 3, 2, 3), strides=2, label="conv_transpose_valid",
+         tol=1e-4),
+    Case("conv_transpose", SEQ, _f(3, 2, 3), strides=2, padding="same",
+         label="conv_transpose1d", tol=1e-4),
+    Case("max_pool", IMG, 2),
+    Case("max_pool", IMG, (3, 3), strides=2, padding="same", label="max_pool_same"),
+    Case("average_pool", IMG, 2),
+    Case("average_pool", IMG, 3, strides=2, padding="same", label="average_pool_same"),
+    Case("max_pool", SEQ, 2, label="max_pool1d"),
+    Case("depth_to_space", _f(1, 2, 2, 8), 2),
+    Case("space_to_depth", IMG, 2),
+    Case("one_hot", LBL, 4),
+    Case("one_hot", LBL, 5, axis=0, label="one_hot_axis0"),
+    Case("multi_hot", np.array([[1, 3], [0, 2]], np.int32), 5),
+    Case("binary_crossentropy", (A > 0).astype(np.float32), PR),
+    Case("binary_crossentropy", (A > 0).astype(np.float32), A, from_logits=True,
+         label="binary_crossentropy_logits"),
+    Case("categorical_crossentropy", np.eye(4, dtype=np.float32)[LBL], PR),
+    Case("categorical_crossentropy", np.eye(4, dtype=np.float32)[LBL], A, from_logits=True,
+         label="categorical_crossentropy_logits"),
+    Case("sparse_categorical_crossentropy", LBL, PR),
+    Case("sparse_categorical_crossentropy", LBL, A, from_logits=True,
+         label="sparse_categorical_crossentropy_logits"),
+    Case("moments", A3, (0, 1)),
+    Case("moments", A3, 2, keepdims=True, label="moments_keepdims"),
+    Case("batch_normalization", A, V[:4], P[0], axis=1, offset=W[:4], scale=P[1]),
+    Case("normalize", A),
+    Case("normalize", A, axis=0, order=1, label="normalize_l1"),
+    Case("layer_normalization", A3, gamma=P[0], beta=V[:4]),
+    Case("rms_normalization", A3, scale=P[0]),
+    Case("psnr", PR, PR[::-1], 1.0, tol=1e-4),
+    Case("dot_product_attention", Q4, K4, V4, tol=1e-5),
+    Case("dot_product_attention", Q4, K4[:, :5], V4[:, :5], is_causal=True,
+         label="dot_product_attention_causal"),
+    Case("dot_product_attention", Q4, K4, V4, mask=rng.uniform(size=(2, 1, 5, 6)) > 0.3,
+         label="dot_product_attention_mask"),
+    # --- core
+    Case("cast", A * 5, "int32"),
+    Case("saturate_cast", A * 1e10, "int32", keras=False,
+         ref=lambda x, d: np.clip(x, -2**31, 2**31 - 128).astype(np.int32)),
+    Case("convert_to_tensor", [[1.0, 2.0]]),
+    Case("stop_gradient", A),
+    Case("slice", A, (1, 0), (2, 3), ref=lambda x, s, z: x[1:3, 0:3]),
+    Case("slice_update", A, (1, 2), B[:2, :2]),
+    Case("scatter", np.array([[0, 1], [2, 3], [0, 1]], np.int32), V[:3], (3, 4)),
+    Case("scatter_update", A, np.array([[0, 1], [2, 3]], np.int32), V[:2]),
+    Case("unstack", A, axis=1),
+    # --- math
+    Case("logsumexp", A, axis=1),
+    Case("logsumexp", A3, label="logsumexp_all"),
+    Case("erf", A), Case("erfc", A), Case("erfinv", U), Case("rsqrt", P),
+    Case("top_k", V, 3),
+    Case("top_k", A, 2, label="top_k_2d"),
+    Case("in_top_k", LBL, A, 2),
+    Case("segment_sum", A, np.array([0, 0, 2], np.int32), num_segments=3),
+    Case("segment_max", A, np.array([1, 0, 1], np.int32), num_segments=2),
+    Case("segment_min", A, np.array([1, 0, 1], np.int32), num_segments=2, keras=False,
+         ref=lambda d, s, num_segments: np.stack([d[s == k].min(0) for k in range(2)])),
+    Case("segment_prod", A, np.array([1, 0, 1], np.int32), num_segments=2, keras=False,
+         ref=lambda d, s, num_segments: np.stack([d[s == k].prod(0) for k in range(2)])),
+    Case("extract_sequences", A3, 2, 1),
+    Case("qr", M, cmp="abs", tol=1e-4),
+    Case("qr", A, mode="complete", cmp="abs", tol=1e-4, label="qr_complete"),
+    Case("logdet", SPD, tol=1e-4),
+    # --- linalg
+    Case("cholesky", SPD, tol=1e-4),
+    Case("cholesky", SPD, upper=True, tol=1e-4, label="cholesky_upper"),
+    Case("cholesky_inverse", np.linalg.cholesky(SPD), tol=1e-4),
+    Case("det", M, tol=1e-4, ref=np.linalg.det),
+    Case("slogdet", M, tol=1e-4),
+    Case("inv", M, tol=1e-4, ref=np.linalg.inv),
+    Case("pinv", A, tol=1e-4, ref=np.linalg.pinv),
+    Case("eigh", SPD, cmp="abs", tol=1e-4),
+    Case("solve", M, V[:4], tol=1e-4, ref=np.linalg.solve),
+    Case("solve", M, A.T, tol=1e-4, label="solve_matrix"),
+    Case("solve_triangular", np.tril(M), A.T, lower=True, tol=1e-4),
+    Case("lstsq", _f(6, 3), _f(6, 2), tol=1e-4),
+    Case("svd", M, cmp="abs", tol=1e-4),
+    Case("svd", A, full_matrices=False, cmp="abs", tol=1e-4, label="svd_reduced"),
+    Case("svd", A, compute_uv=False, tol=1e-4, label="svd_values"),
+    Case("matrix_rank", np.outer(V, W).astype(np.float32), graph=False),
+    Case("lu_factor", M, tol=1e-4),
+    Case("norm", A, ref=np.linalg.norm),
+    *[Case("norm", A, ord=o, axis=1, tol=1e-4, label=f"norm_vec_{o}",
+           ref=lambda x, ord, axis: np.linalg.norm(x, ord=ord, axis=axis))
+      for o in (1, 2, 3, np.inf, -np.inf, 0)],
+    *[Case("norm", A3, ord=o, axis=(1, 2), tol=1e-4, label=f"norm_mat_{o}",
+           ref=lambda x, ord, axis: np.linalg.norm(x, ord=ord, axis=axis))
+      for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
+]
+
+# Functions tested apart below (structure, control flow, non-tensor results).
+TESTED_APART = {"convert_to_numpy", "is_tensor", "dtype", "shape", "custom_gradient", "cond",
+                "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
+                "vectorized_map", "ndim"}
+
+
+def _leaves(x):
+    if isinstance(x, dict):
+        return [v for k in sorted(x) for v in _leaves(x[k])]
+    if isinstance(x, (list, tuple)):
+        return [v for item in x for v in _leaves(item)]
+    return [np.asarray(x)]
+
+
+def _close(got, want, case, what):
+    got, want = _leaves(got), _leaves(want)
+    assert len(got) == len(want), f"{case.id} ({what}): {len(got)} outputs, expected {len(want)}"
+    for g, w in zip(got, want):
+        if case.cmp == "abs":
+            g, w = np.abs(g), np.abs(w)
+        assert g.shape == w.shape, f"{case.id} ({what}): shape {g.shape}, expected {w.shape}"
+        if g.dtype == bool or w.dtype == bool or np.issubdtype(w.dtype, np.integer):
+            np.testing.assert_array_equal(g, w.astype(g.dtype), err_msg=f"{case.id} ({what})")
+        else:
+            np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64),
+                                       rtol=case.tol, atol=case.tol, equal_nan=True,
+                                       err_msg=f"{case.id} ({what})")
+
+
+def _ids(cases):
+    return [c.id for c in cases]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_eager_matches_numpy_and_keras(case):
+    ours = case.call(ops)
+    if callable(case.cmp):
+        assert np.all(case.cmp(np.asarray(_leaves(ours)[0]), None)), case.id
+        return
+    if case.ref is not None:
+        _close(ours, case.ref(*case.args, **case.kw), case, "NumPy")
+    if case.keras:
+        keras = pytest.importorskip("keras")
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("keras.ops comparison needs the TensorFlow backend")
+        _close(ours, case.call(keras.ops), case, "keras.ops")
+
+
+def _graph_chunks(n_chunks=6):
+    cases = [c for c in CASES if c.graph and not callable(c.cmp)]
+    return [cases[i::n_chunks] for i in range(n_chunks)]
+
+
+@pytest.mark.parametrize("chunk", _graph_chunks(), ids=lambda c: f"{c[0].id}..")
+def test_compiled_matches_eager(chunk):
+    """Each chunk's cases traced into one jg.function (cpu backend): the numpy arrays among a
+    case's arguments are traced inputs, the rest Python constants."""
+    inputs, where = [], []
+    for c in chunk:
+        pos = [i for i, a in enumerate(c.args) if isinstance(a, np.ndarray)]
+        where.append((len(inputs), pos))
+        inputs.extend(c.args[i] for i in pos)
+
+    def run(*xs):
+        outs = []
+        for c, (start, pos) in zip(chunk, where):
+            args = list(c.args)
+            for k, i in enumerate(pos):
+                args[i] = xs[start + k]
+            outs.append(c.call(ops, args))
+        return outs
+
+    compiled = jg.function(run, backend="cpu")(*inputs)
+    for c, got in zip(chunk, compiled):
+        _close(got, c.call(ops), c, "compiled vs eager")
+
+
+def test_every_covered_function_has_a_case():
+    have = {c.name for c in CASES} | TESTED_APART
+    missing = sorted(set(ops.COVERED) - have)
+    assert not missing, f"jg.keras.ops functions without a test case: {missing}"
+
+
+def test_namespace_matches_keras_ops():
+    keras = pytest.importorskip("keras")
+    theirs = {n for n in dir(keras.ops) if not n.startswith("_")}
+    ours = {n for n in dir(ops) if not n.startswith("_")}
+    assert not sorted(theirs - ours)
+    assert jg.keras.ops is ops
+
+
+@pytest.mark.parametrize("name", sorted(ops.UNSUPPORTED))
+def test_unsupported_names_raise_clearly(name):
+    with pytest.raises(jg.errors.UnimplementedError, match=name) as info:
+        getattr(ops, name)(A)
+    assert ";" in str(info.value)  # says what to do instead
+
+
+def test_image_namespace_points_at_jg_image():
+    with pytest.raises(jg.errors.UnimplementedError, match="jg.image"):
+        ops.image.resize(IMG, (3, 3))
