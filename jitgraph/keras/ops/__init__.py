@@ -27,7 +27,7 @@ Covered (submodules mirror keras.ops'):
   rad2deg ravel real reciprocal repeat reshape roll rot90 round searchsorted select sign
   signbit sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes
   take take_along_axis tan tanh tensordot tile trace transpose trapezoid tri tril triu
-  true_divide trunc unravel_index vander var vdot vstack where zeros zeros_like
+  true_divide trunc unravel_index vander var vdot vsplit vstack where zeros zeros_like
 - nn (``ops.nn``): average_pool batch_normalization binary_crossentropy
   categorical_crossentropy celu conv conv_transpose depth_to_space depthwise_conv (1-D, 2-D)
   dot_product_attention elu gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh

@@ -39,10 +39,6 @@ def pinv(x, rcond=1e-15):
     return jg.linalg.pinv(floating(x), rcond=rcond)
 
 
-def eig(x):
-    return jg.linalg.eig(floating(x))  # raises: eigenvalues of general matrices are complex
-
-
 def eigh(x):
     return jg.linalg.eigh(floating(x))
 
