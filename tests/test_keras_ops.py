@@ -423,7 +423,10 @@ def test_eager_matches_numpy_and_keras(case):
         keras = pytest.importorskip("keras")
         if keras.backend.backend() != "tensorflow":
             pytest.skip("keras.ops comparison needs the TensorFlow backend")
-        _close(ours, case.call(keras.ops), case, "keras.ops")
+        theirs = case.call(keras.ops)
+        _close(ours, theirs, case, "keras.ops")
+        assert [str(v.dtype) for v in _leaves(ours)] == \
+            [str(v.dtype) for v in _leaves(theirs)], f"{case.id}: dtypes differ from keras.ops"
 
 
 def _graph_chunks(n_chunks=6, default=2):

@@ -51,7 +51,7 @@ adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view, and ``ops.image`
 
 import types as _types
 
-from . import core, linalg, math, nn, numpy
+from . import core, linalg, math, nn, numpy, numpy_arrays
 from ._common import unimplemented as _unimplemented
 
 _EXTRA = {"custom_gradient"}
@@ -119,7 +119,7 @@ class _UnsupportedNamespace(_types.ModuleType):
 image = _UnsupportedNamespace("jitgraph.keras.ops.image")
 
 COVERED = {}
-for _mod in (numpy, nn, math, linalg, core):
+for _mod in (numpy, numpy_arrays, nn, math, linalg, core):
     COVERED.update(_public(_mod))
 globals().update(COVERED)
 for _name, (_why, _instead) in UNSUPPORTED.items():

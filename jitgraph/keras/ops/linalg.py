@@ -80,7 +80,7 @@ def svd(x, full_matrices=True, compute_uv=True):
 
 
 def matrix_rank(x, tol=None):
-    return jg.linalg.matrix_rank(floating(x), tol=tol)
+    return jg.cast(jg.linalg.matrix_rank(floating(x), tol=tol), jg.int32)
 
 
 def lu_factor(x):
