@@ -6,6 +6,9 @@ to tf.keras with copied weights; and the UnimplementedError of the names jitgrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import jitgraph as jg
 from jitgraph.keras import ops
@@ -438,10 +441,9 @@ def _graph_chunks(n_chunks=6, default=2):
             for i in range(n_chunks)]
 
 
-@pytest.mark.parametrize("chunk", _graph_chunks())
-def test_compiled_matches_eager(chunk):
-    """Each chunk's cases traced into one jg.function (cpu backend): the numpy arrays among a
-    case's arguments are traced inputs, the rest Python constants."""
+def _run_traced(chunk, backend):
+    """The chunk's cases traced into one jg.function: the numpy arrays among a case's arguments
+    are traced inputs, the rest Python constants; returns the outputs per case."""
     inputs, where = [], []
     for c in chunk:
         pos = [i for i, a in enumerate(c.args) if isinstance(a, np.ndarray)]
@@ -457,9 +459,19 @@ def test_compiled_matches_eager(chunk):
             outs.append(c.call(ops, args))
         return outs
 
-    compiled = jg.function(run, backend="cpu")(*inputs)
-    for c, got in zip(chunk, compiled):
+    return jg.function(run, backend=backend)(*inputs)
+
+
+@pytest.mark.parametrize("chunk", _graph_chunks())
+def test_compiled_matches_eager(chunk):
+    for c, got in zip(chunk, _run_traced(chunk, "cpu")):
         _close(got, c.call(ops), c, "compiled vs eager")
+
+
+def test_interpreter_matches_eager():
+    chunk = [c for c in CASES if c.graph and not callable(c.cmp)]
+    for c, got in zip(chunk, _run_traced(chunk, "interpreter")):
+        _close(got, c.call(ops), c, "interpreter vs eager")
 
 
 def test_every_covered_function_has_a_case():
@@ -741,3 +753,71 @@ def test_custom_layer_and_loss_fit_like_tf_keras():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0),
                                rtol=1e-4, atol=1e-5)
+
+
+# --- generated inputs -----------------------------------------------------------------------
+
+BINARY = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
+          "maximum": np.maximum, "minimum": np.minimum, "arctan2": np.arctan2,
+          "hypot": np.hypot, "logaddexp": np.logaddexp, "greater": np.greater,
+          "fmax": np.fmax}
+REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "std": np.std,
+          "var": np.var, "prod": np.prod, "logsumexp": None, "argmax": np.argmax,
+          "argmin": np.argmin, "median": np.median}
+
+
+def _floats(shape):
+    return hnp.arrays(np.float32, shape, elements=st.floats(-3, 3, width=32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from(sorted(BINARY)),
+       hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4))
+def test_generated_broadcasting_binary_ops(data, name, shapes):
+    x = data.draw(_floats(shapes.input_shapes[0]))
+    y = data.draw(_floats(shapes.input_shapes[1]))
+    got = np.asarray(getattr(ops, name)(x, y))
+    want = BINARY[name](x, y)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from(sorted(REDUCE)),
+       hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), st.booleans())
+def test_generated_reductions(data, name, shape, keepdims):
+    x = data.draw(_floats(shape))
+    axis = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1))
+    kw = {"axis": axis, "keepdims": keepdims}
+    if name in ("argmax", "argmin"):
+        x = x + np.arange(x.size, dtype=np.float32).reshape(shape) * 1e-3  # no ties
+    got = np.asarray(getattr(ops, name)(x, **kw))
+    if name == "logsumexp":
+        m = np.max(x, axis=axis, keepdims=True)
+        want = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        want = want if keepdims else np.squeeze(want, axis=axis)
+    else:
+        want = REDUCE[name](x, **kw)
+    assert got.shape == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+def test_generated_shape_functions(data, shape):
+    x = data.draw(_floats(shape))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    perm = data.draw(st.permutations(range(len(shape))))
+    np.testing.assert_array_equal(ops.transpose(x, perm), np.transpose(x, perm))
+    np.testing.assert_array_equal(ops.flip(x, axis), np.flip(x, axis))
+    np.testing.assert_array_equal(ops.moveaxis(x, axis, 0), np.moveaxis(x, axis, 0))
+    np.testing.assert_array_equal(ops.sort(x, axis), np.sort(x, axis))
+    np.testing.assert_allclose(ops.cumsum(x, axis), np.cumsum(x, axis), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(ops.repeat(x, 2, axis), np.repeat(x, 2, axis))
+    np.testing.assert_array_equal(ops.roll(x, 1, axis), np.roll(x, 1, axis))
+    idx = np.argsort(x, axis=axis)
+    np.testing.assert_array_equal(ops.take_along_axis(x, idx, axis),
+                                  np.take_along_axis(x, idx, axis))
+    e = np.exp(x - x.max(axis, keepdims=True))
+    np.testing.assert_allclose(ops.softmax(x, axis), e / e.sum(axis, keepdims=True),
+                               rtol=1e-5, atol=1e-6)
