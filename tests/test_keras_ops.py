@@ -728,6 +728,31 @@ def _custom(layers, ops_):
     return GatedDense, huberish
 
 
+def _custom_metric_and_loss(kmod, ops_):
+    class MeanTopError(kmod.metrics.Metric):
+        """The mean over samples of each sample's largest absolute error."""
+
+        def __init__(self, name="mean_top_error", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.total = self.add_weight(name="total", shape=(), initializer="zeros")
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            top = ops_.max(ops_.abs(ops_.convert_to_tensor(y_true) - y_pred), axis=-1)
+            self.total.assign_add(ops_.sum(top))
+            self.count.assign_add(ops_.cast(ops_.shape(top)[0], "float32"))
+
+        def result(self):
+            return ops_.divide_no_nan(self.total, self.count)
+
+    class SoftL1(kmod.losses.Loss):
+        def call(self, y_true, y_pred):
+            d = ops_.convert_to_tensor(y_pred) - ops_.cast(y_true, "float32")
+            return ops_.mean(ops_.sqrt(1.0 + ops_.square(d)) - 1.0, axis=-1)
+
+    return MeanTopError, SoftL1
+
+
 def test_custom_layer_and_loss_fit_like_tf_keras():
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "tensorflow":
@@ -753,6 +778,30 @@ def test_custom_layer_and_loss_fit_like_tf_keras():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours.predict(X, verbose=0), theirs.predict(X, verbose=0),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_custom_metric_and_loss_class_like_tf_keras():
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("needs Keras with the TensorFlow backend")
+    data = np.random.default_rng(4)
+    X = data.normal(size=(40, 3)).astype(np.float32)
+    Y = data.normal(size=(40, 2)).astype(np.float32)
+    results = []
+    for kmod, ops_ in ((keras, keras.ops), (jg.keras, ops)):
+        metric, loss = _custom_metric_and_loss(kmod, ops_)
+        model = kmod.Sequential([kmod.layers.Dense(2)])
+        model(X[:1])
+        model.set_weights([np.full((3, 2), 0.3, np.float32), np.zeros(2, np.float32)])
+        model.compile(optimizer=kmod.optimizers.SGD(0.1), loss=loss(), metrics=[metric()])
+        hist = model.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        results.append((hist.history, [np.asarray(w) for w in model.get_weights()]))
+    (theirs, w_theirs), (ours, w_ours) = results
+    assert set(ours) == set(theirs) == {"loss", "mean_top_error"}
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-4, err_msg=key)
+    for a, b in zip(w_ours, w_theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 # --- generated inputs -----------------------------------------------------------------------
