@@ -60,7 +60,10 @@ class Case:
         self.id = label or name
 
     def call(self, mod, args=None):
-        return getattr(mod, self.name)(*(self.args if args is None else args), **self.kw)
+        fn = mod
+        for part in self.name.split("."):  # "image.resize" is ops.image.resize
+            fn = getattr(fn, part)
+        return fn(*(self.args if args is None else args), **self.kw)
 
 
 def _sparsemax(x):
@@ -373,6 +376,29 @@ CASES = [
     Case("matrix_rank", np.outer(V, W).astype(np.float32), graph=False),
     Case("lu_factor", M, tol=1e-4),
     Case("norm", A, ref=np.linalg.norm),
+    # --- image
+    Case("image.resize", IMG, (4, 9), tol=1e-4),
+    Case("image.resize", IMG[0], (3, 3), interpolation="nearest", label="image.resize_nearest"),
+    Case("image.resize", np.transpose(IMG, (0, 3, 1, 2)), (8, 5), data_format="channels_first",
+         tol=1e-4, label="image.resize_channels_first"),
+    Case("image.crop_images", IMG, top_cropping=1, left_cropping=2, target_height=3,
+         target_width=2),
+    Case("image.crop_images", IMG[0], bottom_cropping=2, right_cropping=1, target_height=3,
+         target_width=4, label="image.crop_images_single"),
+    Case("image.pad_images", IMG, top_padding=1, left_padding=2, target_height=9,
+         target_width=8),
+    Case("image.rgb_to_grayscale", IMG + 1.0, tol=1e-5),
+    Case("image.rgb_to_hsv", np.abs(IMG), tol=1e-4),
+    Case("image.hsv_to_rgb", np.abs(IMG) * 0.9, tol=1e-4),
+    Case("image.affine_transform", IMG, np.array([1.0, 0.1, 0.5, -0.1, 1.0, 0.2, 0.0, 0.0],
+                                                 np.float32), tol=1e-4),
+    Case("image.affine_transform", IMG, np.array([1.0, 0.0, 1.0, 0.0, 1.0, -1.0, 0.0, 0.0],
+                                                 np.float32), interpolation="nearest",
+         fill_mode="reflect", label="image.affine_transform_nearest"),
+    Case("image.extract_patches", IMG, 2),
+    Case("image.extract_patches", IMG, (3, 2), strides=1, padding="same",
+         label="image.extract_patches_same"),
+    Case("image.gaussian_blur", IMG, (3, 5), (1.0, 2.0), tol=1e-5),
     *[Case("norm", A, ord=o, axis=1, tol=1e-4, label=f"norm_vec_{o}",
            ref=lambda x, ord, axis: np.linalg.norm(x, ord=ord, axis=axis))
       for o in (1, 2, 3, np.inf, -np.inf, 0)],
@@ -497,9 +523,14 @@ def test_unsupported_names_raise_clearly(name):
     assert ";" in str(info.value)  # says what to do instead
 
 
-def test_image_namespace_points_at_jg_image():
+def test_image_names_not_provided_point_at_jg_image():
+    keras = pytest.importorskip("keras")
+    theirs = {n for n in dir(keras.ops.image) if not n.startswith("_")}
+    assert not sorted(theirs - set(dir(ops.image)))
     with pytest.raises(jg.errors.UnimplementedError, match="jg.image"):
-        ops.image.resize(IMG, (3, 3))
+        ops.image.ssim(IMG, IMG)
+    with pytest.raises(jg.errors.UnimplementedError, match="crop_to_aspect_ratio"):
+        ops.image.resize(IMG, (3, 3), crop_to_aspect_ratio=True)
 
 
 # --- core: structure, control flow, non-tensor results ------------------------------------

@@ -46,12 +46,16 @@ Covered (submodules mirror keras.ops'):
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
 general matrices, bitwise ops, unique and ctc_decode (value-dependent shapes), ctc_loss,
-adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view, and ``ops.image``.
+adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view.
+
+``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
+affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
 """
 
 import types as _types
 
 from . import core, linalg, math, nn, numpy, numpy_arrays
+from . import image as image  # ops.image, its own namespace as in keras.ops
 from ._common import unimplemented as _unimplemented
 
 _EXTRA = {"custom_gradient"}
@@ -106,17 +110,6 @@ UNSUPPORTED = {
 }
 
 
-class _UnsupportedNamespace(_types.ModuleType):
-    """``ops.image``: attribute access raises UnimplementedError pointing at jg.image."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _unimplemented(f"image.{name}", "keras.ops.image is not provided",
-                              "use jg.image (TensorFlow's tf.image names, NHWC images)")
-
-
-image = _UnsupportedNamespace("jitgraph.keras.ops.image")
 
 COVERED = {}
 for _mod in (numpy, numpy_arrays, nn, math, linalg, core):
