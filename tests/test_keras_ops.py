@@ -669,6 +669,50 @@ def test_argument_errors_name_the_function():
         jg.function(lambda x: ops.nonzero(x), backend="cpu")(I)
 
 
+# Functions a layer or loss applies to a batch whose size is unknown when tracing.
+BATCH_FREE = {
+    "mean": lambda x: ops.mean(x, axis=-1), "softmax": ops.softmax,
+    "one_hot": lambda x: ops.one_hot(ops.argmax(x, axis=-1), 4),
+    "sparse_cce": lambda x: ops.sparse_categorical_crossentropy(ops.argmax(x, -1), x,
+                                                                from_logits=True),
+    "cce": lambda x: ops.categorical_crossentropy(ops.softmax(x), ops.softmax(x * 2)),
+    "bce": lambda x: ops.binary_crossentropy(ops.sigmoid(x), ops.sigmoid(x * 2)),
+    "layer_norm": ops.layer_normalization, "rms_norm": ops.rms_normalization,
+    "normalize": ops.normalize, "moments": lambda x: ops.moments(x, [0]),
+    "batch_norm": lambda x: ops.batch_normalization(x, ops.mean(x, 0), ops.var(x, 0), axis=-1),
+    "top_k": lambda x: ops.top_k(x, 2), "where": lambda x: ops.where(x > 0, x, 0.0),
+    "clip": lambda x: ops.clip(x, -1, 1), "matmul": lambda x: ops.matmul(x, ops.transpose(x)),
+    "split": lambda x: ops.split(x, [1], axis=-1), "reshape": lambda x: ops.reshape(x, (-1, 2, 2)),
+    "take": lambda x: ops.take(x, [0, 2], axis=1), "repeat": lambda x: ops.repeat(x, 2, axis=1),
+    "median": lambda x: ops.median(x, axis=-1), "pad": lambda x: ops.pad(x, ((0, 0), (1, 1))),
+    "diff": lambda x: ops.diff(x, axis=-1), "sparsemax": ops.sparsemax,
+    "slice_update": lambda x: ops.slice_update(x, (0, 1), ops.ones((2, 2))),
+    "multi_hot": lambda x: ops.multi_hot(ops.argmax(x, -1, keepdims=True), 4),
+    "in_top_k": lambda x: ops.in_top_k(ops.argmax(x, -1), x, 1), "histogram": ops.histogram,
+    "fori_loop": lambda x: ops.fori_loop(0, 3, lambda i, v: v * 2.0, x),
+    "attention": lambda x: ops.dot_product_attention(*[ops.reshape(x, (-1, 1, 1, 4))] * 3),
+    "conv_pool": lambda x: ops.max_pool(ops.conv(ops.reshape(x, (-1, 2, 2, 1)),
+                                                 np.ones((2, 2, 1, 3), np.float32),
+                                                 padding="same"), 2),
+    "image": lambda x: ops.image.gaussian_blur(ops.image.pad_images(
+        ops.reshape(x, (-1, 2, 2, 1)), 1, 1, target_height=4, target_width=4)),
+}
+
+
+@pytest.mark.parametrize("backend", ["interpreter", pytest.param("cpu", marks=pytest.mark.slow)])
+def test_unknown_batch_dim(backend):
+    x = np.random.default_rng(5).normal(size=(5, 4)).astype(np.float32)
+    names = sorted(BATCH_FREE)
+    fn = jg.function(lambda v: [BATCH_FREE[n](v) for n in names], backend=backend,
+                     input_signature=[jg.TensorSpec([None, 4], jg.float32)])
+    for name, got in zip(names, fn(x)):
+        for g, e in zip(_leaves(got), _leaves(BATCH_FREE[name](x))):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=name)
+    with pytest.raises(jg.errors.UnimplementedError, match="ops.tril/triu"):
+        fn = jg.function(ops.tril, input_signature=[jg.TensorSpec([None, 4], jg.float32)])
+        fn(x)
+
+
 # --- gradients ----------------------------------------------------------------------------
 
 D = np.random.default_rng(1)

@@ -88,6 +88,18 @@ def static_shape(x, what):
     return shape
 
 
+def static_dim(x, axis, what):
+    """The size of ``x``'s ``axis`` as an int, or a clear error naming ``what``: the functions
+    that need one size known when tracing leave the other dims free."""
+    shape = tensor(x).shape.as_list()
+    d = shape[axis]
+    if d is None:
+        raise jg.errors.UnimplementedError(
+            f"jg.keras.ops.{what}: needs the size of axis {axis} known when tracing, got shape "
+            f"{shape}; give the jg.function an input_signature with that size fixed")
+    return d
+
+
 def unimplemented(name, why, instead):
     """A function for the keras.ops name ``name`` that jitgraph cannot provide: calling it
     raises UnimplementedError saying why and what to use instead."""

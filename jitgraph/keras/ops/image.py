@@ -10,7 +10,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import floating, static_shape, tensor, unimplemented
+from ._common import floating, static_dim, tensor, unimplemented
 from .nn import _channels_last
 
 
@@ -54,7 +54,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
 
 
 def _hw(x):
-    return static_shape(x, "image")[1:3]
+    return static_dim(x, 1, "image"), static_dim(x, 2, "image")
 
 
 def _edges(before, after, target, size, what, name):
@@ -139,7 +139,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     # keras.ops lays the (size[1], size[0]) outer product out as (size[0], size[1]) rows.
     k2 = np.outer(kernel1d(kernel_size[1], sigma[1]), kernel1d(kernel_size[0], sigma[0]))
     k2 = k2.reshape(kernel_size[0], kernel_size[1])
-    channels = static_shape(x, "gaussian_blur")[-1]
+    channels = static_dim(x, -1, "image.gaussian_blur")
     k = np.tile(k2[:, :, None, None], (1, 1, channels, 1))
     out = jg.nn.depthwise_conv2d(x, jg.constant(k.astype(x.dtype.as_numpy_dtype)),
                                  strides=[1, 1, 1, 1], padding="SAME")

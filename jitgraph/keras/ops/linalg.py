@@ -9,7 +9,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import axes, floating, iota, norm_axis, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, static_dim, static_shape, tensor
 
 
 def cholesky(x, upper=False):
@@ -87,7 +87,7 @@ def lu_factor(x):
     """``(lu, pivots)`` as scipy.linalg.lu_factor: row i was swapped with row pivots[i]."""
     x = floating(x)
     lu, perm = jg.linalg.lu(x)
-    n = static_shape(x, "lu_factor")[-1]
+    n = static_dim(x, -1, "lu_factor")
     batch = x.shape.as_list()[:-2]
     p = jg.reshape(jg.cast(perm, jg.int32), [-1, n])
     cur = jg.broadcast_to(iota(0, n), jg.shape(p))

@@ -7,7 +7,7 @@ not have (see ``__init__.UNSUPPORTED``).
 
 import jitgraph as jg
 
-from ._common import axes, floating, iota, static_shape, tensor
+from ._common import axes, floating, iota, static_dim, tensor
 
 
 def _num_segments(segment_ids, num_segments, what):
@@ -81,7 +81,7 @@ def qr(x, mode="reduced"):
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of ``sequence_length`` every ``sequence_stride`` along the last axis."""
     x = tensor(x)
-    n = static_shape(x, "extract_sequences")[-1]
+    n = static_dim(x, -1, "extract_sequences")
     count = 1 + (n - sequence_length) // sequence_stride
     starts = jg.reshape(iota(0, count) * sequence_stride, [-1, 1])
     idx = starts + jg.reshape(iota(0, sequence_length), [1, -1])

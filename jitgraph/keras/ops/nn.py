@@ -13,7 +13,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import axes, floating, iota, norm_axis, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, static_dim, static_shape, tensor
 
 EPSILON = 1e-7
 
@@ -167,7 +167,7 @@ def sparsemax(x, axis=-1):
     rank = x.shape.rank
     ax = norm_axis(axis, rank)
     z = jg.sort(x, axis=ax, direction="DESCENDING")
-    n = static_shape(x, "sparsemax")[ax]
+    n = static_dim(x, ax, "sparsemax")
     shape = [1] * rank
     shape[ax] = n
     k = jg.reshape(iota(1, n + 1, dtype=x.dtype), shape)

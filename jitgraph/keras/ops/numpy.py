@@ -15,7 +15,7 @@ import numpy as np
 import jitgraph as jg
 
 from . import numpy_arrays as _arrays
-from ._common import axes, floating, iota, norm_axis, promote, static_shape, tensor
+from ._common import axes, floating, iota, norm_axis, promote, static_dim, static_shape, tensor
 from .numpy_arrays import argsort, nonzero
 
 # --- elementwise, one argument ------------------------------------------------------------
@@ -320,10 +320,7 @@ def where(condition, x1=None, x2=None):
             "jg.keras.ops.where: give both x1 and x2, or neither (to get the indices of the "
             "true entries)")
     a, b = promote(x1, x2)
-    shape = jg.broadcast_dynamic_shape(jg.broadcast_dynamic_shape(jg.shape(c), jg.shape(a)),
-                                       jg.shape(b))
-    return jg.where(jg.broadcast_to(c, shape), jg.broadcast_to(a, shape),
-                    jg.broadcast_to(b, shape))
+    return jg.where(c, a, b)
 
 
 def select(condlist, choicelist, default=0):
@@ -465,6 +462,11 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     if axis is None:
         flat = jg.sort(jg.reshape(x, [-1]), axis=0)
         work_axis = 0
+    elif isinstance(axis, int):  # one axis: move it last, the other dims may be unknown
+        ax = [norm_axis(axis, ndim)]
+        rest = [d for d in range(ndim) if d != ax[0]]
+        flat = jg.sort(jg.transpose(x, rest + ax), axis=-1)
+        work_axis = len(rest)
     else:
         ax = [norm_axis(a, ndim) for a in ([axis] if isinstance(axis, int) else axis)]
         rest = [d for d in range(ndim) if d not in ax]
@@ -472,7 +474,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         shape = static_shape(moved, "quantile")
         flat = jg.sort(jg.reshape(moved, list(shape[:len(rest)]) + [-1]), axis=-1)
         work_axis = len(rest)
-    n = static_shape(flat, "quantile")[work_axis]
+    n = static_dim(flat, work_axis, "quantile")
     qt = tensor(q, x.dtype)
     pos = qt * (n - 1)
     lo = jg.cast(jg.floor(pos), jg.int32)

@@ -13,7 +13,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import floating, iota, norm_axis, promote, static_shape, tensor
+from ._common import floating, iota, norm_axis, promote, static_dim, static_shape, tensor
 
 # --- creation -----------------------------------------------------------------------------
 
@@ -273,7 +273,7 @@ def split(x, indices_or_sections, axis=0):
     x = tensor(x)
     if isinstance(indices_or_sections, (int, np.integer)):
         return jg.split(x, int(indices_or_sections), axis=axis)
-    n = static_shape(x, "split")[norm_axis(axis, x.shape.rank)]
+    n = static_dim(x, axis, "split")
     points = [0] + [int(i) for i in indices_or_sections] + [n]
     sizes = [builtins.max(b - a, 0) for a, b in zip(points, points[1:])]
     return jg.split(x, sizes, axis=axis)
@@ -281,7 +281,7 @@ def split(x, indices_or_sections, axis=0):
 
 def array_split(x, indices_or_sections, axis=0):
     x = tensor(x)
-    n = static_shape(x, "array_split")[norm_axis(axis, x.shape.rank)]
+    n = static_dim(x, axis, "array_split")
     k = int(indices_or_sections)
     sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
     return jg.split(x, sizes, axis=axis)
@@ -367,11 +367,10 @@ def pad(x, pad_width, mode="constant", constant_values=None):
             f"jg.keras.ops.pad: mode={mode!r} is not supported; use 'constant', 'reflect' or "
             "'symmetric'")
     # Mirror padding as one gather per padded axis, with indices known when tracing.
-    shape = static_shape(x, "pad")
     for d, (left, right) in enumerate(pw):
         if left == right == 0:
             continue
-        n = shape[d]
+        n = static_dim(x, d, "pad")
         edge = 1 if mode == "reflect" else 0
         if left > n - edge or right > n - edge:
             raise jg.errors.InvalidArgumentError(
@@ -406,12 +405,15 @@ def take_along_axis(x, indices, axis=None):
     n = jg.shape(x)[axis]
     idx = jg.where(idx < 0, idx + jg.cast(n, idx.dtype), idx)
     # Broadcast the other axes, then gather along `axis` with every other axis as a batch dim.
-    xs_shape = static_shape(x, "take_along_axis")
-    is_shape = static_shape(idx, "take_along_axis")
-    full = [builtins.max(a, b) if d != axis else None
-            for d, (a, b) in enumerate(zip(xs_shape, is_shape))]
-    x = jg.broadcast_to(x, [s if d != axis else xs_shape[axis] for d, s in enumerate(full)])
-    idx = jg.broadcast_to(idx, [s if d != axis else is_shape[axis] for d, s in enumerate(full)])
+    xs_shape, is_shape = x.shape.as_list(), idx.shape.as_list()
+    if [s for d, s in enumerate(xs_shape) if d != axis] != \
+            [s for d, s in enumerate(is_shape) if d != axis]:
+        xs_shape = static_shape(x, "take_along_axis")
+        is_shape = static_shape(idx, "take_along_axis")
+        full = [builtins.max(a, b) for a, b in zip(xs_shape, is_shape)]
+        x = jg.broadcast_to(x, [s if d != axis else xs_shape[axis] for d, s in enumerate(full)])
+        idx = jg.broadcast_to(idx, [s if d != axis else is_shape[axis]
+                                    for d, s in enumerate(full)])
     perm = [d for d in range(rank) if d != axis] + [axis]
     inv = np.argsort(perm).tolist()
     out = jg.gather(jg.transpose(x, perm), jg.transpose(idx, perm), axis=rank - 1,
@@ -458,7 +460,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
 def diff(a, n=1, axis=-1):
     x = tensor(a)
     for _ in range(n):
-        size_ = static_shape(x, "diff")[norm_axis(axis, x.shape.rank)]
+        size_ = static_dim(x, axis, "diff")
         hi = jg.gather(x, iota(1, size_), axis=axis)
         lo = jg.gather(x, iota(0, size_ - 1), axis=axis)
         x = jg.not_equal(hi, lo) if x.dtype == jg.bool else hi - lo
@@ -597,7 +599,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     y = floating(y)
-    n = static_shape(y, "trapezoid")[norm_axis(axis, y.shape.rank)]
+    n = static_dim(y, axis, "trapezoid")
     hi = jg.gather(y, iota(1, n), axis=axis)
     lo = jg.gather(y, iota(0, n - 1), axis=axis)
     if x is None:
