@@ -514,6 +514,9 @@ def test_namespace_matches_keras_ops():
     ours = {n for n in dir(ops) if not n.startswith("_")}
     assert not sorted(theirs - ours)
     assert jg.keras.ops is ops
+    for sub in ("numpy", "nn", "linalg", "image"):
+        theirs = {n for n in dir(getattr(keras.ops, sub)) if not n.startswith("_")}
+        assert not sorted(theirs - set(dir(getattr(ops, sub)))), sub
 
 
 @pytest.mark.parametrize("name", sorted(ops.UNSUPPORTED))

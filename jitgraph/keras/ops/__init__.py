@@ -118,3 +118,16 @@ globals().update(COVERED)
 for _name, (_why, _instead) in UNSUPPORTED.items():
     if _name not in COVERED:
         globals()[_name] = _unimplemented(_name, _why, _instead)
+
+# keras.ops.numpy / .nn / .linalg also hold names that live elsewhere here or are unsupported.
+_SUBMODULE_EXTRAS = {
+    numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
+            "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
+            "nanmedian", "nanpercentile", "nanquantile", "unique", "vectorize", "view"),
+    nn: ("adaptive_average_pool", "adaptive_max_pool", "ctc_decode", "ctc_loss", "fold",
+         "polar", "unfold"),
+    linalg: ("eig", "jvp", "qr"),
+}
+for _mod, _names in _SUBMODULE_EXTRAS.items():
+    for _name in _names:
+        setattr(_mod, _name, globals()[_name])
