@@ -49,8 +49,10 @@ def promote(*xs):
     """Tensors for ``xs`` of one dtype. Python scalars stay weakly typed (they take the tensors'
     dtype) unless a float scalar meets int tensors, which then become float32."""
     tensors = [tensor(x) for x in xs if not is_scalar(x)]
-    if not tensors:
-        return [tensor(x) for x in xs]
+    if not tensors:  # only Python numbers: Keras' rules on int32 / float32 / bool
+        ts = [tensor(x) for x in xs]
+        dtype = result_dtype(*[t.dtype for t in ts])
+        return [t if t.dtype == dtype else jg.cast(t, dtype) for t in ts]
     dtype = result_dtype(*[t.dtype for t in tensors])
     scalars = [x for x in xs if is_scalar(x)]
     if any(isinstance(x, (float, np.floating)) for x in scalars) and not dtype.is_floating:

@@ -258,8 +258,7 @@ def fmin(x1, x2):
 
 
 def hypot(x1, x2):
-    a, b = promote(floating(x1) if not isinstance(x1, float) else x1, x2)
-    a, b = floating(a), floating(b)
+    a, b = (floating(t) for t in promote(x1, x2))
     return jg.sqrt(a * a + b * b)
 
 
