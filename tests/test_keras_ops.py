@@ -645,6 +645,19 @@ def test_shape_dtype_and_conversions():
         ops.convert_to_tensor(A, sparse=True)
 
 
+def test_slice_and_slice_update_with_loop_indices():
+    def f(x):
+        def body(i, v):
+            return ops.slice_update(v, (i, 0), ops.slice(x, (2 - i, 1), (1, 3)))
+        return ops.fori_loop(0, 3, body, ops.zeros((3, 3)))
+    (got,) = _both(f, A)
+    np.testing.assert_array_equal(got, A[::-1, 1:])
+    keras = pytest.importorskip("keras")
+    theirs = keras.ops.fori_loop(0, 3, lambda i, v: keras.ops.slice_update(
+        v, (i, 0), keras.ops.slice(A, (2 - i, 1), (1, 3))), np.zeros((3, 3), np.float32))
+    np.testing.assert_array_equal(got, np.asarray(theirs))
+
+
 def test_custom_gradient():
     @ops.custom_gradient
     def clipped_identity(x):

@@ -10,7 +10,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from ._common import iota, norm_axis, promote, tensor
+from ._common import iota, norm_axis, promote, static_dim, tensor
 
 
 def cast(x, dtype):
@@ -70,8 +70,22 @@ def _starts(start_indices, rank):
 
 
 def slice(inputs, start_indices, shape):  # noqa: A001 - keras.ops' name
+    """``inputs[start:start + shape]`` per axis; the starts may be tensors (a loop index)."""
     x = tensor(inputs)
-    return jg.slice(x, _starts(start_indices, x.shape.rank), list(shape))
+    starts = _starts(start_indices, x.shape.rank)
+    if not jg.is_tensor(starts) and not any(jg.is_tensor(s) for s in starts):
+        return jg.slice(x, starts, list(shape))
+    if jg.is_tensor(starts):
+        starts = [starts[d] for d in range(x.shape.rank)]
+    for d, (s, n) in enumerate(zip(starts, shape)):
+        if n == -1:
+            n = static_dim(x, d, "slice") - s if not jg.is_tensor(s) else None
+        if n is None:
+            raise jg.errors.UnimplementedError(
+                "jg.keras.ops.slice: a size of -1 needs a Python start for that axis; give "
+                "the size")
+        x = jg.gather(x, s + iota(0, n), axis=d)
+    return x
 
 
 def slice_update(inputs, start_indices, updates):
