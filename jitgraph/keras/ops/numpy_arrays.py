@@ -416,8 +416,16 @@ def take_along_axis(x, indices, axis=None):
                                     for d, s in enumerate(full)])
     perm = [d for d in range(rank) if d != axis] + [axis]
     inv = np.argsort(perm).tolist()
-    out = jg.gather(jg.transpose(x, perm), jg.transpose(idx, perm), axis=rank - 1,
-                    batch_dims=rank - 1)
+    xt, it = jg.transpose(x, perm), jg.transpose(idx, perm)
+    if builtins.all(d is not None for d in xs_shape):
+        out = jg.gather(xt, it, axis=rank - 1, batch_dims=rank - 1)
+    else:
+        # Other dims unknown when tracing (a batch): select by comparing with an iota, which
+        # needs only the size of `axis`; where() keeps inf/nan elsewhere from leaking in.
+        size = static_dim(x, axis, "take_along_axis")
+        hit = jg.equal(jg.expand_dims(it, -1), iota(0, size, dtype=it.dtype))
+        picked = jg.where(hit, jg.expand_dims(xt, -2), jg.zeros_like(jg.expand_dims(xt, -2)))
+        out = jg.reduce_sum(picked, axis=-1)
     return jg.transpose(out, inv)
 
 
