@@ -246,6 +246,14 @@ CASES = [
     Case("digitize", A, SORTED, ref=True),
     Case("nonzero", I, ref=True, graph=False),
     Case("unravel_index", np.array([3, 7, 11], np.int32), (3, 4), ref=True),
+    Case("unique", np.array([[3, 1], [2, 1], [3, 7]], np.int32), return_index=True,
+         return_inverse=True, return_counts=True, graph=False),
+    Case("unique", A.round(1), sorted=False, return_index=True, return_inverse=True,
+         graph=False, label="unique_unsorted"),
+    Case("unique", I, size=12, fill_value=-1, return_inverse=True, return_counts=True,
+         label="unique_size_padded"),
+    Case("unique", I, size=3, return_index=True, return_counts=True,
+         label="unique_size_truncated"),
     Case("get_item", A, (slice(None), 1), ref=lambda x, k: x[k]),
     Case("bincount", np.array([0, 1, 1, 3, 2, 1], np.int32), minlength=5, ref=True,
          graph=False),  # its length depends on the values: eager only
@@ -679,6 +687,8 @@ def test_segment_ops_need_num_segments_inside_a_function():
 
 
 def test_argument_errors_name_the_function():
+    with pytest.raises(jg.errors.UnimplementedError, match="unique: without size"):
+        jg.function(lambda x: ops.unique(x), backend="cpu")(I)
     with pytest.raises(jg.errors.InvalidArgumentError, match="ops.conv: padding"):
         ops.conv(IMG, _f(3, 3, 3, 4), padding="full")
     with pytest.raises(jg.errors.InvalidArgumentError, match="ops.quantile: method"):

@@ -27,7 +27,7 @@ Covered (submodules mirror keras.ops'):
   rad2deg ravel real reciprocal repeat reshape roll rot90 round searchsorted select sign
   signbit sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes
   take take_along_axis tan tanh tensordot tile trace transpose trapezoid tri tril triu
-  true_divide trunc unravel_index vander var vdot vsplit vstack where zeros zeros_like
+  true_divide trunc unique unravel_index vander var vdot vsplit vstack where zeros zeros_like
 - nn (``ops.nn``): average_pool batch_normalization binary_crossentropy
   categorical_crossentropy celu conv conv_transpose depth_to_space depthwise_conv (1-D, 2-D)
   dot_product_attention elu gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh
@@ -45,7 +45,7 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, bitwise ops, unique and ctc_decode (value-dependent shapes), ctc_loss,
+general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss,
 adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
@@ -80,7 +80,6 @@ UNSUPPORTED = {
                                           "powers of 2) or logical_and/logical_or on bools")
        for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert",
                  "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
-    "unique": _DYNAMIC,
     "nanmedian": ("NaN-skipping order statistics are not implemented",
                   "replace NaNs (ops.nan_to_num or ops.where) and use ops.median"),
     "nanquantile": ("NaN-skipping order statistics are not implemented",
@@ -123,7 +122,7 @@ for _name, (_why, _instead) in UNSUPPORTED.items():
 _SUBMODULE_EXTRAS = {
     numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
-            "nanmedian", "nanpercentile", "nanquantile", "unique", "vectorize", "view"),
+            "nanmedian", "nanpercentile", "nanquantile", "vectorize", "view"),
     nn: ("adaptive_average_pool", "adaptive_max_pool", "ctc_decode", "ctc_loss", "fold",
          "polar", "unfold"),
     linalg: ("eig", "jvp", "qr"),

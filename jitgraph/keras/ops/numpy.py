@@ -628,3 +628,62 @@ def cdist(x, y):
 globals().update({n: v for n, v in vars(_arrays).items()
                   if callable(v) and not n.startswith("_")
                   and getattr(v, "__module__", None) == _arrays.__name__})
+
+
+def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False,  # noqa: A002
+           axis=None, size=None, fill_value=None):
+    """The unique elements of ``x`` flattened (sorted, or in order of first occurrence), and
+    optionally each one's first index, the inverse map (x's shape) and the counts. With
+    ``size`` the outputs have that length (padded with ``fill_value``, or truncated) and run
+    inside a jg.function; without it their length depends on the values, so eagerly only."""
+    if axis is not None:
+        raise jg.errors.UnimplementedError(
+            "jg.keras.ops.unique: axis is not supported (only the flattened tensor); reshape "
+            "the rows into single values first, or use NumPy's np.unique(x, axis=...)")
+    x = tensor(x)
+    flat = jg.reshape(x, [-1])
+    n = static_dim(flat, 0, "unique")
+    order = jg.cast(jg.argsort(flat, axis=0, stable=True), jg.int32)
+    s = jg.gather(flat, order)
+    first = jg.concat([jg.ones([1], jg.bool), jg.not_equal(s[1:], s[:-1])], axis=0)
+    group = jg.cumsum(jg.cast(first, jg.int32), axis=0) - 1          # per sorted element
+    ones = jg.ones_like(group)
+    counts = jg.math.unsorted_segment_sum(ones, group, n)
+    index = jg.math.unsorted_segment_min(order, group, n)
+    values = jg.math.unsorted_segment_max(s, group, n)
+    present = counts > 0
+    if not sorted:  # order of first occurrence; absent slots (index = n) go last
+        key = jg.where(present, index, jg.fill([n], jg.cast(n, jg.int32)))
+        perm = jg.cast(jg.argsort(key, axis=0, stable=True), jg.int32)
+        rank = jg.scatter_nd(jg.expand_dims(perm, 1), iota(0, n), [n])
+        values, index, counts, present = (jg.gather(t, perm)
+                                          for t in (values, index, counts, present))
+        group = jg.gather(rank, group)
+    if size is None:
+        try:
+            size = int(jg.reduce_sum(jg.cast(present, jg.int32)))
+        except jg.errors.TracingError:
+            raise jg.errors.UnimplementedError(
+                "jg.keras.ops.unique: without size, the number of unique values depends on "
+                "the values, which a jg.function does not know when tracing; pass size= (and "
+                "fill_value=) for a fixed-length result") from None
+    k = int(size)
+    if k > n:
+        pad = k - n
+        values = jg.concat([values, jg.zeros([pad], values.dtype)], axis=0)
+        index = jg.concat([index, jg.zeros([pad], jg.int32)], axis=0)
+        counts = jg.concat([counts, jg.zeros([pad], jg.int32)], axis=0)
+        present = jg.concat([present, jg.zeros([pad], jg.bool)], axis=0)
+    values, index, counts, present = values[:k], index[:k], counts[:k], present[:k]
+    fill = tensor(0 if fill_value is None else fill_value, values.dtype)
+    values = jg.where(present, values, jg.fill([k], fill))
+    index = jg.where(present, index, jg.zeros_like(index))
+    out = [values]
+    if return_index:
+        out.append(index)
+    if return_inverse:
+        inverse = jg.scatter_nd(jg.expand_dims(order, 1), group, [n])
+        out.append(jg.reshape(inverse, jg.shape(x)) if x.shape.rank != 1 else inverse)
+    if return_counts:
+        out.append(counts)
+    return out[0] if len(out) == 1 else tuple(out)
