@@ -157,6 +157,12 @@ CASES = [
                                        "nanvar", "nanstd", "nanargmax", "nanargmin",
                                        "nancumsum", "nancumprod")],
     Case("nanmean", NAN, axis=1, ref=True, label="nanmean_axis"),
+    Case("nanmedian", NAN, ref=True),
+    Case("nanmedian", NAN, axis=1, keepdims=True, ref=True, label="nanmedian_axis"),
+    Case("nanquantile", NAN, np.array([0.2, 0.7], np.float32), axis=0, ref=True, tol=1e-5),
+    Case("nanquantile", np.where(BOOL, np.nan, A).astype(np.float32), 0.4, axis=1,
+         method="nearest", ref=True, label="nanquantile_nearest"),
+    Case("nanpercentile", NAN, 30.0, axis=1, method="midpoint", ref=True),
     # --- creation
     Case("zeros", (2, 3), ref=True),
     Case("ones", (2, 3), ref=True),

@@ -22,7 +22,8 @@ Covered (submodules mirror keras.ops'):
   isnan isneginf isposinf isreal kaiser kron lcm ldexp less less_equal linspace log log10 log1p
   log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logspace matmul max
   maximum mean median meshgrid min minimum mod moveaxis multiply nan_to_num nanargmax nanargmin
-  nancumprod nancumsum nanmax nanmean nanmin nanprod nanstd nansum nanvar ndim negative
+  nancumprod nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile
+  nanstd nansum nanvar ndim negative
   nextafter nonzero not_equal ones ones_like outer pad percentile power prod ptp quantile
   rad2deg ravel real reciprocal repeat reshape roll rot90 round searchsorted select sign
   signbit sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes
@@ -80,12 +81,6 @@ UNSUPPORTED = {
                                           "powers of 2) or logical_and/logical_or on bools")
        for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert",
                  "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
-    "nanmedian": ("NaN-skipping order statistics are not implemented",
-                  "replace NaNs (ops.nan_to_num or ops.where) and use ops.median"),
-    "nanquantile": ("NaN-skipping order statistics are not implemented",
-                    "replace NaNs (ops.nan_to_num or ops.where) and use ops.quantile"),
-    "nanpercentile": ("NaN-skipping order statistics are not implemented",
-                      "replace NaNs (ops.nan_to_num or ops.where) and use ops.percentile"),
     "ctc_decode": _DYNAMIC,
     "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
     "adaptive_average_pool": ("adaptive pooling is not implemented",
@@ -122,7 +117,7 @@ for _name, (_why, _instead) in UNSUPPORTED.items():
 _SUBMODULE_EXTRAS = {
     numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
-            "nanmedian", "nanpercentile", "nanquantile", "vectorize", "view"),
+            "vectorize", "view"),
     nn: ("adaptive_average_pool", "adaptive_max_pool", "ctc_decode", "ctc_loss", "fold",
          "polar", "unfold"),
     linalg: ("eig", "jvp", "qr"),

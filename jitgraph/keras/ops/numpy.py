@@ -687,3 +687,60 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
     if return_counts:
         out.append(counts)
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """quantile ignoring NaNs (an all-NaN slice gives NaN); ``axis`` None or one int."""
+    if method not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise jg.errors.InvalidArgumentError(
+            f"jg.keras.ops.nanquantile: method={method!r} is not one of 'linear', 'lower', "
+            "'higher', 'midpoint', 'nearest'")
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise jg.errors.UnimplementedError(
+            "jg.keras.ops.nanquantile: axis must be None or one int; move the axes together "
+            "with ops.reshape first")
+    x = floating(x)
+    ndim = x.shape.rank
+    rows = jg.reshape(x, [1, -1]) if axis is None else _arrays.moveaxis(x, int(axis), -1)
+    ok = jg.logical_not(jg.is_nan(rows))
+    count = jg.reduce_sum(jg.cast(ok, x.dtype), axis=-1, keepdims=True)
+    srt = jg.sort(jg.where(ok, rows, jg.fill(jg.shape(rows), jg.cast(np.inf, x.dtype))), axis=-1)
+    qt = tensor(q, x.dtype)
+    pos = jg.reshape(qt, [-1]) * jg.maximum(count - 1.0, 0.0)        # (..., nq)
+    last = jg.maximum(count - 1.0, 0.0)
+    lo, hi = jg.floor(pos), jg.minimum(jg.floor(pos) + 1.0, last)
+    if method == "lower":
+        hi = lo
+    elif method == "higher":
+        lo = hi = jg.ceil(pos)
+    elif method == "nearest":
+        lo = hi = jg.round(pos)
+    a = _arrays.take_along_axis(srt, jg.cast(lo, jg.int32), axis=-1)
+    b = _arrays.take_along_axis(srt, jg.cast(hi, jg.int32), axis=-1)
+    if method == "linear":
+        frac = pos - lo
+    elif method == "midpoint":
+        frac = jg.where(jg.equal(lo, hi), jg.zeros_like(pos), jg.fill(jg.shape(pos),
+                                                                       jg.cast(0.5, x.dtype)))
+    else:
+        frac = jg.zeros_like(pos)
+    out = jg.where(count > 0, a + (b - a) * frac,
+                   jg.fill(jg.shape(pos), jg.cast(np.nan, x.dtype)))   # (..., nq)
+    if axis is None:
+        out = out[0]
+        if keepdims:
+            out = jg.reshape(out, [-1] + [1] * ndim)
+    elif keepdims:
+        out = jg.expand_dims(out, norm_axis(int(axis), ndim))
+        out = _arrays.moveaxis(out, -1, 0)
+    else:
+        out = _arrays.moveaxis(out, -1, 0)
+    return out[0] if qt.shape.rank == 0 else out
+
+
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    return nanquantile(x, tensor(q, floating(x).dtype) / 100.0, axis, method, keepdims)
+
+
+def nanmedian(x, axis=None, keepdims=False):
+    return nanquantile(x, 0.5, axis=axis, keepdims=keepdims)
