@@ -66,6 +66,23 @@ class Case:
         return fn(*(self.args if args is None else args), **self.kw)
 
 
+def _adaptive_ref(x, out, reduce):
+    h, w = x.shape[1:3]
+    rows = [(i * h // out[0], -(-(i + 1) * h // out[0])) for i in range(out[0])]
+    cols = [(j * w // out[1], -(-(j + 1) * w // out[1])) for j in range(out[1])]
+    return np.stack([np.stack([reduce(x[:, a:b, c:d], axis=(1, 2)) for c, d in cols], 1)
+                     for a, b in rows], 1)
+
+
+def test_adaptive_pools_match_keras():
+    keras = pytest.importorskip("keras")
+    x = np.arange(2 * 5 * 7 * 3, dtype=np.float32).reshape(2, 5, 7, 3)
+    for name in ("adaptive_average_pool", "adaptive_max_pool"):
+        theirs = getattr(keras.ops, name)(keras.ops.convert_to_tensor(x), (2, 3))
+        np.testing.assert_allclose(getattr(ops, name)(x, (2, 3)), np.asarray(theirs),
+                                   rtol=1e-6, err_msg=name)
+
+
 def _sparsemax(x):
     z = -np.sort(-x, axis=-1)
     k = np.arange(1, x.shape[-1] + 1)
@@ -322,6 +339,15 @@ CASES = [
     Case("average_pool", IMG, 2),
     Case("average_pool", IMG, 3, strides=2, padding="same", label="average_pool_same"),
     Case("max_pool", SEQ, 2, label="max_pool1d"),
+    # keras.ops' TensorFlow adaptive pools need tensors, hence the NumPy reference here and
+    # the keras comparison in test_adaptive_pools_match_keras.
+    Case("adaptive_average_pool", IMG[:, :5], (2, 4), keras=False,
+         ref=lambda x, o: _adaptive_ref(x, o, np.mean)),
+    Case("adaptive_max_pool", IMG[:, :, :5], 3, keras=False,
+         ref=lambda x, o: _adaptive_ref(x, (o, o), np.max)),
+    Case("adaptive_max_pool", SEQ, 3, keras=False, label="adaptive_max_pool1d",
+         ref=lambda x, o: np.stack([x[:, i * 7 // 3:-(-(i + 1) * 7 // 3)].max(1)
+                                    for i in range(3)], 1)),
     Case("depth_to_space", _f(1, 2, 2, 8), 2),
     Case("space_to_depth", IMG, 2),
     Case("one_hot", LBL, 4),

@@ -23,19 +23,20 @@ Covered (submodules mirror keras.ops'):
   log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logspace matmul max
   maximum mean median meshgrid min minimum mod moveaxis multiply nan_to_num nanargmax nanargmin
   nancumprod nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile
-  nanstd nansum nanvar ndim negative
-  nextafter nonzero not_equal ones ones_like outer pad percentile power prod ptp quantile
-  rad2deg ravel real reciprocal repeat reshape roll rot90 round searchsorted select sign
-  signbit sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes
-  take take_along_axis tan tanh tensordot tile trace transpose trapezoid tri tril triu
-  true_divide trunc unique unravel_index vander var vdot vsplit vstack where zeros zeros_like
-- nn (``ops.nn``): average_pool batch_normalization binary_crossentropy
-  categorical_crossentropy celu conv conv_transpose depth_to_space depthwise_conv (1-D, 2-D)
-  dot_product_attention elu gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh
-  layer_normalization leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize
-  one_hot psnr relu relu6 rms_normalization selu separable_conv sigmoid silu soft_shrink
-  softmax softplus softsign space_to_depth sparse_categorical_crossentropy sparse_plus
-  sparse_sigmoid sparsemax squareplus swish tanh_shrink threshold
+  nanstd nansum nanvar ndim negative nextafter nonzero not_equal ones ones_like outer pad
+  percentile power prod ptp quantile rad2deg ravel real reciprocal repeat reshape roll rot90
+  round searchsorted select sign signbit sin sinc sinh size sort split sqrt square squeeze
+  stack std subtract sum swapaxes take take_along_axis tan tanh tensordot tile trace
+  transpose trapezoid tri tril triu true_divide trunc unique unravel_index vander var vdot
+  vsplit vstack where zeros zeros_like
+- nn (``ops.nn``): adaptive_average_pool adaptive_max_pool average_pool batch_normalization
+  binary_crossentropy categorical_crossentropy celu conv conv_transpose depth_to_space
+  depthwise_conv (1-D, 2-D) dot_product_attention elu gelu glu hard_shrink hard_sigmoid
+  hard_silu hard_swish hard_tanh layer_normalization leaky_relu log_sigmoid log_softmax max_pool
+  moments multi_hot normalize one_hot psnr relu relu6 rms_normalization selu separable_conv
+  sigmoid silu soft_shrink softmax softplus softsign space_to_depth
+  sparse_categorical_crossentropy sparse_plus sparse_sigmoid sparsemax squareplus swish
+  tanh_shrink threshold
 - core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
   stop_gradient switch unstack vectorized_map while_loop
@@ -46,8 +47,8 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss,
-adaptive pooling, fold/unfold, rearrange, jvp, vectorize, view.
+general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss, fold/unfold,
+rearrange, jvp, vectorize, view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
@@ -83,12 +84,6 @@ UNSUPPORTED = {
                  "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
     "ctc_decode": _DYNAMIC,
     "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
-    "adaptive_average_pool": ("adaptive pooling is not implemented",
-                              "use ops.average_pool with pool_size = strides = input size // "
-                              "output size"),
-    "adaptive_max_pool": ("adaptive pooling is not implemented",
-                          "use ops.max_pool with pool_size = strides = input size // output "
-                          "size"),
     "fold": ("fold (col2im) is not implemented", "use ops.conv_transpose"),
     "unfold": ("unfold (im2col) is not implemented", "use jg.image.extract_patches"),
     "rearrange": ("einops patterns are not implemented",
@@ -118,8 +113,7 @@ _SUBMODULE_EXTRAS = {
     numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
             "vectorize", "view"),
-    nn: ("adaptive_average_pool", "adaptive_max_pool", "ctc_decode", "ctc_loss", "fold",
-         "polar", "unfold"),
+    nn: ("ctc_decode", "ctc_loss", "fold", "polar", "unfold"),
     linalg: ("eig", "jvp", "qr"),
 }
 for _mod, _names in _SUBMODULE_EXTRAS.items():

@@ -309,6 +309,33 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool("AVG", inputs, pool_size, strides, padding, data_format)
 
 
+def _adaptive_pool(kind, inputs, output_size, data_format):
+    """Adaptive pooling with PyTorch's bins (bin i of n over size L spans
+    [floor(i L / n), ceil((i + 1) L / n))), one spatial axis at a time: a rectangle's max or
+    mean is the max or mean over one axis of the max or mean over the other."""
+    what = f"adaptive_{'max' if kind == 'MAX' else 'average'}_pool"
+    x, back = _channels_last(floating(inputs), data_format)
+    n = _spatial(x, what)
+    sizes = _tuple(output_size, n, "output_size")
+    reduce = jg.reduce_max if kind == "MAX" else jg.reduce_mean
+    for d, out in enumerate(sizes):
+        axis = d + 1
+        length = static_dim(x, axis, what)
+        bins = [(i * length // out, -(-(i + 1) * length // out)) for i in range(out)]
+        parts = [reduce(jg.gather(x, iota(a, b), axis=axis), axis=axis, keepdims=True)
+                 for a, b in bins]
+        x = jg.concat(parts, axis=axis)
+    return back(x)
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool("MAX", inputs, output_size, data_format)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    return _adaptive_pool("AVG", inputs, output_size, data_format)
+
+
 def depth_to_space(x, block_size, data_format="channels_last"):
     x, back = _channels_last(tensor(x), data_format)
     return back(jg.nn.depth_to_space(x, block_size))
