@@ -456,7 +456,7 @@ CASES = [
 # Functions tested apart below (structure, control flow, non-tensor results).
 TESTED_APART = {"convert_to_numpy", "is_tensor", "dtype", "shape", "custom_gradient", "cond",
                 "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-                "vectorized_map", "ndim"}
+                "vectorized_map", "ndim", "jvp"}
 
 
 def _leaves(x):
@@ -696,6 +696,29 @@ def test_slice_and_slice_update_with_loop_indices():
     theirs = keras.ops.fori_loop(0, 3, lambda i, v: keras.ops.slice_update(
         v, (i, 0), keras.ops.slice(A, (2 - i, 1), (1, 3))), np.zeros((3, 3), np.float32))
     np.testing.assert_array_equal(got, np.asarray(theirs))
+
+
+def test_jvp_matches_finite_differences_and_keras():
+    x, t = A.astype(np.float64), B.astype(np.float64)
+
+    def f(a, b):
+        return {"s": ops.softmax(a * b), "n": ops.sum(ops.tanh(a) * b)}, ops.max(a)
+
+    out, tan, aux = ops.jvp(f, (x, x), (t, 2 * t), has_aux=True)
+    eps = 1e-6
+    hi, lo = f(x + eps * t, x + 2 * eps * t)[0], f(x - eps * t, x - 2 * eps * t)[0]
+    for key in ("s", "n"):
+        fd = (np.asarray(hi[key]) - np.asarray(lo[key])) / (2 * eps)
+        np.testing.assert_allclose(tan[key], fd, rtol=1e-6, atol=1e-8, err_msg=key)
+    assert float(aux) == x.max()
+    compiled = jg.function(lambda a, v: ops.jvp(lambda z: ops.logsumexp(z, axis=1), (a,), (v,)),
+                           backend="cpu")(A, B)
+    eager = ops.jvp(lambda z: ops.logsumexp(z, axis=1), (A,), (B,))
+    np.testing.assert_allclose(compiled[1], eager[1], rtol=1e-5, atol=1e-6)
+    keras = pytest.importorskip("keras")
+    theirs = keras.ops.jvp(lambda z: keras.ops.logsumexp(z, axis=1),
+                           (keras.ops.convert_to_tensor(A),), (keras.ops.convert_to_tensor(B),))
+    np.testing.assert_allclose(eager[1], np.asarray(theirs[1]), rtol=1e-5, atol=1e-6)
 
 
 def test_custom_gradient():

@@ -43,12 +43,13 @@ Covered (submodules mirror keras.ops'):
 - math: erf erfc erfinv extract_sequences in_top_k logdet logsumexp qr rsqrt segment_max
   segment_min segment_prod segment_sum top_k
 - linalg (``ops.linalg``): cholesky cholesky_inverse det eigh inv lstsq lu_factor
-  matrix_rank norm pinv qr slogdet solve solve_triangular svd
+  matrix_rank norm pinv qr slogdet solve solve_triangular svd jvp (forward mode by two reverse
+  passes)
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
 general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss, fold/unfold,
-rearrange, jvp, vectorize, view.
+rearrange, vectorize, view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
@@ -88,8 +89,6 @@ UNSUPPORTED = {
     "unfold": ("unfold (im2col) is not implemented", "use jg.image.extract_patches"),
     "rearrange": ("einops patterns are not implemented",
                   "use ops.reshape and ops.transpose"),
-    "jvp": ("forward-mode differentiation is not implemented",
-            "use jg.GradientTape (reverse mode)"),
     "vectorize": ("NumPy-style vectorize is not implemented",
                   "use ops.vectorized_map over the leading axis"),
     "view": ("reinterpreting a tensor's bits as another dtype is not supported",
@@ -114,7 +113,7 @@ _SUBMODULE_EXTRAS = {
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
             "vectorize", "view"),
     nn: ("ctc_decode", "ctc_loss", "fold", "polar", "unfold"),
-    linalg: ("eig", "jvp", "qr"),
+    linalg: ("eig", "qr"),
 }
 for _mod, _names in _SUBMODULE_EXTRAS.items():
     for _name in _names:

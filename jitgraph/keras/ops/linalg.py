@@ -168,3 +168,27 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's name
         return _matrix_norm(x, ord, ax, keepdims)
     raise jg.errors.InvalidArgumentError(
         f"jg.keras.ops.norm: axis must be an int or a pair, got {axis!r}")
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Forward-mode ``(fun(*primals), J @ tangents)`` computed with two reverse passes: the
+    vector-Jacobian product with a watched cotangent ``u`` is linear in ``u``, and its gradient
+    with respect to ``u`` against ``tangents`` is the Jacobian-vector product."""
+    primals = [tensor(p) for p in jg.nest.flatten(list(primals))]
+    tangents = [tensor(t, p.dtype) for t, p in zip(jg.nest.flatten(list(tangents)), primals)]
+    with jg.GradientTape() as outer:
+        with jg.GradientTape() as inner:
+            for p in primals:
+                inner.watch(p)
+            result = fun(*primals)
+            out, aux = result if has_aux else (result, None)
+        flat_out = [tensor(o) for o in jg.nest.flatten(out)]
+        cot = [jg.zeros_like(o) for o in flat_out]
+        for u in cot:
+            outer.watch(u)
+        grads = inner.gradient(flat_out, primals, output_gradients=cot,
+                               unconnected_gradients=jg.UnconnectedGradients.ZERO)
+        total = jg.add_n([jg.reduce_sum(g * t) for g, t in zip(grads, tangents)])
+    jv = outer.gradient(total, cot, unconnected_gradients=jg.UnconnectedGradients.ZERO)
+    tangents_out = jg.nest.pack_sequence_as(out, list(jv))
+    return (out, tangents_out, aux) if has_aux else (out, tangents_out)
