@@ -74,6 +74,22 @@ def _adaptive_ref(x, out, reduce):
                      for a, b in rows], 1)
 
 
+def test_unfold_fold_match_keras_and_are_adjoint():
+    x = np.transpose(IMG, (0, 3, 1, 2))
+    geometry = {"kernel_size": (3, 2), "dilation": (1, 2), "padding": 1, "stride": (2, 1)}
+    cols = ops.unfold(x, **geometry)
+    y = rng.normal(size=cols.shape).astype(np.float32)
+    back = ops.fold(y, (6, 6), **geometry)
+    # fold is unfold's adjoint: <unfold(x), y> == <x, fold(y)>
+    np.testing.assert_allclose(np.sum(np.asarray(cols) * y), np.sum(x * np.asarray(back)),
+                               rtol=1e-4)
+    keras = pytest.importorskip("keras")
+    t = keras.ops.convert_to_tensor
+    np.testing.assert_allclose(cols, np.asarray(keras.ops.unfold(t(x), **geometry)), rtol=1e-6)
+    np.testing.assert_allclose(back, np.asarray(keras.ops.fold(t(y), (6, 6), **geometry)),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_adaptive_pools_match_keras():
     keras = pytest.importorskip("keras")
     x = np.arange(2 * 5 * 7 * 3, dtype=np.float32).reshape(2, 5, 7, 3)
@@ -348,6 +364,9 @@ CASES = [
     Case("adaptive_max_pool", SEQ, 3, keras=False, label="adaptive_max_pool1d",
          ref=lambda x, o: np.stack([x[:, i * 7 // 3:-(-(i + 1) * 7 // 3)].max(1)
                                     for i in range(3)], 1)),
+    Case("unfold", np.transpose(IMG, (0, 3, 1, 2)), (3, 2), dilation=(1, 2), padding=1,
+         stride=(2, 1), keras=False),
+    Case("fold", _f(2, 12, 9), (6, 6), 2, stride=2, keras=False),
     Case("depth_to_space", _f(1, 2, 2, 8), 2),
     Case("space_to_depth", IMG, 2),
     Case("one_hot", LBL, 4),

@@ -336,6 +336,57 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
     return _adaptive_pool("AVG", inputs, output_size, data_format)
 
 
+def _fold_geometry(kernel_size, dilation, padding, stride, h, w, what):
+    kh, kw = _tuple(kernel_size, 2, "kernel_size")
+    dh, dw = _tuple(dilation, 2, "dilation")
+    ph, pw = _tuple(padding, 2, "padding")
+    sh, sw = _tuple(stride, 2, "stride")
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise jg.errors.InvalidArgumentError(
+            f"jg.keras.ops.{what}: a {kh}x{kw} kernel (dilation {dh, dw}) does not fit the "
+            f"padded {h + 2 * ph}x{w + 2 * pw} image")
+    # Row and column of every (kernel offset, output position) in the padded image.
+    rows = (np.arange(kh)[:, None] * dh + np.arange(oh)[None] * sh)            # (kh, oh)
+    cols = (np.arange(kw)[:, None] * dw + np.arange(ow)[None] * sw)            # (kw, ow)
+    return (kh, kw), (ph, pw), (oh, ow), rows, cols
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col of a channels-first batch (N, C, H, W): (N, C * kH * kW, L) patches."""
+    x = floating(x)
+    n, c, h, w = static_shape(x, "unfold")
+    (kh, kw), (ph, pw), (oh, ow), rows, cols = _fold_geometry(
+        kernel_size, dilation, padding, stride, h, w, "unfold")
+    xp = jg.pad(x, [[0, 0], [0, 0], [ph, ph], [pw, pw]])
+    picked = jg.gather(xp, jg.constant(rows.reshape(-1).astype(np.int32)), axis=2)
+    picked = jg.gather(picked, jg.constant(cols.reshape(-1).astype(np.int32)), axis=3)
+    picked = jg.reshape(picked, [n, c, kh, oh, kw, ow])        # rows (kh, oh), cols (kw, ow)
+    picked = jg.transpose(picked, [0, 1, 2, 4, 3, 5])           # (n, c, kh, kw, oh, ow)
+    return jg.reshape(picked, [n, c * kh * kw, oh * ow])
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im, unfold's adjoint: (N, C * kH * kW, L) patches summed into (N, C, H, W)."""
+    x = floating(x)
+    n, ckk, _ = static_shape(x, "fold")
+    h, w = _tuple(output_size, 2, "output_size")
+    (kh, kw), (ph, pw), (oh, ow), rows, cols = _fold_geometry(
+        kernel_size, dilation, padding, stride, h, w, "fold")
+    c = ckk // (kh * kw)
+    blocks = jg.reshape(x, [n, c, kh, kw, oh, ow])
+    blocks = jg.transpose(blocks, [2, 3, 4, 5, 0, 1])           # (kh, kw, oh, ow, n, c)
+    blocks = jg.reshape(blocks, [kh * kw * oh * ow, n, c])
+    ri = np.broadcast_to(rows[:, None, :, None], (kh, kw, oh, ow)).reshape(-1)
+    ci = np.broadcast_to(cols[None, :, None, :], (kh, kw, oh, ow)).reshape(-1)
+    idx = jg.constant(np.stack([ri, ci], 1).astype(np.int32))
+    out = jg.tensor_scatter_nd_add(jg.zeros([h + 2 * ph, w + 2 * pw, n, c], x.dtype), idx,
+                                   blocks)
+    out = jg.transpose(out, [2, 3, 0, 1])
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
 def depth_to_space(x, block_size, data_format="channels_last"):
     x, back = _channels_last(tensor(x), data_format)
     return back(jg.nn.depth_to_space(x, block_size))
