@@ -394,6 +394,11 @@ CASES = [
          label="dot_product_attention_causal"),
     Case("dot_product_attention", Q4, K4, V4, mask=rng.uniform(size=(2, 1, 5, 6)) > 0.3,
          label="dot_product_attention_mask"),
+    # --- einops
+    Case("rearrange", A3, "b h w -> w (b h)"),
+    Case("rearrange", IMG, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=3,
+         label="rearrange_space_to_depth"),
+    Case("rearrange", IMG, "b (h1 h) w c -> (b h1) c h w", h1=3, label="rearrange_split"),
     # --- core
     Case("cast", A * 5, "int32"),
     Case("saturate_cast", A * 1e10, "int32", keras=False,
@@ -761,6 +766,10 @@ def test_segment_ops_need_num_segments_inside_a_function():
 
 
 def test_argument_errors_name_the_function():
+    with pytest.raises(jg.errors.UnimplementedError, match="rearrange: pattern .* '...'"):
+        ops.rearrange(A3, "b ... -> ... b")
+    with pytest.raises(jg.errors.InvalidArgumentError, match="cannot split an axis of size 6"):
+        ops.rearrange(IMG, "b (h h1) w c -> b h w c h1", h1=4)
     with pytest.raises(jg.errors.UnimplementedError, match="unique: without size"):
         jg.function(lambda x: ops.unique(x), backend="cpu")(I)
     with pytest.raises(jg.errors.InvalidArgumentError, match="ops.conv: padding"):

@@ -40,6 +40,7 @@ Covered (submodules mirror keras.ops'):
 - core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
   stop_gradient switch unstack vectorized_map while_loop
+- einops: rearrange
 - math: erf erfc erfinv extract_sequences in_top_k logdet logsumexp qr rsqrt segment_max
   segment_min segment_prod segment_sum top_k
 - linalg (``ops.linalg``): cholesky cholesky_inverse det eigh inv lstsq lu_factor
@@ -48,8 +49,8 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss, rearrange,
-vectorize, view.
+general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss, vectorize,
+view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
@@ -57,7 +58,7 @@ affine_transform extract_patches gaussian_blur; its other names raise Unimplemen
 
 import types as _types
 
-from . import core, linalg, math, nn, numpy, numpy_arrays
+from . import core, einops, linalg, math, nn, numpy, numpy_arrays
 from . import image as image  # ops.image, its own namespace as in keras.ops
 from ._common import unimplemented as _unimplemented
 
@@ -85,8 +86,6 @@ UNSUPPORTED = {
                  "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
     "ctc_decode": _DYNAMIC,
     "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
-    "rearrange": ("einops patterns are not implemented",
-                  "use ops.reshape and ops.transpose"),
     "vectorize": ("NumPy-style vectorize is not implemented",
                   "use ops.vectorized_map over the leading axis"),
     "view": ("reinterpreting a tensor's bits as another dtype is not supported",
@@ -98,7 +97,7 @@ UNSUPPORTED = {
 
 
 COVERED = {}
-for _mod in (numpy, numpy_arrays, nn, math, linalg, core):
+for _mod in (numpy, numpy_arrays, nn, math, linalg, core, einops):
     COVERED.update(_public(_mod))
 globals().update(COVERED)
 for _name, (_why, _instead) in UNSUPPORTED.items():
