@@ -45,6 +45,9 @@ K4 = _f(2, 6, 2, 4)
 V4 = _f(2, 6, 2, 4)
 NAN = np.array([[1.0, np.nan, 3.0], [np.nan, -2.0, 0.5]], np.float32)
 SORTED = np.sort(_f(6))
+BIG = rng.integers(-2**31, 2**31 - 1, size=(3, 4)).astype(np.int32)
+BIG2 = rng.integers(-2**31, 2**31 - 1, size=(3, 4)).astype(np.int32)
+SHIFT = rng.integers(0, 32, size=(3, 4)).astype(np.int32)
 
 
 class Case:
@@ -394,6 +397,18 @@ CASES = [
          label="dot_product_attention_causal"),
     Case("dot_product_attention", Q4, K4, V4, mask=rng.uniform(size=(2, 1, 5, 6)) > 0.3,
          label="dot_product_attention_mask"),
+    # --- bitwise
+    *[Case(n, BIG, BIG2, ref=True) for n in ("bitwise_and", "bitwise_or", "bitwise_xor")],
+    Case("bitwise_and", BIG.astype(np.int64) * 3, np.int64(0xFFFF), ref=True,
+         label="bitwise_and_int64"),
+    Case("bitwise_xor", BOOL, BOOL2, ref=True, keras=False,  # TF has no bool bitwise
+         label="bitwise_xor_bool"),
+    Case("bitwise_invert", BIG, ref=np.invert),
+    Case("bitwise_not", BOOL, ref=np.invert, keras=False, label="bitwise_not_bool"),
+    Case("left_shift", BIG, SHIFT, ref=True),
+    Case("right_shift", BIG, SHIFT, ref=True),
+    Case("bitwise_left_shift", I, 3, ref=np.left_shift),
+    Case("bitwise_right_shift", I, 1, ref=np.right_shift),
     # --- einops
     Case("rearrange", A3, "b h w -> w (b h)"),
     Case("rearrange", IMG, "b (h h1) (w w1) c -> b h w (c h1 w1)", h1=2, w1=3,

@@ -41,6 +41,8 @@ Covered (submodules mirror keras.ops'):
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
   stop_gradient switch unstack vectorized_map while_loop
 - einops: rearrange
+- bitwise (bitwise.py, by arithmetic): bitwise_and bitwise_or bitwise_xor bitwise_invert
+  bitwise_not left_shift right_shift bitwise_left_shift bitwise_right_shift
 - math: erf erfc erfinv extract_sequences in_top_k logdet logsumexp qr rsqrt segment_max
   segment_min segment_prod segment_sum top_k
 - linalg (``ops.linalg``): cholesky cholesky_inverse det eigh inv lstsq lu_factor
@@ -49,7 +51,7 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, bitwise ops, ctc_decode (value-dependent shapes), ctc_loss, vectorize,
+general matrices, ctc_decode (value-dependent shapes), ctc_loss, vectorize,
 view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
@@ -58,7 +60,7 @@ affine_transform extract_patches gaussian_blur; its other names raise Unimplemen
 
 import types as _types
 
-from . import core, einops, linalg, math, nn, numpy, numpy_arrays
+from . import bitwise, core, einops, linalg, math, nn, numpy, numpy_arrays
 from . import image as image  # ops.image, its own namespace as in keras.ops
 from ._common import unimplemented as _unimplemented
 
@@ -80,10 +82,6 @@ _DYNAMIC = ("its output's shape depends on the input's values, which compiled co
 UNSUPPORTED = {
     **{n: _COMPLEX for n in ("fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
                              "view_as_complex", "view_as_real", "polar")},
-    **{n: ("jitgraph has no bitwise ops", "use integer arithmetic (multiply/floor_divide by "
-                                          "powers of 2) or logical_and/logical_or on bools")
-       for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert",
-                 "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift")},
     "ctc_decode": _DYNAMIC,
     "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
     "vectorize": ("NumPy-style vectorize is not implemented",
@@ -97,7 +95,7 @@ UNSUPPORTED = {
 
 
 COVERED = {}
-for _mod in (numpy, numpy_arrays, nn, math, linalg, core, einops):
+for _mod in (numpy, numpy_arrays, bitwise, nn, math, linalg, core, einops):
     COVERED.update(_public(_mod))
 globals().update(COVERED)
 for _name, (_why, _instead) in UNSUPPORTED.items():
