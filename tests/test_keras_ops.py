@@ -93,6 +93,20 @@ def test_unfold_fold_match_keras_and_are_adjoint():
                                rtol=1e-5, atol=1e-6)
 
 
+CTC_LOGITS = rng.normal(size=(3, 8, 5)).astype(np.float32)
+CTC_TARGET = np.array([[1, 2, 2], [3, 1, 0], [4, 0, 0]], np.int32)
+CTC_LENGTHS = (np.array([3, 2, 1], np.int32), np.array([8, 6, 5], np.int32))
+
+
+def test_ctc_loss_matches_keras_compiled_and_finite_differences():
+    args = (CTC_TARGET, CTC_LOGITS, *CTC_LENGTHS)
+    ours = _both(ops.ctc_loss, *args)[0]
+    keras = pytest.importorskip("keras")
+    theirs = keras.ops.ctc_loss(*[keras.ops.convert_to_tensor(a) for a in args])
+    np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-5)
+    _fd_check(lambda z: ops.ctc_loss(CTC_TARGET, z, *CTC_LENGTHS), CTC_LOGITS)
+
+
 def test_adaptive_pools_match_keras():
     keras = pytest.importorskip("keras")
     x = np.arange(2 * 5 * 7 * 3, dtype=np.float32).reshape(2, 5, 7, 3)
@@ -495,7 +509,7 @@ CASES = [
 # Functions tested apart below (structure, control flow, non-tensor results).
 TESTED_APART = {"convert_to_numpy", "is_tensor", "dtype", "shape", "custom_gradient", "cond",
                 "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-                "vectorized_map", "ndim", "jvp"}
+                "vectorized_map", "ndim", "jvp", "ctc_loss"}
 
 
 def _leaves(x):

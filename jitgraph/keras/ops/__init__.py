@@ -36,7 +36,7 @@ Covered (submodules mirror keras.ops'):
   moments multi_hot normalize one_hot psnr relu relu6 rms_normalization selu separable_conv
   sigmoid silu soft_shrink softmax softplus softsign space_to_depth
   sparse_categorical_crossentropy sparse_plus sparse_sigmoid sparsemax squareplus swish
-  tanh_shrink threshold unfold fold
+  tanh_shrink threshold unfold fold ctc_loss
 - core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
   stop_gradient switch unstack vectorized_map while_loop
@@ -51,8 +51,7 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, ctc_decode (value-dependent shapes), ctc_loss, vectorize,
-view.
+general matrices, ctc_decode (value-dependent shapes), vectorize, view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
@@ -83,7 +82,6 @@ UNSUPPORTED = {
     **{n: _COMPLEX for n in ("fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
                              "view_as_complex", "view_as_real", "polar")},
     "ctc_decode": _DYNAMIC,
-    "ctc_loss": ("CTC loss is not implemented", "compute it with NumPy or TensorFlow"),
     "vectorize": ("NumPy-style vectorize is not implemented",
                   "use ops.vectorized_map over the leading axis"),
     "view": ("reinterpreting a tensor's bits as another dtype is not supported",
@@ -107,7 +105,7 @@ _SUBMODULE_EXTRAS = {
     numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
             "vectorize", "view"),
-    nn: ("ctc_decode", "ctc_loss", "polar"),
+    nn: ("ctc_decode", "polar"),
     linalg: ("eig", "qr"),
 }
 for _mod, _names in _SUBMODULE_EXTRAS.items():

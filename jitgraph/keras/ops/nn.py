@@ -14,6 +14,7 @@ import numpy as np
 import jitgraph as jg
 
 from ._common import axes, floating, iota, norm_axis, static_dim, static_shape, tensor
+from .core import fori_loop
 
 EPSILON = 1e-7
 
@@ -466,6 +467,57 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     depth = output.shape.as_list()[-1]
     return -jg.reduce_sum(jg.one_hot(target, depth, dtype=output.dtype) * jg.log(output),
                           axis=-1)
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Connectionist temporal classification loss per sample: ``output`` holds logits
+    (batch, time, classes), ``target`` padded labels (batch, max_label_length), ``mask_index``
+    the blank class. The forward recursion over the extended label sequence (blanks around
+    every label) runs in log space as one loop over time; frames past ``output_length`` leave
+    it unchanged."""
+    logits = floating(output)
+    dtype = logits.dtype
+    labels = tensor(target, jg.int32)
+    t_len = tensor(target_length, jg.int32)
+    o_len = tensor(output_length, jg.int32)
+    b, steps, classes = static_shape(logits, "ctc_loss")
+    width = static_dim(labels, 1, "ctc_loss")
+    s_len = 2 * width + 1
+    neg = jg.cast(-1e30, dtype)
+    logp = jg.nn.log_softmax(logits, axis=-1)
+    odd = np.arange(s_len) % 2 == 1
+    label_at = jg.gather(labels, jg.constant(np.maximum((np.arange(s_len) - 1) // 2, 0)
+                                             .astype(np.int32)), axis=1)
+    ext = jg.where(jg.constant(odd), label_at, jg.fill([b, s_len], jg.cast(mask_index,
+                                                                           jg.int32)))
+    emit = jg.gather(logp, ext, axis=2, batch_dims=1)                 # (b, time, s)
+    prev2 = jg.concat([jg.fill([b, 2], -1), ext[:, :-2]], axis=1)
+    skip = jg.logical_and(jg.not_equal(ext, mask_index), jg.not_equal(ext, prev2))
+    valid = jg.less(iota(0, s_len), jg.expand_dims(2 * t_len + 1, 1))  # (b, s)
+
+    def lse(*xs):
+        m = xs[0]
+        for x in xs[1:]:
+            m = jg.maximum(m, x)
+        return m + jg.log(jg.add_n([jg.exp(x - m) for x in xs]))
+
+    start = jg.less(iota(0, s_len), 2)
+    alpha0 = jg.where(jg.logical_and(start, valid), emit[:, 0], jg.fill([b, s_len], neg))
+
+    def step(t, alpha):
+        one = jg.concat([jg.fill([b, 1], neg), alpha[:, :-1]], axis=1)
+        two = jg.where(skip, jg.concat([jg.fill([b, 2], neg), alpha[:, :-2]], axis=1),
+                       jg.fill([b, s_len], neg))
+        new = lse(alpha, one, two) + jg.gather(emit, t, axis=1)
+        new = jg.where(valid, jg.maximum(new, neg), jg.fill([b, s_len], neg))
+        return jg.where(jg.expand_dims(t < o_len, 1), new, alpha)
+
+    alpha = fori_loop(1, steps, step, alpha0)
+    end = jg.expand_dims(2 * t_len, 1)
+    last = jg.gather(alpha, end, axis=1, batch_dims=1)[:, 0]
+    before = jg.gather(alpha, jg.maximum(end - 1, 0), axis=1, batch_dims=1)[:, 0]
+    before = jg.where(t_len > 0, before, jg.fill([b], neg))
+    return -lse(last, before)
 
 
 # --- normalization ------------------------------------------------------------------------
