@@ -48,6 +48,9 @@ def result_dtype(*dtypes):
 def promote(*xs):
     """Tensors for ``xs`` of one dtype. Python scalars stay weakly typed (they take the tensors'
     dtype) unless a float scalar meets int tensors, which then become float32."""
+    if all(isinstance(x, jg.Tensor) and not isinstance(x, jg.Variable) for x in xs) \
+            and len({x.dtype for x in xs}) == 1:
+        return list(xs)  # the common case, kept cheap: eager ops pay this on every call
     tensors = [tensor(x) for x in xs if not is_scalar(x)]
     if not tensors:  # only Python numbers: Keras' rules on int32 / float32 / bool
         ts = [tensor(x) for x in xs]
