@@ -509,7 +509,7 @@ CASES = [
 # Functions tested apart below (structure, control flow, non-tensor results).
 TESTED_APART = {"convert_to_numpy", "is_tensor", "dtype", "shape", "custom_gradient", "cond",
                 "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-                "vectorized_map", "ndim", "jvp", "ctc_loss"}
+                "vectorized_map", "ndim", "jvp", "ctc_loss", "vectorize"}
 
 
 def _leaves(x):
@@ -772,6 +772,19 @@ def test_jvp_matches_finite_differences_and_keras():
     theirs = keras.ops.jvp(lambda z: keras.ops.logsumexp(z, axis=1),
                            (keras.ops.convert_to_tensor(A),), (keras.ops.convert_to_tensor(B),))
     np.testing.assert_allclose(eager[1], np.asarray(theirs[1]), rtol=1e-5, atol=1e-6)
+
+
+def test_vectorize():
+    def dot_last(a, b):
+        return ops.sum(a * b)
+    f = ops.vectorize(dot_last, signature="(n),(n)->()")
+    (got,) = _both(f, A3, V[:4])
+    np.testing.assert_allclose(got, A3 @ V[:4], rtol=1e-5)
+    g = ops.vectorize(lambda a, scale, b: ops.maximum(a, b) * scale, excluded={1})
+    np.testing.assert_allclose(g(A, 3.0, V[:4]), np.maximum(A, V[:4]) * 3, rtol=1e-6)
+    # keras.ops.vectorize is not available with the TensorFlow backend: compare with NumPy.
+    np.testing.assert_allclose(ops.vectorize(lambda a, b: ops.maximum(a, b) - b)(A, V[:4]),
+                               np.vectorize(lambda a, b: max(a, b) - b)(A, V[:4]), rtol=1e-6)
 
 
 def test_custom_gradient():

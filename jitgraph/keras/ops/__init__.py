@@ -39,7 +39,7 @@ Covered (submodules mirror keras.ops'):
   tanh_shrink threshold unfold fold ctc_loss
 - core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
-  stop_gradient switch unstack vectorized_map while_loop
+  stop_gradient switch unstack vectorize vectorized_map while_loop
 - einops: rearrange
 - bitwise (bitwise.py, by arithmetic): bitwise_and bitwise_or bitwise_xor bitwise_invert
   bitwise_not left_shift right_shift bitwise_left_shift bitwise_right_shift
@@ -51,7 +51,7 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, ctc_decode (value-dependent shapes), vectorize, view.
+general matrices, ctc_decode (value-dependent shapes), view.
 
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
@@ -82,8 +82,6 @@ UNSUPPORTED = {
     **{n: _COMPLEX for n in ("fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
                              "view_as_complex", "view_as_real", "polar")},
     "ctc_decode": _DYNAMIC,
-    "vectorize": ("NumPy-style vectorize is not implemented",
-                  "use ops.vectorized_map over the leading axis"),
     "view": ("reinterpreting a tensor's bits as another dtype is not supported",
              "use ops.cast"),
     "eig": ("the eigenvalues of a general real matrix are complex and jitgraph has no "

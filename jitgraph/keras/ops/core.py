@@ -257,3 +257,54 @@ def vectorized_map(function, elements):
 def promote_types(*xs):
     """The tensors ``xs`` in one dtype, by Keras' promotion (used by custom ops)."""
     return promote(*xs)
+
+
+def _core_ranks(signature, n_args):
+    if signature is None:
+        return [0] * n_args
+    inputs = signature.replace(" ", "").split("->")[0]
+    groups = [g for g in inputs.strip("()").split("),(")]
+    ranks = [0 if g == "" else len(g.split(",")) for g in groups]
+    if len(ranks) != n_args:
+        raise jg.errors.InvalidArgumentError(
+            f"jg.keras.ops.vectorize: signature {signature!r} has {len(ranks)} inputs, the "
+            f"call passes {n_args}")
+    return ranks
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """NumPy's vectorize: ``pyfunc`` applied over the broadcast leading (loop) dims of its
+    arguments, each call seeing the core dims named in ``signature`` (``"(n),(n)->()"``;
+    without one, scalars), by jg.vectorized_map over the flattened loop dims. Positions or
+    names in ``excluded`` are passed through unchanged. Shapes must be known when tracing."""
+    excluded = set(excluded or ())
+
+    def wrapped(*args, **kwargs):
+        fixed = {i: a for i, a in enumerate(args) if i in excluded}
+        mapped = [i for i in range(len(args)) if i not in excluded]
+        ts = [tensor(args[i]) for i in mapped]
+        ranks = _core_ranks(signature, len(ts))
+        shapes = [tuple(t.shape.as_list()) for t in ts]
+        if any(d is None for s in shapes for d in s):
+            raise jg.errors.UnimplementedError(
+                "jg.keras.ops.vectorize: needs the arguments' shapes known when tracing; give "
+                "the jg.function an input_signature with fixed sizes")
+        loops = [s[:len(s) - r] for s, r in zip(shapes, ranks)]
+        loop = tuple(np.broadcast_shapes(*loops)) if loops else ()
+        flat = []
+        for t, s, r in zip(ts, shapes, ranks):
+            core = list(s[len(s) - r:])
+            flat.append(jg.reshape(jg.broadcast_to(t, list(loop) + core), [-1] + core))
+
+        def one(elems):
+            call = list(args)
+            for i, e in zip(mapped, elems):
+                call[i] = e
+            for i, a in fixed.items():
+                call[i] = a
+            return pyfunc(*call, **kwargs)
+        out = jg.vectorized_map(one, tuple(flat))
+        return jg.nest.map_structure(
+            lambda o: jg.reshape(o, list(loop) + o.shape.as_list()[1:]), out)
+    wrapped.__name__ = getattr(pyfunc, "__name__", "vectorized")
+    return wrapped
