@@ -53,6 +53,12 @@ Not supported (each raises ``UnimplementedError`` saying why and what to do inst
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
 general matrices, ctc_decode (value-dependent shapes), view.
 
+Limits inside ``jg.function`` (each a clear error): sizes a result's shape depends on must
+be known when tracing, so scan/map/vectorized_map need a known leading length, segment_* need
+num_segments, unique needs size, bincount and nonzero run eagerly only; svd with
+full_matrices=True (Keras' default) and qr "complete" need square (qr: wide) matrices, as
+jg.linalg computes reduced factors.
+
 ``ops.image`` (image.py): resize crop_images pad_images rgb_to_grayscale rgb_to_hsv hsv_to_rgb
 affine_transform extract_patches gaussian_blur; its other names raise UnimplementedError.
 """
