@@ -107,6 +107,22 @@ def test_ctc_loss_matches_keras_compiled_and_finite_differences():
     _fd_check(lambda z: ops.ctc_loss(CTC_TARGET, z, *CTC_LENGTHS), CTC_LOGITS)
 
 
+def test_ctc_decode_greedy_matches_keras():
+    x = CTC_LOGITS.copy()
+    x[0, 1:3] = x[0, 0]  # repeated frames
+    for merge in (True, False):
+        decoded, scores = _both(lambda v, n, m=merge: ops.ctc_decode(v, n, merge_repeated=m), x,
+                                CTC_LENGTHS[1])
+        keras = pytest.importorskip("keras")
+        t = keras.ops.convert_to_tensor
+        k_decoded, k_scores = keras.ops.ctc_decode(t(x), t(CTC_LENGTHS[1]),
+                                                   merge_repeated=merge)
+        np.testing.assert_array_equal(decoded, np.asarray(k_decoded))
+        np.testing.assert_allclose(scores, np.asarray(k_scores), rtol=1e-6)
+    with pytest.raises(jg.errors.UnimplementedError, match="strategy='beam_search'"):
+        ops.ctc_decode(x, CTC_LENGTHS[1], strategy="beam_search")
+
+
 def test_adaptive_pools_match_keras():
     keras = pytest.importorskip("keras")
     x = np.arange(2 * 5 * 7 * 3, dtype=np.float32).reshape(2, 5, 7, 3)
@@ -509,7 +525,7 @@ CASES = [
 # Functions tested apart below (structure, control flow, non-tensor results).
 TESTED_APART = {"convert_to_numpy", "is_tensor", "dtype", "shape", "custom_gradient", "cond",
                 "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-                "vectorized_map", "ndim", "jvp", "ctc_loss", "vectorize"}
+                "vectorized_map", "ndim", "jvp", "ctc_loss", "vectorize", "ctc_decode"}
 
 
 def _leaves(x):

@@ -36,7 +36,7 @@ Covered (submodules mirror keras.ops'):
   moments multi_hot normalize one_hot psnr relu relu6 rms_normalization selu separable_conv
   sigmoid silu soft_shrink softmax softplus softsign space_to_depth
   sparse_categorical_crossentropy sparse_plus sparse_sigmoid sparsemax squareplus swish
-  tanh_shrink threshold unfold fold ctc_loss
+  tanh_shrink threshold unfold fold ctc_loss ctc_decode (greedy)
 - core: associative_scan cast cond convert_to_numpy convert_to_tensor custom_gradient dtype
   fori_loop is_tensor map saturate_cast scan scatter scatter_update shape slice slice_update
   stop_gradient switch unstack vectorize vectorized_map while_loop
@@ -51,7 +51,7 @@ Covered (submodules mirror keras.ops'):
 
 Not supported (each raises ``UnimplementedError`` saying why and what to do instead; see
 ``UNSUPPORTED``): the FFT family and complex views (jitgraph has no complex dtype), eig of
-general matrices, ctc_decode (value-dependent shapes), view.
+general matrices, view; ctc_decode's beam search.
 
 Limits inside ``jg.function`` (each a clear error): sizes a result's shape depends on must
 be known when tracing, so scan/map/vectorized_map need a known leading length, segment_* need
@@ -87,7 +87,6 @@ _DYNAMIC = ("its output's shape depends on the input's values, which compiled co
 UNSUPPORTED = {
     **{n: _COMPLEX for n in ("fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft",
                              "view_as_complex", "view_as_real", "polar")},
-    "ctc_decode": _DYNAMIC,
     "view": ("reinterpreting a tensor's bits as another dtype is not supported",
              "use ops.cast"),
     "eig": ("the eigenvalues of a general real matrix are complex and jitgraph has no "
@@ -109,7 +108,7 @@ _SUBMODULE_EXTRAS = {
     numpy: ("slogdet", "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not",
             "bitwise_or", "bitwise_right_shift", "bitwise_xor", "left_shift", "right_shift",
             "vectorize", "view"),
-    nn: ("ctc_decode", "polar"),
+    nn: ("polar",),
     linalg: ("eig", "qr"),
 }
 for _mod, _names in _SUBMODULE_EXTRAS.items():

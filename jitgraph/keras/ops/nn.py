@@ -520,6 +520,39 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     return -lse(last, before)
 
 
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Greedy CTC decoding of (batch, time, classes) scores: the best class per frame, repeats
+    merged, blanks dropped, left-aligned in a (1, batch, time) tensor padded with -1; the
+    scores are minus the sum over frames of each frame's best score, shape (batch, 1)."""
+    if strategy != "greedy":
+        raise jg.errors.UnimplementedError(
+            f"jg.keras.ops.ctc_decode: strategy={strategy!r} is not supported; use "
+            "strategy='greedy'")
+    if top_paths != 1:
+        raise jg.errors.UnimplementedError(
+            "jg.keras.ops.ctc_decode: greedy decoding gives one path; pass top_paths=1")
+    x = floating(inputs)
+    b, steps, _ = static_shape(x, "ctc_decode")
+    lengths = tensor(sequence_lengths, jg.int32)
+    live = jg.less(jg.expand_dims(iota(0, steps), 0), jg.expand_dims(lengths, 1))  # (b, t)
+    best = jg.argmax(x, axis=-1, output_type=jg.int32)
+    keep = jg.logical_and(live, jg.not_equal(best, mask_index))
+    if merge_repeated:
+        prev = jg.concat([jg.fill([b, 1], -1), best[:, :-1]], axis=1)
+        keep = jg.logical_and(keep, jg.not_equal(best, prev))
+    slot = jg.cumsum(jg.cast(keep, jg.int32), axis=1) - 1
+    slot = jg.where(keep, slot, jg.fill([b, steps], steps))          # dropped: an extra slot
+    rows = jg.broadcast_to(jg.expand_dims(iota(0, b), 1), [b, steps])
+    idx = jg.stack([rows, slot], axis=-1)
+    decoded = jg.tensor_scatter_nd_update(jg.fill([b, steps + 1], -1), idx,
+                                          jg.where(keep, best, jg.fill([b, steps], -1)))
+    score = -jg.reduce_sum(jg.where(live, jg.reduce_max(x, axis=-1), jg.zeros([b, steps],
+                                                                              x.dtype)),
+                           axis=1, keepdims=True)
+    return jg.expand_dims(decoded[:, :steps], 0), score
+
+
 # --- normalization ------------------------------------------------------------------------
 
 
