@@ -1030,6 +1030,27 @@ def test_custom_layer_and_loss_fit_like_tf_keras():
                                rtol=1e-4, atol=1e-5)
 
 
+def test_ops_on_functional_inputs_like_keras():
+    """Keras 3 lets ops take KerasTensors in a functional model; here they become layers."""
+    keras = pytest.importorskip("keras")
+    X = np.random.default_rng(6).normal(size=(16, 4)).astype(np.float32)
+    preds = []
+    for kmod, ops_ in ((keras, keras.ops), (jg.keras, ops)):
+        inp = kmod.Input((4,))
+        h = kmod.layers.Dense(3)(inp)
+        gate = ops_.sigmoid(ops_.mean(h, axis=-1, keepdims=True))
+        out = ops_.concatenate([ops_.multiply(ops_.relu(h), gate),
+                                ops_.logsumexp(h, axis=-1, keepdims=True)], axis=-1)
+        model = kmod.Model(inp, out)
+        model.set_weights([np.full((4, 3), 0.2, np.float32), np.array([0.1, -0.2, 0.3],
+                                                                        np.float32)])
+        model.compile(optimizer=kmod.optimizers.SGD(0.1), loss="mse")
+        model.fit(X, X, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        preds.append(model.predict(X, verbose=0))
+    np.testing.assert_allclose(preds[1], preds[0], rtol=1e-5, atol=1e-6)
+    assert ops.relu(A).shape == (3, 4)  # tensors still take the direct path
+
+
 def test_custom_metric_and_loss_class_like_tf_keras():
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "tensorflow":

@@ -5,6 +5,10 @@ composition of jg ops (no compiler ops of its own), follows keras.ops' names, ar
 dtype rules (Python ints are int32, floats float32; int + float32 tensors give float32; sqrt,
 mean, ... of ints give float32; argmax gives int32), and is differentiable where the math is.
 
+In a functional model the ``ops.*`` functions also take KerasTensors (``jg.keras.Input``
+and layer outputs), as Keras 3 allows: the call becomes a Lambda layer of the model (the
+submodules ``ops.numpy`` etc. keep the plain functions).
+
 >>> from jitgraph.keras import ops
 >>> def loss(y_true, y_pred):
 ...     return ops.mean(ops.square(y_true - y_pred), axis=-1)
@@ -114,3 +118,61 @@ _SUBMODULE_EXTRAS = {
 for _mod, _names in _SUBMODULE_EXTRAS.items():
     for _name in _names:
         setattr(_mod, _name, globals()[_name])
+
+
+# --- KerasTensors: ops on functional-model placeholders become Lambda layers ----------------
+
+def _has_keras_tensor(value):
+    if isinstance(value, _KerasTensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return _builtins.any(_has_keras_tensor(v) for v in value)  # ops.any shadows any
+    if isinstance(value, dict):
+        return _builtins.any(_has_keras_tensor(v) for v in value.values())
+    return False
+
+
+def _symbolic_call(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` with KerasTensors among the arguments, as Keras 3 allows in a
+    functional model (``y = ops.relu(keras.Input((4,)))``): a Lambda layer whose inputs are
+    the KerasTensors and which puts the concrete tensors back in their places."""
+    from ..layers import Lambda
+
+    flat = _jg.nest.flatten((list(args), kwargs))
+    where = [i for i, v in enumerate(flat) if isinstance(v, _KerasTensor)]
+
+    def call(inputs):
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        values = list(flat)
+        for i, t in zip(where, inputs):
+            values[i] = t
+        a, k = _jg.nest.pack_sequence_as((list(args), kwargs), values)
+        return fn(*a, **k)
+
+    layer = Lambda(call, name=f"{fn.__name__}_op_{next(_counter)}")
+    symbols = [flat[i] for i in where]
+    return layer(symbols if len(symbols) > 1 else symbols[0])
+
+
+def _accepting_keras_tensors(fn):
+    @_functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _has_keras_tensor(args) or _has_keras_tensor(kwargs):
+            return _symbolic_call(fn, args, kwargs)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+import builtins as _builtins  # noqa: E402
+import functools as _functools  # noqa: E402
+import itertools as _itertools  # noqa: E402
+
+import jitgraph as _jg  # noqa: E402
+
+from ..functional import KerasTensor as _KerasTensor  # noqa: E402
+
+_counter = _itertools.count()
+for _name, _fn in list(COVERED.items()):
+    if _name not in ("is_tensor", "custom_gradient", "vectorize"):
+        COVERED[_name] = _accepting_keras_tensors(_fn)
+globals().update(COVERED)  # the submodules keep the plain functions, for their own calls
