@@ -46,3 +46,7 @@ from .variable import Variable  # noqa: E402
 __all__ += ["config", "dtype_policies", "random", "tree", "Layer", "DTypePolicy",
             "FloatDTypePolicy", "KerasTensor", "Initializer", "InputSpec", "Loss", "Metric",
             "Optimizer", "Regularizer", "Variable"]
+
+from . import ops  # noqa: E402 - keras.ops, after the modules it builds on
+
+__all__ += ["ops"]
