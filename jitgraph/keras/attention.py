@@ -173,13 +173,11 @@ class MultiHeadAttention(Layer):
     # -- calling
     supports_masking = True
 
-    def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
-             training=None, use_causal_mask=False, query_mask=None, value_mask=None,
-             key_mask=None):
-        """The Keras masks of query, value and key (attached by Embedding(mask_zero=True),
-        Masking, ..., or given as ``*_mask``) join ``attention_mask``: query position t may
-        attend to value position s where both are unmasked; the output carries the query's
-        mask."""
+    def _inputs(self, query, value, key, attention_mask, use_causal_mask, query_mask,
+                value_mask, key_mask):
+        """query, key, value as tensors (the layer built on first use, their last dims
+        checked), the query's and value's position dims, the joined attention mask (or
+        None) and the query's Keras mask."""
         if query_mask is None:
             query_mask = get_mask(query)
         q = _as_tensor(query, self._dtype)
@@ -198,6 +196,18 @@ class MultiHeadAttention(Layer):
         attention_mask = self._with_input_masks(attention_mask, query_mask, value_mask,
                                                 key_mask, q, v)
         mask = self._attention_mask(attention_mask, use_causal_mask, t_dims, s_dims)
+        return q, k, v, t_dims, s_dims, mask, query_mask
+
+    def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
+             training=None, use_causal_mask=False, query_mask=None, value_mask=None,
+             key_mask=None):
+        """The Keras masks of query, value and key (attached by Embedding(mask_zero=True),
+        Masking, ..., or given as ``*_mask``) join ``attention_mask``: query position t may
+        attend to value position s where both are unmasked; the output carries the query's
+        mask."""
+        q, k, v, t_dims, s_dims, mask, query_mask = self._inputs(
+            query, value, key, attention_mask, use_causal_mask, query_mask, value_mask,
+            key_mask)
         q, k, v = (self._flatten_positions(x, dims) for x, dims in
                    ((q, t_dims), (k, s_dims), (v, s_dims)))
         qp = self._project(q, self._query_kernel, self._query_bias)  # (batch, heads, T, kd)

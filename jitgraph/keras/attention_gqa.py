@@ -23,8 +23,8 @@ import numpy as np
 
 import jitgraph as jg
 
-from .attention import MultiHeadAttention, _as_tensor, _dropout, _masked_softmax
-from .masking import as_bool, get_mask, set_mask
+from .attention import MultiHeadAttention, _dropout, _masked_softmax
+from .masking import as_bool, set_mask
 
 
 def _positive(value, arg):
@@ -125,24 +125,9 @@ class GroupedQueryAttention(MultiHeadAttention):
     def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
              training=None, use_causal_mask=False, query_mask=None, value_mask=None,
              key_mask=None):
-        if query_mask is None:
-            query_mask = get_mask(query)
-        q = _as_tensor(query, self._dtype)
-        v = _as_tensor(value, self._dtype)
-        k = v if key is None else _as_tensor(key, self._dtype)
-        if not self._projections_built:
-            self.build(q.shape, v.shape, k.shape)
-        self._check_shapes(tuple(q.shape), tuple(v.shape), tuple(k.shape))
-        for arg, t, want in (("query", q, self._query_dim), ("value", v, self._value_dims[0]),
-                             ("key", k, self._value_dims[1])):
-            if t.shape[-1] != want:
-                raise ValueError(f"GroupedQueryAttention layer {self.name!r}: it was built "
-                                 f"for {arg} with last dimension {want}, got {arg} of shape "
-                                 f"{tuple(t.shape)}; create a new layer for other sizes")
-        t_dims, s_dims = tuple(q.shape)[1:-1], tuple(v.shape)[1:-1]
-        attention_mask = self._with_input_masks(attention_mask, query_mask, value_mask,
-                                                key_mask, q, v)
-        mask = self._attention_mask(attention_mask, use_causal_mask, t_dims, s_dims)
+        q, k, v, t_dims, s_dims, mask, query_mask = self._inputs(
+            query, value, key, attention_mask, use_causal_mask, query_mask, value_mask,
+            key_mask)
         if self.sliding_window is not None:
             band = self._band(t_dims[0], s_dims[0])
             mask = band if mask is None else jg.logical_and(mask, band)

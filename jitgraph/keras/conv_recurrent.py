@@ -31,7 +31,7 @@ import jitgraph as jg
 
 from . import activations
 from .conv_layers import _channels_last, _out_length, _padding, _tuple
-from .recurrent import _RNN_ARGS, RNN, LSTMCell, _Cell, _CellRNN, _shape_text
+from .recurrent import _RNN_ARGS, RNN, LSTMCell, _Cell, _CellRNN, _shape_text, lstm_gates
 
 _CONVS = {1: lambda x, w, s, p, d: jg.nn.conv1d(x, w, s[0], p, dilations=d[0]),
           2: lambda x, w, s, p, d: jg.nn.conv2d(x, w, s, p, dilations=d),
@@ -164,11 +164,7 @@ class ConvLSTMCell(_Cell):
         ones = (1,) * self.rank
         z = xz + self._conv(self._recurrent_input(h_prev), self.recurrent_kernel, ones,
                             "same", ones)
-        zi, zf, zc, zo = jg.split(z, 4, axis=-1)
-        act, rec = self.activation, self.recurrent_activation
-        c = rec(zf) * c_prev + rec(zi) * act(zc)
-        h = rec(zo) * act(c)
-        return h, [h, c]
+        return lstm_gates(self, z, c_prev)
 
     def get_config(self):
         cfg = {k: v for k, v in super().get_config().items() if k != "units"}

@@ -204,6 +204,17 @@ class SimpleRNNCell(_Cell):
         return h, [h]
 
 
+def lstm_gates(cell, z, c_prev):
+    """An LSTM step from the summed pre-activations ``z`` (gates i, f, c, o along the last
+    axis, Keras' order) and the previous carry: ``(h, [h, c])``. LSTMCell's and
+    ConvLSTMCell's (a convolution makes their ``z``)."""
+    zi, zf, zc, zo = jg.split(z, 4, axis=-1)
+    act, rec = cell.activation, cell.recurrent_activation
+    c = rec(zf) * c_prev + rec(zi) * act(zc)
+    h = rec(zo) * act(c)
+    return h, [h, c]
+
+
 class LSTMCell(_Cell):
     """Gates i, f, c, o in blocks of ``units`` columns; state [h, c]. ``unit_forget_bias``
     starts the forget gate's bias at 1 (the other biases from ``bias_initializer``)."""
@@ -235,11 +246,7 @@ class LSTMCell(_Cell):
     def _step(self, xz, states):
         h_prev, c_prev = states[0], states[1]
         z = xz + jg.matmul(self._recurrent_input(h_prev), self.recurrent_kernel)
-        zi, zf, zc, zo = jg.split(z, 4, axis=-1)
-        act, rec = self.activation, self.recurrent_activation
-        c = rec(zf) * c_prev + rec(zi) * act(zc)
-        h = rec(zo) * act(c)
-        return h, [h, c]
+        return lstm_gates(self, z, c_prev)
 
     def get_config(self):
         return {**super().get_config(),
