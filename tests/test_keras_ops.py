@@ -1051,6 +1051,45 @@ def test_ops_on_functional_inputs_like_keras():
     assert ops.relu(A).shape == (3, 4)  # tensors still take the direct path
 
 
+def test_python_operators_on_keras_tensors_like_keras():
+    """Keras 3's KerasTensor operators (+ - * / // % ** @, comparisons, -, abs, ~, [])
+    build the model's graph; here each becomes an ops call, a layer. Against NumPy, and
+    against keras with the same weights where it is installed."""
+    def build(kmod):
+        inp = kmod.Input((5,))
+        h = kmod.layers.Dense(4, name="d")(inp)
+        y = (h * 2.0 + 1.0) / 3.0 - inp[:, :4] ** 2 + 1.0 // (2.0 + abs(h)) % 0.7
+        z = -abs(y)[:, 1:3] @ np.full((2, 2), 0.5, np.float32)
+        mask = ~((h > 0.1) | (h <= -0.2)) & (h < 1.0)
+        return kmod.Model(inp, [y, z, mask])
+
+    X = np.random.default_rng(8).normal(size=(6, 5)).astype(np.float32)
+    ours = build(jg.keras)
+    w, b = ours.get_layer("d").get_weights()
+    h = X @ w + b
+    y = (h * 2 + 1) / 3 - X[:, :4] ** 2 + 1.0 // (2 + np.abs(h)) % 0.7
+    want = [y, -np.abs(y)[:, 1:3] @ np.full((2, 2), 0.5), ~((h > 0.1) | (h <= -0.2)) & (h < 1)]
+    got = [np.asarray(t) for t in ours(X)]
+    for g, v in zip(got, want):
+        np.testing.assert_allclose(g, v, rtol=1e-5, atol=1e-6)
+    keras = _keras_or_none()
+    if keras is not None:
+        theirs = build(keras)
+        theirs.get_layer("d").set_weights([w, b])
+        for g, v in zip(got, theirs(X)):
+            np.testing.assert_allclose(g, np.asarray(v), rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="KerasTensor.*jg.keras.ops"):
+        np.asarray(jg.keras.Input((2,)))
+
+
+def _keras_or_none():
+    try:
+        import keras
+    except ImportError:
+        return None
+    return keras if keras.__version__.startswith("3") else None
+
+
 def test_custom_metric_and_loss_class_like_tf_keras():
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "tensorflow":

@@ -19,6 +19,17 @@ from jitgraph import errors
 from .base_layer import Layer, flatten, map_structure
 
 
+def _operator(name, reflected=False):
+    """A KerasTensor operator method calling ``jg.keras.ops.<name>``."""
+    def method(self, *other):
+        from . import ops
+
+        args = (other[0], self) if reflected else (self, *other)
+        return getattr(ops, name)(*args)
+    method.__name__ = name
+    return method
+
+
 class KerasTensor:
     """A symbolic input or output of a layer in a functional model."""
 
@@ -32,13 +43,41 @@ class KerasTensor:
     def ndim(self):
         return len(self.shape)
 
-    def _no_ops(self, *args):
+    def __array__(self, *args, **kwargs):
         raise TypeError("a KerasTensor (from jg.keras.Input or a layer called on one) has no "
-                        "value, and jitgraph ops cannot take it; wrap the computation in a "
-                        "layer: jg.keras.layers.Lambda(lambda x: ...)(keras_tensor)")
+                        "value, and jitgraph ops cannot take it; use jg.keras.ops (they take "
+                        "KerasTensors) or wrap the computation in a layer: "
+                        "jg.keras.layers.Lambda(lambda x: ...)(keras_tensor)")
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _no_ops
-    __matmul__ = __neg__ = __array__ = _no_ops
+    # Python operators become keras.ops calls (each a Lambda layer of the model), as in
+    # Keras 3: ``y = inputs * 2.0 + 1.0``, ``y[:, :2]``, ``-y``, ``a @ b``
+    __add__ = _operator("add")
+    __radd__ = _operator("add", reflected=True)
+    __sub__ = _operator("subtract")
+    __rsub__ = _operator("subtract", reflected=True)
+    __mul__ = _operator("multiply")
+    __rmul__ = _operator("multiply", reflected=True)
+    __truediv__ = _operator("true_divide")
+    __rtruediv__ = _operator("true_divide", reflected=True)
+    __floordiv__ = _operator("floor_divide")
+    __rfloordiv__ = _operator("floor_divide", reflected=True)
+    __mod__ = _operator("mod")
+    __rmod__ = _operator("mod", reflected=True)
+    __pow__ = _operator("power")
+    __rpow__ = _operator("power", reflected=True)
+    __matmul__ = _operator("matmul")
+    __rmatmul__ = _operator("matmul", reflected=True)
+    __lt__ = _operator("less")
+    __le__ = _operator("less_equal")
+    __gt__ = _operator("greater")
+    __ge__ = _operator("greater_equal")
+    __and__ = _operator("logical_and")
+    __or__ = _operator("logical_or")
+    __xor__ = _operator("logical_xor")
+    __neg__ = _operator("negative")
+    __abs__ = _operator("absolute")
+    __invert__ = _operator("logical_not")
+    __getitem__ = _operator("get_item")
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape} dtype={self.dtype.name} name={self.name!r}>"
