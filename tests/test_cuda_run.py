@@ -198,7 +198,7 @@ def test_column_reductions_split_over_the_rows(dt):
         assert cfg[0][1] > 1 and cfg[3] is not None  # split rows, a final kernel
 
 
-@pytest.mark.parametrize("shape", [(1000, 7), (50, 1024), (9, 1025)],
+@pytest.mark.parametrize("shape", [(200, 7), (50, 1024), (9, 1025)],
                          ids=["warp", "warp_max", "block"])
 def test_row_reductions_warp_or_block_per_output(shape):
     x = np.random.RandomState(8).randn(*shape)
