@@ -282,6 +282,31 @@ def _depthwise_args(layer, kernel_size, strides, padding, depth_multiplier, data
     layer.bias_constraint = constraints.get(bias_constraint)
 
 
+def _depthwise_config(layer):
+    """The config entries of the arguments _depthwise_args reads."""
+    return {"kernel_size": layer.kernel_size, "strides": layer.strides,
+            "padding": layer.padding, "depth_multiplier": layer.depth_multiplier,
+            "data_format": layer.data_format, "dilation_rate": layer.dilation_rate,
+            "activation": activations.serialize(layer.activation),
+            "use_bias": layer.use_bias,
+            "depthwise_initializer": _ser(layer.depthwise_initializer),
+            "bias_initializer": _ser(layer.bias_initializer),
+            "depthwise_regularizer": _ser(layer.depthwise_regularizer),
+            "bias_regularizer": _ser(layer.bias_regularizer),
+            "activity_regularizer": _ser(layer.activity_regularizer),
+            "depthwise_constraint": _ser(layer.depthwise_constraint),
+            "bias_constraint": _ser(layer.bias_constraint)}
+
+
+def _depthwise_output_shape(layer, input_shape, out_channels):
+    """(batch, spatial after the strided, dilated kernel, out_channels(channels))."""
+    s = tuple(input_shape)
+    spatial = tuple(_out_length(d, k, layer.padding, st, dl) for d, k, st, dl in zip(
+        s[1:-1], layer.kernel_size, layer.strides, layer.dilation_rate))
+    c = None if s[-1] is None else out_channels(s[-1])
+    return jg.TensorShape((s[0],) + spatial + (c,))
+
+
 class DepthwiseConv2D(_SpatialLayer):
     """Each input channel convolved with its own ``depth_multiplier`` filters
     (``jg.nn.depthwise_conv2d``): ``depthwise_kernel`` has shape ``kernel_size +
@@ -329,26 +354,10 @@ class DepthwiseConv2D(_SpatialLayer):
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
-        s = tuple(input_shape)
-        spatial = tuple(_out_length(d, k, self.padding, st, dl) for d, k, st, dl in zip(
-            s[1:-1], self.kernel_size, self.strides, self.dilation_rate))
-        c = None if s[-1] is None else s[-1] * self.depth_multiplier
-        return jg.TensorShape((s[0],) + spatial + (c,))
+        return _depthwise_output_shape(self, input_shape, lambda c: c * self.depth_multiplier)
 
     def get_config(self):
-        return {**super().get_config(), "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding,
-                "depth_multiplier": self.depth_multiplier, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "depthwise_initializer": _ser(self.depthwise_initializer),
-                "bias_initializer": _ser(self.bias_initializer),
-                "depthwise_regularizer": _ser(self.depthwise_regularizer),
-                "bias_regularizer": _ser(self.bias_regularizer),
-                "activity_regularizer": _ser(self.activity_regularizer),
-                "depthwise_constraint": _ser(self.depthwise_constraint),
-                "bias_constraint": _ser(self.bias_constraint)}
+        return {**super().get_config(), **_depthwise_config(self)}
 
 
 # ----------------------------------------------------------------------------- pooling

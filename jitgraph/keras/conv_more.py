@@ -14,7 +14,7 @@ import numpy as np
 
 import jitgraph as jg
 
-from . import activations, constraints, initializers, regularizers
+from . import constraints, initializers, regularizers
 from .base_layer import Layer
 from .conv_layers import (
     Conv2DTranspose,
@@ -23,8 +23,9 @@ from .conv_layers import (
     _channels_last,
     _Conv,
     _depthwise_args,
+    _depthwise_config,
+    _depthwise_output_shape,
     _GlobalPooling,
-    _out_length,
     _pairs,
     _Pooling,
     _ser,
@@ -184,26 +185,10 @@ class _DepthwiseBase(_SpatialLayer):
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
-        s = tuple(input_shape)
-        spatial = tuple(_out_length(d, k, self.padding, st, dl) for d, k, st, dl in zip(
-            s[1:-1], self.kernel_size, self.strides, self.dilation_rate))
-        c = None if s[-1] is None else self._out_channels(s[-1])
-        return jg.TensorShape((s[0],) + spatial + (c,))
+        return _depthwise_output_shape(self, input_shape, self._out_channels)
 
     def get_config(self):
-        return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
-                "kernel_size": self.kernel_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "depthwise_initializer": _ser(self.depthwise_initializer),
-                "bias_initializer": _ser(self.bias_initializer),
-                "depthwise_regularizer": _ser(self.depthwise_regularizer),
-                "bias_regularizer": _ser(self.bias_regularizer),
-                "activity_regularizer": _ser(self.activity_regularizer),
-                "depthwise_constraint": _ser(self.depthwise_constraint),
-                "bias_constraint": _ser(self.bias_constraint)}
+        return {**super().get_config(), **_depthwise_config(self)}
 
 
 class DepthwiseConv1D(_DepthwiseBase):
